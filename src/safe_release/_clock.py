@@ -1,0 +1,42 @@
+"""The clock seam: real time in production, a fake clock in tests."""
+
+from __future__ import annotations
+
+import time as _time
+from typing import Protocol, runtime_checkable
+
+__all__ = ["Clock", "SystemClock"]
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """What safe_release needs from a clock.
+
+    ``monotonic`` measures intervals (cache staleness, pacing), ``time`` stamps
+    records (seconds since the epoch), ``sleep`` waits.
+    """
+
+    def monotonic(self) -> float:
+        """Seconds on a clock that never goes backwards."""
+        ...  # pragma: no cover
+
+    def time(self) -> float:
+        """Seconds since the Unix epoch."""
+        ...  # pragma: no cover
+
+    def sleep(self, seconds: float) -> None:
+        """Wait ``seconds``."""
+        ...  # pragma: no cover
+
+
+class SystemClock:
+    """The real clock (``time.monotonic``, ``time.time``, ``time.sleep``)."""
+
+    __slots__ = ()
+
+    monotonic = staticmethod(_time.monotonic)
+    time = staticmethod(_time.time)
+    sleep = staticmethod(_time.sleep)
+
+    def __repr__(self) -> str:
+        return "<SystemClock>"

@@ -1,0 +1,428 @@
+"""``ConfigStore``: one named, versioned, validated config."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from safe_release._config import _ops
+from safe_release._config._cache import CacheEntry, CacheKey
+from safe_release._config._diff import diff_json
+from safe_release._config._models import ConfigDiff, ConfigVersion, Rollout, RolloutState
+from safe_release._config._repo import ConfigRepo
+from safe_release._config._rollout import BUCKETS, bucket
+from safe_release._json import content_hash, encode_content
+from safe_release._store._engine import write_tx
+from safe_release._store._tables import NAME_LENGTH
+from safe_release.exceptions import (
+    ConfigValidationError,
+    InvalidArgumentError,
+    InvalidConfigNameError,
+)
+
+if TYPE_CHECKING:
+    from safe_release._store._store import Store
+
+__all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_TTL", "ConfigStore", "check_name"]
+
+T = TypeVar("T")
+DEFAULT_MAX_BYTES = 1024 * 1024
+DEFAULT_TTL = 1.0
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/-]*")
+
+
+def check_name(name: object) -> str:
+    """Return ``name`` if it is a valid config name, else raise."""
+    if not isinstance(name, str) or not _NAME_RE.fullmatch(name) or len(name) > NAME_LENGTH:
+        msg = (
+            f"{name!r} is not a valid config name; use 1 to {NAME_LENGTH} letters, digits "
+            "and '_ . : / -', starting with a letter or digit (e.g. 'pricing' or "
+            "'pricing/us')"
+        )
+        raise InvalidConfigNameError(msg)
+    return name
+
+
+def _seconds(value: float | timedelta, what: str) -> float:
+    seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
+    if seconds < 0:
+        msg = f"{what} must not be negative (got {seconds} s)"
+        raise InvalidArgumentError(msg)
+    return seconds
+
+
+class ConfigStore(Generic[T]):
+    """A named config with immutable, append-only versions.
+
+    Obtain one with :meth:`Store.config`. Reads of the head (:meth:`current`,
+    :attr:`value`, :meth:`for_key`) are served from a per-process cache that checks
+    the database at most every ``ttl`` seconds, and at once after a publish or
+    rollback made through this store.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        name: str,
+        *,
+        schema: type[BaseModel] | None,
+        max_bytes: int,
+        ttl: float | timedelta,
+    ) -> None:
+        if schema is not None and not (
+            isinstance(schema, type) and issubclass(schema, BaseModel)
+        ):
+            msg = f"schema= must be a pydantic model class, not {schema!r}"
+            raise InvalidArgumentError(msg)
+        if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 1:
+            msg = f"max_bytes= must be a positive number of bytes (got {max_bytes!r})"
+            raise InvalidArgumentError(msg)
+        self._store = store
+        self._name = check_name(name)
+        self._schema = schema
+        self._max_bytes = max_bytes
+        self._ttl = _seconds(ttl, "ttl")
+        self._repo = ConfigRepo(store.tables, self._name)
+        self._key: CacheKey = (self._name, schema)
+        self._entries = store.read_cache.entries
+        self._monotonic = store.clock.monotonic
+
+    # -- identity -------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        """The config's name."""
+        return self._name
+
+    @property
+    def schema(self) -> type[BaseModel] | None:
+        """The pydantic model content is validated against, if any."""
+        return self._schema
+
+    @property
+    def max_bytes(self) -> int:
+        """The size limit of one version's canonical JSON encoding."""
+        return self._max_bytes
+
+    def __repr__(self) -> str:
+        entry = self._entries.get(self._key)
+        head = entry.version.version if entry is not None else "?"
+        return f"<ConfigStore {self._name!r} head={head}>"
+
+    # -- hot-path reads -------------------------------------------------------
+
+    def current(self) -> ConfigVersion:
+        """The head version (the stable one while a rollout is in progress)."""
+        entry = self._entries.get(self._key)
+        if entry is not None and self._monotonic() - entry.checked_at < self._ttl:
+            return entry.version
+        return self._refresh(entry).version
+
+    @property
+    def value(self) -> T:
+        """The head's content: a ``schema`` instance when a schema was given.
+
+        The instance is shared by every reader in the process: do not mutate it
+        (declare the schema with ``frozen=True`` to have pydantic enforce this).
+        """
+        entry = self._entries.get(self._key)
+        if entry is None or self._monotonic() - entry.checked_at >= self._ttl:
+            entry = self._refresh(entry)
+        value: T = entry.value
+        return value
+
+    def for_key(self, key: str | int) -> ConfigVersion:
+        """The version serving ``key`` (a SKU, shop id …) under a staged rollout."""
+        return self._pick(key)[0]
+
+    def value_for(self, key: str | int) -> T:
+        """The content serving ``key``: like :attr:`value`, rollout-aware."""
+        value: T = self._pick(key)[1]
+        return value
+
+    @property
+    def rollout(self) -> RolloutState | None:
+        """The rollout in progress (as of the last head check), or ``None``."""
+        entry = self._fresh_entry()
+        if entry.candidate is None or entry.rollout_bp is None:
+            return None
+        return RolloutState(
+            stable=entry.version.version,
+            candidate=entry.candidate.version,
+            percent=entry.rollout_bp / 100,
+        )
+
+    def refresh(self) -> ConfigVersion:
+        """Check the database now, ignoring the cache's ``ttl``."""
+        return self._refresh(self._entries.get(self._key)).version
+
+    def _fresh_entry(self) -> CacheEntry:
+        entry = self._entries.get(self._key)
+        if entry is None or self._monotonic() - entry.checked_at >= self._ttl:
+            entry = self._refresh(entry)
+        return entry
+
+    def _pick(self, key: str | int) -> tuple[ConfigVersion, Any]:
+        if isinstance(key, bool) or not isinstance(key, (str, int)):
+            msg = f"for_key() takes a str or int key (a SKU, shop id …), not {key!r}"
+            raise InvalidArgumentError(msg)
+        entry = self._fresh_entry()
+        cand = entry.candidate
+        if cand is not None and entry.rollout_bp is not None and (
+            entry.rollout_bp >= BUCKETS
+            or bucket(self._name, cand.version, str(key)) < entry.rollout_bp
+        ):
+            return cand, entry.candidate_value
+        return entry.version, entry.value
+
+    def _refresh(self, entry: CacheEntry | None) -> CacheEntry:
+        checked_at = self._monotonic()
+        with self._store.engine.connect() as conn:
+            row = self._repo.require(conn)
+            if (
+                entry is not None
+                and entry.version.version == row.head
+                and (entry.candidate.version if entry.candidate else None) == row.candidate
+                and entry.rollout_bp == row.rollout_bp
+            ):
+                entry.checked_at = checked_at
+                return entry
+            version = self._repo.load(conn, row.head, row.latest)
+            candidate = (
+                self._repo.load(conn, row.candidate, row.latest)
+                if row.candidate is not None
+                else None
+            )
+        fresh = CacheEntry(
+            version=version,
+            value=self._parse(version),
+            checked_at=checked_at,
+            candidate=candidate,
+            candidate_value=self._parse(candidate) if candidate is not None else None,
+            rollout_bp=row.rollout_bp,
+        )
+        self._entries[self._key] = fresh
+        return fresh
+
+    def _parse(self, version: ConfigVersion) -> Any:
+        if self._schema is None:
+            return version.content
+        try:
+            return self._schema.model_validate(version.content)
+        except ValidationError as exc:
+            msg = (
+                f"stored version {version.version} of config {self._name!r} does not "
+                f"validate against {self._schema.__name__}"
+            )
+            raise _validation_error(
+                msg,
+                "publish a version that does, or deploy code whose schema accepts it",
+                exc,
+            ) from exc
+
+    # -- uncached reads -------------------------------------------------------
+
+    def get(self, version: int) -> ConfigVersion:
+        """Version ``version`` (a fresh read, never cached)."""
+        number = _version_number(version, "version")
+        with self._store.engine.connect() as conn:
+            return self._repo.load(conn, number)
+
+    def history(self, *, limit: int = 20, before: int | None = None) -> list[ConfigVersion]:
+        """Up to ``limit`` versions, newest first (below ``before`` when given)."""
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10_000:  # noqa: PLR2004
+            msg = f"history(limit=…) must be an int from 1 to 10000 (got {limit!r})"
+            raise InvalidArgumentError(msg)
+        if before is not None:
+            before = _version_number(before, "before")
+        with self._store.engine.connect() as conn:
+            return self._repo.history(conn, limit, before)
+
+    def diff(self, a: int, b: int) -> ConfigDiff:
+        """Per-key changes from version ``a`` to version ``b`` (nested)."""
+        va, vb = self.get(a), self.get(b)
+        return ConfigDiff(
+            name=self._name, a=va.version, b=vb.version, changes=diff_json(va.content, vb.content)
+        )
+
+    def last_good(self) -> ConfigVersion | None:
+        """The version last marked good with :meth:`mark_good`, if any."""
+        with self._store.engine.connect() as conn:
+            row = self._repo.require(conn)
+            if row.last_good is None:
+                return None
+            return self._repo.load(conn, row.last_good, row.latest)
+
+    # -- writes -----------------------------------------------------------------
+
+    def publish(
+        self,
+        content: object,
+        *,
+        author: str,
+        message: str = "",
+        expected_version: int | None = None,
+        rollout: Rollout | None = None,
+    ) -> ConfigVersion:
+        """Append a new version and make it the head (or a rollout candidate).
+
+        ``expected_version`` makes the publish a compare-and-set: it fails with
+        :class:`VersionConflictError` unless the head is that version (``0``:
+        the config must have no versions yet). Invalid content raises before
+        anything is written.
+        """
+        author, message = _check_author(author), _check_message(message)
+        if expected_version is not None:
+            expected_version = _version_number(expected_version, "expected_version", zero=True)
+        if rollout is not None and not isinstance(rollout, Rollout):
+            msg = f"rollout= must be a Rollout(percent=…), not {rollout!r}"
+            raise InvalidArgumentError(msg)
+        data, text = self._encode(content)
+        draft = _Draft(self._name, data, text, author, message)
+        with write_tx(self._store.engine) as conn:
+            version = _ops.publish(
+                self._repo, conn, draft=draft, expected=expected_version,
+                rollout=rollout, now=self._now(),
+            )
+        self._store.read_cache.invalidate(self._name)
+        return version
+
+    def rollback(
+        self, to: int | None = None, *, author: str = "safe_release", message: str = ""
+    ) -> ConfigVersion:
+        """Roll the head back by publishing a new version equal to the target.
+
+        ``to`` defaults to the version before the head's content was introduced,
+        so repeated rollbacks keep walking back instead of toggling. A staged
+        rollout in progress is aborted first; with ``to=None`` that abort is the
+        whole rollback and the (unchanged) stable head is returned.
+        """
+        author, message = _check_author(author), _check_message(message)
+        target = None if to is None else _version_number(to, "to")
+        with write_tx(self._store.engine) as conn:
+            version = _ops.rollback(
+                self._repo, conn, to=target, author=author, message=message,
+                check=self._check_stored, now=self._now(),
+            )
+        self._store.read_cache.invalidate(self._name)
+        return version
+
+    def mark_good(
+        self, version: int | None = None, *, author: str = "safe_release"
+    ) -> ConfigVersion:
+        """Record ``version`` (default: the head) as the last known good one."""
+        author = _check_author(author)
+        number = None if version is None else _version_number(version, "version")
+        with write_tx(self._store.engine) as conn:
+            marked = _ops.mark_good(self._repo, conn, number, author, self._now())
+        self._store.read_cache.invalidate(self._name)
+        return marked
+
+    def prune(self, *, keep: int = 10, author: str = "safe_release") -> list[int]:
+        """Delete old versions, keeping the newest ``keep`` (at least 3).
+
+        The head, the last-good version and a rollout candidate are always kept.
+        Returns the deleted version numbers. A ``keep`` under 3 raises
+        :class:`RetentionError` and deletes nothing.
+        """
+        author = _check_author(author)
+        with write_tx(self._store.engine) as conn:
+            return _ops.prune(self._repo, conn, keep, author, self._now())
+
+    def promote(
+        self, *, percent: float | None = None, author: str = "safe_release"
+    ) -> ConfigVersion:
+        """Widen the rollout to ``percent``, or (default) make the candidate the head."""
+        author = _check_author(author)
+        bp = None if percent is None else Rollout(percent=percent).basis_points
+        with write_tx(self._store.engine) as conn:
+            version = _ops.promote(self._repo, conn, bp, author, self._now())
+        self._store.read_cache.invalidate(self._name)
+        return version
+
+    def abort(self, *, author: str = "safe_release") -> ConfigVersion:
+        """Stop serving the rollout candidate; returns the stable head."""
+        author = _check_author(author)
+        with write_tx(self._store.engine) as conn:
+            version = _ops.abort(self._repo, conn, author, self._now())
+        self._store.read_cache.invalidate(self._name)
+        return version
+
+    # -- helpers ----------------------------------------------------------------
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self._store.clock.time(), tz=timezone.utc)
+
+    def _encode(self, content: object) -> tuple[Any, str]:
+        if self._schema is not None:
+            content = self._validate(content)
+        elif isinstance(content, BaseModel):
+            content = content.model_dump(mode="json")
+        return encode_content(content, max_bytes=self._max_bytes, what=f"config {self._name!r}")
+
+    def _validate(self, content: object) -> object:
+        assert self._schema is not None  # noqa: S101 - narrowed by the caller
+        try:
+            if isinstance(content, self._schema):
+                model = self._schema.model_validate(content.model_dump())
+            else:
+                model = self._schema.model_validate(content)
+        except ValidationError as exc:
+            msg = f"config {self._name!r} content is invalid for {self._schema.__name__}"
+            raise _validation_error(
+                msg,
+                "fix those fields; nothing was stored",
+                exc,
+            ) from exc
+        return model.model_dump(mode="json")
+
+    def _check_stored(self, version: ConfigVersion) -> None:
+        if self._schema is not None:
+            self._parse(version)
+
+
+class _Draft:
+    """Checked content waiting to be written."""
+
+    __slots__ = ("author", "content", "content_hash", "message", "name", "text")
+
+    def __init__(self, name: str, content: Any, text: str, author: str, message: str) -> None:
+        self.name, self.content, self.text = name, content, text
+        self.content_hash = content_hash(text)
+        self.author, self.message = author, message
+
+
+def _validation_error(head: str, advice: str, exc: ValidationError) -> ConfigValidationError:
+    errors = [
+        (".".join(str(p) for p in err["loc"]) or "$", err["msg"]) for err in exc.errors()
+    ]
+    listed = "; ".join(f"{loc}: {msg}" for loc, msg in errors)
+    return ConfigValidationError(f"{head}: {listed}; {advice}", errors=errors)
+
+
+def _version_number(value: object, what: str, *, zero: bool = False) -> int:
+    low = 0 if zero else 1
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        msg = f"{what}= must be a version number (an int >= {low}), not {value!r}"
+        raise InvalidArgumentError(msg)
+    return value
+
+
+def _check_author(author: object) -> str:
+    if not isinstance(author, str) or not author.strip() or len(author) > NAME_LENGTH:
+        msg = (
+            f"author= must be a non-empty string of at most {NAME_LENGTH} characters "
+            "(who is making this change: a person or a job name)"
+        )
+        raise InvalidArgumentError(msg)
+    return author
+
+
+def _check_message(message: object) -> str:
+    if not isinstance(message, str):
+        msg = f"message= must be a string, not {type(message).__name__}"
+        raise InvalidArgumentError(msg)
+    return message

@@ -1,0 +1,140 @@
+"""Engines: URL resolution, SQLite tuning, and the write transaction."""
+
+from __future__ import annotations
+
+import os
+import re
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+from safe_release.exceptions import StoreConfigurationError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+__all__ = [
+    "DEFAULT_URL",
+    "ENV_URL",
+    "check_schema_name",
+    "create_store_engine",
+    "resolve_url",
+    "safe_url",
+    "write_tx",
+]
+
+ENV_URL = "SAFE_RELEASE_URL"
+DEFAULT_URL = "sqlite:///safe_release.db"
+_BUSY_TIMEOUT_S = 30.0
+_SCHEMA_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+
+
+def resolve_url(url: str | None) -> str:
+    """The URL argument, else ``$SAFE_RELEASE_URL``, else the default SQLite file."""
+    if url:
+        return url
+    return os.environ.get(ENV_URL) or DEFAULT_URL
+
+
+def safe_url(url: URL | Engine) -> str:
+    """The URL with any password masked, for reprs, logs and messages."""
+    if isinstance(url, Engine):
+        url = url.url
+    return url.render_as_string(hide_password=True)
+
+
+def _parse(url: str) -> URL:
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        msg = (
+            "the store URL could not be parsed; give an SQLAlchemy URL such as "
+            "'sqlite:///safe_release.db' or 'postgresql+psycopg://user@host/db'"
+        )
+        raise StoreConfigurationError(msg) from exc
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def create_store_engine(url: str) -> Engine:
+    """Create an engine tuned for the SDK: WAL and a busy timeout on SQLite."""
+    parsed = _parse(url)
+    kwargs: dict[str, Any] = {}
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        kwargs["connect_args"] = {"timeout": _BUSY_TIMEOUT_S, "check_same_thread": False}
+    elif backend == "postgresql":
+        kwargs["pool_pre_ping"] = True
+    else:
+        msg = (
+            f"the store backend {backend!r} is not supported; use SQLite "
+            "('sqlite:///path.db') or PostgreSQL ('postgresql+psycopg://…')"
+        )
+        raise StoreConfigurationError(msg)
+    try:
+        engine = create_engine(parsed, **kwargs)
+    except (NoSuchModuleError, ModuleNotFoundError) as exc:
+        msg = (
+            f"the database driver for {parsed.drivername!r} is not installed; "
+            "for PostgreSQL run: pip install 'safe-release[postgres]'"
+        )
+        raise StoreConfigurationError(msg) from exc
+    if backend == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_S * 1000)}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+    finally:
+        cursor.close()
+
+
+def check_schema_name(schema: str | None, engine: Engine) -> str | None:
+    """Validate the ``schema=`` option against the backend."""
+    if schema is None:
+        return None
+    if engine.dialect.name != "postgresql":
+        msg = (
+            f"schema={schema!r} is only supported on PostgreSQL; on SQLite give the "
+            "store its own file instead"
+        )
+        raise StoreConfigurationError(msg)
+    if not _SCHEMA_RE.fullmatch(schema):
+        msg = (
+            f"schema={schema!r} is not a plain identifier; use letters, digits and "
+            "underscores, starting with a letter or underscore (at most 63)"
+        )
+        raise StoreConfigurationError(msg)
+    return schema
+
+
+@contextmanager
+def write_tx(engine: Engine) -> Iterator[Connection]:
+    """A transaction that holds the write lock from its first statement.
+
+    On SQLite it starts with ``BEGIN IMMEDIATE`` so that two writers queue on the
+    busy timeout instead of deadlocking when a read lock is upgraded; on
+    PostgreSQL it is an ordinary transaction (rows are locked with
+    ``SELECT … FOR UPDATE`` by the callers).
+    """
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.begin()
+        try:
+            yield conn
+        except BaseException:
+            conn.rollback()
+            raise
+        conn.commit()

@@ -1,0 +1,67 @@
+"""Running the SDK's own Alembic revisions (never the ERP's)."""
+
+from __future__ import annotations
+
+import zlib
+from functools import cache
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, text
+
+from safe_release._store._engine import write_tx
+from safe_release._store._tables import VERSION_TABLE
+
+__all__ = ["current_revision", "head_revision", "upgrade"]
+
+_MIGRATIONS = Path(__file__).parent / "migrations"
+# Serialises concurrent upgrades of one PostgreSQL database across processes.
+_LOCK_KEY = zlib.crc32(b"safe_release.schema")
+
+
+def _config(connection: Connection | None = None, schema: str | None = None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_MIGRATIONS))
+    cfg.attributes["connection"] = connection
+    cfg.attributes["schema"] = schema
+    return cfg
+
+
+@cache
+def head_revision() -> str:
+    """The newest revision shipped with this version of safe_release."""
+    head = ScriptDirectory.from_config(_config()).get_current_head()
+    if head is None:  # pragma: no cover - the package always ships revisions
+        msg = "safe_release ships no schema revisions; reinstall the package"
+        raise RuntimeError(msg)
+    return head
+
+
+def _current(conn: Connection, schema: str | None) -> str | None:
+    ctx = MigrationContext.configure(
+        conn, opts={"version_table": VERSION_TABLE, "version_table_schema": schema}
+    )
+    return ctx.get_current_revision()
+
+
+def current_revision(engine: Engine, schema: str | None) -> str | None:
+    """The SDK revision the database is at (``None``: SDK tables absent)."""
+    with engine.connect() as conn:
+        return _current(conn, schema)
+
+
+def upgrade(engine: Engine, schema: str | None) -> str:
+    """Bring the SDK's tables to the head revision; safe to run concurrently."""
+    if current_revision(engine, schema) == head_revision():
+        return head_revision()
+    with write_tx(engine) as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+            if schema is not None:
+                quoted = engine.dialect.identifier_preparer.quote_schema(schema)
+                conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {quoted}"))
+        command.upgrade(_config(conn, schema), "head")
+        return _current(conn, schema) or head_revision()

@@ -1,0 +1,131 @@
+"""Every error safe_release raises.
+
+All of them derive from :class:`SafeReleaseError`, so one ``except`` clause
+catches the SDK's failures without catching your own bugs::
+
+    SafeReleaseError
+    ├── InvalidArgumentError (also ValueError)
+    ├── StoreError
+    │   ├── StoreConfigurationError
+    │   └── SchemaOutOfDateError
+    └── ConfigError
+        ├── InvalidConfigNameError (also ValueError)
+        ├── ConfigNotFoundError (also LookupError)
+        ├── VersionNotFoundError (also LookupError)
+        ├── VersionConflictError
+        ├── ConfigContentError (also ValueError)
+        │   ├── ContentTooLargeError
+        │   └── ConfigValidationError
+        ├── RetentionError
+        └── RolloutError
+
+Messages say what was wrong and what to do about it. They never contain
+passwords, tokens or other secrets.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = [
+    "ConfigContentError",
+    "ConfigError",
+    "ConfigNotFoundError",
+    "ConfigValidationError",
+    "ContentTooLargeError",
+    "InvalidArgumentError",
+    "InvalidConfigNameError",
+    "RetentionError",
+    "RolloutError",
+    "SafeReleaseError",
+    "SchemaOutOfDateError",
+    "StoreConfigurationError",
+    "StoreError",
+    "VersionConflictError",
+    "VersionNotFoundError",
+]
+
+
+class SafeReleaseError(Exception):
+    """Root of every error raised by safe_release."""
+
+
+class InvalidArgumentError(SafeReleaseError, ValueError):
+    """An argument is out of range or of the wrong kind."""
+
+
+class StoreError(SafeReleaseError):
+    """The store cannot be reached, configured or used."""
+
+
+class StoreConfigurationError(StoreError):
+    """The store URL, engine or options are not usable."""
+
+
+class SchemaOutOfDateError(StoreError):
+    """The SDK's tables are older than this version of safe_release expects."""
+
+    def __init__(self, message: str, *, current: str | None, head: str) -> None:
+        super().__init__(message)
+        self.current = current
+        self.head = head
+
+
+class ConfigError(SafeReleaseError):
+    """A versioned-config operation was refused."""
+
+
+class InvalidConfigNameError(ConfigError, ValueError):
+    """A config name does not follow the naming rules."""
+
+
+class ConfigNotFoundError(ConfigError, LookupError):
+    """The config has no versions yet (or no such config exists)."""
+
+
+class VersionNotFoundError(ConfigError, LookupError):
+    """The requested version does not exist or was pruned."""
+
+
+class VersionConflictError(ConfigError):
+    """``expected_version`` did not match the head: somebody published first."""
+
+    def __init__(self, message: str, *, expected: int, actual: int) -> None:
+        super().__init__(message)
+        self.expected = expected
+        self.actual = actual
+
+
+class ConfigContentError(ConfigError, ValueError):
+    """Config content is not JSON-compatible."""
+
+
+class ContentTooLargeError(ConfigContentError):
+    """Config content is larger than the store's size limit."""
+
+
+class ConfigValidationError(ConfigContentError):
+    """Config content does not validate against the config's schema.
+
+    ``errors`` lists one entry per invalid field: ``(location, message)``.
+    """
+
+    def __init__(self, message: str, *, errors: Sequence[tuple[str, str]]) -> None:
+        super().__init__(message)
+        self.errors = tuple(errors)
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The dotted locations of the invalid fields."""
+        return tuple(loc for loc, _ in self.errors)
+
+
+class RetentionError(ConfigError):
+    """A prune would break the retention rules; nothing was deleted."""
+
+
+class RolloutError(ConfigError):
+    """A staged-rollout operation does not fit the rollout's state."""

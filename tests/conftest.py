@@ -1,0 +1,140 @@
+"""Fixtures shared by the test suite: one store per backend, real engines only.
+
+PostgreSQL comes from ``$SAFE_RELEASE_TEST_PG_URL`` when set; otherwise the suite
+starts a throw-away server from the local PostgreSQL binaries (``.ci/postgres``).
+With ``SAFE_RELEASE_REQUIRE_PG=1`` (as in CI) a missing server fails the run
+instead of skipping the PostgreSQL half of it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+
+import safe_release as sr
+from safe_release.testing import FakeClock
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_ENV = "SAFE_RELEASE_TEST_PG_URL"
+REQUIRE_ENV = "SAFE_RELEASE_REQUIRE_PG"
+
+
+@dataclass(frozen=True)
+class Backend:
+    """Where a test's store lives: a URL and (PostgreSQL) a private schema."""
+
+    name: str
+    url: str
+    schema: str | None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _start_local_postgres() -> tuple[str, Path] | None:
+    if not list(Path("/usr/lib/postgresql").glob("*/bin/initdb")):
+        return None
+    base = Path(tempfile.mkdtemp(prefix="sr-pg-"))
+    base.chmod(0o755)
+    datadir = base / "data"
+    try:
+        out = subprocess.run(
+            [str(ROOT / ".ci" / "postgres"), str(datadir), str(_free_port())],
+            check=True, capture_output=True, text=True, timeout=120,
+        )
+    except (subprocess.SubprocessError, OSError):
+        shutil.rmtree(base, ignore_errors=True)
+        return None
+    return out.stdout.strip().splitlines()[-1], datadir
+
+
+def _stop_local_postgres(datadir: Path) -> None:
+    bindir = max(Path("/usr/lib/postgresql").glob("*/bin"))
+    cmd = f"'{bindir}/pg_ctl' -D '{datadir}' -m immediate -w stop"
+    argv = ["su", "postgres", "-s", "/bin/bash", "-c", cmd] if os.getuid() == 0 else [
+        "bash", "-c", cmd]
+    subprocess.run(argv, check=False, capture_output=True, timeout=60)
+    shutil.rmtree(datadir.parent, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL URL for the session, or skip (fail in CI) if none."""
+    url = os.environ.get(PG_ENV)
+    started = None if url else _start_local_postgres()
+    if started is not None:
+        url = started[0]
+    if not url:
+        reason = f"no PostgreSQL server: set {PG_ENV} or install PostgreSQL"
+        if os.environ.get(REQUIRE_ENV) == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    yield url
+    if started is not None:
+        _stop_local_postgres(started[1])
+
+
+@pytest.fixture(scope="session")
+def pg_engine(pg_url: str) -> Iterator[Engine]:
+    """One pooled engine for the session's PostgreSQL tests."""
+    engine = create_engine(pg_url, pool_size=10, max_overflow=20)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(
+    name="backend",
+    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+)
+def fixture_backend(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Backend]:
+    """Each storage test runs twice: on an SQLite file and on real PostgreSQL."""
+    if request.param == "sqlite":
+        yield Backend("sqlite", f"sqlite:///{tmp_path / 'store.db'}", None)
+        return
+    engine: Engine = request.getfixturevalue("pg_engine")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    yield Backend("postgresql", engine.url.render_as_string(hide_password=False), schema)
+    with engine.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+
+
+@pytest.fixture(name="clock")
+def fixture_clock() -> FakeClock:
+    """A fake clock: cache staleness moves only when the test advances it."""
+    return FakeClock()
+
+
+@pytest.fixture(name="store")
+def fixture_store(backend: Backend, clock: FakeClock) -> Iterator[sr.Store]:
+    """A fresh, upgraded store on the backend under test, on a fake clock."""
+    store = sr.connect(backend.url, schema=backend.schema, clock=clock)
+    yield store
+    store.close()
+
+
+@pytest.fixture(name="sqlite_store")
+def fixture_sqlite_store(tmp_path: Path, clock: FakeClock) -> Iterator[sr.Store]:
+    """A store on an SQLite file only (for tests of pure logic)."""
+    store = sr.connect(f"sqlite:///{tmp_path / 'store.db'}", clock=clock)
+    yield store
+    with contextlib.suppress(Exception):
+        store.close()
