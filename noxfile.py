@@ -1,0 +1,49 @@
+"""Developer tasks: ``nox -s tests lint typecheck docs bench``."""
+
+from __future__ import annotations
+
+import os
+
+import nox
+
+nox.options.sessions = ["tests", "lint", "typecheck", "docs"]
+nox.options.default_venv_backend = "venv"
+
+PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
+
+
+@nox.session(python=PYTHONS)
+def tests(session: nox.Session) -> None:
+    """Run the test suite (PostgreSQL from $SAFE_RELEASE_TEST_PG_URL or local binaries)."""
+    session.install("-e", ".[tests]")
+    session.run("coverage", "run", "-m", "pytest", *session.posargs)
+    session.run("coverage", "report")
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff over the whole tree."""
+    session.install("-e", ".[dev]")
+    session.run("ruff", "check", "src", "tests", "benchmarks", "examples", "noxfile.py")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on the package."""
+    session.install("-e", ".[dev]")
+    session.run("mypy", "src")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation in strict mode."""
+    session.install("-e", ".[dev]")
+    session.run("mkdocs", "build", "--strict", "-d", os.path.join(session.create_tmp(), "site"))
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Run the benchmarks and record their figures in docs/performance.md."""
+    session.install("-e", ".[postgres]")
+    args = ["--write-docs", *session.posargs]
+    session.run("python", "benchmarks/bench_config.py", *args)
