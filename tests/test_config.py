@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
+import sys
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -14,6 +16,7 @@ import safe_release as sr
 
 if TYPE_CHECKING:
     from safe_release.testing import FakeClock
+    from tests.conftest import Backend
 
 
 class PricingRules(BaseModel):
@@ -461,24 +464,28 @@ class TestCache:
         writer.rollback()
         assert reader.value == {"v": 1}
 
-    def test_other_writer_seen_within_ttl(self, backend: object, store: sr.Store,
-                                          clock: FakeClock) -> None:
-        """A publish by another store (process) shows up once ttl has passed."""
-        other = sr.connect(backend.url, schema=backend.schema)  # type: ignore[attr-defined]
+    def test_other_process_seen_within_ttl(self, backend: Backend, store: sr.Store,
+                                           clock: FakeClock) -> None:
+        """A publish by another process shows up once ttl has passed, not before."""
         reader = store.config("p", ttl=0.5)
-        reader_v = other.config("p")
-        reader_v.publish({"v": 1}, author="a")
+        reader.publish({"v": 1}, author="a")
         assert reader.value == {"v": 1}
-        reader_v.publish({"v": 2}, author="b")
+        code = (
+            "import sys, safe_release as sr\n"
+            "s = sr.connect(sys.argv[1], schema=sys.argv[2] or None)\n"
+            "s.config('p').publish({'v': 2}, author='other-process')\n"
+        )
+        subprocess.run([sys.executable, "-c", code, backend.url, backend.schema or ""],
+                       check=True, timeout=60)
         clock.advance(0.4)
         assert reader.value == {"v": 1}  # still within ttl: bounded staleness
         clock.advance(0.2)
         assert reader.value == {"v": 2}
-        other.close()
+        assert reader.current().author == "other-process"
 
-    def test_refresh_ignores_ttl(self, backend: object, store: sr.Store) -> None:
+    def test_refresh_ignores_ttl(self, backend: Backend, store: sr.Store) -> None:
         """refresh() checks the database now."""
-        other = sr.connect(backend.url, schema=backend.schema)  # type: ignore[attr-defined]
+        other = sr.connect(backend.url, schema=backend.schema)
         cfg = store.config("p")
         other.config("p").publish({"v": 1}, author="a")
         cfg.current()
@@ -493,3 +500,9 @@ class TestCache:
         store.config("p", ttl=timedelta(seconds=2))
         with pytest.raises(sr.InvalidArgumentError):
             store.config("p", ttl=-1)
+
+    def test_first_version_cannot_be_a_rollout(self, store: sr.Store) -> None:
+        """A staged rollout needs a stable version for the other keys."""
+        with pytest.raises(sr.RolloutError, match="no stable version yet"):
+            store.config("p").publish({"v": 1}, author="a", rollout=sr.Rollout(percent=5))
+        assert store.configs() == []

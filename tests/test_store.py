@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -14,7 +15,6 @@ import safe_release as sr
 from safe_release._store._engine import DEFAULT_URL, ENV_URL, resolve_url
 
 if TYPE_CHECKING:
-    from pathlib import Path
 
     from tests.conftest import Backend
 
@@ -214,3 +214,33 @@ class TestBesideAnErpAlembicHistory:
         assert sr.exclude_sdk_tables(None, "sr_alembic_version", "table", True, None) is False
         assert sr.exclude_sdk_tables(None, "orders", "table", True, None) is True
         assert sr.exclude_sdk_tables(None, "sr_x_idx", "index", True, None) is True
+
+
+class TestFailures:
+    def test_database_failure_is_a_store_error(self, tmp_path: Path) -> None:
+        """A broken database mid-operation raises StoreError, never a raw driver error."""
+        db = tmp_path / "broken.db"
+        store = sr.connect(f"sqlite:///{db}")
+        cfg = store.config("p")
+        cfg.publish({"a": 1}, author="a")
+        store.engine.dispose()
+        for suffix in ("-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+        db.write_bytes(b"this is not a database" * 100)
+        with pytest.raises(sr.StoreError, match="reading the store failed"):
+            cfg.get(1)
+        with pytest.raises(sr.StoreError, match="writing to the store failed"):
+            cfg.publish({"a": 2}, author="a")
+        store.close()
+
+    def test_tables_from_a_newer_sdk(self, backend: Backend) -> None:
+        """Tables at a revision this SDK does not ship raise UnknownSchemaRevisionError."""
+        store = sr.connect(backend.url, schema=backend.schema)
+        version_table = store.tables.metadata.schema
+        table = f'"{version_table}".{sr.VERSION_TABLE}' if version_table else sr.VERSION_TABLE
+        with store.engine.begin() as conn:
+            conn.execute(text(f"UPDATE {table} SET version_num = '9999'"))  # noqa: S608
+        store.close()
+        for auto in (True, False):
+            with pytest.raises(sr.UnknownSchemaRevisionError, match="newer safe_release"):
+                sr.connect(backend.url, schema=backend.schema, auto_upgrade=auto)

@@ -1,6 +1,6 @@
 """safe_release: make deploys of seller ERP/OMS systems safe to roll back.
 
-Start with :func:`connect` and :meth:`Store.config`::
+Start with `connect` and `Store.config`::
 
     import safe_release as sr
 
@@ -38,6 +38,7 @@ from safe_release.exceptions import (
     SchemaOutOfDateError,
     StoreConfigurationError,
     StoreError,
+    UnknownSchemaRevisionError,
     VersionConflictError,
     VersionNotFoundError,
 )
@@ -68,6 +69,7 @@ __all__ = [
     "StoreConfigurationError",
     "StoreError",
     "SystemClock",
+    "UnknownSchemaRevisionError",
     "VersionConflictError",
     "VersionNotFoundError",
     "connect",

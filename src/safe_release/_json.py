@@ -78,7 +78,7 @@ def _check_mapping(value: Mapping[Any, Any], path: str, depth: int) -> JSONValue
 def encode_content(value: object, *, max_bytes: int, what: str) -> tuple[JSONValue, str]:
     """Check ``value`` and return it with its canonical encoding.
 
-    Raises :class:`ContentTooLargeError` when the encoding exceeds ``max_bytes``.
+    Raises `ContentTooLargeError` when the encoding exceeds ``max_bytes``.
     """
     data = check_json(value)
     text = canonical_dumps(data)

@@ -1,13 +1,14 @@
 """Every error safe_release raises.
 
-All of them derive from :class:`SafeReleaseError`, so one ``except`` clause
-catches the SDK's failures without catching your own bugs::
+All of them derive from `SafeReleaseError`, so one ``except`` clause
+catches the SDK's failures without catching your own bugs:
 
     SafeReleaseError
     ├── InvalidArgumentError (also ValueError)
     ├── StoreError
     │   ├── StoreConfigurationError
-    │   └── SchemaOutOfDateError
+    │   ├── SchemaOutOfDateError
+    │   └── UnknownSchemaRevisionError
     └── ConfigError
         ├── InvalidConfigNameError (also ValueError)
         ├── ConfigNotFoundError (also LookupError)
@@ -44,6 +45,7 @@ __all__ = [
     "SchemaOutOfDateError",
     "StoreConfigurationError",
     "StoreError",
+    "UnknownSchemaRevisionError",
     "VersionConflictError",
     "VersionNotFoundError",
 ]
@@ -69,6 +71,15 @@ class SchemaOutOfDateError(StoreError):
     """The SDK's tables are older than this version of safe_release expects."""
 
     def __init__(self, message: str, *, current: str | None, head: str) -> None:
+        super().__init__(message)
+        self.current = current
+        self.head = head
+
+
+class UnknownSchemaRevisionError(StoreError):
+    """The SDK's tables were written by a newer safe_release than this one."""
+
+    def __init__(self, message: str, *, current: str, head: str) -> None:
         super().__init__(message)
         self.current = current
         self.head = head

@@ -15,7 +15,7 @@ from safe_release._config._models import ConfigDiff, ConfigVersion, Rollout, Rol
 from safe_release._config._repo import ConfigRepo
 from safe_release._config._rollout import BUCKETS, bucket
 from safe_release._json import content_hash, encode_content
-from safe_release._store._engine import write_tx
+from safe_release._store._engine import read_tx, write_tx
 from safe_release._store._tables import NAME_LENGTH
 from safe_release.exceptions import (
     ConfigValidationError,
@@ -57,8 +57,8 @@ def _seconds(value: float | timedelta, what: str) -> float:
 class ConfigStore(Generic[T]):
     """A named config with immutable, append-only versions.
 
-    Obtain one with :meth:`Store.config`. Reads of the head (:meth:`current`,
-    :attr:`value`, :meth:`for_key`) are served from a per-process cache that checks
+    Obtain one with `Store.config`. Reads of the head (`current`,
+    `value`, `for_key`) are served from a per-process cache that checks
     the database at most every ``ttl`` seconds, and at once after a publish or
     rollback made through this store.
     """
@@ -139,7 +139,7 @@ class ConfigStore(Generic[T]):
         return self._pick(key)[0]
 
     def value_for(self, key: str | int) -> T:
-        """The content serving ``key``: like :attr:`value`, rollout-aware."""
+        """The content serving ``key``: like `value`, rollout-aware."""
         value: T = self._pick(key)[1]
         return value
 
@@ -180,7 +180,7 @@ class ConfigStore(Generic[T]):
 
     def _refresh(self, entry: CacheEntry | None) -> CacheEntry:
         checked_at = self._monotonic()
-        with self._store.engine.connect() as conn:
+        with read_tx(self._store.engine) as conn:
             row = self._repo.require(conn)
             if (
                 entry is not None
@@ -228,7 +228,7 @@ class ConfigStore(Generic[T]):
     def get(self, version: int) -> ConfigVersion:
         """Version ``version`` (a fresh read, never cached)."""
         number = _version_number(version, "version")
-        with self._store.engine.connect() as conn:
+        with read_tx(self._store.engine) as conn:
             return self._repo.load(conn, number)
 
     def history(self, *, limit: int = 20, before: int | None = None) -> list[ConfigVersion]:
@@ -238,7 +238,7 @@ class ConfigStore(Generic[T]):
             raise InvalidArgumentError(msg)
         if before is not None:
             before = _version_number(before, "before")
-        with self._store.engine.connect() as conn:
+        with read_tx(self._store.engine) as conn:
             return self._repo.history(conn, limit, before)
 
     def diff(self, a: int, b: int) -> ConfigDiff:
@@ -249,8 +249,8 @@ class ConfigStore(Generic[T]):
         )
 
     def last_good(self) -> ConfigVersion | None:
-        """The version last marked good with :meth:`mark_good`, if any."""
-        with self._store.engine.connect() as conn:
+        """The version last marked good with `mark_good`, if any."""
+        with read_tx(self._store.engine) as conn:
             row = self._repo.require(conn)
             if row.last_good is None:
                 return None
@@ -270,7 +270,7 @@ class ConfigStore(Generic[T]):
         """Append a new version and make it the head (or a rollout candidate).
 
         ``expected_version`` makes the publish a compare-and-set: it fails with
-        :class:`VersionConflictError` unless the head is that version (``0``:
+        `VersionConflictError` unless the head is that version (``0``:
         the config must have no versions yet). Invalid content raises before
         anything is written.
         """
@@ -326,7 +326,7 @@ class ConfigStore(Generic[T]):
 
         The head, the last-good version and a rollout candidate are always kept.
         Returns the deleted version numbers. A ``keep`` under 3 raises
-        :class:`RetentionError` and deletes nothing.
+        `RetentionError` and deletes nothing.
         """
         author = _check_author(author)
         with write_tx(self._store.engine) as conn:

@@ -41,7 +41,7 @@ class ConfigVersion(BaseModel):
 
     @property
     def is_rollback(self) -> bool:
-        """Whether this version was written by :meth:`ConfigStore.rollback`."""
+        """Whether this version was written by `ConfigStore.rollback`."""
         return self.rolled_back_from is not None
 
     def __repr__(self) -> str:
@@ -52,7 +52,7 @@ class ConfigVersion(BaseModel):
 
 
 class Rollout(BaseModel):
-    """Ask :meth:`ConfigStore.publish` for a staged rollout to ``percent`` of keys."""
+    """Ask `ConfigStore.publish` for a staged rollout to ``percent`` of keys."""
 
     model_config = _FROZEN
 

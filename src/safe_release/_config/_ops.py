@@ -44,6 +44,12 @@ def publish(
             "promote() or abort() it before publishing another version"
         )
         raise RolloutError(msg)
+    if rollout is not None and row.head == 0:
+        msg = (
+            f"config {repo.name!r} has no stable version yet, so a staged rollout has "
+            "nothing to serve the other keys; publish the first version without rollout="
+        )
+        raise RolloutError(msg)
     if expected is not None and expected != row.head:
         msg = (
             f"config {repo.name!r} is at v{row.head}, not v{expected} as expected: "

@@ -78,7 +78,7 @@ class ConfigRepo:
         )
 
     def require(self, conn: Connection) -> HeadRow:
-        """The config row, or :class:`ConfigNotFoundError` if it has no versions."""
+        """The config row, or `ConfigNotFoundError` if it has no versions."""
         row = self.head_row(conn)
         if row is None or row.head == 0:
             msg = (
@@ -110,7 +110,7 @@ class ConfigRepo:
         )
 
     def load(self, conn: Connection, number: int, latest: int | None = None) -> ConfigVersion:
-        """One version, or :class:`VersionNotFoundError` saying why it is missing."""
+        """One version, or `VersionNotFoundError` saying why it is missing."""
         v = self.t.config_version.c
         row = conn.execute(
             select(self.t.config_version).where(v.name == self.name, v.version == number)

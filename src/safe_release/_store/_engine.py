@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
-from safe_release.exceptions import StoreConfigurationError
+from safe_release.exceptions import StoreConfigurationError, StoreError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -21,8 +21,10 @@ __all__ = [
     "ENV_URL",
     "check_schema_name",
     "create_store_engine",
+    "read_tx",
     "resolve_url",
     "safe_url",
+    "store_error",
     "write_tx",
 ]
 
@@ -118,23 +120,47 @@ def check_schema_name(schema: str | None, engine: Engine) -> str | None:
     return schema
 
 
+def store_error(doing: str, engine: Engine, exc: DBAPIError) -> StoreError:
+    """A `StoreError` for a database failure, without secrets."""
+    reason = type(exc.orig).__name__ if exc.orig is not None else type(exc).__name__
+    msg = (
+        f"{doing} failed on {safe_url(engine)} ({reason}); check that the database is "
+        "reachable and the URL and credentials are right, then retry"
+    )
+    return StoreError(msg)
+
+
 @contextmanager
-def write_tx(engine: Engine) -> Iterator[Connection]:
+def read_tx(engine: Engine, doing: str = "reading the store") -> Iterator[Connection]:
+    """A connection for reads; database failures become `StoreError`."""
+    try:
+        with engine.connect() as conn:
+            yield conn
+    except DBAPIError as exc:
+        raise store_error(doing, engine, exc) from exc
+
+
+@contextmanager
+def write_tx(engine: Engine, doing: str = "writing to the store") -> Iterator[Connection]:
     """A transaction that holds the write lock from its first statement.
 
     On SQLite it starts with ``BEGIN IMMEDIATE`` so that two writers queue on the
     busy timeout instead of deadlocking when a read lock is upgraded; on
     PostgreSQL it is an ordinary transaction (rows are locked with
-    ``SELECT … FOR UPDATE`` by the callers).
+    ``SELECT … FOR UPDATE`` by the callers). Any failure rolls the whole
+    transaction back; database failures become `StoreError`.
     """
-    with engine.connect() as conn:
-        if engine.dialect.name == "sqlite":
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        else:
-            conn.begin()
-        try:
-            yield conn
-        except BaseException:
-            conn.rollback()
-            raise
-        conn.commit()
+    try:
+        with engine.connect() as conn:
+            if engine.dialect.name == "sqlite":
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            else:
+                conn.begin()
+            try:
+                yield conn
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
+    except DBAPIError as exc:
+        raise store_error(doing, engine, exc) from exc

@@ -14,8 +14,9 @@ from sqlalchemy import Connection, Engine, text
 
 from safe_release._store._engine import write_tx
 from safe_release._store._tables import VERSION_TABLE
+from safe_release.exceptions import UnknownSchemaRevisionError
 
-__all__ = ["current_revision", "head_revision", "upgrade"]
+__all__ = ["current_revision", "head_revision", "is_known", "unknown_revision", "upgrade"]
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 # Serialises concurrent upgrades of one PostgreSQL database across processes.
@@ -53,10 +54,19 @@ def current_revision(engine: Engine, schema: str | None) -> str | None:
         return _current(conn, schema)
 
 
+def is_known(revision: str) -> bool:
+    """Whether this version of safe_release ships ``revision``."""
+    script = ScriptDirectory.from_config(_config())
+    return any(r.revision == revision for r in script.walk_revisions())
+
+
 def upgrade(engine: Engine, schema: str | None) -> str:
     """Bring the SDK's tables to the head revision; safe to run concurrently."""
-    if current_revision(engine, schema) == head_revision():
-        return head_revision()
+    current = current_revision(engine, schema)
+    if current == head_revision():
+        return current
+    if current is not None and not is_known(current):
+        raise unknown_revision(current)
     with write_tx(engine) as conn:
         if engine.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
@@ -65,3 +75,13 @@ def upgrade(engine: Engine, schema: str | None) -> str:
                 conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {quoted}"))
         command.upgrade(_config(conn, schema), "head")
         return _current(conn, schema) or head_revision()
+
+
+def unknown_revision(current: str) -> UnknownSchemaRevisionError:
+    """The error for tables written by a newer safe_release."""
+    msg = (
+        f"the SDK's tables are at revision {current}, which this version of safe_release "
+        f"(newest revision {head_revision()}) does not know: a newer safe_release upgraded "
+        "them. Install that newer safe-release; the SDK never downgrades its own tables"
+    )
+    return UnknownSchemaRevisionError(msg, current=current, head=head_revision())

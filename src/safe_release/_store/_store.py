@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, TypeVar, overload
 
 from pydantic import BaseModel, JsonValue
 from sqlalchemy import Engine, select
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError
 
 from safe_release._clock import Clock, SystemClock
 from safe_release._config._cache import ReadCache
@@ -15,8 +15,10 @@ from safe_release._store import _migrate
 from safe_release._store._engine import (
     check_schema_name,
     create_store_engine,
+    read_tx,
     resolve_url,
     safe_url,
+    store_error,
 )
 from safe_release._store._tables import Tables, build_tables
 from safe_release.exceptions import (
@@ -40,7 +42,7 @@ M = TypeVar("M", bound=BaseModel)
 class Store:
     """The SDK's tables in one database: config versions (and, later, releases).
 
-    Create it with :func:`connect`. A store is safe to share between threads;
+    Create it with `connect`. A store is safe to share between threads;
     open one per process.
     """
 
@@ -102,14 +104,14 @@ class Store:
         try:
             return _migrate.upgrade(self._engine, self._schema)
         except DBAPIError as exc:
-            raise _store_error("upgrading the SDK's tables", self._engine, exc) from exc
+            raise store_error("upgrading the SDK's tables", self._engine, exc) from exc
 
     def current_revision(self) -> str | None:
         """The SDK schema revision of the database (``None``: not created yet)."""
         try:
             return _migrate.current_revision(self._engine, self._schema)
         except DBAPIError as exc:
-            raise _store_error("reading the SDK's schema revision", self._engine, exc) from exc
+            raise store_error("reading the SDK's schema revision", self._engine, exc) from exc
 
     @staticmethod
     def head_revision() -> str:
@@ -117,8 +119,13 @@ class Store:
         return _migrate.head_revision()
 
     def check_revision(self) -> None:
-        """Raise :class:`SchemaOutOfDateError` unless the tables are at the head."""
+        """Raise `SchemaOutOfDateError` unless the tables are at the head.
+
+        Tables written by a newer safe_release raise `UnknownSchemaRevisionError`.
+        """
         current, head = self.current_revision(), self.head_revision()
+        if current is not None and current != head and not _migrate.is_known(current):
+            raise _migrate.unknown_revision(current)
         if current != head:
             msg = (
                 f"the SDK's tables are at revision {current or 'none'}, this version of "
@@ -166,7 +173,7 @@ class Store:
     def configs(self) -> list[str]:
         """Names of every config with at least one version, sorted."""
         c = self._tables.config.c
-        with self._engine.connect() as conn:
+        with read_tx(self._engine) as conn:
             rows = conn.execute(select(c.name).where(c.head > 0).order_by(c.name))
             return list(rows.scalars())
 
@@ -190,14 +197,6 @@ class Store:
         self.close()
 
 
-def _store_error(doing: str, engine: Engine, exc: SQLAlchemyError) -> StoreError:
-    reason = type(getattr(exc, "orig", exc)).__name__
-    msg = (
-        f"{doing} failed on {safe_url(engine)} ({reason}); check that the database is "
-        "reachable and the URL and credentials are right"
-    )
-    return StoreError(msg)
-
 
 def connect(
     url_or_engine: str | Engine | None = None,
@@ -213,7 +212,7 @@ def connect(
     ``$SAFE_RELEASE_URL``, else ``sqlite:///safe_release.db``. ``schema`` puts the
     SDK's tables in their own PostgreSQL schema. With ``auto_upgrade`` (default)
     the SDK's own Alembic revisions are applied; otherwise a database behind this
-    version raises :class:`SchemaOutOfDateError`.
+    version raises `SchemaOutOfDateError`.
     """
     if isinstance(url_or_engine, Engine):
         engine, owns = url_or_engine, False

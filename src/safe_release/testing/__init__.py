@@ -1,6 +1,6 @@
 """Test helpers for code that uses safe_release.
 
-Import them in your own tests::
+Import them in your own tests:
 
     from safe_release.testing import FakeClock
 
