@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from safe_release._config import _ops
+from safe_release._config import _checks, _ops
 from safe_release._config._cache import CacheEntry, CacheKey
 from safe_release._config._diff import diff_json
 from safe_release._config._models import ConfigDiff, ConfigVersion, Rollout, RolloutState
@@ -16,42 +15,18 @@ from safe_release._config._repo import ConfigRepo
 from safe_release._config._rollout import BUCKETS, bucket
 from safe_release._json import content_hash, encode_content
 from safe_release._store._engine import read_tx, write_tx
-from safe_release._store._tables import NAME_LENGTH
 from safe_release.exceptions import (
-    ConfigValidationError,
     InvalidArgumentError,
-    InvalidConfigNameError,
 )
 
 if TYPE_CHECKING:
     from safe_release._store._store import Store
 
-__all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_TTL", "ConfigStore", "check_name"]
+__all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_TTL", "ConfigStore"]
 
 T = TypeVar("T")
 DEFAULT_MAX_BYTES = 1024 * 1024
 DEFAULT_TTL = 1.0
-_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/-]*")
-
-
-def check_name(name: object) -> str:
-    """Return ``name`` if it is a valid config name, else raise."""
-    if not isinstance(name, str) or not _NAME_RE.fullmatch(name) or len(name) > NAME_LENGTH:
-        msg = (
-            f"{name!r} is not a valid config name; use 1 to {NAME_LENGTH} letters, digits "
-            "and '_ . : / -', starting with a letter or digit (e.g. 'pricing' or "
-            "'pricing/us')"
-        )
-        raise InvalidConfigNameError(msg)
-    return name
-
-
-def _seconds(value: float | timedelta, what: str) -> float:
-    seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
-    if seconds < 0:
-        msg = f"{what} must not be negative (got {seconds} s)"
-        raise InvalidArgumentError(msg)
-    return seconds
 
 
 class ConfigStore(Generic[T]):
@@ -81,10 +56,10 @@ class ConfigStore(Generic[T]):
             msg = f"max_bytes= must be a positive number of bytes (got {max_bytes!r})"
             raise InvalidArgumentError(msg)
         self._store = store
-        self._name = check_name(name)
+        self._name = _checks.check_name(name)
         self._schema = schema
         self._max_bytes = max_bytes
-        self._ttl = _seconds(ttl, "ttl")
+        self._ttl = _checks.seconds(ttl, "ttl")
         self._repo = ConfigRepo(store.tables, self._name)
         self._key: CacheKey = (self._name, schema)
         self._entries = store.read_cache.entries
@@ -217,7 +192,7 @@ class ConfigStore(Generic[T]):
                 f"stored version {version.version} of config {self._name!r} does not "
                 f"validate against {self._schema.__name__}"
             )
-            raise _validation_error(
+            raise _checks.validation_error(
                 msg,
                 "publish a version that does, or deploy code whose schema accepts it",
                 exc,
@@ -227,7 +202,7 @@ class ConfigStore(Generic[T]):
 
     def get(self, version: int) -> ConfigVersion:
         """Version ``version`` (a fresh read, never cached)."""
-        number = _version_number(version, "version")
+        number = _checks.version_number(version, "version")
         with read_tx(self._store.engine) as conn:
             return self._repo.load(conn, number)
 
@@ -237,7 +212,7 @@ class ConfigStore(Generic[T]):
             msg = f"history(limit=…) must be an int from 1 to 10000 (got {limit!r})"
             raise InvalidArgumentError(msg)
         if before is not None:
-            before = _version_number(before, "before")
+            before = _checks.version_number(before, "before")
         with read_tx(self._store.engine) as conn:
             return self._repo.history(conn, limit, before)
 
@@ -274,9 +249,11 @@ class ConfigStore(Generic[T]):
         the config must have no versions yet). Invalid content raises before
         anything is written.
         """
-        author, message = _check_author(author), _check_message(message)
+        author, message = _checks.check_author(author), _checks.check_message(message)
         if expected_version is not None:
-            expected_version = _version_number(expected_version, "expected_version", zero=True)
+            expected_version = _checks.version_number(
+                expected_version, "expected_version", zero=True
+            )
         if rollout is not None and not isinstance(rollout, Rollout):
             msg = f"rollout= must be a Rollout(percent=…), not {rollout!r}"
             raise InvalidArgumentError(msg)
@@ -300,8 +277,8 @@ class ConfigStore(Generic[T]):
         rollout in progress is aborted first; with ``to=None`` that abort is the
         whole rollback and the (unchanged) stable head is returned.
         """
-        author, message = _check_author(author), _check_message(message)
-        target = None if to is None else _version_number(to, "to")
+        author, message = _checks.check_author(author), _checks.check_message(message)
+        target = None if to is None else _checks.version_number(to, "to")
         with write_tx(self._store.engine) as conn:
             version = _ops.rollback(
                 self._repo, conn, to=target, author=author, message=message,
@@ -314,8 +291,8 @@ class ConfigStore(Generic[T]):
         self, version: int | None = None, *, author: str = "safe_release"
     ) -> ConfigVersion:
         """Record ``version`` (default: the head) as the last known good one."""
-        author = _check_author(author)
-        number = None if version is None else _version_number(version, "version")
+        author = _checks.check_author(author)
+        number = None if version is None else _checks.version_number(version, "version")
         with write_tx(self._store.engine) as conn:
             marked = _ops.mark_good(self._repo, conn, number, author, self._now())
         self._store.read_cache.invalidate(self._name)
@@ -328,7 +305,7 @@ class ConfigStore(Generic[T]):
         Returns the deleted version numbers. A ``keep`` under 3 raises
         `RetentionError` and deletes nothing.
         """
-        author = _check_author(author)
+        author = _checks.check_author(author)
         with write_tx(self._store.engine) as conn:
             return _ops.prune(self._repo, conn, keep, author, self._now())
 
@@ -336,7 +313,7 @@ class ConfigStore(Generic[T]):
         self, *, percent: float | None = None, author: str = "safe_release"
     ) -> ConfigVersion:
         """Widen the rollout to ``percent``, or (default) make the candidate the head."""
-        author = _check_author(author)
+        author = _checks.check_author(author)
         bp = None if percent is None else Rollout(percent=percent).basis_points
         with write_tx(self._store.engine) as conn:
             version = _ops.promote(self._repo, conn, bp, author, self._now())
@@ -345,7 +322,7 @@ class ConfigStore(Generic[T]):
 
     def abort(self, *, author: str = "safe_release") -> ConfigVersion:
         """Stop serving the rollout candidate; returns the stable head."""
-        author = _check_author(author)
+        author = _checks.check_author(author)
         with write_tx(self._store.engine) as conn:
             version = _ops.abort(self._repo, conn, author, self._now())
         self._store.read_cache.invalidate(self._name)
@@ -372,7 +349,7 @@ class ConfigStore(Generic[T]):
                 model = self._schema.model_validate(content)
         except ValidationError as exc:
             msg = f"config {self._name!r} content is invalid for {self._schema.__name__}"
-            raise _validation_error(
+            raise _checks.validation_error(
                 msg,
                 "fix those fields; nothing was stored",
                 exc,
@@ -395,34 +372,3 @@ class _Draft:
         self.author, self.message = author, message
 
 
-def _validation_error(head: str, advice: str, exc: ValidationError) -> ConfigValidationError:
-    errors = [
-        (".".join(str(p) for p in err["loc"]) or "$", err["msg"]) for err in exc.errors()
-    ]
-    listed = "; ".join(f"{loc}: {msg}" for loc, msg in errors)
-    return ConfigValidationError(f"{head}: {listed}; {advice}", errors=errors)
-
-
-def _version_number(value: object, what: str, *, zero: bool = False) -> int:
-    low = 0 if zero else 1
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        msg = f"{what}= must be a version number (an int >= {low}), not {value!r}"
-        raise InvalidArgumentError(msg)
-    return value
-
-
-def _check_author(author: object) -> str:
-    if not isinstance(author, str) or not author.strip() or len(author) > NAME_LENGTH:
-        msg = (
-            f"author= must be a non-empty string of at most {NAME_LENGTH} characters "
-            "(who is making this change: a person or a job name)"
-        )
-        raise InvalidArgumentError(msg)
-    return author
-
-
-def _check_message(message: object) -> str:
-    if not isinstance(message, str):
-        msg = f"message= must be a string, not {type(message).__name__}"
-        raise InvalidArgumentError(msg)
-    return message

@@ -179,7 +179,8 @@ class ConfigRepo:
 
 
 def _to_version(row: Row[Any]) -> ConfigVersion:
-    return ConfigVersion(
+    # Rows were validated when written; skip re-validating them on every read.
+    return ConfigVersion.model_construct(
         name=row.name,
         version=row.version,
         content=json.loads(row.content),
