@@ -1,0 +1,201 @@
+"""What the ``safe-release`` command prints: tables, JSON documents, errors.
+
+Human output goes to stdout as aligned tables; ``--json`` prints exactly one JSON
+document on stdout; errors go to stderr as ``error: <message>`` (exit code 1).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import IO, TYPE_CHECKING, Any, NamedTuple
+
+import click
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from typing import TypeAlias
+
+    from pydantic import BaseModel
+
+    import safe_release as sr
+
+    Listing: TypeAlias = Sequence[tuple[sr.ConfigVersion, sr.RolloutState | None]]
+
+__all__ = [
+    "CliError",
+    "Pointers",
+    "dump",
+    "emit_json",
+    "fields",
+    "history_json",
+    "history_table",
+    "json_option",
+    "list_json",
+    "list_table",
+    "percent",
+    "show_version",
+    "table",
+    "when",
+]
+
+_HASH_PREFIX = 12
+_MESSAGE_WIDTH = 48
+
+json_option = click.option(
+    "--json", "as_json", is_flag=True, help="Print one JSON document instead of text."
+)
+
+
+class CliError(click.ClickException):
+    """A failure reported as ``error: <message>`` on stderr with exit code 1."""
+
+    exit_code = 1
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        """Print the message without a traceback."""
+        click.echo(f"error: {self.format_message()}", file=file, err=file is None)
+
+
+class Pointers(NamedTuple):
+    """What a config serves: its head, last-good version and rollout, if any."""
+
+    head: int
+    last_good: int | None
+    rollout: sr.RolloutState | None
+
+    @classmethod
+    def of(cls, cfg: sr.ConfigStore[Any]) -> Pointers:
+        """Read the pointers of ``cfg`` fresh from the database."""
+        head = cfg.refresh()
+        good = cfg.last_good()
+        return cls(head.version, good.version if good else None, cfg.rollout)
+
+
+def dump(model: BaseModel) -> dict[str, Any]:
+    """A pydantic model as JSON-ready data."""
+    return model.model_dump(mode="json")
+
+
+def emit_json(data: Any) -> None:
+    """Print ``data`` as one indented JSON document."""
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def when(moment: datetime) -> str:
+    """A timestamp in UTC, to the second: ``2024-11-11 09:30:00Z``."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def percent(value: float) -> str:
+    """A share of keys: ``10%``, ``12.5%``."""
+    return f"{value:g}%"
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    """Left-aligned columns separated by two spaces (no trailing blanks)."""
+    lines = [list(headers), *(list(row) for row in rows)]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(headers))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        for line in lines
+    )
+
+
+def fields(pairs: Sequence[tuple[str, str]]) -> str:
+    """``key: value`` lines with the values aligned."""
+    width = max(len(key) for key, _ in pairs) + 1
+    return "\n".join(f"{(key + ':').ljust(width)} {value}" for key, value in pairs)
+
+
+def markers(version: sr.ConfigVersion, at: Pointers) -> str:
+    """Tags of one version: head, good, candidate, rollback of vN."""
+    tags: list[str] = []
+    if version.version == at.head:
+        tags.append("head")
+    if version.version == at.last_good:
+        tags.append("good")
+    if at.rollout is not None and version.version == at.rollout.candidate:
+        tags.append(f"candidate {percent(at.rollout.percent)}")
+    if version.rolled_back_from is not None:
+        tags.append(f"rollback of v{version.rolled_back_from} (restores v{version.restores})")
+    return ", ".join(tags)
+
+
+def _short(text: str, width: int = _MESSAGE_WIDTH) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def history_table(versions: Sequence[sr.ConfigVersion], at: Pointers) -> str:
+    """The versions of one config, newest first, with their markers."""
+    headers = ("VERSION", "CREATED", "AUTHOR", "HASH", "MESSAGE", "MARKERS")
+    rows = [
+        (
+            f"v{v.version}",
+            when(v.created_at),
+            v.author,
+            v.content_hash[:_HASH_PREFIX],
+            _short(v.message),
+            markers(v, at),
+        )
+        for v in versions
+    ]
+    return table(headers, rows)
+
+
+def show_version(version: sr.ConfigVersion) -> str:
+    """Metadata lines, a blank line, then the content as pretty JSON."""
+    meta = [
+        ("config", version.name),
+        ("version", f"v{version.version}"),
+        ("created", when(version.created_at)),
+        ("author", version.author),
+        ("message", version.message or "-"),
+        ("hash", version.content_hash),
+        ("parent", f"v{version.parent}" if version.parent else "-"),
+    ]
+    if version.rolled_back_from is not None:
+        meta.append(("rollback", f"of v{version.rolled_back_from}, restores v{version.restores}"))
+    content = json.dumps(version.content, indent=2, ensure_ascii=False)
+    return f"{fields(meta)}\n\n{content}"
+
+
+def history_json(name: str, at: Pointers, versions: Sequence[sr.ConfigVersion]) -> dict[str, Any]:
+    """The history of one config as JSON-ready data."""
+    return {
+        "name": name,
+        "head": at.head,
+        "last_good": at.last_good,
+        "rollout": dump(at.rollout) if at.rollout else None,
+        "versions": [dump(v) for v in versions],
+    }
+
+
+def list_json(rows: Listing) -> list[dict[str, Any]]:
+    """Every config's head (without content) and rollout, as JSON-ready data."""
+    out = []
+    for version, rollout in rows:
+        entry = dump(version)
+        del entry["content"]
+        out.append({**entry, "rollout": dump(rollout) if rollout else None})
+    return out
+
+
+def list_table(rows: Listing) -> str:
+    """Every config's head and rollout as a table."""
+    headers = ("NAME", "HEAD", "CREATED", "AUTHOR", "HASH", "ROLLOUT")
+    return table(
+        headers,
+        [
+            (
+                v.name,
+                f"v{v.version}",
+                when(v.created_at),
+                v.author,
+                v.content_hash[:_HASH_PREFIX],
+                f"v{r.candidate} to {percent(r.percent)}" if r else "-",
+            )
+            for v, r in rows
+        ],
+    )
