@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+from pathlib import Path
 
 import nox
 
@@ -38,7 +38,7 @@ def typecheck(session: nox.Session) -> None:
 def docs(session: nox.Session) -> None:
     """Build the documentation in strict mode."""
     session.install("-e", ".[dev]")
-    session.run("mkdocs", "build", "--strict", "-d", os.path.join(session.create_tmp(), "site"))
+    session.run("mkdocs", "build", "--strict", "-d", str(Path(session.create_tmp()) / "site"))
 
 
 @nox.session
