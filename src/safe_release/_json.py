@@ -40,7 +40,9 @@ def check_json(value: object, path: str = "$", depth: int = 0) -> JSONValue:
     if depth > _MAX_DEPTH:
         msg = f"config content nests deeper than {_MAX_DEPTH} levels at {path}; flatten it"
         raise ConfigContentError(msg)
-    if value is None or isinstance(value, (str, bool, int)):
+    if isinstance(value, str):
+        return _check_text(value, path)
+    if value is None or isinstance(value, (bool, int)):
         return value
     if isinstance(value, float):
         if not math.isfinite(value):
@@ -62,6 +64,21 @@ def check_json(value: object, path: str = "$", depth: int = 0) -> JSONValue:
     raise ConfigContentError(msg)
 
 
+def _check_text(value: str, path: str) -> str:
+    if value.isascii():
+        return value
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        msg = (
+            f"config content is not JSON-compatible at {path}: the text holds a lone "
+            f"surrogate ({value[exc.start]!r}) that UTF-8 cannot encode; decode the "
+            "source text properly (e.g. errors='replace') before publishing"
+        )
+        raise ConfigContentError(msg) from exc
+    return value
+
+
 def _check_mapping(value: Mapping[Any, Any], path: str, depth: int) -> JSONValue:
     out: dict[str, JSONValue] = {}
     for key, item in value.items():
@@ -71,6 +88,7 @@ def _check_mapping(value: Mapping[Any, Any], path: str, depth: int) -> JSONValue
                 f"{type(key).__name__}; JSON object keys must be strings"
             )
             raise ConfigContentError(msg)
+        _check_text(key, f"{path} (a key)")
         out[key] = check_json(item, f"{path}.{key}", depth + 1)
     return out
 
