@@ -13,7 +13,9 @@ Measures, on each backend:
    60 versions (target: at most 2x slower), plus the query plan of that query.
 
 PostgreSQL comes from ``--pg-url``, else ``$SAFE_RELEASE_BENCH_PG_URL``, else
-``$SAFE_RELEASE_TEST_PG_URL``; without one it is reported as skipped. Each run
+``$SAFE_RELEASE_TEST_PG_URL``, else a throw-away server started from the local
+PostgreSQL binaries (``safe_release.testing.TemporaryPostgres``); without any it
+is reported as skipped. Each run
 works in throw-away SQLite files and PostgreSQL schemas and removes them after.
 The exit code is 1 when a target fails.
 """
@@ -21,6 +23,7 @@ The exit code is 1 when a target fails.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import hashlib
 import json
@@ -41,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 import safe_release as sr
+from safe_release.testing import PostgresUnavailableError, TemporaryPostgres
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -514,6 +518,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--pg-url", help="PostgreSQL URL (default: $" + ", $".join(PG_ENVS)
                         + ")")
     parser.add_argument("--quick", action="store_true", help="small sizes, for CI smoke runs")
+    parser.add_argument("--no-local-pg", action="store_true",
+                        help="without a URL, skip PostgreSQL instead of starting a local one")
     parser.add_argument("--write-docs", action="store_true",
                         help="write the results into docs/performance.md")
     return parser.parse_args(argv)
@@ -527,13 +533,25 @@ def pg_url_from(args: argparse.Namespace) -> str | None:
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; 0 when every target passes, 1 when one fails."""
     args = parse_args(argv)
-    sizes = QUICK if args.quick else FULL
     targets: list[tuple[str, str | None]] = [("SQLite", None)]
     skipped = []
-    if (url := pg_url_from(args)) is not None:
-        targets.append(("PostgreSQL", url))
-    else:
-        skipped.append("PostgreSQL: no URL (--pg-url, $" + ", $".join(PG_ENVS) + ")")
+    with contextlib.ExitStack() as stack:
+        url = pg_url_from(args)
+        if url is None and not args.no_local_pg:
+            with contextlib.suppress(PostgresUnavailableError):
+                url = stack.enter_context(TemporaryPostgres())
+        if url is not None:
+            targets.append(("PostgreSQL", url))
+        else:
+            skipped.append("PostgreSQL: no URL (--pg-url, $" + ", $".join(PG_ENVS)
+                           + ") and no local PostgreSQL binaries")
+        return _run(args, targets, skipped)
+
+
+def _run(args: argparse.Namespace, targets: list[tuple[str, str | None]],
+         skipped: list[str]) -> int:
+    """Measure every target, print the report, write the docs when asked."""
+    sizes = QUICK if args.quick else FULL
     print("bench_config: measuring ...", flush=True)
     results, versions = [], []
     for label, target_url in targets:

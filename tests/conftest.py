@@ -1,7 +1,7 @@
 """Fixtures shared by the test suite: one store per backend, real engines only.
 
 PostgreSQL comes from ``$SAFE_RELEASE_TEST_PG_URL`` when set; otherwise the suite
-starts a throw-away server from the local PostgreSQL binaries (``.ci/postgres``).
+starts a throw-away server from the local PostgreSQL binaries (``TemporaryPostgres``).
 With ``SAFE_RELEASE_REQUIRE_PG=1`` (as in CI) a missing server fails the run
 instead of skipping the PostgreSQL half of it.
 """
@@ -10,10 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import socket
-import subprocess
-import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +19,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 
 import safe_release as sr
-from safe_release.testing import FakeClock
+from safe_release.testing import FakeClock, PostgresUnavailableError, TemporaryPostgres
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -42,53 +38,23 @@ class Backend:
     schema: str | None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _start_local_postgres() -> tuple[str, Path] | None:
-    if not list(Path("/usr/lib/postgresql").glob("*/bin/initdb")):
-        return None
-    base = Path(tempfile.mkdtemp(prefix="sr-pg-"))
-    base.chmod(0o755)
-    datadir = base / "data"
-    try:
-        out = subprocess.run(
-            [str(ROOT / ".ci" / "postgres"), str(datadir), str(_free_port())],
-            check=True, capture_output=True, text=True, timeout=120,
-        )
-    except (subprocess.SubprocessError, OSError):
-        shutil.rmtree(base, ignore_errors=True)
-        return None
-    return out.stdout.strip().splitlines()[-1], datadir
-
-
-def _stop_local_postgres(datadir: Path) -> None:
-    bindir = max(Path("/usr/lib/postgresql").glob("*/bin"))
-    cmd = f"'{bindir}/pg_ctl' -D '{datadir}' -m immediate -w stop"
-    argv = ["su", "postgres", "-s", "/bin/bash", "-c", cmd] if os.getuid() == 0 else [
-        "bash", "-c", cmd]
-    subprocess.run(argv, check=False, capture_output=True, timeout=60)
-    shutil.rmtree(datadir.parent, ignore_errors=True)
-
-
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """A PostgreSQL URL for the session, or skip (fail in CI) if none."""
     url = os.environ.get(PG_ENV)
-    started = None if url else _start_local_postgres()
-    if started is not None:
-        url = started[0]
+    server = None
+    if not url:
+        with contextlib.suppress(PostgresUnavailableError):
+            server = TemporaryPostgres()
+            url = server.start()
     if not url:
         reason = f"no PostgreSQL server: set {PG_ENV} or install PostgreSQL"
         if os.environ.get(REQUIRE_ENV) == "1":
             pytest.fail(reason)
         pytest.skip(reason)
     yield url
-    if started is not None:
-        _stop_local_postgres(started[1])
+    if server is not None:
+        server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -12,5 +12,10 @@ Import them in your own tests:
 from __future__ import annotations
 
 from safe_release.testing._clock import FakeClock
+from safe_release.testing._postgres import (
+    PostgresUnavailableError,
+    TemporaryPostgres,
+    find_postgres_bindir,
+)
 
-__all__ = ["FakeClock"]
+__all__ = ["FakeClock", "PostgresUnavailableError", "TemporaryPostgres", "find_postgres_bindir"]
