@@ -19,6 +19,17 @@ catches the SDK's failures without catching your own bugs:
         │   └── ConfigValidationError
         ├── RetentionError
         └── RolloutError
+    MarketplaceError (marketplace, operation)
+    ├── MarketplaceHTTPError (status, code, request_id)
+    │   ├── RateLimitedError (retry_after)
+    │   └── MarketplaceAuthError
+    ├── MarketplaceResponseError
+    ├── MarketplaceTransportError
+    ├── AmbiguousWriteError
+    ├── CircuitOpenError (retry_at)
+    ├── TokenRefreshError
+    ├── UnknownOperationError (also LookupError)
+    └── PayloadTooLargeError (also ValueError)
 
 Messages say what was wrong and what to do about it. They never contain
 passwords, tokens or other secrets.
@@ -32,6 +43,8 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 __all__ = [
+    "AmbiguousWriteError",
+    "CircuitOpenError",
     "ConfigContentError",
     "ConfigError",
     "ConfigNotFoundError",
@@ -39,12 +52,21 @@ __all__ = [
     "ContentTooLargeError",
     "InvalidArgumentError",
     "InvalidConfigNameError",
+    "MarketplaceAuthError",
+    "MarketplaceError",
+    "MarketplaceHTTPError",
+    "MarketplaceResponseError",
+    "MarketplaceTransportError",
+    "PayloadTooLargeError",
+    "RateLimitedError",
     "RetentionError",
     "RolloutError",
     "SafeReleaseError",
     "SchemaOutOfDateError",
     "StoreConfigurationError",
     "StoreError",
+    "TokenRefreshError",
+    "UnknownOperationError",
     "UnknownSchemaRevisionError",
     "VersionConflictError",
     "VersionNotFoundError",
@@ -140,3 +162,95 @@ class RetentionError(ConfigError):
 
 class RolloutError(ConfigError):
     """A staged-rollout operation does not fit the rollout's state."""
+
+
+class MarketplaceError(SafeReleaseError):
+    """A marketplace call failed; ``marketplace`` and ``operation`` say which.
+
+    Messages and attributes never carry tokens, secrets or request bodies.
+    """
+
+    def __init__(self, message: str, *, marketplace: str = "", operation: str = "") -> None:
+        super().__init__(message)
+        self.marketplace = marketplace
+        self.operation = operation
+
+
+class MarketplaceHTTPError(MarketplaceError):
+    """The marketplace answered with an error status (after any retries)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        marketplace: str = "",
+        operation: str = "",
+        status: int,
+        code: str | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message, marketplace=marketplace, operation=operation)
+        self.status = status
+        self.code = code
+        self.request_id = request_id
+
+
+class RateLimitedError(MarketplaceHTTPError):
+    """Throttled (HTTP 429 or the platform's equivalent) and out of retries."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        marketplace: str = "",
+        operation: str = "",
+        status: int = 429,
+        code: str | None = None,
+        request_id: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, marketplace=marketplace, operation=operation, status=status,
+                         code=code, request_id=request_id)
+        self.retry_after = retry_after
+
+
+class MarketplaceAuthError(MarketplaceHTTPError):
+    """The marketplace refused the credentials (expired, revoked or missing token)."""
+
+
+class MarketplaceResponseError(MarketplaceError):
+    """The marketplace's answer could not be understood (not JSON, an HTML page …)."""
+
+
+class MarketplaceTransportError(MarketplaceError):
+    """The request could not be delivered (connection refused, DNS, timeout before send)."""
+
+
+class AmbiguousWriteError(MarketplaceError):
+    """A non-idempotent write may or may not have happened, and reconciling could not tell.
+
+    It was not retried: retrying could apply it twice. Check the marketplace (the
+    message says how) before sending it again.
+    """
+
+
+class CircuitOpenError(MarketplaceError):
+    """The circuit breaker is open after sustained failures; no request was sent."""
+
+    def __init__(
+        self, message: str, *, marketplace: str = "", operation: str = "", retry_at: float
+    ) -> None:
+        super().__init__(message, marketplace=marketplace, operation=operation)
+        self.retry_at = retry_at
+
+
+class TokenRefreshError(MarketplaceError):
+    """Refreshing the access token failed (invalid grant, rotated client secret …)."""
+
+
+class UnknownOperationError(MarketplaceError, LookupError):
+    """The adapter declares no operation of that name."""
+
+
+class PayloadTooLargeError(MarketplaceError, ValueError):
+    """The request body is over the operation's size limit; nothing was sent."""

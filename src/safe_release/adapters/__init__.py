@@ -1,0 +1,7 @@
+"""Marketplace adapters: paced, retried, journaled calls to Amazon, eBay, Shopee …"""
+
+from __future__ import annotations
+
+from safe_release.adapters._operation import Limit, Operation, SideEffect
+
+__all__ = ["Limit", "Operation", "SideEffect"]

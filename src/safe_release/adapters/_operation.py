@@ -1,0 +1,91 @@
+"""Operation declarations: what an adapter can call, how fast, and what it changes."""
+
+from __future__ import annotations
+
+import math
+import re
+from enum import Enum
+from typing import NamedTuple
+
+from safe_release.exceptions import InvalidArgumentError
+
+__all__ = ["Limit", "Operation", "SideEffect"]
+
+_PARAM = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
+_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
+
+
+class SideEffect(str, Enum):
+    """What a call changes at the marketplace, and whether a rollback can undo it."""
+
+    IDEMPOTENT = "idempotent"
+    """Reads, and writes that are safe to repeat (a full replace of the same value)."""
+    REVERSIBLE = "reversible"
+    """An inverse call exists (set the old price back)."""
+    COMPENSABLE = "compensable"
+    """Another call undoes it (cancel the inbound plan that was created)."""
+    IRREVERSIBLE = "irreversible"
+    """Cannot be undone (confirm shipment, upload tracking, cancel an order)."""
+
+
+class Limit(NamedTuple):
+    """A token bucket: ``rate`` tokens per second, at most ``burst`` saved up."""
+
+    rate: float
+    burst: int
+
+    @classmethod
+    def checked(cls, rate: float, burst: int, *, what: str = "limit") -> Limit:
+        """A validated limit; bad numbers raise `InvalidArgumentError`."""
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not (
+            math.isfinite(rate) and rate > 0
+        ):
+            msg = f"{what}: rate must be a positive number of requests per second, not {rate!r}"
+            raise InvalidArgumentError(msg)
+        if isinstance(burst, bool) or not isinstance(burst, int) or burst < 1:
+            msg = f"{what}: burst must be a whole number of requests >= 1, not {burst!r}"
+            raise InvalidArgumentError(msg)
+        return cls(float(rate), burst)
+
+
+class Operation(NamedTuple):
+    """One marketplace operation, declared once per adapter class."""
+
+    name: str
+    method: str
+    path: str
+    limit: Limit
+    side_effect: SideEffect = SideEffect.IDEMPOTENT
+    max_body_bytes: int = 5 * 1024 * 1024
+
+    @classmethod
+    def declare(  # noqa: PLR0913 - the declaration's facts
+        cls,
+        name: str,
+        method: str,
+        path: str,
+        *,
+        rate: float,
+        burst: int,
+        side_effect: SideEffect = SideEffect.IDEMPOTENT,
+        max_body_bytes: int = 5 * 1024 * 1024,
+    ) -> Operation:
+        """Declare an operation; bad declarations raise `InvalidArgumentError`."""
+        if method.upper() not in _METHODS:
+            msg = f"operation {name!r}: method must be one of {sorted(_METHODS)}, not {method!r}"
+            raise InvalidArgumentError(msg)
+        if not path.startswith("/"):
+            msg = f"operation {name!r}: path must start with '/', not {path!r}"
+            raise InvalidArgumentError(msg)
+        limit = Limit.checked(rate, burst, what=f"operation {name!r}")
+        return cls(name, method.upper(), path, limit, SideEffect(side_effect), max_body_bytes)
+
+    @property
+    def path_params(self) -> tuple[str, ...]:
+        """The ``{placeholders}`` of the path template."""
+        return tuple(_PARAM.findall(self.path))
+
+    @property
+    def is_write(self) -> bool:
+        """Whether the call changes state at the marketplace."""
+        return self.side_effect is not SideEffect.IDEMPOTENT or self.method != "GET"
