@@ -1,4 +1,4 @@
-"""Marketplace adapters: paced, retried, journaled calls to Amazon, eBay, Shopee …"""
+"""Marketplace adapters: paced, retried, journaled calls to Amazon, eBay, Shopee and others."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from safe_release.adapters._operation import Operation, SideEffect
 
 __all__ = ["AMAZON_OPERATIONS", "LWA_TOKEN_URL"]
 
-LWA_TOKEN_URL = "https://api.amazon.com/auth/o2/token"
+LWA_TOKEN_URL = "https://api.amazon.com/auth/o2/token"  # noqa: S105 - a URL, not a secret
 
 AMAZON_OPERATIONS: dict[str, Operation] = {
     op.name: op

@@ -59,7 +59,7 @@ class Operation(NamedTuple):
     max_body_bytes: int = 5 * 1024 * 1024
 
     @classmethod
-    def declare(  # noqa: PLR0913 - the declaration's facts
+    def declare(
         cls,
         name: str,
         method: str,
