@@ -506,3 +506,148 @@ class TestCache:
         with pytest.raises(sr.RolloutError, match="no stable version yet"):
             store.config("p").publish({"v": 1}, author="a", rollout=sr.Rollout(percent=5))
         assert store.configs() == []
+
+
+class TestHardening:
+    """Regressions found by review: each once let bad input or bad timing through."""
+
+    def test_invalid_canary_does_not_break_stable_keys(self, store: sr.Store) -> None:
+        """A candidate this code's schema rejects is served to nobody; stable keys still read."""
+        class Old(BaseModel):
+            model_config = ConfigDict(extra="forbid", frozen=True)
+            margin: float
+
+        store.config("p", schema=Old).publish({"margin": 0.1}, author="a")
+        store.config("p").publish({"margin": 0.2, "new": 1}, author="a",
+                                  rollout=sr.Rollout(percent=50))
+        reader = store.config("p", schema=Old)
+        assert reader.value.margin == 0.1
+        assert {reader.value_for(k).margin for k in range(200)} == {0.1}
+        assert {reader.for_key(k).version for k in range(200)} == {1}
+
+    def test_cached_content_is_read_only(self, store: sr.Store) -> None:
+        """Mutating what a read returned raises instead of corrupting every reader."""
+        import copy  # noqa: PLC0415
+
+        cfg = store.config("p")
+        cfg.publish({"floor": 10, "tiers": [1, 2]}, author="a")
+        value = cfg.value
+        with pytest.raises(TypeError, match="read-only"):
+            value["floor"] = 0  # type: ignore[index]
+        with pytest.raises(TypeError, match="read-only"):
+            value["tiers"].append(3)  # type: ignore[index]
+        mine = copy.deepcopy(value)
+        mine["floor"] = 0  # type: ignore[index]
+        assert cfg.refresh().content == {"floor": 10, "tiers": [1, 2]}
+        assert json.loads(json.dumps(value)) == {"floor": 10, "tiers": [1, 2]}
+
+    def test_aliases_are_stored_by_alias(self, store: sr.Store) -> None:
+        """A schema with field aliases reads back what it wrote."""
+        class Aliased(BaseModel):
+            floor: float = Field(alias="Floor")
+
+        cfg = store.config("p", schema=Aliased)
+        cfg.publish({"Floor": 9.5}, author="a")
+        assert store.config("p", schema=Aliased).value.floor == 9.5
+
+    def test_secret_fields_are_refused(self, store: sr.Store) -> None:
+        """A SecretStr would be stored masked and lost: refused, nothing stored."""
+        from pydantic import SecretStr  # noqa: PLC0415
+
+        class WithSecret(BaseModel):
+            api_key: SecretStr
+
+        with pytest.raises(sr.ConfigValidationError, match="api_key"):
+            store.config("p", schema=WithSecret).publish({"api_key": "hunter2"}, author="a")
+        assert store.configs() == []
+
+    def test_prune_keeps_what_rollback_needs(self, store: sr.Store) -> None:
+        """Aborted candidates do not count as deployable; the default rollback survives prune."""
+        cfg = store.config("p")
+        for i in range(1, 4):
+            cfg.publish({"v": i}, author="a")
+        for i in range(3):
+            cfg.publish({"c": i}, author="a", rollout=sr.Rollout(percent=5))
+            cfg.abort()
+        cfg.prune(keep=3)
+        assert {1, 2, 3} <= {v.version for v in cfg.history()}
+        assert cfg.rollback().content == {"v": 2}
+
+    def test_prune_after_rollback_to_keeps_its_source(self, store: sr.Store) -> None:
+        """After rollback(to=k), a prune keeps k's parent so the next rollback still works."""
+        cfg = store.config("p")
+        for i in range(1, 8):
+            cfg.publish({"v": i}, author="a")
+        cfg.rollback(to=2)
+        cfg.prune(keep=3)
+        assert cfg.rollback().content == {"v": 1}
+
+    def test_concurrent_rollbacks_with_expected_version(self, store: sr.Store) -> None:
+        """Two operators rolling back the same head: the second gets a conflict."""
+        cfg = store.config("p")
+        for i in range(1, 4):
+            cfg.publish({"v": i}, author="a")
+        cfg.rollback(author="oncall", expected_version=3)
+        with pytest.raises(sr.VersionConflictError, match="rolled back or published"):
+            cfg.rollback(author="trigger", expected_version=3)
+        assert cfg.current().content == {"v": 2}
+
+    @pytest.mark.parametrize(
+        "kwargs",
+        [{"author": "x\udc80"}, {"author": "a", "message": "m\udc80"},
+         {"author": "a\x00b"}, {"author": "a", "message": "nul\x00"}],
+    )
+    def test_unencodable_author_and_message(self, store: sr.Store,
+                                            kwargs: dict[str, str]) -> None:
+        """Surrogates and NUL in author/message are refused before writing."""
+        with pytest.raises(sr.InvalidArgumentError):
+            store.config("p").publish({"a": 1}, **kwargs)  # type: ignore[arg-type]
+
+    def test_surrogate_rollout_key(self, store: sr.Store) -> None:
+        """A key with a lone surrogate still buckets (keys come from ERP data)."""
+        cfg = store.config("p")
+        cfg.publish({"v": 1}, author="a")
+        cfg.publish({"v": 2}, author="a", rollout=sr.Rollout(percent=50))
+        assert cfg.for_key("SKU-\udc80").version in {1, 2}
+
+    def test_huge_int_is_a_content_error(self, store: sr.Store) -> None:
+        """An int too long to encode is a ConfigContentError."""
+        with pytest.raises(sr.ConfigContentError, match="store it as a string"):
+            store.config("p").publish({"a": 10**5000}, author="a")
+
+    def test_shared_references_hit_the_size_limit_early(self, store: sr.Store) -> None:
+        """A small object referenced many times cannot expand past the limit."""
+        row = ["x" * 10] * 100
+        table = [row] * 100
+        with pytest.raises(sr.ContentTooLargeError):
+            store.config("p", max_bytes=10_000).publish({"t": [table] * 100}, author="a")
+
+    @pytest.mark.parametrize("number", [10**30, 2**31])
+    def test_version_numbers_out_of_range(self, store: sr.Store, number: int) -> None:
+        """Absurd version numbers are argument errors on both backends."""
+        cfg = store.config("p")
+        cfg.publish({"a": 1}, author="a")
+        with pytest.raises(sr.InvalidArgumentError):
+            cfg.get(number)
+        with pytest.raises(sr.InvalidArgumentError):
+            cfg.rollback(to=number)
+
+    @pytest.mark.parametrize("ttl", ["x", None, float("inf"), float("nan"), -1])
+    def test_ttl_must_be_finite_seconds(self, store: sr.Store, ttl: object) -> None:
+        """An unbounded or non-numeric ttl would break the staleness bound: refused."""
+        with pytest.raises(sr.InvalidArgumentError):
+            store.config("p", ttl=ttl)  # type: ignore[arg-type]
+
+    def test_forged_rollout_is_refused(self, store: sr.Store) -> None:
+        """A Rollout built around its validation cannot store an out-of-range share."""
+        cfg = store.config("p")
+        cfg.publish({"v": 1}, author="a")
+        with pytest.raises(sr.InvalidArgumentError):
+            cfg.publish({"v": 2}, author="a", rollout=sr.Rollout.model_construct(percent=500))
+
+    def test_unknown_names_are_consistent(self, store: sr.Store) -> None:
+        """Every read and write of a config with no versions says it has none."""
+        cfg = store.config("typo")
+        for call in (cfg.history, cfg.promote, cfg.abort, cfg.last_good, cfg.current):
+            with pytest.raises(sr.ConfigNotFoundError):
+                call()

@@ -144,6 +144,7 @@ class Model:
     last_good: int | None = None
     candidate: int | None = None
     bp: int | None = None
+    aborted: set[int] = field(default_factory=set)
     caches: list[CacheView | None] = field(default_factory=lambda: [None] * CLIENTS)
 
     def pruned(self) -> list[int]:
@@ -155,6 +156,12 @@ class Model:
         if number in self.stored:
             return self.versions[number]
         return sr.VersionNotFoundError
+
+    def rollback_path(self) -> set[int]:
+        """What the default rollback needs: the version the head restores and its parent."""
+        head = self.versions[self.head]
+        base = self.versions[head.restores] if head.restores is not None else head
+        return {base.version} | ({base.parent} if base.parent is not None else set())
 
     def default_target(self) -> int | type[sr.SafeReleaseError]:
         """The default rollback target, exactly as ``_ops._default_target`` picks it."""
@@ -255,7 +262,15 @@ class ConfigStoreMachine(RuleBasedStateMachine):
             n_events = conn.execute(
                 select(func.count()).select_from(events).where(events.c.name == NAME)
             ).scalar_one()
-        return cfg.history(limit=10_000), row, n_events
+        return self._history(), row, n_events
+
+    def _history(self) -> list[sr.ConfigVersion]:
+        """Every stored version; a config with none raises ConfigNotFoundError."""
+        if not self.m.stored:
+            with pytest.raises(sr.ConfigNotFoundError):
+                self.cfgs[0].history(limit=10_000)
+            return []
+        return self.cfgs[0].history(limit=10_000)
 
     def _fails(self, error: type[sr.SafeReleaseError], call: Callable[[], object]) -> None:
         before = self._snapshot()
@@ -424,6 +439,8 @@ class ConfigStoreMachine(RuleBasedStateMachine):
         """Abort the staged rollout; the stable head stays."""
         m = self.m
         assert self.cfgs[who].abort(author=f"client{who}") == m.versions[m.head]
+        assert m.candidate is not None
+        m.aborted.add(m.candidate)
         m.candidate = m.bp = None
         m.caches[who] = None
 
@@ -432,13 +449,14 @@ class ConfigStoreMachine(RuleBasedStateMachine):
     def no_rollout(self, who: int, action: str) -> None:
         """Promote, widen or abort without a rollout in progress is refused."""
         cfg, author = self.cfgs[who], f"client{who}"
+        missing = sr.ConfigNotFoundError if self.m.head == 0 else sr.RolloutError
         if action == "abort":
-            self._fails(sr.RolloutError, lambda: cfg.abort(author=author))
+            self._fails(missing, lambda: cfg.abort(author=author))
         elif action == "widen-bad":  # the percentage is checked first
             self._fails(sr.InvalidArgumentError, lambda: cfg.promote(percent=0, author=author))
         else:
             percent = 50 if action == "widen" else None
-            self._fails(sr.RolloutError, lambda: cfg.promote(percent=percent, author=author))
+            self._fails(missing, lambda: cfg.promote(percent=percent, author=author))
 
     @rule(who=WHO, data=st.data(), read_back=st.booleans())
     def rollback_to(self, who: int, data: st.DataObject, read_back: bool) -> None:
@@ -470,6 +488,7 @@ class ConfigStoreMachine(RuleBasedStateMachine):
         if m.candidate is not None and to is None:
             # Aborting the rollout is the whole rollback: the head stays.
             assert call() == head
+            m.aborted.add(m.candidate)
             m.candidate = m.bp = None
             m.caches[who] = None
             return
@@ -497,7 +516,9 @@ class ConfigStoreMachine(RuleBasedStateMachine):
         assert got.is_rollback
         self._append(got, want)
         m.head = want.version
-        m.candidate = m.bp = None  # an explicit rollback aborts a rollout first
+        if m.candidate is not None:  # an explicit rollback aborts a rollout first
+            m.aborted.add(m.candidate)
+        m.candidate = m.bp = None
         m.caches[who] = None
         if read_back:
             self._read_back(who, want)
@@ -520,13 +541,17 @@ class ConfigStoreMachine(RuleBasedStateMachine):
             self._fails(sr.ConfigNotFoundError, call)
             return
         newest = sorted(m.stored, reverse=True)
-        protected = set(newest[:keep]) | {m.head, m.last_good, m.candidate}
+        deployable = [n for n in newest if n not in m.aborted]
+        protected = set(deployable[:keep]) | {m.head, m.last_good, m.candidate}
+        protected |= m.rollback_path()
         doomed = sorted(n for n in newest if n not in protected)
-        before = len(m.stored)
+        before = len([n for n in m.stored if n not in m.aborted])
+        target_before = m.default_target()
         assert call() == doomed
         m.stored -= set(doomed)
-        assert len(m.stored) >= min(MIN_KEEP, before)
+        assert len([n for n in m.stored if n not in m.aborted]) >= min(MIN_KEEP, before)
         assert {m.head, m.last_good, m.candidate} - {None} <= m.stored
+        assert m.default_target() == target_before, "a prune broke the default rollback"
 
     @rule(who=WHO, data=st.data())
     def mark_good(self, who: int, data: st.DataObject) -> None:
@@ -608,7 +633,7 @@ class ConfigStoreMachine(RuleBasedStateMachine):
     def versions_match_model(self) -> None:
         """Stored versions are exactly the model's kept versions, unchanged."""
         m = self.m
-        history = self.cfgs[0].history(limit=10_000)
+        history = self._history()
         assert [v.version for v in history] == sorted(m.stored, reverse=True)
         for version in history:
             assert version == m.versions[version.version], "a stored version changed"

@@ -107,7 +107,7 @@ class TestSchema:
         """The SDK creates only sr_ tables, tracked in its own version table."""
         insp = inspect(store.engine)
         tables = set(insp.get_table_names(schema=backend.schema))
-        assert tables == {"sr_config", "sr_config_version", "sr_config_event",
+        assert tables == {"sr_config", "sr_config_version", "sr_config_event", "sr_rate_bucket",
                           "sr_alembic_version"}
         assert store.current_revision() == store.head_revision()
 
@@ -244,3 +244,90 @@ class TestFailures:
         for auto in (True, False):
             with pytest.raises(sr.UnknownSchemaRevisionError, match="newer safe_release"):
                 sr.connect(backend.url, schema=backend.schema, auto_upgrade=auto)
+
+
+class TestHardening:
+    """Regressions found by review of the store."""
+
+    def test_query_password_is_masked(self) -> None:
+        """Passwords given as URL query parameters never show in reprs."""
+        engine = create_engine("postgresql+psycopg://u@h/db?password=hunter2&sslmode=require")
+        assert "hunter2" not in repr(sr.Store(engine))
+        assert "sslmode=require" in repr(sr.Store(engine))
+
+    def test_bad_port_is_a_configuration_error(self) -> None:
+        """A malformed port is a StoreConfigurationError, not a ValueError."""
+        with pytest.raises(sr.StoreConfigurationError, match="could not be parsed"):
+            sr.connect("postgresql://u:pw@h:abc/db")
+
+    @pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:"])
+    def test_in_memory_sqlite_is_refused(self, url: str) -> None:
+        """An in-memory store would be empty for other threads: refused with advice."""
+        with pytest.raises(sr.StoreConfigurationError, match="use a file"):
+            sr.connect(url)
+
+    def test_foreign_sqlite_engine_gets_wal_and_busy_timeout(self, tmp_path: Path) -> None:
+        """An ERP's own SQLite engine is made safe for several processes."""
+        engine = create_engine(f"sqlite:///{tmp_path / 'erp.db'}")
+        with sr.connect(engine), engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 10_000
+        engine.dispose()
+
+    @pytest.mark.postgres
+    def test_autocommit_engine_still_gets_transactions(self, pg_url: str) -> None:
+        """An ERP engine in AUTOCOMMIT mode loses no update under concurrent publishes."""
+        from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+
+        engine = create_engine(pg_url, isolation_level="AUTOCOMMIT")
+        store = sr.connect(engine, schema="t_autocommit")
+        cfg = store.config("p")
+        cfg.publish({"n": 0}, author="a")
+
+        def bump(_: int) -> None:
+            cfg.publish({"n": 1}, author="a")
+
+        with ThreadPoolExecutor(6) as pool:
+            list(pool.map(bump, range(30)))
+        assert cfg.refresh().version == 31
+        with engine.connect() as conn:
+            conn.execute(text('DROP SCHEMA "t_autocommit" CASCADE'))
+        engine.dispose()
+
+    def test_data_errors_say_why(self, store: sr.Store) -> None:
+        """A refused statement reports the database's reason, not 'unreachable'."""
+        from sqlalchemy.exc import IntegrityError  # noqa: PLC0415
+
+        from safe_release._store._engine import store_error  # noqa: PLC0415
+
+        exc = IntegrityError("INSERT …", {}, Exception("duplicate key value violates x"))
+        message = str(store_error("writing", store.engine, exc))
+        assert "duplicate key value" in message
+        assert "reachable" not in message
+
+
+@pytest.mark.postgres
+class TestBesideAnErpOnPostgres:
+    def test_public_schema_shared_with_erp_history(self, pg_engine: object) -> None:
+        """With schema=None on PostgreSQL, the ERP's alembic_version is untouched."""
+        import uuid  # noqa: PLC0415
+
+        admin = pg_engine.execution_options(isolation_level="AUTOCOMMIT")  # type: ignore[attr-defined]
+        name = f"erp_{uuid.uuid4().hex[:8]}"
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = pg_engine.url.set(database=name)  # type: ignore[attr-defined]
+        erp = create_engine(url)
+        with erp.begin() as conn:
+            conn.execute(text("CREATE TABLE alembic_version (version_num varchar(32))"))
+            conn.execute(text("INSERT INTO alembic_version VALUES ('erp_head')"))
+        with sr.connect(erp) as store:
+            store.config("p").publish({"a": 1}, author="a")
+        with erp.connect() as conn:
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).all() == [
+                ("erp_head",)]
+            assert conn.execute(text("SELECT version_num FROM sr_alembic_version")).all() == [
+                (sr.Store.head_revision(),)]
+        erp.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE "{name}"'))

@@ -38,5 +38,7 @@ class TestTemporaryPostgres:
 
     def test_shell_usage(self, capsys: pytest.CaptureFixture[str]) -> None:
         """The module's command line rejects bad usage with exit code 2."""
-        assert _postgres._main(["restart"]) == 2
+        from safe_release.testing.__main__ import main  # noqa: PLC0415
+
+        assert main(["restart"]) == 2
         assert "usage" in capsys.readouterr().err

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+import logging
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -16,6 +18,7 @@ from safe_release._config._rollout import BUCKETS, bucket
 from safe_release._json import content_hash, encode_content
 from safe_release._store._engine import read_tx, write_tx
 from safe_release.exceptions import (
+    ConfigValidationError,
     InvalidArgumentError,
 )
 
@@ -25,6 +28,15 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_TTL", "ConfigStore"]
 
 T = TypeVar("T")
+log = logging.getLogger("safe_release.config")
+_UNPARSED: Any = object()
+_INVALID: Any = object()
+# pydantic >= 2.12 can leave @computed_field values out of a dump; older ones cannot
+_NO_COMPUTED: dict[str, Any] = (
+    {"exclude_computed_fields": True}
+    if "exclude_computed_fields" in inspect.signature(BaseModel.model_dump).parameters
+    else {}
+)
 DEFAULT_MAX_BYTES = 1024 * 1024
 DEFAULT_TTL = 1.0
 
@@ -150,8 +162,25 @@ class ConfigStore(Generic[T]):
             entry.rollout_bp >= BUCKETS
             or bucket(self._name, cand.version, str(key)) < entry.rollout_bp
         ):
-            return cand, entry.candidate_value
+            value = self._candidate_value(entry, cand)
+            if value is not _INVALID:
+                return cand, value
         return entry.version, entry.value
+
+    def _candidate_value(self, entry: CacheEntry, cand: ConfigVersion) -> Any:
+        """The candidate's value, parsed on first use; `_INVALID` if this schema rejects it.
+
+        A canary this code cannot read must not take the stable keys down with it:
+        its keys keep the stable version and the problem is logged once.
+        """
+        if entry.candidate_value is _UNPARSED:
+            try:
+                entry.candidate_value = self._parse(cand)
+            except ConfigValidationError as exc:
+                log.warning("serving the stable version instead of candidate v%s: %s",
+                            cand.version, exc)
+                entry.candidate_value = _INVALID
+        return entry.candidate_value
 
     def _refresh(self, entry: CacheEntry | None) -> CacheEntry:
         checked_at = self._monotonic()
@@ -176,7 +205,7 @@ class ConfigStore(Generic[T]):
             value=self._parse(version),
             checked_at=checked_at,
             candidate=candidate,
-            candidate_value=self._parse(candidate) if candidate is not None else None,
+            candidate_value=_UNPARSED,
             rollout_bp=row.rollout_bp,
         )
         self._entries[self._key] = fresh
@@ -214,7 +243,10 @@ class ConfigStore(Generic[T]):
         if before is not None:
             before = _checks.version_number(before, "before")
         with read_tx(self._store.engine) as conn:
-            return self._repo.history(conn, limit, before)
+            versions = self._repo.history(conn, limit, before)
+            if not versions:
+                self._repo.require(conn)
+            return versions
 
     def diff(self, a: int, b: int) -> ConfigDiff:
         """Per-key changes from version ``a`` to version ``b`` (nested)."""
@@ -254,7 +286,9 @@ class ConfigStore(Generic[T]):
             expected_version = _checks.version_number(
                 expected_version, "expected_version", zero=True
             )
-        if rollout is not None and not isinstance(rollout, Rollout):
+        if rollout is not None and not (
+            isinstance(rollout, Rollout) and 1 <= rollout.basis_points <= BUCKETS
+        ):
             msg = f"rollout= must be a Rollout(percent=…), not {rollout!r}"
             raise InvalidArgumentError(msg)
         data, text = self._encode(content)
@@ -268,21 +302,31 @@ class ConfigStore(Generic[T]):
         return version
 
     def rollback(
-        self, to: int | None = None, *, author: str = "safe_release", message: str = ""
+        self,
+        to: int | None = None,
+        *,
+        author: str = "safe_release",
+        message: str = "",
+        expected_version: int | None = None,
     ) -> ConfigVersion:
         """Roll the head back by publishing a new version equal to the target.
 
         ``to`` defaults to the version before the head's content was introduced,
-        so repeated rollbacks keep walking back instead of toggling. A staged
-        rollout in progress is aborted first; with ``to=None`` that abort is the
-        whole rollback and the (unchanged) stable head is returned.
+        so repeated rollbacks keep walking back instead of toggling. Give
+        ``expected_version`` (the head you saw) so that two people or jobs rolling
+        back at once do not walk back two steps: the second gets
+        `VersionConflictError`. A staged rollout in progress is aborted first;
+        with ``to=None`` that abort is the whole rollback and the (unchanged)
+        stable head is returned.
         """
         author, message = _checks.check_author(author), _checks.check_message(message)
         target = None if to is None else _checks.version_number(to, "to")
+        if expected_version is not None:
+            expected_version = _checks.version_number(expected_version, "expected_version")
         with write_tx(self._store.engine) as conn:
             version = _ops.rollback(
                 self._repo, conn, to=target, author=author, message=message,
-                check=self._check_stored, now=self._now(),
+                check=self._check_stored, now=self._now(), expected=expected_version,
             )
         self._store.read_cache.invalidate(self._name)
         return version
@@ -341,20 +385,19 @@ class ConfigStore(Generic[T]):
         return encode_content(content, max_bytes=self._max_bytes, what=f"config {self._name!r}")
 
     def _validate(self, content: object) -> object:
-        assert self._schema is not None  # noqa: S101 - narrowed by the caller
+        schema = self._schema
+        assert schema is not None  # noqa: S101 - narrowed by the caller
         try:
-            if isinstance(content, self._schema):
-                model = self._schema.model_validate(content.model_dump())
-            else:
-                model = self._schema.model_validate(content)
+            if isinstance(content, schema):
+                content = content.model_dump(by_alias=True, **_NO_COMPUTED)
+            model = schema.model_validate(content)
         except ValidationError as exc:
-            msg = f"config {self._name!r} content is invalid for {self._schema.__name__}"
+            msg = f"config {self._name!r} content is invalid for {schema.__name__}"
             raise _checks.validation_error(
-                msg,
-                "fix those fields; nothing was stored",
-                exc,
-            ) from exc
-        return model.model_dump(mode="json")
+                msg, "fix those fields; nothing was stored", exc) from exc
+        dumped = model.model_dump(mode="json", by_alias=True, **_NO_COMPUTED)
+        _checks.round_trips(schema, model, dumped, self._name)
+        return dumped
 
     def _check_stored(self, version: ConfigVersion) -> None:
         if self._schema is not None:

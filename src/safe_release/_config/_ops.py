@@ -11,6 +11,7 @@ from safe_release.exceptions import (
     RetentionError,
     RolloutError,
     VersionConflictError,
+    VersionNotFoundError,
 )
 
 if TYPE_CHECKING:
@@ -87,11 +88,18 @@ def rollback(
     message: str,
     check: Callable[[ConfigVersion], None],
     now: datetime,
+    expected: int | None = None,
 ) -> ConfigVersion:
     """Publish a copy of the target version as the new head (roll forward)."""
     row = repo.lock(conn, now)
     if row.head == 0:
         repo.require(conn)
+    if expected is not None and expected != row.head:
+        msg = (
+            f"config {repo.name!r} is at v{row.head}, not v{expected} as expected: it was "
+            "rolled back or published meanwhile; look at the head before rolling back again"
+        )
+        raise VersionConflictError(msg, expected=expected, actual=row.head)
     head = repo.load(conn, row.head, row.latest)
     if row.candidate is not None:
         repo.set(conn, now, candidate=None, rollout_bp=None)
@@ -158,7 +166,12 @@ def mark_good(
 def prune(
     repo: ConfigRepo, conn: Connection, keep: Any, author: str, now: datetime
 ) -> list[int]:
-    """Delete versions outside the retention rules; all or nothing."""
+    """Delete versions outside the retention rules; all or nothing.
+
+    The newest ``keep`` deployable versions (aborted rollout candidates were never
+    deployed and do not count) are kept, and so are the head, the last-good
+    version, a rollout candidate, and what a default rollback would need.
+    """
     if isinstance(keep, bool) or not isinstance(keep, int):
         msg = f"prune(keep=…) must be an int, not {keep!r}"
         raise InvalidArgumentError(msg)
@@ -172,7 +185,10 @@ def prune(
     if row.head == 0:
         repo.require(conn)
     numbers = repo.numbers(conn)
-    protected = set(numbers[:keep]) | {row.head, row.last_good, row.candidate}
+    aborted = repo.aborted(conn)
+    deployable = [n for n in numbers if n not in aborted]
+    protected = set(deployable[:keep]) | {row.head, row.last_good, row.candidate}
+    protected |= _rollback_path(repo, conn, row.head, row.latest)
     doomed = sorted(n for n in numbers if n not in protected)
     if doomed:
         repo.delete_versions(conn, doomed)
@@ -180,11 +196,24 @@ def prune(
     return doomed
 
 
+def _rollback_path(repo: ConfigRepo, conn: Connection, head: int, latest: int) -> set[int]:
+    """The versions a default rollback of ``head`` needs: its content's source and parent."""
+    version = repo.load(conn, head, latest)
+    if version.restores is not None:
+        try:
+            version = repo.load(conn, version.restores, latest)
+        except VersionNotFoundError:
+            return set()
+    return {version.version} | ({version.parent} if version.parent is not None else set())
+
+
 def promote(
     repo: ConfigRepo, conn: Connection, bp: int | None, author: str, now: datetime
 ) -> ConfigVersion:
     """Widen a rollout, or finish it by making the candidate the head."""
     row = repo.lock(conn, now)
+    if row.head == 0:
+        repo.require(conn)
     candidate = _require_candidate(repo, row.candidate, "promote")
     if bp is None:
         repo.set(conn, now, head=candidate, candidate=None, rollout_bp=None)
@@ -204,6 +233,8 @@ def promote(
 def abort(repo: ConfigRepo, conn: Connection, author: str, now: datetime) -> ConfigVersion:
     """Stop serving the candidate; the stable head stays."""
     row = repo.lock(conn, now)
+    if row.head == 0:
+        repo.require(conn)
     candidate = _require_candidate(repo, row.candidate, "abort")
     repo.set(conn, now, candidate=None, rollout_bp=None)
     repo.event(conn, now, "abort", candidate, author)

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Row, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from safe_release._config._models import ConfigVersion
+from safe_release._json import freeze
 from safe_release.exceptions import ConfigNotFoundError, VersionNotFoundError
 
 if TYPE_CHECKING:
@@ -147,6 +148,12 @@ class ConfigRepo:
         stmt = select(v.version).where(v.name == self.name).order_by(v.version.desc())
         return list(conn.execute(stmt).scalars())
 
+    def aborted(self, conn: Connection) -> frozenset[int]:
+        """Versions that were staged as rollout candidates and aborted (never deployed)."""
+        e = self.t.config_event.c
+        stmt = select(e.version).where(e.name == self.name, e.action == "abort")
+        return frozenset(v for v in conn.execute(stmt).scalars() if v is not None)
+
     def delete_versions(self, conn: Connection, numbers: list[int]) -> None:
         """Delete the given versions."""
         v = self.t.config_version.c
@@ -183,7 +190,7 @@ def _to_version(row: Row[Any]) -> ConfigVersion:
     return ConfigVersion.model_construct(
         name=row.name,
         version=row.version,
-        content=json.loads(row.content),
+        content=freeze(json.loads(row.content)),
         content_hash=row.content_hash,
         author=row.author,
         message=row.message,

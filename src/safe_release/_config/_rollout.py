@@ -17,6 +17,6 @@ def bucket(name: str, candidate: int, key: str) -> int:
     whole rollout: raising the percentage only ever adds keys.
     """
     digest = hashlib.blake2b(
-        f"{name}\x00{candidate}\x00{key}".encode(), digest_size=8
+        f"{name}\x00{candidate}\x00{key}".encode("utf-8", "surrogatepass"), digest_size=8
     ).digest()
     return int.from_bytes(digest, "big") % BUCKETS

@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    InterfaceError,
+    NoSuchModuleError,
+    OperationalError,
+)
 
 from safe_release.exceptions import StoreConfigurationError, StoreError
 
@@ -25,6 +31,7 @@ __all__ = [
     "resolve_url",
     "safe_url",
     "store_error",
+    "tune_foreign_sqlite",
     "write_tx",
 ]
 
@@ -41,17 +48,23 @@ def resolve_url(url: str | None) -> str:
     return os.environ.get(ENV_URL) or DEFAULT_URL
 
 
+_SECRET_QUERY = re.compile(r"pass|secret|token|key$", re.IGNORECASE)
+
+
 def safe_url(url: URL | Engine) -> str:
-    """The URL with any password masked, for reprs, logs and messages."""
+    """The URL with any password masked (in user info and query), for reprs and messages."""
     if isinstance(url, Engine):
         url = url.url
+    hidden = {k: "***" for k in url.query if _SECRET_QUERY.search(k)}
+    if hidden:
+        url = url.update_query_dict(hidden)
     return url.render_as_string(hide_password=True)
 
 
 def _parse(url: str) -> URL:
     try:
         parsed = make_url(url)
-    except ArgumentError as exc:
+    except (ArgumentError, ValueError) as exc:
         msg = (
             "the store URL could not be parsed; give an SQLAlchemy URL such as "
             "'sqlite:///safe_release.db' or 'postgresql+psycopg://user@host/db'"
@@ -68,6 +81,13 @@ def create_store_engine(url: str) -> Engine:
     kwargs: dict[str, Any] = {}
     backend = parsed.get_backend_name()
     if backend == "sqlite":
+        if parsed.database in {None, "", ":memory:"} or parsed.query.get("mode") == "memory":
+            msg = (
+                "an in-memory SQLite store is private to one connection, so other threads "
+                "would see an empty store; use a file (sqlite:///path/to/store.db), e.g. in "
+                "a temporary directory for tests"
+            )
+            raise StoreConfigurationError(msg)
         kwargs["connect_args"] = {"timeout": _BUSY_TIMEOUT_S, "check_same_thread": False}
     elif backend == "postgresql":
         kwargs["pool_pre_ping"] = True
@@ -101,6 +121,30 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
         cursor.close()
 
 
+def tune_foreign_sqlite(engine: Engine) -> None:
+    """Make an ERP's own SQLite engine safe for the SDK's several-process use.
+
+    WAL is a property of the database file (set once); the busy timeout is set on
+    every new connection. Nothing else about the ERP's engine is changed.
+    """
+    if engine.dialect.name != "sqlite" or getattr(engine, "_sr_tuned", False):
+        return
+
+    def busy_timeout(dbapi_connection: Any, _record: object) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_S * 1000)}")
+        finally:
+            cursor.close()
+
+    event.listen(engine, "connect", busy_timeout)
+    engine.pool.dispose()  # so pooled connections pick the timeout up
+    with engine.connect() as conn:
+        if engine.url.database not in {None, "", ":memory:"}:
+            conn.exec_driver_sql("PRAGMA journal_mode = WAL")
+    engine._sr_tuned = True  # type: ignore[attr-defined]  # noqa: SLF001
+
+
 def check_schema_name(schema: str | None, engine: Engine) -> str | None:
     """Validate the ``schema=`` option against the backend."""
     if schema is None:
@@ -121,13 +165,21 @@ def check_schema_name(schema: str | None, engine: Engine) -> str | None:
 
 
 def store_error(doing: str, engine: Engine, exc: DBAPIError) -> StoreError:
-    """A `StoreError` for a database failure, without secrets."""
+    """A `StoreError` for a database failure: what failed, why, what to do; no secrets."""
     reason = type(exc.orig).__name__ if exc.orig is not None else type(exc).__name__
-    msg = (
-        f"{doing} failed on {safe_url(engine)} ({reason}); check that the database is "
-        "reachable and the URL and credentials are right, then retry"
-    )
-    return StoreError(msg)
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        advice = (
+            "check that the database is reachable, not locked by a long transaction, and "
+            "that the URL and credentials are right, then retry"
+        )
+    else:
+        lines = str(exc.orig if exc.orig is not None else exc).strip().splitlines()
+        first = lines[0][:200] if lines else reason
+        password = engine.url.password
+        if password:
+            first = first.replace(str(password), "***")
+        advice = f"the database refused it: {first}"
+    return StoreError(f"{doing} failed on {safe_url(engine)} ({reason}); {advice}")
 
 
 @contextmanager
@@ -155,6 +207,9 @@ def write_tx(engine: Engine, doing: str = "writing to the store") -> Iterator[Co
             if engine.dialect.name == "sqlite":
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
             else:
+                # an ERP's engine may be in AUTOCOMMIT: the SDK's writes need a real
+                # transaction (row locks, all-or-nothing), so ask for one per connection
+                conn.execution_options(isolation_level="READ COMMITTED")
                 conn.begin()
             try:
                 yield conn

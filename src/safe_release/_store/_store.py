@@ -19,6 +19,7 @@ from safe_release._store._engine import (
     resolve_url,
     safe_url,
     store_error,
+    tune_foreign_sqlite,
 )
 from safe_release._store._tables import Tables, build_tables
 from safe_release.exceptions import (
@@ -216,6 +217,7 @@ def connect(
     """
     if isinstance(url_or_engine, Engine):
         engine, owns = url_or_engine, False
+        tune_foreign_sqlite(engine)
     elif url_or_engine is None or isinstance(url_or_engine, str):
         engine, owns = create_store_engine(resolve_url(url_or_engine)), True
     else:

@@ -6,7 +6,7 @@ import getpass
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 import yaml
@@ -94,11 +94,27 @@ def _parse(text: str, where: str, *, as_yaml: bool | None) -> object:
     if as_yaml is False:
         return _parse_json(text, where)
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         kind = "YAML" if as_yaml else "JSON or YAML"
         msg = f"{where} is not valid {kind}: {_yaml_problem(exc)}"
         raise CliError(msg) from exc
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """YAML without aliases.
+
+    Config is data, and aliases can expand a tiny file into gigabytes ("billion
+    laughs") before any size check sees it.
+    """
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise yaml.composer.ComposerError(
+                None, None, "YAML aliases (*name) are not allowed in config files; write "
+                "the values out", event.start_mark)
+        return super().compose_node(parent, index)
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> str:
@@ -269,6 +285,12 @@ def publish(
 )
 @author_option
 @message_option
+@click.option(
+    "--expected-version",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Refuse unless the head is still vN (so two operators never walk back twice).",
+)
 @json_option
 @pass_settings
 def rollback(
@@ -278,13 +300,15 @@ def rollback(
     target: int | None,
     author: str | None,
     message: str,
+    expected_version: int | None,
     as_json: bool,
 ) -> None:
     """Roll back by publishing a new version equal to an older one."""
     with settings.store(write=True) as store:
         cfg = store.config(name)
         before = cfg.refresh().version
-        version = cfg.rollback(target, author=resolve_author(author), message=message)
+        version = cfg.rollback(target, author=resolve_author(author), message=message,
+                               expected_version=expected_version)
     if version.version == before:
         text = f"aborted the staged rollout; {_head_line(version)} stays the head"
     else:

@@ -6,10 +6,10 @@ server on 127.0.0.1 with a free port (fsync off: the data is disposable), create
 a database and hands back its SQLAlchemy URL. As root it runs the server as the
 ``postgres`` user, as PostgreSQL requires.
 
-Also usable from a shell (this is what ``.ci/run`` does)::
+Also usable from a shell (this is what ``.ci/run`` does):
 
-    url=$(python -m safe_release.testing._postgres start /tmp/pg)
-    python -m safe_release.testing._postgres stop /tmp/pg
+    url=$(python -m safe_release.testing start /tmp/pg)
+    python -m safe_release.testing stop /tmp/pg
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import shlex
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -136,24 +135,3 @@ class TemporaryPostgres:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.stop()
-
-
-def _main(argv: list[str]) -> int:
-    usage = "usage: python -m safe_release.testing._postgres start|stop DATADIR"
-    if len(argv) != 2 or argv[0] not in {"start", "stop"}:  # noqa: PLR2004
-        print(usage, file=sys.stderr)  # noqa: T201
-        return 2
-    server = TemporaryPostgres(argv[1])
-    try:
-        if argv[0] == "start":
-            print(server.start())  # noqa: T201
-        else:
-            server.stop()
-    except PostgresUnavailableError as exc:
-        print(f"error: {exc}", file=sys.stderr)  # noqa: T201
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(_main(sys.argv[1:]))
