@@ -13,6 +13,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     DateTime,
+    Double,
     Index,
     Integer,
     MetaData,
@@ -21,9 +22,10 @@ from sqlalchemy import (
     Text,
 )
 
-__all__ = ["NAME_LENGTH", "VERSION_TABLE", "Tables", "build_tables"]
+__all__ = ["KEY_LENGTH", "NAME_LENGTH", "VERSION_TABLE", "Tables", "build_tables"]
 
 NAME_LENGTH = 200
+KEY_LENGTH = 400
 VERSION_TABLE = "sr_alembic_version"
 
 
@@ -35,6 +37,7 @@ class Tables:
     config: Table
     config_version: Table
     config_event: Table
+    rate_bucket: Table
 
 
 def build_tables(schema: str | None) -> Tables:
@@ -79,4 +82,15 @@ def build_tables(schema: str | None) -> Tables:
         Column("at", DateTime(timezone=True), nullable=False),
         Index("ix_sr_config_event_name_id", "name", "id"),
     )
-    return Tables(md, config, config_version, config_event)
+    rate_bucket = Table(
+        "sr_rate_bucket",
+        md,
+        Column("key", String(KEY_LENGTH), primary_key=True),
+        Column("tat", Double, nullable=False),
+        Column("rate", Double, nullable=False),
+        Column("ceiling", Double, nullable=True),
+        Column("epoch", BigInteger, nullable=False),
+        Column("paused_until", Double, nullable=False),
+        Column("updated_at", Double, nullable=False),
+    )
+    return Tables(md, config, config_version, config_event, rate_bucket)

@@ -32,7 +32,7 @@ AMAZON_OPERATIONS: dict[str, Operation] = {
         ),
         Operation.declare(
             "patchListingsItem", "PATCH", "/listings/2021-08-01/items/{sellerId}/{sku}",
-            rate=5, burst=5, side_effect=SideEffect.REVERSIBLE,
+            rate=5, burst=5, side_effect=SideEffect.REVERSIBLE, idempotent=True,
         ),
         Operation.declare(
             "getInventorySummaries", "GET", "/fba/inventory/v1/summaries", rate=2, burst=2
@@ -44,7 +44,7 @@ AMAZON_OPERATIONS: dict[str, Operation] = {
         Operation.declare(
             "cancelInboundPlan", "PUT",
             "/inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/cancellation",
-            rate=2, burst=2, side_effect=SideEffect.IRREVERSIBLE,
+            rate=2, burst=2, side_effect=SideEffect.IRREVERSIBLE, idempotent=True,
         ),
         Operation.declare(
             "getInboundOperationStatus", "GET",

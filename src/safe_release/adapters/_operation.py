@@ -56,6 +56,7 @@ class Operation(NamedTuple):
     path: str
     limit: Limit
     side_effect: SideEffect = SideEffect.IDEMPOTENT
+    idempotent: bool = True
     max_body_bytes: int = 5 * 1024 * 1024
 
     @classmethod
@@ -68,9 +69,15 @@ class Operation(NamedTuple):
         rate: float,
         burst: int,
         side_effect: SideEffect = SideEffect.IDEMPOTENT,
+        idempotent: bool | None = None,
         max_body_bytes: int = 5 * 1024 * 1024,
     ) -> Operation:
-        """Declare an operation; bad declarations raise `InvalidArgumentError`."""
+        """Declare an operation; bad declarations raise `InvalidArgumentError`.
+
+        ``idempotent`` says whether sending the same request twice has the effect
+        of sending it once (default: only for GET). A non-idempotent write whose
+        outcome is unknown (a timeout after sending) is reconciled, never resent.
+        """
         if method.upper() not in _METHODS:
             msg = f"operation {name!r}: method must be one of {sorted(_METHODS)}, not {method!r}"
             raise InvalidArgumentError(msg)
@@ -78,7 +85,10 @@ class Operation(NamedTuple):
             msg = f"operation {name!r}: path must start with '/', not {path!r}"
             raise InvalidArgumentError(msg)
         limit = Limit.checked(rate, burst, what=f"operation {name!r}")
-        return cls(name, method.upper(), path, limit, SideEffect(side_effect), max_body_bytes)
+        if idempotent is None:
+            idempotent = method.upper() == "GET"
+        return cls(name, method.upper(), path, limit, SideEffect(side_effect), idempotent,
+                   max_body_bytes)
 
     @property
     def path_params(self) -> tuple[str, ...]:
@@ -89,3 +99,8 @@ class Operation(NamedTuple):
     def is_write(self) -> bool:
         """Whether the call changes state at the marketplace."""
         return self.side_effect is not SideEffect.IDEMPOTENT or self.method != "GET"
+
+    @property
+    def resend_is_safe(self) -> bool:
+        """Whether a request that may have been delivered can simply be sent again."""
+        return self.idempotent

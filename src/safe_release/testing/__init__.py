@@ -2,15 +2,31 @@
 
 Import them in your own tests:
 
-    from safe_release.testing import FakeClock
+    from safe_release.testing import FakeAmazon, FakeClock
 
     clock = FakeClock()
     store = sr.connect("sqlite:///test.db", clock=clock)
     clock.advance(1.5)        # the config cache's ttl has now passed
+
+    amazon = FakeAmazon(clock=clock)
+    amazon.add_listing("SKU-1", price=Decimal("19.99"), quantity=5)
+    client = httpx.Client(transport=amazon.transport, base_url="https://sp.fake")
 """
 
 from __future__ import annotations
 
+from safe_release.testing._amazon import (
+    AmazonInboundPlan,
+    AmazonInventory,
+    AmazonListing,
+    AmazonOrder,
+    AmazonOrderItem,
+    AmazonShipment,
+    Call,
+    FakeAmazon,
+    FakeAmazonCredentials,
+    FakeAmazonFaults,
+)
 from safe_release.testing._clock import FakeClock
 from safe_release.testing._postgres import (
     PostgresUnavailableError,
@@ -18,4 +34,19 @@ from safe_release.testing._postgres import (
     find_postgres_bindir,
 )
 
-__all__ = ["FakeClock", "PostgresUnavailableError", "TemporaryPostgres", "find_postgres_bindir"]
+__all__ = [
+    "AmazonInboundPlan",
+    "AmazonInventory",
+    "AmazonListing",
+    "AmazonOrder",
+    "AmazonOrderItem",
+    "AmazonShipment",
+    "Call",
+    "FakeAmazon",
+    "FakeAmazonCredentials",
+    "FakeAmazonFaults",
+    "FakeClock",
+    "PostgresUnavailableError",
+    "TemporaryPostgres",
+    "find_postgres_bindir",
+]

@@ -1,0 +1,392 @@
+"""``MarketplaceAdapter``: the base every marketplace adapter builds on."""
+
+from __future__ import annotations
+
+import asyncio
+import json as _json
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import quote
+
+import httpx
+
+from safe_release._backoff import RetryBudget, RetryPolicy, parse_retry_after
+from safe_release._clock import Clock, SystemClock
+from safe_release.adapters._breaker import CircuitBreaker
+from safe_release.adapters._core import (
+    Authorize,
+    Caller,
+    Plan,
+    Reconcile,
+    Send,
+    Sent,
+    Sleep,
+    Verdict,
+)
+from safe_release.adapters._limiter import LimiterBackend, MemoryLimiter
+from safe_release.adapters._operation import Limit, Operation
+from safe_release.exceptions import (
+    InvalidArgumentError,
+    MarketplaceError,
+    MarketplaceHTTPError,
+    MarketplaceResponseError,
+    PayloadTooLargeError,
+    RateLimitedError,
+    UnknownOperationError,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from types import TracebackType
+
+    from typing_extensions import Self
+
+__all__ = ["MarketplaceAdapter", "response_json"]
+
+_MAX_ERROR_TEXT = 300
+
+
+class MarketplaceAdapter:
+    """Paced, retried, breaker-guarded calls to one marketplace account.
+
+    Subclasses declare ``marketplace`` and ``operations`` and override the hooks
+    (`authorize`, `classify`, `rate_hint`, `error_for`, `reconcile`). Every call
+    goes through one sans-IO core shared by `call` and `acall`: a token bucket
+    per quota key (operation x seller x app x region), full-jitter retries under
+    a retry budget, a circuit breaker, one token refresh on an expired-token
+    answer, and reconciliation instead of blind retries for ambiguous writes.
+    """
+
+    marketplace: ClassVar[str] = "marketplace"
+    operations: ClassVar[Mapping[str, Operation]] = {}
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        seller: str,
+        app: str,
+        region: str = "default",
+        transport: httpx.BaseTransport | None = None,
+        async_transport: httpx.AsyncBaseTransport | None = None,
+        clock: Clock | None = None,
+        limiter: LimiterBackend | None = None,
+        retry: RetryPolicy | None = None,
+        breaker: CircuitBreaker | None = None,
+        limits: Mapping[str, Limit] | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        for what, value in (("seller", seller), ("app", app), ("region", region)):
+            if not isinstance(value, str) or not value or "|" in value:
+                msg = f"{what}= must be a non-empty string without '|', not {value!r}"
+                raise InvalidArgumentError(msg)
+        self.seller, self.app, self.region = seller, app, region
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        self._limits = self._check_limits(limits or {})
+        policy = retry if retry is not None else RetryPolicy()
+        self._caller = Caller(
+            marketplace=self.marketplace,
+            clock=self.clock,
+            limiter=limiter if limiter is not None else MemoryLimiter(),
+            policy=policy,
+            budget=RetryBudget(policy, self.clock),
+            breaker=breaker if breaker is not None else CircuitBreaker(clock=self.clock),
+            classify=self.classify,
+            rate_hint=self.rate_hint,
+            retry_after=self.retry_after,
+            error_for=self.error_for,
+        )
+        self._client = httpx.Client(base_url=base_url, transport=transport, timeout=timeout)
+        if async_transport is None and isinstance(transport, httpx.AsyncBaseTransport):
+            async_transport = transport
+        self._async_args: dict[str, Any] = {
+            "base_url": base_url, "transport": async_transport, "timeout": timeout}
+        self._aclient: httpx.AsyncClient | None = None
+
+    def _check_limits(self, limits: Mapping[str, Limit]) -> dict[str, Limit]:
+        out = {}
+        for name, limit in limits.items():
+            self.operation(name)
+            out[name] = Limit.checked(limit[0], limit[1], what=f"limits[{name!r}]")
+        return out
+
+    def __repr__(self) -> str:
+        return (
+            f"<{type(self).__name__} {self.marketplace} seller={self.seller!r} "
+            f"region={self.region!r} breaker={self._caller.breaker.state}>"
+        )
+
+    # -- declarations ------------------------------------------------------------
+
+    def operation(self, name: str) -> Operation:
+        """The declared operation ``name``, or `UnknownOperationError`."""
+        try:
+            return self.operations[name]
+        except (KeyError, TypeError):
+            known = ", ".join(sorted(self.operations)) or "none"
+            msg = (
+                f"{self.marketplace} adapter has no operation {name!r}; declared "
+                f"operations: {known}"
+            )
+            raise UnknownOperationError(msg, marketplace=self.marketplace,
+                                        operation=str(name)) from None
+
+    def limit(self, op: Operation) -> Limit:
+        """The limit this account paces ``op`` at (an override, else the documented one)."""
+        return self._limits.get(op.name, op.limit)
+
+    def quota_key(self, op: Operation) -> str:
+        """The token bucket ``op`` draws from: operation x seller x app x region."""
+        return f"{self.marketplace}|{op.name}|{self.seller}|{self.app}|{self.region}"
+
+    @property
+    def limiter(self) -> LimiterBackend:
+        """The limiter backend pacing this adapter's calls."""
+        return self._caller.limiter
+
+    @property
+    def breaker(self) -> CircuitBreaker:
+        """The circuit breaker guarding this adapter's calls."""
+        return self._caller.breaker
+
+    # -- calling -------------------------------------------------------------------
+
+    def build_request(
+        self,
+        op: Operation,
+        *,
+        path_params: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+    ) -> httpx.Request:
+        """The HTTP request for ``op``; bad arguments raise before anything is sent."""
+        path = _fill_path(self.marketplace, op, path_params or {})
+        content, headers = None, {"accept": "application/json"}
+        if json is not None:
+            content = _json.dumps(json, separators=(",", ":")).encode()
+            if len(content) > op.max_body_bytes:
+                msg = (
+                    f"{self.marketplace} {op.name}: the request body is {len(content):,} "
+                    f"bytes, over the operation's limit of {op.max_body_bytes:,}; split it"
+                )
+                raise PayloadTooLargeError(msg, marketplace=self.marketplace, operation=op.name)
+            headers["content-type"] = "application/json"
+        return self._client.build_request(
+            op.method, path, params=_clean_params(params), content=content, headers=headers
+        )
+
+    def _plan(self, operation: str, kwargs: dict[str, Any]) -> Plan:
+        op = self.operation(operation)
+        request = self.build_request(op, **kwargs)
+        if op.name in self._limits:
+            op = op._replace(limit=self._limits[op.name])
+        return self._caller.plan(op, request, self.quota_key(op))
+
+    def call(
+        self,
+        operation: str,
+        *,
+        path_params: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+    ) -> httpx.Response:
+        """Call ``operation`` and return its successful response (or raise)."""
+        plan = self._plan(operation, {"path_params": path_params, "params": params,
+                                      "json": json})
+        result: Any = None
+        while True:
+            try:
+                action = plan.send(result)
+            except StopIteration as stop:
+                response: httpx.Response = stop.value
+                return response
+            result = self._do(action)
+
+    async def acall(
+        self,
+        operation: str,
+        *,
+        path_params: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+    ) -> httpx.Response:
+        """`call`, for asyncio code: the same core, awaited."""
+        plan = self._plan(operation, {"path_params": path_params, "params": params,
+                                      "json": json})
+        result: Any = None
+        while True:
+            try:
+                action = plan.send(result)
+            except StopIteration as stop:
+                response: httpx.Response = stop.value
+                return response
+            result = await self._ado(action)
+
+    def _do(self, action: Sleep | Authorize | Send | Reconcile) -> Any:
+        if isinstance(action, Sleep):
+            self.clock.sleep(action.seconds)
+            return None
+        if isinstance(action, Authorize):
+            return self.authorize(action.request, stale=action.stale)
+        if isinstance(action, Send):
+            try:
+                return Sent(self._client.send(action.request))
+            except httpx.TransportError as exc:
+                return Sent(None, exc)
+        return self.reconcile(action.operation, action.request)
+
+    async def _ado(self, action: Sleep | Authorize | Send | Reconcile) -> Any:
+        if isinstance(action, Sleep):
+            await self._asleep(action.seconds)
+            return None
+        if isinstance(action, Authorize):
+            return await self.aauthorize(action.request, stale=action.stale)
+        if isinstance(action, Send):
+            try:
+                return Sent(await self._async_client().send(action.request))
+            except httpx.TransportError as exc:
+                return Sent(None, exc)
+        return await self.areconcile(action.operation, action.request)
+
+    async def _asleep(self, seconds: float) -> None:
+        if isinstance(self.clock, SystemClock):
+            await asyncio.sleep(seconds)
+        else:  # a fake clock: advance it, and still let other tasks run
+            self.clock.sleep(seconds)
+            await asyncio.sleep(0)
+
+    def _async_client(self) -> httpx.AsyncClient:
+        if self._aclient is None:
+            self._aclient = httpx.AsyncClient(**self._async_args)
+        return self._aclient
+
+    # -- hooks for subclasses ------------------------------------------------------
+
+    def authorize(self, request: httpx.Request, *, stale: object | None = None) -> object:
+        """Put credentials on ``request``; return the token used (None: no auth).
+
+        ``stale`` is the token an expired-token answer came back for: refresh it.
+        """
+        del request, stale
+        return None
+
+    async def aauthorize(self, request: httpx.Request, *, stale: object | None = None) -> object:
+        """`authorize` for the async surface (default: the sync one)."""
+        return self.authorize(request, stale=stale)
+
+    def classify(self, response: httpx.Response) -> Verdict:
+        """How to read a response: ok, throttled, expired auth, server error, failed."""
+        status = response.status_code
+        if status < 300:  # noqa: PLR2004 - HTTP classes
+            return Verdict.OK
+        if status == 429:  # noqa: PLR2004
+            return Verdict.THROTTLED
+        if status >= 500:  # noqa: PLR2004
+            return Verdict.SERVER
+        return Verdict.FAILED
+
+    def rate_hint(self, response: httpx.Response) -> float | None:
+        """The operation's real rate per the server, if the response says (default: no)."""
+        del response
+        return None
+
+    def retry_after(self, response: httpx.Response) -> float | None:
+        """Seconds the server asks us to wait (``Retry-After``), garbage ignored."""
+        return parse_retry_after(response.headers.get("retry-after"), self.clock.time())
+
+    def error_for(self, op: Operation, response: httpx.Response) -> MarketplaceError:
+        """The typed error for a failed response (override to read platform bodies)."""
+        status = response.status_code
+        text = _short_text(response)
+        msg = f"{self.marketplace} {op.name} failed with HTTP {status}: {text}"
+        if status == 429:  # noqa: PLR2004
+            return RateLimitedError(msg, marketplace=self.marketplace, operation=op.name,
+                                    retry_after=self.retry_after(response))
+        return MarketplaceHTTPError(msg, marketplace=self.marketplace, operation=op.name,
+                                    status=status)
+
+    def reconcile(self, op: Operation, request: httpx.Request) -> httpx.Response | bool | None:
+        """Did an ambiguous write happen? A response or True: yes; False: no; None: unknown."""
+        del op, request
+        return None
+
+    async def areconcile(
+        self, op: Operation, request: httpx.Request
+    ) -> httpx.Response | bool | None:
+        """`reconcile` for the async surface (default: the sync one in a thread)."""
+        return await asyncio.to_thread(self.reconcile, op, request)
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the HTTP client (the async one needs `aclose`)."""
+        self._client.close()
+
+    async def aclose(self) -> None:
+        """Close both HTTP clients."""
+        self._client.close()
+        if self._aclient is not None:
+            await self._aclient.aclose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.aclose()
+
+
+def response_json(adapter: str, op: Operation, response: httpx.Response) -> Any:
+    """The response's JSON body, or `MarketplaceResponseError` if it is not JSON."""
+    try:
+        return response.json()
+    except (ValueError, UnicodeDecodeError) as exc:
+        kind = response.headers.get("content-type", "no content type")
+        msg = (
+            f"{adapter} {op.name} answered HTTP {response.status_code} with a body that is "
+            f"not JSON ({kind}); the marketplace may be degraded, retry later"
+        )
+        raise MarketplaceResponseError(msg, marketplace=adapter, operation=op.name) from exc
+
+
+def _fill_path(marketplace: str, op: Operation, values: Mapping[str, str]) -> str:
+    wanted, given = set(op.path_params), set(values)
+    if wanted != given:
+        msg = (
+            f"{marketplace} {op.name} needs path parameters {sorted(wanted)}, got "
+            f"{sorted(given)}"
+        )
+        raise InvalidArgumentError(msg)
+    path = op.path
+    for name, value in values.items():
+        if not isinstance(value, str) or not value:
+            msg = f"{marketplace} {op.name}: path parameter {name} must be a non-empty string"
+            raise InvalidArgumentError(msg)
+        path = path.replace("{" + name + "}", quote(value, safe=""))
+    return path
+
+
+def _clean_params(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if not params:
+        return None
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        if value is None:
+            continue
+        out[key] = ",".join(map(str, value)) if isinstance(value, (list, tuple)) else value
+    return out
+
+
+def _short_text(response: httpx.Response) -> str:
+    try:
+        text = response.text
+    except (UnicodeDecodeError, httpx.ResponseNotRead):
+        return "(unreadable body)"
+    text = " ".join(text.split())
+    return text[:_MAX_ERROR_TEXT] + ("…" if len(text) > _MAX_ERROR_TEXT else "")

@@ -1,0 +1,278 @@
+"""The sans-IO core of every marketplace call, shared by the sync and async surfaces.
+
+A call is a generator that *yields actions* (sleep, authorize, send, reconcile)
+and receives their results; `_base.MarketplaceAdapter` runs it with blocking
+I/O, ``MarketplaceAdapter.acall`` with ``await``. Pacing, retries, the retry
+budget, the circuit breaker, token refresh and ambiguous-write handling are
+written once, here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from safe_release._backoff import RetryBudget, RetryPolicy, retry_delay
+from safe_release.exceptions import (
+    AmbiguousWriteError,
+    MarketplaceError,
+    MarketplaceTransportError,
+    RateLimitedError,
+)
+
+if TYPE_CHECKING:
+    from safe_release._clock import Clock
+    from safe_release.adapters._breaker import CircuitBreaker
+    from safe_release.adapters._limiter import LimiterBackend
+    from safe_release.adapters._operation import Operation
+
+__all__ = [
+    "Authorize",
+    "Caller",
+    "Reconcile",
+    "Send",
+    "Sent",
+    "Sleep",
+    "Verdict",
+]
+
+log = logging.getLogger("safe_release.adapters")
+
+
+@dataclass(frozen=True)
+class Sleep:
+    """Wait ``seconds`` (on the adapter's clock)."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Authorize:
+    """Put credentials on ``request``; ``stale`` is the token a 403 said expired."""
+
+    request: httpx.Request
+    stale: object | None = None
+
+
+@dataclass(frozen=True)
+class Send:
+    """Send ``request``; the result is a `Sent`."""
+
+    request: httpx.Request
+
+
+@dataclass(frozen=True)
+class Reconcile:
+    """Ask the marketplace whether an ambiguous write happened."""
+
+    operation: Operation
+    request: httpx.Request
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What sending produced: a response, or the transport error instead."""
+
+    response: httpx.Response | None
+    error: httpx.TransportError | None = None
+
+    @property
+    def maybe_delivered(self) -> bool:
+        """Whether a failed send may still have reached the marketplace."""
+        return self.error is not None and not isinstance(
+            self.error, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+        )
+
+
+Action = Sleep | Authorize | Send | Reconcile
+Plan = Generator[Action, Any, httpx.Response]
+
+
+class Verdict(Enum):
+    """How the adapter reads a response."""
+
+    OK = "ok"
+    THROTTLED = "throttled"
+    AUTH_EXPIRED = "auth_expired"
+    SERVER = "server"
+    FAILED = "failed"
+
+
+@dataclass
+class Caller:
+    """Everything one adapter's calls share: quotas, retries, breaker, hooks."""
+
+    marketplace: str
+    clock: Clock
+    limiter: LimiterBackend
+    policy: RetryPolicy
+    budget: RetryBudget
+    breaker: CircuitBreaker
+    classify: Callable[[httpx.Response], Verdict]
+    rate_hint: Callable[[httpx.Response], float | None]
+    retry_after: Callable[[httpx.Response], float | None]
+    error_for: Callable[[Operation, httpx.Response], MarketplaceError]
+
+    def plan(self, op: Operation, request: httpx.Request, key: str) -> Plan:
+        """The whole call: pace, authorize, send, classify, retry or raise."""
+        deadline = self.clock.monotonic() + self.policy.deadline
+        attempt, refreshed, stale = 0, False, None
+        while True:
+            attempt += 1
+            self.breaker.before_call()
+            yield from self._pace(op, key, deadline)
+            token = yield Authorize(request, stale)
+            self.budget.record_request()
+            sent: Sent = yield Send(request)
+            if sent.response is None:
+                delay = self._after_transport_error(op, sent, attempt, deadline)
+            else:
+                verdict = self._judge(op, key, sent.response)
+                if verdict is Verdict.OK:
+                    return sent.response
+                if verdict is Verdict.AUTH_EXPIRED and not refreshed:
+                    refreshed, stale, attempt = True, token, attempt - 1
+                    continue
+                delay = self._after_error(op, sent.response, verdict, attempt, deadline)
+            if delay is None:
+                reconciled = yield from self._reconcile(op, request, sent)
+                if reconciled is not None:
+                    return reconciled
+                delay = self._retry_after_not_applied(op, sent, attempt, deadline)
+            if delay:
+                yield Sleep(delay)
+
+    # -- pacing ------------------------------------------------------------------
+
+    def _pace(self, op: Operation, key: str, deadline: float) -> Generator[Action, Any, None]:
+        while True:
+            reservation = self.limiter.reserve(key, op.limit, self.clock.time())
+            if reservation.delay <= 0:
+                return
+            if self.clock.monotonic() + reservation.delay > deadline:
+                msg = (
+                    f"{self.marketplace} {op.name}: the quota ({op.limit.rate:g}/s, burst "
+                    f"{op.limit.burst}) cannot serve this call within its "
+                    f"{self.policy.deadline:g} s deadline; send fewer calls or raise "
+                    "RetryPolicy(deadline=…)"
+                )
+                raise RateLimitedError(msg, marketplace=self.marketplace, operation=op.name,
+                                       retry_after=reservation.delay)
+            yield Sleep(reservation.delay)
+            if self.limiter.epoch(key) == reservation.epoch:
+                return
+            # the bucket was paused by a 429 while we waited: queue again behind it
+
+    # -- responses ---------------------------------------------------------------
+
+    def _judge(self, op: Operation, key: str, response: httpx.Response) -> Verdict:
+        verdict = self.classify(response)
+        hint = self.rate_hint(response)
+        now = self.clock.time()
+        if hint is not None:
+            self.limiter.hint(key, op.limit, hint, now)
+        if verdict is Verdict.OK:
+            self.breaker.record_success()
+            self.limiter.reward(key, op.limit, now)
+        elif verdict is Verdict.THROTTLED:
+            self.limiter.penalize(key, op.limit, now, retry_after=self.retry_after(response))
+        elif verdict is Verdict.SERVER:
+            self.breaker.record_failure()
+        log.debug("%s %s -> %s (%s)", self.marketplace, op.name, response.status_code,
+                  verdict.value)
+        return verdict
+
+    def _after_error(
+        self,
+        op: Operation,
+        response: httpx.Response,
+        verdict: Verdict,
+        attempt: int,
+        deadline: float,
+    ) -> float | None:
+        """Seconds to wait before retrying (0: at once); None: reconcile an ambiguous write.
+
+        Raises the marketplace's error when the call cannot succeed by retrying.
+        """
+        if verdict is Verdict.THROTTLED:
+            # a 429 means "not executed": safe to resend, after the paused bucket
+            if self._may_retry(attempt, 0.0, deadline, budgeted=False):
+                return 0.0
+            raise self.error_for(op, response)
+        if verdict is not Verdict.SERVER:
+            raise self.error_for(op, response)
+        if not op.resend_is_safe:
+            return None
+        hint = self.retry_after(response)
+        delay = retry_delay(attempt, base=self.policy.base, cap=self.policy.cap, hint=hint)
+        if self._may_retry(attempt, delay, deadline, budgeted=True):
+            return delay
+        raise self.error_for(op, response)
+
+    def _after_transport_error(
+        self, op: Operation, sent: Sent, attempt: int, deadline: float
+    ) -> float | None:
+        """Seconds to wait before resending, or None when the write is ambiguous."""
+        self.breaker.record_failure()
+        if not op.resend_is_safe and sent.maybe_delivered:
+            return None
+        delay = retry_delay(attempt, base=self.policy.base, cap=self.policy.cap, hint=None)
+        if self._may_retry(attempt, delay, deadline, budgeted=True):
+            return delay
+        msg = (
+            f"{self.marketplace} {op.name} could not be delivered after {attempt} "
+            f"attempt(s): {type(sent.error).__name__}; check the network and the "
+            "marketplace's status, then retry"
+        )
+        raise MarketplaceTransportError(msg, marketplace=self.marketplace,
+                                        operation=op.name) from sent.error
+
+    def _may_retry(self, attempt: int, delay: float, deadline: float, *, budgeted: bool) -> bool:
+        if attempt >= self.policy.max_attempts:
+            return False
+        if self.clock.monotonic() + delay > deadline:
+            return False
+        return not budgeted or self.budget.try_spend()
+
+    # -- ambiguous writes ----------------------------------------------------------
+
+    def _reconcile(
+        self, op: Operation, request: httpx.Request, sent: Sent
+    ) -> Generator[Action, Any, httpx.Response | None]:
+        """The write's outcome per the marketplace: a response, None (not applied), or raise."""
+        outcome = yield Reconcile(op, request)
+        if isinstance(outcome, httpx.Response):
+            return outcome
+        if outcome is False:
+            return None
+        msg = (
+            f"{self.marketplace} {op.name} may or may not have happened ({_what(sent)} after "
+            "the request was sent) and the marketplace could not confirm either way; it was "
+            "NOT retried (that could apply it twice): check the marketplace before sending "
+            "it again"
+        )
+        raise AmbiguousWriteError(msg, marketplace=self.marketplace, operation=op.name)
+
+    def _retry_after_not_applied(
+        self, op: Operation, sent: Sent, attempt: int, deadline: float
+    ) -> float:
+        """Reconciling showed the write did not happen: resend if retries allow."""
+        delay = retry_delay(attempt, base=self.policy.base, cap=self.policy.cap, hint=None)
+        if self._may_retry(attempt, delay, deadline, budgeted=True):
+            return delay
+        msg = (
+            f"{self.marketplace} {op.name} failed ({_what(sent)}); the marketplace confirms "
+            "it did not happen and the retries are used up: send it again later"
+        )
+        raise MarketplaceTransportError(msg, marketplace=self.marketplace, operation=op.name)
+
+
+def _what(sent: Sent) -> str:
+    if sent.error is not None:
+        return type(sent.error).__name__
+    return f"HTTP {sent.response.status_code}" if sent.response is not None else "no answer"

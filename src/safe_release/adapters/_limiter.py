@@ -1,0 +1,397 @@
+"""Rate limiting: GCRA token buckets per quota key, shared by every limiter backend.
+
+The pure math on `Bucket` (`reserve`, `penalize`, `reward`, `hint`, `replenish`,
+`snapshot`) is written once here; a backend only loads a bucket, applies one
+step and stores the result atomically (`BucketLimiterBase._transact`).
+
+A bucket is the virtual schedule of the generic cell rate algorithm: ``tat`` is
+the theoretical arrival time after the last reservation, so the bucket holds
+``burst - (tat - now) * rate`` tokens (negative: reservations are queued). Every
+reservation takes the next slot (FIFO), at most ``burst`` slots are immediate,
+and slots are never closer than the current rate allows. All times are
+wall-clock seconds (``clock.time()``) so that processes can share a bucket.
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+import threading
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Literal, Protocol, TypeVar, runtime_checkable
+
+from safe_release._store._tables import KEY_LENGTH
+from safe_release.adapters._operation import Limit
+from safe_release.exceptions import InvalidArgumentError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = [
+    "KEY_MAX_LENGTH",
+    "Bucket",
+    "BucketLimiterBase",
+    "BucketState",
+    "Initial",
+    "LimiterBackend",
+    "MemoryLimiter",
+    "Reservation",
+]
+
+Initial = Literal["full", "empty"]
+T = TypeVar("T")
+
+KEY_MAX_LENGTH = KEY_LENGTH
+DECREASE = 0.7
+"""A 429 multiplies the current rate by this."""
+FLOOR = 0.1
+"""...but never below this share of the declared rate."""
+RECOVERY = 0.05
+"""Each success adds this share of the ceiling back to the current rate."""
+RESOLUTION = 1e-6
+"""Delays shorter than this are rounding noise of wall-clock doubles (~0.24 µs in 2026)."""
+MAX_HINT_SECONDS = 86_400.0
+"""A Retry-After or replenish time further away than this is garbage and ignored."""
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """A slot in a bucket's schedule: wait ``delay`` seconds, then send."""
+
+    delay: float
+    epoch: int
+
+
+@dataclass(frozen=True)
+class BucketState:
+    """A bucket as seen at one moment (negative ``tokens``: that many are queued)."""
+
+    key: str
+    rate: float
+    burst: int
+    tokens: float
+    paused_until: float
+    epoch: int
+
+
+@runtime_checkable
+class LimiterBackend(Protocol):
+    """Where token buckets live: in-process, in the store, or in Redis."""
+
+    def reserve(self, key: str, limit: Limit, now: float) -> Reservation:
+        """Take the next slot of ``key``'s bucket (``now``: ``clock.time()``, read just before).
+
+        ``limit`` is the declared limit; the backend keeps each key's current rate.
+        """
+        ...  # pragma: no cover
+
+    def epoch(self, key: str) -> int:
+        """The bucket's epoch; it changes when reservations made before are void."""
+        ...  # pragma: no cover
+
+    def penalize(self, key: str, limit: Limit, now: float, *, retry_after: float | None) -> None:
+        """A 429: drain and pause the bucket and lower its rate."""
+        ...  # pragma: no cover
+
+    def reward(self, key: str, limit: Limit, now: float) -> None:
+        """A success: recover the rate a step toward the ceiling."""
+        ...  # pragma: no cover
+
+    def hint(self, key: str, limit: Limit, rate: float, now: float) -> None:
+        """The server's rate becomes the ceiling."""
+        ...  # pragma: no cover
+
+    def replenish(self, key: str, limit: Limit, tokens: float, next_at: float, now: float) -> None:
+        """The server has ``tokens`` left and refills at ``next_at``."""
+        ...  # pragma: no cover
+
+    def state(self, key: str, limit: Limit, now: float) -> BucketState:
+        """The bucket as it stands at ``now``."""
+        ...  # pragma: no cover
+
+
+# -- the pure math -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """The stored state of one quota key."""
+
+    tat: float
+    rate: float
+    ceiling: float | None  # a server-hinted rate; None: the declared limit
+    epoch: int
+    paused_until: float
+
+    @classmethod
+    def new(cls, limit: Limit, now: float, initial: Initial) -> Bucket:
+        """A bucket seen for the first time: full, or empty (a cautious restart)."""
+        tat = now if initial == "full" else now + limit.burst / limit.rate
+        return cls(tat=tat, rate=limit.rate, ceiling=None, epoch=0, paused_until=0.0)
+
+    def is_sane(self) -> bool:
+        """Whether every number is usable (a corrupted row is replaced, not trusted)."""
+        numbers = (self.tat, self.rate, self.paused_until, self.ceiling or 1.0)
+        return all(math.isfinite(x) for x in numbers) and self.rate > 0 and (
+            self.ceiling is None or self.ceiling > 0
+        )
+
+
+def ceiling_of(b: Bucket, limit: Limit) -> float:
+    """The rate the bucket may recover to."""
+    return b.ceiling if b.ceiling is not None else limit.rate
+
+
+def retime(b: Bucket, rate: float, burst: int, now: float) -> Bucket:
+    """Change the rate, keeping the token level; a queue keeps its spacing on increase."""
+    if rate == b.rate:
+        return b
+    tat = b.tat
+    if tat > now:
+        old, new = 1.0 / b.rate, 1.0 / rate
+        tat = now + (tat - now) * new / old
+        if new < old:  # never hand out a slot closer than `new` after the last one
+            tat = max(tat, b.tat + burst * (new - old))
+    return replace(b, tat=tat, rate=rate)
+
+
+def normalize(b: Bucket, limit: Limit, now: float, initial: Initial) -> Bucket:
+    """The bucket under the current limit (a lowered ceiling applies at once)."""
+    if not b.is_sane():
+        return replace(Bucket.new(limit, now, initial), epoch=b.epoch + 1)
+    ceiling = ceiling_of(b, limit)
+    return retime(b, ceiling, limit.burst, now) if b.rate > ceiling else b
+
+
+def reserve(b: Bucket, limit: Limit, now: float) -> tuple[Bucket, Reservation]:
+    """Take the next slot: FIFO, at most ``burst`` immediate, spaced by the rate."""
+    interval = 1.0 / b.rate
+    base = max(b.tat, now)
+    at = max(now, base - (limit.burst - 1) * interval, b.paused_until)
+    delay = at - now if at - now >= RESOLUTION else 0.0
+    return replace(b, tat=_after(max(base, at), interval)), Reservation(delay, b.epoch)
+
+
+def _after(t: float, interval: float) -> float:
+    """``t + interval`` rounded up: wall-clock doubles must not drift faster than the rate."""
+    later = t + interval
+    return later if later - t >= interval else math.nextafter(later, math.inf)
+
+
+def penalize(b: Bucket, limit: Limit, now: float, retry_after: float | None) -> Bucket:
+    """A 429: lower the rate, drain the bucket, pause it and void older reservations.
+
+    A 429 that arrives while the bucket is still paused answers a request sent
+    before the pause: it may lengthen the pause but does not cut the rate again.
+    """
+    wait = retry_after if retry_after is not None and 0 <= retry_after <= MAX_HINT_SECONDS else 0
+    in_pause = now < b.paused_until
+    rate = b.rate if in_pause else max(b.rate * DECREASE, min(limit.rate * FLOOR, b.rate))
+    until = max(b.paused_until, now + max(wait, 1.0 / rate))
+    if in_pause and until == b.paused_until:
+        return b
+    tat = until + (limit.burst - 1) / rate
+    return Bucket(tat=tat, rate=rate, ceiling=b.ceiling, epoch=b.epoch + 1, paused_until=until)
+
+
+def reward(b: Bucket, limit: Limit, now: float) -> Bucket:
+    """A success: add a share of the ceiling to the rate (not while paused)."""
+    ceiling = ceiling_of(b, limit)
+    if b.rate >= ceiling or now < b.paused_until:
+        return b
+    return retime(b, min(ceiling, b.rate + RECOVERY * ceiling), limit.burst, now)
+
+
+def hint(b: Bucket, limit: Limit, rate: float, now: float) -> Bucket:
+    """The server's rate becomes the ceiling; a lower one applies at once."""
+    if not (math.isfinite(rate) and rate > 0) or b.ceiling == rate:
+        return b
+    hinted = replace(b, ceiling=float(rate))
+    return retime(hinted, rate, limit.burst, now) if b.rate > rate else hinted
+
+
+def replenish(b: Bucket, limit: Limit, tokens: float, next_at: float, now: float) -> Bucket:
+    """The server has ``tokens`` left: never believe in more than that.
+
+    With no token left, no slot is earlier than ``next_at``; if that voids
+    reservations already handed out, the epoch changes.
+    """
+    if not (math.isfinite(tokens) and tokens >= 0):
+        return b
+    interval, burst = 1.0 / b.rate, limit.burst
+    tat = max(b.tat, now + (burst - min(tokens, burst)) * interval)
+    if tokens < 1 and math.isfinite(next_at) and now < next_at <= now + MAX_HINT_SECONDS:
+        tat = max(tat, next_at + (burst - 1) * interval)
+    if tat == b.tat:
+        return b
+    return replace(b, tat=tat, epoch=b.epoch + 1 if tokens < 1 else b.epoch)
+
+
+def snapshot(key: str, b: Bucket, limit: Limit, now: float) -> BucketState:
+    """What `state` reports."""
+    tokens = min(float(limit.burst), limit.burst - (b.tat - now) * b.rate)
+    return BucketState(key, b.rate, limit.burst, tokens, b.paused_until, b.epoch)
+
+
+# -- argument checks -------------------------------------------------------------------
+
+
+def check_key(key: object) -> str:
+    """A quota key: a non-empty string of reasonable length."""
+    if not isinstance(key, str) or not key or len(key) > KEY_MAX_LENGTH:
+        shown = key if not isinstance(key, str) else f"a string of {len(key)} characters"
+        msg = (
+            f"a rate-limit key must be a non-empty string of at most {KEY_MAX_LENGTH} "
+            f"characters, not {shown!r}; build it from operation, seller, app and region"
+        )
+        raise InvalidArgumentError(msg)
+    return key
+
+
+def check_limit(limit: object) -> Limit:
+    """A `Limit` with a positive finite rate and a burst >= 1."""
+    if not isinstance(limit, tuple) or len(limit) != 2:  # noqa: PLR2004 - (rate, burst)
+        msg = f"limit must be a Limit(rate, burst), not {type(limit).__name__}"
+        raise InvalidArgumentError(msg)
+    return Limit.checked(limit[0], limit[1])
+
+
+def check_time(value: object, what: str = "now") -> float:
+    """A finite number of seconds."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        msg = f"{what} must be a finite number of seconds (clock.time()), not {value!r}"
+        raise InvalidArgumentError(msg)
+    return float(value)
+
+
+def check_hint(value: object, what: str) -> float:
+    """A server-sent number: wrong types are refused, non-finite values pass (ignored later)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        msg = f"{what} must be a number or None, not {type(value).__name__}"
+        raise InvalidArgumentError(msg)
+    return float(value)
+
+
+def check_initial(initial: object) -> Initial:
+    """``'full'`` or ``'empty'``."""
+    if initial == "full":
+        return "full"
+    if initial == "empty":
+        return "empty"
+    msg = f"initial must be 'full' or 'empty', not {initial!r}"
+    raise InvalidArgumentError(msg)
+
+
+# -- backends ------------------------------------------------------------------------
+
+
+class BucketLimiterBase(abc.ABC):
+    """The public limiter API over one atomic load-step-store primitive.
+
+    The last bucket each process saw is remembered so that rewards at the
+    ceiling and repeated hints cost no round trip to shared storage.
+    """
+
+    def __init__(self, *, initial: Initial = "full") -> None:
+        self._initial: Initial = check_initial(initial)
+        self._seen: dict[str, Bucket] = {}
+
+    @property
+    def initial(self) -> Initial:
+        """Whether a key seen for the first time starts with a full or empty bucket."""
+        return self._initial
+
+    @abc.abstractmethod
+    def _transact(
+        self, key: str, limit: Limit, now: float, step: Callable[[Bucket], tuple[Bucket, T]]
+    ) -> T:
+        """Atomically load ``key`` (or `_fresh`), apply ``step``, store the bucket it returns."""
+
+    @abc.abstractmethod
+    def _load(self, key: str) -> Bucket | None:
+        """The stored bucket, if any (no lock)."""
+
+    def _fresh(self, limit: Limit, now: float) -> Bucket:
+        return Bucket.new(limit, now, self._initial)
+
+    def _run(self, key: str, limit: Limit, now: float, step: Callable[[Bucket], Bucket]) -> None:
+        self._apply(key, limit, now, lambda b: (step(b), None))
+
+    def _apply(
+        self, key: str, limit: Limit, now: float, step: Callable[[Bucket], tuple[Bucket, T]]
+    ) -> T:
+        def recorded(b: Bucket) -> tuple[Bucket, T]:
+            new, out = step(normalize(b, limit, now, self._initial))
+            self._seen[key] = new
+            return new, out
+
+        return self._transact(key, limit, now, recorded)
+
+    def reserve(self, key: str, limit: Limit, now: float) -> Reservation:
+        """Take the next slot of ``key``'s bucket; ``delay`` says how long to wait."""
+        key, limit, now = check_key(key), check_limit(limit), check_time(now)
+        return self._apply(key, limit, now, lambda b: reserve(b, limit, now))
+
+    def epoch(self, key: str) -> int:
+        """The bucket's epoch (0 for a key never seen)."""
+        bucket = self._load(check_key(key))
+        return 0 if bucket is None else bucket.epoch
+
+    def penalize(self, key: str, limit: Limit, now: float, *, retry_after: float | None) -> None:
+        """A 429: drain, pause and slow the bucket; garbage ``retry_after`` is ignored."""
+        key, limit, now = check_key(key), check_limit(limit), check_time(now)
+        wait = None if retry_after is None else check_hint(retry_after, "retry_after")
+        self._run(key, limit, now, lambda b: penalize(b, limit, now, wait))
+
+    def reward(self, key: str, limit: Limit, now: float) -> None:
+        """A success: recover the rate a step toward the ceiling."""
+        key, limit, now = check_key(key), check_limit(limit), check_time(now)
+        seen = self._seen.get(key)
+        if seen is not None and seen.rate >= ceiling_of(seen, limit):
+            return
+        self._run(key, limit, now, lambda b: reward(b, limit, now))
+
+    def hint(self, key: str, limit: Limit, rate: float, now: float) -> None:
+        """The server's rate becomes the ceiling; non-positive or non-finite is ignored."""
+        key, limit, now = check_key(key), check_limit(limit), check_time(now)
+        rate = check_hint(rate, "rate")
+        seen = self._seen.get(key)
+        if not (math.isfinite(rate) and rate > 0) or (seen is not None and seen.ceiling == rate):
+            return
+        self._run(key, limit, now, lambda b: hint(b, limit, rate, now))
+
+    def replenish(self, key: str, limit: Limit, tokens: float, next_at: float, now: float) -> None:
+        """The server has ``tokens`` left and refills at ``next_at`` (garbage is ignored)."""
+        key, limit, now = check_key(key), check_limit(limit), check_time(now)
+        tokens, next_at = check_hint(tokens, "tokens"), check_hint(next_at, "next_at")
+        self._run(key, limit, now, lambda b: replenish(b, limit, tokens, next_at, now))
+
+    def state(self, key: str, limit: Limit, now: float) -> BucketState:
+        """The bucket as it stands at ``now`` (a key never seen: as it would start)."""
+        key, limit, now = check_key(key), check_limit(limit), check_time(now)
+        bucket = self._load(key) or self._fresh(limit, now)
+        return snapshot(key, normalize(bucket, limit, now, self._initial), limit, now)
+
+
+class MemoryLimiter(BucketLimiterBase):
+    """Token buckets in this process (the default); safe to share between threads."""
+
+    def __init__(self, *, initial: Initial = "full") -> None:
+        super().__init__(initial=initial)
+        self._lock = threading.Lock()
+        self._buckets: dict[str, Bucket] = {}
+
+    def _transact(
+        self, key: str, limit: Limit, now: float, step: Callable[[Bucket], tuple[Bucket, T]]
+    ) -> T:
+        with self._lock:
+            new, out = step(self._buckets.get(key) or self._fresh(limit, now))
+            self._buckets[key] = new
+            return out
+
+    def _load(self, key: str) -> Bucket | None:
+        with self._lock:
+            return self._buckets.get(key)
+
+    def __repr__(self) -> str:
+        return f"<MemoryLimiter keys={len(self._buckets)} initial={self._initial!r}>"

@@ -1,0 +1,143 @@
+"""`RedisLimiter`: token buckets in Redis, for fleets of workers (extra ``redis``).
+
+The bucket math is the same pure code as every other backend (`_limiter`); Redis
+only stores the bucket. Each operation reads the bucket and writes the new one
+with a compare-and-set Lua script, retrying when another worker got there first,
+so updates are atomic without copying the math into Lua.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from safe_release.adapters._limiter import Bucket, BucketLimiterBase, Initial
+from safe_release.exceptions import InvalidArgumentError, StoreConfigurationError, StoreError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from safe_release.adapters._operation import Limit
+
+__all__ = ["RedisLimiter"]
+
+T = TypeVar("T")
+_MAX_ATTEMPTS = 500
+# KEYS[1]: bucket; ARGV: expected value ('' = absent), new value, TTL in milliseconds.
+_CAS = """
+local current = redis.call('GET', KEYS[1])
+if current == false then current = '' end
+if current ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1
+"""
+
+
+def _redis() -> Any:
+    try:
+        return importlib.import_module("redis")
+    except ImportError as exc:
+        msg = "RedisLimiter needs the redis client: pip install 'safe-release[redis]'"
+        raise StoreConfigurationError(msg) from exc
+
+
+class RedisLimiter(BucketLimiterBase):
+    """Token buckets in Redis, shared by every worker that uses the same server.
+
+    ``client`` is a ``redis.Redis`` or a ``redis://`` URL. Buckets are stored
+    under ``prefix + key`` and expire after ``ttl`` without use (a bucket idle
+    that long is full again anyway). ``initial`` applies to keys never seen.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        *,
+        prefix: str = "safe_release:rate:",
+        initial: Initial = "full",
+        ttl: float | timedelta = 86_400.0,
+    ) -> None:
+        redis = _redis()
+        super().__init__(initial=initial)
+        if isinstance(client, str):
+            try:
+                client = redis.Redis.from_url(client)
+            except ValueError as exc:
+                msg = "the Redis URL could not be parsed; give one like 'redis://host:6379/0'"
+                raise StoreConfigurationError(msg) from exc
+        seconds = ttl.total_seconds() if isinstance(ttl, timedelta) else ttl
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not (
+            math.isfinite(seconds) and seconds >= 1
+        ):
+            msg = f"ttl must be at least 1 second, not {ttl!r}"
+            raise InvalidArgumentError(msg)
+        self._client = client
+        self._prefix = prefix
+        self._ttl_ms = int(seconds * 1000)
+        self._errors: tuple[type[BaseException], ...] = (redis.exceptions.RedisError,)
+        self._cas = client.register_script(_CAS)
+
+    def _transact(
+        self, key: str, limit: Limit, now: float, step: Callable[[Bucket], tuple[Bucket, T]]
+    ) -> T:
+        name = self._prefix + key
+        try:
+            for _ in range(_MAX_ATTEMPTS):
+                raw = _text(self._client.get(name))
+                old = _decode(raw) if raw else None
+                new, out = step(old or self._fresh(limit, now))
+                if new == old or self._cas(keys=[name], args=[raw, _encode(new), self._ttl_ms]):
+                    return out
+        except self._errors as exc:
+            raise _error(exc) from exc
+        msg = (
+            f"the Redis bucket for {key!r} changed {_MAX_ATTEMPTS} times while being updated; "
+            "too many workers share it, retry"
+        )
+        raise StoreError(msg)
+
+    def _load(self, key: str) -> Bucket | None:
+        try:
+            raw = _text(self._client.get(self._prefix + key))
+        except self._errors as exc:
+            raise _error(exc) from exc
+        return _decode(raw) if raw else None
+
+    def __repr__(self) -> str:
+        return f"<RedisLimiter prefix={self._prefix!r} initial={self._initial!r}>"
+
+
+def _text(raw: object) -> str:
+    if raw is None:
+        return ""
+    return raw.decode() if isinstance(raw, bytes) else str(raw)
+
+
+def _encode(b: Bucket) -> str:
+    return json.dumps([b.tat, b.rate, b.ceiling, b.epoch, b.paused_until])
+
+
+def _decode(raw: str) -> Bucket | None:
+    """The stored bucket; an unreadable value counts as a bucket never seen."""
+    try:
+        tat, rate, ceiling, epoch, paused_until = json.loads(raw)
+        return Bucket(
+            tat=float(tat),
+            rate=float(rate),
+            ceiling=None if ceiling is None else float(ceiling),
+            epoch=int(epoch),
+            paused_until=float(paused_until),
+        )
+    except (ValueError, TypeError):
+        return None
+
+
+def _error(exc: BaseException) -> StoreError:
+    msg = (
+        f"the Redis rate limiter failed ({type(exc).__name__}); check that Redis is "
+        "reachable and the URL and credentials are right, then retry"
+    )
+    return StoreError(msg)

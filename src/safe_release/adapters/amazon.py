@@ -1,0 +1,323 @@
+"""The Amazon Selling Partner API (SP-API) adapter.
+
+    from safe_release.adapters.amazon import AmazonAdapter
+
+    amazon = AmazonAdapter(seller_id="A1SELLER", client_id="amzn1.application-oa2-client.x",
+                           client_secret=os.environ["LWA_SECRET"],
+                           refresh_token=os.environ["LWA_REFRESH_TOKEN"], region="na")
+    change = amazon.update_price("SKU-1", Decimal("19.99"))   # change.old is the price replaced
+
+Tokens come from Login with Amazon (refresh-token grant), are refreshed once and
+shared by every thread and task, and go only into the ``x-amz-access-token``
+header: never into logs, messages or reprs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict
+
+from safe_release.adapters import _amazon_wire as wire
+from safe_release.adapters._amazon_ops import AMAZON_OPERATIONS, LWA_TOKEN_URL
+from safe_release.adapters._auth import Secret, TokenProvider
+from safe_release.adapters._base import MarketplaceAdapter, response_json
+from safe_release.exceptions import InvalidArgumentError, MarketplaceError, MarketplaceHTTPError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Mapping, Sequence
+
+    from safe_release.adapters._core import Verdict
+    from safe_release.adapters._operation import Operation
+
+__all__ = ["ENDPOINTS", "AmazonAdapter", "Health", "InboundPlanRef", "ListingChange"]
+
+ENDPOINTS = {
+    "na": "https://sellingpartnerapi-na.amazon.com",
+    "eu": "https://sellingpartnerapi-eu.amazon.com",
+    "fe": "https://sellingpartnerapi-fe.amazon.com",
+}
+DEFAULT_MARKETPLACE = {"na": "ATVPDKIKX0DER", "eu": "A1PA6795UKMFR9", "fe": "A1VC38T7YXB528"}
+_LISTING_DATA = ("summaries", "attributes", "offers", "fulfillmentAvailability")
+
+
+class ListingChange(BaseModel):
+    """A price or quantity patch, with the value it replaced (for compensation)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    sku: str
+    marketplace_id: str
+    field: str
+    old: Decimal | int | None
+    new: Decimal | int
+    submission_id: str
+    status: str
+
+
+class InboundPlanRef(BaseModel):
+    """A created inbound plan and the operation to poll for its outcome."""
+
+    model_config = ConfigDict(frozen=True)
+
+    inbound_plan_id: str
+    operation_id: str
+
+
+class Health(BaseModel):
+    """Whether the adapter can act for the seller right now."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ok: bool
+    auth_ok: bool
+    read_ok: bool
+    detail: str
+
+
+class AmazonAdapter(MarketplaceAdapter):
+    """Paced, retried SP-API calls for one seller account, one app, one region."""
+
+    marketplace = "amazon"
+    operations = AMAZON_OPERATIONS
+
+    def __init__(
+        self,
+        *,
+        seller_id: str,
+        client_id: str,
+        client_secret: str | Secret,
+        refresh_token: str | Secret,
+        region: str = "na",
+        marketplace_id: str | None = None,
+        base_url: str | None = None,
+        token_url: str = LWA_TOKEN_URL,
+        on_refresh_token_rotated: Callable[[Secret], None] | None = None,
+        **options: Any,
+    ) -> None:
+        if region not in ENDPOINTS and base_url is None:
+            msg = f"region= must be one of {sorted(ENDPOINTS)} (or give base_url=), not {region!r}"
+            raise InvalidArgumentError(msg)
+        if not isinstance(client_id, str) or not client_id:
+            msg = "client_id= must be the LWA client id of the app (a non-empty string)"
+            raise InvalidArgumentError(msg)
+        app = "app-" + hashlib.sha256(client_id.encode()).hexdigest()[:12]
+        super().__init__(base_url=base_url or ENDPOINTS[region], seller=seller_id, app=app,
+                         region=region, **options)
+        self.seller_id = seller_id
+        self.marketplace_id = marketplace_id or DEFAULT_MARKETPLACE.get(region, "ATVPDKIKX0DER")
+        self._auth_client = httpx.Client(transport=options.get("transport"),
+                                         timeout=options.get("timeout", 30.0))
+        secret, refresh = _secret(client_secret), _secret(refresh_token)
+        self._refresh_token = refresh
+
+        def refresh_grant() -> Any:
+            return wire.lwa_refresh(self._auth_client, token_url, client_id=client_id,
+                                    client_secret=secret, refresh_token=self._refresh_token)
+
+        def rotated(new: Secret) -> None:
+            self._refresh_token = new
+            if on_refresh_token_rotated is not None:
+                on_refresh_token_rotated(new)
+
+        self.tokens = TokenProvider(refresh_grant, clock=self.clock, on_rotate=rotated)
+
+    # -- hooks -----------------------------------------------------------------------
+
+    def authorize(self, request: httpx.Request, *, stale: object | None = None) -> object:
+        """Put a valid LWA access token on the request (refreshing once if stale)."""
+        if isinstance(stale, Secret):
+            self.tokens.invalidate(stale)
+        token = self.tokens.token()
+        request.headers["x-amz-access-token"] = token.reveal()
+        return token
+
+    async def aauthorize(self, request: httpx.Request, *, stale: object | None = None) -> object:
+        """`authorize`, awaiting a shared refresh instead of blocking the loop."""
+        if isinstance(stale, Secret):
+            self.tokens.invalidate(stale)
+        token = await self.tokens.atoken()
+        request.headers["x-amz-access-token"] = token.reveal()
+        return token
+
+    def classify(self, response: httpx.Response) -> Verdict:
+        """SP-API semantics (403 'expired' means refresh once)."""
+        return wire.classify(response)
+
+    def rate_hint(self, response: httpx.Response) -> float | None:
+        """``x-amzn-RateLimit-Limit`` on 2xx/400/404."""
+        return wire.rate_hint(response)
+
+    def error_for(self, op: Operation, response: httpx.Response) -> MarketplaceError:
+        """Typed errors from SP-API error documents."""
+        return wire.amazon_error(op, response)
+
+    # -- orders ------------------------------------------------------------------------
+
+    def iter_orders(
+        self, *, created_after: datetime | str, statuses: Sequence[str] = (),
+        max_pages: int | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Orders created after ``created_after``, following ``NextToken`` pages."""
+        after = created_after.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") \
+            if isinstance(created_after, datetime) else created_after
+        params: dict[str, Any] = {"MarketplaceIds": self.marketplace_id, "CreatedAfter": after,
+                                  "OrderStatuses": list(statuses) or None}
+        pages = 0
+        while True:
+            payload = self._json("getOrders", params=params).get("payload", {})
+            yield from payload.get("Orders", [])
+            pages += 1
+            token = payload.get("NextToken")
+            if not token or (max_pages is not None and pages >= max_pages):
+                return
+            params = {"MarketplaceIds": self.marketplace_id, "NextToken": token}
+
+    def get_orders(self, **kwargs: Any) -> list[dict[str, Any]]:
+        """`iter_orders` as a list."""
+        return list(self.iter_orders(**kwargs))
+
+    def get_order_items(self, order_id: str) -> list[dict[str, Any]]:
+        """The items of one order (all pages)."""
+        items: list[dict[str, Any]] = []
+        params: dict[str, Any] = {}
+        while True:
+            payload = self._json("getOrderItems", path_params={"orderId": order_id},
+                                 params=params).get("payload", {})
+            items.extend(payload.get("OrderItems", []))
+            if not payload.get("NextToken"):
+                return items
+            params = {"NextToken": payload["NextToken"]}
+
+    def confirm_shipment(self, order_id: str, package: Mapping[str, Any]) -> None:
+        """Upload tracking for an MFN order (irreversible; a replay overwrites it)."""
+        self.call("confirmShipment", path_params={"orderId": order_id},
+                  json={"marketplaceId": self.marketplace_id, "packageDetail": dict(package)})
+
+    # -- listings ------------------------------------------------------------------------
+
+    def get_listing(self, sku: str) -> dict[str, Any]:
+        """The listing item (summaries, attributes, offers, availability)."""
+        return self._json(
+            "getListingsItem", path_params={"sellerId": self.seller_id, "sku": sku},
+            params={"marketplaceIds": self.marketplace_id, "includedData": list(_LISTING_DATA)},
+        )
+
+    def get_price(self, sku: str) -> Decimal | None:
+        """The listing's current price, if it has one."""
+        return wire.listing_price(self.get_listing(sku), self.marketplace_id)
+
+    def get_quantity(self, sku: str) -> int | None:
+        """The listing's current merchant-fulfilled quantity, if it has one."""
+        return wire.listing_quantity(self.get_listing(sku))
+
+    def update_price(
+        self, sku: str, price: Decimal, *, currency: str = "USD", product_type: str = "PRODUCT"
+    ) -> ListingChange:
+        """Set the price; the returned change carries the price it replaced."""
+        if not isinstance(price, Decimal) or not price.is_finite() or price <= 0:
+            msg = f"update_price: price must be a positive, finite Decimal, not {price!r}"
+            raise InvalidArgumentError(msg)
+        old = self.get_price(sku)
+        value = [{"marketplace_id": self.marketplace_id, "currency": currency,
+                  "our_price": [{"schedule": [{"value_with_tax": float(price)}]}]}]
+        return self._patch(sku, product_type, "/attributes/purchasable_offer", value,
+                           field="price", old=old, new=price)
+
+    def update_quantity(
+        self, sku: str, quantity: int, *, product_type: str = "PRODUCT"
+    ) -> ListingChange:
+        """Set the merchant-fulfilled quantity; the change carries the one it replaced."""
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
+            msg = f"update_quantity: quantity must be an int >= 0, not {quantity!r}"
+            raise InvalidArgumentError(msg)
+        old = self.get_quantity(sku)
+        value = [{"fulfillment_channel_code": "DEFAULT", "quantity": quantity}]
+        return self._patch(sku, product_type, "/attributes/fulfillment_availability", value,
+                           field="quantity", old=old, new=quantity)
+
+    def _patch(
+        self, sku: str, product_type: str, path: str, value: Any, *, field: str,
+        old: Decimal | int | None, new: Decimal | int,
+    ) -> ListingChange:
+        body = {"productType": product_type,
+                "patches": [{"op": "replace", "path": path, "value": value}]}
+        result = self._json("patchListingsItem",
+                            path_params={"sellerId": self.seller_id, "sku": sku},
+                            params={"marketplaceIds": self.marketplace_id}, json=body)
+        if result.get("status") != "ACCEPTED":
+            issues = "; ".join(str(i.get("message", i)) for i in result.get("issues", []))
+            msg = f"amazon patchListingsItem for {sku} was {result.get('status')}: {issues}"
+            raise MarketplaceHTTPError(msg, marketplace="amazon", operation="patchListingsItem",
+                                       status=200, code=str(result.get("status")))
+        return ListingChange(sku=sku, marketplace_id=self.marketplace_id, field=field, old=old,
+                             new=new, submission_id=str(result.get("submissionId", "")),
+                             status=str(result["status"]))
+
+    # -- inventory and inbound --------------------------------------------------------------
+
+    def get_inventory_summaries(self, seller_skus: Sequence[str] = ()) -> list[dict[str, Any]]:
+        """FBA inventory summaries in the adapter's marketplace (all pages)."""
+        base = {"granularityType": "Marketplace", "granularityId": self.marketplace_id,
+                "marketplaceIds": self.marketplace_id, "details": "true",
+                "sellerSkus": list(seller_skus) or None}
+        params, out = dict(base), []
+        while True:
+            body = self._json("getInventorySummaries", params=params)
+            out.extend(body.get("payload", {}).get("inventorySummaries", []))
+            token = (body.get("pagination") or {}).get("nextToken")
+            if not token:
+                return out
+            params = {**base, "nextToken": token}
+
+    def create_inbound_plan(self, plan: Mapping[str, Any]) -> InboundPlanRef:
+        """Create an FBA inbound plan (not idempotent: a timeout is never resent)."""
+        body = self._json("createInboundPlan", json=dict(plan))
+        return InboundPlanRef(inbound_plan_id=body["inboundPlanId"],
+                              operation_id=body["operationId"])
+
+    def get_inbound_operation_status(self, operation_id: str) -> dict[str, Any]:
+        """The status of an inbound operation (SUCCESS, FAILED, IN_PROGRESS)."""
+        return self._json("getInboundOperationStatus", path_params={"operationId": operation_id})
+
+    def cancel_inbound_plan(self, inbound_plan_id: str) -> str:
+        """Cancel an inbound plan; returns the operation id to poll."""
+        body = self._json("cancelInboundPlan", path_params={"inboundPlanId": inbound_plan_id})
+        return str(body["operationId"])
+
+    # -- health --------------------------------------------------------------------------------
+
+    def health(self) -> Health:
+        """Auth valid (a token can be had) and a cheap read works."""
+        try:
+            self.tokens.token()
+        except MarketplaceError as exc:
+            return Health(ok=False, auth_ok=False, read_ok=False, detail=str(exc))
+        try:
+            self.call("getMarketplaceParticipations")
+        except MarketplaceError as exc:
+            return Health(ok=False, auth_ok=True, read_ok=False, detail=str(exc))
+        return Health(ok=True, auth_ok=True, read_ok=True, detail="ok")
+
+    def close(self) -> None:
+        """Close the HTTP clients."""
+        super().close()
+        self._auth_client.close()
+
+    def _json(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        response = self.call(operation, **kwargs)
+        body = response_json("amazon", self.operation(operation), response)
+        return body if isinstance(body, dict) else {"payload": body}
+
+
+def _secret(value: str | Secret) -> Secret:
+    if isinstance(value, Secret):
+        return value
+    if not isinstance(value, str) or not value:
+        msg = "client_secret= and refresh_token= must be non-empty strings (or Secret)"
+        raise InvalidArgumentError(msg)
+    return Secret(value)
