@@ -42,3 +42,19 @@ class TestTemporaryPostgres:
 
         assert main(["restart"]) == 2
         assert "usage" in capsys.readouterr().err
+
+
+class TestPytestPlugin:
+    def test_fixtures_work_together(self, amazon_adapter, fake_amazon, sr_store, fake_clock) -> None:
+        """The plugin's fixtures give a fake Amazon, an adapter wired to it, and a store."""
+        from decimal import Decimal  # noqa: PLC0415
+
+        fake_amazon.add_listing("SKU-1", price=Decimal("5.00"), quantity=1)
+        assert amazon_adapter.get_price("SKU-1") == Decimal("5.00")
+        assert amazon_adapter.clock is fake_clock
+        assert sr_store.config("p").publish({"a": 1}, author="t").version == 1
+        assert sr_store.clock is fake_clock
+
+    def test_plugin_is_registered(self, pytestconfig: pytest.Config) -> None:
+        """The pytest11 entry point registers the plugin for every installed project."""
+        assert pytestconfig.pluginmanager.has_plugin("safe_release")

@@ -1,7 +1,44 @@
-"""Marketplace adapters: paced, retried, journaled calls to Amazon, eBay, Shopee and others."""
+"""Marketplace adapters: paced, retried, breaker-guarded calls to marketplaces.
+
+`MarketplaceAdapter` is the base; `safe_release.adapters.amazon.AmazonAdapter`
+the first concrete adapter. Quotas are paced by a token bucket per operation x
+seller x app x region, held by a limiter backend: `MemoryLimiter` (one process,
+the default), `StoreLimiter` (shared by every process on the store's database,
+surviving restarts) or `RedisLimiter` (extra ``redis``).
+"""
 
 from __future__ import annotations
 
+from safe_release._backoff import RetryPolicy
+from safe_release.adapters._auth import Secret, TokenGrant, TokenProvider
+from safe_release.adapters._base import MarketplaceAdapter
+from safe_release.adapters._breaker import CircuitBreaker
+from safe_release.adapters._core import Verdict
+from safe_release.adapters._limiter import (
+    BucketState,
+    LimiterBackend,
+    MemoryLimiter,
+    Reservation,
+)
+from safe_release.adapters._limiter_redis import RedisLimiter
+from safe_release.adapters._limiter_store import StoreLimiter
 from safe_release.adapters._operation import Limit, Operation, SideEffect
 
-__all__ = ["Limit", "Operation", "SideEffect"]
+__all__ = [
+    "BucketState",
+    "CircuitBreaker",
+    "Limit",
+    "LimiterBackend",
+    "MarketplaceAdapter",
+    "MemoryLimiter",
+    "Operation",
+    "RedisLimiter",
+    "Reservation",
+    "RetryPolicy",
+    "Secret",
+    "SideEffect",
+    "StoreLimiter",
+    "TokenGrant",
+    "TokenProvider",
+    "Verdict",
+]
