@@ -45,7 +45,9 @@ class TestTemporaryPostgres:
 
 
 class TestPytestPlugin:
-    def test_fixtures_work_together(self, amazon_adapter, fake_amazon, sr_store, fake_clock) -> None:
+    def test_fixtures_work_together(
+        self, amazon_adapter, fake_amazon, sr_store, fake_clock
+    ) -> None:
         """The plugin's fixtures give a fake Amazon, an adapter wired to it, and a store."""
         from decimal import Decimal  # noqa: PLC0415
 
