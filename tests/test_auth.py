@@ -11,6 +11,7 @@ import threading
 import traceback
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -21,6 +22,9 @@ from safe_release.exceptions import (
     TokenRefreshError,
 )
 from safe_release.testing import FakeClock
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 VALUE = "Atza|very-secret-access-token"
 REFRESH_VALUE = "Atzr|very-secret-refresh-token"
@@ -62,8 +66,8 @@ def _wait_for_waiters(provider: TokenProvider, count: int) -> None:
         )
 
 
-def _run_threads(target: object, count: int) -> list[threading.Thread]:
-    threads = [threading.Thread(target=target) for _ in range(count)]  # type: ignore[arg-type]
+def _run_threads(target: Callable[[], object], count: int) -> list[threading.Thread]:
+    threads = [threading.Thread(target=target) for _ in range(count)]
     for thread in threads:
         thread.start()
     return threads
@@ -143,7 +147,7 @@ class TestSecret:
         """The value cannot be replaced."""
         secret = Secret(VALUE)
         with pytest.raises(AttributeError, match="immutable"):
-            secret._value = "x"  # type: ignore[misc]
+            secret._value = "x"
         assert not hasattr(secret, "__dict__")
 
     def test_non_string_rejected_without_echo(self) -> None:
