@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json as _json
+import math
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
 
@@ -92,6 +93,7 @@ class MarketplaceAdapter:
             breaker=breaker if breaker is not None else CircuitBreaker(clock=self.clock),
             classify=self.classify,
             rate_hint=self.rate_hint,
+            replenish_hint=self.replenish_hint,
             retry_after=self.retry_after,
             error_for=self.error_for,
         )
@@ -288,6 +290,25 @@ class MarketplaceAdapter:
         """The operation's real rate per the server, if the response says (default: no)."""
         del response
         return None
+
+    def replenish_hint(self, response: httpx.Response) -> tuple[float, float] | None:
+        """``(tokens left, next refill as epoch seconds)`` if the server reports them.
+
+        Reads Walmart's ``x-current-token-count`` with ``x-next-replenish-time`` (or
+        ``x-next-replenishment-time``), in epoch milliseconds; garbage is ignored.
+        """
+        count = response.headers.get("x-current-token-count")
+        when = response.headers.get("x-next-replenish-time") or response.headers.get(
+            "x-next-replenishment-time")
+        if count is None or when is None:
+            return None
+        try:
+            tokens, next_at = float(count), float(when) / 1000.0
+        except ValueError:
+            return None
+        if not (math.isfinite(tokens) and math.isfinite(next_at)) or tokens < 0:
+            return None
+        return tokens, next_at
 
     def retry_after(self, response: httpx.Response) -> float | None:
         """Seconds the server asks us to wait (``Retry-After``), garbage ignored."""

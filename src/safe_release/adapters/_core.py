@@ -115,6 +115,7 @@ class Caller:
     breaker: CircuitBreaker
     classify: Callable[[httpx.Response], Verdict]
     rate_hint: Callable[[httpx.Response], float | None]
+    replenish_hint: Callable[[httpx.Response], tuple[float, float] | None]
     retry_after: Callable[[httpx.Response], float | None]
     error_for: Callable[[Operation, httpx.Response], MarketplaceError]
 
@@ -176,6 +177,9 @@ class Caller:
         now = self.clock.time()
         if hint is not None:
             self.limiter.hint(key, op.limit, hint, now)
+        replenish = self.replenish_hint(response)
+        if replenish is not None:
+            self.limiter.replenish(key, op.limit, replenish[0], replenish[1], now)
         if verdict is Verdict.OK:
             self.breaker.record_success()
             self.limiter.reward(key, op.limit, now)
