@@ -326,7 +326,13 @@ class MarketplaceAdapter:
                                     status=status)
 
     def reconcile(self, op: Operation, request: httpx.Request) -> httpx.Response | bool | None:
-        """Did an ambiguous write happen? A response or True: yes; False: no; None: unknown."""
+        """Did an ambiguous write happen?
+
+        Return the marketplace's record of it as a response, or ``True`` (the call
+        then returns an empty 200 marked ``x-safe-release-reconciled: 1``): it
+        happened. ``False``: it did not (the core resends it if retries allow).
+        ``None``: unknown (the call raises `AmbiguousWriteError`).
+        """
         del op, request
         return None
 

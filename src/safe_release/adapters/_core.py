@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from safe_release.adapters._operation import Operation
 
 __all__ = [
+    "RECONCILED_HEADER",
     "Authorize",
     "Caller",
     "Reconcile",
@@ -42,6 +43,7 @@ __all__ = [
 ]
 
 log = logging.getLogger("safe_release.adapters")
+RECONCILED_HEADER = "x-safe-release-reconciled"
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,7 @@ class Caller:
         attempt, refreshed, stale = 0, False, None
         while True:
             attempt += 1
-            self.breaker.before_call()
+            self.breaker.before_call(marketplace=self.marketplace, operation=op.name)
             yield from self._pace(op, key, deadline)
             token = yield Authorize(request, stale)
             self.budget.record_request()
@@ -180,13 +182,14 @@ class Caller:
         replenish = self.replenish_hint(response)
         if replenish is not None:
             self.limiter.replenish(key, op.limit, replenish[0], replenish[1], now)
-        if verdict is Verdict.OK:
+        if verdict is Verdict.SERVER:
+            self.breaker.record_failure()
+        else:  # any non-5xx answer shows the service is up (a 429 or 404 included)
             self.breaker.record_success()
+        if verdict is Verdict.OK:
             self.limiter.reward(key, op.limit, now)
         elif verdict is Verdict.THROTTLED:
             self.limiter.penalize(key, op.limit, now, retry_after=self.retry_after(response))
-        elif verdict is Verdict.SERVER:
-            self.breaker.record_failure()
         log.debug("%s %s -> %s (%s)", self.marketplace, op.name, response.status_code,
                   verdict.value)
         return verdict
@@ -252,6 +255,8 @@ class Caller:
         outcome = yield Reconcile(op, request)
         if isinstance(outcome, httpx.Response):
             return outcome
+        if outcome is True:  # it happened; the marketplace gave no body to return
+            return httpx.Response(200, request=request, headers={RECONCILED_HEADER: "1"})
         if outcome is False:
             return None
         msg = (

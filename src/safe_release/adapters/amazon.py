@@ -308,6 +308,11 @@ class AmazonAdapter(MarketplaceAdapter):
         super().close()
         self._auth_client.close()
 
+    async def aclose(self) -> None:
+        """Close the HTTP clients (async and sync)."""
+        await super().aclose()
+        self._auth_client.close()
+
     def _json(self, operation: str, **kwargs: Any) -> dict[str, Any]:
         response = self.call(operation, **kwargs)
         body = response_json("amazon", self.operation(operation), response)
