@@ -32,7 +32,7 @@ AMAZON_OPERATIONS: dict[str, Operation] = {
         ),
         Operation.declare(
             "patchListingsItem", "PATCH", "/listings/2021-08-01/items/{sellerId}/{sku}",
-            rate=5, burst=5, side_effect=SideEffect.REVERSIBLE, idempotent=True,
+            rate=5, burst=5, side_effect=SideEffect.REVERSIBLE,
         ),
         Operation.declare(
             "getInventorySummaries", "GET", "/fba/inventory/v1/summaries", rate=2, burst=2

@@ -27,6 +27,7 @@ __all__ = [
     "listing_price",
     "listing_quantity",
     "lwa_refresh",
+    "patched_value",
     "rate_hint",
 ]
 
@@ -183,6 +184,18 @@ def listing_quantity(item: dict[str, Any]) -> int | None:
     for entry in item.get("attributes", {}).get("fulfillment_availability", []) or []:
         if isinstance(entry.get("quantity"), int):
             return int(entry["quantity"])
+    return None
+
+
+def patched_value(patch: dict[str, Any], marketplace_id: str) -> tuple[str, Any] | None:
+    """``("price", Decimal)`` or ``("quantity", int)`` that a listing patch sets, if any."""
+    value = patch.get("value")
+    if patch.get("path") == "/attributes/purchasable_offer":
+        price = listing_price({"attributes": {"purchasable_offer": value}}, marketplace_id)
+        return None if price is None else ("price", price)
+    if patch.get("path") == "/attributes/fulfillment_availability":
+        quantity = listing_quantity({"attributes": {"fulfillment_availability": value}})
+        return None if quantity is None else ("quantity", quantity)
     return None
 
 

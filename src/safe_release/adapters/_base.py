@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json as _json
 import math
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
 
@@ -36,7 +37,6 @@ from safe_release.exceptions import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
     from types import TracebackType
 
     from typing_extensions import Self
@@ -82,7 +82,7 @@ class MarketplaceAdapter:
                 raise InvalidArgumentError(msg)
         self.seller, self.app, self.region = seller, app, region
         self.clock: Clock = clock if clock is not None else SystemClock()
-        self._limits = self._check_limits(limits or {})
+        self._limits = self._check_limits({} if limits is None else limits)
         policy = retry if retry is not None else RetryPolicy()
         self._caller = Caller(
             marketplace=self.marketplace,
@@ -96,6 +96,7 @@ class MarketplaceAdapter:
             replenish_hint=self.replenish_hint,
             retry_after=self.retry_after,
             error_for=self.error_for,
+            overrides=self._limits,
         )
         self._client = httpx.Client(base_url=base_url, transport=transport, timeout=timeout)
         if async_transport is None and isinstance(transport, httpx.AsyncBaseTransport):
@@ -104,10 +105,16 @@ class MarketplaceAdapter:
             "base_url": base_url, "transport": async_transport, "timeout": timeout}
         self._aclient: httpx.AsyncClient | None = None
 
-    def _check_limits(self, limits: Mapping[str, Limit]) -> dict[str, Limit]:
+    def _check_limits(self, limits: object) -> dict[str, Limit]:
+        if not isinstance(limits, Mapping):
+            msg = "limits= must map operation names to Limit(rate, burst) pairs"
+            raise InvalidArgumentError(msg)
         out = {}
         for name, limit in limits.items():
             self.operation(name)
+            if not isinstance(limit, tuple) or len(limit) != 2:  # noqa: PLR2004 - a pair
+                msg = f"limits[{name!r}] must be a Limit(rate, burst) pair, not {limit!r}"
+                raise InvalidArgumentError(msg)
             out[name] = Limit.checked(limit[0], limit[1], what=f"limits[{name!r}]")
         return out
 
@@ -252,9 +259,14 @@ class MarketplaceAdapter:
     async def _asleep(self, seconds: float) -> None:
         if isinstance(self.clock, SystemClock):
             await asyncio.sleep(seconds)
-        else:  # a fake clock: advance it, and still let other tasks run
-            self.clock.sleep(seconds)
-            await asyncio.sleep(0)
+            return
+        # A fake clock: let every runnable task take its turn first, then move time only
+        # to this task's wake-up (others may have moved it already), never past it.
+        target = self.clock.monotonic() + seconds
+        await asyncio.sleep(0)
+        remaining = target - self.clock.monotonic()
+        if remaining > 0:
+            self.clock.sleep(remaining)
 
     def _async_client(self) -> httpx.AsyncClient:
         if self._aclient is None:

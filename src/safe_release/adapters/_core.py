@@ -10,8 +10,8 @@ written once, here.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Generator
-from dataclasses import dataclass
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +20,7 @@ import httpx
 from safe_release._backoff import RetryBudget, RetryPolicy, retry_delay
 from safe_release.exceptions import (
     AmbiguousWriteError,
+    CircuitOpenError,
     MarketplaceError,
     MarketplaceTransportError,
     RateLimitedError,
@@ -120,14 +121,16 @@ class Caller:
     replenish_hint: Callable[[httpx.Response], tuple[float, float] | None]
     retry_after: Callable[[httpx.Response], float | None]
     error_for: Callable[[Operation, httpx.Response], MarketplaceError]
+    overrides: Mapping[str, object] = field(default_factory=dict)
 
     def plan(self, op: Operation, request: httpx.Request, key: str) -> Plan:
         """The whole call: pace, authorize, send, classify, retry or raise."""
         deadline = self.clock.monotonic() + self.policy.deadline
         attempt, refreshed, stale = 0, False, None
+        last: Sent | None = None
         while True:
             attempt += 1
-            self.breaker.before_call(marketplace=self.marketplace, operation=op.name)
+            self._admit(op, last)
             yield from self._pace(op, key, deadline)
             token = yield Authorize(request, stale)
             self.budget.record_request()
@@ -147,8 +150,26 @@ class Caller:
                 if reconciled is not None:
                     return reconciled
                 delay = self._retry_after_not_applied(op, sent, attempt, deadline)
+            last = sent
             if delay:
                 yield Sleep(delay)
+
+    def _admit(self, op: Operation, last: Sent | None) -> None:
+        """Ask the breaker; on a retry an open breaker re-raises the last real error."""
+        try:
+            self.breaker.before_call(marketplace=self.marketplace, operation=op.name)
+        except CircuitOpenError as exc:
+            if last is None:
+                raise
+            if last.response is not None:
+                raise self.error_for(op, last.response) from exc
+            msg = (
+                f"{self.marketplace} {op.name} could not be delivered "
+                f"({type(last.error).__name__}) and the circuit breaker then opened; check "
+                "the marketplace's status before retrying"
+            )
+            raise MarketplaceTransportError(msg, marketplace=self.marketplace,
+                                            operation=op.name) from last.error
 
     # -- pacing ------------------------------------------------------------------
 
@@ -158,6 +179,7 @@ class Caller:
             if reservation.delay <= 0:
                 return
             if self.clock.monotonic() + reservation.delay > deadline:
+                self.limiter.refund(key, op.limit, reservation, self.clock.time())
                 msg = (
                     f"{self.marketplace} {op.name}: the quota ({op.limit.rate:g}/s, burst "
                     f"{op.limit.burst}) cannot serve this call within its "
@@ -177,6 +199,8 @@ class Caller:
         verdict = self.classify(response)
         hint = self.rate_hint(response)
         now = self.clock.time()
+        if hint is not None and op.name in self.overrides:
+            hint = min(hint, op.limit.rate)  # the account's own lower limit is a cap
         if hint is not None:
             self.limiter.hint(key, op.limit, hint, now)
         replenish = self.replenish_hint(response)

@@ -109,6 +109,10 @@ class LimiterBackend(Protocol):
         """The bucket as it stands at ``now``."""
         ...  # pragma: no cover
 
+    def refund(self, key: str, limit: Limit, reservation: Reservation, now: float) -> None:
+        """Give back a reserved slot that will not be used (the caller gave up)."""
+        ...  # pragma: no cover
+
 
 # -- the pure math -------------------------------------------------------------------
 
@@ -170,6 +174,16 @@ def reserve(b: Bucket, limit: Limit, now: float) -> tuple[Bucket, Reservation]:
     at = max(now, base - (limit.burst - 1) * interval, b.paused_until)
     delay = at - now if at - now >= RESOLUTION else 0.0
     return replace(b, tat=_after(max(base, at), interval)), Reservation(delay, b.epoch)
+
+
+def refund(b: Bucket, reservation: Reservation, now: float) -> Bucket:
+    """An unused slot goes back: the schedule moves one interval earlier (never before now).
+
+    Only for a reservation of the current epoch: a 429 since then already voided it.
+    """
+    if b.epoch != reservation.epoch or b.tat <= now:
+        return b
+    return replace(b, tat=max(now, b.tat - 1.0 / b.rate))
 
 
 def _after(t: float, interval: float) -> float:
@@ -331,6 +345,11 @@ class BucketLimiterBase(abc.ABC):
         """Take the next slot of ``key``'s bucket; ``delay`` says how long to wait."""
         key, limit, now = check_key(key), check_limit(limit), check_time(now)
         return self._apply(key, limit, now, lambda b: reserve(b, limit, now))
+
+    def refund(self, key: str, limit: Limit, reservation: Reservation, now: float) -> None:
+        """Give back a reserved slot the caller will not use."""
+        key, limit, now = check_key(key), check_limit(limit), check_time(now)
+        self._run(key, limit, now, lambda b: refund(b, reservation, now))
 
     def epoch(self, key: str) -> int:
         """The bucket's epoch (0 for a key never seen)."""

@@ -15,9 +15,11 @@ header: never into logs, messages or reprs.
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 import httpx
 from pydantic import BaseModel, ConfigDict
@@ -26,6 +28,7 @@ from safe_release.adapters import _amazon_wire as wire
 from safe_release.adapters._amazon_ops import AMAZON_OPERATIONS, LWA_TOKEN_URL
 from safe_release.adapters._auth import Secret, TokenProvider
 from safe_release.adapters._base import MarketplaceAdapter, response_json
+from safe_release.adapters._core import RECONCILED_HEADER
 from safe_release.exceptions import InvalidArgumentError, MarketplaceError, MarketplaceHTTPError
 
 if TYPE_CHECKING:
@@ -291,9 +294,39 @@ class AmazonAdapter(MarketplaceAdapter):
 
     # -- health --------------------------------------------------------------------------------
 
-    def health(self) -> Health:
-        """Auth valid (a token can be had) and a cheap read works."""
+    def reconcile(self, op: Operation, request: httpx.Request) -> httpx.Response | bool | None:
+        """Did a lost price or quantity patch apply? Read the listing back and compare."""
+        if op.name != "patchListingsItem":
+            return None
         try:
+            body = json.loads(request.content)
+            patch = body["patches"][0]
+            sku = request.url.path.rsplit("/", 1)[-1]
+            item = self.get_listing(unquote(sku))
+        except (ValueError, KeyError, IndexError, TypeError, MarketplaceError):
+            return None
+        wanted = wire.patched_value(patch, self.marketplace_id)
+        if wanted is None:
+            return None
+        field, value = wanted
+        current = wire.listing_price(item, self.marketplace_id) if field == "price" \
+            else wire.listing_quantity(item)
+        if current != value:
+            return False  # it did not land: safe to send again
+        body = {"sku": unquote(sku), "status": "ACCEPTED", "submissionId": "reconciled",
+                "issues": []}
+        return httpx.Response(200, json=body, request=request,
+                              headers={RECONCILED_HEADER: "1"})
+
+    def health(self) -> Health:
+        """Credentials still work and a cheap read works.
+
+        The auth probe is a real LWA refresh, so a revoked app (invalid_grant) or a
+        rotated client secret (invalid_client) shows at once, not an hour later.
+        """
+        try:
+            current = self.tokens.token()
+            self.tokens.invalidate(current)
             self.tokens.token()
         except MarketplaceError as exc:
             return Health(ok=False, auth_ok=False, read_ok=False, detail=str(exc))
