@@ -262,14 +262,34 @@ class TestPenalize:
 
 class TestRewardAndHints:
     def test_reward_recovers_additively_to_the_ceiling(self, limiter: LimiterBackend) -> None:
-        """Each success adds 5 % of the ceiling; the rate never passes it."""
+        """With a server hint as ceiling, each success adds 5 % of it; never past it."""
         limiter.penalize(KEY, LIM, T0, retry_after=None)
         now = T0 + 1
+        limiter.hint(KEY, LIM, 10.0, now)
         limiter.reward(KEY, LIM, now)
         assert limiter.state(KEY, LIM, now).rate == approx(7.5)
         for _ in range(10):
             limiter.reward(KEY, LIM, now)
         assert limiter.state(KEY, LIM, now).rate == 10.0
+
+    def test_a_429_without_hints_teaches_a_ceiling(self, limiter: LimiterBackend) -> None:
+        """Without hints the rate that drew a 429 is not climbed back to at once."""
+        limiter.penalize(KEY, LIM, T0, retry_after=None)
+        now = T0 + 1
+        for _ in range(20):
+            limiter.reward(KEY, LIM, now)
+        assert limiter.state(KEY, LIM, now).rate == approx(7.0)
+
+    def test_learned_ceiling_is_probed_after_a_quiet_spell(
+        self, limiter: LimiterBackend
+    ) -> None:
+        """After 30 quiet seconds the bucket probes upward, one small step every 5 s."""
+        limiter.penalize(KEY, LIM, T0, retry_after=None)
+        for step in range(3):
+            now = T0 + 31 + 5 * step
+            for _ in range(5):  # the first raises the ceiling one step, the rest climb to it
+                limiter.reward(KEY, LIM, now)
+        assert limiter.state(KEY, LIM, T0 + 45).rate == approx(7.0 + 3 * 0.5)
 
     def test_no_recovery_while_paused(self, limiter: LimiterBackend) -> None:
         """Successes that arrive during the pause do not undo the cut."""
@@ -553,6 +573,7 @@ class TestStoreLimiter:
         a.reserve(KEY, LIM, T0)
         b.penalize(KEY, LIM, T0, retry_after=None)
         a.reserve(KEY, LIM, T0 + 1)
+        a.hint(KEY, LIM, 10.0, T0 + 1)
         a.reward(KEY, LIM, T0 + 1)
         assert a.state(KEY, LIM, T0 + 1).rate == approx(7.5)
 

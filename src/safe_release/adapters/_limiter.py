@@ -52,6 +52,12 @@ RESOLUTION = 1e-6
 """Delays shorter than this are rounding noise of wall-clock doubles (~0.24 µs in 2026)."""
 MAX_HINT_SECONDS = 86_400.0
 """A Retry-After or replenish time further away than this is garbage and ignored."""
+PROBE_AFTER = 30.0
+"""Without a rate hint a 429 teaches a ceiling; after this many quiet seconds, probe above it."""
+PROBE_EVERY = 5.0
+"""...one step at a time, this many seconds apart..."""
+PROBE_STEP = 0.05
+"""...each step this share of the declared rate."""
 
 
 @dataclass(frozen=True)
@@ -123,7 +129,9 @@ class Bucket:
 
     tat: float
     rate: float
-    ceiling: float | None  # a server-hinted rate; None: the declared limit
+    # > 0: a rate the server hinted; < 0: minus a rate a 429 taught (probed upward over
+    # time); None: the declared limit
+    ceiling: float | None
     epoch: int
     paused_until: float
 
@@ -137,13 +145,18 @@ class Bucket:
         """Whether every number is usable (a corrupted row is replaced, not trusted)."""
         numbers = (self.tat, self.rate, self.paused_until, self.ceiling or 1.0)
         return all(math.isfinite(x) for x in numbers) and self.rate > 0 and (
-            self.ceiling is None or self.ceiling > 0
+            self.ceiling is None or self.ceiling != 0
         )
 
 
 def ceiling_of(b: Bucket, limit: Limit) -> float:
     """The rate the bucket may recover to."""
-    return b.ceiling if b.ceiling is not None else limit.rate
+    return abs(b.ceiling) if b.ceiling is not None else limit.rate
+
+
+def _learned(b: Bucket) -> bool:
+    """Whether the ceiling was taught by a 429 (not hinted by the server)."""
+    return b.ceiling is not None and b.ceiling < 0
 
 
 def retime(b: Bucket, rate: float, burst: int, now: float) -> Bucket:
@@ -205,14 +218,28 @@ def penalize(b: Bucket, limit: Limit, now: float, retry_after: float | None) -> 
     if in_pause and until == b.paused_until:
         return b
     tat = until + (limit.burst - 1) / rate
-    return Bucket(tat=tat, rate=rate, ceiling=b.ceiling, epoch=b.epoch + 1, paused_until=until)
+    # the rate that drew this 429 was too fast: do not climb straight back to it
+    ceiling = -rate if in_pause is False and rate < ceiling_of(b, limit) else b.ceiling
+    return Bucket(tat=tat, rate=rate, ceiling=ceiling, epoch=b.epoch + 1, paused_until=until)
 
 
 def reward(b: Bucket, limit: Limit, now: float) -> Bucket:
-    """A success: add a share of the ceiling to the rate (not while paused)."""
+    """A success: add a share of the ceiling to the rate (not while paused).
+
+    At a ceiling learned from a 429 (below the declared rate), probe upward one
+    small step at a time once no 429 has come for a while; a server hint resets
+    the ceiling outright.
+    """
     ceiling = ceiling_of(b, limit)
-    if b.rate >= ceiling or now < b.paused_until:
+    if now < b.paused_until:
         return b
+    if b.rate >= ceiling:
+        if not _learned(b) or now - b.paused_until < PROBE_AFTER:
+            return b
+        # record the probe by moving the (past) pause mark: the next one waits PROBE_EVERY
+        probed = ceiling + PROBE_STEP * limit.rate
+        return replace(b, ceiling=None if probed >= limit.rate else -probed,
+                       paused_until=now - PROBE_AFTER + PROBE_EVERY)
     return retime(b, min(ceiling, b.rate + RECOVERY * ceiling), limit.burst, now)
 
 
@@ -366,7 +393,9 @@ class BucketLimiterBase(abc.ABC):
         """A success: recover the rate a step toward the ceiling."""
         key, limit, now = check_key(key), check_limit(limit), check_time(now)
         seen = self._seen.get(key)
-        if seen is not None and seen.rate >= ceiling_of(seen, limit):
+        if seen is not None and seen.rate >= ceiling_of(seen, limit) and (
+            not _learned(seen) or now - seen.paused_until < PROBE_AFTER
+        ):
             return
         self._run(key, limit, now, lambda b: reward(b, limit, now))
 
