@@ -278,18 +278,20 @@ class TestRewardAndHints:
         now = T0 + 1
         for _ in range(20):
             limiter.reward(KEY, LIM, now)
-        assert limiter.state(KEY, LIM, now).rate == approx(7.0)
+        assert limiter.state(KEY, LIM, now).rate == approx(9.0)  # 90 % of the rate at the 429
 
     def test_learned_ceiling_is_probed_after_a_quiet_spell(
         self, limiter: LimiterBackend
     ) -> None:
-        """After 30 quiet seconds the bucket probes upward, one small step every 5 s."""
+        """After 5 quiet seconds the bucket probes upward, one small step every second."""
         limiter.penalize(KEY, LIM, T0, retry_after=None)
+        for _ in range(20):
+            limiter.reward(KEY, LIM, T0 + 1)  # climbs to the learned 9.0
         for step in range(3):
-            now = T0 + 31 + 5 * step
+            now = T0 + 6 + step
             for _ in range(5):  # the first raises the ceiling one step, the rest climb to it
                 limiter.reward(KEY, LIM, now)
-        assert limiter.state(KEY, LIM, T0 + 45).rate == approx(7.0 + 3 * 0.5)
+        assert limiter.state(KEY, LIM, T0 + 9).rate == approx(9.0 + 3 * 0.2)
 
     def test_no_recovery_while_paused(self, limiter: LimiterBackend) -> None:
         """Successes that arrive during the pause do not undo the cut."""

@@ -176,6 +176,18 @@ def listing_price(item: dict[str, Any], marketplace_id: str) -> Decimal | None:
     return None
 
 
+def listing_currency(item: dict[str, Any], marketplace_id: str) -> str | None:
+    """The currency the listing is priced in, in ``marketplace_id``."""
+    for offer in item.get("attributes", {}).get("purchasable_offer", []) or []:
+        if offer.get("marketplace_id") in {None, marketplace_id} and offer.get("currency"):
+            return str(offer["currency"])
+    for offer in item.get("offers", []) or []:
+        price = offer.get("price") or {}
+        if offer.get("marketplaceId") == marketplace_id and price.get("currencyCode"):
+            return str(price["currencyCode"])
+    return None
+
+
 def listing_quantity(item: dict[str, Any]) -> int | None:
     """The listing's merchant-fulfilled quantity, if it has one."""
     for entry in item.get("fulfillmentAvailability", []) or []:

@@ -171,7 +171,15 @@ class MarketplaceAdapter:
         path = _fill_path(self.marketplace, op, path_params or {})
         content, headers = None, {"accept": "application/json"}
         if json is not None:
-            content = _json.dumps(json, separators=(",", ":")).encode()
+            try:
+                content = _json.dumps(json, separators=(",", ":"), allow_nan=False).encode()
+            except (TypeError, ValueError) as exc:
+                msg = (
+                    f"{self.marketplace} {op.name}: the request body is not JSON ({exc}); "
+                    "convert Decimals, dates and sets to strings or numbers first; nothing "
+                    "was sent"
+                )
+                raise InvalidArgumentError(msg) from exc
             if len(content) > op.max_body_bytes:
                 msg = (
                     f"{self.marketplace} {op.name}: the request body is {len(content):,} "

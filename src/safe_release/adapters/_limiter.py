@@ -17,7 +17,7 @@ from __future__ import annotations
 import abc
 import math
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal, Protocol, TypeVar, runtime_checkable
 
 from safe_release._store._tables import KEY_LENGTH
@@ -52,11 +52,13 @@ RESOLUTION = 1e-6
 """Delays shorter than this are rounding noise of wall-clock doubles (~0.24 µs in 2026)."""
 MAX_HINT_SECONDS = 86_400.0
 """A Retry-After or replenish time further away than this is garbage and ignored."""
-PROBE_AFTER = 30.0
-"""Without a rate hint a 429 teaches a ceiling; after this many quiet seconds, probe above it."""
-PROBE_EVERY = 5.0
+LEARN = 0.9
+"""Without a rate hint a 429 teaches a ceiling: this share of the rate that drew it."""
+PROBE_AFTER = 5.0
+"""After this many seconds without a 429, probe above a learned ceiling..."""
+PROBE_EVERY = 1.0
 """...one step at a time, this many seconds apart..."""
-PROBE_STEP = 0.05
+PROBE_STEP = 0.02
 """...each step this share of the declared rate."""
 
 
@@ -66,6 +68,8 @@ class Reservation:
 
     delay: float
     epoch: int
+    end: float | None = field(default=None, compare=False)
+    """Where the schedule stood right after this slot (refunds only the last slot)."""
 
 
 @dataclass(frozen=True)
@@ -186,15 +190,18 @@ def reserve(b: Bucket, limit: Limit, now: float) -> tuple[Bucket, Reservation]:
     base = max(b.tat, now)
     at = max(now, base - (limit.burst - 1) * interval, b.paused_until)
     delay = at - now if at - now >= RESOLUTION else 0.0
-    return replace(b, tat=_after(max(base, at), interval)), Reservation(delay, b.epoch)
+    tat = _after(max(base, at), interval)
+    return replace(b, tat=tat), Reservation(delay, b.epoch, tat)
 
 
 def refund(b: Bucket, reservation: Reservation, now: float) -> Bucket:
     """An unused slot goes back: the schedule moves one interval earlier (never before now).
 
-    Only for a reservation of the current epoch: a 429 since then already voided it.
+    Only for the last slot handed out, in the current epoch: a slot with others after it
+    stays taken (giving it back would put two sends on one instant), and a 429 since
+    then already voided it.
     """
-    if b.epoch != reservation.epoch or b.tat <= now:
+    if b.epoch != reservation.epoch or b.tat <= now or reservation.end != b.tat:
         return b
     return replace(b, tat=max(now, b.tat - 1.0 / b.rate))
 
@@ -219,7 +226,8 @@ def penalize(b: Bucket, limit: Limit, now: float, retry_after: float | None) -> 
         return b
     tat = until + (limit.burst - 1) / rate
     # the rate that drew this 429 was too fast: do not climb straight back to it
-    ceiling = -rate if in_pause is False and rate < ceiling_of(b, limit) else b.ceiling
+    learned = max(b.rate * LEARN, limit.rate * FLOOR)
+    ceiling = -learned if not in_pause and learned < ceiling_of(b, limit) else b.ceiling
     return Bucket(tat=tat, rate=rate, ceiling=ceiling, epoch=b.epoch + 1, paused_until=until)
 
 

@@ -45,6 +45,12 @@ ENDPOINTS = {
     "fe": "https://sellingpartnerapi-fe.amazon.com",
 }
 DEFAULT_MARKETPLACE = {"na": "ATVPDKIKX0DER", "eu": "A1PA6795UKMFR9", "fe": "A1VC38T7YXB528"}
+CURRENCY = {
+    "ATVPDKIKX0DER": "USD", "A2EUQ1WTGCTBG2": "CAD", "A1AM78C64UM0Y8": "MXN",
+    "A1PA6795UKMFR9": "EUR", "A1F83G8C2ARO7P": "GBP", "A13V1IB3VIYZZH": "EUR",
+    "APJ6JRA9NG5V4": "EUR", "A1RKKUPIHCS9HS": "EUR", "A1VC38T7YXB528": "JPY",
+    "A39IBJ37TRP1C6": "AUD", "A19VAU5U5O7RUS": "SGD",
+}
 _LISTING_DATA = ("summaries", "attributes", "offers", "fulfillmentAvailability")
 
 
@@ -127,6 +133,7 @@ class AmazonAdapter(MarketplaceAdapter):
             if on_refresh_token_rotated is not None:
                 on_refresh_token_rotated(new)
 
+        self._refresh_grant = refresh_grant
         self.tokens = TokenProvider(refresh_grant, clock=self.clock, on_rotate=rotated)
 
     # -- hooks -----------------------------------------------------------------------
@@ -219,13 +226,21 @@ class AmazonAdapter(MarketplaceAdapter):
         return wire.listing_quantity(self.get_listing(sku))
 
     def update_price(
-        self, sku: str, price: Decimal, *, currency: str = "USD", product_type: str = "PRODUCT"
+        self, sku: str, price: Decimal, *, currency: str | None = None,
+        product_type: str = "PRODUCT",
     ) -> ListingChange:
-        """Set the price; the returned change carries the price it replaced."""
+        """Set the price; the returned change carries the price it replaced.
+
+        ``currency`` defaults to the listing's own (else the marketplace's), so a
+        price in amazon.de stays in EUR.
+        """
         if not isinstance(price, Decimal) or not price.is_finite() or price <= 0:
             msg = f"update_price: price must be a positive, finite Decimal, not {price!r}"
             raise InvalidArgumentError(msg)
-        old = self.get_price(sku)
+        item = self.get_listing(sku)
+        old = wire.listing_price(item, self.marketplace_id)
+        currency = currency or wire.listing_currency(item, self.marketplace_id) or \
+            CURRENCY.get(self.marketplace_id, "USD")
         value = [{"marketplace_id": self.marketplace_id, "currency": currency,
                   "our_price": [{"schedule": [{"value_with_tax": float(price)}]}]}]
         return self._patch(sku, product_type, "/attributes/purchasable_offer", value,
@@ -301,7 +316,8 @@ class AmazonAdapter(MarketplaceAdapter):
         try:
             body = json.loads(request.content)
             patch = body["patches"][0]
-            sku = request.url.path.rsplit("/", 1)[-1]
+            # the raw (still percent-encoded) path: a SKU may itself contain '/'
+            sku = request.url.raw_path.decode("ascii").split("?", 1)[0].rsplit("/", 1)[-1]
             item = self.get_listing(unquote(sku))
         except (ValueError, KeyError, IndexError, TypeError, MarketplaceError):
             return None
@@ -325,8 +341,7 @@ class AmazonAdapter(MarketplaceAdapter):
         rotated client secret (invalid_client) shows at once, not an hour later.
         """
         try:
-            current = self.tokens.token()
-            self.tokens.invalidate(current)
+            self._refresh_grant()  # a real LWA round trip; the live token stays in use
             self.tokens.token()
         except MarketplaceError as exc:
             return Health(ok=False, auth_ok=False, read_ok=False, detail=str(exc))
