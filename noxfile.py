@@ -44,6 +44,7 @@ def docs(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Run the benchmarks and record their figures in docs/performance.md."""
-    session.install("-e", ".[postgres]")
+    session.install("-e", ".[bench]")
     args = ["--write-docs", *session.posargs]
     session.run("python", "benchmarks/bench_config.py", *args)
+    session.run("python", "benchmarks/bench_throttle.py", *args)

@@ -392,11 +392,6 @@ class TestPacing:
         assert errors == []
         assert vclock.monotonic() <= 1.1 * (600 - 10) / 40
 
-    @pytest.mark.xfail(strict=True, reason=(
-        "KNOWN LIMITATION: without rate headers each spurious 429 teaches a ceiling 10 % "
-        "lower, probed back up 2 % of the declared rate per second after 5 quiet seconds: "
-        "0.5 % spurious 429s cost about 1.35x the ideal time (target 1.25x). With the rate "
-        "header (Amazon's normal case) it stays within 1.1x"))
     def test_spurious_429s_without_hints_do_not_collapse_the_rate(
         self, vclock: VirtualClock
     ) -> None:

@@ -272,8 +272,18 @@ class TestRewardAndHints:
             limiter.reward(KEY, LIM, now)
         assert limiter.state(KEY, LIM, now).rate == 10.0
 
+    def test_a_lone_429_teaches_nothing(self, limiter: LimiterBackend) -> None:
+        """A single 429 (one of the few to expect) cuts the rate, which then fully recovers."""
+        limiter.penalize(KEY, LIM, T0, retry_after=None)
+        for _ in range(20):
+            limiter.reward(KEY, LIM, T0 + 1)
+        assert limiter.state(KEY, LIM, T0 + 1).rate == approx(10.0)
+
     def test_a_429_without_hints_teaches_a_ceiling(self, limiter: LimiterBackend) -> None:
-        """Without hints the rate that drew a 429 is not climbed back to at once."""
+        """Without hints, 429s that keep coming are not climbed back to at once."""
+        limiter.penalize(KEY, LIM, T0 - 2, retry_after=None)
+        for _ in range(20):
+            limiter.reward(KEY, LIM, T0 - 1)
         limiter.penalize(KEY, LIM, T0, retry_after=None)
         now = T0 + 1
         for _ in range(20):
@@ -284,6 +294,9 @@ class TestRewardAndHints:
         self, limiter: LimiterBackend
     ) -> None:
         """After 5 quiet seconds the bucket probes upward, one small step every second."""
+        limiter.penalize(KEY, LIM, T0 - 2, retry_after=None)
+        for _ in range(20):
+            limiter.reward(KEY, LIM, T0 - 1)
         limiter.penalize(KEY, LIM, T0, retry_after=None)
         for _ in range(20):
             limiter.reward(KEY, LIM, T0 + 1)  # climbs to the learned 9.0

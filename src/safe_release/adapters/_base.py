@@ -103,7 +103,8 @@ class MarketplaceAdapter:
             async_transport = transport
         self._async_args: dict[str, Any] = {
             "base_url": base_url, "transport": async_transport, "timeout": timeout}
-        self._aclient: httpx.AsyncClient | None = None
+        # built now, not inside the first acall: its set-up must not delay a burst
+        self._aclient: httpx.AsyncClient | None = httpx.AsyncClient(**self._async_args)
 
     def _check_limits(self, limits: object) -> dict[str, Limit]:
         if not isinstance(limits, Mapping):

@@ -53,7 +53,9 @@ RESOLUTION = 1e-6
 MAX_HINT_SECONDS = 86_400.0
 """A Retry-After or replenish time further away than this is garbage and ignored."""
 LEARN = 0.9
-"""Without a rate hint a 429 teaches a ceiling: this share of the rate that drew it."""
+"""Without a rate hint, 429s that keep coming teach a ceiling: this share of the rate."""
+RECENT = 10.0
+"""A 429 within this many seconds of the previous pause counts as "keep coming"."""
 PROBE_AFTER = 5.0
 """After this many seconds without a 429, probe above a learned ceiling..."""
 PROBE_EVERY = 1.0
@@ -226,8 +228,12 @@ def penalize(b: Bucket, limit: Limit, now: float, retry_after: float | None) -> 
         return b
     tat = until + (limit.burst - 1) / rate
     # the rate that drew this 429 was too fast: do not climb straight back to it
+    # learn a ceiling only from 429s that keep coming (the real limit is lower): a lone
+    # one is among the few Amazon says to expect, and the rate simply recovers
+    repeated = b.paused_until > 0 and now - b.paused_until < RECENT
     learned = max(b.rate * LEARN, limit.rate * FLOOR)
-    ceiling = -learned if not in_pause and learned < ceiling_of(b, limit) else b.ceiling
+    ceiling = -learned if repeated and not in_pause and learned < ceiling_of(b, limit) \
+        else b.ceiling
     return Bucket(tat=tat, rate=rate, ceiling=ceiling, epoch=b.epoch + 1, paused_until=until)
 
 
