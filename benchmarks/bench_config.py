@@ -38,10 +38,10 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from _common import DOCS, PG_ENVS, pg_url_from, write_docs
 
 import safe_release as sr
 from safe_release.testing import PostgresUnavailableError, TemporaryPostgres
@@ -49,14 +49,7 @@ from safe_release.testing import PostgresUnavailableError, TemporaryPostgres
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-PG_ENVS = ("SAFE_RELEASE_BENCH_PG_URL", "SAFE_RELEASE_TEST_PG_URL")
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
-START, END = "<!-- bench_config:start -->", "<!-- bench_config:end -->"
-INTRO = (
-    "# Performance\n\n"
-    "How fast safe_release is, measured by the scripts in `benchmarks/`; "
-    "re-run with `nox -s bench`.\n"
-)
+
 HISTORY_LIMIT = 50
 CACHED_TARGET_RATIO = 50.0
 CACHED_TARGET_US = 5.0
@@ -497,18 +490,6 @@ def docs_section(head: list[str], body: str, lines: list[str], command: str) -> 
     )
 
 
-def write_docs(section: str, path: Path = DOCS) -> None:
-    """Replace what is between the markers (adding file and markers if absent)."""
-    text = path.read_text(encoding="utf-8") if path.exists() else INTRO
-    start, end = text.find(START), text.find(END)
-    if start == -1 or end < start:
-        text = text.rstrip("\n") + f"\n\n{START}\n{END}\n"
-        start, end = text.find(START), text.find(END)
-    text = text[: start + len(START)] + "\n" + section + text[end:]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-
-
 # -- main -------------------------------------------------------------------------------
 
 
@@ -523,11 +504,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--write-docs", action="store_true",
                         help="write the results into docs/performance.md")
     return parser.parse_args(argv)
-
-
-def pg_url_from(args: argparse.Namespace) -> str | None:
-    """The PostgreSQL URL from the flag or the environment."""
-    return args.pg_url or next((os.environ[e] for e in PG_ENVS if os.environ.get(e)), None)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -563,7 +539,7 @@ def _run(args: argparse.Namespace, targets: list[tuple[str, str | None]],
     print("\n" + "\n".join(head) + "\n\n" + body + "\n\n" + "\n".join(lines))
     if args.write_docs:
         command = "python benchmarks/bench_config.py" + (" --quick" if args.quick else "")
-        write_docs(docs_section(head, body, lines, command))
+        write_docs("bench_config", docs_section(head, body, lines, command))
         print(f"\nwrote {DOCS}")
     return 0 if ok else 1
 

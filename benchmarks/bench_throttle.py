@@ -72,6 +72,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import sqlalchemy as sa
 import tenacity
+from _common import DOCS, PG_ENVS, pg_url_from, write_docs
 
 import safe_release as sr
 from safe_release.adapters import MarketplaceAdapter, Operation, StoreLimiter
@@ -85,14 +86,7 @@ if TYPE_CHECKING:
     from multiprocessing.queues import Queue
     from multiprocessing.synchronize import Event as MpEvent
 
-PG_ENVS = ("SAFE_RELEASE_BENCH_PG_URL", "SAFE_RELEASE_TEST_PG_URL")
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
-START, END = "<!-- bench_throttle:start -->", "<!-- bench_throttle:end -->"
-INTRO = (
-    "# Performance\n\n"
-    "How fast safe_release is, measured by the scripts in `benchmarks/`; "
-    "re-run with `nox -s bench`.\n"
-)
+
 
 RATE, BURST = 40.0, 10
 TIMEOUT = 30.0  # HTTP timeout of every client
@@ -1196,18 +1190,6 @@ def docs_section(head: list[str], body: str, lines: list[str], command: str,
     )
 
 
-def write_docs(section: str, path: Path = DOCS) -> None:
-    """Replace what is between the markers (adding file and markers if absent)."""
-    text = path.read_text(encoding="utf-8") if path.exists() else INTRO
-    start, end = text.find(START), text.find(END)
-    if start == -1 or end < start:
-        text = text.rstrip("\n") + f"\n\n{START}\n{END}\n"
-        start, end = text.find(START), text.find(END)
-    text = text[: start + len(START)] + "\n" + section + text[end:]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-
-
 def engine_for(url: str) -> sa.Engine:
     """A plain engine on ``url`` (``postgresql://`` means psycopg 3, as in the SDK)."""
     parsed = sa.make_url(url)
@@ -1266,11 +1248,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def pg_url_from(args: argparse.Namespace) -> str | None:
-    """The PostgreSQL URL from the flag or the environment."""
-    return args.pg_url or next((os.environ[e] for e in PG_ENVS if os.environ.get(e)), None)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; 0 when every target passes, 1 when one fails."""
     args = parse_args(argv)
@@ -1311,7 +1288,7 @@ def _run(args: argparse.Namespace, tmp: Path, stores: list[tuple[str, str]]) -> 
           + f"\n\nruntime {runtime:.0f} s")
     if args.write_docs:
         command = "python benchmarks/bench_throttle.py" + (" --quick" if args.quick else "")
-        write_docs(docs_section(head, body, lines, command, runtime))
+        write_docs("bench_throttle", docs_section(head, body, lines, command, runtime))
         print(f"\nwrote {DOCS}")
     return 0 if ok else 1
 

@@ -1,0 +1,43 @@
+"""What every benchmark script shares: where PostgreSQL comes from, where figures go."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import argparse
+
+PG_ENVS = ("SAFE_RELEASE_BENCH_PG_URL", "SAFE_RELEASE_TEST_PG_URL")
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
+INTRO = (
+    "# Performance\n\n"
+    "How fast safe_release is, measured by the scripts in `benchmarks/`; "
+    "re-run with `nox -s bench`.\n"
+)
+
+
+def markers(name: str) -> tuple[str, str]:
+    """The comments that delimit benchmark ``name``'s section of the performance page."""
+    return f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+
+
+def write_docs(name: str, section: str, path: Path = DOCS) -> None:
+    """Replace ``name``'s section (adding the file and markers if absent)."""
+    start_mark, end_mark = markers(name)
+    text = path.read_text(encoding="utf-8") if path.exists() else INTRO
+    start, end = text.find(start_mark), text.find(end_mark)
+    if start == -1 or end < start:
+        text = text.rstrip("\n") + f"\n\n{start_mark}\n{end_mark}\n"
+        start, end = text.find(start_mark), text.find(end_mark)
+    text = text[: start + len(start_mark)] + "\n" + section + text[end:]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def pg_url_from(args: argparse.Namespace) -> str | None:
+    """The PostgreSQL URL from ``--pg-url`` or the environment."""
+    url: str | None = args.pg_url or next(
+        (os.environ[e] for e in PG_ENVS if os.environ.get(e)), None)
+    return url
