@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    import argparse
+from safe_release.testing import PostgresUnavailableError, TemporaryPostgres
 
 PG_ENVS = ("SAFE_RELEASE_BENCH_PG_URL", "SAFE_RELEASE_TEST_PG_URL")
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
@@ -36,8 +36,26 @@ def write_docs(name: str, section: str, path: Path = DOCS) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-def pg_url_from(args: argparse.Namespace) -> str | None:
-    """The PostgreSQL URL from ``--pg-url`` or the environment."""
+def parser(doc: str) -> argparse.ArgumentParser:
+    """The options every benchmark takes: --pg-url, --quick, --no-local-pg, --write-docs."""
+    out = argparse.ArgumentParser(description=doc.split("\n", maxsplit=1)[0])
+    out.add_argument("--pg-url", help="PostgreSQL URL (default: $" + ", $".join(PG_ENVS) + ")")
+    out.add_argument("--quick", action="store_true", help="small sizes, for CI smoke runs")
+    out.add_argument("--no-local-pg", action="store_true",
+                     help="without a URL, skip PostgreSQL instead of starting a local one")
+    out.add_argument("--write-docs", action="store_true",
+                     help="write the results into docs/performance.md")
+    return out
+
+
+def postgres_url(args: argparse.Namespace, stack: contextlib.ExitStack) -> str | None:
+    """PostgreSQL from --pg-url or the environment, else a throw-away local server.
+
+    The local server lives as long as ``stack``; None when there is none to be had.
+    """
     url: str | None = args.pg_url or next(
         (os.environ[e] for e in PG_ENVS if os.environ.get(e)), None)
+    if url is None and not args.no_local_pg:
+        with contextlib.suppress(PostgresUnavailableError):
+            url = stack.enter_context(TemporaryPostgres())
     return url

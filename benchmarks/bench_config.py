@@ -22,7 +22,6 @@ The exit code is 1 when a target fails.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import gc
 import hashlib
@@ -41,12 +40,13 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from _common import DOCS, PG_ENVS, pg_url_from, write_docs
+from _common import DOCS, PG_ENVS, postgres_url, write_docs
+from _common import parser as common_parser
 
 import safe_release as sr
-from safe_release.testing import PostgresUnavailableError, TemporaryPostgres
 
 if TYPE_CHECKING:
+    import argparse
     from collections.abc import Callable, Iterator
 
 
@@ -495,14 +495,7 @@ def docs_section(head: list[str], body: str, lines: list[str], command: str) -> 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """The command line."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--pg-url", help="PostgreSQL URL (default: $" + ", $".join(PG_ENVS)
-                        + ")")
-    parser.add_argument("--quick", action="store_true", help="small sizes, for CI smoke runs")
-    parser.add_argument("--no-local-pg", action="store_true",
-                        help="without a URL, skip PostgreSQL instead of starting a local one")
-    parser.add_argument("--write-docs", action="store_true",
-                        help="write the results into docs/performance.md")
+    parser = common_parser(__doc__ or "")
     return parser.parse_args(argv)
 
 
@@ -512,10 +505,7 @@ def main(argv: list[str] | None = None) -> int:
     targets: list[tuple[str, str | None]] = [("SQLite", None)]
     skipped = []
     with contextlib.ExitStack() as stack:
-        url = pg_url_from(args)
-        if url is None and not args.no_local_pg:
-            with contextlib.suppress(PostgresUnavailableError):
-                url = stack.enter_context(TemporaryPostgres())
+        url = postgres_url(args, stack)
         if url is not None:
             targets.append(("PostgreSQL", url))
         else:

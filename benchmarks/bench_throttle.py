@@ -46,7 +46,6 @@ is skipped. The exit code is 1 when a target fails.
 from __future__ import annotations
 
 import abc
-import argparse
 import asyncio
 import contextlib
 import itertools
@@ -72,14 +71,15 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import sqlalchemy as sa
 import tenacity
-from _common import DOCS, PG_ENVS, pg_url_from, write_docs
+from _common import DOCS, postgres_url, write_docs
+from _common import parser as common_parser
 
 import safe_release as sr
 from safe_release.adapters import MarketplaceAdapter, Operation, StoreLimiter
 from safe_release.exceptions import MarketplaceError
-from safe_release.testing import PostgresUnavailableError, TemporaryPostgres
 
 if TYPE_CHECKING:
+    import argparse
     from collections.abc import Callable, Iterable, Iterator, Mapping
     from multiprocessing.connection import Connection
     from multiprocessing.process import BaseProcess
@@ -1232,19 +1232,12 @@ def drop_schemas(url: str) -> None:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """The command line."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--pg-url", help="PostgreSQL URL (default: $" + ", $".join(PG_ENVS)
-                        + ")")
-    parser.add_argument("--quick", action="store_true", help="small sizes, for CI smoke runs")
-    parser.add_argument("--no-local-pg", action="store_true",
-                        help="without a URL, skip PostgreSQL instead of starting a local one")
+    parser = common_parser(__doc__ or "")
     parser.add_argument("--scenarios", default="1,2,3,4", help="which to run (default: all)")
     parser.add_argument("--strategies", default=",".join(SYNC),
                         help="which strategies to run (default: all)")
     parser.add_argument("--all-async-peers", action="store_true",
                         help="scenario 4: run every async peer, not just the naive one")
-    parser.add_argument("--write-docs", action="store_true",
-                        help="write the results into docs/performance.md")
     return parser.parse_args(argv)
 
 
@@ -1254,10 +1247,7 @@ def main(argv: list[str] | None = None) -> int:
     with contextlib.ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sr-throttle-")))
         stores = [("SQLite", f"sqlite:///{tmp}/probe.db")]
-        url = pg_url_from(args)
-        if url is None and not args.no_local_pg:
-            with contextlib.suppress(PostgresUnavailableError):
-                url = stack.enter_context(TemporaryPostgres())
+        url = postgres_url(args, stack)
         if url is not None:
             stores.append(("PostgreSQL", url))
             stack.callback(drop_schemas, url)
