@@ -210,14 +210,11 @@ class MarketplaceAdapter:
         """Call ``operation`` and return its successful response (or raise)."""
         plan = self._plan(operation, {"path_params": path_params, "params": params,
                                       "json": json})
-        result: Any = None
-        while True:
-            try:
-                action = plan.send(result)
-            except StopIteration as stop:
-                response: httpx.Response = stop.value
-                return response
-            result = self._do(action)
+        action, response = _advance(plan, None)
+        while action is not None:
+            action, response = _advance(plan, self._do(action))
+        assert response is not None  # noqa: S101 - a finished plan returns its response
+        return response
 
     async def acall(
         self,
@@ -230,14 +227,11 @@ class MarketplaceAdapter:
         """`call`, for asyncio code: the same core, awaited."""
         plan = self._plan(operation, {"path_params": path_params, "params": params,
                                       "json": json})
-        result: Any = None
-        while True:
-            try:
-                action = plan.send(result)
-            except StopIteration as stop:
-                response: httpx.Response = stop.value
-                return response
-            result = await self._ado(action)
+        action, response = _advance(plan, None)
+        while action is not None:
+            action, response = _advance(plan, await self._ado(action))
+        assert response is not None  # noqa: S101 - a finished plan returns its response
+        return response
 
     def _do(self, action: Sleep | Authorize | Send | Reconcile) -> Any:
         if isinstance(action, Sleep):
@@ -388,6 +382,16 @@ class MarketplaceAdapter:
     async def __aexit__(self, exc_type: type[BaseException] | None,
                         exc: BaseException | None, tb: TracebackType | None) -> None:
         await self.aclose()
+
+
+def _advance(
+    plan: Plan, result: Any
+) -> tuple[Sleep | Authorize | Send | Reconcile | None, httpx.Response | None]:
+    """Feed ``result`` to the core: its next action, or (None, the final response)."""
+    try:
+        return plan.send(result), None
+    except StopIteration as stop:
+        return None, stop.value
 
 
 def response_json(adapter: str, op: Operation, response: httpx.Response) -> Any:
