@@ -630,14 +630,7 @@ class TestRotation:
         clock = FakeClock()
         refresh = Refresher(clock, rotate=True)
         offered: list[str] = []
-        failures = [1]
-
-        def on_rotate(new: Secret) -> None:
-            offered.append(new.reveal())
-            if failures[0]:
-                failures[0] -= 1
-                raise OSError
-
+        on_rotate = _persist_failing_once(offered)
         provider = TokenProvider(refresh, clock=clock, on_rotate=on_rotate)
         with pytest.raises(TokenRefreshError):
             provider.token()
@@ -651,20 +644,26 @@ class TestRotation:
         clock = FakeClock()
         refresh = Refresher(clock, rotate=True, lifetime=60.0)
         offered: list[str] = []
-        failures = [1]
-
-        def on_rotate(new: Secret) -> None:
-            offered.append(new.reveal())
-            if failures[0]:
-                failures[0] -= 1
-                raise OSError
-
+        on_rotate = _persist_failing_once(offered)
         provider = TokenProvider(refresh, clock=clock, on_rotate=on_rotate)
         with pytest.raises(TokenRefreshError):
             provider.token()
         clock.advance(120)
         assert provider.token().reveal() == f"{VALUE}-2"
         assert offered == [f"{REFRESH_VALUE}-1", f"{REFRESH_VALUE}-1", f"{REFRESH_VALUE}-2"]
+
+
+def _persist_failing_once(offered: list[str]) -> Callable[[Secret], None]:
+    """An on_rotate callback that records what it is offered and fails the first time."""
+    failures = [1]
+
+    def on_rotate(new: Secret) -> None:
+        offered.append(new.reveal())
+        if failures[0]:
+            failures[0] -= 1
+            raise OSError
+
+    return on_rotate
 
 
 class TestNoSecretInLogs:
