@@ -29,6 +29,12 @@ PG_ENV = "SAFE_RELEASE_TEST_PG_URL"
 REQUIRE_ENV = "SAFE_RELEASE_REQUIRE_PG"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Sign snapshots with a throw-away key: tests never touch the user's key file."""
+    del config
+    os.environ.setdefault("SAFE_RELEASE_SIGNING_KEY", uuid.uuid4().hex + uuid.uuid4().hex)
+
+
 @dataclass(frozen=True)
 class Backend:
     """Where a test's store lives: a URL and (PostgreSQL) a private schema."""

@@ -19,6 +19,17 @@ catches the SDK's failures without catching your own bugs:
         │   └── ConfigValidationError
         ├── RetentionError
         └── RolloutError
+    ReleaseError (release_id)
+    ├── ReleaseLockedError (scope, holder)
+    ├── ReleaseNotFoundError (also LookupError)
+    ├── ReleaseStateError
+    ├── RollbackTriggered (trigger)
+    └── RollbackFailedError (report)
+    CheckpointError
+    ├── SnapshotTamperedError
+    ├── SnapshotMissingError
+    └── CheckpointNotFoundError (also LookupError)
+    SigningKeyError
     MarketplaceError (marketplace, operation)
     ├── MarketplaceHTTPError (status, code, request_id)
     │   ├── RateLimitedError (retry_after)
@@ -44,6 +55,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AmbiguousWriteError",
+    "CheckpointError",
+    "CheckpointNotFoundError",
     "CircuitOpenError",
     "ConfigContentError",
     "ConfigError",
@@ -59,10 +72,19 @@ __all__ = [
     "MarketplaceTransportError",
     "PayloadTooLargeError",
     "RateLimitedError",
+    "ReleaseError",
+    "ReleaseLockedError",
+    "ReleaseNotFoundError",
+    "ReleaseStateError",
     "RetentionError",
+    "RollbackFailedError",
+    "RollbackTriggered",
     "RolloutError",
     "SafeReleaseError",
     "SchemaOutOfDateError",
+    "SigningKeyError",
+    "SnapshotMissingError",
+    "SnapshotTamperedError",
     "StoreConfigurationError",
     "StoreError",
     "TokenRefreshError",
@@ -162,6 +184,82 @@ class RetentionError(ConfigError):
 
 class RolloutError(ConfigError):
     """A staged-rollout operation does not fit the rollout's state."""
+
+
+class ReleaseError(SafeReleaseError):
+    """A release could not start, run, roll back or be found."""
+
+    def __init__(self, message: str, *, release_id: str | None = None) -> None:
+        super().__init__(message)
+        self.release_id = release_id
+
+
+class ReleaseLockedError(ReleaseError):
+    """Another release holds the scope's lock (``holder`` is its release id)."""
+
+    def __init__(
+        self, message: str, *, scope: str, holder: str | None, release_id: str | None = None
+    ) -> None:
+        super().__init__(message, release_id=release_id)
+        self.scope = scope
+        self.holder = holder
+
+
+class ReleaseNotFoundError(ReleaseError, LookupError):
+    """No release with that id is recorded in the store."""
+
+
+class ReleaseStateError(ReleaseError):
+    """The release is not in a state that allows the operation (e.g. roll back a success)."""
+
+
+class RollbackTriggered(ReleaseError):  # noqa: N818 - a signal, named for what happened
+    """A trigger tripped: raised inside the release so that it rolls back at once."""
+
+    def __init__(self, message: str, *, trigger: str, release_id: str | None = None) -> None:
+        super().__init__(message, release_id=release_id)
+        self.trigger = trigger
+
+
+class RollbackFailedError(ReleaseError):
+    """Part of a rollback failed; ``report`` says what was and was not restored.
+
+    It is chained to the failure of the rollback; the job's own exception is on
+    ``original``. Run `Store.recover` (``safe-release recover``) once the cause
+    is fixed: it finishes the steps that are left, and is safe to run twice.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        release_id: str | None = None,
+        report: object = None,
+        original: BaseException | None = None,
+    ) -> None:
+        super().__init__(message, release_id=release_id)
+        self.report = report
+        self.original = original
+
+
+class CheckpointError(SafeReleaseError):
+    """A checkpoint could not be captured, verified or restored."""
+
+
+class SnapshotTamperedError(CheckpointError):
+    """A snapshot's signed manifest does not match its content; it was not restored."""
+
+
+class SnapshotMissingError(CheckpointError):
+    """A snapshot's stored copy is gone (dropped table, pruned); it was not restored."""
+
+
+class CheckpointNotFoundError(CheckpointError, LookupError):
+    """A recorded checkpoint has no live object to restore it with (pass it to recover)."""
+
+
+class SigningKeyError(SafeReleaseError):
+    """The store's signing key is missing, unreadable or too short."""
 
 
 class MarketplaceError(SafeReleaseError):

@@ -11,6 +11,7 @@ from sqlalchemy.exc import DBAPIError
 from safe_release._clock import Clock, SystemClock
 from safe_release._config._cache import ReadCache
 from safe_release._config._configstore import DEFAULT_MAX_BYTES, DEFAULT_TTL, ConfigStore
+from safe_release._signing import Signer
 from safe_release._store import _migrate
 from safe_release._store._engine import (
     check_schema_name,
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
 
     from typing_extensions import Self
 
+    from safe_release.adapters._auth import Secret
+
 __all__ = ["Store", "connect"]
 
 M = TypeVar("M", bound=BaseModel)
@@ -54,8 +57,10 @@ class Store:
         schema: str | None = None,
         clock: Clock | None = None,
         owns_engine: bool = False,
+        signing_key: str | bytes | Secret | None = None,
     ) -> None:
         self._engine = engine
+        self._signer = Signer(signing_key)
         self._schema = check_schema_name(schema, engine)
         self._clock: Clock = clock if clock is not None else SystemClock()
         self._owns_engine = owns_engine
@@ -83,6 +88,11 @@ class Store:
     def tables(self) -> Tables:
         """The SDK's table definitions (for the SDK's own modules)."""
         return self._tables
+
+    @property
+    def signer(self) -> Signer:
+        """Signs and verifies snapshot manifests with the store's key."""
+        return self._signer
 
     @property
     def read_cache(self) -> ReadCache:
@@ -205,6 +215,7 @@ def connect(
     schema: str | None = None,
     auto_upgrade: bool = True,
     clock: Clock | None = None,
+    signing_key: str | bytes | Secret | None = None,
 ) -> Store:
     """Open the SDK's store.
 
@@ -213,7 +224,9 @@ def connect(
     ``$SAFE_RELEASE_URL``, else ``sqlite:///safe_release.db``. ``schema`` puts the
     SDK's tables in their own PostgreSQL schema. With ``auto_upgrade`` (default)
     the SDK's own Alembic revisions are applied; otherwise a database behind this
-    version raises `SchemaOutOfDateError`.
+    version raises `SchemaOutOfDateError`. ``signing_key`` signs snapshot
+    manifests (default: ``$SAFE_RELEASE_SIGNING_KEY``, else a key file created
+    with mode 0600 on first use; see `Signer`); it is never stored.
     """
     if isinstance(url_or_engine, Engine):
         engine, owns = url_or_engine, False
@@ -227,7 +240,8 @@ def connect(
         )
         raise InvalidArgumentError(msg)
     try:
-        store = Store(engine, schema=schema, clock=clock, owns_engine=owns)
+        store = Store(engine, schema=schema, clock=clock, owns_engine=owns,
+                      signing_key=signing_key)
         if auto_upgrade:
             store.upgrade()
         else:

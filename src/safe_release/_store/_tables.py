@@ -22,10 +22,20 @@ from sqlalchemy import (
     Text,
 )
 
-__all__ = ["KEY_LENGTH", "NAME_LENGTH", "VERSION_TABLE", "Tables", "build_tables"]
+__all__ = [
+    "ID_LENGTH",
+    "KEY_LENGTH",
+    "NAME_LENGTH",
+    "TARGET_LENGTH",
+    "VERSION_TABLE",
+    "Tables",
+    "build_tables",
+]
 
 NAME_LENGTH = 200
 KEY_LENGTH = 400
+ID_LENGTH = 40
+TARGET_LENGTH = 1000
 VERSION_TABLE = "sr_alembic_version"
 
 
@@ -38,6 +48,11 @@ class Tables:
     config_version: Table
     config_event: Table
     rate_bucket: Table
+    release: Table
+    release_lock: Table
+    release_event: Table
+    checkpoint: Table
+    ledger: Table
 
 
 def build_tables(schema: str | None) -> Tables:
@@ -93,4 +108,99 @@ def build_tables(schema: str | None) -> Tables:
         Column("paused_until", Double, nullable=False),
         Column("updated_at", Double, nullable=False),
     )
-    return Tables(md, config, config_version, config_event, rate_bucket)
+    release, release_lock, release_event = _release_tables(md)
+    checkpoint, ledger = _checkpoint_tables(md)
+    return Tables(md, config, config_version, config_event, rate_bucket, release, release_lock,
+                  release_event, checkpoint, ledger)
+
+
+def _serial() -> BigInteger:
+    return BigInteger().with_variant(Integer, "sqlite")
+
+
+def _release_tables(md: MetaData) -> tuple[Table, Table, Table]:
+    ts = DateTime(timezone=True)
+    release = Table(
+        "sr_release",
+        md,
+        Column("id", String(ID_LENGTH), primary_key=True),
+        Column("name", String(NAME_LENGTH), nullable=False),
+        Column("scope", String(NAME_LENGTH), nullable=False),
+        Column("status", String(24), nullable=False),
+        Column("verification", String(16), nullable=True),
+        Column("on_failure", String(16), nullable=False),
+        Column("owner", String(NAME_LENGTH), nullable=False),
+        Column("started_at", ts, nullable=False),
+        Column("detected_at", ts, nullable=True),
+        Column("rollback_started_at", ts, nullable=True),
+        Column("restored_at", ts, nullable=True),
+        Column("verified_at", ts, nullable=True),
+        Column("finished_at", ts, nullable=True),
+        Column("error", Text, nullable=True),
+        Column("report", Text, nullable=True),
+        Index("ix_sr_release_scope_started", "scope", "started_at"),
+        Index("ix_sr_release_status", "status"),
+    )
+    release_lock = Table(
+        "sr_release_lock",
+        md,
+        Column("scope", String(NAME_LENGTH), primary_key=True),
+        Column("release_id", String(ID_LENGTH), nullable=False),
+        Column("owner", String(NAME_LENGTH), nullable=False),
+        Column("acquired_at", Double, nullable=False),
+        Column("expires_at", Double, nullable=False),
+    )
+    release_event = Table(
+        "sr_release_event",
+        md,
+        Column("id", _serial(), primary_key=True, autoincrement=True),
+        Column("release_id", String(ID_LENGTH), nullable=False),
+        Column("kind", String(32), nullable=False),
+        Column("detail", Text, nullable=False),
+        Column("at", ts, nullable=False),
+        Index("ix_sr_release_event_release_id", "release_id", "id"),
+    )
+    return release, release_lock, release_event
+
+
+def _checkpoint_tables(md: MetaData) -> tuple[Table, Table]:
+    ts = DateTime(timezone=True)
+    checkpoint = Table(
+        "sr_checkpoint",
+        md,
+        Column("release_id", String(ID_LENGTH), primary_key=True),
+        Column("seq", Integer, primary_key=True),
+        Column("scope", String(NAME_LENGTH), nullable=False),
+        Column("kind", String(32), nullable=False),
+        Column("name", String(KEY_LENGTH), nullable=False),
+        Column("state", Text, nullable=False),
+        Column("manifest", Text, nullable=False),
+        Column("status", String(16), nullable=False),
+        Column("detail", Text, nullable=False),
+        Column("created_at", ts, nullable=False),
+        Column("updated_at", ts, nullable=False),
+        Index("ix_sr_checkpoint_scope_status", "scope", "status"),
+    )
+    ledger = Table(
+        "sr_ledger",
+        md,
+        Column("id", _serial(), primary_key=True, autoincrement=True),
+        Column("release_id", String(ID_LENGTH), nullable=False),
+        Column("scope", String(NAME_LENGTH), nullable=False),
+        Column("adapter", String(KEY_LENGTH), nullable=False),
+        Column("operation", String(NAME_LENGTH), nullable=False),
+        Column("side_effect", String(16), nullable=False),
+        Column("target", String(TARGET_LENGTH), nullable=False),
+        Column("idem_key", String(64), nullable=False),
+        Column("request", Text, nullable=False),
+        Column("inverse", Text, nullable=True),
+        Column("state", String(16), nullable=False),
+        Column("response", Text, nullable=True),
+        Column("comp_state", String(16), nullable=True),
+        Column("comp_detail", Text, nullable=True),
+        Column("created_at", ts, nullable=False),
+        Column("updated_at", ts, nullable=False),
+        Index("ix_sr_ledger_target", "scope", "adapter", "target", "id"),
+        Index("ix_sr_ledger_release", "release_id", "id"),
+    )
+    return checkpoint, ledger
