@@ -19,6 +19,7 @@ from safe_release.cli._config import config
 from safe_release.cli._db import db
 from safe_release.cli._demo import demo
 from safe_release.cli._output import CliError
+from safe_release.cli._releases import recover, releases, report, rollback
 
 __all__ = ["ENV_SCHEMA", "Settings", "cli"]
 
@@ -106,3 +107,7 @@ def cli(ctx: click.Context, url: str | None, schema: str | None) -> None:
 cli.add_command(config)
 cli.add_command(db)
 cli.add_command(demo)
+cli.add_command(releases)
+cli.add_command(rollback)
+cli.add_command(recover)
+cli.add_command(report)

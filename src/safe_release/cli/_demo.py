@@ -1,49 +1,42 @@
-"""``safe-release demo``: a narrated tour of versioned config on a local SQLite file."""
+"""``safe-release demo``: a price sync that goes wrong and is rolled back, end to end.
+
+A FakeAmazon is served on 127.0.0.1 and the store and the ERP's prices table
+share one SQLite file. A good release syncs prices; a deploy with a buggy
+pricing config then trips the error-rate trigger, and the release puts back
+the table rows, the config and the prices already pushed to Amazon, verifies
+them, and records the incident.
+"""
 
 from __future__ import annotations
 
 import tempfile
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat
+from sqlalchemy import select
 
 import safe_release as sr
-from safe_release.cli._output import CliError, Pointers, history_table, percent
+from safe_release._clock import SystemClock
+from safe_release.adapters import Limit
+from safe_release.adapters.amazon import AmazonAdapter
+from safe_release.cli._demo_job import BUGGY, GOOD, PRICES, PricingRules, seed, sync_prices
+from safe_release.cli._output import CliError
+from safe_release.cli._releases import incident_text, releases_table
+from safe_release.testing import FakeAmazon
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-__all__ = ["PricingRules", "demo"]
+    from sqlalchemy import Engine
+
+__all__ = ["demo"]
 
 _AUTHOR = "demo"
-_SKUS = 10_000
-_SHOWN = 3
-
-
-class PricingRules(BaseModel):
-    """The pricing rules a repricing job reads on every run."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    min_margin: float = Field(ge=0, le=1, description="lowest margin a price may leave")
-    max_discount: float = Field(ge=0, le=0.9, description="largest discount off list price")
-    floor_prices: dict[str, PositiveFloat] = Field(description="floor price per marketplace")
-
-
-V1 = PricingRules(
-    min_margin=0.15,
-    max_discount=0.30,
-    floor_prices={"amazon_us": 9.99, "ebay_us": 9.49, "shopee_sg": 12.90},
-)
-V2 = V1.model_copy(
-    update={"max_discount": 0.25, "floor_prices": {**V1.floor_prices, "amazon_us": 10.49}}
-)
-V3 = V2.model_copy(update={"min_margin": 0.12})
-PricingStore = sr.ConfigStore[PricingRules]
+_RATE, _BURST = 100.0, 20  # the demo's quota (Amazon's own is 5/s): a fast demo
+_QUICK_OPS = ("getListingsItem", "patchListingsItem")
 
 
 @click.command()
@@ -51,15 +44,127 @@ PricingStore = sr.ConfigStore[PricingRules]
     "--db",
     "db_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Keep the demo store in this new SQLite file (default: a temporary one).",
+    help="Keep the demo's SQLite file (store and ERP table) here (default: a temporary one).",
 )
-def demo(db_path: Path | None) -> None:
-    """Walk through publish, diff, validation, staged rollout and rollback."""
+@click.option("--skus", type=click.IntRange(40, 2000), default=120, show_default=True,
+              help="How many SKUs the demo seller lists.")
+def demo(db_path: Path | None, skus: int) -> None:
+    """A price sync against a local FakeAmazon: a bad deploy is detected and rolled back."""
     started = time.perf_counter()
-    with _location(db_path) as path, sr.connect(f"sqlite:///{path}") as store:
-        click.echo(f"store: {path}")
-        summary = _tour(store.config("pricing", schema=PricingRules))
-    click.echo(f"\n{summary} ({time.perf_counter() - started:.1f} s)")
+    with ExitStack() as stack:
+        path = stack.enter_context(_location(db_path))
+        store = stack.enter_context(sr.connect(f"sqlite:///{path}"))
+        fake = FakeAmazon(clock=SystemClock())
+        base_url = stack.enter_context(fake.serve())
+        amazon = stack.enter_context(_adapter(fake, base_url))
+        click.echo(f"store and ERP table: {path}\nFakeAmazon: {base_url} (127.0.0.1 only)")
+        seed(store.engine, skus, add_listing=lambda sku, p: fake.add_listing(sku, price=p))
+        pricing = store.config("pricing", schema=PricingRules)
+        _good_release(store, pricing, amazon, skus)
+        before = _snapshot(store.engine, fake)
+        report = _bad_release(store, pricing, amazon, skus)
+        _check_restored(store.engine, fake, before, pricing)
+        _records(store)
+        fake.assert_no_duplicate_writes()
+    verified = report.verification.value if report.verification else "not verified"
+    click.echo(f"\ndemo finished in {time.perf_counter() - started:.1f} s: the bad release "
+               f"was {report.status.value} and {verified}")
+
+
+def _adapter(fake: FakeAmazon, base_url: str) -> AmazonAdapter:
+    for op in _QUICK_OPS:
+        fake.set_limit(op, rate=_RATE, burst=_BURST)
+    creds = fake.credentials
+    return AmazonAdapter(
+        seller_id=creds.seller_id, client_id=creds.client_id,
+        client_secret=creds.client_secret, refresh_token=creds.refresh_token,
+        marketplace_id=creds.marketplace_id, base_url=base_url,
+        token_url=base_url + "/auth/o2/token", timeout=5.0,
+        limits={op: Limit(_RATE, _BURST) for op in _QUICK_OPS},
+    )
+
+
+def _step(title: str) -> None:
+    click.secho(f"\n== {title}", bold=True)
+
+
+def _progress(total: int, counts: dict[str, int]) -> Any:
+    def show(done: int) -> None:
+        if done % 20 == 0 or done == total:
+            click.echo(f"  priced {done}/{total} SKUs (pushed {counts['ok']}, "
+                       f"refused {counts['refused']})")
+    return show
+
+
+def _observer(rel: sr.Release, counts: dict[str, int]) -> Any:
+    def observe(ok: bool) -> None:  # noqa: FBT001 - the job's own callback
+        counts["ok" if ok else "refused"] += 1
+        rel.observe(ok)
+    return observe
+
+
+def _run(rel: sr.Release, store: sr.Store, amazon: AmazonAdapter, rules: PricingRules,
+         skus: int) -> None:
+    counts = {"ok": 0, "refused": 0}
+    sync_prices(store.engine, amazon, rules, _observer(rel, counts), _progress(skus, counts))
+
+
+def _good_release(store: sr.Store, pricing: Any, amazon: AmazonAdapter, skus: int) -> None:
+    _step("release 1: pricing v1 (4 % off list), a normal price sync")
+    with sr.release("price-sync", store=store, adapters=[amazon],
+                    checkpoint=[pricing, sr.table_checkpoint(store.engine, PRICES)],
+                    trigger=sr.ErrorRate(max=0.05, min_calls=30)) as rel:
+        pricing.publish(GOOD, author=_AUTHOR, message="4 % off list")
+        _run(rel, store, amazon, GOOD, skus)
+    pricing.mark_good(author=_AUTHOR)
+    click.echo(f"release {rel.id[:12]} {rel.status.value}; pricing v{pricing.refresh().version}"
+               " marked good")
+
+
+def _bad_release(store: sr.Store, pricing: Any, amazon: AmazonAdapter,
+                 skus: int) -> sr.RollbackReport:
+    _step("release 2: pricing v2 -- a typo makes it 40 % off; the error-rate trigger watches")
+    try:
+        with sr.release("price-sync", store=store, adapters=[amazon],
+                        checkpoint=[pricing, sr.table_checkpoint(store.engine, PRICES)],
+                        trigger=sr.ErrorRate(max=0.05, min_calls=30)) as rel:
+            pricing.publish(BUGGY, author=_AUTHOR, message="40 % off list (meant 4 %)")
+            _run(rel, store, amazon, BUGGY, skus)
+    except sr.RollbackTriggered as exc:
+        click.echo(f"trigger tripped: {exc}")
+        report: sr.RollbackReport = exc.rollback_report  # type: ignore[attr-defined]
+    else:
+        msg = "the buggy release was not stopped by its trigger"
+        raise CliError(msg)
+    _step("rolled back")
+    click.echo(report.summary())
+    return report
+
+
+def _snapshot(engine: Engine, fake: FakeAmazon) -> tuple[dict[str, Any], dict[str, Any]]:
+    with engine.connect() as conn:
+        rows = {r.sku: r.price for r in conn.execute(select(PRICES.c.sku, PRICES.c.price))}
+    return rows, fake.prices()
+
+
+def _check_restored(engine: Engine, fake: FakeAmazon, before: Any, pricing: Any) -> None:
+    _step("after the rollback")
+    rows, prices = _snapshot(engine, fake)
+    same_rows, same_prices = rows == before[0], prices == before[1]
+    rules = pricing.refresh().content
+    click.echo(f"ERP prices table equals the checkpoint: {same_rows}")
+    click.echo(f"Amazon prices equal the ones before the release: {same_prices}")
+    click.echo(f"pricing config: v{pricing.refresh().version}, discount {rules['discount']}")
+    if not (same_rows and same_prices and rules["discount"] == GOOD.discount):
+        msg = "the demo's rollback did not restore everything (see above)"
+        raise CliError(msg)
+
+
+def _records(store: sr.Store) -> None:
+    _step("safe-release releases list / report")
+    click.echo(releases_table(store.releases(limit=10)))
+    click.echo("")
+    click.echo(incident_text(store.incident_report()))
 
 
 @contextmanager
@@ -74,88 +179,3 @@ def _location(db_path: Path | None) -> Iterator[Path]:
     yield db_path
 
 
-def _tour(cfg: PricingStore) -> str:
-    _publish_two(cfg)
-    _refuse_invalid(cfg)
-    _staged_rollout(cfg)
-    head = _roll_back(cfg)
-    _history(cfg)
-    return (
-        f"demo finished: {head.version} versions of {cfg.name!r}, head v{head.version} "
-        f"restores v{head.restores}; the invalid publish was refused, the rollout aborted"
-    )
-
-
-def _step(title: str) -> None:
-    click.secho(f"\n== {title}", bold=True)
-
-
-def _publish_two(cfg: PricingStore) -> None:
-    _step("publish v1 and v2 of the pricing rules")
-    v1 = cfg.publish(V1, author=_AUTHOR, message="initial rules")
-    cfg.mark_good(author=_AUTHOR)
-    click.echo(f"published v{v1.version} (marked good): {V1.model_dump_json()}")
-    v2 = cfg.publish(
-        V2, author=_AUTHOR, message="raise the Amazon US floor", expected_version=v1.version
-    )
-    click.echo(f"published v{v2.version} on top of v{v2.parent}")
-    click.echo(str(cfg.diff(v1.version, v2.version)))
-
-
-def _refuse_invalid(cfg: PricingStore) -> None:
-    _step("an invalid publish is refused")
-    bad = {**V2.model_dump(), "min_margin": -0.05}
-    try:
-        cfg.publish(bad, author=_AUTHOR, message="typo: negative margin")
-    except sr.ConfigValidationError as exc:
-        click.echo(f"refused with ConfigValidationError on {', '.join(exc.fields)}")
-    click.echo(f"nothing was stored: the head is still v{cfg.refresh().version}")
-
-
-def _staged_rollout(cfg: PricingStore) -> None:
-    _step("stage v3 (lower margin) to 10% of SKUs")
-    v3 = cfg.publish(
-        V3, author=_AUTHOR, message="try a lower margin", rollout=sr.Rollout(percent=10)
-    )
-    state = cfg.rollout
-    assert state is not None  # noqa: S101 - the publish above started it
-    click.echo(
-        f"v{v3.version} serves {percent(state.percent)} of keys; the rest stay on v{state.stable}"
-    )
-    for sku, version in _sample(cfg, v3.version):
-        margin = cfg.value_for(sku).min_margin
-        click.echo(f"  {sku} -> v{version} (min_margin {margin})")
-    share = sum(cfg.for_key(f"SKU-{i:05d}").version == v3.version for i in range(_SKUS))
-    click.echo(f"over {_SKUS:,} SKUs, {share:,} ({share / _SKUS:.1%}) get v{v3.version}")
-    stable = cfg.abort(author=_AUTHOR)
-    click.echo(f"aborted: every SKU is back on v{stable.version}")
-
-
-def _sample(cfg: PricingStore, candidate: int) -> list[tuple[str, int]]:
-    """The first few SKUs on the candidate and on the stable version."""
-    picked: dict[bool, list[tuple[str, int]]] = {True: [], False: []}
-    for i in range(_SKUS):
-        sku = f"SKU-{i:05d}"
-        version = cfg.for_key(sku).version
-        group = picked[version == candidate]
-        if len(group) < _SHOWN:
-            group.append((sku, version))
-        if all(len(g) == _SHOWN for g in picked.values()):
-            break
-    return sorted(picked[True] + picked[False])
-
-
-def _roll_back(cfg: PricingStore) -> sr.ConfigVersion:
-    _step("roll v2 back to v1 (rolls forward as a new version)")
-    head = cfg.rollback(author=_AUTHOR, message="margin complaints: back to v1")
-    click.echo(
-        f"v{head.version} restores v{head.restores} (rolled back from "
-        f"v{head.rolled_back_from}); Amazon US floor is "
-        f"{cfg.value.floor_prices['amazon_us']} again"
-    )
-    return head
-
-
-def _history(cfg: PricingStore) -> None:
-    _step("history")
-    click.echo(history_table(cfg.history(), Pointers.of(cfg)))

@@ -1,0 +1,226 @@
+"""``safe-release releases|rollback|recover|report``: releases, their rollbacks and incidents.
+
+``rollback`` and ``recover`` restore what the store alone can restore (config,
+tables in the store's own database, marketplace writes need their adapters).
+Give ``--with module:function`` to hand them the job's live checkpoints and
+adapters: the function returns a mapping (or object) with ``checkpoint`` and
+``adapters`` sequences, built exactly as the job builds them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from safe_release.cli._output import CliError, dump, emit_json, fields, json_option, table, when
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from datetime import datetime
+
+    import safe_release as sr
+    from safe_release.cli._app import Settings
+
+__all__ = ["recover", "releases", "report", "rollback"]
+
+_ERROR_WIDTH = 60
+
+
+def _when(moment: datetime | None) -> str:
+    return when(moment) if moment is not None else "-"
+
+
+def _short(text: str | None, width: int = _ERROR_WIDTH) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _ttr(record: Any) -> str:
+    report = record.report
+    seconds = report.time_to_restore if report is not None else None
+    return f"{seconds:.2f}s" if seconds is not None else "-"
+
+
+def releases_table(records: Sequence[Any]) -> str:
+    """Releases, newest first: id, name, scope, status, verification, times."""
+    headers = ("ID", "NAME", "SCOPE", "STATUS", "VERIFIED", "STARTED", "TTR", "ERROR")
+    rows = [
+        (r.id[:12], r.name, r.scope, r.status.value,
+         r.verification.value if r.verification else "-", _when(r.started_at), _ttr(r),
+         _short(r.error))
+        for r in records
+    ]
+    return table(headers, rows)
+
+
+def _show(record: Any) -> str:
+    pairs = [
+        ("release", record.id), ("name", record.name), ("scope", record.scope),
+        ("status", record.status.value),
+        ("verification", record.verification.value if record.verification else "-"),
+        ("started", _when(record.started_at)), ("detected", _when(record.detected_at)),
+        ("rollback started", _when(record.rollback_started_at)),
+        ("restored", _when(record.restored_at)), ("verified", _when(record.verified_at)),
+        ("finished", _when(record.finished_at)), ("error", record.error or "-"),
+    ]
+    text = fields(pairs)
+    if record.report is not None:
+        text += "\n\n" + record.report.summary()
+        steps = [*record.report.restored, *record.report.failed, *record.report.kept,
+                 *record.report.checks]
+        if steps:
+            text += "\n\n" + table(("STEP", "NAME", "OK", "DETAIL"), [
+                (s.kind, s.name, "yes" if s.ok else "no", _short(s.detail)) for s in steps])
+    return text
+
+
+@click.group()
+def releases() -> None:
+    """Releases recorded in the store: list them, show one."""
+
+
+@releases.command("list")
+@click.option("--scope", help="Only releases of this scope.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+@json_option
+@click.pass_obj
+def list_(settings: Settings, *, scope: str | None, limit: int, as_json: bool) -> None:
+    """The newest releases first, with status, verification and time-to-restore."""
+    with settings.store() as store:
+        records = store.releases(scope=scope, limit=limit)
+    if as_json:
+        emit_json([dump(r) for r in records])
+    elif records:
+        click.echo(releases_table(records))
+    else:
+        click.echo("no releases recorded yet")
+
+
+@releases.command()
+@click.argument("release_id")
+@json_option
+@click.pass_obj
+def show(settings: Settings, release_id: str, *, as_json: bool) -> None:
+    """One release: its times, error, and the report of its rollback."""
+    with settings.store() as store:
+        record = store.release_record(_full_id(store, release_id))
+    if as_json:
+        emit_json(dump(record))
+    else:
+        click.echo(_show(record))
+
+
+def _full_id(store: sr.Store, prefix: str) -> str:
+    """Accept the 12-character prefix the tables print."""
+    if len(prefix) >= 32:  # noqa: PLR2004 - a whole id
+        return prefix
+    matches = [r.id for r in store.releases(limit=10_000) if r.id.startswith(prefix)]
+    if len(matches) == 1:
+        return matches[0]
+    what = "no release" if not matches else f"{len(matches)} releases"
+    msg = f"{what} with an id starting {prefix!r}; give more of the id"
+    raise CliError(msg)
+
+
+_WITH = click.option(
+    "--with", "resources", metavar="MODULE:FUNCTION",
+    help="A function returning the job's live checkpoints and adapters "
+         "({'checkpoint': [...], 'adapters': [...]}).",
+)
+
+
+def load_resources(spec: str | None) -> tuple[list[Any], list[Any]]:
+    """Import ``module:function`` and call it for (checkpoints, adapters)."""
+    if not spec:
+        return [], []
+    module_name, _, attr = spec.partition(":")
+    if not module_name or not attr:
+        msg = f"--with takes MODULE:FUNCTION (e.g. myerp.jobs:release_parts), not {spec!r}"
+        raise CliError(msg)
+    try:
+        factory = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        msg = f"cannot load {spec!r} ({exc}); check the module is importable from here"
+        raise CliError(msg) from exc
+    parts = factory()
+    get = parts.get if isinstance(parts, Mapping) else lambda k, d: getattr(parts, k, d)
+    return list(get("checkpoint", ())), list(get("adapters", ()))
+
+
+def _print_reports(reports: Sequence[sr.RollbackReport], *, as_json: bool) -> None:
+    if as_json:
+        emit_json([dump(r) for r in reports])
+        return
+    for rep in reports:
+        click.echo(rep.summary())
+
+
+def _failed(reports: Sequence[sr.RollbackReport]) -> list[sr.RollbackReport]:
+    return [r for r in reports if r.failed]
+
+
+@click.command()
+@click.argument("release_id")
+@_WITH
+@json_option
+@click.pass_obj
+def rollback(settings: Settings, release_id: str, *, resources: str | None,
+             as_json: bool) -> None:
+    """Roll back a release waiting in pending_rollback (or finish a failed rollback)."""
+    checkpoints, adapters = load_resources(resources)
+    with settings.store(write=True) as store:
+        rep = store.rollback(_full_id(store, release_id), checkpoint=checkpoints,
+                             adapters=adapters)
+    _print_reports([rep], as_json=as_json)
+    if rep.failed:
+        msg = "the rollback is not complete; fix the cause and run 'safe-release recover'"
+        raise CliError(msg)
+
+
+@click.command()
+@_WITH
+@json_option
+@click.pass_obj
+def recover(settings: Settings, *, resources: str | None, as_json: bool) -> None:
+    """Finish every rollback a crash left half-done (safe to run twice)."""
+    checkpoints, adapters = load_resources(resources)
+    with settings.store(write=True) as store:
+        reports = store.recover(checkpoint=checkpoints, adapters=adapters)
+    if not reports and not as_json:
+        click.echo("nothing to recover")
+        return
+    _print_reports(reports, as_json=as_json)
+    if _failed(reports):
+        msg = f"{len(_failed(reports))} release(s) still not fully restored (see above)"
+        raise CliError(msg)
+
+
+@click.command()
+@click.option("--scope", help="Only releases of this scope.")
+@json_option
+@click.pass_obj
+def report(settings: Settings, *, scope: str | None, as_json: bool) -> None:
+    """Time-to-restore (median, p90) and change failure rate."""
+    with settings.store() as store:
+        stats = store.incident_report(scope=scope)
+    if as_json:
+        emit_json(dump(stats))
+        return
+    click.echo(incident_text(stats))
+
+
+def incident_text(stats: Any) -> str:
+    """The incident figures as aligned ``key: value`` lines."""
+    def seconds(value: float | None) -> str:
+        return f"{value:.2f} s" if value is not None else "-"
+
+    return fields([
+        ("releases", str(stats.releases)),
+        ("failed", str(stats.failed)),
+        ("change failure rate", f"{stats.change_failure_rate:.1%}"),
+        ("time to restore, median", seconds(stats.ttr_median)),
+        ("time to restore, p90", seconds(stats.ttr_p90)),
+    ])
