@@ -39,7 +39,7 @@ AMAZON_OPERATIONS: dict[str, Operation] = {
         ),
         Operation.declare(
             "createInboundPlan", "POST", "/inbound/fba/2024-03-20/inboundPlans",
-            rate=2, burst=2, side_effect=SideEffect.COMPENSABLE,
+            rate=2, burst=2, side_effect=SideEffect.IRREVERSIBLE,  # a rollback keeps plans
         ),
         Operation.declare(
             "cancelInboundPlan", "PUT",

@@ -7,22 +7,25 @@ import json as _json
 import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import quote
 
 import httpx
 
 from safe_release._backoff import RetryBudget, RetryPolicy, parse_retry_after
 from safe_release._clock import Clock, SystemClock
+from safe_release._ledger._context import active_journal
 from safe_release.adapters._breaker import CircuitBreaker
 from safe_release.adapters._core import (
     Authorize,
     Caller,
-    Plan,
     Reconcile,
     Send,
     Sent,
     Sleep,
     Verdict,
+    advance,
+    clean_params,
+    fill_path,
+    short_text,
 )
 from safe_release.adapters._limiter import LimiterBackend, MemoryLimiter
 from safe_release.adapters._operation import Limit, Operation
@@ -41,9 +44,10 @@ if TYPE_CHECKING:
 
     from typing_extensions import Self
 
-__all__ = ["MarketplaceAdapter", "response_json"]
+    from safe_release._ledger._inverse import Inverse
+    from safe_release._ledger._journal import Journal
 
-_MAX_ERROR_TEXT = 300
+__all__ = ["MarketplaceAdapter", "response_json"]
 
 
 class MarketplaceAdapter:
@@ -105,6 +109,7 @@ class MarketplaceAdapter:
             "base_url": base_url, "transport": async_transport, "timeout": timeout}
         # built now, not inside the first acall: its set-up must not delay a burst
         self._aclient: httpx.AsyncClient | None = httpx.AsyncClient(**self._async_args)
+        self._journal: Journal | None = None
 
     def _check_limits(self, limits: object) -> dict[str, Limit]:
         if not isinstance(limits, Mapping):
@@ -169,7 +174,7 @@ class MarketplaceAdapter:
         json: Any = None,
     ) -> httpx.Request:
         """The HTTP request for ``op``; bad arguments raise before anything is sent."""
-        path = _fill_path(self.marketplace, op, path_params or {})
+        path = fill_path(self.marketplace, op, path_params or {})
         content, headers = None, {"accept": "application/json"}
         if json is not None:
             try:
@@ -189,15 +194,16 @@ class MarketplaceAdapter:
                 raise PayloadTooLargeError(msg, marketplace=self.marketplace, operation=op.name)
             headers["content-type"] = "application/json"
         return self._client.build_request(
-            op.method, path, params=_clean_params(params), content=content, headers=headers
+            op.method, path, params=clean_params(params), content=content, headers=headers
         )
 
-    def _plan(self, operation: str, kwargs: dict[str, Any]) -> Plan:
+    def _prepare(self, operation: str, path_params: Mapping[str, str] | None,
+                 params: Mapping[str, Any] | None, json: Any) -> tuple[Operation, httpx.Request]:
         op = self.operation(operation)
-        request = self.build_request(op, **kwargs)
+        request = self.build_request(op, path_params=path_params, params=params, json=json)
         if op.name in self._limits:
             op = op._replace(limit=self._limits[op.name])
-        return self._caller.plan(op, request, self.quota_key(op))
+        return op, request
 
     def call(
         self,
@@ -206,15 +212,23 @@ class MarketplaceAdapter:
         path_params: Mapping[str, str] | None = None,
         params: Mapping[str, Any] | None = None,
         json: Any = None,
+        idempotency_key: str | None = None,
+        inverse: Inverse | None = None,
     ) -> httpx.Response:
-        """Call ``operation`` and return its successful response (or raise)."""
-        plan = self._plan(operation, {"path_params": path_params, "params": params,
-                                      "json": json})
-        action, response = _advance(plan, None)
-        while action is not None:
-            action, response = _advance(plan, self._do(action))
-        assert response is not None  # noqa: S101 - a finished plan returns its response
-        return response
+        """Call ``operation`` and return its successful response (or raise).
+
+        Inside a release (a bound journal, or `active_journal`) a write is journaled
+        before it is sent and after, with ``inverse`` (the call that undoes it) and
+        ``idempotency_key`` (default: a hash of the request); a write already in
+        place under the same key is not sent again: its recorded answer comes back.
+        """
+        op, request = self._prepare(operation, path_params, params, json)
+        journal = self.journal
+        if journal is None:
+            return self._drive(op, request, [0.0])
+        ticket = journal.begin(self, op, request, path_params=path_params or {},
+                               idempotency_key=idempotency_key, inverse=inverse)
+        return journal.run(ticket, lambda timing: self._drive(op, request, timing))
 
     async def acall(
         self,
@@ -223,41 +237,104 @@ class MarketplaceAdapter:
         path_params: Mapping[str, str] | None = None,
         params: Mapping[str, Any] | None = None,
         json: Any = None,
+        idempotency_key: str | None = None,
+        inverse: Inverse | None = None,
     ) -> httpx.Response:
-        """`call`, for asyncio code: the same core, awaited."""
-        plan = self._plan(operation, {"path_params": path_params, "params": params,
-                                      "json": json})
-        action, response = _advance(plan, None)
+        """`call`, for asyncio code: the same core and journal, awaited."""
+        op, request = self._prepare(operation, path_params, params, json)
+        journal = self.journal
+        if journal is None:
+            return await self._adrive(op, request, [0.0])
+        ticket = journal.begin(self, op, request, path_params=path_params or {},
+                               idempotency_key=idempotency_key, inverse=inverse)
+        return await journal.arun(ticket, lambda timing: self._adrive(op, request, timing))
+
+    def _drive(self, op: Operation, request: httpx.Request, timing: list[float]) -> httpx.Response:
+        plan = self._caller.plan(op, request, self.quota_key(op))
+        action, response = advance(plan, None)
         while action is not None:
-            action, response = _advance(plan, await self._ado(action))
+            action, response = advance(plan, self._do(action, timing))
         assert response is not None  # noqa: S101 - a finished plan returns its response
         return response
 
-    def _do(self, action: Sleep | Authorize | Send | Reconcile) -> Any:
+    async def _adrive(self, op: Operation, request: httpx.Request,
+                      timing: list[float]) -> httpx.Response:
+        plan = self._caller.plan(op, request, self.quota_key(op))
+        action, response = advance(plan, None)
+        while action is not None:
+            action, response = advance(plan, await self._ado(action, timing))
+        assert response is not None  # noqa: S101 - a finished plan returns its response
+        return response
+
+    def _do(self, action: Sleep | Authorize | Send | Reconcile, timing: list[float]) -> Any:
         if isinstance(action, Sleep):
             self.clock.sleep(action.seconds)
             return None
         if isinstance(action, Authorize):
             return self.authorize(action.request, stale=action.stale)
         if isinstance(action, Send):
+            started = self.clock.monotonic()
             try:
                 return Sent(self._client.send(action.request))
             except httpx.TransportError as exc:
                 return Sent(None, exc)
+            finally:
+                timing[0] += self.clock.monotonic() - started
         return self.reconcile(action.operation, action.request)
 
-    async def _ado(self, action: Sleep | Authorize | Send | Reconcile) -> Any:
+    async def _ado(self, action: Sleep | Authorize | Send | Reconcile,
+                   timing: list[float]) -> Any:
         if isinstance(action, Sleep):
             await self._asleep(action.seconds)
             return None
         if isinstance(action, Authorize):
             return await self.aauthorize(action.request, stale=action.stale)
         if isinstance(action, Send):
+            started = self.clock.monotonic()
             try:
                 return Sent(await self._async_client().send(action.request))
             except httpx.TransportError as exc:
                 return Sent(None, exc)
+            finally:
+                timing[0] += self.clock.monotonic() - started
         return await self.areconcile(action.operation, action.request)
+
+    # -- the side-effect ledger ------------------------------------------------------
+
+    @property
+    def identity(self) -> str:
+        """``marketplace|seller|app|region``: matches ledger rows to this account."""
+        return f"{self.marketplace}|{self.seller}|{self.app}|{self.region}"
+
+    @property
+    def journal(self) -> Journal | None:
+        """The journal this adapter's writes go to: the bound one, else the active one."""
+        return self._journal if self._journal is not None else active_journal()
+
+    def bind_journal(self, journal: Journal | None) -> None:
+        """Journal this adapter's writes in ``journal`` (None: follow `active_journal`)."""
+        self._journal = journal
+
+    def ledger_target(self, op: Operation, request: httpx.Request) -> str:
+        """What a write changes, for the ledger (default: method and path).
+
+        Writes to one target supersede each other: a rollback inverts only the
+        earliest. Override when one path holds several independent values.
+        """
+        return f"{op.method} {request.url.path}"
+
+    def inverse_request(self, inverse: Inverse) -> tuple[Operation, httpx.Request]:
+        """The operation and request of ``inverse`` (unauthorized, not sent)."""
+        return self._prepare(inverse.operation, inverse.path_params, inverse.params,
+                             inverse.body)
+
+    def compensating_call(self, inverse: Inverse) -> httpx.Response:
+        """Send ``inverse`` through this adapter's pacing and retries, unjournaled.
+
+        For the ledger's compensation, which journals it itself.
+        """
+        op, request = self.inverse_request(inverse)
+        return self._drive(op, request, [0.0])
 
     async def _asleep(self, seconds: float) -> None:
         if isinstance(self.clock, SystemClock):
@@ -332,7 +409,7 @@ class MarketplaceAdapter:
     def error_for(self, op: Operation, response: httpx.Response) -> MarketplaceError:
         """The typed error for a failed response (override to read platform bodies)."""
         status = response.status_code
-        text = _short_text(response)
+        text = short_text(response)
         msg = f"{self.marketplace} {op.name} failed with HTTP {status}: {text}"
         if status == 429:  # noqa: PLR2004
             return RateLimitedError(msg, marketplace=self.marketplace, operation=op.name,
@@ -384,16 +461,6 @@ class MarketplaceAdapter:
         await self.aclose()
 
 
-def _advance(
-    plan: Plan, result: Any
-) -> tuple[Sleep | Authorize | Send | Reconcile | None, httpx.Response | None]:
-    """Feed ``result`` to the core: its next action, or (None, the final response)."""
-    try:
-        return plan.send(result), None
-    except StopIteration as stop:
-        return None, stop.value
-
-
 def response_json(adapter: str, op: Operation, response: httpx.Response) -> Any:
     """The response's JSON body, or `MarketplaceResponseError` if it is not JSON."""
     try:
@@ -405,40 +472,3 @@ def response_json(adapter: str, op: Operation, response: httpx.Response) -> Any:
             f"not JSON ({kind}); the marketplace may be degraded, retry later"
         )
         raise MarketplaceResponseError(msg, marketplace=adapter, operation=op.name) from exc
-
-
-def _fill_path(marketplace: str, op: Operation, values: Mapping[str, str]) -> str:
-    wanted, given = set(op.path_params), set(values)
-    if wanted != given:
-        msg = (
-            f"{marketplace} {op.name} needs path parameters {sorted(wanted)}, got "
-            f"{sorted(given)}"
-        )
-        raise InvalidArgumentError(msg)
-    path = op.path
-    for name, value in values.items():
-        if not isinstance(value, str) or not value:
-            msg = f"{marketplace} {op.name}: path parameter {name} must be a non-empty string"
-            raise InvalidArgumentError(msg)
-        path = path.replace("{" + name + "}", quote(value, safe=""))
-    return path
-
-
-def _clean_params(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    if not params:
-        return None
-    out: dict[str, Any] = {}
-    for key, value in params.items():
-        if value is None:
-            continue
-        out[key] = ",".join(map(str, value)) if isinstance(value, (list, tuple)) else value
-    return out
-
-
-def _short_text(response: httpx.Response) -> str:
-    try:
-        text = response.text
-    except (UnicodeDecodeError, httpx.ResponseNotRead):
-        return "(unreadable body)"
-    text = " ".join(text.split())
-    return text[:_MAX_ERROR_TEXT] + ("…" if len(text) > _MAX_ERROR_TEXT else "")

@@ -14,6 +14,7 @@ from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import httpx
 
@@ -21,6 +22,7 @@ from safe_release._backoff import RetryBudget, RetryPolicy, retry_delay
 from safe_release.exceptions import (
     AmbiguousWriteError,
     CircuitOpenError,
+    InvalidArgumentError,
     MarketplaceError,
     MarketplaceTransportError,
     RateLimitedError,
@@ -41,10 +43,15 @@ __all__ = [
     "Sent",
     "Sleep",
     "Verdict",
+    "advance",
+    "clean_params",
+    "fill_path",
+    "short_text",
 ]
 
 log = logging.getLogger("safe_release.adapters")
 RECONCILED_HEADER = "x-safe-release-reconciled"
+_MAX_ERROR_TEXT = 300
 
 
 @dataclass(frozen=True)
@@ -309,3 +316,53 @@ def _what(sent: Sent) -> str:
     if sent.error is not None:
         return type(sent.error).__name__
     return f"HTTP {sent.response.status_code}" if sent.response is not None else "no answer"
+
+
+# -- driving a plan and building requests (shared by the sync and async surfaces) --
+
+
+def advance(
+    plan: Plan, result: Any
+) -> tuple[Sleep | Authorize | Send | Reconcile | None, httpx.Response | None]:
+    """Feed ``result`` to the core: its next action, or (None, the final response)."""
+    try:
+        return plan.send(result), None
+    except StopIteration as stop:
+        return None, stop.value
+
+
+def fill_path(marketplace: str, op: Operation, values: Mapping[str, str]) -> str:
+    wanted, given = set(op.path_params), set(values)
+    if wanted != given:
+        msg = (
+            f"{marketplace} {op.name} needs path parameters {sorted(wanted)}, got "
+            f"{sorted(given)}"
+        )
+        raise InvalidArgumentError(msg)
+    path = op.path
+    for name, value in values.items():
+        if not isinstance(value, str) or not value:
+            msg = f"{marketplace} {op.name}: path parameter {name} must be a non-empty string"
+            raise InvalidArgumentError(msg)
+        path = path.replace("{" + name + "}", quote(value, safe=""))
+    return path
+
+
+def clean_params(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if not params:
+        return None
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        if value is None:
+            continue
+        out[key] = ",".join(map(str, value)) if isinstance(value, (list, tuple)) else value
+    return out
+
+
+def short_text(response: httpx.Response) -> str:
+    try:
+        text = response.text
+    except (UnicodeDecodeError, httpx.ResponseNotRead):
+        return "(unreadable body)"
+    text = " ".join(text.split())
+    return text[:_MAX_ERROR_TEXT] + ("…" if len(text) > _MAX_ERROR_TEXT else "")

@@ -24,6 +24,7 @@ from urllib.parse import unquote
 import httpx
 from pydantic import BaseModel, ConfigDict
 
+from safe_release._ledger._inverse import Inverse
 from safe_release.adapters import _amazon_wire as wire
 from safe_release.adapters._amazon_ops import AMAZON_OPERATIONS, LWA_TOKEN_URL
 from safe_release.adapters._auth import Secret, TokenProvider
@@ -166,6 +167,17 @@ class AmazonAdapter(MarketplaceAdapter):
         """Typed errors from SP-API error documents."""
         return wire.amazon_error(op, response)
 
+    def ledger_target(self, op: Operation, request: httpx.Request) -> str:
+        """A listing's price and quantity are separate targets (one patch path each)."""
+        target = super().ledger_target(op, request)
+        if op.name != "patchListingsItem":
+            return target
+        try:
+            paths = [p["path"] for p in json.loads(request.content)["patches"]]
+        except (ValueError, KeyError, TypeError):
+            return target
+        return target + " " + ",".join(sorted(map(str, paths)))
+
     # -- orders ------------------------------------------------------------------------
 
     def iter_orders(
@@ -241,10 +253,12 @@ class AmazonAdapter(MarketplaceAdapter):
         old = wire.listing_price(item, self.marketplace_id)
         currency = currency or wire.listing_currency(item, self.marketplace_id) or \
             CURRENCY.get(self.marketplace_id, "USD")
-        value = [{"marketplace_id": self.marketplace_id, "currency": currency,
-                  "our_price": [{"schedule": [{"value_with_tax": float(price)}]}]}]
-        return self._patch(sku, product_type, "/attributes/purchasable_offer", value,
-                           field="price", old=old, new=price)
+        old_currency = wire.listing_currency(item, self.marketplace_id) or currency
+        return self._patch(sku, product_type, "/attributes/purchasable_offer",
+                           _price_value(self.marketplace_id, currency, price),
+                           field="price", old=old, new=price,
+                           undo=None if old is None else
+                           _price_value(self.marketplace_id, old_currency, old))
 
     def update_quantity(
         self, sku: str, quantity: int, *, product_type: str = "PRODUCT"
@@ -254,19 +268,23 @@ class AmazonAdapter(MarketplaceAdapter):
             msg = f"update_quantity: quantity must be an int >= 0, not {quantity!r}"
             raise InvalidArgumentError(msg)
         old = self.get_quantity(sku)
-        value = [{"fulfillment_channel_code": "DEFAULT", "quantity": quantity}]
-        return self._patch(sku, product_type, "/attributes/fulfillment_availability", value,
-                           field="quantity", old=old, new=quantity)
+        return self._patch(sku, product_type, "/attributes/fulfillment_availability",
+                           _quantity_value(quantity), field="quantity", old=old, new=quantity,
+                           undo=None if old is None else _quantity_value(old))
 
     def _patch(
         self, sku: str, product_type: str, path: str, value: Any, *, field: str,
-        old: Decimal | int | None, new: Decimal | int,
+        old: Decimal | int | None, new: Decimal | int, undo: Any,
     ) -> ListingChange:
+        where = {"path_params": {"sellerId": self.seller_id, "sku": sku},
+                 "params": {"marketplaceIds": self.marketplace_id}}
+        inverse = None if undo is None else Inverse(
+            operation="patchListingsItem", **where, description=f"amazon {field} of {sku}",
+            json={"productType": product_type,
+                  "patches": [{"op": "replace", "path": path, "value": undo}]})
         body = {"productType": product_type,
                 "patches": [{"op": "replace", "path": path, "value": value}]}
-        result = self._json("patchListingsItem",
-                            path_params={"sellerId": self.seller_id, "sku": sku},
-                            params={"marketplaceIds": self.marketplace_id}, json=body)
+        result = self._json("patchListingsItem", **where, json=body, inverse=inverse)
         if result.get("status") != "ACCEPTED":
             issues = "; ".join(str(i.get("message", i)) for i in result.get("issues", []))
             msg = f"amazon patchListingsItem for {sku} was {result.get('status')}: {issues}"
@@ -365,6 +383,15 @@ class AmazonAdapter(MarketplaceAdapter):
         response = self.call(operation, **kwargs)
         body = response_json("amazon", self.operation(operation), response)
         return body if isinstance(body, dict) else {"payload": body}
+
+
+def _price_value(marketplace_id: str, currency: str, price: Decimal) -> list[dict[str, Any]]:
+    return [{"marketplace_id": marketplace_id, "currency": currency,
+             "our_price": [{"schedule": [{"value_with_tax": float(price)}]}]}]
+
+
+def _quantity_value(quantity: int) -> list[dict[str, Any]]:
+    return [{"fulfillment_channel_code": "DEFAULT", "quantity": quantity}]
 
 
 def _secret(value: str | Secret) -> Secret:

@@ -1,0 +1,242 @@
+"""`Journal`: every marketplace write of one release, recorded before and after sending."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from collections import Counter
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import insert, select, update
+
+from safe_release._json import canonical_dumps
+from safe_release._ledger import _compensate
+from safe_release._ledger._records import (
+    LedgerEntry,
+    encode_request,
+    encode_response,
+    idem_key,
+    now,
+    replayed_response,
+    target_text,
+)
+from safe_release._store._engine import read_tx, write_tx
+from safe_release.exceptions import (
+    AmbiguousWriteError,
+    MarketplaceError,
+    MarketplaceHTTPError,
+    MarketplaceTransportError,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+
+    import httpx
+    from sqlalchemy import Connection
+
+    from safe_release._ledger._inverse import Inverse
+    from safe_release._report import StepResult
+    from safe_release._store._store import Store
+    from safe_release.adapters._base import MarketplaceAdapter
+    from safe_release.adapters._operation import Operation
+
+__all__ = ["Journal", "Ticket"]
+
+SENDING, SUCCEEDED, FAILED, AMBIGUOUS = "sending", "succeeded", "failed", "ambiguous"
+_IN_PLACE = (None, "kept", "failed")
+"""Compensation states that leave a succeeded write in place (a replay skips it)."""
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """One call in flight: its ledger row (writes), or the recorded answer (a replay)."""
+
+    entry_id: int | None = None
+    operation: Operation | None = None
+    replayed: httpx.Response | None = None
+    observe: bool = True
+
+
+class Journal:
+    """The side-effect ledger of one release (rows of ``sr_ledger``).
+
+    Bound adapters (``adapter.bind_journal(journal)``), or any adapter while the
+    journal is `active_journal`, record each write here before sending it and
+    record its outcome after. `compensate` undoes them newest-first; a journal
+    built again with the same ``release_id`` (another process, after a crash)
+    sees the same rows and finishes what is left.
+    """
+
+    def __init__(self, store: Store, *, release_id: str, scope: str) -> None:
+        self.store, self.release_id, self.scope = store, release_id, scope
+        self.observer: Callable[[bool, float], None] | None = None
+        self._quiet = threading.local()
+
+    def __repr__(self) -> str:
+        return f"<Journal release={self.release_id!r} scope={self.scope!r}>"
+
+    # -- recording (called by MarketplaceAdapter.call / acall) ---------------------------
+
+    def begin(
+        self,
+        adapter: MarketplaceAdapter,
+        op: Operation,
+        request: httpx.Request,
+        *,
+        path_params: Mapping[str, str],
+        idempotency_key: str | None = None,
+        inverse: Inverse | None = None,
+    ) -> Ticket:
+        """Journal a write as "sending" (or find it already in place); reads pass through."""
+        if self.quiet:
+            return Ticket(observe=False)
+        if not op.is_write:
+            return Ticket(operation=op)
+        encoded = encode_request(request, path_params)
+        key = idem_key(idempotency_key, adapter.identity, op.name, encoded)
+        target = target_text(adapter.ledger_target(op, request))
+        table = self.store.tables.ledger
+        with write_tx(self.store.engine, "journaling a marketplace write") as conn:
+            latest = self._latest(conn, adapter.identity, target)
+            if latest is not None and latest.idem_key == key and \
+                    latest.state == SUCCEEDED and latest.comp_state in _IN_PLACE:
+                return Ticket(replayed=replayed_response(latest.response, request),
+                              observe=False)
+            at = now(self.store.clock)
+            result = conn.execute(insert(table).values(
+                release_id=self.release_id, scope=self.scope, adapter=adapter.identity,
+                operation=op.name, side_effect=op.side_effect.value, target=target,
+                idem_key=key, request=canonical_dumps(encoded),
+                inverse=inverse.model_dump_json(by_alias=True) if inverse is not None else None,
+                state=SENDING, created_at=at, updated_at=at))
+            return Ticket(int(result.inserted_primary_key[0]), op)
+
+    def finish(self, ticket: Ticket, *, response: httpx.Response | None = None,
+               error: BaseException | None = None, latency: float = 0.0) -> None:
+        """Record the outcome, then report it to `observer` (which may raise)."""
+        if ticket.entry_id is not None and ticket.operation is not None:
+            state, stored = _outcome(ticket.operation, response, error)
+            self._update(ticket.entry_id, state=state, response=json.dumps(stored))
+        if ticket.observe and self.observer is not None:
+            self.observer(error is None, latency)
+
+    def run(self, ticket: Ticket,
+            send: Callable[[list[float]], httpx.Response]) -> httpx.Response:
+        """Send (unless replayed) and record the outcome; ``send`` adds its latency."""
+        if ticket.replayed is not None:
+            return ticket.replayed
+        timing = [0.0]
+        try:
+            response = send(timing)
+        except BaseException as exc:
+            self.finish(ticket, error=exc, latency=timing[0])
+            raise
+        self.finish(ticket, response=response, latency=timing[0])
+        return response
+
+    async def arun(self, ticket: Ticket,
+                   send: Callable[[list[float]], Awaitable[httpx.Response]]) -> httpx.Response:
+        """`run` for the async surface (the ledger's database work stays synchronous)."""
+        if ticket.replayed is not None:
+            return ticket.replayed
+        timing = [0.0]
+        try:
+            response = await send(timing)
+        except BaseException as exc:
+            self.finish(ticket, error=exc, latency=timing[0])
+            raise
+        self.finish(ticket, response=response, latency=timing[0])
+        return response
+
+    def _latest(self, conn: Connection, identity: str, target: str) -> LedgerEntry | None:
+        c = self.store.tables.ledger.c
+        row = conn.execute(
+            select(self.store.tables.ledger)
+            .where(c.scope == self.scope, c.adapter == identity, c.target == target,
+                   c.state != FAILED)
+            .order_by(c.id.desc()).limit(1)
+        ).first()
+        return LedgerEntry.from_row(row) if row is not None else None
+
+    def _update(self, entry_id: int, **values: Any) -> None:
+        c = self.store.tables.ledger.c
+        with write_tx(self.store.engine, "journaling a marketplace write") as conn:
+            conn.execute(update(self.store.tables.ledger).where(c.id == entry_id)
+                         .values(updated_at=now(self.store.clock), **values))
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def entries(self) -> list[LedgerEntry]:
+        """The release's journaled writes, oldest first."""
+        c = self.store.tables.ledger.c
+        with read_tx(self.store.engine, "reading the side-effect ledger") as conn:
+            rows = conn.execute(select(self.store.tables.ledger)
+                                .where(c.release_id == self.release_id).order_by(c.id))
+            return [LedgerEntry.from_row(row) for row in rows]
+
+    def summary(self) -> dict[str, int]:
+        """Counts by state (``succeeded``…) and by compensation state (``comp_done``…)."""
+        counts: Counter[str] = Counter()
+        for entry in self.entries():
+            counts[entry.state] += 1
+            if entry.comp_state is not None:
+                counts["comp_" + entry.comp_state] += 1
+        return dict(counts)
+
+    # -- rollback -----------------------------------------------------------------------------
+
+    @property
+    def quiet(self) -> bool:
+        """Whether this thread is compensating (its calls are neither journaled nor observed)."""
+        return bool(getattr(self._quiet, "depth", 0))
+
+    @contextlib.contextmanager
+    def quieted(self) -> Iterator[None]:
+        """Calls made inside (compensations, read-backs) are not journaled nor observed."""
+        self._quiet.depth = getattr(self._quiet, "depth", 0) + 1
+        try:
+            yield
+        finally:
+            self._quiet.depth -= 1
+
+    def compensate(
+        self,
+        adapters: Sequence[MarketplaceAdapter],
+        on_step: Callable[[StepResult], None] | None = None,
+    ) -> list[StepResult]:
+        """Undo the release's writes newest-first, each at most once; resumable.
+
+        Only the earliest write to each target is inverted (its inverse restores
+        the value from before the release); later ones are marked superseded.
+        Irreversible writes, and writes without an inverse, are reported as kept.
+        A step that fails is reported, never raised; `StoreError` is raised only
+        when the store is unreachable.
+        """
+        with self.quieted():
+            return _compensate.compensate(self, adapters, on_step)
+
+    def verify(self, adapters: Sequence[MarketplaceAdapter]) -> list[StepResult]:
+        """Read back every compensated value: one check per compensated write."""
+        with self.quieted():
+            return _compensate.verify(self, adapters)
+
+    def set_compensation(self, entry_id: int, state: str | None, detail: str) -> None:
+        """Record a compensation state (before acting on it, and after)."""
+        self._update(entry_id, comp_state=state, comp_detail=detail)
+
+
+def _outcome(op: Operation, response: httpx.Response | None,
+             error: BaseException | None) -> tuple[str, dict[str, Any]]:
+    if error is None and response is not None:
+        return SUCCEEDED, encode_response(response)
+    stored: dict[str, Any] = {"error": type(error).__name__, "detail": str(error)[:500]}
+    if isinstance(error, MarketplaceHTTPError):
+        stored["status"] = error.status
+    if isinstance(error, AmbiguousWriteError) or (
+            isinstance(error, MarketplaceTransportError) and op.resend_is_safe):
+        return AMBIGUOUS, stored
+    if isinstance(error, MarketplaceError):
+        return FAILED, stored
+    return AMBIGUOUS, stored  # interrupted while sending: it may have landed

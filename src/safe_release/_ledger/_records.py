@@ -1,0 +1,144 @@
+"""Ledger rows: what is stored for one write, and how requests and answers are encoded.
+
+A stored request is method, path, query and JSON body: never a header, so an
+access token put on the request by ``authorize`` cannot reach the store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
+
+import httpx
+
+from safe_release._json import canonical_dumps
+from safe_release._ledger._inverse import Inverse
+from safe_release._store._tables import TARGET_LENGTH
+from safe_release.exceptions import InvalidArgumentError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from sqlalchemy import Row
+
+    from safe_release._clock import Clock
+
+__all__ = [
+    "MAX_RESPONSE_BYTES",
+    "REPLAYED_HEADER",
+    "LedgerEntry",
+    "encode_request",
+    "encode_response",
+    "idem_key",
+    "now",
+    "replayed_response",
+    "target_text",
+]
+
+MAX_RESPONSE_BYTES = 64 * 1024
+REPLAYED_HEADER = "x-safe-release-replayed"
+_KEY_LENGTH = 64
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One journaled write (a row of ``sr_ledger``)."""
+
+    id: int
+    release_id: str
+    adapter: str
+    operation: str
+    side_effect: str
+    target: str
+    idem_key: str
+    request: dict[str, Any]
+    inverse: Inverse | None
+    state: str
+    response: dict[str, Any] | None
+    comp_state: str | None
+    comp_detail: str | None
+
+    @classmethod
+    def from_row(cls, row: Row[Any]) -> LedgerEntry:
+        """Decode a selected row."""
+        inverse = Inverse.model_validate_json(row.inverse) if row.inverse else None
+        return cls(row.id, row.release_id, row.adapter, row.operation, row.side_effect,
+                   row.target, row.idem_key, json.loads(row.request), inverse, row.state,
+                   json.loads(row.response) if row.response else None, row.comp_state,
+                   row.comp_detail)
+
+    @property
+    def name(self) -> str:
+        """``amazon patchListingsItem SKU-1``: the marketplace, operation and its object."""
+        marketplace = self.adapter.split("|", 1)[0]
+        values = list(self.request.get("path_params", {}).values())
+        return " ".join(p for p in (marketplace, self.operation, values[-1] if values else "")
+                        if p)
+
+
+def now(clock: Clock) -> datetime:
+    """The clock's time as an aware UTC datetime."""
+    return datetime.fromtimestamp(clock.time(), tz=timezone.utc)
+
+
+def encode_request(request: httpx.Request, path_params: Mapping[str, str]) -> dict[str, Any]:
+    """Method, path, query, path parameters and body of ``request``: no header, no host."""
+    content = request.content
+    try:
+        body: Any = json.loads(content) if content else None
+    except ValueError:
+        body = content.decode("utf-8", "replace")
+    return {"method": request.method, "path": unquote(request.url.path),
+            "query": request.url.query.decode("ascii"), "path_params": dict(path_params),
+            "json": body}
+
+
+def idem_key(given: str | None, identity: str, operation: str, request: dict[str, Any]) -> str:
+    """The key given (checked), else SHA-256 of who sends what where."""
+    if given is not None:
+        if not isinstance(given, str) or not given or len(given) > _KEY_LENGTH:
+            msg = (
+                f"idempotency_key= must be a non-empty string of at most {_KEY_LENGTH} "
+                f"characters, not {given!r}; nothing was sent"
+            )
+            raise InvalidArgumentError(msg)
+        return given
+    parts = [identity, operation, request["path"], request["query"], request["json"]]
+    return hashlib.sha256(canonical_dumps(parts).encode()).hexdigest()
+
+
+def target_text(target: str) -> str:
+    """``target`` as stored: long ones shortened to a prefix and their hash."""
+    if len(target) <= TARGET_LENGTH:
+        return target
+    digest = hashlib.sha256(target.encode()).hexdigest()
+    return target[: TARGET_LENGTH - 65] + "#" + digest
+
+
+def encode_response(response: httpx.Response) -> dict[str, Any]:
+    """Status and body (JSON, else text); a body over 64 KiB is left out."""
+    out: dict[str, Any] = {"status": response.status_code, "body": None}
+    content = response.content
+    if len(content) > MAX_RESPONSE_BYTES:
+        out["truncated"] = True
+        return out
+    try:
+        out["body"] = json.loads(content) if content else None
+    except ValueError:
+        out["text"] = content.decode("utf-8", "replace")
+    return out
+
+
+def replayed_response(stored: dict[str, Any] | None, request: httpx.Request) -> httpx.Response:
+    """The recorded answer of a write already in place, marked as replayed."""
+    stored = stored or {"status": 200, "body": None}
+    headers = {REPLAYED_HEADER: "1"}
+    if stored.get("body") is not None:
+        return httpx.Response(stored["status"], json=stored["body"], request=request,
+                              headers=headers)
+    text = stored.get("text")
+    return httpx.Response(stored["status"], text=text or "", request=request, headers=headers)
