@@ -1,0 +1,25 @@
+"""Releases: run a job so that a failure puts everything it changed back."""
+
+from __future__ import annotations
+
+from safe_release._release._guarded import guarded
+from safe_release._release._incidents import IncidentReport, incident_report
+from safe_release._release._records import ReleaseEvent, ReleaseRecord, release_record, releases
+from safe_release._release._recover import recover, rollback
+from safe_release._release._release import OnFailure, Release, current_release, release
+
+__all__ = [
+    "IncidentReport",
+    "OnFailure",
+    "Release",
+    "ReleaseEvent",
+    "ReleaseRecord",
+    "current_release",
+    "guarded",
+    "incident_report",
+    "recover",
+    "release",
+    "release_record",
+    "releases",
+    "rollback",
+]

@@ -1,0 +1,190 @@
+"""Rows of ``sr_release`` and ``sr_release_event``: the persisted state machine."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import insert, select, update
+
+from safe_release._report import ReleaseStatus, RollbackReport, Verification
+from safe_release._store._engine import read_tx
+from safe_release.exceptions import ReleaseNotFoundError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Row
+
+    from safe_release._store._store import Store
+
+__all__ = [
+    "ERROR_LIMIT",
+    "ReleaseEvent",
+    "ReleaseRecord",
+    "describe_error",
+    "event",
+    "insert_release",
+    "load",
+    "load_events",
+    "now",
+    "release_record",
+    "releases",
+    "set_state",
+]
+
+ERROR_LIMIT = 500
+"""The ``error`` column keeps the exception type and at most this many characters."""
+
+
+class ReleaseEvent(BaseModel):
+    """One journal entry of a release: a transition, a step, a notification failure."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str
+    detail: dict[str, Any]
+    at: datetime
+
+
+class ReleaseRecord(BaseModel):
+    """A release as recorded in the store (``safe-release releases show``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+    scope: str
+    status: ReleaseStatus
+    verification: Verification | None = None
+    on_failure: str
+    owner: str
+    started_at: datetime
+    detected_at: datetime | None = None
+    rollback_started_at: datetime | None = None
+    restored_at: datetime | None = None
+    verified_at: datetime | None = None
+    finished_at: datetime | None = None
+    error: str | None = None
+    report: RollbackReport | None = None
+    events: tuple[ReleaseEvent, ...] = ()
+    """The release's journal, oldest first (filled by `release_record`, not `releases`)."""
+
+    @property
+    def time_to_restore(self) -> float | None:
+        """Seconds from the failure being seen to everything restored."""
+        if self.detected_at is None or self.restored_at is None:
+            return None
+        return (self.restored_at - self.detected_at).total_seconds()
+
+
+def now(store: Store) -> datetime:
+    """The store clock's time as an aware UTC datetime."""
+    return datetime.fromtimestamp(store.clock.time(), tz=timezone.utc)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=timezone.utc)  # SQLite hands back naive UTC
+
+
+def describe_error(exc: BaseException) -> str:
+    """The exception's type and (truncated) message, for the ``error`` column."""
+    text = str(exc).strip().replace("\n", " ")
+    if len(text) > ERROR_LIMIT:
+        text = text[:ERROR_LIMIT] + "…"
+    name = type(exc).__qualname__
+    return f"{name}: {text}" if text else name
+
+
+def insert_release(conn: Connection, store: Store, values: dict[str, Any]) -> None:
+    """Insert the release row (status ``running``) and its ``started`` event."""
+    conn.execute(insert(store.tables.release).values(**values))
+    event(conn, store, values["id"], "started", {"name": values["name"],
+                                                 "scope": values["scope"]},
+          at=values["started_at"])
+
+
+def set_state(conn: Connection, store: Store, release_id: str, kind: str,
+              detail: dict[str, Any] | None = None, **values: Any) -> None:
+    """Update the release row with ``values`` and journal it as event ``kind``."""
+    t = store.tables.release
+    if "report" in values and isinstance(values["report"], RollbackReport):
+        values["report"] = values["report"].model_dump_json()
+    if "status" in values and isinstance(values["status"], ReleaseStatus):
+        values["status"] = values["status"].value
+    if isinstance(values.get("verification"), Verification):
+        values["verification"] = values["verification"].value
+    if values:
+        conn.execute(update(t).where(t.c.id == release_id).values(**values))
+    shown = {k: v for k, v in values.items() if k in {"status", "verification", "error"}}
+    event(conn, store, release_id, kind, {**shown, **(detail or {})})
+
+
+def event(conn: Connection, store: Store, release_id: str, kind: str,
+          detail: dict[str, Any], *, at: datetime | None = None) -> None:
+    """Append one entry to the release's journal."""
+    conn.execute(insert(store.tables.release_event).values(
+        release_id=release_id, kind=kind, detail=json.dumps(detail, default=str),
+        at=at or now(store)))
+
+
+def _record(row: Row[Any], events: tuple[ReleaseEvent, ...] = ()) -> ReleaseRecord:
+    m = row._mapping  # noqa: SLF001 - SQLAlchemy's public mapping view of a row
+    report = RollbackReport.model_validate_json(m["report"]) if m["report"] else None
+    times = ("started_at", "detected_at", "rollback_started_at", "restored_at",
+             "verified_at", "finished_at")
+    return ReleaseRecord(
+        id=m["id"], name=m["name"], scope=m["scope"], status=ReleaseStatus(m["status"]),
+        verification=Verification(m["verification"]) if m["verification"] else None,
+        on_failure=m["on_failure"], owner=m["owner"], error=m["error"], report=report,
+        events=events, **{k: _aware(m[k]) for k in times},
+    )
+
+
+def load(conn: Connection, store: Store, release_id: str) -> ReleaseRecord:
+    """The release ``release_id`` (`ReleaseNotFoundError` if there is none)."""
+    t = store.tables.release
+    row = conn.execute(select(t).where(t.c.id == release_id)).first()
+    if row is None:
+        msg = (
+            f"no release {release_id!r} is recorded in this store; list them with "
+            "'safe-release releases list' (or store.releases())"
+        )
+        raise ReleaseNotFoundError(msg, release_id=release_id)
+    return _record(row)
+
+
+def load_events(conn: Connection, store: Store, release_id: str) -> tuple[ReleaseEvent, ...]:
+    """The journal of one release, oldest first."""
+    e = store.tables.release_event
+    rows = conn.execute(select(e.c.kind, e.c.detail, e.c.at)
+                        .where(e.c.release_id == release_id).order_by(e.c.id))
+    return tuple(ReleaseEvent(kind=r.kind, detail=json.loads(r.detail),
+                              at=_aware(r.at) or r.at) for r in rows)
+
+
+def release_record(store: Store, release_id: str) -> ReleaseRecord:
+    """One release with its journal; `ReleaseNotFoundError` if it is not recorded."""
+    with read_tx(store.engine, "reading a release") as conn:
+        record = load(conn, store, release_id)
+        return record.model_copy(update={"events": load_events(conn, store, release_id)})
+
+
+def releases(store: Store, *, scope: str | None = None, limit: int = 50,
+             statuses: tuple[str, ...] = (), since: datetime | None = None,
+             ) -> list[ReleaseRecord]:
+    """The newest releases first (of one ``scope``, statuses, since a time), at most ``limit``."""
+    t = store.tables.release
+    query = select(t).order_by(t.c.started_at.desc(), t.c.id.desc())
+    if scope is not None:
+        query = query.where(t.c.scope == scope)
+    if statuses:
+        query = query.where(t.c.status.in_(statuses))
+    if since is not None:
+        query = query.where(t.c.started_at >= since)
+    if limit:
+        query = query.limit(limit)
+    with read_tx(store.engine, "listing releases") as conn:
+        return [_record(row) for row in conn.execute(query)]

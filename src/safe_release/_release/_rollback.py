@@ -1,0 +1,155 @@
+"""The rollback driver: restore checkpoints, compensate marketplace writes, verify, record.
+
+Shared by a failing release, `rollback` (a ``pending_rollback`` release) and
+`recover` (a rollback a crash left half-done). Each step is journaled by its
+owner (checkpoint rows, ledger entries) before it is acted on and skipped once
+done, so running the driver again finishes what is left and redoes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from safe_release._release import _parts
+from safe_release._release._checks import guarded_steps, run_checks, verdict
+from safe_release._release._records import describe_error, event, now, set_state
+from safe_release._report import ReleaseStatus, RollbackReport, StepResult
+from safe_release._store._engine import write_tx
+from safe_release.exceptions import StoreError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from datetime import datetime
+
+    from sqlalchemy import Connection
+
+    from safe_release._release._checks import CheckFn
+    from safe_release._release._records import ReleaseRecord
+    from safe_release._store._store import Store
+
+__all__ = ["RollbackRun", "begin_rollback", "notify_all"]
+
+_log = logging.getLogger("safe_release.release")
+
+
+def begin_rollback(conn: Connection, store: Store, record: ReleaseRecord, *,
+                   detected: datetime | None = None, error: str | None = None,
+                   kind: str = "rolling_back") -> None:
+    """Write ``rolling_back`` (and when the failure was seen) before anything is restored."""
+    at = now(store)
+    values: dict[str, Any] = {"status": ReleaseStatus.ROLLING_BACK}
+    if record.detected_at is None:
+        values["detected_at"] = detected or at
+    if record.rollback_started_at is None:
+        values["rollback_started_at"] = at
+    if error is not None:
+        values["error"] = error
+    set_state(conn, store, record.id, kind, **values)
+
+
+@dataclass
+class RollbackRun:
+    """One run of the driver over a release already marked ``rolling_back``."""
+
+    store: Store
+    record: ReleaseRecord
+    live: Sequence[Any] = ()
+    adapters: Sequence[Any] = ()
+    checks: Sequence[tuple[str, CheckFn]] = ()
+    notify: Sequence[Callable[[RollbackReport], object]] = ()
+    finish: Callable[[Connection], None] | None = None
+    """Runs inside the final transaction (the release frees its scope lock there)."""
+
+    def run(self) -> tuple[RollbackReport, BaseException | None]:
+        """Restore, compensate, verify, record; the report and the first rollback failure."""
+        steps, error = self._restore()
+        restored = error is None and all(s.ok for s in steps if s.kind != "kept")
+        status = ReleaseStatus.ROLLED_BACK if restored else ReleaseStatus.ROLLBACK_FAILED
+        restored_at = now(self.store) if restored else None
+        error = self._write("restored" if restored else "rollback_failed", error,
+                            status=status, restored_at=restored_at)
+        checks = self._verify()
+        verification = verdict(checks)
+        report = RollbackReport(
+            release_id=self.record.id, name=self.record.name, scope=self.record.scope,
+            status=status, verification=verification, reason=self.record.error or "",
+            restored=tuple(s for s in steps if s.kind != "kept" and s.ok),
+            failed=tuple(s for s in steps if s.kind != "kept" and not s.ok),
+            kept=tuple(s for s in steps if s.kind == "kept"), checks=tuple(checks),
+            detected_at=self.record.detected_at,
+            rollback_started_at=self.record.rollback_started_at, restored_at=restored_at,
+            verified_at=now(self.store) if verification is not None else None,
+        )
+        error = self._write("finished", error, verification=verification,
+                            verified_at=report.verified_at, report=report,
+                            finished_at=now(self.store), finish=self.finish)
+        notify_all(self.store, self.record.id, self.notify, report)
+        return report, error
+
+    def _restore(self) -> tuple[list[StepResult], BaseException | None]:
+        steps: list[StepResult] = []
+        rec = self.record
+        try:
+            cps = _parts.checkpoints_for(self.store, rec.id, rec.scope)
+            steps += cps.restore(self.live, self._on_step)
+            journal = _parts.journal_for(self.store, rec.id, rec.scope)
+            steps += journal.compensate(self.adapters, self._on_step)
+        except Exception as exc:  # noqa: BLE001 - recorded, then raised as RollbackFailedError
+            _log.exception("rollback of release %s stopped", rec.id)
+            return steps, exc
+        return steps, None
+
+    def _verify(self) -> list[StepResult]:
+        rec = self.record
+        checks = guarded_steps("restored checkpoints", lambda: _parts.checkpoints_for(
+            self.store, rec.id, rec.scope).verify(self.live))
+        checks += guarded_steps("compensated marketplace writes", lambda: _parts.journal_for(
+            self.store, rec.id, rec.scope).verify(self.adapters))
+        return checks + run_checks(self.checks, self.adapters)
+
+    def _on_step(self, step: StepResult) -> None:
+        try:
+            with write_tx(self.store.engine, "journaling a rollback step") as conn:
+                event(conn, self.store, self.record.id, "step", step.model_dump())
+        except StoreError:
+            _log.warning("could not journal step %s of release %s", step.name, self.record.id)
+
+    def _write(self, kind: str, error: BaseException | None,
+               finish: Callable[[Connection], None] | None = None,
+               **values: Any) -> BaseException | None:
+        """Record a transition; a store failure becomes the rollback failure (if none yet)."""
+        try:
+            with write_tx(self.store.engine, "recording a rollback") as conn:
+                set_state(conn, self.store, self.record.id, kind, **values)
+                if finish is not None:
+                    finish(conn)
+        except StoreError as exc:
+            _log.warning("could not record %s of release %s: %s", kind, self.record.id, exc)
+            return error or exc
+        return error
+
+
+def notify_all(store: Store, release_id: str,
+               notify: Sequence[Callable[[RollbackReport], object]],
+               report: RollbackReport) -> None:
+    """Call each notifier; a failing one is logged and journaled, never raised."""
+    for notifier in notify:
+        _notify_one(store, release_id, notifier, report)
+
+
+def _notify_one(store: Store, release_id: str, notifier: Callable[[RollbackReport], object],
+                report: RollbackReport) -> None:
+    try:
+        notifier(report)
+    except Exception as exc:  # noqa: BLE001 - a notifier must not mask the rollback
+        name = getattr(notifier, "__name__", None) or type(notifier).__name__
+        _log.warning("notifier %s failed for release %s: %s", name, release_id,
+                     describe_error(exc))
+        try:
+            with write_tx(store.engine, "journaling a notifier failure") as conn:
+                event(conn, store, release_id, "notify_failed",
+                      {"notifier": str(name), "error": describe_error(exc)})
+        except StoreError:
+            _log.warning("could not journal the notifier failure")
