@@ -110,8 +110,8 @@ class Journal:
                 operation=op.name, side_effect=op.side_effect.value, target=target,
                 idem_key=key, request=canonical_dumps(encoded),
                 inverse=inverse.model_dump_json(by_alias=True) if inverse is not None else None,
-                state=SENDING, created_at=at, updated_at=at))
-            return Ticket(int(result.inserted_primary_key[0]), op)
+                state=SENDING, created_at=at, updated_at=at).returning(table.c.id))
+            return Ticket(int(result.scalar_one()), op)
 
     def finish(self, ticket: Ticket, *, response: httpx.Response | None = None,
                error: BaseException | None = None, latency: float = 0.0) -> None:
