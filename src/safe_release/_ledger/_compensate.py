@@ -18,7 +18,7 @@ from safe_release._ledger._records import now
 from safe_release._report import StepResult
 from safe_release._store._engine import write_tx
 from safe_release.adapters._operation import SideEffect
-from safe_release.exceptions import AmbiguousWriteError, MarketplaceError
+from safe_release.exceptions import AmbiguousWriteError, InvalidArgumentError, MarketplaceError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -107,7 +107,7 @@ def _send(journal: Journal, entry: LedgerEntry, adapter: MarketplaceAdapter) -> 
     assert entry.inverse is not None  # noqa: S101 - planning kept the ones without
     try:
         op, request = adapter.inverse_request(entry.inverse)
-    except MarketplaceError as exc:
+    except (MarketplaceError, InvalidArgumentError) as exc:
         return _record(journal, entry, FAILED, f"the inverse cannot be built: {exc}")
     if entry.comp_state in (SENDING, AMBIGUOUS):
         outcome = _reconcile(adapter, op, request)
@@ -162,8 +162,12 @@ def verify(journal: Journal, adapters: Sequence[MarketplaceAdapter]) -> list[Ste
             checks.append(StepResult(kind="check", name=name, ok=False,
                                      detail=f"no adapter for {entry.adapter} to read it back"))
             continue
-        op, request = adapter.inverse_request(entry.inverse)
-        outcome = _reconcile(adapter, op, request)
+        try:
+            op, request = adapter.inverse_request(entry.inverse)
+        except (MarketplaceError, InvalidArgumentError):
+            outcome = None
+        else:
+            outcome = _reconcile(adapter, op, request)
         detail = {True: "the value is back", False: "the value is not the restored one",
                   None: "the marketplace could not be read back"}[outcome]
         checks.append(StepResult(kind="check", name=name, ok=outcome is True, detail=detail))
