@@ -239,11 +239,23 @@ class TestJournaling:
                 "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": 3}]}]}
         where = {"path_params": {"sellerId": adapter.seller_id, "sku": "SKU-1"},
                  "params": {"marketplaceIds": adapter.marketplace_id}}
-        asyncio.run(adapter.acall("patchListingsItem", **where, json=body))
-        again = asyncio.run(adapter.acall("patchListingsItem", **where, json=body))
+        asyncio.run(adapter.acall("patchListingsItem", **where, json=body,
+                                  idempotency_key="q3"))
+        again = asyncio.run(adapter.acall("patchListingsItem", **where, json=body,
+                                          idempotency_key="q3"))
         assert again.headers[REPLAYED_HEADER] == "1"
         assert [r["state"] for r in rows(store)] == ["succeeded"]
         assert fake.quantity("SKU-1") == 3
+
+    def test_reversible_writes_with_default_keys_are_sent_again(
+        self, store: sr.Store, fake: FakeAmazon, adapter: AmazonAdapter
+    ) -> None:
+        """A price set again under the default key is resent (someone may have changed it)."""
+        adapter.update_price("SKU-1", NEW)
+        fake.add_listing("SKU-1", price=OLD)  # changed in Seller Central meanwhile
+        adapter.update_price("SKU-1", NEW)
+        assert fake.price("SKU-1") == NEW
+        assert [r["state"] for r in rows(store)] == ["succeeded", "succeeded"]
 
     def test_active_journal_catches_unbound_adapters(
         self, store: sr.Store, fake: FakeAmazon, fake_clock: FakeClock, journal: Journal
@@ -433,6 +445,7 @@ class TestReplay:
                                    "quantity": 1}]}
         raw = {"path_params": {"sellerId": fake.credentials.seller_id, "sku": "SKU-3"},
                "params": {"marketplaceIds": fake.credentials.marketplace_id},
+               "idempotency_key": "sku3-out-of-stock",
                "json": {"productType": "PRODUCT", "patches": [{
                    "op": "replace", "path": "/attributes/fulfillment_availability",
                    "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": 0}]}]}}

@@ -23,6 +23,7 @@ from safe_release._ledger._records import (
     target_text,
 )
 from safe_release._store._engine import read_tx, write_tx
+from safe_release.adapters._operation import SideEffect
 from safe_release.exceptions import (
     AmbiguousWriteError,
     MarketplaceError,
@@ -47,6 +48,17 @@ __all__ = ["Journal", "Ticket"]
 SENDING, SUCCEEDED, FAILED, AMBIGUOUS = "sending", "succeeded", "failed", "ambiguous"
 _IN_PLACE = (None, "kept", "failed")
 """Compensation states that leave a succeeded write in place (a replay skips it)."""
+
+
+def _replayable(op: Operation, idempotency_key: str | None) -> bool:
+    """Whether a write already in place is skipped rather than sent again.
+
+    Irreversible and compensable writes (tracking, shipments, plans) always are. A
+    reversible write (set a price) is skipped only under a key the caller chose:
+    with the default key, sending the same value again is harmless and keeps the
+    marketplace equal to what the job computed even if someone changed it since.
+    """
+    return idempotency_key is not None or op.side_effect is not SideEffect.REVERSIBLE
 
 
 @dataclass(frozen=True)
@@ -99,7 +111,8 @@ class Journal:
         target = target_text(adapter.ledger_target(op, request))
         table = self.store.tables.ledger
         with write_tx(self.store.engine, "journaling a marketplace write") as conn:
-            latest = self._latest(conn, adapter.identity, target)
+            latest = self._latest(conn, adapter.identity, target) \
+                if _replayable(op, idempotency_key) else None
             if latest is not None and latest.idem_key == key and \
                     latest.state == SUCCEEDED and latest.comp_state in _IN_PLACE:
                 return Ticket(replayed=replayed_response(latest.response, request),
