@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
+from safe_release._ledger import Journal, reset_active_journal, set_active_journal
 from safe_release._report import StepResult
+
+if TYPE_CHECKING:
+    from safe_release._store._store import Store
 
 __all__ = [
     "Checkpoints",
@@ -58,17 +62,15 @@ def checkpoints_for(store: Any, release_id: str, scope: str) -> Checkpoints:
     return cast("Checkpoints", module.CheckpointSet(store, release_id, scope))
 
 
-def journal_for(store: Any, release_id: str, scope: str) -> JournalLike:
+def journal_for(store: Store, release_id: str, scope: str) -> JournalLike:
     """The `Journal` of a release."""
-    module = importlib.import_module("safe_release._ledger")
-    return cast("JournalLike", module.Journal(store, release_id=release_id, scope=scope))
+    return Journal(store, release_id=release_id, scope=scope)
 
 
 def activate_journal(journal: JournalLike | None) -> Callable[[], None]:
     """Make ``journal`` the context's active one; returns the undo."""
-    module = importlib.import_module("safe_release._ledger._context")
-    token = module.set_active_journal(journal)
-    return lambda: module.reset_active_journal(token)
+    token = set_active_journal(cast("Journal | None", journal))
+    return lambda: reset_active_journal(token)
 
 
 def bind_adapters(adapters: Sequence[Any], journal: JournalLike | None) -> None:
