@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
 import threading
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 import safe_release as sr
 from safe_release._release import release, releases
-from safe_release._release._lock import ScopeLock
+from safe_release._release._lock import ScopeLock, new_owner, owner_is_dead
 from safe_release._report import ReleaseStatus
 from safe_release.exceptions import InvalidArgumentError, ReleaseLockedError
 from safe_release.testing import FakeClock
@@ -43,6 +44,12 @@ def _lock_row(store: sr.Store, scope: str) -> Any:
     t = store.tables.release_lock
     with store.engine.connect() as conn:
         return conn.execute(select(t).where(t.c.scope == scope)).first()
+
+
+def _exited_pid() -> int:
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
 
 
 class TestLocked:
@@ -107,6 +114,33 @@ class TestLocked:
         with release("sync", store=store) as rel:
             assert _lock_row(store, "sync").release_id == rel.id
         crashed._unbind()
+
+    def test_a_dead_process_on_this_host_frees_the_scope_at_once(
+        self, store: sr.Store
+    ) -> None:
+        """A holder whose process exited (same host and pid namespace) is taken over at once."""
+        crashed = release("sync", store=store, lease=3600)
+        crashed.__enter__()
+        assert crashed._lock is not None
+        crashed._lock.close()
+        if store.dialect == "sqlite":  # PostgreSQL: the closed session already freed it
+            with pytest.raises(ReleaseLockedError):  # this process is alive: still held
+                release("sync", store=store).__enter__()
+        dead = new_owner().split(":")
+        dead[2] = str(_exited_pid())
+        t = store.tables.release_lock
+        with store.engine.begin() as conn:
+            conn.execute(update(t).where(t.c.scope == "sync").values(owner=":".join(dead)))
+        with release("sync", store=store) as rel:
+            assert _lock_row(store, "sync").release_id == rel.id
+        crashed._unbind()
+
+    def test_other_hosts_are_presumed_alive(self) -> None:
+        """Only a process of this host and pid namespace can be known dead."""
+        parts = new_owner().split(":")
+        assert not owner_is_dead(":".join(["elsewhere", *parts[1:]]))
+        assert not owner_is_dead(new_owner())
+        assert not owner_is_dead("garbage")
 
     def test_bad_lease_and_wait(self, sqlite_store: sr.Store) -> None:
         """Lease and wait are validated."""

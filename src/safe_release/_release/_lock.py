@@ -10,9 +10,14 @@ even before its lease ends.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
+import os
+import socket
 import threading
+import uuid
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select, text, update
@@ -30,7 +35,7 @@ if TYPE_CHECKING:
 
     from safe_release._store._store import Store
 
-__all__ = ["ScopeLock", "check_lease"]
+__all__ = ["ScopeLock", "check_lease", "new_owner", "owner_is_dead"]
 
 _log = logging.getLogger("safe_release.release")
 _POLL_S = 0.05
@@ -42,6 +47,45 @@ def check_lease(lease: float) -> float:
         msg = f"lease={lease!r} must be a positive number of seconds"
         raise InvalidArgumentError(msg)
     return float(lease)
+
+
+def _pid_namespace() -> str:
+    with contextlib.suppress(OSError):
+        return str(Path("/proc/self/ns/pid").readlink()).removeprefix("pid:").strip("[]")
+    return "-"
+
+
+_HOST = socket.gethostname()[:80]
+_PIDNS = _pid_namespace()
+
+
+def new_owner(tag: str = "") -> str:
+    """An owner token: host, pid namespace, pid, and a random part (plus ``tag``)."""
+    return f"{_HOST}:{_PIDNS}:{os.getpid()}:{tag}{uuid.uuid4().hex[:8]}"
+
+
+def owner_is_dead(owner: str) -> bool:
+    """Whether ``owner`` was a process of this host and pid namespace that has exited.
+
+    Only then can it be known without waiting for the lease: a process on another
+    host (or in another container's pid namespace) is presumed alive.
+    """
+    parts = owner.split(":")
+    if len(parts) < 4 or parts[0] != _HOST or parts[1] != _PIDNS or _PIDNS == "-":  # noqa: PLR2004
+        return False
+    try:
+        pid = int(parts[2])
+    except ValueError:
+        return False
+    if pid == os.getpid() or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # EPERM: alive, someone else's
+        return False
+    return False
 
 
 def _advisory_key(store: Store, scope: str) -> int:
@@ -127,7 +171,7 @@ class ScopeLock:
                                 .returning(t.c.scope)).first()
             return None if done is not None else "(another release, just now)"
         mine = row.owner == self.owner and row.release_id == self.release_id
-        if not (mine or proven_dead or row.expires_at <= now):
+        if not (mine or proven_dead or row.expires_at <= now or owner_is_dead(row.owner)):
             return str(row.release_id)
         if not mine:
             _log.warning("release lock of scope %r taken over from release %s (%s)",

@@ -8,14 +8,12 @@ steps themselves resume where they stopped (see `RollbackRun`).
 
 from __future__ import annotations
 
-import os
-import uuid
 from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
-from safe_release._release._lock import ScopeLock
+from safe_release._release._lock import ScopeLock, new_owner
 from safe_release._release._records import load, release_record, releases
-from safe_release._release._release import _HOST, failed_error
+from safe_release._release._release import failed_error
 from safe_release._release._rollback import RollbackRun, begin_rollback
 from safe_release._report import ReleaseStatus, RollbackReport
 from safe_release._store._engine import write_tx
@@ -38,7 +36,7 @@ _ROLLBACKABLE = (ReleaseStatus.PENDING_ROLLBACK, ReleaseStatus.ROLLING_BACK,
 
 
 def _scope_lock(store: Store, record: ReleaseRecord) -> ScopeLock:
-    owner = f"{_HOST}:{os.getpid()}:recover-{uuid.uuid4().hex[:8]}"
+    owner = new_owner("recover-")
     return ScopeLock(store, record.scope, release_id=record.id, owner=owner,
                      lease=RECOVERY_LEASE)
 

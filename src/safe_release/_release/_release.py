@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import socket
 import uuid
 from contextvars import ContextVar
 from datetime import timedelta
@@ -23,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from safe_release._release import _parts
 from safe_release._release._checks import Check, normalize_checks, run_checks, verdict
-from safe_release._release._lock import ScopeLock, check_lease
+from safe_release._release._lock import ScopeLock, check_lease, new_owner
 from safe_release._release._records import (
     describe_error,
     insert_release,
@@ -56,7 +54,6 @@ __all__ = ["OnFailure", "Release", "current_release", "release"]
 
 OnFailure = Literal["rollback", "manual"]
 _CURRENT: ContextVar[Release | None] = ContextVar("safe_release_release", default=None)
-_HOST = socket.gethostname()[:80]
 
 
 def current_release() -> Release | None:
@@ -184,7 +181,7 @@ class Release:
         if self.status is not None:
             msg = f"release {self.name} ({self.id}) was already entered; create a new one"
             raise ReleaseStateError(msg, release_id=self.id)
-        owner = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        owner = new_owner()
         lock = ScopeLock(self.store, self.scope, release_id=self.id, owner=owner,
                          lease=self._lease)
         values = {"id": self.id, "name": self.name, "scope": self.scope,
