@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from pydantic import BaseModel, JsonValue
 from sqlalchemy import Engine, select
@@ -31,11 +31,14 @@ from safe_release.exceptions import (
 )
 
 if TYPE_CHECKING:
-    from datetime import timedelta
+    from collections.abc import Sequence
+    from datetime import datetime, timedelta
     from types import TracebackType
 
     from typing_extensions import Self
 
+    from safe_release._release import IncidentReport, ReleaseRecord
+    from safe_release._report import RollbackReport
     from safe_release.adapters._auth import Secret
 
 __all__ = ["Store", "connect"]
@@ -187,6 +190,49 @@ class Store:
         with read_tx(self._engine) as conn:
             rows = conn.execute(select(c.name).where(c.head > 0).order_by(c.name))
             return list(rows.scalars())
+
+    # -- releases -----------------------------------------------------------------
+
+    def recover(
+        self, *, checkpoint: Sequence[Any] = (), adapters: Sequence[Any] = ()
+    ) -> list[RollbackReport]:
+        """Finish every rollback a crash left half-done; safe to run twice, even at once.
+
+        Give the job's live ``checkpoint`` objects and ``adapters``: the store alone
+        can restore config and tables in its own database, but marketplace
+        compensation needs the adapters (and their credentials).
+        """
+        from safe_release import _release  # noqa: PLC0415 - releases import the store
+
+        return _release.recover(self, checkpoint=checkpoint, adapters=adapters)
+
+    def rollback(
+        self, release_id: str, *, checkpoint: Sequence[Any] = (), adapters: Sequence[Any] = ()
+    ) -> RollbackReport:
+        """Roll back a release waiting in ``pending_rollback`` (or finish a failed one)."""
+        from safe_release import _release  # noqa: PLC0415 - releases import the store
+
+        return _release.rollback(self, release_id, checkpoint=checkpoint, adapters=adapters)
+
+    def releases(self, *, scope: str | None = None, limit: int = 50) -> list[ReleaseRecord]:
+        """Recorded releases, newest first (of one ``scope``, if given)."""
+        from safe_release import _release  # noqa: PLC0415 - releases import the store
+
+        return _release.releases(self, scope=scope, limit=limit)
+
+    def release_record(self, release_id: str) -> ReleaseRecord:
+        """One release with its events; `ReleaseNotFoundError` if unknown."""
+        from safe_release import _release  # noqa: PLC0415 - releases import the store
+
+        return _release.release_record(self, release_id)
+
+    def incident_report(
+        self, *, scope: str | None = None, since: datetime | None = None
+    ) -> IncidentReport:
+        """Time-to-restore (median, p90) and change failure rate of finished releases."""
+        from safe_release import _release  # noqa: PLC0415 - releases import the store
+
+        return _release.incident_report(self, scope=scope, since=since)
 
     # -- lifecycle ----------------------------------------------------------------
 

@@ -117,7 +117,8 @@ def _good_release(store: sr.Store, pricing: Any, amazon: AmazonAdapter, skus: in
         pricing.publish(GOOD, author=_AUTHOR, message="4 % off list")
         _run(rel, store, amazon, GOOD, skus)
     pricing.mark_good(author=_AUTHOR)
-    click.echo(f"release {rel.id[:12]} {rel.status.value}; pricing v{pricing.refresh().version}"
+    status = rel.status.value if rel.status else "?"
+    click.echo(f"release {rel.id[:12]} {status}; pricing v{pricing.refresh().version}"
                " marked good")
 
 
@@ -144,7 +145,7 @@ def _bad_release(store: sr.Store, pricing: Any, amazon: AmazonAdapter,
 def _snapshot(engine: Engine, fake: FakeAmazon) -> tuple[dict[str, Any], dict[str, Any]]:
     with engine.connect() as conn:
         rows = {r.sku: r.price for r in conn.execute(select(PRICES.c.sku, PRICES.c.price))}
-    return rows, fake.prices()
+    return rows, dict(fake.prices)
 
 
 def _check_restored(engine: Engine, fake: FakeAmazon, before: Any, pricing: Any) -> None:

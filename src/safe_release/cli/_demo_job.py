@@ -52,11 +52,10 @@ def seed(engine: Engine, skus: int, *, add_listing: Callable[[str, Decimal], obj
     _MD.create_all(engine)
     rows = []
     for i in range(skus):
-        cost = Decimal(rng.randint(800, 4000)) / 100
+        sku, cost = f"DEMO-{i:04d}", Decimal(rng.randint(800, 4000)) / 100
         listed = (cost * Decimal(str(rng.uniform(1.45, 2.1)))).quantize(_CENT)
-        rows.append({"sku": f"DEMO-{i:04d}", "cost": cost, "list_price": listed,
-                     "price": listed})
-        add_listing(rows[-1]["sku"], listed)
+        rows.append({"sku": sku, "cost": cost, "list_price": listed, "price": listed})
+        add_listing(sku, listed)
     with engine.begin() as conn:
         conn.execute(PRICES.insert(), rows)
 

@@ -146,8 +146,12 @@ def load_resources(spec: str | None) -> tuple[list[Any], list[Any]]:
         msg = f"cannot load {spec!r} ({exc}); check the module is importable from here"
         raise CliError(msg) from exc
     parts = factory()
-    get = parts.get if isinstance(parts, Mapping) else lambda k, d: getattr(parts, k, d)
-    return list(get("checkpoint", ())), list(get("adapters", ()))
+
+    def get(key: str) -> list[Any]:
+        value = parts.get(key, ()) if isinstance(parts, Mapping) else getattr(parts, key, ())
+        return list(value)
+
+    return get("checkpoint"), get("adapters")
 
 
 def _print_reports(reports: Sequence[sr.RollbackReport], *, as_json: bool) -> None:
