@@ -52,8 +52,8 @@ if TYPE_CHECKING:
 # table_checkpoint, recover and release_record are not exported from safe_release yet.
 _checkpoints = pytest.importorskip(
     "safe_release._checkpoints", reason="the checkpoints package (H1) has not landed yet")
-if not hasattr(_checkpoints, "table_checkpoint"):
-    pytest.skip("safe_release._checkpoints has no table_checkpoint yet (H1 landing)",
+if not all(hasattr(_checkpoints, n) for n in ("table_checkpoint", "CheckpointSet")):
+    pytest.skip("safe_release._checkpoints is not complete yet (H1 landing)",
                 allow_module_level=True)
 table_checkpoint = _checkpoints.table_checkpoint
 
