@@ -601,25 +601,33 @@ class TestUsage:
 
 
 class TestDemo:
-    def test_demo_narrates_and_exits_0(self):
-        """The demo walks through every step and ends with a summary."""
-        out = _ok(CliRunner().invoke(cli, ["demo"])).stdout
-        assert "~ floor_prices.amazon_us: 9.99 -> 10.49" in out
-        assert "refused with ConfigValidationError on min_margin" in out
-        assert "nothing was stored: the head is still v2" in out
-        assert "get v3" in out
-        assert "v4 restores v1 (rolled back from v2)" in out
-        assert "demo finished: 4 versions of 'pricing'" in out
+    def test_demo_rolls_back_the_bad_release(self):
+        """The demo syncs, trips the trigger, and restores rows, config and Amazon prices."""
+        out = _ok(CliRunner().invoke(cli, ["demo", "--skus", "60"])).stdout
+        assert "FakeAmazon: http://127.0.0.1:" in out
+        assert "trigger tripped: ErrorRate" in out
+        assert "ERP prices table equals the checkpoint: True" in out
+        assert "Amazon prices equal the ones before the release: True" in out
+        assert "pricing config: v3, discount 0.04" in out
+        assert "change failure rate:" in out
+        assert "the bad release was rolled_back and verified" in out
 
     def test_db_keeps_the_store(self, tmp_path):
-        """--db keeps the demo's SQLite file, which then serves the CLI."""
+        """--db keeps the demo's SQLite file: its releases and incidents serve the CLI."""
         path = tmp_path / "demo.db"
-        _ok(CliRunner().invoke(cli, ["demo", "--db", str(path)]))
+        _ok(CliRunner().invoke(cli, ["demo", "--db", str(path), "--skus", "40"]))
         url = f"sqlite:///{path}"
-        data = _json(
+        data = _json(CliRunner().invoke(cli, ["--url", url, "releases", "list", "--json"]))
+        assert [r["status"] for r in data] == ["rolled_back", "succeeded"]
+        assert data[0]["verification"] == "verified"
+        stats = _json(CliRunner().invoke(cli, ["--url", url, "report", "--json"]))
+        assert (stats["releases"], stats["failed"]) == (2, 1)
+        assert stats["change_failure_rate"] == 0.5
+        assert stats["ttr_median"] is not None
+        history = _json(
             CliRunner().invoke(cli, ["--url", url, "config", "history", "pricing", "--json"])
         )
-        assert (data["head"], data["last_good"]) == (4, 1)
+        assert history["head"] == 3
 
     def test_db_refuses_an_existing_file(self, tmp_path):
         """--db never writes into an existing file: exit 1."""
