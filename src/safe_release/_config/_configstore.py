@@ -23,6 +23,9 @@ from safe_release.exceptions import (
 )
 
 if TYPE_CHECKING:
+    from pydantic import JsonValue
+
+    from safe_release._checkpoints._protocol import CheckpointContext
     from safe_release._store._store import Store
 
 __all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_TTL", "ConfigStore"]
@@ -371,6 +374,35 @@ class ConfigStore(Generic[T]):
             version = _ops.abort(self._repo, conn, author, self._now())
         self._store.read_cache.invalidate(self._name)
         return version
+
+    # -- checkpoint (the Checkpointable protocol) ---------------------------------
+
+    @property
+    def kind(self) -> str:
+        """``"config"``: a config is a checkpoint of a release."""
+        return "config"
+
+    def describe(self) -> str:
+        """``config <name>``: how a release's records name this checkpoint."""
+        return f"config {self._name}"
+
+    def capture(self, ctx: CheckpointContext) -> dict[str, JsonValue]:
+        """The head's version and content hash, for a release's checkpoint."""
+        from safe_release._checkpoints import _config  # noqa: PLC0415 - import cycle
+
+        return _config.capture(self, ctx)
+
+    def restore(self, state: dict[str, JsonValue], ctx: CheckpointContext) -> str:
+        """Roll the head back to the captured version unless it already carries it."""
+        from safe_release._checkpoints import _config  # noqa: PLC0415 - import cycle
+
+        return _config.restore(self, state, ctx)
+
+    def verify(self, state: dict[str, JsonValue], ctx: CheckpointContext) -> tuple[bool, str]:
+        """Whether the head carries the captured version's content."""
+        from safe_release._checkpoints import _config  # noqa: PLC0415 - import cycle
+
+        return _config.verify(self, state, ctx)
 
     # -- helpers ----------------------------------------------------------------
 

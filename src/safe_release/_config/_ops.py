@@ -170,7 +170,8 @@ def prune(
 
     The newest ``keep`` deployable versions (aborted rollout candidates were never
     deployed and do not count) are kept, and so are the head, the last-good
-    version, a rollout candidate, and what a default rollback would need.
+    version, a rollout candidate, what a default rollback would need, and every
+    version a release's checkpoint may still restore.
     """
     if isinstance(keep, bool) or not isinstance(keep, int):
         msg = f"prune(keep=…) must be an int, not {keep!r}"
@@ -189,6 +190,7 @@ def prune(
     deployable = [n for n in numbers if n not in aborted]
     protected = set(deployable[:keep]) | {row.head, row.last_good, row.candidate}
     protected |= _rollback_path(repo, conn, row.head, row.latest)
+    protected |= repo.checkpointed(conn)
     doomed = sorted(n for n in numbers if n not in protected)
     if doomed:
         repo.delete_versions(conn, doomed)

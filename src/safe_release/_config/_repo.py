@@ -154,6 +154,14 @@ class ConfigRepo:
         stmt = select(e.version).where(e.name == self.name, e.action == "abort")
         return frozenset(v for v in conn.execute(stmt).scalars() if v is not None)
 
+    def checkpointed(self, conn: Connection) -> frozenset[int]:
+        """Versions a release's checkpoint (not yet restored or pruned) refers to."""
+        from safe_release._checkpoints._config import (  # noqa: PLC0415 - import cycle
+            live_config_versions,
+        )
+
+        return frozenset(live_config_versions(conn, self.t, self.name))
+
     def delete_versions(self, conn: Connection, numbers: list[int]) -> None:
         """Delete the given versions."""
         v = self.t.config_version.c

@@ -1,0 +1,126 @@
+"""The set-based statements that compare a table with its snapshot and put it back.
+
+Only rows that differ are touched: ``DELETE`` rows in scope whose key is not in
+the snapshot (inserted since), ``UPDATE … FROM`` rows whose values differ
+(NULL-safe: ``IS DISTINCT FROM`` on PostgreSQL, ``IS NOT`` on SQLite), and
+``INSERT … SELECT`` snapshot rows whose key is gone (deleted since).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import (
+    Text,
+    and_,
+    cast,
+    delete,
+    exists,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.sql import sqltypes
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sqlalchemy import ColumnElement, Table
+    from sqlalchemy.sql.dml import Delete, Insert, Update
+    from sqlalchemy.sql.selectable import Select
+
+__all__ = ["Diff"]
+
+
+class Diff:
+    """Statements for one (table, snapshot, key, scope) quadruple."""
+
+    def __init__(
+        self,
+        table: Table,
+        snap: Table,
+        key: Sequence[str],
+        where: ColumnElement[bool] | None,
+        dialect: str,
+    ) -> None:
+        self.table, self.snap, self.dialect = table, snap, dialect
+        self.key = list(key)
+        self.values = [c.name for c in snap.columns if c.name not in self.key]
+        self.where = where
+
+    # -- predicates ---------------------------------------------------------------
+
+    def _same_key(self, a: Table | Any, b: Table | Any) -> ColumnElement[bool]:
+        return and_(*(a.c[k] == b.c[k] for k in self.key))
+
+    def _differs(self) -> ColumnElement[bool]:
+        return or_(*(self._distinct(name) for name in self.values))
+
+    def _distinct(self, name: str) -> ColumnElement[bool]:
+        live, kept = self.table.c[name], self.snap.c[name]
+        col_type = live.type
+        if (self.dialect == "postgresql" and isinstance(col_type, sqltypes.JSON)
+                and not isinstance(col_type, JSONB)):
+            # json has no equality operator; its text is what was stored, so compare that
+            return cast(live, Text).is_distinct_from(cast(kept, Text))
+        return live.is_distinct_from(kept)
+
+    def _not_in_snapshot(self) -> ColumnElement[bool]:
+        if self.dialect == "sqlite":
+            # SQLite builds the snapshot's keys into one ephemeral index for NOT IN;
+            # NOT EXISTS would scan the (unindexed) snapshot once per row
+            live = tuple_(*(self.table.c[k] for k in self.key)) if len(self.key) > 1 \
+                else self.table.c[self.key[0]]
+            kept = select(*(self.snap.c[k] for k in self.key))
+            return live.not_in(kept)
+        return ~exists().where(self._same_key(self.snap, self.table))
+
+    def _scoped(self, clause: ColumnElement[bool]) -> ColumnElement[bool]:
+        return clause if self.where is None else and_(self.where, clause)
+
+    # -- writes -----------------------------------------------------------------------
+
+    def delete_extra(self) -> Delete:
+        """Rows in scope that the snapshot does not have (inserted since the capture)."""
+        return delete(self.table).where(self._scoped(self._not_in_snapshot()))
+
+    def update_changed(self) -> Update | None:
+        """Rows whose values differ from the snapshot's (None: only key columns)."""
+        if not self.values:
+            return None
+        values = {name: self.snap.c[name] for name in self.values}
+        return update(self.table).values(values).where(
+            self._same_key(self.table, self.snap), self._differs())
+
+    def insert_missing(self) -> Insert:
+        """Snapshot rows whose key is gone from the table (deleted since the capture)."""
+        current = self.table.alias("sr_current")
+        names = [c.name for c in self.snap.columns]
+        rows = select(*self.snap.c).where(~exists().where(self._same_key(current, self.snap)))
+        return insert(self.table).from_select(names, rows)
+
+    # -- reads --------------------------------------------------------------------------
+
+    def count_changed(self) -> Select[Any]:
+        """How many rows differ from the snapshot."""
+        if not self.values:
+            return select(func.count()).where(false())
+        return select(func.count()).select_from(self.table).join(
+            self.snap, self._same_key(self.table, self.snap)).where(self._differs())
+
+    def count_extra(self) -> Select[Any]:
+        """How many rows in scope the snapshot does not have."""
+        return select(func.count()).select_from(self.table).where(
+            self._scoped(self._not_in_snapshot()))
+
+    def count_missing(self) -> Select[Any]:
+        """How many snapshot rows are gone from the table."""
+        current = self.table.alias("sr_current")
+        return select(func.count()).select_from(self.snap).where(
+            ~exists().where(self._same_key(current, self.snap)))
+

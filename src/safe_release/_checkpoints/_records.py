@@ -1,0 +1,238 @@
+"""``CheckpointSet``: a release's checkpoints in ``sr_checkpoint``, captured and restored."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import func, insert, select, update
+
+from safe_release._checkpoints._protocol import Checkpointable, CheckpointContext
+from safe_release._checkpoints._rebuild import find, rebuild
+from safe_release._json import canonical_dumps, check_json
+from safe_release._report import StepResult
+from safe_release._store._engine import read_tx, write_tx
+from safe_release.exceptions import (
+    CheckpointError,
+    CheckpointNotFoundError,
+    SnapshotTamperedError,
+    StoreError,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from sqlalchemy import Row
+
+    from safe_release._checkpoints._protocol import JsonState
+    from safe_release._store._store import Store
+
+__all__ = ["CheckpointRecord", "CheckpointSet"]
+
+_DETAIL_MAX = 2000
+
+
+class CheckpointRecord(BaseModel):
+    """One recorded checkpoint of a release."""
+
+    model_config = ConfigDict(frozen=True)
+
+    seq: int
+    kind: str
+    name: str
+    status: str
+    """``captured``, ``restoring``, ``restored``, ``failed``, ``discarded`` or ``pruned``."""
+    detail: str = ""
+
+
+class CheckpointSet:
+    """The checkpoints of one release: capture them in order, restore them after a failure."""
+
+    def __init__(self, store: Store, release_id: str, scope: str) -> None:
+        self._store, self._release_id, self._scope = store, release_id, scope
+        self._t = store.tables.checkpoint
+
+    def __repr__(self) -> str:
+        return f"<CheckpointSet release={self._release_id} scope={self._scope!r}>"
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self._store.clock.time(), tz=timezone.utc)
+
+    def _ctx(self, seq: int) -> CheckpointContext:
+        return CheckpointContext(self._store, self._release_id, seq)
+
+    # -- capture --------------------------------------------------------------------
+
+    def capture(self, items: Sequence[Checkpointable]) -> None:
+        """Capture each item in order and record it signed; all or nothing."""
+        for item in items:
+            if not isinstance(item, Checkpointable):
+                msg = (f"checkpoint= items need kind, describe(), capture() and restore(); "
+                       f"{item!r} does not have them")
+                raise CheckpointError(msg)
+        taken: list[tuple[int, Checkpointable, JsonState]] = []
+        seq = self._next_seq()
+        for item in items:
+            try:
+                state = self._capture_one(item, seq)
+            except BaseException as exc:
+                self._undo(taken)
+                if not isinstance(exc, Exception):
+                    raise
+                msg = (f"capturing checkpoint {_name(item)} failed ({type(exc).__name__}: "
+                       f"{exc}); the release did not start, and the checkpoints already "
+                       "taken were discarded. Fix the cause and run it again")
+                raise CheckpointError(msg) from exc
+            taken.append((seq, item, state))
+            seq += 1
+
+    def _capture_one(self, item: Checkpointable, seq: int) -> JsonState:
+        raw = item.capture(self._ctx(seq))
+        state = check_json(raw)
+        if not isinstance(state, dict):
+            msg = f"capture() of {item.describe()} returned {type(raw).__name__}, not a dict"
+            raise CheckpointError(msg)
+        payload = {"release_id": self._release_id, "seq": seq, "kind": item.kind,
+                   "name": item.describe(), "state": state}
+        try:
+            self._insert(payload)
+        except BaseException:
+            _discard(item, state, self._ctx(seq))
+            raise
+        return state
+
+    def _insert(self, payload: dict[str, Any]) -> None:
+        now = self._now()
+        manifest = self._store.signer.sign(payload)
+        with write_tx(self._store.engine, "recording a checkpoint") as conn:
+            conn.execute(insert(self._t).values(
+                release_id=self._release_id, seq=payload["seq"], scope=self._scope,
+                kind=payload["kind"], name=payload["name"],
+                state=canonical_dumps(payload["state"]), manifest=manifest,
+                status="captured", detail="", created_at=now, updated_at=now))
+
+    def _next_seq(self) -> int:
+        c = self._t.c
+        with read_tx(self._store.engine) as conn:
+            top = conn.execute(select(func.max(c.seq)).where(
+                c.release_id == self._release_id)).scalar()
+        return int(top or 0) + 1
+
+    def _undo(self, taken: list[tuple[int, Checkpointable, JsonState]]) -> None:
+        for seq, item, state in reversed(taken):
+            _discard(item, state, self._ctx(seq))
+            self._set(seq, "discarded", "the release's capture failed")
+
+    # -- records ------------------------------------------------------------------------
+
+    def _rows(self) -> list[Row[Any]]:
+        c = self._t.c
+        with read_tx(self._store.engine) as conn:
+            return list(conn.execute(select(self._t).where(
+                c.release_id == self._release_id).order_by(c.seq)))
+
+    def records(self) -> list[CheckpointRecord]:
+        """Every checkpoint of the release, in capture order."""
+        return [CheckpointRecord(seq=r.seq, kind=r.kind, name=r.name, status=r.status,
+                                 detail=r.detail) for r in self._rows()]
+
+    def _set(self, seq: int, status: str, detail: str) -> None:
+        c = self._t.c
+        with write_tx(self._store.engine, "recording a checkpoint's status") as conn:
+            conn.execute(update(self._t).where(
+                c.release_id == self._release_id, c.seq == seq).values(
+                status=status, detail=detail[:_DETAIL_MAX], updated_at=self._now()))
+
+    # -- restore ------------------------------------------------------------------------
+
+    def restore(
+        self,
+        live: Sequence[Checkpointable] = (),
+        on_step: Callable[[StepResult], None] | None = None,
+    ) -> list[StepResult]:
+        """Restore every checkpoint not yet restored: schema first, then newest first."""
+        rows = [r for r in self._rows() if r.status in {"captured", "restoring", "failed"}]
+        rows.sort(key=lambda r: (r.kind != "alembic", -r.seq))
+        steps = []
+        for row in rows:
+            step = self._restore_one(row, live)
+            steps.append(step)
+            if on_step is not None:
+                on_step(step)
+        return steps
+
+    def _restore_one(self, row: Row[Any], live: Sequence[Checkpointable]) -> StepResult:
+        try:
+            state = self._verified_state(row)
+            item = find(live, row.kind, row.name) or rebuild(
+                self._store, row.kind, row.name, state)
+            if item is None:
+                _not_found(row.kind, row.name)
+            self._set(row.seq, "restoring", "")
+            detail = item.restore(state, self._ctx(row.seq))
+        except StoreError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a failed step is reported, not raised
+            detail = f"{type(exc).__name__}: {exc}"
+            self._set(row.seq, "failed", detail)
+            return StepResult(kind="checkpoint", name=row.name, ok=False, detail=detail)
+        self._set(row.seq, "restored", str(detail))
+        return StepResult(kind="checkpoint", name=row.name, ok=True, detail=str(detail))
+
+    def _verified_state(self, row: Row[Any]) -> JsonState:
+        payload = self._store.signer.verify(row.manifest, what=f"checkpoint {row.name}")
+        state = json.loads(row.state)
+        expected = {"release_id": self._release_id, "seq": row.seq, "kind": row.kind,
+                    "name": row.name, "state": state}
+        if payload != expected:
+            msg = (f"the signed manifest of checkpoint {row.name!r} does not match its record "
+                   f"(release {payload.get('release_id')!r}, seq {payload.get('seq')!r}): the "
+                   "record was altered or copied from another release; nothing was restored")
+            raise SnapshotTamperedError(msg)
+        if not isinstance(state, dict):
+            msg = f"the state of checkpoint {row.name!r} is not an object; nothing was restored"
+            raise SnapshotTamperedError(msg)
+        return state
+
+    def verify(self, live: Sequence[Checkpointable] = ()) -> list[StepResult]:
+        """Re-read every restored checkpoint and compare it with its capture."""
+        steps = []
+        for row in self._rows():
+            if row.status != "restored":
+                continue
+            state = json.loads(row.state)
+            item = find(live, row.kind, row.name) or rebuild(
+                self._store, row.kind, row.name, state)
+            check = getattr(item, "verify", None)
+            if check is None:
+                continue
+            try:
+                ok, detail = check(state, self._ctx(row.seq))
+            except StoreError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a failed check is reported
+                ok, detail = False, f"{type(exc).__name__}: {exc}"
+            steps.append(StepResult(kind="check", name=f"restored {row.name}", ok=bool(ok),
+                                    detail=str(detail)))
+        return steps
+
+
+def _not_found(kind: str, name: str) -> NoReturn:
+    msg = (f"no live checkpoint {name!r} ({kind}) to restore it with; pass it to "
+           "recover(checkpoint=[...]) or rollback(checkpoint=[...])")
+    raise CheckpointNotFoundError(msg)
+
+
+def _name(item: object) -> str:
+    try:
+        return str(item.describe())  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001 - only for the message
+        return repr(item)
+
+
+def _discard(item: object, state: JsonState, ctx: CheckpointContext) -> None:
+    drop = getattr(item, "discard", None)
+    if drop is not None:
+        drop(state, ctx)

@@ -1,0 +1,253 @@
+"""``table_checkpoint``: rows of any table of the ERP's database, copied server-side."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ColumnElement, Engine, MetaData, Table, func, or_, select, text
+from sqlalchemy.exc import DBAPIError, NoSuchTableError
+
+from safe_release._checkpoints import _snapshot
+from safe_release._checkpoints._diff import Diff
+from safe_release._store._engine import read_tx, safe_url, store_error, write_tx
+from safe_release.exceptions import (
+    CheckpointError,
+    InvalidArgumentError,
+    SnapshotMissingError,
+    SnapshotTamperedError,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sqlalchemy import Connection
+
+    from safe_release._checkpoints._protocol import CheckpointContext, JsonState
+
+__all__ = ["TableCheckpoint", "database_identity", "table_checkpoint"]
+
+
+def database_identity(engine: Engine) -> str:
+    """The database a table lives in, as recorded in a checkpoint (no password)."""
+    return safe_url(engine)
+
+
+def table_checkpoint(
+    engine: Engine,
+    table: Table | type[Any] | str,
+    *,
+    where: str | ColumnElement[bool] | None = None,
+    key: str | Sequence[str] | None = None,
+) -> TableCheckpoint:
+    """Checkpoint the rows of ``table`` (those matching ``where``) in ``engine``'s database.
+
+    ``table`` is an SQLAlchemy ``Table``, an ORM model class, or a name (``"prices"``
+    or ``"schema.prices"``) reflected from the database. ``where`` limits the
+    checkpoint to some rows (an SQL string or an SQLAlchemy expression). ``key``
+    names the columns that identify a row (default: the primary key; required for a
+    table without one). Capture copies the rows into a snapshot table in the same
+    database; restore puts back, in one transaction, only the rows that differ.
+    """
+    if not isinstance(engine, Engine):
+        msg = f"table_checkpoint() needs an SQLAlchemy Engine, not {type(engine).__name__}"
+        raise InvalidArgumentError(msg)
+    resolved = _resolve(engine, table)
+    return TableCheckpoint(engine, resolved, where=where, key=_key(resolved, key))
+
+
+def _resolve(engine: Engine, table: object) -> Table:
+    if isinstance(table, Table):
+        return table
+    inner = getattr(table, "__table__", None)
+    if isinstance(inner, Table):
+        return inner
+    if not isinstance(table, str) or not table.strip():
+        msg = (f"table_checkpoint() takes a Table, an ORM model class or a table name, not "
+               f"{table!r}")
+        raise InvalidArgumentError(msg)
+    schema, _, name = table.rpartition(".")
+    try:
+        return Table(name, MetaData(), schema=schema or None, autoload_with=engine)
+    except NoSuchTableError:
+        msg = (f"table {table!r} does not exist in {safe_url(engine)}; check the name (and "
+               "the schema, as 'schema.table'), or create the table first")
+        raise InvalidArgumentError(msg) from None
+    except DBAPIError as exc:
+        doing = f"reading the definition of table {table!r}"
+        raise store_error(doing, engine, exc) from exc
+
+
+def _key(table: Table, key: str | Sequence[str] | None) -> list[str]:
+    names = [c.name for c in table.primary_key.columns] if key is None else (
+        [key] if isinstance(key, str) else list(key))
+    if not names:
+        msg = (f"table {table.name!r} has no primary key; give key= the columns that "
+               "identify a row, e.g. key=('sku', 'store')")
+        raise InvalidArgumentError(msg)
+    unknown = [n for n in names if n not in table.c]
+    if unknown:
+        msg = (f"key= names columns {unknown} that table {table.name!r} does not have; "
+               f"its columns are {[c.name for c in table.columns]}")
+        raise InvalidArgumentError(msg)
+    return names
+
+
+def _where_sql(where: str | ColumnElement[bool] | None, engine: Engine) -> str | None:
+    if where is None or isinstance(where, str):
+        return where
+    try:
+        sql = where.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True})
+    except Exception:  # noqa: BLE001 - a value without a literal form: show the placeholders
+        return str(where)
+    return str(sql)
+
+
+class TableCheckpoint:
+    """The rows of one table (optionally a ``where`` subset); see `table_checkpoint`."""
+
+    kind = "table"
+
+    def __init__(
+        self,
+        engine: Engine,
+        table: Table,
+        *,
+        where: str | ColumnElement[bool] | None,
+        key: Sequence[str],
+    ) -> None:
+        if where is not None and not isinstance(where, (str, ColumnElement)):
+            msg = f"where= must be an SQL string or an SQLAlchemy expression, not {where!r}"
+            raise InvalidArgumentError(msg)
+        self._engine, self._table, self._key = engine, table, list(key)
+        self._where_sql = _where_sql(where, engine)
+        self._where: ColumnElement[bool] | None = (
+            text(where) if isinstance(where, str) else where)  # type: ignore[assignment]
+
+    @property
+    def table(self) -> Table:
+        """The checkpointed table."""
+        return self._table
+
+    @property
+    def qualified_name(self) -> str:
+        """``schema.table`` or ``table``."""
+        t = self._table
+        return f"{t.schema}.{t.name}" if t.schema else t.name
+
+    def describe(self) -> str:
+        """``table prices`` or ``table prices where store = 'US'``."""
+        scope = f" where {self._where_sql}" if self._where_sql else ""
+        return f"table {self.qualified_name}{scope}"
+
+    def __repr__(self) -> str:
+        return f"<TableCheckpoint {self.describe()!r}>"
+
+    # -- capture ----------------------------------------------------------------------
+
+    def capture(self, ctx: CheckpointContext) -> JsonState:
+        """Copy the rows into ``sr_snap_<release>_<seq>`` and record count and hash."""
+        columns = [c.name for c in self._table.columns]
+        snap = _snapshot.snapshot_table(
+            self._table, _snapshot.snapshot_name(ctx.release_id, ctx.seq), columns)
+        with write_tx(self._engine, f"capturing {self.describe()}") as conn:
+            _snapshot.create_empty(conn, self._table, snap)
+            rows = select(*(self._table.c[c] for c in columns))
+            if self._where is not None:
+                rows = rows.where(self._where)
+            conn.execute(snap.insert().from_select(columns, rows))
+            self._check_keys(conn, snap)
+            count, digest = _snapshot.snapshot_hash(conn, snap)
+        return {
+            "database": database_identity(self._engine), "table": self._table.name,
+            "schema": self._table.schema, "snapshot": snap.name, "columns": list(columns),
+            "key": list(self._key), "where": self._where_sql, "rows": count, "hash": digest,
+        }
+
+    def _check_keys(self, conn: Connection, snap: Table) -> None:
+        keys = [snap.c[k] for k in self._key]
+        nullable = [k for k in self._key if self._table.c[k].nullable
+                    and not self._table.c[k].primary_key]
+        if nullable:
+            nulls = conn.execute(select(func.count()).select_from(snap).where(
+                or_(*(snap.c[n].is_(None) for n in nullable)))).scalar_one()
+            if nulls:
+                msg = (f"{nulls} rows of {self.describe()} have NULL in the key columns "
+                       f"{nullable}; give key= columns that are never NULL")
+                raise CheckpointError(msg)
+        pk = [c.name for c in self._table.primary_key.columns]
+        if sorted(pk) != sorted(self._key):
+            dup = conn.execute(select(*keys).group_by(*keys).having(func.count() > 1)
+                               .limit(1)).first()
+            if dup is not None:
+                msg = (f"key= {self._key} does not identify the rows of {self.describe()}: "
+                       "several rows share one key; give key= a unique set of columns")
+                raise CheckpointError(msg)
+
+    # -- restore ------------------------------------------------------------------------
+
+    def restore(self, state: JsonState, ctx: CheckpointContext) -> str:
+        """Put back, in one transaction, the rows that differ from the snapshot."""
+        del ctx
+        snap, diff = self._plan(state)
+        with write_tx(self._engine, f"restoring {self.describe()}") as conn:
+            self._check_snapshot(conn, snap, state)
+            deleted = conn.execute(diff.delete_extra()).rowcount
+            upd = diff.update_changed()
+            changed = conn.execute(upd).rowcount if upd is not None else 0
+            inserted = conn.execute(diff.insert_missing()).rowcount
+        return f"{changed} changed, {inserted} inserted, {deleted} deleted"
+
+    def verify(self, state: JsonState, ctx: CheckpointContext) -> tuple[bool, str]:
+        """Compare the table with the snapshot now: (equal?, what differs)."""
+        del ctx
+        snap, diff = self._plan(state)
+        with read_tx(self._engine, f"verifying {self.describe()}") as conn:
+            if not _snapshot.exists(conn, snap):
+                return False, f"snapshot table {snap.name} is gone"
+            changed = conn.execute(diff.count_changed()).scalar_one()
+            extra = conn.execute(diff.count_extra()).scalar_one()
+            missing = conn.execute(diff.count_missing()).scalar_one()
+        ok = changed == extra == missing == 0
+        detail = f"{changed} differ, {missing} missing, {extra} extra"
+        return ok, ("equal to the checkpoint" if ok else detail)
+
+    def discard(self, state: JsonState, ctx: CheckpointContext) -> None:
+        """Drop the snapshot table (retention)."""
+        del ctx
+        snap, _ = self._plan(state)
+        with write_tx(self._engine, f"dropping the snapshot of {self.describe()}") as conn:
+            _snapshot.drop(conn, snap)
+
+    def _plan(self, state: JsonState) -> tuple[Table, Diff]:
+        try:
+            name, columns, key = str(state["snapshot"]), state["columns"], state["key"]
+        except KeyError as exc:
+            msg = (f"the recorded state of {self.describe()} lacks {exc}; it was not "
+                   "written by a table checkpoint")
+            raise SnapshotTamperedError(msg) from None
+        if not isinstance(columns, list) or not isinstance(key, list) or key != self._key:
+            msg = (f"the recorded state of {self.describe()} does not match this checkpoint "
+                   f"(key {key!r}, columns {columns!r}); restore it with the checkpoint "
+                   "that captured it")
+            raise CheckpointError(msg)
+        missing = [str(c) for c in columns if str(c) not in self._table.c]
+        if missing:
+            msg = (f"table {self.qualified_name} no longer has the columns {missing} the "
+                   "snapshot holds; restore the schema first (alembic checkpoint), then retry")
+            raise CheckpointError(msg)
+        snap = _snapshot.snapshot_table(self._table, name, [str(c) for c in columns])
+        return snap, Diff(self._table, snap, self._key, self._where, self._engine.dialect.name)
+
+    def _check_snapshot(self, conn: Connection, snap: Table, state: JsonState) -> None:
+        if not _snapshot.exists(conn, snap):
+            msg = (f"the snapshot table {snap.name} of {self.describe()} is gone (dropped or "
+                   "pruned); nothing was restored. Restore the rows from a backup")
+            raise SnapshotMissingError(msg)
+        count, digest = _snapshot.snapshot_hash(conn, snap)
+        if count != state.get("rows") or digest != state.get("hash"):
+            msg = (f"the snapshot table {snap.name} of {self.describe()} was altered since "
+                   f"the capture ({count} rows now, {state.get('rows')} recorded, or their "
+                   "content changed); nothing was restored. Find out who changed it; "
+                   "restore the rows from a backup")
+            raise SnapshotTamperedError(msg)
+
