@@ -189,12 +189,13 @@ class TableCheckpoint:
         """Put back, in one transaction, the rows that differ from the snapshot."""
         del ctx
         snap, diff = self._plan(state)
+        count = {"preserve_rowcount": True}
         with write_tx(self._engine, f"restoring {self.describe()}") as conn:
             self._check_snapshot(conn, snap, state)
-            deleted = conn.execute(diff.delete_extra()).rowcount
+            deleted = conn.execute(diff.delete_extra(), execution_options=count).rowcount
             upd = diff.update_changed()
-            changed = conn.execute(upd).rowcount if upd is not None else 0
-            inserted = conn.execute(diff.insert_missing()).rowcount
+            changed = 0 if upd is None else conn.execute(upd, execution_options=count).rowcount
+            inserted = conn.execute(diff.insert_missing(), execution_options=count).rowcount
         return f"{changed} changed, {inserted} inserted, {deleted} deleted"
 
     def verify(self, state: JsonState, ctx: CheckpointContext) -> tuple[bool, str]:
