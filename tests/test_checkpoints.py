@@ -1,0 +1,271 @@
+"""CheckpointSet records, config/custom/alembic checkpoints, retention."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+import uuid
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+
+import safe_release as sr
+from safe_release._checkpoints import (
+    Checkpointable,
+    CheckpointContext,
+    CheckpointSet,
+    alembic_checkpoint,
+    checkpoint,
+    prune_checkpoints,
+    table_checkpoint,
+)
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from pydantic import JsonValue
+
+
+def rid() -> str:
+    """A made-up release id."""
+    return uuid.uuid4().hex
+
+
+class Box:
+    """A value a custom checkpoint captures and restores."""
+
+    def __init__(self, value: JsonValue) -> None:
+        self.value = value
+        self.restores = 0
+
+    def put(self, value: JsonValue) -> None:
+        self.value = value
+        self.restores += 1
+
+    def cp(self, name: str = "box") -> Checkpointable:
+        return checkpoint(lambda: self.value, self.put, name=name)
+
+
+@pytest.fixture(name="cfg")
+def fixture_cfg(store: sr.Store) -> sr.ConfigStore[Any]:
+    """A config with one version."""
+    cfg = store.config("pricing")
+    cfg.publish({"floor": 1}, author="t")
+    return cfg
+
+
+class TestConfigCheckpoint:
+    def test_config_is_checkpointable(self, cfg: sr.ConfigStore[Any]) -> None:
+        """A ConfigStore satisfies the protocol with kind 'config'."""
+        assert isinstance(cfg, Checkpointable)
+        assert (cfg.kind, cfg.describe()) == ("config", "config pricing")
+
+    def test_restore_rolls_forward_once(self, store: sr.Store, cfg: sr.ConfigStore[Any]) -> None:
+        """Restore publishes the captured content as a new head, audited; twice is a no-op."""
+        c = CheckpointContext(store, rid(), 1)
+        state = cfg.capture(c)
+        cfg.publish({"floor": 0}, author="bug")
+        assert "rolled back to v1" in cfg.restore(state, c)
+        head = cfg.current()
+        assert (head.version, head.content, head.author) == (3, {"floor": 1}, "safe_release")
+        assert c.release_id in head.message
+        assert "already carries" in cfg.restore(state, c)
+        assert cfg.verify(state, c)[0]
+
+    def test_prune_keeps_checkpointed_version(
+            self, store: sr.Store, cfg: sr.ConfigStore[Any]) -> None:
+        """Config prune never deletes a version a live checkpoint refers to; pruned ones may go."""
+        release = rid()
+        CheckpointSet(store, release, "s").capture([cfg])
+        for n in range(2, 9):
+            cfg.publish({"floor": n}, author="t")
+        assert 1 not in cfg.prune(keep=3)
+        with store.engine.begin() as conn:
+            conn.execute(store.tables.checkpoint.update().values(status="pruned"))
+        assert 1 in cfg.prune(keep=3)
+
+
+class TestCheckpointSet:
+    def test_capture_records_signed_rows(self, store: sr.Store, cfg: sr.ConfigStore[Any]) -> None:
+        """Each item gets a captured row with a manifest signed over the release and state."""
+        box, release = Box([1, 2]), rid()
+        cps = CheckpointSet(store, release, "price-sync")
+        cps.capture([cfg, box.cp()])
+        recs = cps.records()
+        assert [(r.seq, r.kind, r.name, r.status) for r in recs] == [
+            (1, "config", "config pricing", "captured"), (2, "custom", "box", "captured")]
+        with store.engine.connect() as conn:
+            manifest = conn.execute(sa.select(store.tables.checkpoint.c.manifest).where(
+                store.tables.checkpoint.c.seq == 2)).scalar_one()
+        payload = store.signer.verify(manifest)
+        assert payload == {"release_id": release, "seq": 2, "kind": "custom", "name": "box",
+                           "state": {"value": [1, 2]}}
+
+    def test_restore_newest_first_and_idempotent(self, store: sr.Store) -> None:
+        """Restore runs newest first, records each step, and skips restored ones next time."""
+        order: list[str] = []
+        a = checkpoint(lambda: 1, lambda _v: order.append("a"), name="a")
+        b = checkpoint(lambda: 2, lambda _v: order.append("b"), name="b")
+        cps = CheckpointSet(store, rid(), "s")
+        cps.capture([a, b])
+        seen: list[sr.StepResult] = []
+        steps = cps.restore([a, b], on_step=seen.append)
+        assert order == ["b", "a"]
+        assert [s.ok for s in steps] == [True, True]
+        assert seen == steps
+        assert {r.status for r in cps.records()} == {"restored"}
+        assert cps.restore([a, b]) == []
+
+    def test_failed_capture_discards_and_raises(self, store: sr.Store) -> None:
+        """A capture failure discards what was taken, marks it, and raises CheckpointError."""
+        box = Box(1)
+
+        def boom() -> JsonValue:
+            msg = "erp down"
+            raise RuntimeError(msg)
+
+        cps = CheckpointSet(store, rid(), "s")
+        with pytest.raises(sr.CheckpointError, match="erp down") as info:
+            cps.capture([box.cp(), checkpoint(boom, box.put, name="bad")])
+        assert isinstance(info.value.__cause__, RuntimeError)
+        assert [r.status for r in cps.records()] == ["discarded"]
+
+    def test_tampered_record_is_a_failed_step(self, store: sr.Store) -> None:
+        """A row whose state no longer matches its signed manifest is refused, not restored."""
+        box = Box("good")
+        cps = CheckpointSet(store, rid(), "s")
+        cps.capture([box.cp()])
+        with store.engine.begin() as conn:
+            conn.execute(store.tables.checkpoint.update().values(
+                state=json.dumps({"value": "evil"})))
+        [step] = cps.restore([box.cp()])
+        assert not step.ok
+        assert "SnapshotTamperedError" in step.detail
+        assert box.restores == 0
+
+    def test_snapshot_of_another_release_refused(self, store: sr.Store) -> None:
+        """A row copied from another release fails: the manifest names the other release."""
+        box = Box(1)
+        first, second = rid(), rid()
+        CheckpointSet(store, first, "s").capture([box.cp()])
+        t = store.tables.checkpoint
+        with store.engine.begin() as conn:
+            conn.execute(t.update().where(t.c.release_id == first).values(release_id=second))
+        [step] = CheckpointSet(store, second, "s").restore([box.cp()])
+        assert not step.ok
+        assert "another release" in step.detail
+
+    def test_missing_live_object(self, store: sr.Store) -> None:
+        """A custom checkpoint without its live object is a failed step saying what to pass."""
+        cps = CheckpointSet(store, rid(), "s")
+        cps.capture([Box(1).cp()])
+        [step] = cps.restore([])
+        assert not step.ok
+        assert "CheckpointNotFoundError" in step.detail
+        assert cps.records()[0].status == "failed"
+
+    def test_rebuild_config_and_table(self, store: sr.Store, cfg: sr.ConfigStore[Any]) -> None:
+        """Without live objects, the store's own config and tables are rebuilt and verified."""
+        md = sa.MetaData(schema=store.schema)
+        t = sa.Table("stock", md, sa.Column("sku", sa.String(10), primary_key=True),
+                     sa.Column("qty", sa.Integer))
+        md.create_all(store.engine)
+        with store.engine.begin() as conn:
+            conn.execute(t.insert(), [{"sku": "A", "qty": 1}])
+        cps = CheckpointSet(store, rid(), "s")
+        cps.capture([cfg, table_checkpoint(store.engine, t)])
+        cfg.publish({"floor": 9}, author="bug")
+        with store.engine.begin() as conn:
+            conn.execute(t.update().values(qty=0))
+        steps = cps.restore([])
+        assert [s.ok for s in steps] == [True, True], steps
+        assert cfg.current().content == {"floor": 1}
+        with store.engine.connect() as conn:
+            assert conn.execute(sa.select(t.c.qty)).scalar_one() == 1
+        checks = cps.verify([])
+        assert [c.ok for c in checks] == [True, True]
+        assert checks[0].name == "restored config pricing"
+
+
+class TestRetention:
+    def test_prune_keeps_last_three_releases(self, store: sr.Store, clock: Any) -> None:
+        """Table snapshots of older releases are dropped and marked pruned; the last 3 stay."""
+        md = sa.MetaData(schema=store.schema)
+        t = sa.Table("stock", md, sa.Column("sku", sa.String(10), primary_key=True))
+        md.create_all(store.engine)
+        cp = table_checkpoint(store.engine, t)
+        sets = []
+        for _ in range(5):
+            clock.advance(60)
+            cps = CheckpointSet(store, rid(), "scope")
+            cps.capture([cp])
+            sets.append(cps)
+        with pytest.raises(sr.InvalidArgumentError, match="always kept"):
+            prune_checkpoints(store, keep=2)
+        assert prune_checkpoints(store) == 2
+        assert [s.records()[0].status for s in sets] == ["pruned"] * 2 + ["captured"] * 3
+        snaps = [n for n in sa.inspect(store.engine).get_table_names(schema=store.schema)
+                 if n.startswith("sr_snap_")]
+        assert len(snaps) == 3
+        assert prune_checkpoints(store) == 0
+
+
+ENV_PY = """
+from alembic import context
+from sqlalchemy import create_engine
+config = context.config
+conn = config.attributes.get("connection")
+if conn is None:
+    engine = create_engine(config.get_main_option("sqlalchemy.url"))
+    with engine.begin() as conn:
+        context.configure(connection=conn)
+        with context.begin_transaction():
+            context.run_migrations()
+else:
+    context.configure(connection=conn)
+    with context.begin_transaction():
+        context.run_migrations()
+"""
+
+REV = """
+from alembic import op
+import sqlalchemy as sa
+revision = "{rev}"
+down_revision = {down}
+def upgrade():
+    op.create_table("t_{rev}", sa.Column("id", sa.Integer, primary_key=True))
+def downgrade():
+    op.drop_table("t_{rev}")
+"""
+
+
+class TestAlembicCheckpoint:
+    def test_restore_downgrades(self, tmp_path: Path) -> None:
+        """The revision is recorded and restored by downgrading a tiny Alembic project."""
+        (tmp_path / "mig" / "versions").mkdir(parents=True)
+        (tmp_path / "mig" / "env.py").write_text(textwrap.dedent(ENV_PY))
+        (tmp_path / "mig" / "script.py.mako").write_text("")
+        for rev, down in (("r1", "None"), ("r2", '"r1"')):
+            (tmp_path / "mig" / "versions" / f"{rev}.py").write_text(REV.format(rev=rev,
+                                                                                down=down))
+        url = f"sqlite:///{tmp_path / 'erp.db'}"
+        config = Config()
+        config.set_main_option("script_location", str(tmp_path / "mig"))
+        config.set_main_option("sqlalchemy.url", url)
+        command.upgrade(config, "r1")
+        engine = sa.create_engine(url)
+        cp = alembic_checkpoint(config, engine=engine)
+        store = sr.connect(f"sqlite:///{tmp_path / 'store.db'}")
+        c = CheckpointContext(store, rid(), 1)
+        state = cp.capture(c)
+        assert state == {"heads": ["r1"]}
+        command.upgrade(config, "r2")
+        assert cp.restore(state, c) == "downgraded from r2 to r1"
+        assert cp.verify(state, c) == (True, "at r1")
+        assert "t_r2" not in sa.inspect(engine).get_table_names()
+        assert cp.restore(state, c) == "already at r1"
+        store.close()
+        engine.dispose()
