@@ -197,7 +197,7 @@ class TestTamperedSnapshot:
 
         rid, report = _fails(scene, damage)
         step = _table_step(report)
-        assert "SnapshotTamperedError" in step.detail or "tamper" in step.detail.lower()
+        assert step.detail.startswith("SnapshotTamperedError"), step
         assert scene.rows() == _job_rows()
         _others_restored(scene, before)
         assert recover(scene.store, checkpoint=scene.live(), adapters=[scene.adapter]) != []
@@ -225,8 +225,7 @@ class TestTamperedSnapshot:
 
         _, report = _fails(scene, damage)
         step = _table_step(report)
-        assert "SnapshotTamperedError" in step.detail or "tamper" in step.detail.lower() \
-            or "altered" in step.detail.lower()
+        assert step.detail.startswith("SnapshotTamperedError"), step
         assert scene.rows() == _job_rows()
         _others_restored(scene, before)
 
@@ -249,7 +248,7 @@ class TestSnapshotOfAnotherRelease:
                              .values(state=a_row.state, manifest=a_row.manifest))
 
         _, report = _fails(scene, damage)
-        _table_step(report)
+        assert _table_step(report).detail.startswith("SnapshotTamperedError")
         assert scene.rows() == _job_rows()
         _others_restored(scene, before)
 
@@ -265,8 +264,7 @@ class TestMissingSnapshot:
 
         rid, report = _fails(scene, damage)
         step = _table_step(report)
-        assert "SnapshotMissingError" in step.detail or "missing" in step.detail.lower() \
-            or "gone" in step.detail.lower()
+        assert step.detail.startswith("SnapshotMissingError"), step
         assert "erp_prices" in report.summary()
         assert any(s.kind != "kept" and "config" in s.name for s in report.restored)
         assert scene.rows() == _job_rows()
@@ -282,6 +280,8 @@ class DatabaseSwitch:
 
     def __init__(self, *engines: Engine) -> None:
         self.armed = False
+        self.release_id = ""
+        self.log: list[str] = []
         self.after: int | None = None
         self.seen = 0
         self.down = False
@@ -292,15 +292,20 @@ class DatabaseSwitch:
                    _context: object, _many: object) -> tuple[str, Any]:
         if self.armed:
             self.seen += 1
+            self.log.append(" ".join(sql.split()[:3]))
             if self.after is not None and self.seen >= self.after:
                 self.down = True
         if self.down:
             return "SELECT * FROM sr_the_database_is_down", params
         return sql, params
 
+    def arm(self, release_id: str) -> None:
+        """Called by the job just before it fails: count from here."""
+        self.release_id, self.armed = release_id, True
+
     @contextlib.contextmanager
     def failing_from(self, k: int | None) -> Iterator[None]:
-        self.armed, self.after, self.seen, self.down = False, k, 0, False
+        self.armed, self.after, self.seen, self.down, self.log = False, k, 0, False, []
         try:
             yield
         finally:
@@ -308,37 +313,66 @@ class DatabaseSwitch:
 
 
 class TestDatabaseDown:
+    def _count(self, scene: Scene, switch: DatabaseSwitch) -> int:
+        """Run the job once without a fault: the number of its rollback's last durable statement.
+
+        That is the scope lock's release in the final transaction; on PostgreSQL the
+        advisory unlock after it may fail harmlessly (the session's lock goes with it).
+        """
+        with switch.failing_from(None), pytest.raises(world.JobFailedError):
+            scene.run(switch.arm)
+        scene.reset()
+        last = max(n for n, sql in enumerate(switch.log, 1)
+                   if sql.startswith("DELETE FROM") and "release_lock" in sql)
+        assert last >= switch.seen - 2, switch.log[last - 1:]  # then at most the unlock
+        return last
+
+    def _fail_at(self, scene: Scene, switch: DatabaseSwitch, k: int) -> str:
+        """Run the job with the database going down at statement k: a typed error."""
+        with switch.failing_from(k), pytest.raises(SafeReleaseError) as info:
+            scene.run(switch.arm)
+        assert isinstance(info.value, RollbackFailedError), (k, info.value)
+        scene.clock.advance(LEASE_S + 1)  # the failed release's lock row may be left
+        return switch.release_id
+
     def test_rollback_interrupted_by_the_database_is_finished_by_recover(
         self, scene: Scene
     ) -> None:
         """Database down at the k-th rollback statement: typed error; recover() completes."""
         switch = DatabaseSwitch(scene.store.engine, scene.erp)
-
-        def arm(_rid: str) -> None:
-            switch.armed = True
-
-        with switch.failing_from(None), pytest.raises(world.JobFailedError):
-            scene.run(arm)  # no fault: count the rollback's statements
-        total = switch.seen
+        total = self._count(scene, switch)
         assert total > 10  # a real rollback: many statements
-        points = sorted({1, 2, *range(3, total, max(1, total // 8)), total})
-        outcomes = []
+        points = sorted({1, 2, *range(3, total, max(1, total // 10)), total})
         for k in points:
-            scene.reset()
             before = scene.state()
-            with switch.failing_from(k), pytest.raises(SafeReleaseError) as info:
-                scene.run(arm)
-            assert isinstance(info.value, RollbackFailedError), (k, info.value)
+            rid = self._fail_at(scene, switch, k)
             assert scene.rows() in (before["rows"], _job_rows()), k  # never mixed
-            scene.clock.advance(LEASE_S + 1)  # the failed release's lock row may be left
             reports = recover(scene.store, checkpoint=scene.live(), adapters=[scene.adapter])
-            assert [r.status for r in reports] == [ReleaseStatus.ROLLED_BACK], (k, reports)
+            if release_record(scene.store, rid).status is not ReleaseStatus.ROLLED_BACK or \
+                    reports:  # (rolled back before the fault: see test_down_in_the_last_...)
+                assert [(r.release_id, r.status) for r in reports] == [
+                    (rid, ReleaseStatus.ROLLED_BACK)], (k, reports)
             assert scene.state() == before, k
             scene.fake.assert_no_duplicate_writes()
             assert recover(scene.store, checkpoint=scene.live(),
                            adapters=[scene.adapter]) == []
-            outcomes.append(k)
-        assert outcomes == points
+            scene.reset()
+
+    @pytest.mark.xfail(strict=True, reason=(
+        "BUG (reported to the integrator): when the rollback's final transaction (report, "
+        "verification, finished_at, lock release) fails after 'restored' was written, the "
+        "release stays rolled_back with no report or finished_at and its lock row held; "
+        "recover() only looks at running/rolling_back/rollback_failed and never finishes it"))
+    def test_down_in_the_last_transaction_is_finished_by_recover(self, scene: Scene) -> None:
+        """Database down for the last transaction only: recover() records the report."""
+        switch = DatabaseSwitch(scene.store.engine, scene.erp)
+        rid = self._fail_at(scene, switch, self._count(scene, switch))
+        recover(scene.store, checkpoint=scene.live(), adapters=[scene.adapter])
+        record = release_record(scene.store, rid)
+        assert (record.status, record.report is not None, record.finished_at is not None) == (
+            ReleaseStatus.ROLLED_BACK, True, True)
+        with scene.store.engine.connect() as conn:
+            assert list(conn.execute(select(scene.store.tables.release_lock))) == []
 
 
 def _releases(store: sr.Store) -> list[Any]:
