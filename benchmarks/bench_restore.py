@@ -1,0 +1,261 @@
+"""Benchmark table checkpoints (capture, full and 1 % restore) on SQLite and PostgreSQL.
+
+Usage::
+
+    python benchmarks/bench_restore.py [--pg-url URL] [--quick] [--write-docs]
+
+On each backend, with a 100,000-row ``prices`` table (``--quick``: 10,000):
+
+1. capture (``table_checkpoint(...).capture``: server-side copy into the snapshot
+   table, key checks, row count and content hash) against the database's own
+   ``INSERT INTO prices_copy SELECT * FROM prices`` into an empty table created with
+   the same definition as ``prices`` (columns and primary key); target <= 1.5x;
+2. full restore against that same copy; target <= 2.0x. "Full" means every row
+   changed since the capture (``UPDATE prices SET price = price + 1``): the restore
+   verifies the snapshot's count and hash, then rewrites all 100,000 rows;
+3. restore after 1 % of the rows changed against the full restore; target <= 0.25x.
+
+Placeholders (the integrator adds them): ``release()`` overhead with no checkpoint
+(<= 10 ms median on SQLite), and compensating 5,000 price writes on FakeAmazon
+(<= 1.05x the quota's ideal, zero 429s, zero duplicates).
+
+Each figure is the median of several runs. The exit code is 1 when a target fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from _common import DOCS, PG_ENVS, postgres_url, write_docs
+from _common import parser as common_parser
+
+import safe_release as sr
+from safe_release._checkpoints import CheckpointContext, table_checkpoint
+
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable
+
+CAPTURE_TARGET = 1.5
+FULL_TARGET = 2.0
+PARTIAL_TARGET = 0.25
+RUNS = 5
+
+
+@dataclass
+class Result:
+    """The figures of one backend (seconds)."""
+
+    backend: str
+    rows: int = 0
+    copy_s: float = 0.0
+    capture_s: float = 0.0
+    full_s: float = 0.0
+    partial_s: float = 0.0
+    details: list[str] = field(default_factory=list)
+
+
+def prices_table(schema: str | None, name: str = "prices") -> sa.Table:
+    """The benchmark's prices table (a copy has the same definition)."""
+    return sa.Table(
+        name, sa.MetaData(schema=schema),
+        sa.Column("sku", sa.String(64), primary_key=True),
+        sa.Column("store", sa.String(8), primary_key=True),
+        sa.Column("price", sa.Numeric(18, 4)),
+        sa.Column("qty", sa.Integer),
+        sa.Column("currency", sa.String(3)),
+        sa.Column("updated_at", sa.DateTime(timezone=True)),
+    )
+
+
+def seed(engine: sa.Engine, table: sa.Table, rows: int) -> None:
+    """Fill ``table`` with ``rows`` prices."""
+    at = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    data = [{"sku": f"SKU-{i:07d}", "store": ("US", "EU", "JP")[i % 3],
+             "price": Decimal(i % 997) + Decimal("0.1234"), "qty": i % 50,
+             "currency": "USD", "updated_at": at} for i in range(rows)]
+    with engine.begin() as conn:
+        conn.execute(table.insert(), data)
+
+
+def timed(work: Callable[[], object], before: Callable[[], object] = lambda: None) -> float:
+    """Median seconds of ``work`` over RUNS runs, ``before`` run untimed ahead of each."""
+    samples = []
+    for _ in range(RUNS):
+        before()
+        began = time.perf_counter()
+        work()
+        samples.append(time.perf_counter() - began)
+    return statistics.median(samples)
+
+
+def measure(label: str, store: sr.Store, rows: int) -> Result:
+    """Every measurement on one store's database."""
+    engine, schema = store.engine, store.schema
+    prices, copy = prices_table(schema), prices_table(schema, "prices_copy")
+    prices.metadata.create_all(engine)
+    copy.metadata.create_all(engine)
+    seed(engine, prices, rows)
+    result = Result(label, rows)
+    q = engine.dialect.identifier_preparer.format_table
+
+    def do_copy() -> None:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"INSERT INTO {q(copy)} SELECT * FROM {q(prices)}")  # noqa: S608
+
+    def empty_copy() -> None:
+        with engine.begin() as conn:
+            conn.execute(copy.delete())
+
+    result.copy_s = timed(do_copy, empty_copy)
+    cp, release = table_checkpoint(engine, prices), uuid.uuid4().hex
+    seqs = iter(range(1, 1000))
+    result.capture_s = timed(lambda: cp.capture(CheckpointContext(store, release, next(seqs))))
+    ctx = CheckpointContext(store, release, 999)
+    state = cp.capture(ctx)
+
+    def change(where: str) -> Callable[[], None]:
+        def run() -> None:
+            with engine.begin() as conn:
+                conn.execute(sa.text(f"UPDATE {q(prices)} SET price = price + 1 {where}"))
+        return run
+
+    details: list[str] = []
+    result.full_s = timed(lambda: details.append(cp.restore(state, ctx)), change(""))
+    one_pct = "WHERE sku LIKE '%00'"  # every 100th SKU
+    result.partial_s = timed(lambda: details.append(cp.restore(state, ctx)), change(one_pct))
+    result.details = [details[0], details[-1]]
+    return result
+
+
+# -- placeholders for the integrator ---------------------------------------------------
+
+
+def measure_release_overhead() -> str | None:
+    """PLACEHOLDER (integrator): median ``release()`` overhead with no checkpoint on SQLite.
+
+    Target: <= 10 ms. Return a PASS/FAIL line, or None while not implemented.
+    """
+    return None
+
+
+def measure_compensation() -> str | None:
+    """PLACEHOLDER (integrator): compensating 5,000 price writes on FakeAmazon (fake clock).
+
+    Target: simulated duration <= 1.05x the quota's ideal, zero 429s, zero duplicates.
+    Return a PASS/FAIL line, or None while not implemented.
+    """
+    return None
+
+
+# -- report ------------------------------------------------------------------------------
+
+
+def checks(r: Result) -> list[tuple[bool, str]]:
+    """The three targets of one backend."""
+    cap, full, part = r.capture_s / r.copy_s, r.full_s / r.copy_s, r.partial_s / r.full_s
+    return [
+        (cap <= CAPTURE_TARGET, f"{r.backend}: capture / copy = {cap:.2f} "
+                                f"(target <= {CAPTURE_TARGET})"),
+        (full <= FULL_TARGET, f"{r.backend}: full restore / copy = {full:.2f} "
+                              f"(target <= {FULL_TARGET})"),
+        (part <= PARTIAL_TARGET, f"{r.backend}: 1 % restore / full restore = {part:.2f} "
+                                 f"(target <= {PARTIAL_TARGET})"),
+    ]
+
+
+def table(results: list[Result]) -> str:
+    """A Markdown table, one column per backend."""
+    rows: list[tuple[str, Callable[[Result], str]]] = [
+        ("rows in `prices`", lambda r: f"{r.rows:,}"),
+        ("`INSERT INTO prices_copy SELECT * FROM prices`, ms", lambda r: f"{r.copy_s*1e3:.0f}"),
+        ("capture, ms", lambda r: f"{r.capture_s * 1e3:.0f}"),
+        ("full restore (every row changed), ms", lambda r: f"{r.full_s * 1e3:.0f}"),
+        ("restore after 1 % changed, ms", lambda r: f"{r.partial_s * 1e3:.0f}"),
+        ("capture / copy", lambda r: f"{r.capture_s / r.copy_s:.2f}"),
+        ("full restore / copy", lambda r: f"{r.full_s / r.copy_s:.2f}"),
+        ("1 % restore / full restore", lambda r: f"{r.partial_s / r.full_s:.2f}"),
+        ("restore details (full; 1 %)", lambda r: "; ".join(r.details)),
+    ]
+    lines = ["| measure | " + " | ".join(r.backend for r in results) + " |",
+             "|---|" + "---|" * len(results)]
+    lines += [f"| {label} | " + " | ".join(cell(r) for r in results) + " |"
+              for label, cell in rows]
+    return "\n".join(lines)
+
+
+def run(label: str, url: str | None, rows: int) -> Result:
+    """One backend in a throw-away SQLite file or PostgreSQL schema."""
+    with tempfile.TemporaryDirectory(prefix="sr-bench-") as tmp:
+        schema = None if url is None else f"sr_bench_restore_{os.getpid()}"
+        store = sr.connect(url or f"sqlite:///{tmp}/erp.db", schema=schema)
+        try:
+            print(f"  {label}: seeding {rows:,} rows and measuring ...", flush=True)
+            return measure(label, store, rows)
+        finally:
+            if schema is not None:
+                with store.engine.begin() as conn:
+                    conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            store.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; 0 when every target passes."""
+    args = common_parser(__doc__ or "").parse_args(argv)
+    rows = 10_000 if args.quick else 100_000
+    targets: list[tuple[str, str | None]] = [("SQLite", None)]
+    skipped: list[str] = []
+    with contextlib.ExitStack() as stack:
+        url = postgres_url(args, stack)
+        if url is not None:
+            targets.append(("PostgreSQL", url))
+        else:
+            skipped.append("PostgreSQL: no URL (--pg-url, $" + ", $".join(PG_ENVS) + ")")
+        results = [run(label, target, rows) for label, target in targets]
+    return report(args, results, skipped)
+
+
+def report(args: argparse.Namespace, results: list[Result], skipped: list[str]) -> int:
+    """Print the table and verdicts; write the docs when asked."""
+    lines, ok = [], True
+    for result in results:
+        for passed, text in checks(result):
+            ok = ok and passed
+            lines.append(f"{'PASS' if passed else 'FAIL'}  {text}")
+    for extra in (measure_release_overhead(), measure_compensation()):
+        if extra is not None:
+            lines.append(extra)
+            ok = ok and extra.startswith("PASS")
+    lines += [f"SKIP  {s}" for s in skipped]
+    head = (f"Python {platform.python_version()}, SQLAlchemy {sa.__version__}, "
+            f"{os.cpu_count()} CPUs, {platform.system()} {platform.release()}")
+    body = table(results)
+    print("\n" + head + "\n\n" + body + "\n\n" + "\n".join(lines))
+    if args.write_docs:
+        command = "python benchmarks/bench_restore.py" + (" --quick" if args.quick else "")
+        date = datetime.now(tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        write_docs("bench_restore", (
+            f"## Table checkpoints\n\nMeasured {date} with `{command}`; {head}.\n\n{body}\n\n"
+            "The copy is `INSERT INTO prices_copy SELECT * FROM prices` into an empty table "
+            "with the same definition. A full restore is one after every row changed; "
+            "medians of 5 runs.\n\n"
+            "<!-- placeholders: release() overhead; compensation of 5,000 price writes -->\n\n"
+            "```text\n" + "\n".join(lines) + "\n```\n"))
+        print(f"\nwrote {DOCS}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
