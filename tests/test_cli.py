@@ -605,7 +605,7 @@ class TestDemo:
         """The demo syncs, trips the trigger, and restores rows, config and Amazon prices."""
         out = _ok(CliRunner().invoke(cli, ["demo", "--skus", "60"])).stdout
         assert "FakeAmazon: http://127.0.0.1:" in out
-        assert "trigger tripped: ErrorRate" in out
+        assert "trigger tripped: trigger ErrorRate(max=0.05, min_calls=30)" in out
         assert "ERP prices table equals the checkpoint: True" in out
         assert "Amazon prices equal the ones before the release: True" in out
         assert "pricing config: v3, discount 0.04" in out

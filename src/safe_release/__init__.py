@@ -12,6 +12,17 @@ Start with `connect` and `Store.config`::
 
 from __future__ import annotations
 
+from safe_release._checkpoints import (
+    AlembicCheckpoint,
+    Checkpointable,
+    CheckpointContext,
+    CheckpointRecord,
+    CustomCheckpoint,
+    TableCheckpoint,
+    alembic_checkpoint,
+    checkpoint,
+    table_checkpoint,
+)
 from safe_release._clock import Clock, SystemClock
 from safe_release._config._configstore import ConfigStore
 from safe_release._config._models import (
@@ -81,10 +92,14 @@ __version__ = "0.1.0"
 
 __all__ = [
     "VERSION_TABLE",
+    "AlembicCheckpoint",
     "AmbiguousWriteError",
     "Change",
+    "CheckpointContext",
     "CheckpointError",
     "CheckpointNotFoundError",
+    "CheckpointRecord",
+    "Checkpointable",
     "CircuitOpenError",
     "Clock",
     "ConfigContentError",
@@ -95,6 +110,7 @@ __all__ = [
     "ConfigValidationError",
     "ConfigVersion",
     "ContentTooLargeError",
+    "CustomCheckpoint",
     "ErrorRate",
     "IncidentReport",
     "InvalidArgumentError",
@@ -134,6 +150,7 @@ __all__ = [
     "StoreConfigurationError",
     "StoreError",
     "SystemClock",
+    "TableCheckpoint",
     "TokenRefreshError",
     "Trigger",
     "UnknownOperationError",
@@ -141,9 +158,12 @@ __all__ = [
     "Verification",
     "VersionConflictError",
     "VersionNotFoundError",
+    "alembic_checkpoint",
+    "checkpoint",
     "connect",
     "current_release",
     "exclude_sdk_tables",
     "guarded",
     "release",
+    "table_checkpoint",
 ]

@@ -234,6 +234,16 @@ class Store:
 
         return _release.incident_report(self, scope=scope, since=since)
 
+    def prune_checkpoints(self, *, keep: int = 3, live: Sequence[Any] = ()) -> int:
+        """Drop snapshots older than the last ``keep`` (>= 3) releases of each scope.
+
+        Returns how many were pruned. Table snapshots in another database need
+        their live checkpoint in ``live``; unreachable ones are left for later.
+        """
+        from safe_release._checkpoints import prune_checkpoints  # noqa: PLC0415 - cycle
+
+        return prune_checkpoints(self, keep=keep, live=live)
+
     # -- lifecycle ----------------------------------------------------------------
 
     def close(self) -> None:

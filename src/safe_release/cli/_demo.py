@@ -62,6 +62,7 @@ def demo(db_path: Path | None, skus: int) -> None:
         pricing = store.config("pricing", schema=PricingRules)
         _good_release(store, pricing, amazon, skus)
         before = _snapshot(store.engine, fake)
+        fake.reset_calls()  # from here on, no write may reach Amazon twice
         report = _bad_release(store, pricing, amazon, skus)
         _check_restored(store.engine, fake, before, pricing)
         _records(store)
@@ -97,9 +98,9 @@ def _progress(total: int, counts: dict[str, int]) -> Any:
 
 
 def _observer(rel: sr.Release, counts: dict[str, int]) -> Any:
-    def observe(ok: bool) -> None:  # noqa: FBT001 - the job's own callback
+    def observe(*, ok: bool) -> None:
         counts["ok" if ok else "refused"] += 1
-        rel.observe(ok)
+        rel.observe(ok=ok)
     return observe
 
 

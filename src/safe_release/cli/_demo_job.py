@@ -70,7 +70,7 @@ class SyncResult:
 
 def sync_prices(
     engine: Engine, amazon: AmazonAdapter, rules: PricingRules,
-    observe: Callable[[bool], None], progress: Callable[[int], None],
+    observe: Callable[..., None], progress: Callable[[int], None],
 ) -> SyncResult:
     """Price every SKU: refuse prices under the margin floor, push and record the rest."""
     result = SyncResult()
@@ -79,14 +79,14 @@ def sync_prices(
     factor = Decimal(str(1 - rules.discount))
     for index, row in enumerate(rows, 1):
         price = (row.list_price * factor).quantize(_CENT, rounding=ROUND_HALF_UP)
-        progress(index)
         if price < row.cost * Decimal(str(1 + rules.min_margin)):
             result.refused += 1
-            observe(False)  # a sale at this price would lose money
-            continue
-        amazon.update_price(row.sku, price)
-        with engine.begin() as conn:
-            conn.execute(update(PRICES).where(PRICES.c.sku == row.sku).values(price=price))
-        result.pushed += 1
-        observe(True)
+            observe(ok=False)  # a sale at this price would lose money
+        else:
+            amazon.update_price(row.sku, price)
+            with engine.begin() as conn:
+                conn.execute(update(PRICES).where(PRICES.c.sku == row.sku).values(price=price))
+            result.pushed += 1
+            observe(ok=True)
+        progress(index)
     return result

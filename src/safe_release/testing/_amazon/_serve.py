@@ -22,6 +22,7 @@ def _handler_class(handler: Callable[[httpx.Request], httpx.Response]) -> type:
     class _Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         timeout = _IDLE_TIMEOUT
+        disable_nagle_algorithm = True  # headers and body go out as separate writes
 
         def _answer(self) -> None:
             length = int(self.headers.get("content-length") or 0)
