@@ -14,6 +14,7 @@ from safe_release.cli._app import cli
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from safe_release.testing import FakeClock
     from tests.conftest import Backend
 
 _PARTS: dict[str, Any] = {}
@@ -51,10 +52,12 @@ def _fail(store: sr.Store, *, manual: bool = False, name: str = "sync") -> str:
 
 
 class TestReleases:
-    def test_list_and_show(self, store: sr.Store, run: Callable[..., Result]) -> None:
+    def test_list_and_show(self, store: sr.Store, run: Callable[..., Result],
+                           clock: FakeClock) -> None:
         """list prints newest first; show accepts the printed 12-character prefix."""
         with sr.release("sync", store=store):
             pass
+        clock.advance(60)
         failed = _fail(store)
         out = _ok(run("releases", "list")).stdout
         assert out.index(failed[:12]) < out.index("succeeded")
