@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
 
     from safe_release._checkpoints._protocol import JsonState
     from safe_release._store._store import Store
+
+_log = logging.getLogger("safe_release.checkpoints")
 
 __all__ = ["CheckpointRecord", "CheckpointSet"]
 
@@ -179,7 +182,24 @@ class CheckpointSet:
             self._set(row.seq, "failed", detail)
             return StepResult(kind="checkpoint", name=row.name, ok=False, detail=detail)
         self._set(row.seq, "restored", str(detail))
+        _finish_one(item, state, self._ctx(row.seq))
         return StepResult(kind="checkpoint", name=row.name, ok=True, detail=str(detail))
+
+    def finish(self, live: Sequence[Checkpointable] = ()) -> None:
+        """The release succeeded: let each checkpoint stop tracking changes.
+
+        Calls the optional ``finish(state, ctx)`` of every captured checkpoint (a
+        table checkpoint drops its change-tracking triggers; the snapshot itself is
+        kept for retention). A failure is logged: the release's outcome stands.
+        """
+        for row in self._rows():
+            if row.status != "captured":
+                continue
+            state = json.loads(row.state)
+            item = find(live, row.kind, row.name) or rebuild(
+                self._store, row.kind, row.name, state)
+            if item is not None:
+                _finish_one(item, state, self._ctx(row.seq))
 
     def _verified_state(self, row: Row[Any]) -> JsonState:
         payload = self._store.signer.verify(row.manifest, what=f"checkpoint {row.name}")
@@ -230,6 +250,17 @@ def _name(item: object) -> str:
         return str(item.describe())  # type: ignore[attr-defined]
     except Exception:  # noqa: BLE001 - only for the message
         return repr(item)
+
+
+def _finish_one(item: object, state: JsonState, ctx: CheckpointContext) -> None:
+    done = getattr(item, "finish", None)
+    if done is None:
+        return
+    try:
+        done(state, ctx)
+    except Exception as exc:  # noqa: BLE001 - best effort: logged, never masks the outcome
+        _log.warning("checkpoint %s could not finish (%s: %s); run store.prune_checkpoints() "
+                     "later to clean up", _name(item), type(exc).__name__, exc)
 
 
 def _discard(item: object, state: JsonState, ctx: CheckpointContext) -> None:

@@ -42,6 +42,9 @@ class Checkpoints(Protocol):
     def verify(self, live: Sequence[Any]) -> list[StepResult]:
         """Re-read restored state and compare it with the capture."""
 
+    def finish(self, live: Sequence[Any]) -> None:
+        """The release succeeded: stop tracking changes (snapshots are kept)."""
+
 
 class JournalLike(Protocol):
     """The side-effect journal of one release (``Journal``)."""

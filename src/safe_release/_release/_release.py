@@ -281,6 +281,8 @@ class Release:
         finally:
             self._lock.close()
         self.status, self.verification = ReleaseStatus.SUCCEEDED, verification
+        if self._checkpoints:
+            _parts.checkpoints_for(self.store, self.id, self.scope).finish(self._checkpoints)
 
     def _park(self, exc: BaseException) -> None:
         """``on_failure="manual"``: record ``pending_rollback``, restore nothing."""
