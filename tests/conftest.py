@@ -35,6 +35,20 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("SAFE_RELEASE_SIGNING_KEY", uuid.uuid4().hex + uuid.uuid4().hex)
 
 
+@pytest.fixture(autouse=True)
+def _no_leaked_journal() -> Iterator[None]:
+    """Every test leaves no active side-effect journal behind.
+
+    A leak would journal the next test's writes into this test's store.
+    """
+    from safe_release._ledger import active_journal, set_active_journal  # noqa: PLC0415
+
+    yield
+    if active_journal() is not None:
+        set_active_journal(None)
+        pytest.fail("the test left a release's journal active: exit or _unbind() it")
+
+
 @dataclass(frozen=True)
 class Backend:
     """Where a test's store lives: a URL and (PostgreSQL) a private schema."""

@@ -125,6 +125,7 @@ class TestRollbackAndRecover:
         out = _ok(run("recover", "--with", "tests.test_cli_releases:release_parts")).stdout
         assert "rolled_back" in out
         assert restored == [{"n": 1}]
+        rel._unbind()
         _PARTS.clear()
 
     @pytest.mark.parametrize("spec", ["nocolon", "no_such_module_xyz:f", "json:no_such_attr"])

@@ -433,6 +433,24 @@ class TestCompensation:
         adapter.update_price("SKU-1", Decimal("1.00"))
         assert not journal.verify([adapter])[0].ok
 
+    def test_verify_samples_many_compensations(
+        self, fake: FakeAmazon, adapter: AmazonAdapter, journal: Journal
+    ) -> None:
+        """Beyond the sample size, an even spread is read back plus one summary check."""
+        for i in range(30):
+            fake.add_listing(f"S-{i}", price=OLD)
+            adapter.update_price(f"S-{i}", NEW)
+        journal.compensate([adapter])
+        fake.reset_calls()
+        checks = journal.verify([adapter], sample=5)
+        assert len(checks) == 6
+        assert len({c.name for c in checks[:5]}) == 5
+        assert checks[-1].name == "restored marketplace values (sample)"
+        assert checks[-1].ok
+        assert "read back 5 of 30" in checks[-1].detail
+        assert len(fake.calls) == 5
+        assert len(journal.verify([adapter], sample=None)) == 30
+
 
 class TestReplay:
     def test_replay_after_rollback(self, store: sr.Store, fake: FakeAmazon,
