@@ -300,11 +300,6 @@ class TestCrashDuringRollback:
 
 @pytest.mark.slow
 class TestFinalTransaction:
-    @pytest.mark.xfail(strict=True, reason=(
-        "BUG (reported to the integrator): a kill inside the rollback's final transaction "
-        "(report, verification, finished_at, lock release) leaves the release rolled_back "
-        "with no report and no finished_at, and the scope's lock row held; recover() only "
-        "looks at running/rolling_back/rollback_failed, so it never finishes it"))
     def test_recover_finishes_a_release_killed_in_its_last_commit(
         self, tmp_path: Path, sqlite_points: tuple[int, int]
     ) -> None:

@@ -358,11 +358,6 @@ class TestDatabaseDown:
                            adapters=[scene.adapter]) == []
             scene.reset()
 
-    @pytest.mark.xfail(strict=True, reason=(
-        "BUG (reported to the integrator): when the rollback's final transaction (report, "
-        "verification, finished_at, lock release) fails after 'restored' was written, the "
-        "release stays rolled_back with no report or finished_at and its lock row held; "
-        "recover() only looks at running/rolling_back/rollback_failed and never finishes it"))
     def test_down_in_the_last_transaction_is_finished_by_recover(self, scene: Scene) -> None:
         """Database down for the last transaction only: recover() records the report."""
         switch = DatabaseSwitch(scene.store.engine, scene.erp)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -103,6 +104,16 @@ class TestConnect:
 
 
 class TestSchema:
+    def test_threads_connect_at_once(self, tmp_path: Path) -> None:
+        """Threads creating stores at once (Alembic's proxies are process-wide) all succeed."""
+        def open_one(i: int) -> str | None:
+            with sr.connect(f"sqlite:///{tmp_path / f's{i}.db'}") as store:
+                return store.current_revision()
+
+        with ThreadPoolExecutor(8) as pool:
+            revisions = list(pool.map(open_one, range(24)))
+        assert revisions == [sr.Store.head_revision()] * 24
+
     def test_upgrade_creates_sdk_tables_only(self, store: sr.Store, backend: Backend) -> None:
         """The SDK creates only sr_ tables, tracked in its own version table."""
         insp = inspect(store.engine)

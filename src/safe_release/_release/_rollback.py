@@ -8,13 +8,14 @@ done, so running the driver again finishes what is left and redoes nothing.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from safe_release._release import _parts
 from safe_release._release._checks import guarded_steps, run_checks, verdict
-from safe_release._release._records import describe_error, event, now, set_state
+from safe_release._release._records import describe_error, event, now, release_record, set_state
 from safe_release._report import ReleaseStatus, RollbackReport, StepResult
 from safe_release._store._engine import write_tx
 from safe_release.exceptions import StoreError
@@ -63,15 +64,23 @@ class RollbackRun:
     """Runs inside the final transaction (the release frees its scope lock there)."""
 
     def run(self) -> tuple[RollbackReport, BaseException | None]:
-        """Restore, compensate, verify, record; the report and the first rollback failure."""
+        """Restore, compensate, verify, record; the report and the first rollback failure.
+
+        A failed rollback is recorded (``rollback_failed``) before verification; a
+        successful one is recorded ``rolled_back`` together with its report and the
+        end of the release in one transaction after verification, with the time it
+        was restored: a crash in between leaves it ``rolling_back`` for `recover`,
+        never ``rolled_back`` without a report.
+        """
         steps, error = self._restore()
         restored = error is None and all(s.ok for s in steps if s.kind != "kept")
         status = ReleaseStatus.ROLLED_BACK if restored else ReleaseStatus.ROLLBACK_FAILED
         restored_at = now(self.store) if restored else None
-        error = self._write("restored" if restored else "rollback_failed", error,
-                            status=status, restored_at=restored_at)
+        if not restored:
+            error = self._write("rollback_failed", error, status=status)
         checks = self._verify()
         verification = verdict(checks)
+        steps = self._all_steps(steps)
         report = RollbackReport(
             release_id=self.record.id, name=self.record.name, scope=self.record.scope,
             status=status, verification=verification, reason=self.record.error or "",
@@ -82,11 +91,30 @@ class RollbackRun:
             rollback_started_at=self.record.rollback_started_at, restored_at=restored_at,
             verified_at=now(self.store) if verification is not None else None,
         )
-        error = self._write("finished", error, verification=verification,
-                            verified_at=report.verified_at, report=report,
-                            finished_at=now(self.store), finish=self.finish)
+        final = {"verification": verification, "verified_at": report.verified_at,
+                 "report": report, "finished_at": now(self.store)}
+        if restored:
+            final.update(status=status, restored_at=restored_at)
+        error = self._write("restored" if restored else "finished", error,
+                            finish=self.finish, **final)
         notify_all(self.store, self.record.id, self.notify, report)
         return report, error
+
+    def _all_steps(self, steps: list[StepResult]) -> list[StepResult]:
+        """This run's steps after those an interrupted earlier run journaled (latest wins)."""
+        try:
+            events = release_record(self.store, self.record.id).events
+        except StoreError:
+            return steps
+        merged: dict[tuple[str, str], StepResult] = {}
+        for item in events:
+            if item.kind == "step":
+                with contextlib.suppress(ValueError):
+                    step = StepResult.model_validate(item.detail)
+                    merged[step.kind, step.name] = step
+        for step in steps:
+            merged[step.kind, step.name] = step
+        return list(merged.values())
 
     def _restore(self) -> tuple[list[StepResult], BaseException | None]:
         steps: list[StepResult] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import zlib
 from functools import cache
 from pathlib import Path
@@ -29,6 +30,10 @@ def _config(connection: Connection | None = None, schema: str | None = None) -> 
     cfg.attributes["connection"] = connection
     cfg.attributes["schema"] = schema
     return cfg
+
+
+_ALEMBIC = threading.Lock()
+"""Alembic's ``context`` and ``op`` are process-wide proxies: one upgrade at a time."""
 
 
 @cache
@@ -73,7 +78,8 @@ def upgrade(engine: Engine, schema: str | None) -> str:
             if schema is not None:
                 quoted = engine.dialect.identifier_preparer.quote_schema(schema)
                 conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {quoted}"))
-        command.upgrade(_config(conn, schema), "head")
+        with _ALEMBIC:  # taken after the database's lock: no cycle between the two
+            command.upgrade(_config(conn, schema), "head")
         return _current(conn, schema) or head_revision()
 
 
