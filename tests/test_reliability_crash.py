@@ -42,7 +42,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, select, text
 
 import safe_release as sr
-from safe_release._release import recover, release_record  # not exported yet
+from safe_release._release import recover, release_record
 from safe_release._report import ReleaseStatus
 from safe_release.testing import FakeAmazon
 from tests.reliability import world
@@ -50,13 +50,7 @@ from tests.reliability import world
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-# table_checkpoint, recover and release_record are not exported from safe_release yet.
-_checkpoints = pytest.importorskip(
-    "safe_release._checkpoints", reason="the checkpoints package (H1) has not landed yet")
-if not all(hasattr(_checkpoints, n) for n in ("table_checkpoint", "CheckpointSet")):
-    pytest.skip("safe_release._checkpoints is not complete yet (H1 landing)",
-                allow_module_level=True)
-table_checkpoint = _checkpoints.table_checkpoint
+table_checkpoint = sr.table_checkpoint
 
 ROOT = Path(__file__).resolve().parent.parent
 CHILD_TIMEOUT_S = 60.0

@@ -24,7 +24,8 @@ import pytest
 from sqlalchemy import Engine, create_engine, event, inspect, select, text
 from sqlalchemy import update as sql_update
 
-from safe_release._release import recover, release, release_record  # not exported yet
+import safe_release as sr
+from safe_release._release import recover, release, release_record
 from safe_release._report import ReleaseStatus
 from safe_release.adapters.amazon import AmazonAdapter
 from safe_release.exceptions import RollbackFailedError, SafeReleaseError
@@ -35,17 +36,11 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from pathlib import Path
 
-    import safe_release as sr
     from safe_release._report import RollbackReport, StepResult
     from safe_release.testing import FakeClock
     from tests.conftest import Backend
 
-_checkpoints = pytest.importorskip(
-    "safe_release._checkpoints", reason="the checkpoints package (H1) has not landed yet")
-if not all(hasattr(_checkpoints, n) for n in ("table_checkpoint", "CheckpointSet")):
-    pytest.skip("safe_release._checkpoints is not complete yet (H1 landing)",
-                allow_module_level=True)
-table_checkpoint = _checkpoints.table_checkpoint
+table_checkpoint = sr.table_checkpoint
 
 LEASE_S = 30.0
 
