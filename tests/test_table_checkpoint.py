@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import uuid
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -16,6 +19,8 @@ from safe_release._checkpoints import CheckpointContext, table_checkpoint
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+    from tests.conftest import Backend
 
 
 @pytest.fixture(name="prices")
@@ -72,6 +77,46 @@ def mess_up(store: sr.Store, table: sa.Table) -> None:
             price=Decimal(1), note="set"))
         conn.execute(table.delete().where(table.c.sku.in_(["SKU-004", "SKU-005"])))
         conn.execute(table.insert(), [row(100), row(101)])
+
+
+def snapshot_file(store: sr.Store, state: dict[str, Any]) -> Path:
+    """The SQLite snapshot file beside the store's database."""
+    assert store.engine.url.database is not None
+    return Path(store.engine.url.database).with_name(str(state["file"]))
+
+
+def forge(store: sr.Store, state: dict[str, Any], sql: str) -> None:
+    """Run ``sql`` (``{snap}`` = the snapshot table) against the stored snapshot."""
+    if store.dialect == "sqlite":
+        with contextlib.closing(sqlite3.connect(snapshot_file(store, state))) as db:
+            db.execute(sql.format(snap=f'"{state["snapshot"]}"'))
+            db.commit()
+        return
+    with store.engine.begin() as conn:
+        conn.execute(sa.text(sql.format(snap=f'"{store.schema}"."{state["snapshot"]}"')))
+
+
+def triggers(store: sr.Store) -> list[str]:
+    """The names of the triggers on the prices table."""
+    if store.dialect == "sqlite":
+        sql = "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'prices'"
+    else:
+        sql = "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgrelid = to_regclass(:t)"
+    with store.engine.connect() as conn:
+        return sorted(conn.execute(sa.text(sql), {"t": f'"{store.schema}".prices'}).scalars())
+
+
+def has_table(store: sr.Store, name: str) -> bool:
+    """Whether the store's database has table ``name`` (in the store's schema)."""
+    return sa.inspect(store.engine).has_table(name, schema=store.schema)
+
+
+def log_keys(store: sr.Store, state: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """The keys in the checkpoint's change log, sorted."""
+    log = sa.Table(str(state["log"]), sa.MetaData(), schema=store.schema,
+                   autoload_with=store.engine)
+    with store.engine.connect() as conn:
+        return sorted(tuple(r) for r in conn.execute(sa.select(log.c.sku, log.c.store)))
 
 
 class TestCaptureRestore:
@@ -139,12 +184,19 @@ class TestCaptureRestore:
 
         assert table_checkpoint(store.engine, Price).describe() == by_name.describe()
 
-    def test_snapshot_table_named_after_release(self, store: sr.Store, prices: sa.Table) -> None:
-        """The snapshot lives beside the table as sr_snap_<release>_<seq>; discard drops it."""
+    def test_snapshot_named_after_release(self, store: sr.Store, prices: sa.Table) -> None:
+        """The snapshot is sr_snap_<release>_<seq> (SQLite: its own file); discard drops it."""
         c = ctx(store, seq=7)
         cp = table_checkpoint(store.engine, prices)
         state = cp.capture(c)
         assert state["snapshot"] == f"sr_snap_{c.release_id}_7"
+        if store.dialect == "sqlite":
+            path = snapshot_file(store, state)
+            assert path.name == f"store.db.sr-snap-{c.release_id}_7"
+            assert path.is_file()
+            cp.discard(state, c)
+            assert not path.exists()
+            return
         insp = sa.inspect(store.engine)
         assert insp.has_table(str(state["snapshot"]), schema=store.schema)
         cp.discard(state, c)
@@ -159,10 +211,7 @@ class TestRefusals:
         state = cp.capture(c)
         mess_up(store, prices)
         messed = rows_of(store, prices)
-        snap = sa.Table(str(state["snapshot"]), sa.MetaData(), schema=store.schema,
-                        autoload_with=store.engine)
-        with store.engine.begin() as conn:
-            conn.execute(snap.update().where(snap.c.sku == "SKU-003").values(note="forged"))
+        forge(store, state, "UPDATE {snap} SET note = 'forged' WHERE sku = 'SKU-003'")
         with pytest.raises(sr.SnapshotTamperedError, match="altered"):
             cp.restore(state, c)
         assert rows_of(store, prices) == messed
@@ -207,3 +256,125 @@ class TestBlastRadius:
         with store.engine.begin() as conn:
             conn.execute(prices.update().where(prices.c.sku == "SKU-006").values(note="x"))
         assert cp.restore(state, c) == "1 changed, 0 inserted, 0 deleted"
+
+
+class TestChangeLog:
+    def test_log_catches_insert_update_delete_and_key_change(
+            self, store: sr.Store, prices: sa.Table) -> None:
+        """Every written key is logged (old and new key of a key change); restore undoes all."""
+        before = rows_of(store, prices)
+        cp, c = table_checkpoint(store.engine, prices), ctx(store)
+        state = cp.capture(c)
+        assert state["log"] == f"sr_chg_{c.release_id}_1"
+        assert log_keys(store, state) == []
+        with store.engine.begin() as conn:
+            conn.execute(prices.insert(), [row(300)])
+            conn.execute(prices.update().where(prices.c.sku == "SKU-001").values(note="x"))
+            conn.execute(prices.delete().where(prices.c.sku == "SKU-002"))
+            conn.execute(prices.update().where(prices.c.sku == "SKU-003").values(sku="SKU-903"))
+        assert log_keys(store, state) == [("SKU-001", "EU"), ("SKU-002", "US"),
+                                          ("SKU-003", "EU"), ("SKU-300", "US"),
+                                          ("SKU-903", "EU")]
+        assert cp.restore(state, c) == "1 changed, 2 inserted, 2 deleted"
+        assert rows_of(store, prices) == before
+
+    def test_restore_compares_only_logged_keys(
+            self, store: sr.Store, prices: sa.Table) -> None:
+        """With a complete log, rows whose key is not logged are not even compared."""
+        cp, c = table_checkpoint(store.engine, prices), ctx(store)
+        state = cp.capture(c)
+        with store.engine.begin() as conn:
+            conn.execute(prices.update().where(prices.c.sku.in_(["SKU-006", "SKU-007"]))
+                         .values(note="x"))
+            log = sa.Table(str(state["log"]), sa.MetaData(), schema=store.schema,
+                           autoload_with=store.engine)
+            conn.execute(log.delete().where(log.c.sku == "SKU-007"))  # hide one change
+        assert cp.restore(state, c) == "1 changed, 0 inserted, 0 deleted"
+        notes = {r[0]: r[6] for r in rows_of(store, prices)}
+        assert (notes["SKU-006"], notes["SKU-007"]) == ("note 6", "x")
+
+    def test_incomplete_log_falls_back_to_whole_table(
+            self, store: sr.Store, prices: sa.Table) -> None:
+        """A trigger gone (writes unlogged since): the whole table is compared."""
+        before = rows_of(store, prices)
+        cp, c = table_checkpoint(store.engine, prices), ctx(store)
+        state = cp.capture(c)
+        [first, *_] = triggers(store)
+        on = f' ON "{store.schema}".prices' if store.schema else ""
+        with store.engine.begin() as conn:
+            conn.execute(sa.text(f'DROP TRIGGER "{first}"{on}'))
+        mess_up(store, prices)
+        assert cp.restore(state, c) == "2 changed, 2 inserted, 2 deleted"
+        assert rows_of(store, prices) == before
+
+    @pytest.mark.postgres
+    def test_truncate_falls_back_to_whole_table(
+            self, backend: Backend, store: sr.Store, prices: sa.Table) -> None:
+        """TRUNCATE (no row triggers) marks the log full: every row is put back."""
+        if backend.name != "postgresql":
+            pytest.skip("SQLite has no TRUNCATE")
+        before = rows_of(store, prices)
+        cp, c = table_checkpoint(store.engine, prices), ctx(store)
+        state = cp.capture(c)
+        with store.engine.begin() as conn:
+            conn.execute(sa.text(f'TRUNCATE "{store.schema}".prices'))
+        assert cp.restore(state, c) == "0 changed, 20 inserted, 0 deleted"
+        assert rows_of(store, prices) == before
+
+    def test_triggers_and_log_gone_after_finish_and_restore(
+            self, store: sr.Store, prices: sa.Table) -> None:
+        """finish() drops triggers and log but keeps the snapshot; restore drops them too."""
+        cp = table_checkpoint(store.engine, prices)
+        c1, c2 = ctx(store, 1), ctx(store, 2)
+        s1, s2 = cp.capture(c1), cp.capture(c2)
+        assert len(triggers(store)) == (8 if store.dialect == "postgresql" else 6)
+        cp.finish(s1, c1)
+        cp.finish(s1, c1)  # twice: nothing left to drop
+        assert not has_table(store, str(s1["log"]))
+        left = triggers(store)
+        assert len(left) == (4 if store.dialect == "postgresql" else 3)
+        assert all(c2.release_id in name for name in left)
+        mess_up(store, prices)
+        assert cp.restore(s2, c2) == "2 changed, 2 inserted, 2 deleted"
+        assert triggers(store) == []
+        assert not has_table(store, str(s2["log"]))
+        assert cp.verify(s1, c1)[0]  # the finished checkpoint's snapshot is still there
+
+
+class TestSnapshotFile:
+    @pytest.fixture(autouse=True)
+    def _sqlite_only(self, backend: Backend) -> None:
+        """The snapshot file is SQLite's."""
+        if backend.name != "sqlite":
+            pytest.skip("PostgreSQL keeps the snapshot in a table")
+
+    def test_file_tampered(self, store: sr.Store, prices: sa.Table) -> None:
+        """A row added to the snapshot file: SnapshotTamperedError, nothing restored."""
+        cp, c = table_checkpoint(store.engine, prices), ctx(store)
+        state = cp.capture(c)
+        mess_up(store, prices)
+        messed = rows_of(store, prices)
+        forge(store, state, "INSERT INTO {snap} (sku, store) VALUES ('SKU-X', 'US')")
+        with pytest.raises(sr.SnapshotTamperedError, match="bytes differ"):
+            cp.restore(state, c)
+        assert rows_of(store, prices) == messed
+        assert triggers(store) != []  # still logging, for a restore from a backup
+
+    def test_file_missing(self, store: sr.Store, prices: sa.Table) -> None:
+        """The snapshot file deleted: SnapshotMissingError, nothing restored."""
+        cp, c = table_checkpoint(store.engine, prices), ctx(store)
+        state = cp.capture(c)
+        mess_up(store, prices)
+        messed = rows_of(store, prices)
+        snapshot_file(store, state).unlink()
+        with pytest.raises(sr.SnapshotMissingError, match="gone"):
+            cp.restore(state, c)
+        assert rows_of(store, prices) == messed
+
+    def test_file_of_another_release_refused(self, store: sr.Store, prices: sa.Table) -> None:
+        """A state restored under another release's id names another file: refused."""
+        cp, c = table_checkpoint(store.engine, prices), ctx(store)
+        state = cp.capture(c)
+        assert str(state["file"]).endswith(f"sr-snap-{c.release_id}_1")
+        with pytest.raises(sr.SnapshotTamperedError, match="another release"):
+            cp.restore(state, ctx(store))

@@ -4,6 +4,10 @@ Only rows that differ are touched: ``DELETE`` rows in scope whose key is not in
 the snapshot (inserted since), ``UPDATE … FROM`` rows whose values differ
 (NULL-safe: ``IS DISTINCT FROM`` on PostgreSQL, ``IS NOT`` on SQLite), and
 ``INSERT … SELECT`` snapshot rows whose key is gone (deleted since).
+
+With a change log (``logged``, see `_tracking`), each statement is limited to the
+keys written since the capture, so that a restore reads and writes what the job
+touched instead of comparing the whole table.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    true,
     tuple_,
     update,
 )
@@ -45,10 +50,13 @@ class Diff:
         table: Table,
         snap: Table,
         key: Sequence[str],
+        *,
         where: ColumnElement[bool] | None,
         dialect: str,
+        logged: Table | None = None,
     ) -> None:
         self.table, self.snap, self.dialect = table, snap, dialect
+        self.logged = logged
         self.key = list(key)
         self.values = [c.name for c in snap.columns if c.name not in self.key]
         self.where = where
@@ -83,11 +91,21 @@ class Diff:
     def _scoped(self, clause: ColumnElement[bool]) -> ColumnElement[bool]:
         return clause if self.where is None else and_(self.where, clause)
 
+    def _keys_of(self, t: Table | Any) -> ColumnElement[Any]:
+        return tuple_(*(t.c[k] for k in self.key)) if len(self.key) > 1 else t.c[self.key[0]]
+
+    def _logged(self, t: Table | Any) -> ColumnElement[bool]:
+        """The row's key was written since the capture (true for all without a log)."""
+        if self.logged is None:
+            return true()
+        return self._keys_of(t).in_(select(*(self.logged.c[k] for k in self.key)))
+
     # -- writes -----------------------------------------------------------------------
 
     def delete_extra(self) -> Delete:
         """Rows in scope that the snapshot does not have (inserted since the capture)."""
-        return delete(self.table).where(self._scoped(self._not_in_snapshot()))
+        return delete(self.table).where(
+            self._scoped(and_(self._logged(self.table), self._not_in_snapshot())))
 
     def update_changed(self) -> Update | None:
         """Rows whose values differ from the snapshot's (None: only key columns)."""
@@ -95,13 +113,14 @@ class Diff:
             return None
         values = {name: self.snap.c[name] for name in self.values}
         return update(self.table).values(values).where(
-            self._same_key(self.table, self.snap), self._differs())
+            self._logged(self.table), self._same_key(self.table, self.snap), self._differs())
 
     def insert_missing(self) -> Insert:
         """Snapshot rows whose key is gone from the table (deleted since the capture)."""
         current = self.table.alias("sr_current")
         names = [c.name for c in self.snap.columns]
-        rows = select(*self.snap.c).where(~exists().where(self._same_key(current, self.snap)))
+        rows = select(*self.snap.c).where(
+            self._logged(self.snap), ~exists().where(self._same_key(current, self.snap)))
         return insert(self.table).from_select(names, rows)
 
     # -- reads --------------------------------------------------------------------------

@@ -1,31 +1,45 @@
 """Snapshot tables: naming, creation, and the content hash of their rows.
 
-The hash is computed by the database where it can be: on PostgreSQL as two
-128-bit sums of per-row MD5s (order-independent, one pass, server-side); on
-SQLite, which has no hash function, as SHA-256 over the rows' ``quote()``
-encoding, concatenated by ``group_concat`` in fixed chunks of rowids, so that
-Python only sees a few large strings and never a row.
+A snapshot is created empty with the source columns' own types, filled with one
+``INSERT … SELECT``, then given a primary key on the checkpoint's key columns
+(so that a restore finds a logged key's row by index, not by scanning).
+
+The content hash is computed by the database. On PostgreSQL >= 14 it is two
+keyed 64-bit sums of ``hash_record_extended(ROW(…), seed)`` (order-independent,
+one pass); the two seeds are derived from the store's signing key, the release
+and the step, and are never stored, so that whoever can write the snapshot
+cannot forge a matching sum. Older PostgreSQL: two 128-bit sums of per-row MD5s.
+SQLite snapshots normally live in their own file (see `_snapfile`), whose bytes
+are hashed; an in-database SQLite snapshot (in-memory database) is hashed as
+SHA-256 over the rows' ``quote()`` encoding, concatenated by ``group_concat`` in
+fixed chunks of rowids, so that Python only sees a few large strings.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Column, MetaData, Table, false, inspect, select, text
+from sqlalchemy.exc import DBAPIError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
     from sqlalchemy import Connection
 
+    from safe_release._checkpoints._protocol import CheckpointContext
+
 __all__ = [
     "MAX_IDENTIFIER",
+    "add_key",
     "create_empty",
     "drop",
     "exists",
+    "identifier",
     "snapshot_hash",
     "snapshot_name",
     "snapshot_table",
@@ -34,7 +48,7 @@ __all__ = [
 MAX_IDENTIFIER = 63
 _CHUNK = 65_536
 _UNSAFE = re.compile(r"[^0-9a-z_]")
-# PostgreSQL settings that change how a row is written as text; pinned while hashing
+# PostgreSQL settings that change how a value is written as text; pinned while hashing
 _PG_SETTINGS = {
     "TimeZone": "UTC",
     "DateStyle": "ISO, YMD",
@@ -42,32 +56,52 @@ _PG_SETTINGS = {
     "extra_float_digits": "3",
     "bytea_output": "hex",
 }
+_PG_KEYED_HASH = 140_000  # hash_record_extended: PostgreSQL 14
+_SEED_PURPOSE = {"purpose": "safe_release table snapshot content hash"}
+
+
+def identifier(prefix: str, release_id: str, seq: int, suffix: str = "") -> str:
+    """``<prefix>_<release id>_<seq><suffix>``, cut to PostgreSQL's 63-character limit."""
+    rid = _UNSAFE.sub("", release_id.lower())
+    tail = f"_{seq}{suffix}"
+    return f"{prefix}_{rid}"[: MAX_IDENTIFIER - len(tail)] + tail
 
 
 def snapshot_name(release_id: str, seq: int) -> str:
     """``sr_snap_<release id>_<seq>``, cut to PostgreSQL's 63-character limit."""
-    rid = _UNSAFE.sub("", release_id.lower())
-    suffix = f"_{seq}"
-    return f"sr_snap_{rid}"[: MAX_IDENTIFIER - len(suffix)] + suffix
+    return identifier("sr_snap", release_id, seq)
 
 
-def snapshot_table(source: Table, name: str, columns: Sequence[str]) -> Table:
-    """A Core description of the snapshot of ``source`` (same schema, its column types)."""
+def snapshot_table(source: Table, name: str, columns: Sequence[str],
+                   schema: str | None = None) -> Table:
+    """A Core description of the snapshot of ``source`` (its schema, its column types)."""
     cols = [Column(c, source.c[c].type) for c in columns]
-    return Table(name, MetaData(), *cols, schema=source.schema)
+    return Table(name, MetaData(), *cols, schema=schema or source.schema)
 
 
 def create_empty(conn: Connection, source: Table, snap: Table) -> None:
     """Create ``snap`` with exactly the source columns' database types, and no rows."""
-    conn.execute(text(f"DROP TABLE IF EXISTS {_name(conn, snap)}"))
+    conn.execute(text(f"DROP TABLE IF EXISTS {quoted(conn, snap)}"))
     query = select(*(source.c[c.name] for c in snap.columns)).where(false())
     sql = query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
-    conn.execute(text(f"CREATE TABLE {_name(conn, snap)} AS {sql}"))
+    conn.execute(text(f"CREATE TABLE {quoted(conn, snap)} AS {sql}"))
+
+
+def add_key(conn: Connection, snap: Table, key: Sequence[str]) -> None:
+    """Index the filled snapshot by ``key`` (unique): a logged key's row is found at once."""
+    cols = ", ".join(conn.dialect.identifier_preparer.quote(k) for k in key)
+    if conn.dialect.name == "postgresql":
+        conn.execute(text(f"ALTER TABLE {quoted(conn, snap)} ADD PRIMARY KEY ({cols})"))
+        return
+    index = conn.dialect.identifier_preparer.quote(f"{snap.name}_key")
+    schema = f"{conn.dialect.identifier_preparer.quote(snap.schema)}." if snap.schema else ""
+    conn.execute(text(f"CREATE UNIQUE INDEX {schema}{index} ON "
+                      f"{conn.dialect.identifier_preparer.quote(snap.name)} ({cols})"))
 
 
 def drop(conn: Connection, snap: Table) -> None:
     """Drop the snapshot table if it is there."""
-    conn.execute(text(f"DROP TABLE IF EXISTS {_name(conn, snap)}"))
+    conn.execute(text(f"DROP TABLE IF EXISTS {quoted(conn, snap)}"))
 
 
 def exists(conn: Connection, snap: Table) -> bool:
@@ -75,19 +109,79 @@ def exists(conn: Connection, snap: Table) -> bool:
     return inspect(conn).has_table(snap.name, schema=snap.schema)
 
 
-def snapshot_hash(conn: Connection, snap: Table) -> tuple[int, str]:
-    """The snapshot's row count and content hash (``sha256:…``)."""
-    if conn.dialect.name == "postgresql":
-        return _pg_hash(conn, snap)
-    return _sqlite_hash(conn, snap)
-
-
-def _name(conn: Connection, table: Table) -> str:
+def quoted(conn: Connection, table: Table) -> str:
+    """``"schema"."table"``, quoted for this connection's dialect."""
     return conn.dialect.identifier_preparer.format_table(table)
 
 
-def _pg_hash(conn: Connection, snap: Table) -> tuple[int, str]:
-    name = _name(conn, snap)
+def snapshot_hash(conn: Connection, snap: Table, ctx: CheckpointContext,
+                  recorded: str | None = None) -> tuple[int, str]:
+    """The snapshot's row count and content hash (``hrx:…``, ``sha256:…``).
+
+    ``recorded``: the hash taken at capture, whose kind is used again (so that a
+    server upgraded since still compares like with like).
+    """
+    if conn.dialect.name != "postgresql":
+        return _sqlite_hash(conn, snap)
+    version = int(str((conn.dialect.server_version_info or (0,))[0]))
+    keyed = recorded.startswith("hrx:") if recorded else version * 10_000 >= _PG_KEYED_HASH
+    if keyed:
+        return _pg_keyed_hash(conn, snap, _seeds(ctx))
+    return _pg_md5_hash(conn, snap)
+
+
+# -- PostgreSQL -------------------------------------------------------------------------
+
+
+def _seeds(ctx: CheckpointContext) -> tuple[int, int]:
+    """Two 63-bit seeds only the signing key's holder can compute (never stored).
+
+    HS256 over a fixed payload is deterministic, so its signature is a secret
+    derived from the store's key; HMAC of it with the release and step gives the
+    seeds of this one snapshot.
+    """
+    secret = ctx.store.signer.sign(_SEED_PURPOSE).rsplit(".", 1)[-1].encode()
+    mac = hmac.new(secret, f"{ctx.release_id}:{ctx.seq}".encode(), hashlib.sha256).digest()
+    mask = (1 << 63) - 1
+    return (int.from_bytes(mac[:8], "big") & mask, int.from_bytes(mac[8:16], "big") & mask)
+
+
+def _pg_keyed_hash(conn: Connection, snap: Table, seeds: tuple[int, int]) -> tuple[int, str]:
+    name, fields = quoted(conn, snap), ", ".join(_pg_hashable(conn, snap))
+    sql = (f"SELECT count(*), coalesce(sum(hash_record_extended(ROW({fields}), :a)), 0), "  # noqa: S608 - quoted names
+           f"coalesce(sum(hash_record_extended(ROW({fields}), :b)), 0) FROM {name} AS s")
+    with _pg_pinned(conn):
+        count, low, high = conn.execute(text(sql), {"a": seeds[0], "b": seeds[1]}).one()
+    digest = hashlib.sha256(f"{count}:{low}:{high}".encode()).hexdigest()
+    return int(count), f"hrx:{digest}"
+
+
+def _pg_hashable(conn: Connection, snap: Table) -> list[str]:
+    """The snapshot's columns as hash inputs, as text where a type cannot be hashed.
+
+    json, xml and geometric types have no extended hash function.
+    """
+    quote = conn.dialect.identifier_preparer.quote
+    cols = [f"s.{quote(c.name)}" for c in snap.columns]
+    probe = f"(SELECT (NULL::{quoted(conn, snap)}).*) AS s"
+    if _pg_can_hash(conn, cols, probe):
+        return cols
+    return [c if _pg_can_hash(conn, [c], probe) else f"{c}::text" for c in cols]
+
+
+def _pg_can_hash(conn: Connection, cols: list[str], probe: str) -> bool:
+    # hash_record_extended looks the types' hash functions up even for NULLs
+    sql = text(f"SELECT hash_record_extended(ROW({', '.join(cols)}), 0) FROM {probe}")  # noqa: S608 - quoted names
+    try:
+        with conn.begin_nested():
+            conn.execute(sql)
+    except DBAPIError:
+        return False
+    return True
+
+
+def _pg_md5_hash(conn: Connection, snap: Table) -> tuple[int, str]:
+    name = quoted(conn, snap)
     part = "('x' || substr(h, {0}, 16))::bit(64)::bigint::numeric"
     sql = (
         f"SELECT count(*), coalesce(sum({part.format(1)}), 0), "  # noqa: S608 - quoted names
@@ -102,18 +196,28 @@ def _pg_hash(conn: Connection, snap: Table) -> tuple[int, str]:
 @contextmanager
 def _pg_pinned(conn: Connection) -> Iterator[None]:
     """Pin the text-output settings for this transaction, then put the old values back."""
-    setting = text("SELECT set_config(:k, :v, true)")
-    old = {k: str(conn.execute(text("SELECT current_setting(:k)"), {"k": k}).scalar_one())
-           for k in _PG_SETTINGS}
-    for key, value in _PG_SETTINGS.items():
-        conn.execute(setting, {"k": key, "v": value})
+    keys = list(_PG_SETTINGS)
+    reads = ", ".join(f"current_setting(:k{i})" for i in range(len(keys)))
+    params = {f"k{i}": k for i, k in enumerate(keys)}
+    old = conn.execute(text(f"SELECT {reads}"), params).one()
+    _pg_set(conn, dict(_PG_SETTINGS))
     yield  # on an error the transaction is rolled back, and the settings with it
-    for key, value in old.items():
-        conn.execute(setting, {"k": key, "v": value})
+    _pg_set(conn, dict(zip(keys, (str(v) for v in old), strict=True)))
+
+
+def _pg_set(conn: Connection, values: dict[str, str]) -> None:
+    sets = ", ".join(f"set_config(:k{i}, :v{i}, true)" for i in range(len(values)))
+    params: dict[str, str] = {}
+    for i, (key, value) in enumerate(values.items()):
+        params[f"k{i}"], params[f"v{i}"] = key, value
+    conn.execute(text(f"SELECT {sets}"), params)
+
+
+# -- SQLite (in-database snapshot) ---------------------------------------------------
 
 
 def _sqlite_hash(conn: Connection, snap: Table) -> tuple[int, str]:
-    name = _name(conn, snap)
+    name = quoted(conn, snap)
     quote = conn.dialect.identifier_preparer.quote
     row = "||','||".join(f"quote({quote(c.name)})" for c in snap.columns)
     top = conn.execute(text(f"SELECT max(rowid) FROM {name}")).scalar() or 0  # noqa: S608

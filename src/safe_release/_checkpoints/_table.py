@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from sqlalchemy import ColumnElement, Engine, MetaData, Table, func, or_, select, text
 from sqlalchemy.exc import DBAPIError, NoSuchTableError
 
-from safe_release._checkpoints import _snapshot
+from safe_release._checkpoints import _snapfile, _snapshot
 from safe_release._checkpoints._diff import Diff
+from safe_release._checkpoints._tracking import ChangeLog
 from safe_release._store._engine import read_tx, safe_url, store_error, write_tx
 from safe_release.exceptions import (
     CheckpointError,
@@ -19,12 +20,19 @@ from safe_release.exceptions import (
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from pathlib import Path
 
     from sqlalchemy import Connection
 
     from safe_release._checkpoints._protocol import CheckpointContext, JsonState
 
 __all__ = ["TableCheckpoint", "database_identity", "table_checkpoint"]
+
+# above this share of the snapshot's rows in the change log, one pass over the whole
+# table is cheaper than looking each logged key up
+_LOGGED_MAX = 0.25
+# for this one transaction: the hash joins of a whole-table diff stay in memory
+_PG_WORK_MEM = "64MB"
 
 
 def database_identity(engine: Engine) -> str:
@@ -145,23 +153,53 @@ class TableCheckpoint:
     # -- capture ----------------------------------------------------------------------
 
     def capture(self, ctx: CheckpointContext) -> JsonState:
-        """Copy the rows into ``sr_snap_<release>_<seq>`` and record count and hash."""
+        """Copy the rows into ``sr_snap_<release>_<seq>``, start the change log, record hash.
+
+        On an SQLite file the snapshot goes to its own file beside the database
+        (hashed by its bytes); elsewhere to a table beside the source (hashed by
+        the database). One transaction: log, triggers and copy, or nothing.
+        """
         columns = [c.name for c in self._table.columns]
-        snap = _snapshot.snapshot_table(
-            self._table, _snapshot.snapshot_name(ctx.release_id, ctx.seq), columns)
-        with write_tx(self._engine, f"capturing {self.describe()}") as conn:
-            _snapshot.create_empty(conn, self._table, snap)
-            rows = select(*(self._table.c[c] for c in columns))
-            if self._where is not None:
-                rows = rows.where(self._where)
-            conn.execute(snap.insert().from_select(columns, rows))
-            self._check_keys(conn, snap)
-            count, digest = _snapshot.snapshot_hash(conn, snap)
+        name = _snapshot.snapshot_name(ctx.release_id, ctx.seq)
+        log = ChangeLog(self._table, self._key, ctx.release_id, ctx.seq)
+        path = _snapfile.snapshot_path(self._engine, self._table, name)
+        doing = f"capturing {self.describe()}"
+        if path is None:
+            with write_tx(self._engine, doing) as conn:
+                tracked = log.create(conn)
+                snap = _snapshot.snapshot_table(self._table, name, columns)
+                self._fill(conn, snap)
+                count, digest = _snapshot.snapshot_hash(conn, snap, ctx)
+        else:
+            path.unlink(missing_ok=True)  # left by a capture of this step that crashed
+            try:
+                with _snapfile.attached(self._engine, path, doing, create=True) as conn:
+                    tracked = log.create(conn)
+                    snap = _snapshot.snapshot_table(self._table, name, columns, _snapfile.ALIAS)
+                    count = self._fill(conn, snap)
+                digest = _snapfile.file_hash(path)
+            except BaseException:
+                path.unlink(missing_ok=True)
+                raise
         return {
             "database": database_identity(self._engine), "table": self._table.name,
-            "schema": self._table.schema, "snapshot": snap.name, "columns": list(columns),
+            "schema": self._table.schema, "snapshot": name, "columns": list(columns),
             "key": list(self._key), "where": self._where_sql, "rows": count, "hash": digest,
+            "file": None if path is None else path.name, "log": log.name if tracked else None,
         }
+
+    def _fill(self, conn: Connection, snap: Table) -> int:
+        """Create and fill the snapshot, check its keys, index it; the number of rows."""
+        columns = [c.name for c in snap.columns]
+        _snapshot.create_empty(conn, self._table, snap)
+        rows = select(*(self._table.c[c] for c in columns))
+        if self._where is not None:
+            rows = rows.where(self._where)
+        count = conn.execute(snap.insert().from_select(columns, rows),
+                             execution_options={"preserve_rowcount": True}).rowcount
+        self._check_keys(conn, snap)
+        _snapshot.add_key(conn, snap, self._key)
+        return int(count)
 
     def _check_keys(self, conn: Connection, snap: Table) -> None:
         keys = [snap.c[k] for k in self._key]
@@ -186,40 +224,122 @@ class TableCheckpoint:
     # -- restore ------------------------------------------------------------------------
 
     def restore(self, state: JsonState, ctx: CheckpointContext) -> str:
-        """Put back, in one transaction, the rows that differ from the snapshot."""
-        del ctx
-        snap, diff = self._plan(state)
+        """Put back, in one transaction, the rows that differ from the snapshot.
+
+        Only the keys in the change log are compared when the log is complete;
+        otherwise the whole table. Triggers and log are dropped in the same
+        transaction (a second restore compares the whole table: still a no-op).
+        """
+        self._check_name(state, ctx)
+        doing = f"restoring {self.describe()}"
+        path = self._file(state)
+        if path is None:
+            with write_tx(self._engine, doing) as conn:
+                snap = self._plan(state)
+                self._check_snapshot(conn, snap, state, ctx)
+                return self._apply(conn, snap, state, ctx)
+        if not path.is_file():
+            self._missing(path.name)
+        with _snapfile.attached(self._engine, path, doing, create=False) as conn:
+            _snapfile.lock_file(conn)  # from here on no SQLite writer can change the file
+            if _snapfile.file_hash(path) != state.get("hash"):
+                self._tampered(path.name, "its bytes differ from the capture's")
+            return self._apply(conn, self._plan(state, _snapfile.ALIAS), state, ctx)
+
+    def _apply(self, conn: Connection, snap: Table, state: JsonState,
+               ctx: CheckpointContext) -> str:
+        log, logged = ChangeLog(self._table, self._key, ctx.release_id, ctx.seq), None
+        if conn.dialect.name == "postgresql":  # whole-table joins in memory, not in batches
+            conn.execute(text(f"SET LOCAL work_mem = '{_PG_WORK_MEM}'"))
+        if state.get("log") is not None:
+            if conn.dialect.name == "postgresql":  # no write may slip past the dropped log
+                conn.execute(text(f"LOCK TABLE {_snapshot.quoted(conn, self._table)} "
+                                  "IN ACCESS EXCLUSIVE MODE"))
+            if log.complete(conn, [str(c) for c in _list(state, "columns")]) and (
+                    log.size(conn) <= _LOGGED_MAX * _int(state.get("rows"))):
+                logged = log.table
+            log.drop_triggers(conn)  # the restore's own writes are not logged
+        diff = self._diff(snap, state, logged)
         count = {"preserve_rowcount": True}
-        with write_tx(self._engine, f"restoring {self.describe()}") as conn:
-            self._check_snapshot(conn, snap, state)
-            deleted = conn.execute(diff.delete_extra(), execution_options=count).rowcount
-            upd = diff.update_changed()
-            changed = 0 if upd is None else conn.execute(upd, execution_options=count).rowcount
-            inserted = conn.execute(diff.insert_missing(), execution_options=count).rowcount
+        deleted = conn.execute(diff.delete_extra(), execution_options=count).rowcount
+        upd = diff.update_changed()
+        changed = 0 if upd is None else conn.execute(upd, execution_options=count).rowcount
+        inserted = conn.execute(diff.insert_missing(), execution_options=count).rowcount
+        if state.get("log") is not None:
+            log.drop(conn)
         return f"{changed} changed, {inserted} inserted, {deleted} deleted"
 
     def verify(self, state: JsonState, ctx: CheckpointContext) -> tuple[bool, str]:
         """Compare the table with the snapshot now: (equal?, what differs)."""
         del ctx
-        snap, diff = self._plan(state)
-        with read_tx(self._engine, f"verifying {self.describe()}") as conn:
-            if not _snapshot.exists(conn, snap):
-                return False, f"snapshot table {snap.name} is gone"
-            changed = conn.execute(diff.count_changed()).scalar_one()
-            extra = conn.execute(diff.count_extra()).scalar_one()
-            missing = conn.execute(diff.count_missing()).scalar_one()
+        path = self._file(state)
+        if path is None:
+            with read_tx(self._engine, f"verifying {self.describe()}") as conn:
+                return self._compare(conn, self._plan(state), state)
+        if not path.is_file():
+            return False, f"snapshot file {path.name} is gone"
+        with _snapfile.attached(self._engine, path, f"verifying {self.describe()}",
+                                create=False) as conn:
+            return self._compare(conn, self._plan(state, _snapfile.ALIAS), state)
+
+    def _compare(self, conn: Connection, snap: Table, state: JsonState) -> tuple[bool, str]:
+        if not _snapshot.exists(conn, snap):
+            return False, f"snapshot table {snap.name} is gone"
+        diff = self._diff(snap, state, None)
+        changed = conn.execute(diff.count_changed()).scalar_one()
+        extra = conn.execute(diff.count_extra()).scalar_one()
+        missing = conn.execute(diff.count_missing()).scalar_one()
         ok = changed == extra == missing == 0
         detail = f"{changed} differ, {missing} missing, {extra} extra"
         return ok, ("equal to the checkpoint" if ok else detail)
 
-    def discard(self, state: JsonState, ctx: CheckpointContext) -> None:
-        """Drop the snapshot table (retention)."""
-        del ctx
-        snap, _ = self._plan(state)
-        with write_tx(self._engine, f"dropping the snapshot of {self.describe()}") as conn:
-            _snapshot.drop(conn, snap)
+    # -- finish and discard ---------------------------------------------------------------
 
-    def _plan(self, state: JsonState) -> tuple[Table, Diff]:
+    def finish(self, state: JsonState, ctx: CheckpointContext) -> None:
+        """Drop the change log and its triggers; keep the snapshot (retention).
+
+        Called when the release succeeded or was restored; safe to call twice.
+        """
+        if state.get("log") is None:
+            return
+        log = ChangeLog(self._table, self._key, ctx.release_id, ctx.seq)
+        with write_tx(self._engine, f"dropping the change log of {self.describe()}") as conn:
+            log.drop(conn)
+
+    def discard(self, state: JsonState, ctx: CheckpointContext) -> None:
+        """Drop the change log and the snapshot (table or file) (retention)."""
+        self.finish(state, ctx)
+        path = self._file(state)
+        if path is not None:
+            path.unlink(missing_ok=True)
+            return
+        with write_tx(self._engine, f"dropping the snapshot of {self.describe()}") as conn:
+            _snapshot.drop(conn, self._plan(state))
+
+    # -- the recorded state ---------------------------------------------------------------
+
+    def _check_name(self, state: JsonState, ctx: CheckpointContext) -> None:
+        """The snapshot must be this release's and step's (its name says so)."""
+        expected = _snapshot.snapshot_name(ctx.release_id, ctx.seq)
+        if state.get("snapshot") != expected:
+            msg = (f"the recorded snapshot of {self.describe()} is {state.get('snapshot')!r}, "
+                   f"not this release's {expected!r}: the record was copied from another "
+                   "release; nothing was restored")
+            raise SnapshotTamperedError(msg)
+
+    def _file(self, state: JsonState) -> Path | None:
+        name = state.get("file")
+        if name is None:
+            return None
+        path = _snapfile.snapshot_path(self._engine, self._table, str(state.get("snapshot")))
+        if path is None or path.name != name:
+            msg = (f"the snapshot file {name!r} of {self.describe()} is not beside this "
+                   f"engine's database ({safe_url(self._engine)}); restore with an engine on "
+                   "the database the checkpoint was captured in")
+            raise CheckpointError(msg)
+        return path
+
+    def _plan(self, state: JsonState, schema: str | None = None) -> Table:
         try:
             name, columns, key = str(state["snapshot"]), state["columns"], state["key"]
         except KeyError as exc:
@@ -236,19 +356,40 @@ class TableCheckpoint:
             msg = (f"table {self.qualified_name} no longer has the columns {missing} the "
                    "snapshot holds; restore the schema first (alembic checkpoint), then retry")
             raise CheckpointError(msg)
-        snap = _snapshot.snapshot_table(self._table, name, [str(c) for c in columns])
-        return snap, Diff(self._table, snap, self._key, self._where, self._engine.dialect.name)
+        return _snapshot.snapshot_table(self._table, name, [str(c) for c in columns], schema)
 
-    def _check_snapshot(self, conn: Connection, snap: Table, state: JsonState) -> None:
+    def _diff(self, snap: Table, state: JsonState, logged: Table | None) -> Diff:
+        del state
+        return Diff(self._table, snap, self._key, where=self._where,
+                    dialect=self._engine.dialect.name, logged=logged)
+
+    def _check_snapshot(self, conn: Connection, snap: Table, state: JsonState,
+                        ctx: CheckpointContext) -> None:
         if not _snapshot.exists(conn, snap):
-            msg = (f"the snapshot table {snap.name} of {self.describe()} is gone (dropped or "
-                   "pruned); nothing was restored. Restore the rows from a backup")
-            raise SnapshotMissingError(msg)
-        count, digest = _snapshot.snapshot_hash(conn, snap)
-        if count != state.get("rows") or digest != state.get("hash"):
-            msg = (f"the snapshot table {snap.name} of {self.describe()} was altered since "
-                   f"the capture ({count} rows now, {state.get('rows')} recorded, or their "
-                   "content changed); nothing was restored. Find out who changed it; "
-                   "restore the rows from a backup")
-            raise SnapshotTamperedError(msg)
+            self._missing(snap.name)
+        recorded = state.get("hash")
+        count, digest = _snapshot.snapshot_hash(
+            conn, snap, ctx, recorded if isinstance(recorded, str) else None)
+        if count != state.get("rows") or digest != recorded:
+            self._tampered(snap.name, f"{count} rows now, {state.get('rows')} recorded, or "
+                                      "their content changed")
 
+    def _missing(self, name: str) -> NoReturn:
+        msg = (f"the snapshot {name} of {self.describe()} is gone (dropped or pruned); "
+               "nothing was restored. Restore the rows from a backup")
+        raise SnapshotMissingError(msg)
+
+    def _tampered(self, name: str, how: str) -> NoReturn:
+        msg = (f"the snapshot {name} of {self.describe()} was altered since the capture "
+               f"({how}); nothing was restored. Find out who changed it; restore the rows "
+               "from a backup")
+        raise SnapshotTamperedError(msg)
+
+
+def _list(state: JsonState, name: str) -> list[Any]:
+    value = state.get(name)
+    return value if isinstance(value, list) else []
+
+
+def _int(value: object) -> int:
+    return value if isinstance(value, int) else 0

@@ -1,0 +1,200 @@
+"""The change log of a table checkpoint: which keys were written since the capture.
+
+Created in the capture's transaction, before the rows are copied: a table
+``sr_chg_<release>_<seq>`` with the key columns (unique) and a ``sr_full`` flag,
+and triggers on the source table that add the key of every row inserted,
+updated (old and new key) or deleted. A restore then compares only those keys
+with the snapshot, so its cost follows the blast radius, not the table size.
+
+- PostgreSQL: statement-level ``AFTER INSERT/UPDATE/DELETE`` triggers with
+  transition tables (one ``INSERT … SELECT`` per statement, not a function call per
+  row) and an ``AFTER TRUNCATE`` trigger that sets ``sr_full``. The function is
+  ``SECURITY DEFINER`` with a pinned ``search_path``, so a job whose database role may
+  write the table but not the log is not broken by it.
+- SQLite: row-level triggers (``INSERT OR IGNORE``). SQLite's ``INSERT OR REPLACE``
+  deletes rows without firing delete triggers, so the log is only kept when the
+  key is the table's one unique constraint (a replace then replaces the same key).
+
+The log is trusted only while it is complete: the log is there, every trigger is
+there and enabled, ``sr_full`` is not set, and the table has the captured columns;
+otherwise a restore compares the whole table. A capture where the triggers cannot
+be created (a partition, an old server, a table in an attached SQLite schema) goes
+on without a log. Triggers and log go when the checkpoint is finished.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Boolean, Column, MetaData, Table, false, func, inspect, select, text
+from sqlalchemy.exc import DBAPIError
+
+from safe_release._checkpoints._snapshot import identifier, quoted
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sqlalchemy import Connection
+
+__all__ = ["ChangeLog"]
+
+_PG_EVENTS = {"i": "INSERT", "u": "UPDATE", "d": "DELETE", "t": "TRUNCATE"}
+_SQLITE_EVENTS = {"i": "INSERT", "u": "UPDATE", "d": "DELETE"}
+FULL = "sr_full"
+
+
+class ChangeLog:
+    """The log of one checkpoint (table, key, release, step)."""
+
+    def __init__(self, source: Table, key: Sequence[str], release_id: str, seq: int) -> None:
+        self.source, self.key = source, list(key)
+        self.name = identifier("sr_chg", release_id, seq)
+        cols = [Column(k, source.c[k].type) for k in self.key]
+        self.table = Table(self.name, MetaData(), *cols, Column(FULL, Boolean),
+                           schema=source.schema)
+        self._ids = (release_id, seq)
+
+    def _trigger(self, event: str) -> str:
+        return identifier("sr_chg", self._ids[0], self._ids[1], f"_{event}")
+
+    def _function(self, conn: Connection) -> str:
+        name = conn.dialect.identifier_preparer.quote(self._trigger("fn"))
+        schema = self.source.schema
+        return f"{conn.dialect.identifier_preparer.quote(schema)}.{name}" if schema else name
+
+    def _events(self, conn: Connection) -> dict[str, str]:
+        return _PG_EVENTS if conn.dialect.name == "postgresql" else _SQLITE_EVENTS
+
+    # -- create ---------------------------------------------------------------------------
+
+    def create(self, conn: Connection) -> bool:
+        """Create log and triggers (False, and nothing created, where that is not possible)."""
+        if conn.dialect.name == "sqlite" and not self._sqlite_eligible(conn):
+            return False
+        try:
+            with conn.begin_nested():
+                self._create_table(conn)
+                if conn.dialect.name == "postgresql":
+                    self._create_pg_triggers(conn)
+                else:
+                    self._create_sqlite_triggers(conn)
+        except DBAPIError:
+            return False
+        return True
+
+    def _sqlite_eligible(self, conn: Connection) -> bool:
+        if self.source.schema not in {None, "main"}:
+            return False  # a trigger's statements cannot name another schema's table
+        insp = inspect(conn)
+        name, want = self.source.name, sorted(self.key)
+        sets = [sorted(insp.get_pk_constraint(name).get("constrained_columns") or [])]
+        sets += [sorted(str(c) for c in ix["column_names"] if c is not None)
+                 for ix in insp.get_indexes(name) if ix.get("unique")]
+        sets += [sorted(u["column_names"]) for u in insp.get_unique_constraints(name)]
+        return all(s == want for s in sets if s)
+
+    def _create_table(self, conn: Connection) -> None:
+        prep = conn.dialect.identifier_preparer
+        keys = select(*(self.source.c[k] for k in self.key)).where(false())
+        sql = keys.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
+        log = quoted(conn, self.table)
+        conn.execute(text(f"CREATE TABLE {log} AS {sql}"))
+        conn.execute(text(f"ALTER TABLE {log} ADD COLUMN {FULL} BOOLEAN NOT NULL DEFAULT false"))
+        cols = ", ".join(prep.quote(k) for k in self.key)
+        index = prep.quote(f"{self.name}_key")
+        if conn.dialect.name == "postgresql":
+            conn.execute(text(f"CREATE UNIQUE INDEX {index} ON {log} ({cols})"))
+        else:
+            conn.execute(text(f"CREATE UNIQUE INDEX {index} ON {prep.quote(self.name)} ({cols})"))
+
+    def _create_sqlite_triggers(self, conn: Connection) -> None:
+        prep = conn.dialect.identifier_preparer
+        cols = ", ".join(prep.quote(k) for k in self.key)
+        log, src = prep.quote(self.name), prep.quote(self.source.name)
+
+        def row(alias: str) -> str:
+            return "(" + ", ".join(f"{alias}.{prep.quote(k)}" for k in self.key) + ")"
+
+        rows = {"i": row("NEW"), "u": f"{row('OLD')}, {row('NEW')}", "d": row("OLD")}
+        for event, op in _SQLITE_EVENTS.items():
+            conn.execute(text(
+                f"CREATE TRIGGER {prep.quote(self._trigger(event))} AFTER {op} ON {src} "  # noqa: S608 - quoted names
+                f"BEGIN INSERT OR IGNORE INTO {log} ({cols}) VALUES {rows[event]}; END"))
+
+    def _create_pg_triggers(self, conn: Connection) -> None:
+        prep = conn.dialect.identifier_preparer
+        schema = self.source.schema or conn.execute(text("SELECT current_schema()")).scalar()
+        log = f"{prep.quote(str(schema))}.{prep.quote(self.name)}"
+        cols = ", ".join(prep.quote(k) for k in self.key)
+        keys = f"INSERT INTO {log} ({cols}) SELECT {cols} FROM"
+        body = (
+            "BEGIN\n"  # noqa: S608 - quoted names
+            f"  IF TG_OP = 'TRUNCATE' THEN INSERT INTO {log} ({FULL}) VALUES (true);\n"
+            f"  ELSIF TG_OP = 'INSERT' THEN {keys} sr_new ON CONFLICT DO NOTHING;\n"
+            f"  ELSIF TG_OP = 'DELETE' THEN {keys} sr_old ON CONFLICT DO NOTHING;\n"
+            f"  ELSE {keys} sr_old UNION SELECT {cols} FROM sr_new ON CONFLICT DO NOTHING;\n"
+            "  END IF;\n  RETURN NULL;\nEND"
+        )
+        fn = self._function(conn)
+        conn.execute(text(
+            f"CREATE FUNCTION {fn}() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER "
+            f"SET search_path = pg_catalog, pg_temp AS $sr$\n{body}\n$sr$"))
+        src = quoted(conn, self.source)
+        refs = {"i": "REFERENCING NEW TABLE AS sr_new",
+                "u": "REFERENCING OLD TABLE AS sr_old NEW TABLE AS sr_new",
+                "d": "REFERENCING OLD TABLE AS sr_old", "t": ""}
+        for event, op in _PG_EVENTS.items():
+            conn.execute(text(
+                f"CREATE TRIGGER {prep.quote(self._trigger(event))} AFTER {op} ON {src} "
+                f"{refs[event]} FOR EACH STATEMENT EXECUTE FUNCTION {fn}()"))
+
+    # -- use --------------------------------------------------------------------------------
+
+    def complete(self, conn: Connection, columns: Sequence[str]) -> bool:
+        """Whether the log holds every key written since the capture (see the module doc)."""
+        live = [c["name"] for c in inspect(conn).get_columns(
+            self.source.name, schema=self.source.schema)]
+        if sorted(live) != sorted(columns) or self._triggers(conn, enabled=True) != len(
+                self._events(conn)):
+            return False
+        if not inspect(conn).has_table(self.name, schema=self.source.schema):
+            return False
+        full = select(self.table.c[FULL]).where(self.table.c[FULL]).limit(1)
+        return conn.execute(full).first() is None
+
+    def size(self, conn: Connection) -> int:
+        """How many keys are logged."""
+        return int(conn.execute(select(func.count()).select_from(self.table)).scalar_one())
+
+    def _triggers(self, conn: Connection, *, enabled: bool = False) -> int:
+        names = [self._trigger(e) for e in self._events(conn)]
+        if conn.dialect.name == "postgresql":
+            state = " AND tgenabled IN ('O', 'A')" if enabled else ""
+            sql = ("SELECT count(*) FROM pg_trigger WHERE tgrelid = to_regclass(:src) "  # noqa: S608 - constants
+                   f"AND tgname = ANY(:names){state}")
+            return int(conn.execute(text(sql), {"src": quoted(conn, self.source),
+                                                "names": names}).scalar_one())
+        marks = ", ".join(f":n{i}" for i in range(len(names)))
+        sql = (f"SELECT count(*) FROM sqlite_master WHERE type = 'trigger' "  # noqa: S608 - placeholders
+               f"AND tbl_name = :src AND name IN ({marks})")
+        params = {"src": self.source.name} | {f"n{i}": n for i, n in enumerate(names)}
+        return int(conn.execute(text(sql), params).scalar_one())
+
+    # -- drop -------------------------------------------------------------------------------
+
+    def drop_triggers(self, conn: Connection) -> None:
+        """Drop the triggers (and on PostgreSQL their function); the log stays."""
+        prep = conn.dialect.identifier_preparer
+        if self._triggers(conn):
+            src = quoted(conn, self.source)
+            on = f" ON {src}" if conn.dialect.name == "postgresql" else ""
+            for event in self._events(conn):
+                trigger = prep.quote(self._trigger(event))
+                conn.execute(text(f"DROP TRIGGER IF EXISTS {trigger}{on}"))
+        if conn.dialect.name == "postgresql":
+            conn.execute(text(f"DROP FUNCTION IF EXISTS {self._function(conn)}()"))
+
+    def drop(self, conn: Connection) -> None:
+        """Drop the triggers (first: a trigger without its log would break writes) and log."""
+        self.drop_triggers(conn)
+        conn.execute(text(f"DROP TABLE IF EXISTS {quoted(conn, self.table)}"))
