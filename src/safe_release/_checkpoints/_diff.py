@@ -132,6 +132,11 @@ class Diff:
         return select(func.count()).select_from(self.table).join(
             self.snap, self._same_key(self.table, self.snap)).where(self._differs())
 
+    def count_in_scope(self) -> Select[Any]:
+        """How many rows are in scope."""
+        query = select(func.count()).select_from(self.table)
+        return query if self.where is None else query.where(self.where)
+
     def count_extra(self) -> Select[Any]:
         """How many rows in scope the snapshot does not have."""
         return select(func.count()).select_from(self.table).where(

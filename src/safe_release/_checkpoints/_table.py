@@ -255,8 +255,8 @@ class TableCheckpoint:
             if conn.dialect.name == "postgresql":  # no write may slip past the dropped log
                 conn.execute(text(f"LOCK TABLE {_snapshot.quoted(conn, self._table)} "
                                   "IN ACCESS EXCLUSIVE MODE"))
-            if log.complete(conn, [str(c) for c in _list(state, "columns")]) and (
-                    log.size(conn) <= _LOGGED_MAX * _int(state.get("rows"))):
+            size = log.complete(conn, [str(c) for c in _list(state, "columns")])
+            if size is not None and size <= _LOGGED_MAX * _int(state.get("rows")):
                 logged = log.table
             log.drop_triggers(conn)  # the restore's own writes are not logged
         diff = self._diff(snap, state, logged)
@@ -264,10 +264,24 @@ class TableCheckpoint:
         deleted = conn.execute(diff.delete_extra(), execution_options=count).rowcount
         upd = diff.update_changed()
         changed = 0 if upd is None else conn.execute(upd, execution_options=count).rowcount
-        inserted = conn.execute(diff.insert_missing(), execution_options=count).rowcount
+        inserted = 0
+        if logged is not None or not self._none_missing(conn, diff, state):
+            inserted = conn.execute(diff.insert_missing(), execution_options=count).rowcount
         if state.get("log") is not None:
             log.drop(conn)
         return f"{changed} changed, {inserted} inserted, {deleted} deleted"
+
+    def _none_missing(self, conn: Connection, diff: Diff, state: JsonState) -> bool:
+        """After the extra rows are deleted: no snapshot key is gone from the table.
+
+        Every row left in scope has a snapshot key, and the primary key makes them
+        distinct: as many rows in scope as in the snapshot means all are there (one
+        count instead of an anti-join over the whole snapshot).
+        """
+        pk = sorted(c.name for c in self._table.primary_key.columns)
+        if pk != sorted(self._key):
+            return False
+        return bool(conn.execute(diff.count_in_scope()).scalar_one() == state.get("rows"))
 
     def verify(self, state: JsonState, ctx: CheckpointContext) -> tuple[bool, str]:
         """Compare the table with the snapshot now: (equal?, what differs)."""

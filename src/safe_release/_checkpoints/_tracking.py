@@ -150,21 +150,19 @@ class ChangeLog:
 
     # -- use --------------------------------------------------------------------------------
 
-    def complete(self, conn: Connection, columns: Sequence[str]) -> bool:
-        """Whether the log holds every key written since the capture (see the module doc)."""
+    def complete(self, conn: Connection, columns: Sequence[str]) -> int | None:
+        """How many keys are logged, or None if the log may miss some (see the module doc)."""
         live = [c["name"] for c in inspect(conn).get_columns(
             self.source.name, schema=self.source.schema)]
         if sorted(live) != sorted(columns) or self._triggers(conn, enabled=True) != len(
                 self._events(conn)):
-            return False
+            return None
         if not inspect(conn).has_table(self.name, schema=self.source.schema):
-            return False
-        full = select(self.table.c[FULL]).where(self.table.c[FULL]).limit(1)
-        return conn.execute(full).first() is None
-
-    def size(self, conn: Connection) -> int:
-        """How many keys are logged."""
-        return int(conn.execute(select(func.count()).select_from(self.table)).scalar_one())
+            return None
+        if conn.dialect.name == "sqlite":  # no TRUNCATE: sr_full is never set
+            return int(conn.execute(select(func.count()).select_from(self.table)).scalar_one())
+        size, full = conn.execute(select(func.count(), func.bool_or(self.table.c[FULL]))).one()
+        return None if full else int(size)
 
     def _triggers(self, conn: Connection, *, enabled: bool = False) -> int:
         names = [self._trigger(e) for e in self._events(conn)]
