@@ -131,21 +131,31 @@ def measure(label: str, store: sr.Store, rows: int) -> Result:
     result.copy_s = timed(do_copy, empty_copy)
     cp, release = table_checkpoint(engine, prices), uuid.uuid4().hex
     seqs = iter(range(1, 1000))
-    captured: list[CheckpointContext] = []
-
-    def capture() -> None:
-        captured.append(CheckpointContext(store, release, next(seqs)))
-
-    result.capture_s = timed(lambda: cp.capture(captured[-1]), capture)
-    # each restore restores a checkpoint of its own, captured (untimed) before the
-    # change, as in a release: the restore finishes the checkpoint (drops its log)
+    # (context, state) of the checkpoint taken last; discarded (untimed) before the next
+    # run, as a finished release would, so that no run pays for another's triggers
     pending: list[tuple[CheckpointContext, dict[str, Any]]] = []
 
+    def discard_last() -> None:
+        while pending:
+            ctx, state = pending.pop()
+            cp.discard(state, ctx)
+
+    def capture_next() -> None:
+        discard_last()
+        ctx = CheckpointContext(store, release, next(seqs))
+        pending.append((ctx, {}))
+
+    def capture() -> None:
+        ctx = pending[-1][0]
+        pending[-1] = (ctx, cp.capture(ctx))
+
+    result.capture_s = timed(capture, capture_next)
+    # each restore restores a checkpoint of its own, captured (untimed) before the
+    # change, as in a release: the restore finishes the checkpoint (drops its log)
     def change(where: str) -> Callable[[], None]:
         def run() -> None:
-            while pending:  # the last restore's snapshot, then vacuum (as autovacuum would)
-                cp.discard(pending[-1][1], pending.pop()[0])
-            vacuum(engine, prices)
+            discard_last()
+            vacuum(engine, prices)  # as autovacuum would
             ctx = CheckpointContext(store, release, next(seqs))
             pending.append((ctx, cp.capture(ctx)))
             with engine.begin() as conn:
@@ -160,6 +170,7 @@ def measure(label: str, store: sr.Store, rows: int) -> Result:
     result.full_s = timed(restore, change(""))
     one_pct = "WHERE sku LIKE '%00'"  # every 100th SKU
     result.partial_s = timed(restore, change(one_pct))
+    discard_last()
     result.details = [details[0], details[-1]]
     return result
 
