@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import textwrap
 import uuid
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -24,7 +25,6 @@ from safe_release._checkpoints import (
 )
 
 if TYPE_CHECKING:
-    from pathlib import Path
 
     from pydantic import JsonValue
 
@@ -207,10 +207,17 @@ class TestRetention:
             prune_checkpoints(store, keep=2)
         assert prune_checkpoints(store) == 2
         assert [s.records()[0].status for s in sets] == ["pruned"] * 2 + ["captured"] * 3
-        snaps = [n for n in sa.inspect(store.engine).get_table_names(schema=store.schema)
-                 if n.startswith("sr_snap_")]
-        assert len(snaps) == 3
+        assert len(_snapshots(store)) == 3
         assert prune_checkpoints(store) == 0
+
+
+def _snapshots(store: sr.Store) -> list[str]:
+    """Snapshot tables (PostgreSQL) or snapshot files beside the database (SQLite)."""
+    if store.dialect == "sqlite":
+        db = Path(str(store.engine.url.database))
+        return [p.name for p in db.parent.glob(f"{db.name}.sr-snap-*")]
+    names = sa.inspect(store.engine).get_table_names(schema=store.schema)
+    return [n for n in names if n.startswith("sr_snap_")]
 
 
 ENV_PY = """

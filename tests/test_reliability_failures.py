@@ -16,8 +16,10 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import sqlite3
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -34,7 +36,6 @@ from tests.reliability import world
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
-    from pathlib import Path
 
     from safe_release._report import RollbackReport, StepResult
     from safe_release.testing import FakeClock
@@ -99,10 +100,45 @@ class Scene:
         raise AssertionError  # pragma: no cover - the body raised
 
     def snapshot(self, release_id: str) -> str:
-        """The name of the release's table snapshot (found in the ERP database)."""
-        names = inspect(self.erp).get_table_names(schema=self.schema)
-        [name] = [n for n in names if release_id in n]
+        """The name of the release's snapshot table (in the ERP database, or its own file)."""
+        if self.snapshot_file(release_id) is not None:
+            with sqlite3.connect(self.snapshot_file(release_id)) as conn:
+                names = [r[0] for r in conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table'")]
+        else:
+            names = inspect(self.erp).get_table_names(schema=self.schema)
+        [name] = [n for n in names if n.startswith("sr_snap_") and release_id in n]
         return name
+
+    def snapshot_file(self, release_id: str) -> Path | None:
+        """SQLite: the file beside the ERP database that holds the release's snapshot."""
+        database = self.erp.url.database
+        if self.erp.dialect.name != "sqlite" or not database:
+            return None
+        path = Path(database)
+        [found] = path.parent.glob(f"{path.name}.sr-snap-{release_id}_*")
+        return found
+
+    def alter_snapshot(self, release_id: str, statement: str) -> None:
+        """Run ``statement`` (``{t}``: the snapshot table) where the snapshot lives."""
+        sql = statement.format(t=f'"{self.snapshot(release_id)}"' if self.snapshot_file(
+            release_id) else self.qualified(self.snapshot(release_id)))
+        path = self.snapshot_file(release_id)
+        if path is not None:
+            with contextlib.closing(sqlite3.connect(path)) as conn, conn:
+                conn.execute(sql)
+            return
+        with self.erp.begin() as conn:
+            conn.execute(text(sql))
+
+    def drop_snapshot(self, release_id: str) -> None:
+        """Remove the release's snapshot (its table, or its file on SQLite)."""
+        path = self.snapshot_file(release_id)
+        if path is not None:
+            path.unlink()
+            return
+        with self.erp.begin() as conn:
+            conn.execute(text(f"DROP TABLE {self.qualified(self.snapshot(release_id))}"))
 
     def qualified(self, name: str) -> str:
         """A table name quoted for SQL, with its schema."""
@@ -186,9 +222,7 @@ class TestTamperedSnapshot:
         }
 
         def damage(rid: str) -> None:
-            with scene.erp.begin() as conn:
-                conn.execute(text(statements[how].format(t=scene.qualified(
-                    scene.snapshot(rid)))))
+            scene.alter_snapshot(rid, statements[how])
 
         rid, report = _fails(scene, damage)
         step = _table_step(report)
@@ -250,12 +284,11 @@ class TestSnapshotOfAnotherRelease:
 
 class TestMissingSnapshot:
     def test_dropped_snapshot_table(self, scene: Scene) -> None:
-        """Snapshot table dropped: SnapshotMissingError reported, rollback_failed, rest back."""
+        """Snapshot dropped (table, or file on SQLite): SnapshotMissingError, rest back."""
         before = scene.state()
 
         def damage(rid: str) -> None:
-            with scene.erp.begin() as conn:
-                conn.execute(text(f"DROP TABLE {scene.qualified(scene.snapshot(rid))}"))
+            scene.drop_snapshot(rid)
 
         rid, report = _fails(scene, damage)
         step = _table_step(report)

@@ -91,7 +91,7 @@ class RollbackRun:
             rollback_started_at=self.record.rollback_started_at, restored_at=restored_at,
             verified_at=now(self.store) if verification is not None else None,
         )
-        final = {"verification": verification, "verified_at": report.verified_at,
+        final: dict[str, Any] = {"verification": verification, "verified_at": report.verified_at,
                  "report": report, "finished_at": now(self.store)}
         if restored:
             final.update(status=status, restored_at=restored_at)
@@ -101,20 +101,29 @@ class RollbackRun:
         return report, error
 
     def _all_steps(self, steps: list[StepResult]) -> list[StepResult]:
-        """This run's steps after those an interrupted earlier run journaled (latest wins)."""
+        """Every step of the rollback, an interrupted earlier run's included.
+
+        The journal's step events come first (this run's are journaled as they
+        happen; one whose journal write failed is added); a failed step that a later
+        run redid is left out.
+        """
         try:
             events = release_record(self.store, self.record.id).events
         except StoreError:
             return steps
-        merged: dict[tuple[str, str], StepResult] = {}
+        journaled = []
         for item in events:
             if item.kind == "step":
                 with contextlib.suppress(ValueError):
-                    step = StepResult.model_validate(item.detail)
-                    merged[step.kind, step.name] = step
+                    journaled.append(StepResult.model_validate(item.detail))
+        unmatched = list(journaled)
         for step in steps:
-            merged[step.kind, step.name] = step
-        return list(merged.values())
+            if step in unmatched:
+                unmatched.remove(step)
+            else:
+                journaled.append(step)
+        return [s for i, s in enumerate(journaled) if s.ok or not any(
+            (t.kind, t.name) == (s.kind, s.name) for t in journaled[i + 1:])]
 
     def _restore(self) -> tuple[list[StepResult], BaseException | None]:
         steps: list[StepResult] = []
