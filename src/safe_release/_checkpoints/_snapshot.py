@@ -4,11 +4,13 @@ A snapshot is created empty with the source columns' own types, filled with one
 ``INSERT … SELECT``, then given a primary key on the checkpoint's key columns
 (so that a restore finds a logged key's row by index, not by scanning).
 
-The content hash is computed by the database. On PostgreSQL >= 14 it is two
-keyed 64-bit sums of ``hash_record_extended(ROW(…), seed)`` (order-independent,
-one pass); the two seeds are derived from the store's signing key, the release
-and the step, and are never stored, so that whoever can write the snapshot
-cannot forge a matching sum. Older PostgreSQL: two 128-bit sums of per-row MD5s.
+The content hash is computed by the database. On PostgreSQL >= 14 a capture
+stores a keyed hash per row (see `_rowhash`, ``hrh:…``). Snapshots recorded by
+earlier versions are still checked as they were hashed: two keyed 64-bit sums
+of ``hash_record_extended(ROW(…), seed)`` (``hrx:…``); the seeds are derived from
+the store's signing key, the release and the step, and are never stored, so that
+whoever can write the snapshot cannot forge a matching sum. PostgreSQL < 14: two
+128-bit sums of per-row MD5s (``sha256:…``, not keyed).
 SQLite snapshots normally live in their own file (see `_snapfile`), whose bytes
 are hashed; an in-database SQLite snapshot (in-memory database) is hashed as
 SHA-256 over the rows' ``quote()`` encoding, concatenated by ``group_concat`` in
@@ -40,6 +42,11 @@ __all__ = [
     "drop",
     "exists",
     "identifier",
+    "pg_hashable",
+    "pg_pinned",
+    "pg_row_hashed",
+    "quoted",
+    "seeds",
     "snapshot_hash",
     "snapshot_name",
     "snapshot_table",
@@ -106,12 +113,26 @@ def drop(conn: Connection, snap: Table) -> None:
 
 def exists(conn: Connection, snap: Table) -> bool:
     """Whether the snapshot table is there."""
+    if conn.dialect.name == "postgresql":  # one catalog lookup, not the inspector's query
+        found = conn.execute(text("SELECT to_regclass(:t) IS NOT NULL"),
+                             {"t": quoted(conn, snap)}).scalar_one()
+        return bool(found)
     return inspect(conn).has_table(snap.name, schema=snap.schema)
 
 
 def quoted(conn: Connection, table: Table) -> str:
     """``"schema"."table"``, quoted for this connection's dialect."""
     return conn.dialect.identifier_preparer.format_table(table)
+
+
+def pg_row_hashed(conn: Connection, recorded: str | None = None) -> bool:
+    """Whether this snapshot has (capture: gets) a per-row keyed hash column ``sr_h``."""
+    if conn.dialect.name != "postgresql":
+        return False
+    if recorded is not None:
+        return recorded.startswith("hrh:")
+    version = int(str((conn.dialect.server_version_info or (0,))[0]))
+    return version * 10_000 >= _PG_KEYED_HASH
 
 
 def snapshot_hash(conn: Connection, snap: Table, ctx: CheckpointContext,
@@ -126,14 +147,14 @@ def snapshot_hash(conn: Connection, snap: Table, ctx: CheckpointContext,
     version = int(str((conn.dialect.server_version_info or (0,))[0]))
     keyed = recorded.startswith("hrx:") if recorded else version * 10_000 >= _PG_KEYED_HASH
     if keyed:
-        return _pg_keyed_hash(conn, snap, _seeds(ctx))
+        return _pg_keyed_hash(conn, snap, seeds(ctx))
     return _pg_md5_hash(conn, snap)
 
 
 # -- PostgreSQL -------------------------------------------------------------------------
 
 
-def _seeds(ctx: CheckpointContext) -> tuple[int, int]:
+def seeds(ctx: CheckpointContext) -> tuple[int, int]:
     """Two 63-bit seeds only the signing key's holder can compute (never stored).
 
     HS256 over a fixed payload is deterministic, so its signature is a secret
@@ -147,16 +168,16 @@ def _seeds(ctx: CheckpointContext) -> tuple[int, int]:
 
 
 def _pg_keyed_hash(conn: Connection, snap: Table, seeds: tuple[int, int]) -> tuple[int, str]:
-    name, fields = quoted(conn, snap), ", ".join(_pg_hashable(conn, snap))
+    name, fields = quoted(conn, snap), ", ".join(pg_hashable(conn, snap))
     sql = (f"SELECT count(*), coalesce(sum(hash_record_extended(ROW({fields}), :a)), 0), "  # noqa: S608 - quoted names
            f"coalesce(sum(hash_record_extended(ROW({fields}), :b)), 0) FROM {name} AS s")
-    with _pg_pinned(conn):
+    with pg_pinned(conn):
         count, low, high = conn.execute(text(sql), {"a": seeds[0], "b": seeds[1]}).one()
     digest = hashlib.sha256(f"{count}:{low}:{high}".encode()).hexdigest()
     return int(count), f"hrx:{digest}"
 
 
-def _pg_hashable(conn: Connection, snap: Table) -> list[str]:
+def pg_hashable(conn: Connection, snap: Table) -> list[str]:
     """The snapshot's columns as hash inputs, as text where a type cannot be hashed.
 
     json, xml and geometric types have no extended hash function.
@@ -187,14 +208,14 @@ def _pg_md5_hash(conn: Connection, snap: Table) -> tuple[int, str]:
         f"SELECT count(*), coalesce(sum({part.format(1)}), 0), "  # noqa: S608 - quoted names
         f"coalesce(sum({part.format(17)}), 0) FROM (SELECT md5(s::text) AS h FROM {name} AS s) q"
     )
-    with _pg_pinned(conn):
+    with pg_pinned(conn):
         count, low, high = conn.execute(text(sql)).one()
     digest = hashlib.sha256(f"{count}:{low}:{high}".encode()).hexdigest()
     return int(count), f"sha256:{digest}"
 
 
 @contextmanager
-def _pg_pinned(conn: Connection) -> Iterator[None]:
+def pg_pinned(conn: Connection) -> Iterator[None]:
     """Pin the text-output settings for this transaction, then put the old values back."""
     keys = list(_PG_SETTINGS)
     reads = ", ".join(f"current_setting(:k{i})" for i in range(len(keys)))

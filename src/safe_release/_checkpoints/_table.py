@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from sqlalchemy import ColumnElement, Engine, MetaData, Table, func, or_, select, text
 from sqlalchemy.exc import DBAPIError, NoSuchTableError
 
-from safe_release._checkpoints import _snapfile, _snapshot
+from safe_release._checkpoints import _rowhash, _snapfile, _snapshot
 from safe_release._checkpoints._diff import Diff
 from safe_release._checkpoints._tracking import ChangeLog
 from safe_release._store._engine import read_tx, safe_url, store_error, write_tx
@@ -168,8 +168,13 @@ class TableCheckpoint:
             with write_tx(self._engine, doing) as conn:
                 tracked = log.create(conn)
                 snap = _snapshot.snapshot_table(self._table, name, columns)
-                self._fill(conn, snap)
-                count, digest = _snapshot.snapshot_hash(conn, snap, ctx)
+                if _snapshot.pg_row_hashed(conn):
+                    self._fill(conn, snap, _snapshot.seeds(ctx)[0])
+                    count, total = _rowhash.totals(conn, snap)
+                    digest = _rowhash.digest(count, total)
+                else:
+                    self._fill(conn, snap)
+                    count, digest = _snapshot.snapshot_hash(conn, snap, ctx)
         else:
             path.unlink(missing_ok=True)  # left by a capture of this step that crashed
             try:
@@ -188,15 +193,27 @@ class TableCheckpoint:
             "file": None if path is None else path.name, "log": log.name if tracked else None,
         }
 
-    def _fill(self, conn: Connection, snap: Table) -> int:
-        """Create and fill the snapshot, check its keys, index it; the number of rows."""
+    def _fill(self, conn: Connection, snap: Table, seed: int | None = None) -> int:
+        """Create and fill the snapshot, check its keys, index it; the number of rows.
+
+        ``seed``: also store each row's keyed hash in ``sr_h`` (PostgreSQL, `_rowhash`).
+        """
         columns = [c.name for c in snap.columns]
         _snapshot.create_empty(conn, self._table, snap)
         rows = select(*(self._table.c[c] for c in columns))
         if self._where is not None:
             rows = rows.where(self._where)
-        count = conn.execute(snap.insert().from_select(columns, rows),
-                             execution_options={"preserve_rowcount": True}).rowcount
+        counted = {"preserve_rowcount": True}
+        if seed is None:
+            count = conn.execute(snap.insert().from_select(columns, rows),
+                                 execution_options=counted).rowcount
+        else:
+            target = _rowhash.add_column(conn, snap)
+            with _snapshot.pg_pinned(conn):
+                hashed = _rowhash.hashed_rows(conn, snap, rows, seed)
+                count = conn.execute(target.insert().from_select([*columns, _rowhash.COLUMN],
+                                                                 hashed),
+                                     execution_options=counted).rowcount
         self._check_keys(conn, snap)
         _snapshot.add_key(conn, snap, self._key)
         return int(count)
@@ -235,30 +252,38 @@ class TableCheckpoint:
         path = self._file(state)
         if path is None:
             with write_tx(self._engine, doing) as conn:
-                snap = self._plan(state)
-                self._check_snapshot(conn, snap, state, ctx)
-                return self._apply(conn, snap, state, ctx)
+                return self._apply(conn, self._plan(state), state, ctx, check=True)
         if not path.is_file():
             self._missing(path.name)
         with _snapfile.attached(self._engine, path, doing, create=False) as conn:
             _snapfile.lock_file(conn)  # from here on no SQLite writer can change the file
             if _snapfile.file_hash(path) != state.get("hash"):
                 self._tampered(path.name, "its bytes differ from the capture's")
-            return self._apply(conn, self._plan(state, _snapfile.ALIAS), state, ctx)
+            return self._apply(conn, self._plan(state, _snapfile.ALIAS), state, ctx,
+                               check=False)
 
     def _apply(self, conn: Connection, snap: Table, state: JsonState,
-               ctx: CheckpointContext) -> str:
+               ctx: CheckpointContext, *, check: bool) -> str:
+        """Verify (``check``: the in-database snapshot), then delete, update, insert.
+
+        On PostgreSQL the table is locked first when there is a log (no write may
+        slip past the dropped log), then the snapshot is checked: only the rows the
+        restore applies need their hash checked when the log is used (`_rowhash`).
+        """
         log, logged = ChangeLog(self._table, self._key, ctx.release_id, ctx.seq), None
         if conn.dialect.name == "postgresql":  # whole-table joins in memory, not in batches
-            conn.execute(text(f"SET LOCAL work_mem = '{_PG_WORK_MEM}'"))
+            lock = (f"; LOCK TABLE {_snapshot.quoted(conn, self._table)} IN ACCESS EXCLUSIVE "
+                    "MODE" if state.get("log") is not None else "")
+            conn.exec_driver_sql(f"SET LOCAL work_mem = '{_PG_WORK_MEM}'{lock}")
+        if check and not _snapshot.exists(conn, snap):
+            self._missing(snap.name)
         if state.get("log") is not None:
-            if conn.dialect.name == "postgresql":  # no write may slip past the dropped log
-                conn.execute(text(f"LOCK TABLE {_snapshot.quoted(conn, self._table)} "
-                                  "IN ACCESS EXCLUSIVE MODE"))
             size = log.complete(conn, [str(c) for c in _list(state, "columns")])
             if size is not None and size <= _LOGGED_MAX * _int(state.get("rows")):
                 logged = log.table
             log.drop_triggers(conn)  # the restore's own writes are not logged
+        if check:
+            self._check_snapshot(conn, snap, state, ctx, logged)
         diff = self._diff(snap, state, logged)
         count = {"preserve_rowcount": True}
         deleted = conn.execute(diff.delete_extra(), execution_options=count).rowcount
@@ -268,7 +293,7 @@ class TableCheckpoint:
         if logged is not None or not self._none_missing(conn, diff, state):
             inserted = conn.execute(diff.insert_missing(), execution_options=count).rowcount
         if state.get("log") is not None:
-            log.drop(conn)
+            log.drop_table(conn)
         return f"{changed} changed, {inserted} inserted, {deleted} deleted"
 
     def _none_missing(self, conn: Connection, diff: Diff, state: JsonState) -> bool:
@@ -378,12 +403,19 @@ class TableCheckpoint:
                     dialect=self._engine.dialect.name, logged=logged)
 
     def _check_snapshot(self, conn: Connection, snap: Table, state: JsonState,
-                        ctx: CheckpointContext) -> None:
-        if not _snapshot.exists(conn, snap):
-            self._missing(snap.name)
+                        ctx: CheckpointContext, logged: Table | None) -> None:
+        """The snapshot's rows are as captured (those the restore applies, see `_rowhash`)."""
         recorded = state.get("hash")
-        count, digest = _snapshot.snapshot_hash(
-            conn, snap, ctx, recorded if isinstance(recorded, str) else None)
+        recorded = recorded if isinstance(recorded, str) else None
+        if _snapshot.pg_row_hashed(conn, recorded):
+            count, total, bad = _rowhash.verify(conn, snap, _snapshot.seeds(ctx)[0], logged,
+                                                self._key)
+            if bad:
+                self._tampered(snap.name, f"{bad} of the rows this restore would put back "
+                                          "differ from their capture")
+            digest = _rowhash.digest(count, total)
+        else:
+            count, digest = _snapshot.snapshot_hash(conn, snap, ctx, recorded)
         if count != state.get("rows") or digest != recorded:
             self._tampered(snap.name, f"{count} rows now, {state.get('rows')} recorded, or "
                                       "their content changed")

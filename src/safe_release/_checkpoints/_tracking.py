@@ -152,6 +152,8 @@ class ChangeLog:
 
     def complete(self, conn: Connection, columns: Sequence[str]) -> int | None:
         """How many keys are logged, or None if the log may miss some (see the module doc)."""
+        if conn.dialect.name == "postgresql":
+            return self._pg_complete(conn, columns)
         live = [c["name"] for c in inspect(conn).get_columns(
             self.source.name, schema=self.source.schema)]
         if sorted(live) != sorted(columns) or self._triggers(conn, enabled=True) != len(
@@ -161,6 +163,24 @@ class ChangeLog:
             return None
         if conn.dialect.name == "sqlite":  # no TRUNCATE: sr_full is never set
             return int(conn.execute(select(func.count()).select_from(self.table)).scalar_one())
+        size, full = conn.execute(select(func.count(), func.bool_or(self.table.c[FULL]))).one()
+        return None if full else int(size)
+
+    def _pg_complete(self, conn: Connection, columns: Sequence[str]) -> int | None:
+        """`complete` in one catalog query and one count (a restore's fixed cost)."""
+        sql = (
+            "SELECT (SELECT array_agg(attname::text) FROM pg_attribute "
+            "WHERE attrelid = to_regclass(:src) AND attnum > 0 AND NOT attisdropped), "
+            "(SELECT count(*) FROM pg_trigger WHERE tgrelid = to_regclass(:src) "
+            "AND tgname = ANY(:names) AND tgenabled IN ('O', 'A')), "
+            "to_regclass(:log) IS NOT NULL"
+        )
+        names = [self._trigger(e) for e in _PG_EVENTS]
+        live, enabled, has_log = conn.execute(text(sql), {
+            "src": quoted(conn, self.source), "names": names,
+            "log": quoted(conn, self.table)}).one()
+        if sorted(live or []) != sorted(columns) or enabled != len(names) or not has_log:
+            return None
         size, full = conn.execute(select(func.count(), func.bool_or(self.table.c[FULL]))).one()
         return None if full else int(size)
 
@@ -181,18 +201,23 @@ class ChangeLog:
     # -- drop -------------------------------------------------------------------------------
 
     def drop_triggers(self, conn: Connection) -> None:
-        """Drop the triggers (and on PostgreSQL their function); the log stays."""
-        prep = conn.dialect.identifier_preparer
-        if self._triggers(conn):
-            src = quoted(conn, self.source)
-            on = f" ON {src}" if conn.dialect.name == "postgresql" else ""
-            for event in self._events(conn):
-                trigger = prep.quote(self._trigger(event))
-                conn.execute(text(f"DROP TRIGGER IF EXISTS {trigger}{on}"))
+        """Drop the triggers (and on PostgreSQL their function); the log stays.
+
+        PostgreSQL: the function with ``CASCADE``, which drops exactly the triggers
+        that call it, in one statement.
+        """
         if conn.dialect.name == "postgresql":
-            conn.execute(text(f"DROP FUNCTION IF EXISTS {self._function(conn)}()"))
+            conn.execute(text(f"DROP FUNCTION IF EXISTS {self._function(conn)}() CASCADE"))
+            return
+        prep = conn.dialect.identifier_preparer
+        for event in self._events(conn):
+            conn.execute(text(f"DROP TRIGGER IF EXISTS {prep.quote(self._trigger(event))}"))
+
+    def drop_table(self, conn: Connection) -> None:
+        """Drop the log table (after the triggers: a trigger without its log breaks writes)."""
+        conn.execute(text(f"DROP TABLE IF EXISTS {quoted(conn, self.table)}"))
 
     def drop(self, conn: Connection) -> None:
         """Drop the triggers (first: a trigger without its log would break writes) and log."""
         self.drop_triggers(conn)
-        conn.execute(text(f"DROP TABLE IF EXISTS {quoted(conn, self.table)}"))
+        self.drop_table(conn)

@@ -1,0 +1,112 @@
+"""PostgreSQL snapshots with a keyed hash per row, verified where the restore uses them.
+
+At capture (PostgreSQL >= 14) the snapshot gets one extra column, ``sr_h bigint``,
+filled in the same ``INSERT … SELECT`` that copies the rows:
+``hash_record_extended(ROW(<columns>), seed)``. The seed is derived from the store's
+signing key, the release and the step (see `_snapshot.seeds`) and is never stored,
+logged or put in a message. The recorded hash (``hrh:…``, in the signed manifest)
+is SHA-256 of the row count and ``sum(sr_h)``.
+
+What a restore verifies, before it writes a row:
+
+- always: the snapshot's ``count(*)`` and ``sum(sr_h)`` equal the signed ones (one
+  pass over one bigint column per row: rows added, removed or given another
+  ``sr_h`` are caught);
+- with a complete change log (the restore applies only snapshot rows whose key is
+  logged): every snapshot row whose key is logged is re-hashed with the seed and
+  compared with its ``sr_h``; any difference refuses the restore;
+- without one (the whole table is compared): every snapshot row is re-hashed.
+
+So a restore refuses a snapshot altered in any row it applies, and a forger would
+need the seed to write a matching ``sr_h``. A row altered (with its ``sr_h`` left
+alone) that the restore does not apply is not noticed by that restore; it is by a
+restore that applies it. ``hash_record_extended`` is a fast keyed hash, not a MAC:
+it guards against edits by whoever can write the snapshot table but not read the
+store's key, not against cryptanalysis of the seed. The ``sr_h`` column is never
+part of the recorded columns, so it is neither compared nor restored.
+
+The snapshot table is locked (``SHARE``) before it is checked, so that it cannot
+change between the check and the writes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    MetaData,
+    Table,
+    bindparam,
+    func,
+    literal_column,
+    select,
+    text,
+)
+
+from safe_release._checkpoints._snapshot import pg_hashable, pg_pinned, quoted
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+    from sqlalchemy.sql.selectable import Select
+
+__all__ = ["COLUMN", "KIND", "add_column", "digest", "hashed_rows", "totals", "verify"]
+
+COLUMN = "sr_h"
+KIND = "hrh:"
+
+
+def digest(count: int, total: int) -> str:
+    """The recorded hash of a snapshot of ``count`` rows whose ``sr_h`` sum to ``total``."""
+    return KIND + hashlib.sha256(f"{count}:{total}".encode()).hexdigest()
+
+
+def add_column(conn: Connection, snap: Table) -> Table:
+    """Add ``sr_h`` to the (empty) snapshot; its description including ``sr_h``."""
+    conn.execute(text(f"ALTER TABLE {quoted(conn, snap)} ADD COLUMN {COLUMN} bigint"))
+    cols = [Column(c.name, c.type) for c in snap.columns]
+    return Table(snap.name, MetaData(), *cols, Column(COLUMN, BigInteger), schema=snap.schema)
+
+
+def hashed_rows(conn: Connection, snap: Table, rows: Select[Any], seed: int) -> Select[Any]:
+    """``rows`` (the source's columns) with their ``sr_h``, for ``INSERT … SELECT``."""
+    inner = rows.subquery("s")
+    fields = ", ".join(pg_hashable(conn, snap))
+    row_hash = func.hash_record_extended(literal_column(f"ROW({fields})"),
+                                         bindparam("sr_seed", seed, type_=BigInteger))
+    return select(*inner.c, row_hash)
+
+
+def totals(conn: Connection, snap: Table) -> tuple[int, int]:
+    """The snapshot's row count and ``sum(sr_h)`` (capture)."""
+    sql = (f"SELECT count(*), coalesce(sum({COLUMN}), 0) "  # noqa: S608 - quoted names
+           f"FROM {quoted(conn, snap)}")
+    count, total = conn.execute(text(sql)).one()
+    return int(count), int(total)
+
+
+def verify(conn: Connection, snap: Table, seed: int,
+           logged: Table | None, key: list[str]) -> tuple[int, int, int]:
+    """(rows, ``sum(sr_h)``, rows whose ``sr_h`` is wrong among those checked).
+
+    Checked: the snapshot rows whose key is in ``logged``, or all rows if None.
+    The snapshot is locked against writes until the transaction ends.
+    """
+    name, quote = quoted(conn, snap), conn.dialect.identifier_preparer.quote
+    conn.execute(text(f"LOCK TABLE {name} IN SHARE MODE"))
+    fields = ", ".join(pg_hashable(conn, snap))
+    wrong = f"hash_record_extended(ROW({fields}), :sr_seed) IS DISTINCT FROM s.{COLUMN}"
+    if logged is None:
+        sql = (f"SELECT count(*), coalesce(sum(s.{COLUMN}), 0), "  # noqa: S608 - quoted names
+               f"count(*) FILTER (WHERE {wrong}) FROM {name} AS s")
+    else:
+        keys = ", ".join(f"s.{quote(k)}" for k in key)
+        logged_keys = ", ".join(f"l.{quote(k)}" for k in key)
+        sql = (f"SELECT count(*), coalesce(sum(s.{COLUMN}), 0), "  # noqa: S608 - quoted names
+               f"(SELECT count(*) FROM {name} AS s JOIN {quoted(conn, logged)} AS l "
+               f"ON ({keys}) = ({logged_keys}) WHERE {wrong}) FROM {name} AS s")
+    with pg_pinned(conn):
+        count, total, bad = conn.execute(text(sql), {"sr_seed": seed}).one()
+    return int(count), int(total), int(bad)
