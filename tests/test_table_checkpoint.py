@@ -378,3 +378,94 @@ class TestSnapshotFile:
         assert str(state["file"]).endswith(f"sr-snap-{c.release_id}_1")
         with pytest.raises(sr.SnapshotTamperedError, match="another release"):
             cp.restore(state, ctx(store))
+
+
+class TestRowHash:
+    """PostgreSQL: a keyed hash per snapshot row, checked for the rows a restore applies."""
+
+    @pytest.fixture(autouse=True)
+    def _postgres_only(self, backend: Backend) -> None:
+        """The per-row hash column is PostgreSQL's (SQLite hashes the snapshot file)."""
+        if backend.name != "postgresql":
+            pytest.skip("SQLite snapshots are hashed by their file's bytes")
+
+    def change_one(self, store: sr.Store, prices: sa.Table) -> None:
+        """The job changes SKU-006 only (a small blast radius: the log is used)."""
+        with store.engine.begin() as conn:
+            conn.execute(prices.update().where(prices.c.sku == "SKU-006").values(note="x"))
+
+    def test_altered_row_applied_on_log_path_refused(
+            self, store: sr.Store, prices: sa.Table) -> None:
+        """A snapshot row the restore would put back, altered: refused, nothing restored."""
+        cp, c = table_checkpoint(store.engine, prices), ctx(store)
+        state = cp.capture(c)
+        self.change_one(store, prices)
+        changed = rows_of(store, prices)
+        forge(store, state, "UPDATE {snap} SET note = 'forged' WHERE sku = 'SKU-006'")
+        with pytest.raises(sr.SnapshotTamperedError, match="1 of the rows this restore"):
+            cp.restore(state, c)
+        assert rows_of(store, prices) == changed
+        assert len(triggers(store)) == 4  # still logging, for a restore from a backup
+
+    def test_forged_hash_refused(self, store: sr.Store, prices: sa.Table) -> None:
+        """An ``sr_h`` changed to match an altered row: the signed sum differs, refused."""
+        cp, c = table_checkpoint(store.engine, prices), ctx(store)
+        state = cp.capture(c)
+        self.change_one(store, prices)
+        forge(store, state, "UPDATE {snap} SET sr_h = sr_h + 1 WHERE sku = 'SKU-011'")
+        with pytest.raises(sr.SnapshotTamperedError, match="altered"):
+            cp.restore(state, c)
+
+    def test_added_row_refused(self, store: sr.Store, prices: sa.Table) -> None:
+        """A row added to the snapshot (with a copied ``sr_h``): the count differs, refused."""
+        cp, c = table_checkpoint(store.engine, prices), ctx(store)
+        state = cp.capture(c)
+        self.change_one(store, prices)
+        forge(store, state, "INSERT INTO {snap} (sku, store, sr_h) "
+                            "SELECT 'SKU-X', 'US', sr_h FROM {snap} WHERE sku = 'SKU-001'")
+        with pytest.raises(sr.SnapshotTamperedError, match="21 rows now, 20 recorded"):
+            cp.restore(state, c)
+
+    def test_altered_row_not_applied_is_not_put_back(
+            self, store: sr.Store, prices: sa.Table) -> None:
+        """An altered row outside the blast radius is never read into the table."""
+        before = rows_of(store, prices)
+        cp, c = table_checkpoint(store.engine, prices), ctx(store)
+        state = cp.capture(c)
+        self.change_one(store, prices)
+        forge(store, state, "UPDATE {snap} SET note = 'forged' WHERE sku = 'SKU-003'")
+        assert cp.restore(state, c) == "1 changed, 0 inserted, 0 deleted"
+        assert rows_of(store, prices) == before
+
+    def test_altered_row_refused_without_log(self, store: sr.Store, prices: sa.Table) -> None:
+        """With the whole table compared (no usable log), every snapshot row is checked."""
+        cp, c = table_checkpoint(store.engine, prices), ctx(store)
+        state = cp.capture(c)
+        cp.finish(state, c)  # log gone: the restore compares the whole table
+        self.change_one(store, prices)
+        forge(store, state, "UPDATE {snap} SET note = 'forged' WHERE sku = 'SKU-003'")
+        with pytest.raises(sr.SnapshotTamperedError, match="1 of the rows"):
+            cp.restore(state, c)
+
+    def test_hash_column_is_not_restored(self, store: sr.Store, prices: sa.Table) -> None:
+        """``sr_h`` is in the snapshot only: not recorded as a column, not added to the table."""
+        before = rows_of(store, prices)
+        cp, c = table_checkpoint(store.engine, prices), ctx(store)
+        state = cp.capture(c)
+        assert str(state["hash"]).startswith("hrh:")
+        assert "sr_h" not in state["columns"]
+        with store.engine.begin() as conn:
+            conn.execute(prices.delete().where(prices.c.sku == "SKU-006"))
+        assert cp.restore(state, c) == "0 changed, 1 inserted, 0 deleted"
+        assert rows_of(store, prices) == before
+        live = [col["name"] for col in sa.inspect(store.engine).get_columns(
+            "prices", schema=store.schema)]
+        assert live == [col.name for col in prices.columns]
+
+    def test_seed_not_in_state(self, store: sr.Store, prices: sa.Table) -> None:
+        """The recorded state holds no seed: neither seed's digits appear in it."""
+        from safe_release._checkpoints._snapshot import seeds  # noqa: PLC0415 - private
+
+        c = ctx(store)
+        state = table_checkpoint(store.engine, prices).capture(c)
+        assert not any(str(s) in repr(state) for s in seeds(c))
