@@ -118,6 +118,10 @@ class TestSuccess:
         ({"checkpoint": "prices"}, "checkpoint"),
         ({"verify": [42]}, "verify"),
         ({"trigger": 3}, "trigger"),
+        ({"checkpoint": [42]}, "Checkpointable"),
+        ({"adapters": [object()]}, "adapters="),
+        ({"adapters": ["amazon"]}, "adapters="),
+        ({"notify": [5]}, "notify="),
     ])
     def test_bad_options_are_typed_errors(self, sqlite_store: sr.Store, kwargs: dict[str, Any],
                                           match: str) -> None:
@@ -125,6 +129,29 @@ class TestSuccess:
         with pytest.raises(InvalidArgumentError, match=match):
             release("job", store=sqlite_store, **kwargs)
         assert releases(sqlite_store) == []
+
+    @pytest.mark.parametrize("bad", [None, "sqlite:///x.db", 42])
+    def test_store_must_be_a_store(self, bad: object) -> None:
+        """store= takes a Store: anything else is refused at once, with advice."""
+        with pytest.raises(InvalidArgumentError, match=r"sr\.connect"):
+            release("job", store=bad)  # type: ignore[arg-type]
+        with pytest.raises(InvalidArgumentError, match=r"sr\.connect"):
+            guarded("job", store=bad)  # type: ignore[arg-type]
+
+    def test_the_same_checkpoint_twice_is_refused(self, sqlite_store: sr.Store) -> None:
+        """Two checkpoints with one name could not be told apart by a recovery."""
+        one = sr.checkpoint(dict, lambda _v: None, name="state")
+        two = sr.checkpoint(list, lambda _v: None, name="state")
+        with pytest.raises(InvalidArgumentError, match="twice"):
+            release("job", store=sqlite_store, checkpoint=[one, two])
+
+    @pytest.mark.parametrize("latency", [-1, "slow", True, float("nan")])
+    def test_observe_checks_latency(self, sqlite_store: sr.Store, latency: object) -> None:
+        """observe(latency=...) takes seconds >= 0 (or None)."""
+        with release("job", store=sqlite_store) as rel:
+            with pytest.raises(InvalidArgumentError, match="latency"):
+                rel.observe(ok=True, latency=latency)  # type: ignore[arg-type]
+            rel.observe(ok=True, latency=0.2)
 
 
 @pytest.mark.usefixtures("fakes")

@@ -10,10 +10,14 @@ import pytest
 from sqlalchemy import select, update
 
 import safe_release as sr
-from safe_release._release import release, releases
+from safe_release._release import recover, release, releases
 from safe_release._release._lock import ScopeLock, new_owner, owner_is_dead
 from safe_release._report import ReleaseStatus
-from safe_release.exceptions import InvalidArgumentError, ReleaseLockedError
+from safe_release.exceptions import (
+    InvalidArgumentError,
+    ReleaseLockedError,
+    ReleaseStateError,
+)
 from safe_release.testing import FakeClock
 from tests.test_release_fakes import fixture_fakes
 
@@ -111,9 +115,25 @@ class TestLocked:
             with pytest.raises(ReleaseLockedError):
                 release("sync", store=store).__enter__()
         clock.advance(6)
+        with pytest.raises(ReleaseStateError, match=r"crashed while running.*recover"):
+            release("sync", store=store).__enter__()  # its changes are still in place
+        assert [r.status for r in recover(store)] == [ReleaseStatus.ROLLED_BACK]
         with release("sync", store=store) as rel:
             assert _lock_row(store, "sync").release_id == rel.id
         crashed._unbind()
+
+    def test_a_parked_release_blocks_its_scope(self, store: sr.Store) -> None:
+        """A release waiting in pending_rollback blocks new ones until it is rolled back."""
+        parked = release("sync", store=store, on_failure="manual")
+        with pytest.raises(RuntimeError), parked:
+            raise RuntimeError("boom")
+        with pytest.raises(ReleaseStateError, match=f"safe-release rollback {parked.id}"):
+            release("sync", store=store).__enter__()
+        with release("other-scope", store=store):
+            pass  # other scopes are not blocked
+        store.rollback(parked.id)
+        with release("sync", store=store) as rel:
+            assert rel.status is ReleaseStatus.RUNNING
 
     def test_a_dead_process_on_this_host_frees_the_scope_at_once(
         self, store: sr.Store
@@ -131,8 +151,9 @@ class TestLocked:
         t = store.tables.release_lock
         with store.engine.begin() as conn:
             conn.execute(update(t).where(t.c.scope == "sync").values(owner=":".join(dead)))
-        with release("sync", store=store) as rel:
-            assert _lock_row(store, "sync").release_id == rel.id
+        with pytest.raises(ReleaseStateError, match="crashed while running"):
+            release("sync", store=store).__enter__()
+        assert len(recover(store)) == 1  # taken over at once: no lease to wait for
         crashed._unbind()
 
     def test_other_hosts_are_presumed_alive(self) -> None:

@@ -15,6 +15,7 @@ from safe_release._release import (
     releases,
     rollback,
 )
+from safe_release._release._lock import ScopeLock, new_owner
 from safe_release._report import ReleaseStatus
 from safe_release.exceptions import ReleaseLockedError, RollbackFailedError
 from tests.test_release_fakes import Box, FakeMarket, fixture_fakes
@@ -152,12 +153,19 @@ class TestRecover:
         assert [b.value for b in boxes] == [1, 1, 1]
 
     def test_rollback_of_a_locked_scope_is_refused(self, store: sr.Store) -> None:
-        """rollback(id) while another release holds the scope raises ReleaseLockedError."""
+        """rollback(id) while another holder (a recovery) has the scope: ReleaseLockedError."""
         with pytest.raises(Boom), release("sync", store=store,
                                                 on_failure="manual") as parked:
             raise Boom
-        with release("sync", store=store), pytest.raises(ReleaseLockedError):
-            rollback(store, parked.id)
+        holder = ScopeLock(store, "sync", release_id="recovery", owner=new_owner(), lease=60)
+        holder.acquire(0.0)
+        try:
+            with pytest.raises(ReleaseLockedError):
+                rollback(store, parked.id)
+        finally:
+            with store.engine.begin() as conn:
+                holder.release(conn)
+            holder.close()
         assert rollback(store, parked.id).status is ReleaseStatus.ROLLED_BACK
 
 

@@ -91,8 +91,9 @@ class Scene:
 
     def run(self, damage: Callable[[str], None] = lambda _rid: None, **options: Any) -> str:
         """Run the job in a release; ``damage(release id)`` runs just before it fails."""
+        options.setdefault("scope", world.SCOPE)
         rel = release("price-sync", store=self.store, checkpoint=self.live(),
-                      adapters=[self.adapter], scope=world.SCOPE, **options)
+                      adapters=[self.adapter], **options)
         with rel:
             world.run_job(self.erp, self.table, self.pricing, self.adapter)
             damage(rel.id)
@@ -263,7 +264,7 @@ class TestSnapshotOfAnotherRelease:
     def test_copied_checkpoint_of_another_release_is_refused(self, scene: Scene) -> None:
         """Release B's table checkpoint replaced by release A's (validly signed): refused."""
         with pytest.raises(world.JobFailedError):
-            scene.run(on_failure="manual")  # A: parked, its snapshot kept
+            scene.run(on_failure="manual", scope="elsewhere")  # A: parked, snapshot kept
         [a_id] = [r.id for r in _releases(scene.store)]
         [a_row] = [r for r in scene.checkpoint_rows(a_id) if r.kind == "table"]
         scene.reset()

@@ -60,7 +60,8 @@ class TestErrorRate:
 
     @pytest.mark.parametrize("kwargs", [{"max": 1.0}, {"max": -0.1}, {"min_calls": 0},
                                         {"window": 0}, {"window": timedelta(0)},
-                                        {"max": True}])
+                                        {"max": True}, {"window": "a"}, {"window": [1]},
+                                        {"window": float("inf")}])
     def test_bad_arguments_are_typed_errors(self, kwargs: dict[str, object]) -> None:
         """Out-of-range settings raise InvalidArgumentError."""
         with pytest.raises(InvalidArgumentError):
@@ -104,6 +105,9 @@ class TestLatency:
         """p95 must be a positive duration."""
         with pytest.raises(InvalidArgumentError, match="p95"):
             Latency(p95=0)
+        for bad in (None, "fast", float("nan")):
+            with pytest.raises(InvalidArgumentError, match="p95"):
+                Latency(p95=bad)  # type: ignore[arg-type]
 
 
 @pytest.mark.usefixtures("fakes")

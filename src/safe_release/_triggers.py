@@ -105,9 +105,14 @@ class Observations(Sequence[Observation]):
 def _seconds(value: float | timedelta | None, what: str) -> float | None:
     if value is None:
         return None
-    seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
-    if not seconds > 0:
-        msg = f"{what}={value!r} must be a positive number of seconds (or a timedelta)"
+    msg = f"{what}={value!r} must be a positive number of seconds (or a timedelta)"
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        raise InvalidArgumentError(msg)
+    if not (seconds > 0 and math.isfinite(seconds)):
         raise InvalidArgumentError(msg)
     return seconds
 
@@ -174,7 +179,9 @@ class Latency:
         window: float | timedelta | None = None,
     ) -> None:
         threshold = _seconds(p95, "p95")
-        assert threshold is not None  # noqa: S101 - p95 is required, so never None
+        if threshold is None:
+            msg = "Latency(p95=...) needs the threshold in seconds (or a timedelta)"
+            raise InvalidArgumentError(msg)
         self.p95 = threshold
         self.min_calls = _min_calls(min_calls)
         self.window = _seconds(window, "window")

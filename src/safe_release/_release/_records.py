@@ -11,7 +11,7 @@ from sqlalchemy import insert, select, update
 
 from safe_release._report import ReleaseStatus, RollbackReport, Verification
 from safe_release._store._engine import read_tx
-from safe_release.exceptions import ReleaseNotFoundError
+from safe_release.exceptions import ReleaseNotFoundError, ReleaseStateError
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Row
@@ -98,8 +98,32 @@ def describe_error(exc: BaseException) -> str:
     return f"{name}: {text}" if text else name
 
 
+_BLOCKING = ("running", "rolling_back", "rollback_failed", "pending_rollback")
+
+
+def refuse_if_unfinished(conn: Connection, store: Store, scope: str) -> None:
+    """Raise `ReleaseStateError` if a release of ``scope`` still needs rolling back.
+
+    Called under the scope lock: a ``running`` release found here lost its lock
+    (its process died), so its changes are still in place. Starting another
+    release on top of them would let a later recovery undo the new one's work.
+    """
+    t = store.tables.release
+    row = conn.execute(select(t.c.id, t.c.name, t.c.status).where(
+        t.c.scope == scope, t.c.status.in_(_BLOCKING)).limit(1)).first()
+    if row is None:
+        return
+    how = (f"'safe-release rollback {row.id}' (store.rollback)" if row.status ==
+           "pending_rollback" else "'safe-release recover' (store.recover)")
+    state = "crashed while running" if row.status == "running" else f"is {row.status}"
+    msg = (f"scope {scope!r} has release {row.name} ({row.id}) that {state}; its changes "
+           f"are still in place. Run {how} first, then start this release again")
+    raise ReleaseStateError(msg, release_id=row.id)
+
+
 def insert_release(conn: Connection, store: Store, values: dict[str, Any]) -> None:
     """Insert the release row (status ``running``) and its ``started`` event."""
+    refuse_if_unfinished(conn, store, values["scope"])
     conn.execute(insert(store.tables.release).values(**values))
     event(conn, store, values["id"], "started", {"name": values["name"],
                                                  "scope": values["scope"]},

@@ -19,6 +19,7 @@ from contextvars import ContextVar
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
+from safe_release._checkpoints._protocol import Checkpointable
 from safe_release._release import _parts
 from safe_release._release._checks import Check, normalize_checks, run_checks, verdict
 from safe_release._release._lock import ScopeLock, check_lease, new_owner
@@ -80,6 +81,43 @@ def _items(value: Any, what: str) -> tuple[Any, ...]:
     return (value,)
 
 
+def _checked_store(store: object) -> Store:
+    from safe_release._store._store import Store  # noqa: PLC0415 - the store imports releases
+
+    if not isinstance(store, Store):
+        msg = (f"store= takes the Store from sr.connect(...), not {type(store).__name__}; "
+               "open it once and pass it to every release")
+        raise InvalidArgumentError(msg)
+    return store
+
+
+def _checked_checkpoints(items: tuple[Any, ...]) -> tuple[Any, ...]:
+    seen: set[tuple[str, str]] = set()
+    for item in items:
+        if not isinstance(item, Checkpointable):
+            msg = (f"checkpoint= takes Checkpointable objects (a ConfigStore, "
+                   f"sr.table_checkpoint(...), sr.alembic_checkpoint(...), sr.checkpoint(...)), "
+                   f"not {type(item).__name__}")
+            raise InvalidArgumentError(msg)
+        key = (item.kind, item.describe())
+        if key in seen:
+            msg = (f"checkpoint= lists {key[1]!r} ({key[0]}) twice; each checkpoint needs its "
+                   "own name, or a recovery could not tell them apart")
+            raise InvalidArgumentError(msg)
+        seen.add(key)
+    return items
+
+
+def _checked_adapters(items: tuple[Any, ...]) -> tuple[Any, ...]:
+    for item in items:
+        if not (isinstance(getattr(item, "identity", None), str)
+                and callable(getattr(item, "bind_journal", None))):
+            msg = (f"adapters= takes marketplace adapters (sr.adapters.MarketplaceAdapter, "
+                   f"e.g. AmazonAdapter), not {type(item).__name__}")
+            raise InvalidArgumentError(msg)
+    return items
+
+
 def _name(value: object, what: str) -> str:
     if not isinstance(value, str) or not value.strip() or len(value) > NAME_LENGTH:
         msg = f"a release {what} must be a non-empty string of at most {NAME_LENGTH} characters"
@@ -125,16 +163,19 @@ class Release:
         self.id = uuid.uuid4().hex
         self.name = _name(name, "name")
         self.scope = _name(scope if scope is not None else name, "scope")
-        self.store = store
+        self.store = _checked_store(store)
         self.status: ReleaseStatus | None = None
         self.verification: Verification | None = None
         self.report: RollbackReport | None = None
         self.journal: _parts.JournalLike | None = None
         self.on_failure: OnFailure = on_failure
-        self._checkpoints = _items(checkpoint, "checkpoint")
-        self._adapters = _items(adapters, "adapters")
+        self._checkpoints = _checked_checkpoints(_items(checkpoint, "checkpoint"))
+        self._adapters = _checked_adapters(_items(adapters, "adapters"))
         self._checks = normalize_checks(_items(verify, "verify"))
         self._notify = _items(notify, "notify")
+        if not all(callable(n) for n in self._notify):
+            msg = "notify= takes callables that receive the RollbackReport"
+            raise InvalidArgumentError(msg)
         self._trigger = trigger
         self._wait = _seconds(wait, "wait", positive=False)
         self._lease = check_lease(_seconds(lease, "lease", positive=True))
@@ -160,6 +201,10 @@ class Release:
             msg = (f"release {self.name} is not running ({self.status or 'not started'}); "
                    "call observe() inside its with block")
             raise ReleaseStateError(msg, release_id=self.id)
+        if latency is not None and (isinstance(latency, bool) or not isinstance(
+                latency, (int, float)) or not latency >= 0):
+            msg = f"observe(latency={latency!r}) takes seconds as a number >= 0, or None"
+            raise InvalidArgumentError(msg)
         self._observations.append(Observation(bool(ok), latency, self.store.clock.monotonic()))
         if self._tripped is None and self._trigger is not None and \
                 self._trigger(self._observations):
