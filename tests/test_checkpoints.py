@@ -249,7 +249,28 @@ def downgrade():
 """
 
 
+def _capture_prices() -> dict[str, int]:
+    return {"n": 1}
+
+
+class TestCustomCheckpoint:
+    def test_name_defaults_to_the_capture_function(self) -> None:
+        """Without name=, a named function's qualified name identifies the checkpoint."""
+        cp = checkpoint(_capture_prices, lambda _v: None)
+        assert cp.describe() == f"{__name__}._capture_prices"
+
+    def test_a_lambda_needs_a_name(self) -> None:
+        """A lambda has no stable name: name= is required, with a typed error."""
+        with pytest.raises(sr.InvalidArgumentError, match="name="):
+            checkpoint(lambda: 1, lambda _v: None)
+
+
 class TestAlembicCheckpoint:
+    def test_missing_ini_is_a_typed_error(self, tmp_path: Path) -> None:
+        """A path with no alembic.ini: InvalidArgumentError naming what to give."""
+        with pytest.raises(sr.InvalidArgumentError, match=r"alembic\.ini"):
+            alembic_checkpoint(tmp_path / "nope.ini")
+
     def test_restore_downgrades(self, tmp_path: Path) -> None:
         """The revision is recorded and restored by downgrading a tiny Alembic project."""
         (tmp_path / "mig" / "versions").mkdir(parents=True)

@@ -247,6 +247,22 @@ class TestJournaling:
         assert [r["state"] for r in rows(store)] == ["succeeded"]
         assert fake.quantity("SKU-1") == 3
 
+    def test_secret_query_parameters_are_not_stored(
+        self, store: sr.Store, adapter: AmazonAdapter
+    ) -> None:
+        """Query parameters that look like credentials (Shopee, Lazada sign in the query)."""
+        where = {"path_params": {"sellerId": adapter.seller_id, "sku": "SKU-1"},
+                 "params": {"marketplaceIds": adapter.marketplace_id,
+                            "access_token": "tok-123", "sign": "abc9"}}
+        body = {"productType": "PRODUCT", "patches": [{
+            "op": "replace", "path": "/attributes/fulfillment_availability",
+            "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": 2}]}]}
+        adapter.call("patchListingsItem", **where, json=body)
+        stored = json.dumps(rows(store), default=str)
+        assert "tok-123" not in stored
+        assert "abc9" not in stored
+        assert "marketplaceIds" in stored
+
     def test_reversible_writes_with_default_keys_are_sent_again(
         self, store: sr.Store, fake: FakeAmazon, adapter: AmazonAdapter
     ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from os import PathLike
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine
@@ -125,6 +126,10 @@ def alembic_checkpoint(config: Any, *, engine: Engine | None = None) -> AlembicC
     from alembic.config import Config  # noqa: PLC0415 - optional
 
     if isinstance(config, (str, PathLike)):
+        if not Path(config).is_file():
+            msg = (f"alembic_checkpoint(): no alembic.ini at {Path(config).name!r}; give the "
+                   "path of the ERP's alembic.ini (or an alembic Config)")
+            raise InvalidArgumentError(msg)
         config = Config(str(config))
     if not isinstance(config, Config):
         msg = (f"alembic_checkpoint() takes an alembic Config or an alembic.ini path, "

@@ -56,17 +56,23 @@ def checkpoint(
     capture_fn: Callable[[], JsonValue],
     restore_fn: Callable[[JsonValue], None],
     *,
-    name: str,
+    name: str | None = None,
 ) -> CustomCheckpoint:
     """A checkpoint from two callables: ``capture_fn() -> JSON``, ``restore_fn(value)``.
 
     ``name`` identifies it across processes (``recover`` matches it by name), so
-    give each checkpoint of a release its own. ``restore_fn`` must be safe to run
+    give each checkpoint of a release its own; it defaults to the qualified
+    name of ``capture_fn`` (``module.function``). ``restore_fn`` must be safe to run
     twice. Never return a secret from ``capture_fn``: the value is stored.
     """
     if not callable(capture_fn) or not callable(restore_fn):
         msg = "checkpoint() needs two callables: capture_fn() and restore_fn(value)"
         raise InvalidArgumentError(msg)
+    if name is None:
+        name = f"{getattr(capture_fn, '__module__', '')}.{getattr(capture_fn, '__qualname__', '')}"
+        if "<lambda>" in name:
+            msg = "checkpoint(): a lambda has no stable name; pass name=..."
+            raise InvalidArgumentError(msg)
     if not isinstance(name, str) or not name.strip() or len(name) > 400:  # noqa: PLR2004
         msg = ("checkpoint(name=…) must be a non-empty string of at most 400 characters, "
                f"not {name!r}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -93,8 +94,18 @@ def encode_request(request: httpx.Request, path_params: Mapping[str, str]) -> di
     except ValueError:
         body = content.decode("utf-8", "replace")
     return {"method": request.method, "path": unquote(request.url.path),
-            "query": request.url.query.decode("ascii"), "path_params": dict(path_params),
+            "query": _redacted_query(request.url), "path_params": dict(path_params),
             "json": body}
+
+
+_SECRET_PARAM = re.compile(r"token|secret|sign|pass|key$|signature", re.IGNORECASE)
+
+
+def _redacted_query(url: httpx.URL) -> str:
+    """The query with secret-looking parameters masked (Shopee and Lazada sign in it)."""
+    params: list[tuple[str, str | int | float | bool | None]] = [
+        (k, "***" if _SECRET_PARAM.search(k) else v) for k, v in url.params.multi_items()]
+    return str(httpx.QueryParams(params))
 
 
 def idem_key(given: str | None, identity: str, operation: str, request: dict[str, Any]) -> str:
