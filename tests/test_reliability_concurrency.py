@@ -29,8 +29,6 @@ from safe_release.exceptions import ReleaseLockedError
 if TYPE_CHECKING:
     from tests.conftest import Backend
 
-# Private imports: `release`/`releases` are not exported from safe_release yet.
-
 ROOT = Path(__file__).resolve().parent.parent
 PROCESSES = 8
 ITERATIONS = 3

@@ -181,9 +181,11 @@ def check_recovery(w: World, base_url: str, before: dict[str, Any]) -> None:
     parts, adapter, erp = live_parts(store, w, base_url)
     try:
         status = release_record(store, rid).status
-        if status is ReleaseStatus.ROLLED_BACK:  # killed in the final transaction:
-            assert recover(store, checkpoint=parts, adapters=[adapter]) == []  # see
-            # TestFinalTransaction: recover() does not finish such a release yet
+        if status is ReleaseStatus.ROLLED_BACK:  # killed after the final commit:
+            record = release_record(store, rid)  # then the record is complete
+            assert record.report is not None
+            assert record.finished_at is not None
+            assert recover(store, checkpoint=parts, adapters=[adapter]) == []
         else:
             assert status in (ReleaseStatus.RUNNING, ReleaseStatus.ROLLING_BACK)
             reports = recover_once(store, parts, adapter)

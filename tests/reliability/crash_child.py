@@ -25,8 +25,8 @@ import httpx
 from sqlalchemy import create_engine, event
 
 import safe_release as sr
-from safe_release._checkpoints import table_checkpoint  # not exported yet
-from safe_release._release import release  # not exported yet
+from safe_release._checkpoints import table_checkpoint
+from safe_release._release import release
 from tests.reliability import world
 
 
