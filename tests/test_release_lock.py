@@ -200,6 +200,32 @@ class TestHeartbeat:
 
 
 @pytest.mark.postgres
+class TestLostLock:
+    @pytest.mark.parametrize("fails", [False, True])
+    def test_a_release_that_lost_its_lock_does_not_finish_it(
+        self, store: sr.Store, *, fails: bool
+    ) -> None:
+        """Taken over while running: no rollback, no success here; ReleaseLockedError."""
+        box: list[str] = []
+        cp = sr.checkpoint(lambda: "before", box.append, name="box")
+        rel = release("sync", store=store, checkpoint=[cp])
+
+        def job() -> None:
+            with rel:
+                t = store.tables.release_lock
+                with store.engine.begin() as conn:  # a recovery took the scope over
+                    conn.execute(update(t).where(t.c.scope == "sync").values(
+                        owner=new_owner("recover-"), release_id="someone-else"))
+                if fails:
+                    raise RuntimeError("boom")
+
+        with pytest.raises(ReleaseLockedError, match="lost the lock") as info:
+            job()
+        assert box == []  # nothing restored by this process
+        assert isinstance(info.value.__cause__, RuntimeError) is fails
+        assert releases(store)[0].status is ReleaseStatus.RUNNING  # left to the new holder
+
+
 class TestAdvisory:
     def test_a_dead_session_frees_the_scope_before_the_lease_ends(self, backend: Backend,
                                                                   store: sr.Store) -> None:

@@ -257,12 +257,13 @@ class ScopeLock:
         self.renewed.set()
         return done.rowcount == 1
 
-    def release(self, conn: Connection) -> None:
-        """Delete the lease row (inside the caller's transaction), if still ours."""
+    def release(self, conn: Connection) -> bool:
+        """Delete the lease row (inside the caller's transaction); ``False``: not ours."""
         t = self.store.tables.release_lock
-        conn.execute(delete(t).where(t.c.scope == self.scope,
-                                     t.c.release_id == self.release_id,
-                                     t.c.owner == self.owner))
+        done = conn.execute(delete(t).where(t.c.scope == self.scope,
+                                            t.c.release_id == self.release_id,
+                                            t.c.owner == self.owner))
+        return done.rowcount == 1
 
     def close(self) -> None:
         """Stop the heartbeat and drop the advisory lock (the row goes with `release`)."""

@@ -37,6 +37,7 @@ from safe_release._store._tables import NAME_LENGTH
 from safe_release._triggers import Observation, Observations, Trigger, describe_trigger
 from safe_release.exceptions import (
     InvalidArgumentError,
+    ReleaseLockedError,
     ReleaseStateError,
     RollbackFailedError,
     RollbackTriggered,
@@ -299,8 +300,12 @@ class Release:
 
     def _finish(self, exc: BaseException | None) -> Literal[False]:
         failure = exc if exc is not None else self._tripped
+        if self._lock is not None and (self._lock.lost or (
+                failure is not None and not self._still_ours(self._lock))):
+            self._lock.close()
+            raise self._lost_lock() from exc
         if failure is None:
-            self._succeed()
+            self._succeed()  # checks the lock in its own transaction
             return False
         if self.on_failure == "manual":
             self._park(failure)
@@ -310,6 +315,24 @@ class Release:
             raise failure
         return False
 
+    @staticmethod
+    def _still_ours(lock: ScopeLock) -> bool:
+        """Whether the scope lock is still this release's (a store outage: assume so)."""
+        if lock.lost:
+            return False
+        try:
+            return lock.renew()
+        except StoreError:
+            return True  # the rollback's own writes will fail and say so
+
+    def _lost_lock(self) -> ReleaseLockedError:
+        msg = (f"release {self.name} ({self.id}) lost the lock of scope {self.scope!r} while "
+               "it ran (its lease expired and another process took the scope over); it "
+               "neither rolled back nor recorded success: whoever holds the scope now "
+               "finishes it. See 'safe-release releases show' and run 'safe-release recover' "
+               "if it is still unfinished")
+        return ReleaseLockedError(msg, scope=self.scope, holder=None, release_id=self.id)
+
     def _succeed(self) -> None:
         assert self._lock is not None  # noqa: S101 - set by _start
         checks = run_checks(self._checks, self._adapters)
@@ -318,11 +341,12 @@ class Release:
         failed = [c.model_dump() for c in checks if not c.ok]
         try:
             with write_tx(self.store.engine, "recording a release's success") as conn:
+                if not self._lock.release(conn):
+                    raise self._lost_lock()  # rolls this transaction back
                 set_state(conn, self.store, self.id, "succeeded",
                           {"checks": len(checks), "failed_checks": failed},
                           status=ReleaseStatus.SUCCEEDED, verification=verification,
                           verified_at=at if verification else None, finished_at=at)
-                self._lock.release(conn)
         finally:
             self._lock.close()
         self.status, self.verification = ReleaseStatus.SUCCEEDED, verification

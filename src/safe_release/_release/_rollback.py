@@ -60,7 +60,7 @@ class RollbackRun:
     adapters: Sequence[Any] = ()
     checks: Sequence[tuple[str, CheckFn]] = ()
     notify: Sequence[Callable[[RollbackReport], object]] = ()
-    finish: Callable[[Connection], None] | None = None
+    finish: Callable[[Connection], object] | None = None
     """Runs inside the final transaction (the release frees its scope lock there)."""
 
     def run(self) -> tuple[RollbackReport, BaseException | None]:
@@ -154,7 +154,7 @@ class RollbackRun:
             _log.warning("could not journal step %s of release %s", step.name, self.record.id)
 
     def _write(self, kind: str, error: BaseException | None,
-               finish: Callable[[Connection], None] | None = None,
+               finish: Callable[[Connection], object] | None = None,
                **values: Any) -> BaseException | None:
         """Record a transition; a store failure becomes the rollback failure (if none yet)."""
         try:
