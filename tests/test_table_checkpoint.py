@@ -258,6 +258,70 @@ class TestBlastRadius:
         assert cp.restore(state, c) == "1 changed, 0 inserted, 0 deleted"
 
 
+class TestWipedTable:
+    """Every row deleted since the capture: one ``INSERT … SELECT``, still verified."""
+
+    def wipe(self, store: sr.Store, prices: sa.Table) -> None:
+        """The job deletes every row."""
+        with store.engine.begin() as conn:
+            conn.execute(prices.delete())
+
+    def test_wiped_table_restored_exactly(self, store: sr.Store, prices: sa.Table) -> None:
+        """Every row comes back with every value, NULLs and awkward types included."""
+        before = rows_of(store, prices)
+        cp, c = table_checkpoint(store.engine, prices), ctx(store)
+        state = cp.capture(c)
+        self.wipe(store, prices)
+        assert cp.restore(state, c) == "0 changed, 20 inserted, 0 deleted"
+        assert rows_of(store, prices) == before
+        assert triggers(store) == []
+        assert not has_table(store, str(state["log"]))
+
+    def test_wiped_without_log_restored(self, store: sr.Store, prices: sa.Table) -> None:
+        """Without a change log (finished checkpoint) an empty table is refilled too."""
+        before = rows_of(store, prices)
+        cp, c = table_checkpoint(store.engine, prices), ctx(store)
+        state = cp.capture(c)
+        cp.finish(state, c)
+        self.wipe(store, prices)
+        assert cp.restore(state, c) == "0 changed, 20 inserted, 0 deleted"
+        assert rows_of(store, prices) == before
+
+    def test_wiped_scope_with_rows_outside_compares(
+            self, store: sr.Store, prices: sa.Table) -> None:
+        """Rows outside the ``where`` scope left: the usual comparison, not a refill."""
+        before = rows_of(store, prices)
+        cp, c = table_checkpoint(store.engine, prices, where="store = 'US'"), ctx(store)
+        state = cp.capture(c)
+        with store.engine.begin() as conn:
+            conn.execute(prices.delete().where(prices.c.store == "US"))
+        assert cp.restore(state, c) == "0 changed, 10 inserted, 0 deleted"
+        assert rows_of(store, prices) == before
+
+    def test_wiped_altered_snapshot_refused(self, store: sr.Store, prices: sa.Table) -> None:
+        """An altered snapshot row: SnapshotTamperedError, the table stays empty."""
+        cp, c = table_checkpoint(store.engine, prices), ctx(store)
+        state = cp.capture(c)
+        self.wipe(store, prices)
+        forge(store, state, "UPDATE {snap} SET note = 'forged' WHERE sku = 'SKU-003'")
+        with pytest.raises(sr.SnapshotTamperedError, match="altered"):
+            cp.restore(state, c)
+        assert rows_of(store, prices) == []
+        assert triggers(store) != []  # still logging, for a restore from a backup
+
+    def test_wiped_added_row_refused(self, store: sr.Store, prices: sa.Table) -> None:
+        """A row added to the snapshot: SnapshotTamperedError, the table stays empty."""
+        cp, c = table_checkpoint(store.engine, prices), ctx(store)
+        state = cp.capture(c)
+        self.wipe(store, prices)
+        extra = ", sr_h) SELECT 'SKU-X', 'US', sr_h FROM {snap} WHERE sku = 'SKU-001'" \
+            if store.dialect == "postgresql" else ") VALUES ('SKU-X', 'US')"
+        forge(store, state, "INSERT INTO {snap} (sku, store" + extra)
+        with pytest.raises(sr.SnapshotTamperedError, match="altered"):
+            cp.restore(state, c)
+        assert rows_of(store, prices) == []
+
+
 class TestChangeLog:
     def test_log_catches_insert_update_delete_and_key_change(
             self, store: sr.Store, prices: sa.Table) -> None:
@@ -446,6 +510,28 @@ class TestRowHash:
         forge(store, state, "UPDATE {snap} SET note = 'forged' WHERE sku = 'SKU-003'")
         with pytest.raises(sr.SnapshotTamperedError, match="1 of the rows"):
             cp.restore(state, c)
+
+    def test_wiped_altered_row_refused(self, store: sr.Store, prices: sa.Table) -> None:
+        """Refilling an empty table checks each row's hash as it copies: 1 bad row, refused."""
+        cp, c = table_checkpoint(store.engine, prices), ctx(store)
+        state = cp.capture(c)
+        with store.engine.begin() as conn:
+            conn.execute(prices.delete())
+        forge(store, state, "UPDATE {snap} SET price = 1 WHERE sku = 'SKU-007'")
+        with pytest.raises(sr.SnapshotTamperedError, match="1 of the rows this restore"):
+            cp.restore(state, c)
+        assert rows_of(store, prices) == []
+
+    def test_wiped_forged_hash_refused(self, store: sr.Store, prices: sa.Table) -> None:
+        """A row altered with an ``sr_h`` to match is refused by the signed sum."""
+        cp, c = table_checkpoint(store.engine, prices), ctx(store)
+        state = cp.capture(c)
+        with store.engine.begin() as conn:
+            conn.execute(prices.delete())
+        forge(store, state, "UPDATE {snap} SET sr_h = sr_h + 1 WHERE sku = 'SKU-011'")
+        with pytest.raises(sr.SnapshotTamperedError, match="content changed"):
+            cp.restore(state, c)
+        assert rows_of(store, prices) == []
 
     def test_hash_column_is_not_restored(self, store: sr.Store, prices: sa.Table) -> None:
         """``sr_h`` is in the snapshot only: not recorded as a column, not added to the table."""

@@ -115,6 +115,11 @@ class Diff:
         return update(self.table).values(values).where(
             self._logged(self.table), self._same_key(self.table, self.snap), self._differs())
 
+    def insert_all(self) -> Insert:
+        """Every snapshot row (the table is empty: nothing to compare with)."""
+        names = [c.name for c in self.snap.columns]
+        return insert(self.table).from_select(names, select(*self.snap.c))
+
     def insert_missing(self) -> Insert:
         """Snapshot rows whose key is gone from the table (deleted since the capture)."""
         current = self.table.alias("sr_current")
@@ -131,6 +136,10 @@ class Diff:
             return select(func.count()).where(false())
         return select(func.count()).select_from(self.table).join(
             self.snap, self._same_key(self.table, self.snap)).where(self._differs())
+
+    def any_row(self) -> Select[Any]:
+        """Whether the table has any row at all (in scope or not)."""
+        return select(exists().select_from(self.table))
 
     def count_in_scope(self) -> Select[Any]:
         """How many rows are in scope."""

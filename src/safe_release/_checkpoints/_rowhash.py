@@ -52,7 +52,10 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection
     from sqlalchemy.sql.selectable import Select
 
-__all__ = ["COLUMN", "KIND", "add_column", "digest", "hashed_rows", "totals", "verify"]
+__all__ = [
+    "COLUMN", "KIND", "add_column", "digest", "hashed_rows", "insert_verified", "totals",
+    "verify",
+]
 
 COLUMN = "sr_h"
 KIND = "hrh:"
@@ -88,14 +91,17 @@ def totals(conn: Connection, snap: Table) -> tuple[int, int]:
 
 
 def verify(conn: Connection, snap: Table, seed: int,
-           logged: Table | None, key: list[str]) -> tuple[int, int, int]:
+           logged: Table | None, key: list[str], *, rows: bool = True) -> tuple[int, int, int]:
     """(rows, ``sum(sr_h)``, rows whose ``sr_h`` is wrong among those checked).
 
-    Checked: the snapshot rows whose key is in ``logged``, or all rows if None.
+    Checked: the snapshot rows whose key is in ``logged``, or all rows if None;
+    none if not ``rows`` (the caller checks them as it copies, `insert_verified`).
     The snapshot is locked against writes until the transaction ends.
     """
     name, quote = quoted(conn, snap), conn.dialect.identifier_preparer.quote
     conn.execute(text(f"LOCK TABLE {name} IN SHARE MODE"))
+    if not rows:
+        return (*totals(conn, snap), 0)
     fields = ", ".join(pg_hashable(conn, snap))
     wrong = f"hash_record_extended(ROW({fields}), :sr_seed) IS DISTINCT FROM s.{COLUMN}"
     if logged is None:
@@ -110,3 +116,24 @@ def verify(conn: Connection, snap: Table, seed: int,
     with pg_pinned(conn):
         count, total, bad = conn.execute(text(sql), {"sr_seed": seed}).one()
     return int(count), int(total), int(bad)
+
+
+def insert_verified(conn: Connection, table: Table, snap: Table, seed: int) -> int:
+    """Insert the snapshot rows whose ``sr_h`` is their hash; how many (empty table).
+
+    The re-hash and the copy are one pass: a row whose hash is wrong is not
+    inserted, so fewer rows than the snapshot's count means an altered snapshot
+    (the caller refuses it and the transaction is rolled back).
+    """
+    quote = conn.dialect.identifier_preparer.quote
+    names = [c.name for c in snap.columns if c.name != COLUMN]
+    cols = ", ".join(quote(n) for n in names)
+    picked = ", ".join(f"s.{quote(n)}" for n in names)
+    fields = ", ".join(pg_hashable(conn, snap))
+    sql = (f"INSERT INTO {quoted(conn, table)} ({cols}) SELECT {picked} "  # noqa: S608 - quoted names
+           f"FROM {quoted(conn, snap)} AS s "
+           f"WHERE hash_record_extended(ROW({fields}), :sr_seed) = s.{COLUMN}")
+    with pg_pinned(conn):
+        result = conn.execute(text(sql), {"sr_seed": seed},
+                              execution_options={"preserve_rowcount": True})
+    return int(result.rowcount)

@@ -269,6 +269,8 @@ class TableCheckpoint:
         On PostgreSQL the table is locked first when there is a log (no write may
         slip past the dropped log), then the snapshot is checked: only the rows the
         restore applies need their hash checked when the log is used (`_rowhash`).
+        An empty table (every row deleted) gets every snapshot row in one
+        ``INSERT … SELECT``, with nothing to compare (`_refill`).
         """
         log, logged = ChangeLog(self._table, self._key, ctx.release_id, ctx.seq), None
         if conn.dialect.name == "postgresql":  # whole-table joins in memory, not in batches
@@ -282,19 +284,50 @@ class TableCheckpoint:
             if size is not None and size <= _LOGGED_MAX * _int(state.get("rows")):
                 logged = log.table
             log.drop_triggers(conn)  # the restore's own writes are not logged
-        if check:
-            self._check_snapshot(conn, snap, state, ctx, logged)
         diff = self._diff(snap, state, logged)
+        if not conn.execute(diff.any_row()).scalar_one():
+            done = self._refill(conn, diff, state, ctx, check=check)
+        else:
+            if check:
+                self._check_snapshot(conn, snap, state, ctx, logged)
+            done = self._changes(conn, diff, state)
+        if state.get("log") is not None:
+            log.drop_table(conn)
+        return done
+
+    def _changes(self, conn: Connection, diff: Diff, state: JsonState) -> str:
+        """Delete the extra rows, update the changed ones, insert the missing ones."""
         count = {"preserve_rowcount": True}
         deleted = conn.execute(diff.delete_extra(), execution_options=count).rowcount
         upd = diff.update_changed()
         changed = 0 if upd is None else conn.execute(upd, execution_options=count).rowcount
         inserted = 0
-        if logged is not None or not self._none_missing(conn, diff, state):
+        if diff.logged is not None or not self._none_missing(conn, diff, state):
             inserted = conn.execute(diff.insert_missing(), execution_options=count).rowcount
-        if state.get("log") is not None:
-            log.drop_table(conn)
         return f"{changed} changed, {inserted} inserted, {deleted} deleted"
+
+    def _refill(self, conn: Connection, diff: Diff, state: JsonState,
+                ctx: CheckpointContext, *, check: bool) -> str:
+        """The table is empty: insert every snapshot row, verified (one pass on PostgreSQL).
+
+        With per-row hashes the count and sum are checked first, and each row's
+        hash as it is copied: a row that fails is not inserted, and fewer rows
+        than recorded refuses the restore (the transaction is rolled back).
+        """
+        hashed = check and _snapshot.pg_row_hashed(conn, _str(state.get("hash")))
+        if check:
+            self._check_snapshot(conn, diff.snap, state, ctx, None, rows=not hashed)
+        if hashed:
+            inserted = _rowhash.insert_verified(conn, self._table, diff.snap,
+                                                _snapshot.seeds(ctx)[0])
+            if inserted != state.get("rows"):
+                bad = _int(state.get("rows")) - inserted
+                self._tampered(diff.snap.name, f"{bad} of the rows this restore would put "
+                                               "back differ from their capture")
+        else:
+            inserted = conn.execute(diff.insert_all(),
+                                    execution_options={"preserve_rowcount": True}).rowcount
+        return f"0 changed, {inserted} inserted, 0 deleted"
 
     def _none_missing(self, conn: Connection, diff: Diff, state: JsonState) -> bool:
         """After the extra rows are deleted: no snapshot key is gone from the table.
@@ -403,13 +436,17 @@ class TableCheckpoint:
                     dialect=self._engine.dialect.name, logged=logged)
 
     def _check_snapshot(self, conn: Connection, snap: Table, state: JsonState,
-                        ctx: CheckpointContext, logged: Table | None) -> None:
-        """The snapshot's rows are as captured (those the restore applies, see `_rowhash`)."""
-        recorded = state.get("hash")
-        recorded = recorded if isinstance(recorded, str) else None
+                        ctx: CheckpointContext, logged: Table | None, *,
+                        rows: bool = True) -> None:
+        """The snapshot's rows are as captured (those the restore applies, see `_rowhash`).
+
+        ``rows=False``: per-row hashes are not checked here (the caller checks them
+        as it copies); count and sum still are.
+        """
+        recorded = _str(state.get("hash"))
         if _snapshot.pg_row_hashed(conn, recorded):
             count, total, bad = _rowhash.verify(conn, snap, _snapshot.seeds(ctx)[0], logged,
-                                                self._key)
+                                                self._key, rows=rows)
             if bad:
                 self._tampered(snap.name, f"{bad} of the rows this restore would put back "
                                           "differ from their capture")
@@ -435,6 +472,10 @@ class TableCheckpoint:
 def _list(state: JsonState, name: str) -> list[Any]:
     value = state.get(name)
     return value if isinstance(value, list) else []
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _int(value: object) -> int:
