@@ -279,13 +279,15 @@ class TableCheckpoint:
             conn.exec_driver_sql(f"SET LOCAL work_mem = '{_PG_WORK_MEM}'{lock}")
         if check and not _snapshot.exists(conn, snap):
             self._missing(snap.name)
+        empty = not conn.execute(self._diff(snap, state, None).any_row()).scalar_one()
         if state.get("log") is not None:
-            size = log.complete(conn, [str(c) for c in _list(state, "columns")])
-            if size is not None and size <= _LOGGED_MAX * _int(state.get("rows")):
-                logged = log.table
+            if not empty:  # counted up to the limit only: a larger log is not used
+                limit = int(_LOGGED_MAX * _int(state.get("rows")))
+                size = log.complete(conn, [str(c) for c in _list(state, "columns")], limit)
+                logged = log.table if size is not None and size <= limit else None
             log.drop_triggers(conn)  # the restore's own writes are not logged
         diff = self._diff(snap, state, logged)
-        if not conn.execute(diff.any_row()).scalar_one():
+        if empty:
             done = self._refill(conn, diff, state, ctx, check=check)
         else:
             if check:

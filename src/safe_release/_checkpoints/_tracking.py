@@ -33,8 +33,10 @@ from safe_release._checkpoints._snapshot import identifier, quoted
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from typing import Any
 
     from sqlalchemy import Connection
+    from sqlalchemy.sql.selectable import Select
 
 __all__ = ["ChangeLog"]
 
@@ -150,10 +152,15 @@ class ChangeLog:
 
     # -- use --------------------------------------------------------------------------------
 
-    def complete(self, conn: Connection, columns: Sequence[str]) -> int | None:
-        """How many keys are logged, or None if the log may miss some (see the module doc)."""
+    def complete(self, conn: Connection, columns: Sequence[str],
+                 limit: int | None = None) -> int | None:
+        """How many keys are logged, or None if the log may miss some (see the module doc).
+
+        ``limit``: count no further than ``limit + 1`` (the caller only needs to know
+        whether the log is larger than that).
+        """
         if conn.dialect.name == "postgresql":
-            return self._pg_complete(conn, columns)
+            return self._pg_complete(conn, columns, limit)
         live = [c["name"] for c in inspect(conn).get_columns(
             self.source.name, schema=self.source.schema)]
         if sorted(live) != sorted(columns) or self._triggers(conn, enabled=True) != len(
@@ -161,12 +168,17 @@ class ChangeLog:
             return None
         if not inspect(conn).has_table(self.name, schema=self.source.schema):
             return None
-        if conn.dialect.name == "sqlite":  # no TRUNCATE: sr_full is never set
-            return int(conn.execute(select(func.count()).select_from(self.table)).scalar_one())
-        size, full = conn.execute(select(func.count(), func.bool_or(self.table.c[FULL]))).one()
-        return None if full else int(size)
+        # SQLite has no TRUNCATE: sr_full is never set
+        return int(conn.execute(self._count(limit)).scalar_one())
 
-    def _pg_complete(self, conn: Connection, columns: Sequence[str]) -> int | None:
+    def _count(self, limit: int | None) -> Select[Any]:
+        keys = select(self.table.c[self.key[0]])
+        if limit is not None:
+            keys = keys.limit(limit + 1)
+        return select(func.count()).select_from(keys.subquery())
+
+    def _pg_complete(self, conn: Connection, columns: Sequence[str],
+                     limit: int | None) -> int | None:
         """`complete` in one catalog query and one count (a restore's fixed cost)."""
         sql = (
             "SELECT (SELECT array_agg(attname::text) FROM pg_attribute "
@@ -181,7 +193,10 @@ class ChangeLog:
             "log": quoted(conn, self.table)}).one()
         if sorted(live or []) != sorted(columns) or enabled != len(names) or not has_log:
             return None
-        size, full = conn.execute(select(func.count(), func.bool_or(self.table.c[FULL]))).one()
+        # the TRUNCATE marker is the one row with NULL keys: found through the key index
+        marker = select(self.table.c[FULL]).where(
+            self.table.c[self.key[0]].is_(None), self.table.c[FULL]).exists()
+        size, full = conn.execute(select(self._count(limit).scalar_subquery(), marker)).one()
         return None if full else int(size)
 
     def _triggers(self, conn: Connection, *, enabled: bool = False) -> int:
