@@ -257,6 +257,27 @@ class TestBlastRadius:
             conn.execute(prices.update().where(prices.c.sku == "SKU-006").values(note="x"))
         assert cp.restore(state, c) == "1 changed, 0 inserted, 0 deleted"
 
+    @pytest.mark.parametrize("log", [True, False])
+    def test_every_row_changed_plus_an_insert_and_a_delete(
+            self, store: sr.Store, prices: sa.Table, *, log: bool) -> None:
+        """Every row updated, one added, one deleted: all put back (with and without log)."""
+        before = rows_of(store, prices)
+        cp, c = table_checkpoint(store.engine, prices), ctx(store)
+        state = cp.capture(c)
+        if not log:
+            cp.finish(state, c)
+        with store.engine.begin() as conn:
+            conn.execute(prices.update().values(note="x"))
+        assert cp.restore(state, c) == "20 changed, 0 inserted, 0 deleted"
+        assert rows_of(store, prices) == before
+        state = cp.capture(c := ctx(store))
+        with store.engine.begin() as conn:
+            conn.execute(prices.update().values(note="y"))
+            conn.execute(prices.delete().where(prices.c.sku == "SKU-004"))
+            conn.execute(prices.insert(), [row(100)])
+        assert cp.restore(state, c) == "19 changed, 1 inserted, 1 deleted"
+        assert rows_of(store, prices) == before
+
 
 class TestWipedTable:
     """Every row deleted since the capture: one ``INSERT … SELECT``, still verified."""

@@ -273,6 +273,7 @@ class TableCheckpoint:
         ``INSERT … SELECT``, with nothing to compare (`_refill`).
         """
         log, logged = ChangeLog(self._table, self._key, ctx.release_id, ctx.seq), None
+        size: int | None = None
         if conn.dialect.name == "postgresql":  # whole-table joins in memory, not in batches
             lock = (f"; LOCK TABLE {_snapshot.quoted(conn, self._table)} IN ACCESS EXCLUSIVE "
                     "MODE" if state.get("log") is not None else "")
@@ -284,7 +285,8 @@ class TableCheckpoint:
             if not empty:  # counted up to the limit only: a larger log is not used
                 limit = int(_LOGGED_MAX * _int(state.get("rows")))
                 size = log.complete(conn, [str(c) for c in _list(state, "columns")], limit)
-                logged = log.table if size is not None and size <= limit else None
+                logged, size = (log.table, size) if size is not None and size <= limit \
+                    else (None, None)
             log.drop_triggers(conn)  # the restore's own writes are not logged
         diff = self._diff(snap, state, logged)
         if empty:
@@ -292,7 +294,8 @@ class TableCheckpoint:
         else:
             if check:
                 self._check_snapshot(conn, snap, state, ctx, logged)
-            done = self._changes(conn, diff, state)
+            done = (self._changes_counted(conn, diff, state, size)
+                    if self._update_first(conn, log) else self._changes(conn, diff, state))
         if state.get("log") is not None:
             log.drop_table(conn)
         return done
@@ -304,6 +307,37 @@ class TableCheckpoint:
         upd = diff.update_changed()
         changed = 0 if upd is None else conn.execute(upd, execution_options=count).rowcount
         inserted = 0
+        if diff.logged is not None or not self._none_missing(conn, diff, state):
+            inserted = conn.execute(diff.insert_missing(), execution_options=count).rowcount
+        return f"{changed} changed, {inserted} inserted, {deleted} deleted"
+
+    def _update_first(self, conn: Connection, log: ChangeLog) -> bool:
+        """SQLite, the key is the primary key and the table's one unique set of columns.
+
+        Then the update cannot collide with a row the delete would remove (no other
+        unique column), so it may run first and its count can spare the rest.
+        """
+        pk = sorted(c.name for c in self._table.primary_key.columns)
+        return (conn.dialect.name == "sqlite" and pk == sorted(self._key)
+                and log.key_only_unique(conn))
+
+    def _changes_counted(self, conn: Connection, diff: Diff, state: JsonState,
+                         size: int | None) -> str:
+        """Update first; delete and insert only where the counts leave room for them.
+
+        With the log (``size`` keys): every logged key updated means each is in
+        the table and in the snapshot, so nothing is extra or missing. Without: every
+        row of the table updated means none is extra (``where`` None).
+        """
+        count = {"preserve_rowcount": True}
+        upd = diff.update_changed()
+        changed = 0 if upd is None else conn.execute(upd, execution_options=count).rowcount
+        deleted = inserted = 0
+        if diff.logged is not None and changed == size:
+            return f"{changed} changed, 0 inserted, 0 deleted"
+        if diff.logged is not None or diff.where is not None or changed != conn.execute(
+                diff.count_in_scope()).scalar_one():
+            deleted = conn.execute(diff.delete_extra(), execution_options=count).rowcount
         if diff.logged is not None or not self._none_missing(conn, diff, state):
             inserted = conn.execute(diff.insert_missing(), execution_options=count).rowcount
         return f"{changed} changed, {inserted} inserted, {deleted} deleted"

@@ -71,7 +71,7 @@ class ChangeLog:
 
     def create(self, conn: Connection) -> bool:
         """Create log and triggers (False, and nothing created, where that is not possible)."""
-        if conn.dialect.name == "sqlite" and not self._sqlite_eligible(conn):
+        if conn.dialect.name == "sqlite" and not self.key_only_unique(conn):
             return False
         try:
             with conn.begin_nested():
@@ -84,7 +84,8 @@ class ChangeLog:
             return False
         return True
 
-    def _sqlite_eligible(self, conn: Connection) -> bool:
+    def key_only_unique(self, conn: Connection) -> bool:
+        """SQLite: the key is the table's one unique set of columns (in the main schema)."""
         if self.source.schema not in {None, "main"}:
             return False  # a trigger's statements cannot name another schema's table
         insp = inspect(conn)
