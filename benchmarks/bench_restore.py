@@ -29,9 +29,10 @@ change (untimed) the previous snapshot is discarded and, on PostgreSQL, ``prices
 is vacuumed (as autovacuum would), and the copy's table is emptied with
 ``TRUNCATE``, so that no run measures the dead rows of the runs before it.
 
-Placeholders (the integrator adds them): ``release()`` overhead with no checkpoint
-(<= 10 ms median on SQLite), and compensating 5,000 price writes on FakeAmazon
-(<= 1.05x the quota's ideal, zero 429s, zero duplicates).
+Then, for whole releases (``_release_bench.py``): ``release()`` overhead with no
+checkpoint (<= 10 ms median on SQLite), and a failed release compensating 5,000
+price writes on FakeAmazon's real quota, on the fake clock (<= 1.05x the quota's
+ideal, zero 429s, zero duplicates).
 
 Each figure is the median of several runs. The exit code is 1 when a target fails.
 """
@@ -51,6 +52,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+import _release_bench
 import sqlalchemy as sa
 from _common import DOCS, PG_ENVS, postgres_url, write_docs
 from _common import parser as common_parser
@@ -65,6 +67,8 @@ if TYPE_CHECKING:
 CAPTURE_TARGET = 1.5
 FULL_TARGET = 2.0
 PARTIAL_TARGET = 0.25
+RELEASE_OVERHEAD_MS = 10.0
+COMPENSATION_RATIO = 1.05
 RUNS = 5
 # (name, Result attribute, the change since the capture); {t} is the prices table
 SCENARIOS = (
@@ -239,24 +243,29 @@ def vacuum(engine: sa.Engine, table: sa.Table) -> None:
         conn.exec_driver_sql(f"VACUUM ANALYZE {name}")
 
 
-# -- placeholders for the integrator ---------------------------------------------------
+# -- whole releases ----------------------------------------------------------------------
 
 
-def measure_release_overhead() -> str | None:
-    """PLACEHOLDER (integrator): median ``release()`` overhead with no checkpoint on SQLite.
+def measure_release_overhead(runs: int) -> str:
+    """Median ``release()`` overhead with no checkpoint and no failure, SQLite file store."""
+    figures = _release_bench.overhead(runs)
+    passed = figures["median_ms"] <= RELEASE_OVERHEAD_MS
+    return (f"{'PASS' if passed else 'FAIL'}  release() overhead, no checkpoint, SQLite: "
+            f"median {figures['median_ms']:.2f} ms (p90 {figures['p90_ms']:.2f} ms; "
+            f"target <= {RELEASE_OVERHEAD_MS:g} ms)")
 
-    Target: <= 10 ms. Return a PASS/FAIL line, or None while not implemented.
-    """
-    return None
 
-
-def measure_compensation() -> str | None:
-    """PLACEHOLDER (integrator): compensating 5,000 price writes on FakeAmazon (fake clock).
-
-    Target: simulated duration <= 1.05x the quota's ideal, zero 429s, zero duplicates.
-    Return a PASS/FAIL line, or None while not implemented.
-    """
-    return None
+def measure_compensation(writes: int) -> str:
+    """A failed release compensating ``writes`` price changes on FakeAmazon's real quota."""
+    f = _release_bench.compensation(writes)
+    passed = (f["ratio"] <= COMPENSATION_RATIO and f["throttled_429"] == 0
+              and f["duplicates"] == 0 and f["restored"] == writes)
+    return (f"{'PASS' if passed else 'FAIL'}  compensating {writes:,} price writes "
+            f"(patchListingsItem 5/s, burst 5; fake clock): {f['simulated_s']:.1f} s simulated "
+            f"vs {f['ideal_s']:.1f} s ideal = {f['ratio']:.4f}x (target <= "
+            f"{COMPENSATION_RATIO:g}x), {f['throttled_429']} answered 429, "
+            f"{f['duplicates']} duplicates, {f['restored']:,} prices restored, release "
+            f"{f['status']}, {f['wall_s']:.1f} s wall")
 
 
 # -- report ------------------------------------------------------------------------------
@@ -349,8 +358,10 @@ def report(args: argparse.Namespace, results: list[Result], skipped: list[str]) 
         for passed, text in checks(result):
             ok = ok and passed
             lines.append(f"{'PASS' if passed else 'FAIL'}  {text}")
-    for extra in (measure_release_overhead(), measure_compensation()):
-        if extra is not None:
+    if not args.pg_only:
+        quick = args.quick
+        for extra in (measure_release_overhead(100 if quick else 300),
+                      measure_compensation(500 if quick else 5000)):
             lines.append(extra)
             ok = ok and extra.startswith("PASS")
     lines += [f"SKIP  {s}" for s in skipped]
@@ -371,7 +382,10 @@ def report(args: argparse.Namespace, results: list[Result], skipped: list[str]) 
             "restore re-inserts them all) and after every row was updated (it rewrites them "
             "all); the 1 % restore is held against both. Medians of 5 runs; each restore "
             "restores a checkpoint captured just before its change.\n\n"
-            "<!-- placeholders: release() overhead; compensation of 5,000 price writes -->\n\n"
+            "The last two lines: `with sr.release(...): pass` on an SQLite file store "
+            "(no checkpoint, no failure), and a release that pushed 5,000 price changes to a "
+            "FakeAmazon with its real patchListingsItem quota and then failed, timed on the "
+            "fake clock from the start of its rollback to restored.\n\n"
             "```text\n" + "\n".join(lines) + "\n```\n"))
         print(f"\nwrote {DOCS}")
     return 0 if ok else 1
