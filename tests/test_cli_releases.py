@@ -128,6 +128,19 @@ class TestRollbackAndRecover:
         rel._unbind()
         _PARTS.clear()
 
+    def test_recover_says_what_it_left(self, backend: Backend,
+                                       run: Callable[..., Result]) -> None:
+        """A rollback whose scope a live process holds is listed as left for later."""
+        with sr.connect(backend.url, schema=backend.schema) as store, \
+                sr.release("sync", store=store) as rel:  # real clock: a live lease
+            t = store.tables.release
+            with store.engine.begin() as conn:
+                conn.execute(t.update().where(t.c.id == rel.id).values(status="rolling_back"))
+            out = _ok(run("recover")).stdout
+            assert "left for later" in out
+            assert rel.id[:12] in out
+            assert "nothing recovered now" in out
+
     @pytest.mark.parametrize("spec", ["nocolon", "no_such_module_xyz:f", "json:no_such_attr"])
     def test_bad_with(self, store: sr.Store, run: Callable[..., Result], spec: str) -> None:
         """A --with that cannot be loaded exits 1 with advice, nothing recovered."""

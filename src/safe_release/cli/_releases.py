@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from safe_release import _release as _releases
 from safe_release.cli._output import CliError, dump, emit_json, fields, json_option, table, when
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = ["recover", "releases", "report", "rollback"]
 
 _ERROR_WIDTH = 60
+_WAITING = ("rolling_back", "rollback_failed")
 
 
 def _when(moment: datetime | None) -> str:
@@ -193,8 +195,14 @@ def recover(settings: Settings, *, resources: str | None, as_json: bool) -> None
     checkpoints, adapters = load_resources(resources)
     with settings.store(write=True) as store:
         reports = store.recover(checkpoint=checkpoints, adapters=adapters)
+        waiting = [r for r in _releases.releases(store, statuses=_WAITING, limit=0)
+                   if r.id not in {rep.release_id for rep in reports}]
+    if not as_json and waiting:
+        click.echo("left for later (a live process or an unexpired lease holds the scope; "
+                   "run recover again once it ends):")
+        click.echo(releases_table(waiting))
     if not reports and not as_json:
-        click.echo("nothing to recover")
+        click.echo("nothing recovered now" if waiting else "nothing to recover")
         return
     _print_reports(reports, as_json=as_json)
     if _failed(reports):
