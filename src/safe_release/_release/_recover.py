@@ -8,6 +8,7 @@ steps themselves resume where they stopped (see `RollbackRun`).
 
 from __future__ import annotations
 
+import logging
 from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
 
     from safe_release._release._records import ReleaseRecord
     from safe_release._store._store import Store
+
+_log = logging.getLogger("safe_release.release")
 
 __all__ = ["RECOVERY_LEASE", "recover", "rollback"]
 
@@ -59,8 +62,10 @@ def recover(store: Store, *, checkpoint: Sequence[Any] = (),
         lock = _scope_lock(store, records[0])
         try:
             lock.acquire(0.0)
-        except ReleaseLockedError:
-            continue  # a live release or another recovery holds the scope
+        except ReleaseLockedError as exc:  # a live release or another recovery holds it
+            _log.warning("recover: scope %r is held by %s; its %d unfinished release(s) are "
+                         "left for a later run", _scope, exc.holder, len(records))
+            continue
         lock.start_heartbeat()
         try:
             for record in records:
