@@ -34,7 +34,12 @@ checkpoint (<= 10 ms median on SQLite), and a failed release compensating 5,000
 price writes on FakeAmazon's real quota, on the fake clock (<= 1.05x the quota's
 ideal, zero 429s, zero duplicates).
 
-Each figure is the median of several runs. The exit code is 1 when a target fails.
+The operations are interleaved with the copy, in rounds (copy, capture; copy, wiped
+restore; copy, 1 % restore; copy, rewritten restore), ROUNDS rounds. Each ratio is the
+median over the rounds of the operation / the copy measured just before it (the 1 %
+restore: / the full restores of its own round, just before and after it), so that the
+machine's speed drifting between rounds cancels out; the milliseconds shown are medians
+over the rounds. The exit code is 1 when a target fails.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -69,28 +75,52 @@ FULL_TARGET = 2.0
 PARTIAL_TARGET = 0.25
 RELEASE_OVERHEAD_MS = 10.0
 COMPENSATION_RATIO = 1.05
-RUNS = 5
-# (name, Result attribute, the change since the capture); {t} is the prices table
+ROUNDS = 9  # pairs per figure (a full run and --quick alike)
+# (name, the change since the capture), in the order of a round: the 1 % restore sits
+# between the two full restores it is held against; {t} is the prices table
 SCENARIOS = (
-    ("wiped", "wiped_s", "DELETE FROM {t}"),
-    ("rewritten", "rewritten_s", "UPDATE {t} SET price = price + 1"),
-    ("1 %", "partial_s", "UPDATE {t} SET price = price + 1 WHERE sku LIKE '%00'"),  # 1/100
+    ("wiped", "DELETE FROM {t}"),
+    ("1 %", "UPDATE {t} SET price = price + 1 WHERE sku LIKE '%00'"),  # 1/100
+    ("rewritten", "UPDATE {t} SET price = price + 1"),
 )
 
 
 @dataclass
 class Result:
-    """The figures of one backend (seconds)."""
+    """The samples of one backend (seconds), in the order they were taken.
+
+    ``samples[op][i]`` and ``samples["copy " + op][i]`` are one pair: the copy ran
+    just before the operation, in round ``i``.
+    """
 
     backend: str
     rows: int = 0
-    copy_s: float = 0.0
-    capture_s: float = 0.0
-    wiped_s: float = 0.0
-    rewritten_s: float = 0.0
-    partial_s: float = 0.0
+    samples: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     details: list[str] = field(default_factory=list)
     profiles: list[str] = field(default_factory=list)
+
+    def ms(self, op: str) -> float:
+        """Median milliseconds of ``op`` (``"copy"``: every copy of every pair)."""
+        if op == "copy":
+            every = [s for k, v in self.samples.items() if k.startswith("copy ") for s in v]
+            return statistics.median(every) * 1e3
+        return statistics.median(self.samples[op]) * 1e3
+
+    def to_copy(self, op: str) -> float:
+        """Median over the rounds of ``op`` / the copy measured just before it."""
+        return _median_ratio(self.samples[op], self.samples[f"copy {op}"])
+
+    def partial_to(self, full: str) -> float:
+        """Median over the rounds of the 1 % restore / the ``full`` restore of its round."""
+        return _median_ratio(self.samples["1 %"], self.samples[full])
+
+    def pairs(self) -> int:
+        """How many pairs each ratio is the median of."""
+        return min(len(v) for v in self.samples.values())
+
+
+def _median_ratio(top: list[float], bottom: list[float]) -> float:
+    return statistics.median(a / b for a, b in zip(top, bottom, strict=True))
 
 
 def prices_table(schema: str | None, name: str = "prices") -> sa.Table:
@@ -116,90 +146,116 @@ def seed(engine: sa.Engine, table: sa.Table, rows: int) -> None:
         conn.execute(table.insert(), data)
 
 
-def timed(work: Callable[[], object], before: Callable[[], object] = lambda: None) -> float:
-    """Median seconds of ``work`` over RUNS runs, ``before`` run untimed ahead of each."""
-    samples = []
-    for _ in range(RUNS):
-        before()
-        began = time.perf_counter()
-        work()
-        samples.append(time.perf_counter() - began)
-    return statistics.median(samples)
+def once(work: Callable[[], object]) -> float:
+    """Seconds ``work`` takes, run once."""
+    began = time.perf_counter()
+    work()
+    return time.perf_counter() - began
 
 
-def measure_copy(engine: sa.Engine, prices: sa.Table, copy: sa.Table) -> float:
-    """The database's own copy of ``prices`` into the empty ``copy`` (median seconds)."""
+def copier(engine: sa.Engine, prices: sa.Table, copy: sa.Table) -> Callable[[], float]:
+    """Time one database copy of ``prices`` into ``copy``, emptied (untimed) first."""
     q = engine.dialect.identifier_preparer.format_table
+    statement = "TRUNCATE" if engine.dialect.name == "postgresql" else "DELETE FROM"
 
-    def do_copy() -> None:
+    def measured() -> float:
         with engine.begin() as conn:
-            conn.exec_driver_sql(f"INSERT INTO {q(copy)} SELECT * FROM {q(prices)}")
-
-    def empty_copy() -> None:
-        with engine.begin() as conn:
-            statement = "TRUNCATE" if engine.dialect.name == "postgresql" else "DELETE FROM"
             conn.exec_driver_sql(f"{statement} {q(copy)}")
 
-    return timed(do_copy, empty_copy)
+        def do_copy() -> None:
+            with engine.begin() as conn:
+                conn.exec_driver_sql(f"INSERT INTO {q(copy)} SELECT * FROM {q(prices)}")
+
+        return once(do_copy)
+
+    return measured
 
 
-def measure(label: str, store: sr.Store, rows: int, *, profile: bool = False) -> Result:
-    """Every measurement on one store's database."""
+def measure(label: str, store: sr.Store, rows: int, *, rounds: int,
+            profile: bool = False) -> Result:
+    """Every measurement on one store's database, interleaved with the copy.
+
+    Each round runs: copy, capture; then per scenario the checkpoint's capture
+    (untimed), copy, the change (untimed), restore. Each operation's ratio to the
+    copy is taken against the copy measured just before it, and the 1 % restore's
+    ratio to each full restore within the round (the 1 % restore sits between them),
+    so that the machine's speed drifting between rounds cancels out of the ratios.
+    """
     engine, schema = store.engine, store.schema
     prices, copy = prices_table(schema), prices_table(schema, "prices_copy")
     prices.metadata.create_all(engine)
     copy.metadata.create_all(engine)
     seed(engine, prices, rows)
-    result = Result(label, rows)
-    q = engine.dialect.identifier_preparer.format_table
-    result.copy_s = measure_copy(engine, prices, copy)
-    cp, release = table_checkpoint(engine, prices), uuid.uuid4().hex
-    seqs = iter(range(1, 1000))
-    # (context, state) of the checkpoint taken last; discarded (untimed) before the next
-    # run, as a finished release would, so that no run pays for another's triggers
-    pending: list[tuple[CheckpointContext, dict[str, Any]]] = []
+    bench = _Bench(store, prices, copier(engine, prices, copy), Result(label, rows))
+    for _ in range(rounds):
+        bench.capture_pair()
+        for name, sql in SCENARIOS:
+            bench.restore_pair(name, sql)
+    bench.result.details = [f"{name}: {bench.details[name]}" for name, _ in SCENARIOS]
+    if profile:
+        for name, sql in SCENARIOS:
+            bench.change(sql)
+            bench.result.profiles.append(profiled(engine, f"{label}, {name}", bench.restore))
+    bench.discard_last()
+    return bench.result
 
-    def discard_last() -> None:
-        while pending:
-            ctx, state = pending.pop()
-            cp.discard(state, ctx)
 
-    def capture_next() -> None:
-        discard_last()
-        ctx = CheckpointContext(store, release, next(seqs))
-        pending.append((ctx, {}))
+class _Bench:
+    """One backend's checkpoint, the checkpoint taken last, and the samples so far."""
 
-    def capture() -> None:
-        ctx = pending[-1][0]
-        pending[-1] = (ctx, cp.capture(ctx))
+    def __init__(self, store: sr.Store, prices: sa.Table, timed_copy: Callable[[], float],
+                 result: Result) -> None:
+        self.store, self.prices, self.timed_copy, self.result = store, prices, timed_copy, result
+        self.cp, self.release = table_checkpoint(store.engine, prices), uuid.uuid4().hex
+        self.seqs = iter(range(1, 10_000))
+        # (context, state) of the checkpoint taken last; discarded (untimed) before the
+        # next operation, as a finished release would, so no run pays for another's triggers
+        self.pending: list[tuple[CheckpointContext, dict[str, Any]]] = []
+        self.details: dict[str, str] = {}
 
-    result.capture_s = timed(capture, capture_next)
-    # each restore restores a checkpoint of its own, captured (untimed) before the
-    # change, as in a release: the restore finishes the checkpoint (drops its log)
-    def change(sql: str) -> Callable[[], None]:
-        def run() -> None:
-            discard_last()
-            vacuum(engine, prices)  # as autovacuum would
-            ctx = CheckpointContext(store, release, next(seqs))
-            pending.append((ctx, cp.capture(ctx)))
-            with engine.begin() as conn:
-                conn.execute(sa.text(sql.format(t=q(prices))))
-        return run
+    def discard_last(self) -> None:
+        while self.pending:
+            ctx, state = self.pending.pop()
+            self.cp.discard(state, ctx)
 
-    details: list[str] = []
+    def capture_pair(self) -> None:
+        """Copy, then capture a new checkpoint (timed)."""
+        self.discard_last()
+        ctx = CheckpointContext(self.store, self.release, next(self.seqs))
+        self.pending.append((ctx, {}))
+        self.result.samples["copy capture"].append(self.timed_copy())
+        began = time.perf_counter()
+        state = self.cp.capture(ctx)
+        self.result.samples["capture"].append(time.perf_counter() - began)
+        self.pending[-1] = (ctx, state)
 
-    def restore() -> None:
-        ctx, state = pending[-1]
-        details.append(cp.restore(state, ctx))
+    def change(self, sql: str, name: str | None = None) -> None:
+        """Capture (untimed) a checkpoint of its own, then change ``prices``.
 
-    for name, attr, sql in SCENARIOS:
-        setattr(result, attr, timed(restore, change(sql)))
-        result.details.append(f"{name}: {details[-1]}")
-        if profile:
-            change(sql)()
-            result.profiles.append(profiled(engine, f"{label}, {name}", restore))
-    discard_last()
-    return result
+        As in a release: the restore finishes the checkpoint (drops its log).
+        ``name``: time a copy between the capture and the change (``prices`` is
+        whole then; after a wipe there would be nothing to copy).
+        """
+        engine = self.store.engine
+        self.discard_last()
+        vacuum(engine, self.prices)  # as autovacuum would
+        ctx = CheckpointContext(self.store, self.release, next(self.seqs))
+        self.pending.append((ctx, self.cp.capture(ctx)))
+        if name is not None:
+            self.result.samples[f"copy {name}"].append(self.timed_copy())
+        with engine.begin() as conn:
+            q = engine.dialect.identifier_preparer.format_table
+            conn.execute(sa.text(sql.format(t=q(self.prices))))
+
+    def restore(self) -> None:
+        ctx, state = self.pending[-1]
+        self.details["last"] = self.cp.restore(state, ctx)
+
+    def restore_pair(self, name: str, sql: str) -> None:
+        """Capture (untimed), copy (timed), change (untimed), restore (timed)."""
+        self.change(sql, name)
+        self.result.samples[name].append(once(self.restore))
+        self.details[name] = self.details["last"]
 
 
 def profiled(engine: sa.Engine, title: str, work: Callable[[], object]) -> str:
@@ -273,14 +329,14 @@ def measure_compensation(writes: int) -> str:
 
 def checks(r: Result) -> list[tuple[bool, str]]:
     """The targets of one backend: capture, both full restores, 1 % against both."""
-    out = [_check(r.capture_s / r.copy_s, CAPTURE_TARGET, f"{r.backend}: capture / copy")]
-    for name, full in (("wiped", r.wiped_s), ("rewritten", r.rewritten_s)):
-        out.append(_check(full / r.copy_s, FULL_TARGET,
-                          f"{r.backend}: full restore ({name}) / copy"))
-    for name, full in (("wiped", r.wiped_s), ("rewritten", r.rewritten_s)):
-        out.append(_check(r.partial_s / full, PARTIAL_TARGET,
-                          f"{r.backend}: 1 % restore / full restore ({name})"))
-    return out
+    fulls = ("wiped", "rewritten")
+    return [
+        _check(r.to_copy("capture"), CAPTURE_TARGET, f"{r.backend}: capture / copy"),
+        *(_check(r.to_copy(name), FULL_TARGET, f"{r.backend}: full restore ({name}) / copy")
+          for name in fulls),
+        *(_check(r.partial_to(name), PARTIAL_TARGET,
+                 f"{r.backend}: 1 % restore / full restore ({name})") for name in fulls),
+    ]
 
 
 def _check(ratio: float, target: float, what: str) -> tuple[bool, str]:
@@ -291,18 +347,20 @@ def table(results: list[Result]) -> str:
     """A Markdown table, one column per backend."""
     rows: list[tuple[str, Callable[[Result], str]]] = [
         ("rows in `prices`", lambda r: f"{r.rows:,}"),
-        ("`INSERT INTO prices_copy SELECT * FROM prices`, ms", lambda r: f"{r.copy_s*1e3:.0f}"),
-        ("capture, ms", lambda r: f"{r.capture_s * 1e3:.0f}"),
-        ("full restore, every row deleted (wiped), ms", lambda r: f"{r.wiped_s * 1e3:.0f}"),
+        ("pairs per ratio (rounds)", lambda r: f"{r.pairs()}"),
+        ("`INSERT INTO prices_copy SELECT * FROM prices`, ms (every pair's copy)",
+         lambda r: f"{r.ms('copy'):.0f}"),
+        ("capture, ms", lambda r: f"{r.ms('capture'):.0f}"),
+        ("full restore, every row deleted (wiped), ms", lambda r: f"{r.ms('wiped'):.0f}"),
         ("full restore, every row updated (rewritten), ms",
-         lambda r: f"{r.rewritten_s * 1e3:.0f}"),
-        ("restore after 1 % updated, ms", lambda r: f"{r.partial_s * 1e3:.1f}"),
-        ("capture / copy", lambda r: f"{r.capture_s / r.copy_s:.2f}"),
-        ("full restore (wiped) / copy", lambda r: f"{r.wiped_s / r.copy_s:.2f}"),
-        ("full restore (rewritten) / copy", lambda r: f"{r.rewritten_s / r.copy_s:.2f}"),
-        ("1 % restore / full restore (wiped)", lambda r: f"{r.partial_s / r.wiped_s:.2f}"),
+         lambda r: f"{r.ms('rewritten'):.0f}"),
+        ("restore after 1 % updated, ms", lambda r: f"{r.ms('1 %'):.1f}"),
+        ("capture / copy", lambda r: f"{r.to_copy('capture'):.2f}"),
+        ("full restore (wiped) / copy", lambda r: f"{r.to_copy('wiped'):.2f}"),
+        ("full restore (rewritten) / copy", lambda r: f"{r.to_copy('rewritten'):.2f}"),
+        ("1 % restore / full restore (wiped)", lambda r: f"{r.partial_to('wiped'):.2f}"),
         ("1 % restore / full restore (rewritten)",
-         lambda r: f"{r.partial_s / r.rewritten_s:.2f}"),
+         lambda r: f"{r.partial_to('rewritten'):.2f}"),
         ("restore details", lambda r: "; ".join(r.details)),
     ]
     lines = ["| measure | " + " | ".join(r.backend for r in results) + " |",
@@ -319,7 +377,7 @@ def run(label: str, url: str | None, rows: int, *, profile: bool = False) -> Res
         store = sr.connect(url or f"sqlite:///{tmp}/erp.db", schema=schema)
         try:
             print(f"  {label}: seeding {rows:,} rows and measuring ...", flush=True)
-            return measure(label, store, rows, profile=profile)
+            return measure(label, store, rows, rounds=ROUNDS, profile=profile)
         finally:
             if schema is not None:
                 with store.engine.begin() as conn:
@@ -380,8 +438,13 @@ def report(args: argparse.Namespace, results: list[Result], skipped: list[str]) 
             "The copy is `INSERT INTO prices_copy SELECT * FROM prices` into an empty table "
             "with the same definition. Full restores: after every row was deleted (the "
             "restore re-inserts them all) and after every row was updated (it rewrites them "
-            "all); the 1 % restore is held against both. Medians of 5 runs; each restore "
-            "restores a checkpoint captured just before its change.\n\n"
+            "all); the 1 % restore is held against both. The operations are interleaved with "
+            "the copy, in rounds (copy, capture; copy, wiped restore; copy, 1 % restore; "
+            "copy, rewritten restore): each ratio is the median over the rounds of the "
+            "operation / the copy measured just before it (the 1 % restore: / the full "
+            "restores of its own round), so that the machine's speed drifting between "
+            "rounds cancels out; the milliseconds are medians over the rounds. Each "
+            "restore restores a checkpoint captured just before its change.\n\n"
             "The last two lines: `with sr.release(...): pass` on an SQLite file store "
             "(no checkpoint, no failure), and a release that pushed 5,000 price changes to a "
             "FakeAmazon with its real patchListingsItem quota and then failed, timed on the "
