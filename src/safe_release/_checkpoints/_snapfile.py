@@ -15,8 +15,10 @@ schema): the caller keeps the snapshot in the database instead.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,10 +33,12 @@ if TYPE_CHECKING:
 
     from sqlalchemy import Connection, Engine, Table
 
-__all__ = ["ALIAS", "attached", "file_hash", "lock_file", "snapshot_path"]
+__all__ = ["ALIAS", "attached", "file_hash", "hashing", "lock_file", "seal", "snapshot_path"]
 
 ALIAS = "sr_snapfile"
 _READ = 1 << 20
+# the page cache of a connection while it captures or restores (KiB; SQLite default 2,000)
+_CACHE_KIB = 65_536
 
 
 def snapshot_path(engine: Engine, table: Table, name: str) -> Path | None:
@@ -67,26 +71,81 @@ def attached(engine: Engine, path: Path, doing: str, *, create: bool) -> Iterato
     ``ATTACH`` cannot run inside a transaction, so it comes first; then
     ``BEGIN IMMEDIATE`` takes the write lock of the database and of the file. The
     transaction commits when the block ends (rolls back on an error), then the
-    file is detached. ``create``: start a new file (journal mode DELETE, so that
-    all its bytes are in the file once committed).
+    file is detached. For the block, the connection's page cache is raised to
+    `_CACHE_KIB` (and put back after): a capture's key index is sorted in memory
+    rather than through temporary files, and a restore's written pages are not
+    spilled to the log before its commit.
+
+    ``create``: a new file, written without a rollback journal and without a sync
+    at commit (``journal_mode = OFF``, ``synchronous = OFF``). That is safe because
+    the file is nobody's until the capture has returned: a capture that fails or
+    crashes leaves a file no record names, which is deleted (the capture unlinks it
+    on an error, and the next capture of the step before it starts). The caller
+    makes it durable with `seal` (one ``fsync`` of the file and of its directory)
+    before the capture returns, so before the release records it and before the
+    release's body runs.
     """
     try:
         with engine.connect() as conn:
             conn.exec_driver_sql(f"ATTACH DATABASE ? AS {ALIAS}", (os.fspath(path),))
+            cache = conn.exec_driver_sql("PRAGMA main.cache_size").scalar()
             try:
                 if create:
-                    conn.exec_driver_sql(f"PRAGMA {ALIAS}.journal_mode = DELETE")
+                    conn.exec_driver_sql(f"PRAGMA {ALIAS}.journal_mode = OFF")
+                    conn.exec_driver_sql(f"PRAGMA {ALIAS}.synchronous = OFF")
+                conn.exec_driver_sql(f"PRAGMA main.cache_size = -{_CACHE_KIB}")
                 yield from _transaction(conn)
             finally:
-                _detach(conn)
+                _detach(conn, cache)
     except DBAPIError as exc:
         raise store_error(doing, engine, exc) from exc
 
 
-def _detach(conn: Connection) -> None:
+def seal(path: Path) -> str:
+    """Make a new snapshot file durable and return its hash (`file_hash`).
+
+    The file's ``fsync`` (then its directory's, for the new name) runs in a thread
+    while the bytes are hashed, so the capture pays for the longer of the two.
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sr-snap-sync") as pool:
+        synced = pool.submit(_fsync, path)
+        digest = file_hash(path)
+        synced.result()
+    return digest
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    with contextlib.suppress(OSError):  # a directory cannot be opened on some systems
+        fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def hashing(path: Path) -> Future[str]:
+    """`file_hash` of ``path``, computed in a thread (the caller runs its SQL meanwhile).
+
+    The thread's pool is shut down when the hash is done; the caller must wait for
+    the result before it commits.
+    """
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sr-snap-hash")
+    try:
+        return pool.submit(file_hash, path)
+    finally:
+        pool.shutdown(wait=False)
+
+
+def _detach(conn: Connection, cache: object) -> None:
     try:
         conn.rollback()  # nothing is pending after a commit; DETACH needs no transaction
         conn.exec_driver_sql(f"DETACH DATABASE {ALIAS}")
+        conn.exec_driver_sql(f"PRAGMA main.cache_size = {int(str(cache))}")
         conn.commit()
     except DBAPIError:  # the connection is broken: never hand it out again, attached
         conn.invalidate()

@@ -182,7 +182,7 @@ class TableCheckpoint:
                     tracked = log.create(conn)
                     snap = _snapshot.snapshot_table(self._table, name, columns, _snapfile.ALIAS)
                     count = self._fill(conn, snap)
-                digest = _snapfile.file_hash(path)
+                digest = _snapfile.seal(path)  # durable before the capture returns
             except BaseException:
                 path.unlink(missing_ok=True)
                 raise
@@ -257,10 +257,19 @@ class TableCheckpoint:
             self._missing(path.name)
         with _snapfile.attached(self._engine, path, doing, create=False) as conn:
             _snapfile.lock_file(conn)  # from here on no SQLite writer can change the file
-            if _snapfile.file_hash(path) != state.get("hash"):
+            # the bytes are hashed in a thread while the statements run; nothing is
+            # committed before the hash is compared (a difference rolls it all back)
+            hashed = _snapfile.hashing(path)
+            try:
+                done = self._apply(conn, self._plan(state, _snapfile.ALIAS), state, ctx,
+                                   check=False)
+            except Exception:
+                if hashed.result() != state.get("hash"):  # a mangled file may fail the SQL
+                    self._tampered(path.name, "its bytes differ from the capture's")
+                raise
+            if hashed.result() != state.get("hash"):
                 self._tampered(path.name, "its bytes differ from the capture's")
-            return self._apply(conn, self._plan(state, _snapfile.ALIAS), state, ctx,
-                               check=False)
+            return done
 
     def _apply(self, conn: Connection, snap: Table, state: JsonState,
                ctx: CheckpointContext, *, check: bool) -> str:
