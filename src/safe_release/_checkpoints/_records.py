@@ -169,8 +169,7 @@ class CheckpointSet:
     def _restore_one(self, row: Row[Any], live: Sequence[Checkpointable]) -> StepResult:
         try:
             state = self._verified_state(row)
-            item = find(live, row.kind, row.name) or rebuild(
-                self._store, row.kind, row.name, state)
+            item = self._item(row, live, state)
             if item is None:
                 _not_found(row.kind, row.name)
             self._set(row.seq, "restoring", "")
@@ -196,10 +195,14 @@ class CheckpointSet:
             if row.status != "captured":
                 continue
             state = json.loads(row.state)
-            item = find(live, row.kind, row.name) or rebuild(
-                self._store, row.kind, row.name, state)
+            item = self._item(row, live, state)
             if item is not None:
                 _finish_one(item, state, self._ctx(row.seq))
+
+    def _item(self, row: Row[Any], live: Sequence[Checkpointable],
+              state: JsonState) -> Checkpointable | None:
+        """The live object for a record, else one rebuilt from the store (or None)."""
+        return find(live, row.kind, row.name) or rebuild(self._store, row.kind, row.name, state)
 
     def _verified_state(self, row: Row[Any]) -> JsonState:
         payload = self._store.signer.verify(row.manifest, what=f"checkpoint {row.name}")
@@ -223,8 +226,7 @@ class CheckpointSet:
             if row.status != "restored":
                 continue
             state = json.loads(row.state)
-            item = find(live, row.kind, row.name) or rebuild(
-                self._store, row.kind, row.name, state)
+            item = self._item(row, live, state)
             check = getattr(item, "verify", None)
             if check is None:
                 continue
