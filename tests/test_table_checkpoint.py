@@ -15,7 +15,9 @@ import sqlalchemy as sa
 import sqlalchemy.orm
 
 import safe_release as sr
-from safe_release._checkpoints import CheckpointContext, table_checkpoint
+from safe_release._checkpoints import CheckpointContext, _snapfile, table_checkpoint
+from safe_release._checkpoints._diff import Diff
+from safe_release._checkpoints._tracking import ChangeLog
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -463,6 +465,58 @@ class TestSnapshotFile:
         assert str(state["file"]).endswith(f"sr-snap-{c.release_id}_1")
         with pytest.raises(sr.SnapshotTamperedError, match="another release"):
             cp.restore(state, ctx(store))
+
+
+    def test_file_and_log_keyed_without_rowid(self, store: sr.Store, prices: sa.Table) -> None:
+        """Snapshot and log are WITHOUT ROWID tables keyed by the key; rows in key order."""
+        cp, c = table_checkpoint(store.engine, prices), ctx(store)
+        state = cp.capture(c)
+        with contextlib.closing(sqlite3.connect(snapshot_file(store, state))) as db:
+            (snap_sql,) = db.execute(
+                "SELECT sql FROM sqlite_master WHERE type = 'table'").fetchone()
+            keys = db.execute(f'SELECT sku, store FROM "{state["snapshot"]}"').fetchall()  # noqa: S608 - a name the test made
+        assert snap_sql.endswith("PRIMARY KEY (sku, store)) WITHOUT ROWID")
+        assert keys == sorted(keys)
+        with store.engine.connect() as conn:
+            log_sql = conn.execute(sa.text("SELECT sql FROM sqlite_master WHERE name = :n"),
+                                   {"n": state["log"]}).scalar_one()
+        assert log_sql.endswith("PRIMARY KEY (sku, store)) WITHOUT ROWID")
+        before = rows_of(store, prices)
+        mess_up(store, prices)
+        assert cp.restore(state, c) == "2 changed, 2 inserted, 2 deleted"
+        assert rows_of(store, prices) == before
+
+    def test_restore_statements_use_the_keys(self, store: sr.Store, prices: sa.Table) -> None:
+        """With the log, no statement scans the table or the snapshot; without, one scan."""
+        cp, c = table_checkpoint(store.engine, prices), ctx(store)
+        state = cp.capture(c)
+        path = snapshot_file(store, state)
+        log = ChangeLog(prices, ["sku", "store"], c.release_id, c.seq).table
+        with _snapfile.attached(store.engine, path, "planning", create=False) as conn:
+            snap = cp._plan(state, _snapfile.ALIAS)
+            for logged in (log, None):
+                diff = Diff(prices, snap, ["sku", "store"], where=None, dialect="sqlite",
+                            logged=logged)
+                for statement in (diff.update_changed(), diff.delete_extra(),
+                                  diff.insert_missing()):
+                    sql = str(statement.compile(dialect=conn.dialect,
+                                                compile_kwargs={"literal_binds": True}))
+                    plan = [str(r[3]) for r in conn.exec_driver_sql(
+                        f"EXPLAIN QUERY PLAN {sql}")]
+                    scans = [p for p in plan if p.startswith("SCAN")]
+                    assert len(scans) == (0 if logged is not None else 1), plan
+                    assert not any("AUTOMATIC" in p or "TEMP B-TREE" in p for p in plan), plan
+
+    def test_null_key_refused(self, store: sr.Store) -> None:
+        """SQLite lets a text primary key hold NULL: such a capture is refused, no file left."""
+        with store.engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE loose_pk (k TEXT PRIMARY KEY, v INTEGER)")
+            conn.exec_driver_sql("INSERT INTO loose_pk VALUES ('a', 1), (NULL, 2)")
+        cp, c = table_checkpoint(store.engine, "loose_pk"), ctx(store)
+        with pytest.raises(sr.CheckpointError, match="NULL in the key columns"):
+            cp.capture(c)
+        assert store.engine.url.database is not None
+        assert not list(Path(store.engine.url.database).parent.glob("*sr-snap-*"))
 
 
 class TestRowHash:

@@ -80,8 +80,9 @@ class Diff:
 
     def _not_in_snapshot(self) -> ColumnElement[bool]:
         if self.dialect == "sqlite":
-            # SQLite builds the snapshot's keys into one ephemeral index for NOT IN;
-            # NOT EXISTS would scan the (unindexed) snapshot once per row
+            # NOT IN looks each key up in the snapshot's key (its primary key in a
+            # snapshot file, WITHOUT ROWID; a unique index in the database), or
+            # builds the keys into one ephemeral index where it has none
             live = tuple_(*(self.table.c[k] for k in self.key)) if len(self.key) > 1 \
                 else self.table.c[self.key[0]]
             kept = select(*(self.snap.c[k] for k in self.key))

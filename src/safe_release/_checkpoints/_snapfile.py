@@ -1,7 +1,8 @@
 """SQLite snapshots in their own file beside the database, hashed by their bytes.
 
 ``<database>.sr-snap-<release>_<seq>`` is attached to the capture's connection,
-the snapshot table is created and filled in it server-side (``INSERT … SELECT``),
+the snapshot table is created in it ``WITHOUT ROWID``, keyed by the checkpoint's
+key, and filled server-side in key order (``INSERT … SELECT … ORDER BY``),
 and after the commit and ``DETACH`` the SHA-256 of the file's bytes is the
 content hash: a few milliseconds for a 100,000-row table, where hashing the rows
 through SQL would take the time of the copy itself. A restore attaches the file
@@ -39,6 +40,10 @@ ALIAS = "sr_snapfile"
 _READ = 1 << 20
 # the page cache of a connection while it captures or restores (KiB; SQLite default 2,000)
 _CACHE_KIB = 65_536
+# and how much of the database it reads through mmap (bytes; SQLite default 0): a page
+# read is then a memory access, not a read() into the cache. Not the snapshot file: one
+# truncated by someone else while mapped would crash the process (SIGBUS), not fail
+_MMAP_BYTES = 1 << 30
 
 
 def snapshot_path(engine: Engine, table: Table, name: str) -> Path | None:
@@ -72,9 +77,12 @@ def attached(engine: Engine, path: Path, doing: str, *, create: bool) -> Iterato
     ``BEGIN IMMEDIATE`` takes the write lock of the database and of the file. The
     transaction commits when the block ends (rolls back on an error), then the
     file is detached. For the block, the connection's page cache is raised to
-    `_CACHE_KIB` (and put back after): a capture's key index is sorted in memory
-    rather than through temporary files, and a restore's written pages are not
-    spilled to the log before its commit.
+    `_CACHE_KIB` (and put back after): a capture's rows (a ``WITHOUT ROWID`` table
+    keyed by the checkpoint's key, see `_snapshot.create_keyed`) are sorted in memory
+    rather than through temporary files where no index gives the key order, and a
+    restore's written pages are not spilled to the log before its commit. The
+    database (not the snapshot file) is read through mmap (`_MMAP_BYTES`, put back
+    after too): the scattered pages of a small restore cost no system call each.
 
     ``create``: a new file, written without a rollback journal and without a sync
     at commit (``journal_mode = OFF``, ``synchronous = OFF``). That is safe because
@@ -89,14 +97,16 @@ def attached(engine: Engine, path: Path, doing: str, *, create: bool) -> Iterato
         with engine.connect() as conn:
             conn.exec_driver_sql(f"ATTACH DATABASE ? AS {ALIAS}", (os.fspath(path),))
             cache = conn.exec_driver_sql("PRAGMA main.cache_size").scalar()
+            mapped = conn.exec_driver_sql("PRAGMA main.mmap_size").scalar()
             try:
                 if create:
                     conn.exec_driver_sql(f"PRAGMA {ALIAS}.journal_mode = OFF")
                     conn.exec_driver_sql(f"PRAGMA {ALIAS}.synchronous = OFF")
                 conn.exec_driver_sql(f"PRAGMA main.cache_size = -{_CACHE_KIB}")
+                conn.exec_driver_sql(f"PRAGMA main.mmap_size = {_MMAP_BYTES}")
                 yield from _transaction(conn)
             finally:
-                _detach(conn, cache)
+                _detach(conn, cache, mapped)
     except DBAPIError as exc:
         raise store_error(doing, engine, exc) from exc
 
@@ -141,11 +151,12 @@ def hashing(path: Path) -> Future[str]:
         pool.shutdown(wait=False)
 
 
-def _detach(conn: Connection, cache: object) -> None:
+def _detach(conn: Connection, cache: object, mapped: object) -> None:
     try:
         conn.rollback()  # nothing is pending after a commit; DETACH needs no transaction
         conn.exec_driver_sql(f"DETACH DATABASE {ALIAS}")
         conn.exec_driver_sql(f"PRAGMA main.cache_size = {int(str(cache))}")
+        conn.exec_driver_sql(f"PRAGMA main.mmap_size = {int(str(mapped or 0))}")
         conn.commit()
     except DBAPIError:  # the connection is broken: never hand it out again, attached
         conn.invalidate()

@@ -2,7 +2,11 @@
 
 A snapshot is created empty with the source columns' own types, filled with one
 ``INSERT … SELECT``, then given a primary key on the checkpoint's key columns
-(so that a restore finds a logged key's row by index, not by scanning).
+(so that a restore finds a logged key's row by index, not by scanning). An SQLite
+snapshot file's table is instead created keyed, ``WITHOUT ROWID`` with its primary
+key on the key columns (`create_keyed`), and filled in key order: the rows are
+stored in the key's B-tree itself, so each lookup of a restore's joins is one
+descent (not the index's and then the rowid's), and there is no index to build.
 
 The content hash is computed by the database. On PostgreSQL >= 14 a capture
 stores a keyed hash per row (see `_rowhash`, ``hrh:…``). Snapshots recorded by
@@ -39,6 +43,7 @@ __all__ = [
     "MAX_IDENTIFIER",
     "add_key",
     "create_empty",
+    "create_keyed",
     "drop",
     "exists",
     "identifier",
@@ -50,6 +55,7 @@ __all__ = [
     "snapshot_hash",
     "snapshot_name",
     "snapshot_table",
+    "sqlite_keyed_columns",
 ]
 
 MAX_IDENTIFIER = 63
@@ -92,6 +98,36 @@ def create_empty(conn: Connection, source: Table, snap: Table) -> None:
     query = select(*(source.c[c.name] for c in snap.columns)).where(false())
     sql = query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
     conn.execute(text(f"CREATE TABLE {quoted(conn, snap)} AS {sql}"))
+
+
+def create_keyed(conn: Connection, source: Table, snap: Table, key: Sequence[str]) -> None:
+    """SQLite: create ``snap`` ``WITHOUT ROWID``, its primary key on ``key``, and no rows.
+
+    Each column is declared with the source column's declared type (the same
+    affinity as ``CREATE TABLE … AS`` gives it, so values are stored alike). The
+    primary key makes the key columns unique and NOT NULL: a fill that breaks
+    either fails (the caller says which).
+    """
+    conn.execute(text(f"DROP TABLE IF EXISTS {quoted(conn, snap)}"))
+    columns = sqlite_keyed_columns(conn, source, [c.name for c in snap.columns], key)
+    conn.execute(text(f"CREATE TABLE {quoted(conn, snap)} ({columns}) WITHOUT ROWID"))
+
+
+def sqlite_keyed_columns(conn: Connection, source: Table, columns: Sequence[str],
+                         key: Sequence[str], extra: Sequence[str] = ()) -> str:
+    """``"a" TYPE, …, PRIMARY KEY ("k", …)``: ``columns`` of SQLite table ``source``.
+
+    The types are the source's declared ones (``PRAGMA table_xinfo``), or none
+    (BLOB affinity, as ``CREATE TABLE … AS`` gives an expression without one).
+    ``extra``: more column definitions, put before the primary key.
+    """
+    prep = conn.dialect.identifier_preparer
+    schema = prep.quote(source.schema or "main")
+    info = conn.exec_driver_sql(f"PRAGMA {schema}.table_xinfo({prep.quote(source.name)})")
+    declared = {str(r[1]): str(r[2] or "") for r in info}
+    defs = [f"{prep.quote(c)} {declared.get(c, '')}".rstrip() for c in columns]
+    pk = ", ".join(prep.quote(k) for k in key)
+    return ", ".join([*defs, *extra, f"PRIMARY KEY ({pk})"])
 
 
 def add_key(conn: Connection, snap: Table, key: Sequence[str]) -> None:

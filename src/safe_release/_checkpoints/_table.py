@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from sqlalchemy import ColumnElement, Engine, MetaData, Table, func, or_, select, text
-from sqlalchemy.exc import DBAPIError, NoSuchTableError
+from sqlalchemy.exc import DBAPIError, IntegrityError, NoSuchTableError
 
 from safe_release._checkpoints import _rowhash, _snapfile, _snapshot
 from safe_release._checkpoints._diff import Diff
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from sqlalchemy import Connection
+    from sqlalchemy.sql.expression import FromClause
 
     from safe_release._checkpoints._protocol import CheckpointContext, JsonState
 
@@ -181,7 +182,7 @@ class TableCheckpoint:
                 with _snapfile.attached(self._engine, path, doing, create=True) as conn:
                     tracked = log.create(conn)
                     snap = _snapshot.snapshot_table(self._table, name, columns, _snapfile.ALIAS)
-                    count = self._fill(conn, snap)
+                    count = self._fill(conn, snap, keyed=True)
                 digest = _snapfile.seal(path)  # durable before the capture returns
             except BaseException:
                 path.unlink(missing_ok=True)
@@ -193,17 +194,31 @@ class TableCheckpoint:
             "file": None if path is None else path.name, "log": log.name if tracked else None,
         }
 
-    def _fill(self, conn: Connection, snap: Table, seed: int | None = None) -> int:
+    def _fill(self, conn: Connection, snap: Table, seed: int | None = None, *,
+              keyed: bool = False) -> int:
         """Create and fill the snapshot, check its keys, index it; the number of rows.
 
         ``seed``: also store each row's keyed hash in ``sr_h`` (PostgreSQL, `_rowhash`).
+        ``keyed``: an SQLite snapshot file, created ``WITHOUT ROWID`` keyed by the key
+        (`_snapshot.create_keyed`) and filled in key order; its primary key is the
+        check (a NULL or repeated key fails the copy, and is then reported).
         """
         columns = [c.name for c in snap.columns]
-        _snapshot.create_empty(conn, self._table, snap)
         rows = select(*(self._table.c[c] for c in columns))
         if self._where is not None:
             rows = rows.where(self._where)
         counted = {"preserve_rowcount": True}
+        if keyed:
+            _snapshot.create_keyed(conn, self._table, snap, self._key)
+            ordered = rows.order_by(*(self._table.c[k] for k in self._key))
+            try:
+                count = conn.execute(snap.insert().from_select(columns, ordered),
+                                     execution_options=counted).rowcount
+            except IntegrityError:
+                self._check_keys(conn, rows.subquery("sr_rows"), every=True)
+                raise
+            return int(count)
+        _snapshot.create_empty(conn, self._table, snap)
         if seed is None:
             count = conn.execute(snap.insert().from_select(columns, rows),
                                  execution_options=counted).rowcount
@@ -218,10 +233,16 @@ class TableCheckpoint:
         _snapshot.add_key(conn, snap, self._key)
         return int(count)
 
-    def _check_keys(self, conn: Connection, snap: Table) -> None:
+    def _check_keys(self, conn: Connection, snap: FromClause, *, every: bool = False) -> None:
+        """No row of ``snap`` has a NULL key, no two share one (`CheckpointError`).
+
+        ``every``: look for NULLs in every key column (SQLite lets a primary key
+        column that is not an INTEGER PRIMARY KEY hold NULL), not only the nullable
+        ones outside the primary key.
+        """
         keys = [snap.c[k] for k in self._key]
-        nullable = [k for k in self._key if self._table.c[k].nullable
-                    and not self._table.c[k].primary_key]
+        nullable = [k for k in self._key if every or (self._table.c[k].nullable
+                                                      and not self._table.c[k].primary_key)]
         if nullable:
             nulls = conn.execute(select(func.count()).select_from(snap).where(
                 or_(*(snap.c[n].is_(None) for n in nullable)))).scalar_one()
@@ -230,7 +251,7 @@ class TableCheckpoint:
                        f"{nullable}; give key= columns that are never NULL")
                 raise CheckpointError(msg)
         pk = [c.name for c in self._table.primary_key.columns]
-        if sorted(pk) != sorted(self._key):
+        if every or sorted(pk) != sorted(self._key):
             dup = conn.execute(select(*keys).group_by(*keys).having(func.count() > 1)
                                .limit(1)).first()
             if dup is not None:

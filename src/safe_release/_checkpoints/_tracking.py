@@ -1,7 +1,8 @@
 """The change log of a table checkpoint: which keys were written since the capture.
 
 Created in the capture's transaction, before the rows are copied: a table
-``sr_chg_<release>_<seq>`` with the key columns (unique) and a ``sr_full`` flag,
+``sr_chg_<release>_<seq>`` with the key columns (unique; on SQLite its primary key,
+``WITHOUT ROWID``) and a ``sr_full`` flag,
 and triggers on the source table that add the key of every row inserted,
 updated (old and new key) or deleted. A restore then compares only those keys
 with the snapshot, so its cost follows the blast radius, not the table size.
@@ -29,7 +30,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Boolean, Column, MetaData, Table, false, func, inspect, select, text
 from sqlalchemy.exc import DBAPIError
 
-from safe_release._checkpoints._snapshot import identifier, quoted
+from safe_release._checkpoints._snapshot import identifier, quoted, sqlite_keyed_columns
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -98,17 +99,21 @@ class ChangeLog:
 
     def _create_table(self, conn: Connection) -> None:
         prep = conn.dialect.identifier_preparer
-        keys = select(*(self.source.c[k] for k in self.key)).where(false())
-        sql = keys.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
         log = quoted(conn, self.table)
+        cols = ", ".join(prep.quote(k) for k in self.key)
+        if conn.dialect.name == "sqlite":
+            # keyed by the key itself (WITHOUT ROWID): a logged key is one B-tree
+            # descent, for the triggers' INSERT OR IGNORE and for the restore's joins
+            keys = sqlite_keyed_columns(conn, self.source, self.key, self.key,
+                                        [f"{FULL} BOOLEAN NOT NULL DEFAULT 0"])
+            conn.execute(text(f"CREATE TABLE {log} ({keys}) WITHOUT ROWID"))
+            return
+        keys_sql = select(*(self.source.c[k] for k in self.key)).where(false())
+        sql = keys_sql.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
         conn.execute(text(f"CREATE TABLE {log} AS {sql}"))
         conn.execute(text(f"ALTER TABLE {log} ADD COLUMN {FULL} BOOLEAN NOT NULL DEFAULT false"))
-        cols = ", ".join(prep.quote(k) for k in self.key)
         index = prep.quote(f"{self.name}_key")
-        if conn.dialect.name == "postgresql":
-            conn.execute(text(f"CREATE UNIQUE INDEX {index} ON {log} ({cols})"))
-        else:
-            conn.execute(text(f"CREATE UNIQUE INDEX {index} ON {prep.quote(self.name)} ({cols})"))
+        conn.execute(text(f"CREATE UNIQUE INDEX {index} ON {log} ({cols})"))
 
     def _create_sqlite_triggers(self, conn: Connection) -> None:
         prep = conn.dialect.identifier_preparer
@@ -158,7 +163,9 @@ class ChangeLog:
         """How many keys are logged, or None if the log may miss some (see the module doc).
 
         ``limit``: count no further than ``limit + 1`` (the caller only needs to know
-        whether the log is larger than that).
+        whether the log is larger than that). On SQLite the whole log is counted
+        (``count(*)`` of a table walks its pages without reading a row: cheaper
+        than stepping through ``limit`` rows).
         """
         if conn.dialect.name == "postgresql":
             return self._pg_complete(conn, columns, limit)
@@ -170,7 +177,7 @@ class ChangeLog:
         if not inspect(conn).has_table(self.name, schema=self.source.schema):
             return None
         # SQLite has no TRUNCATE: sr_full is never set
-        return int(conn.execute(self._count(limit)).scalar_one())
+        return int(conn.execute(select(func.count()).select_from(self.table)).scalar_one())
 
     def _count(self, limit: int | None) -> Select[Any]:
         keys = select(self.table.c[self.key[0]])
