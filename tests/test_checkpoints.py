@@ -131,7 +131,7 @@ class TestCheckpointSet:
         with pytest.raises(sr.CheckpointError, match="erp down") as info:
             cps.capture([box.cp(), checkpoint(boom, box.put, name="bad")])
         assert isinstance(info.value.__cause__, RuntimeError)
-        assert [r.status for r in cps.records()] == ["discarded"]
+        assert [r.status for r in cps.records()] == ["discarded", "discarded"]  # both kept
 
     def test_tampered_record_is_a_failed_step(self, store: sr.Store) -> None:
         """A row whose state no longer matches its signed manifest is refused, not restored."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from datetime import datetime, timezone
@@ -92,21 +93,32 @@ class CheckpointSet:
             seq += 1
 
     def _capture_one(self, item: Checkpointable, seq: int) -> JsonState:
-        raw = item.capture(self._ctx(seq))
-        state = check_json(raw)
-        if not isinstance(state, dict):
-            msg = f"capture() of {item.describe()} returned {type(raw).__name__}, not a dict"
-            raise CheckpointError(msg)
-        payload = {"release_id": self._release_id, "seq": seq, "kind": item.kind,
-                   "name": item.describe(), "state": state}
+        """Record the intent, capture, then record the signed state.
+
+        The ``capturing`` record comes first: if the process dies mid-capture, a
+        recovery finds it and drops what the capture left (a table checkpoint's
+        snapshot, change log and triggers), instead of leaving them unrecorded.
+        """
+        ctx = self._ctx(seq)
+        payload: dict[str, Any] = {"release_id": self._release_id, "seq": seq,
+                                   "kind": item.kind, "name": item.describe(), "state": {}}
+        self._insert(payload, status="capturing")
         try:
-            self._insert(payload)
+            state = _captured_state(item, item.capture(ctx))
         except BaseException:
-            _discard(item, state, self._ctx(seq))
+            _abandon(item, ctx)
+            with contextlib.suppress(StoreError):
+                self._set(seq, "discarded", "the capture failed")
+            raise
+        payload["state"] = state
+        try:
+            self._record(payload)
+        except BaseException:
+            _discard(item, state, ctx)
             raise
         return state
 
-    def _insert(self, payload: dict[str, Any]) -> None:
+    def _insert(self, payload: dict[str, Any], *, status: str) -> None:
         now = self._now()
         manifest = self._store.signer.sign(payload)
         with write_tx(self._store.engine, "recording a checkpoint") as conn:
@@ -114,7 +126,16 @@ class CheckpointSet:
                 release_id=self._release_id, seq=payload["seq"], scope=self._scope,
                 kind=payload["kind"], name=payload["name"],
                 state=canonical_dumps(payload["state"]), manifest=manifest,
-                status="captured", detail="", created_at=now, updated_at=now))
+                status=status, detail="", created_at=now, updated_at=now))
+
+    def _record(self, payload: dict[str, Any]) -> None:
+        c = self._t.c
+        manifest = self._store.signer.sign(payload)
+        with write_tx(self._store.engine, "recording a checkpoint") as conn:
+            conn.execute(update(self._t).where(
+                c.release_id == self._release_id, c.seq == payload["seq"]).values(
+                state=canonical_dumps(payload["state"]), manifest=manifest,
+                status="captured", updated_at=self._now()))
 
     def _next_seq(self) -> int:
         c = self._t.c
@@ -156,15 +177,31 @@ class CheckpointSet:
         on_step: Callable[[StepResult], None] | None = None,
     ) -> list[StepResult]:
         """Restore every checkpoint not yet restored: schema first, then newest first."""
-        rows = [r for r in self._rows() if r.status in {"captured", "restoring", "failed"}]
+        rows = [r for r in self._rows()
+                if r.status in {"capturing", "captured", "restoring", "failed"}]
         rows.sort(key=lambda r: (r.kind != "alembic", -r.seq))
         steps = []
         for row in rows:
-            step = self._restore_one(row, live)
+            step = self._abandon_one(row, live) if row.status == "capturing" \
+                else self._restore_one(row, live)
             steps.append(step)
             if on_step is not None:
                 on_step(step)
         return steps
+
+    def _abandon_one(self, row: Row[Any], live: Sequence[Checkpointable]) -> StepResult:
+        """A capture the process died in: the job never ran; drop what it left."""
+        item = find(live, row.kind, row.name)
+        if item is None and row.kind in _ABANDONS:
+            detail = (f"its capture was interrupted; pass the live checkpoint to recover() "
+                      f"to drop the partial {row.kind} snapshot it may have left")
+            self._set(row.seq, "capturing", detail)
+            return StepResult(kind="checkpoint", name=row.name, ok=False, detail=detail)
+        if item is not None:
+            _abandon(item, self._ctx(row.seq))
+        detail = "its capture was interrupted before the job ran: nothing to restore"
+        self._set(row.seq, "discarded", detail)
+        return StepResult(kind="checkpoint", name=row.name, ok=True, detail=detail)
 
     def _restore_one(self, row: Row[Any], live: Sequence[Checkpointable]) -> StepResult:
         try:
@@ -263,6 +300,30 @@ def _finish_one(item: object, state: JsonState, ctx: CheckpointContext) -> None:
     except Exception as exc:  # noqa: BLE001 - best effort: logged, never masks the outcome
         _log.warning("checkpoint %s could not finish (%s: %s); run store.prune_checkpoints() "
                      "later to clean up", _name(item), type(exc).__name__, exc)
+
+
+def _captured_state(item: Checkpointable, raw: object) -> JsonState:
+    state = check_json(raw)
+    if not isinstance(state, dict):
+        msg = f"capture() of {item.describe()} returned {type(raw).__name__}, not a dict"
+        raise CheckpointError(msg)
+    return state
+
+
+_ABANDONS = frozenset({"table"})
+"""Kinds whose interrupted capture can leave objects behind (so need their live object)."""
+
+
+def _abandon(item: object, ctx: CheckpointContext) -> None:
+    """Drop what an interrupted capture of ``item`` left (best effort, logged)."""
+    drop = getattr(item, "abandon", None)
+    if drop is None:
+        return
+    try:
+        drop(ctx)
+    except Exception as exc:  # noqa: BLE001 - cleanup after a failure: logged, never masks it
+        _log.warning("could not drop what the capture of %s left (%s: %s)", _name(item),
+                     type(exc).__name__, exc)
 
 
 def _discard(item: object, state: JsonState, ctx: CheckpointContext) -> None:

@@ -444,6 +444,25 @@ class TableCheckpoint:
         with write_tx(self._engine, f"dropping the change log of {self.describe()}") as conn:
             log.drop(conn)
 
+    def abandon(self, ctx: CheckpointContext) -> None:
+        """Drop whatever a capture of this release and step left, recorded or not.
+
+        For a capture the process died in: the triggers (first: a trigger without its
+        log would break the ERP's writes), the change log, and the snapshot. Safe to
+        call when nothing is there.
+        """
+        name = _snapshot.snapshot_name(ctx.release_id, ctx.seq)
+        log = ChangeLog(self._table, self._key, ctx.release_id, ctx.seq)
+        path = _snapfile.snapshot_path(self._engine, self._table, name)
+        with write_tx(self._engine, f"dropping an interrupted capture of {self.describe()}"
+                      ) as conn:
+            log.drop(conn)
+            if path is None:
+                columns = [c.name for c in self._table.columns]
+                _snapshot.drop(conn, _snapshot.snapshot_table(self._table, name, columns))
+        if path is not None:
+            path.unlink(missing_ok=True)
+
     def discard(self, state: JsonState, ctx: CheckpointContext) -> None:
         """Drop the change log and the snapshot (table or file) (retention)."""
         self.finish(state, ctx)
