@@ -36,7 +36,11 @@ class Checkpointable(Protocol):
     recorded checkpoint to a live object by both). ``capture`` returns the state as
     JSON (never a secret); ``restore`` puts it back, is safe to run twice, and
     returns a one-line detail. Optional methods, looked up by name:
-    ``verify(state, ctx) -> tuple[bool, str]`` and ``discard(state, ctx) -> None``.
+    ``verify(state, ctx) -> tuple[bool, str]`` (re-read and compare after a
+    restore), ``finish(state, ctx) -> None`` (the release succeeded or was restored:
+    stop tracking), ``discard(state, ctx) -> None`` (retention: drop the stored
+    copy) and ``abandon(ctx) -> None`` (a capture was interrupted: drop whatever it
+    left, recorded or not).
     """
 
     @property
