@@ -289,6 +289,23 @@ class TestRetention:
         for i in range(n):
             cfg.publish({"i": i}, author="a")
 
+    def test_head_restoring_a_pruned_version(self, store: sr.Store) -> None:
+        """A head whose source was pruned needs no rollback path: prune may drop its parent.
+
+        (Found by the state machine: rolling back to a rollback version restores the
+        original, which an earlier prune may already have deleted.)
+        """
+        cfg = store.config("p")
+        self._versions(cfg, 6)
+        for target in (5, 6, 4):
+            cfg.rollback(target, author="a")
+        assert cfg.prune(keep=4) == [1, 2, 5]
+        head = cfg.rollback(7, author="a")  # v7 restored v5: so does the new head
+        assert (head.version, head.restores) == (10, 5)
+        assert cfg.prune(keep=3) == [3, 4, 6, 7]
+        with pytest.raises(sr.VersionNotFoundError):
+            cfg.rollback(author="a")  # its source is gone: no default target
+
     def test_prune_keeps_newest(self, store: sr.Store) -> None:
         """prune(keep=3) deletes the older versions and returns their numbers."""
         cfg = store.config("p")

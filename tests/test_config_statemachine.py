@@ -160,6 +160,8 @@ class Model:
     def rollback_path(self) -> set[int]:
         """What the default rollback needs: the version the head restores and its parent."""
         head = self.versions[self.head]
+        if head.restores is not None and head.restores not in self.stored:
+            return set()  # its source was pruned: no default rollback to keep safe
         base = self.versions[head.restores] if head.restores is not None else head
         return {base.version} | ({base.parent} if base.parent is not None else set())
 
