@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from safe_release._store._engine import store_error
+from safe_release._store._engine import connection_tx, store_error
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -104,7 +104,8 @@ def attached(engine: Engine, path: Path, doing: str, *, create: bool) -> Iterato
                     conn.exec_driver_sql(f"PRAGMA {ALIAS}.synchronous = OFF")
                 conn.exec_driver_sql(f"PRAGMA main.cache_size = -{_CACHE_KIB}")
                 conn.exec_driver_sql(f"PRAGMA main.mmap_size = {_MMAP_BYTES}")
-                yield from _transaction(conn)
+                with connection_tx(conn):
+                    yield conn
             finally:
                 _detach(conn, cache, mapped)
     except DBAPIError as exc:
@@ -160,16 +161,6 @@ def _detach(conn: Connection, cache: object, mapped: object) -> None:
         conn.commit()
     except DBAPIError:  # the connection is broken: never hand it out again, attached
         conn.invalidate()
-
-
-def _transaction(conn: Connection) -> Iterator[Connection]:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
-    try:
-        yield conn
-    except BaseException:
-        conn.rollback()
-        raise
-    conn.commit()
 
 
 def lock_file(conn: Connection) -> None:

@@ -26,6 +26,7 @@ __all__ = [
     "DEFAULT_URL",
     "ENV_URL",
     "check_schema_name",
+    "connection_tx",
     "create_store_engine",
     "read_tx",
     "resolve_url",
@@ -193,6 +194,28 @@ def read_tx(engine: Engine, doing: str = "reading the store") -> Iterator[Connec
 
 
 @contextmanager
+def connection_tx(conn: Connection) -> Iterator[Connection]:
+    """One write transaction on ``conn``: committed at the end, rolled back on any error.
+
+    ``BEGIN IMMEDIATE`` on SQLite (writers queue on the busy timeout instead of
+    deadlocking on a lock upgrade); on PostgreSQL a READ COMMITTED transaction even
+    if the ERP's engine is in AUTOCOMMIT (the SDK's writes need row locks and
+    all-or-nothing).
+    """
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        conn.execution_options(isolation_level="READ COMMITTED")
+        conn.begin()
+    try:
+        yield conn
+    except BaseException:
+        conn.rollback()
+        raise
+    conn.commit()
+
+
+@contextmanager
 def write_tx(engine: Engine, doing: str = "writing to the store") -> Iterator[Connection]:
     """A transaction that holds the write lock from its first statement.
 
@@ -203,19 +226,7 @@ def write_tx(engine: Engine, doing: str = "writing to the store") -> Iterator[Co
     transaction back; database failures become `StoreError`.
     """
     try:
-        with engine.connect() as conn:
-            if engine.dialect.name == "sqlite":
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-            else:
-                # an ERP's engine may be in AUTOCOMMIT: the SDK's writes need a real
-                # transaction (row locks, all-or-nothing), so ask for one per connection
-                conn.execution_options(isolation_level="READ COMMITTED")
-                conn.begin()
-            try:
-                yield conn
-            except BaseException:
-                conn.rollback()
-                raise
-            conn.commit()
+        with engine.connect() as conn, connection_tx(conn):
+            yield conn
     except DBAPIError as exc:
         raise store_error(doing, engine, exc) from exc
