@@ -30,6 +30,11 @@ catches the SDK's failures without catching your own bugs:
     ├── SnapshotMissingError
     └── CheckpointNotFoundError (also LookupError)
     SigningKeyError
+    MigrationError (revision)
+    ├── IrreversibleMigrationError
+    ├── ContractBlockedError (app, version)
+    ├── MigrationEnvironmentError
+    └── UnverifiedRevisionError (also CheckpointError; revisions)
     MarketplaceError (marketplace, operation)
     ├── MarketplaceHTTPError (status, code, request_id)
     │   ├── RateLimitedError (retry_after)
@@ -63,13 +68,17 @@ __all__ = [
     "ConfigNotFoundError",
     "ConfigValidationError",
     "ContentTooLargeError",
+    "ContractBlockedError",
     "InvalidArgumentError",
     "InvalidConfigNameError",
+    "IrreversibleMigrationError",
     "MarketplaceAuthError",
     "MarketplaceError",
     "MarketplaceHTTPError",
     "MarketplaceResponseError",
     "MarketplaceTransportError",
+    "MigrationEnvironmentError",
+    "MigrationError",
     "PayloadTooLargeError",
     "RateLimitedError",
     "ReleaseError",
@@ -90,6 +99,7 @@ __all__ = [
     "TokenRefreshError",
     "UnknownOperationError",
     "UnknownSchemaRevisionError",
+    "UnverifiedRevisionError",
     "VersionConflictError",
     "VersionNotFoundError",
 ]
@@ -260,6 +270,41 @@ class CheckpointNotFoundError(CheckpointError, LookupError):
 
 class SigningKeyError(SafeReleaseError):
     """The store's signing key is missing, unreadable or too short."""
+
+
+class MigrationError(SafeReleaseError):
+    """A schema migration helper, check or runner refused or failed."""
+
+    def __init__(self, message: str, *, revision: str | None = None) -> None:
+        super().__init__(message)
+        self.revision = revision
+
+
+class IrreversibleMigrationError(MigrationError):
+    """A downgrade cannot restore what its upgrade removed (archive missing or unusable)."""
+
+
+class ContractBlockedError(MigrationError):
+    """A contract revision was refused: an application version that needs the old shape is live."""
+
+    def __init__(
+        self, message: str, *, app: str, version: str, revision: str | None = None,
+    ) -> None:
+        super().__init__(message, revision=revision)
+        self.app = app
+        self.version = version
+
+
+class MigrationEnvironmentError(MigrationError):
+    """The Alembic project cannot be run as asked (env.py ignored the scratch database, ...)."""
+
+
+class UnverifiedRevisionError(MigrationError, CheckpointError):
+    """A downgrade would pass revisions the migration checker has not verified."""
+
+    def __init__(self, message: str, *, revisions: Sequence[str]) -> None:
+        super().__init__(message, revision=revisions[0] if revisions else None)
+        self.revisions = tuple(revisions)
 
 
 class MarketplaceError(SafeReleaseError):
