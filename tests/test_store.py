@@ -120,7 +120,8 @@ class TestSchema:
         tables = set(insp.get_table_names(schema=backend.schema))
         assert tables == {"sr_config", "sr_config_version", "sr_config_event", "sr_rate_bucket",
                           "sr_release", "sr_release_lock", "sr_release_event", "sr_checkpoint",
-                          "sr_ledger", "sr_alembic_version"}
+                          "sr_ledger", "sr_app_schema", "sr_migration_verified",
+                          "sr_alembic_version"}
         assert store.current_revision() == store.head_revision()
 
     def test_upgrade_is_idempotent(self, store: sr.Store) -> None:

@@ -53,6 +53,8 @@ class Tables:
     release_event: Table
     checkpoint: Table
     ledger: Table
+    app_schema: Table
+    migration_verified: Table
 
 
 def build_tables(schema: str | None) -> Tables:
@@ -110,8 +112,9 @@ def build_tables(schema: str | None) -> Tables:
     )
     release, release_lock, release_event = _release_tables(md)
     checkpoint, ledger = _checkpoint_tables(md)
+    app_schema, migration_verified = _migration_tables(md)
     return Tables(md, config, config_version, config_event, rate_bucket, release, release_lock,
-                  release_event, checkpoint, ledger)
+                  release_event, checkpoint, ledger, app_schema, migration_verified)
 
 
 def _serial() -> BigInteger:
@@ -204,3 +207,27 @@ def _checkpoint_tables(md: MetaData) -> tuple[Table, Table]:
         Index("ix_sr_ledger_release", "release_id", "id"),
     )
     return checkpoint, ledger
+
+
+def _migration_tables(md: MetaData) -> tuple[Table, Table]:
+    ts = DateTime(timezone=True)
+    app_schema = Table(
+        "sr_app_schema",
+        md,
+        Column("app", String(NAME_LENGTH), primary_key=True),
+        Column("version", String(NAME_LENGTH), primary_key=True),
+        Column("seq", Integer, nullable=False),
+        Column("metadata_json", Text, nullable=False),
+        Column("metadata_sha256", String(64), nullable=False),
+        Column("recorded_at", ts, nullable=False),
+        Column("retired_at", ts, nullable=True),
+    )
+    migration_verified = Table(
+        "sr_migration_verified",
+        md,
+        Column("revision", String(NAME_LENGTH), primary_key=True),
+        Column("dialect", String(32), primary_key=True),
+        Column("file_sha256", String(64), nullable=False),
+        Column("verified_at", ts, nullable=False),
+    )
+    return app_schema, migration_verified
