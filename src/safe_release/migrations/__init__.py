@@ -1,0 +1,43 @@
+"""Reversible migrations: lossless operations, a round-trip checker, a linter, the rollback floor.
+
+- `safe_release.migrations.ops` (``from safe_release.migrations import ops as sr_op``):
+  helpers for a revision's lossy operations that archive what they remove, and
+  ``sr_op.undo()`` for its downgrade.
+- `check`: every revision of an Alembic project up, down and up again on a
+  scratch database, comparing schema and per-column data.
+- `lint`: rules (squawk's names where they mean the same) over revision files
+  and offline SQL.
+- `safe_release.migrations.compat`: the recorded schema of each released
+  application version and the oldest one still safe to roll back to.
+- `plan`: one report per deploy.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+from safe_release.migrations._check import CheckReport, assert_reversible, check
+from safe_release.migrations._walk import CheckFinding
+
+__all__ = [
+    "CheckFinding",
+    "CheckReport",
+    "Finding",
+    "LintReport",
+    "assert_reversible",
+    "check",
+    "lint",
+    "lint_sql",
+]
+
+_LAZY = {"Finding": "_lint", "LintReport": "_lint", "lint": "_lint", "lint_sql": "_lint",
+         "RULES": "_lint_rules"}
+
+
+def __getattr__(name: str) -> Any:
+    """The linter's names, imported on first use."""
+    if name in _LAZY:
+        return getattr(import_module(f"safe_release.migrations.{_LAZY[name]}"), name)
+    msg = f"module 'safe_release.migrations' has no attribute {name!r}"
+    raise AttributeError(msg)

@@ -1,0 +1,186 @@
+"""Rows valid for a table as the database has it now, generated from its reflected schema.
+
+Each row gets a fresh index from one counter, so seeded and probe rows never
+collide on a key or a unique column. Values follow the column's type (length,
+precision, ENUM labels, SQLite ``IN (...)`` check constraints), foreign keys
+point at rows the referenced table already has, and one value in ten of a
+nullable column is NULL so NULLs round-trip too. Integer keys start far above
+1 so a revision's own inserts (a sequence starting at 1) never meet them.
+A user's ``rows={"table": fn}`` hook returns values (by row index) that
+override the generated ones. A table that cannot be seeded is reported, not
+fatal: it is inserted inside a savepoint, so the migration's transaction goes on.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import MetaData, Table, inspect, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.sql.ddl import sort_tables
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping
+
+    from sqlalchemy import Column, Connection
+
+__all__ = ["Seeder", "reflect"]
+
+_KEY_BASE = 100_000
+_SMALL_BASE = 10_000
+_IN_LIST = re.compile(r"^\s*\(?\s*\"?(\w+)\"?\s+IN\s*\((.*)\)\s*\)?\s*$",
+                      re.IGNORECASE | re.DOTALL)
+_QUOTED = re.compile(r"'((?:[^']|'')*)'")
+
+
+def reflect(conn: Connection, name: str, metadata: MetaData | None = None) -> Table:
+    """Reflect table ``name`` (``schema.table`` for a non-default PostgreSQL schema)."""
+    schema, _, table = name.rpartition(".")
+    return Table(table, metadata if metadata is not None else MetaData(),
+                 autoload_with=conn, schema=schema or None)
+
+
+def _choices(conn: Connection, table: Table) -> dict[str, list[Any]]:
+    """Values allowed by ``col IN ('a', 'b')`` check constraints (non-native enums)."""
+    out: dict[str, list[Any]] = {}
+    try:
+        checks = inspect(conn).get_check_constraints(table.name, schema=table.schema)
+    except NotImplementedError:  # pragma: no cover - every supported dialect has it
+        return out
+    for check in checks:
+        match = _IN_LIST.match(str(check["sqltext"]))
+        if match and match.group(1) in table.c:
+            values = [v.replace("''", "'") for v in _QUOTED.findall(match.group(2))]
+            if values:
+                out[match.group(1)] = values
+    return out
+
+
+def _integer(col: Column[Any], i: int) -> int:
+    name = type(col.type).__name__.upper()
+    if "SMALL" in name:
+        return _SMALL_BASE + i % 20_000
+    return _KEY_BASE + i
+
+
+def _text(col: Column[Any], i: int) -> str:
+    value = f"{i}-{col.name}"
+    length = getattr(col.type, "length", None)
+    return value[:length] if length else value
+
+
+def _numeric(col: Column[Any], i: int) -> Decimal | float:
+    precision = getattr(col.type, "precision", None) or 12
+    scale = getattr(col.type, "scale", None) or 0
+    digits = max(min(precision - scale, 6), 0)
+    whole = Decimal(i % (10 ** digits)) if digits else Decimal(0)
+    frac = Decimal(i % 100).scaleb(-min(scale, 2)) if scale else Decimal(0)
+    value = whole + frac
+    return value if getattr(col.type, "asdecimal", True) else float(value)
+
+
+def _timestamp(col: Column[Any], i: int) -> datetime:
+    zone = timezone.utc if getattr(col.type, "timezone", False) else None
+    return datetime(2020, 1, 1, tzinfo=zone) + timedelta(minutes=i, microseconds=i % 1000)
+
+
+_BY_PYTHON_TYPE: dict[type, Callable[[Column[Any], int], Any]] = {
+    bool: lambda _c, i: i % 2 == 0,
+    int: _integer,
+    float: lambda _c, i: i + 0.25,
+    Decimal: _numeric,
+    str: _text,
+    bytes: lambda c, i: f"{i}-{c.name}".encode(),
+    datetime: _timestamp,
+    date: lambda _c, i: date(2020, 1, 1) + timedelta(days=i % 5000),
+    time: lambda _c, i: time(i % 24, i % 60, i % 60),
+    timedelta: lambda _c, i: timedelta(seconds=i),
+    dict: lambda c, i: {"i": i, "column": c.name},
+    uuid.UUID: lambda _c, i: uuid.UUID(int=i + 1),
+    list: lambda _c, _i: [],
+}
+
+
+def _python_type(col: Column[Any]) -> type:
+    try:
+        return col.type.python_type
+    except NotImplementedError:
+        return str
+
+
+@dataclass
+class Seeder:
+    """Generates and inserts rows; remembers which tables it could not seed."""
+
+    rows_per_table: int
+    hooks: Mapping[str, Callable[[int], Mapping[str, Any]]] = field(default_factory=dict)
+    counter: int = 0
+    problems: list[tuple[str, str]] = field(default_factory=list)
+
+    def seed(self, conn: Connection, names: Iterable[str]) -> list[str]:
+        """Insert ``rows_per_table`` rows into each table (parents first); the seeded names."""
+        metadata = MetaData()
+        tables = {name: reflect(conn, name, metadata) for name in names}
+        order = sort_tables(list(tables.values()))
+        by_table = {id(t): n for n, t in tables.items()}
+        seeded = []
+        for table in order:
+            name = by_table[id(table)]
+            if self.insert(conn, name, table, self.rows_per_table) is not None:
+                seeded.append(name)
+        return seeded
+
+    def insert(self, conn: Connection, name: str, table: Table, n: int,
+               ) -> list[dict[str, Any]] | None:
+        """Insert ``n`` generated rows in a savepoint; None (and a problem noted) on failure."""
+        try:
+            rows = self.rows(conn, name, table, n)
+            with conn.begin_nested():
+                conn.execute(table.insert(), rows)
+        except SQLAlchemyError as exc:
+            detail = " ".join(str(getattr(exc, "orig", exc)).split())[:300]
+            self.problems.append((name, detail))
+            return None
+        return rows
+
+    def rows(self, conn: Connection, name: str, table: Table, n: int) -> list[dict[str, Any]]:
+        """``n`` rows for ``table`` (with the user's hook applied)."""
+        choices = _choices(conn, table)
+        refs = self._referenced(conn, table)
+        hook = self.hooks.get(name) or self.hooks.get(table.name)
+        out = []
+        for _ in range(n):
+            i = self.counter
+            self.counter += 1
+            row = {c.name: self._value(c, i, choices, refs) for c in table.columns
+                   if not c.computed}
+            if hook is not None:
+                row.update(hook(i))
+            out.append(row)
+        return out
+
+    def _referenced(self, conn: Connection, table: Table) -> dict[str, list[Any]]:
+        out: dict[str, list[Any]] = {}
+        for fk in table.foreign_keys:
+            values = list(conn.execute(select(fk.column).limit(1000)).scalars())
+            out[fk.parent.name] = values
+        return out
+
+    @staticmethod
+    def _value(col: Column[Any], i: int, choices: Mapping[str, list[Any]],
+               refs: Mapping[str, list[Any]]) -> Any:
+        if col.name in refs:
+            values = refs[col.name]
+            return values[i % len(values)] if values else None
+        if col.nullable and not col.primary_key and i % 10 == 9:  # noqa: PLR2004 - one in ten
+            return None
+        allowed = choices.get(col.name) or getattr(col.type, "enums", None)
+        if allowed:
+            return allowed[i % len(allowed)]
+        make: Callable[[Column[Any], int], Any] = _BY_PYTHON_TYPE.get(_python_type(col), _text)
+        return make(col, i)

@@ -1,0 +1,248 @@
+"""The check's walk: every revision up, down and up again inside one run of ``env.py``.
+
+Alembic's ``MigrationContext.run_migrations`` asks its migration function for
+the steps to run and runs each as it is handed over. `Walker` is that function:
+a generator that hands over one revision's upgrade, looks at the database
+(through the connection ``env.py`` configured, after proving it is the scratch
+database), hands over its downgrade, compares, and hands over the upgrade
+again. So the user's ``env.py`` runs once, as ``alembic upgrade`` would run it,
+and no revision file is loaded twice.
+
+Per revision, in the order Alembic would apply them (branches and merges
+included): the schema and data before it (A); after its upgrade the schema
+and data (B), then a few rows written under the new schema into each table it
+changed; after its downgrade the schema must equal A, the probe rows must
+still be there (their values in columns A knows unchanged) and every row A had
+must be back with every value; after the upgrade again, schema and data must
+equal B. Tables the revision created are then seeded for the revisions after it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from alembic.runtime.migration import RevisionStep
+from sqlalchemy import inspect
+
+from safe_release.migrations._data import TableData, compare_data, read_table, read_tables
+from safe_release.migrations._schema import Schema, capture_schema, schema_differences
+from safe_release.migrations._seed import Seeder, reflect
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Generator, Iterator, Sequence
+
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import Script, ScriptDirectory
+    from sqlalchemy import Connection
+
+__all__ = ["CheckFinding", "Walker"]
+
+_PROBES = 3
+
+
+@dataclass(frozen=True)
+class CheckFinding:
+    """Something the check saw at one revision.
+
+    ``kind``: ``schema`` (the downgrade did not restore the schema), ``data``
+    (values or rows lost or changed), ``lost`` (rows written under the new schema
+    lost by the downgrade), ``nondeterministic`` (upgrading again gave another
+    result), ``error`` (a step raised), ``seed`` (a table could not be seeded, so
+    its data was not exercised: a warning).
+    """
+
+    kind: str
+    revision: str
+    message: str
+    table: str | None = None
+    column: str | None = None
+    severity: str = "error"
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"kind": self.kind, "revision": self.revision, "table": self.table,
+                "column": self.column, "severity": self.severity, "message": self.message}
+
+
+@dataclass(frozen=True)
+class _Probe:
+    """Rows written under a revision's schema: driver values by primary key."""
+
+    table: str
+    key: tuple[str, ...]
+    rows: dict[tuple[Any, ...], dict[str, Any]]
+
+
+def _rows_by_key(data: TableData, wanted: set[tuple[Any, ...]]) -> dict[tuple[Any, ...],
+                                                                         dict[str, Any]]:
+    names = list(data.columns)
+    out = {}
+    for i, key in enumerate(data.keys()):
+        if key in wanted:
+            out[key] = {n: data.columns[n][i] for n in names}
+    return out
+
+
+@dataclass
+class _State:
+    schema: Schema
+    data: dict[str, TableData]
+
+
+@dataclass
+class Walker:
+    """Alembic's migration function for the check (see the module docstring)."""
+
+    script: ScriptDirectory
+    order: Sequence[Script]
+    seeder: Seeder
+    version_table: str
+    verify_target: Callable[[Connection], None]
+    findings: list[CheckFinding] = field(default_factory=list)
+    checked: list[str] = field(default_factory=list)
+    step: tuple[str, str] | None = None
+    keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    last: Schema | None = None
+
+    def __call__(self, heads: Sequence[str], context: MigrationContext) -> Iterator[RevisionStep]:
+        """Called by ``run_migrations`` with the database's heads."""
+        conn = context.connection
+        assert conn is not None  # noqa: S101 - online mode; offline is refused before this
+        self.verify_target(conn)
+        if heads:
+            from safe_release.exceptions import MigrationEnvironmentError  # noqa: PLC0415
+
+            msg = (f"the scratch database is already at {', '.join(heads)}: the check needs "
+                   "an empty database")
+            raise MigrationEnvironmentError(msg)
+        return self._walk(conn)
+
+    def _walk(self, conn: Connection) -> Iterator[RevisionStep]:
+        state = self._state(conn)
+        for script in self.order:
+            rev = script.revision
+            yield self._step(rev, "upgrade", script, up=True)
+            state = yield from self._revision(conn, script, state)
+            self.checked.append(rev)
+
+    def _step(self, rev: str, what: str, script: Script, *, up: bool) -> RevisionStep:
+        self.step = (rev, what)
+        return RevisionStep(self.script.revision_map, script, up)
+
+    def _revision(self, conn: Connection, script: Script, before: _State,
+                  ) -> Generator[RevisionStep, None, _State]:
+        rev = script.revision
+        after = self._state(conn)
+        new = after.schema.tables.keys() - before.schema.tables.keys()
+        probes = self._probe(conn, rev, before.schema.changed_tables(after.schema))
+        yield self._step(rev, "downgrade", script, up=False)
+        down = self._schema(conn)
+        self._note_schema(rev, before.schema, down, "after its downgrade")
+        for probe in probes:
+            self._settle_probe(conn, rev, probe, down)
+        restored = read_tables(conn, before.data.keys() & down.tables.keys(), self.keys)
+        self._note_data(rev, before.data, restored, "after its downgrade")
+        yield self._step(rev, "upgrade again", script, up=True)
+        again = self._state(conn)
+        self._note_schema(rev, after.schema, again.schema, "after upgrading again",
+                          kind="nondeterministic")
+        self._note_data(rev, after.data, again.data, "after up, down and up again")
+        return self._seeded(conn, rev, again, new)
+
+    def _schema(self, conn: Connection) -> Schema:
+        schema = capture_schema(conn, self.version_table)
+        if self.last is not None:
+            for name in schema.changed_tables(self.last) | (
+                    self.last.tables.keys() ^ schema.tables.keys()):
+                self.keys.pop(name, None)
+        self.last = schema
+        return schema
+
+    def _state(self, conn: Connection) -> _State:
+        schema = self._schema(conn)
+        tables = [t for t in schema.tables if not t.startswith("type ")]
+        return _State(schema, read_tables(conn, tables, self.keys))
+
+    def _seeded(self, conn: Connection, rev: str, state: _State, new: set[str]) -> _State:
+        tables = sorted(t for t in new if not t.startswith("type "))
+        if not tables:
+            return state
+        before = len(self.seeder.problems)
+        self.seeder.seed(conn, tables)
+        for table, detail in self.seeder.problems[before:]:
+            self.findings.append(CheckFinding(
+                "seed", rev, f"could not seed {table} ({detail}); its data round-trip was not "
+                f"exercised: give rows={{'{table}': fn}} with valid values", table,
+                severity="warning"))
+        data = dict(state.data)
+        data.update(read_tables(conn, tables, self.keys))
+        return _State(state.schema, data)
+
+    def _probe(self, conn: Connection, rev: str, tables: set[str]) -> list[_Probe]:
+        """Write a few rows under the new schema into each table the revision changed."""
+        out = []
+        for name in sorted(t for t in tables if not t.startswith("type ")):
+            table = reflect(conn, name)
+            key = tuple(c.name for c in table.primary_key)
+            had = set(read_table(conn, name, key).keys()) if key else set()
+            if not key or self.seeder.insert(conn, name, table, _PROBES) is None:
+                detail = self.seeder.problems.pop()[1] if key else "it has no primary key"
+                self.findings.append(CheckFinding(
+                    "seed", rev, f"could not write rows under the new schema of {name} "
+                    f"({detail}); whether the downgrade keeps them was not exercised", name,
+                    severity="warning"))
+                continue
+            data = read_table(conn, name, key)
+            out.append(_Probe(name, key, _rows_by_key(data, set(data.keys()) - had)))
+        return out
+
+    def _settle_probe(self, conn: Connection, rev: str, probe: _Probe, down: Schema) -> None:
+        """Report probe rows the downgrade lost or changed, then delete them."""
+        if probe.table not in down.tables:
+            return
+        if any(k not in self._columns(conn, probe.table) for k in probe.key):
+            return
+        now = _rows_by_key(read_table(conn, probe.table, probe.key), set(probe.rows))
+        lost = [k for k in probe.rows if k not in now]
+        dropped = sorted({c for row in probe.rows.values() for c in row}
+                         - {c for row in now.values() for c in row}) if now else []
+        for column in dropped:
+            self.findings.append(CheckFinding(
+                "lost", rev, f"values written to {probe.table}.{column} under {rev}'s schema "
+                "are dropped by its downgrade (the column is not in the schema before it)",
+                probe.table, column, severity="info"))
+        changed = sorted({c for k, row in now.items() for c, v in row.items()
+                          if c in probe.rows[k] and probe.rows[k][c] != v})
+        if lost:
+            self.findings.append(CheckFinding(
+                "lost", rev, f"{len(lost)} of {len(probe.rows)} rows written to {probe.table} "
+                f"under {rev}'s schema are gone after its downgrade (e.g. key {lost[0]})",
+                probe.table))
+        for column in changed:
+            self.findings.append(CheckFinding(
+                "lost", rev, f"values written to {probe.table}.{column} under {rev}'s schema "
+                "changed after its downgrade", probe.table, column))
+        table = reflect(conn, probe.table)
+        for key in now:
+            conn.execute(table.delete().where(
+                *[table.c[k] == v for k, v in zip(probe.key, key, strict=True)]))
+
+    @staticmethod
+    def _columns(conn: Connection, name: str) -> set[str]:
+        schema, _, table = name.rpartition(".")
+        return {c["name"] for c in inspect(conn).get_columns(table, schema=schema or None)}
+
+    def _note_schema(self, rev: str, want: Schema, got: Schema, when: str, *,
+                     kind: str = "schema") -> None:
+        for line in schema_differences(want, got):
+            table = line.split(":", 1)[0].removeprefix("table ").split(" ")[0]
+            named = None if line.startswith("type ") else table
+            self.findings.append(CheckFinding(
+                kind, rev, f"schema differs {when}: {line}", named))
+
+    def _note_data(self, rev: str, want: dict[str, TableData], got: dict[str, TableData],
+                   when: str) -> None:
+        for diff in compare_data(want, got, sorted(want.keys() & got.keys())):
+            self.findings.append(CheckFinding(
+                "data", rev, f"data lost {when}: {diff.describe()}", diff.table, diff.column))
