@@ -243,6 +243,9 @@ class Walker:
 
     def _note_data(self, rev: str, want: dict[str, TableData], got: dict[str, TableData],
                    when: str) -> None:
+        seen = {(f.table, f.column) for f in self.findings if f.revision == rev}
         for diff in compare_data(want, got, sorted(want.keys() & got.keys())):
+            if (diff.table, diff.column) in seen:
+                continue  # already reported after the downgrade
             self.findings.append(CheckFinding(
                 "data", rev, f"data lost {when}: {diff.describe()}", diff.table, diff.column))

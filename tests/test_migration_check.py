@@ -1,0 +1,245 @@
+"""migrations.check: up, down and up again per revision, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+import sqlalchemy as sa
+
+import safe_release as sr
+from safe_release.migrations import CheckReport, assert_reversible, check
+from tests.alembic_util import ENV_PY, AlembicProject
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+ORDERS = """op.create_table(
+    "orders",
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("sku", sa.String(20), nullable=False, unique=True),
+    sa.Column("price", sa.Numeric(10, 2)),
+    sa.Column("note", sa.Text),
+    sa.Column("placed_at", sa.DateTime(timezone=True)),
+    sa.Column("paid", sa.Boolean, nullable=False, server_default=sa.false()),
+)"""
+LINES = """op.create_table(
+    "lines",
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("order_id", sa.Integer, sa.ForeignKey("orders.id"), nullable=False),
+    sa.Column("qty", sa.Integer, nullable=False),
+    sa.Column("attrs", sa.JSON),
+    sa.Column("blob", sa.LargeBinary),
+    sa.Column("shipped_on", sa.Date),
+)"""
+DROP_NOTE = 'with op.batch_alter_table("orders") as b:\n    b.drop_column("note")'
+READD_NOTE = 'op.add_column("orders", sa.Column("note", sa.Text))'
+
+
+@pytest.fixture(name="scratch", params=["sqlite", pytest.param("postgresql",
+                                                               marks=pytest.mark.postgres)])
+def fixture_scratch(request: pytest.FixtureRequest) -> str | None:
+    """Where the check runs: a temporary SQLite file, or a database on the PG server."""
+    if request.param == "sqlite":
+        return None
+    url: str = request.getfixturevalue("pg_url")
+    return url
+
+
+def base_project(root: Path) -> AlembicProject:
+    """orders and lines, both created and dropped cleanly."""
+    project = AlembicProject(root)
+    project.add("r1", ORDERS, 'op.drop_table("orders")')
+    project.add("r2", LINES, 'op.drop_table("lines")')
+    return project
+
+
+def run(project: AlembicProject, root: Path, scratch: str | None, **kw: object) -> CheckReport:
+    """Check the project; its configured URL is a file the check must never touch."""
+    config = project.config(f"sqlite:///{root / 'configured.db'}")
+    report = check(config, url=scratch, **kw)  # type: ignore[arg-type]
+    assert not (root / "configured.db").exists()
+    return report
+
+
+def errors(report: CheckReport) -> list[tuple[str, str, str | None, str | None]]:
+    """(kind, revision, table, column) of each error finding."""
+    return [(f.kind, f.revision, f.table, f.column) for f in report.findings
+            if f.severity == "error"]
+
+
+class TestCheckPasses:
+    def test_a_reversible_chain_passes(self, tmp_path: Path, scratch: str | None) -> None:
+        """Create, add column, index, batch alter: every revision verified, nothing found."""
+        project = base_project(tmp_path)
+        project.add("r3", 'op.add_column("orders", sa.Column("ref", sa.String(30)))',
+                    'with op.batch_alter_table("orders") as b:\n    b.drop_column("ref")')
+        project.add("r4", 'op.create_index("ix_lines_qty", "lines", ["qty"])',
+                    'op.drop_index("ix_lines_qty", table_name="lines")')
+        report = run(project, tmp_path, scratch)
+        assert report.ok, report.format_text()
+        assert report.verified == ("r1", "r2", "r3", "r4")
+        assert report.as_dict()["ok"] is True
+
+    def test_rows_written_into_a_new_column_are_reported_lost_as_info(
+        self, tmp_path: Path, scratch: str | None,
+    ) -> None:
+        """Values in a column the revision added are dropped by its downgrade: reported, OK."""
+        project = base_project(tmp_path)
+        project.add("r3", 'op.add_column("orders", sa.Column("ref", sa.String(30)))',
+                    'with op.batch_alter_table("orders") as b:\n    b.drop_column("ref")')
+        report = run(project, tmp_path, scratch)
+        info = [f for f in report.findings if f.kind == "lost"]
+        assert [(f.revision, f.table, f.column, f.severity) for f in info] == [
+            ("r3", "orders", "ref", "info")]
+        assert report.ok
+
+    def test_branches_and_merge(self, tmp_path: Path, scratch: str | None) -> None:
+        """Two branches off r2 and their merge are each walked up, down and up."""
+        project = base_project(tmp_path)
+        project.add("b1", 'op.add_column("orders", sa.Column("b1", sa.Integer))',
+                    'with op.batch_alter_table("orders") as b:\n    b.drop_column("b1")',
+                    down="r2")
+        project.add("c1", 'op.add_column("lines", sa.Column("c1", sa.Integer))',
+                    'with op.batch_alter_table("lines") as b:\n    b.drop_column("c1")',
+                    down="r2")
+        project.add("m1", "pass", "pass", down=("b1", "c1"))
+        report = run(project, tmp_path, scratch)
+        assert report.ok, report.format_text()
+        assert set(report.checked) == {"r1", "r2", "b1", "c1", "m1"}
+        assert report.checked.index("m1") == 4
+
+
+class TestCheckFinds:
+    def test_a_lossy_downgrade_fails_naming_table_column_revision(
+        self, tmp_path: Path, scratch: str | None,
+    ) -> None:
+        """A drop_column whose downgrade re-adds an empty column loses data: caught."""
+        project = base_project(tmp_path)
+        project.add("r3", DROP_NOTE, READD_NOTE)
+        report = run(project, tmp_path, scratch)
+        assert not report.ok
+        assert errors(report) == [("data", "r3", "orders", "note")]
+        first = report.first_failure
+        assert first is not None
+        assert "orders.note" in first.message
+        assert "r3" in report.format_text()
+
+    def test_a_downgrade_that_deletes_rows(self, tmp_path: Path, scratch: str | None) -> None:
+        """A downgrade deleting rows it did not add is named as rows missing."""
+        project = base_project(tmp_path)
+        project.add("r3", "pass", 'op.execute("DELETE FROM lines WHERE qty % 2 = 0")')
+        report = run(project, tmp_path, scratch)
+        assert errors(report) == [("data", "r3", "lines", None)]
+        assert "rows missing" in report.findings[0].message
+
+    def test_a_forgotten_index_is_a_schema_difference(
+        self, tmp_path: Path, scratch: str | None,
+    ) -> None:
+        """A downgrade that leaves an index behind: the first schema failure names it."""
+        project = base_project(tmp_path)
+        project.add("r3", 'op.create_index("ix_orders_price", "orders", ["price"])', "pass")
+        report = run(project, tmp_path, scratch)
+        assert not report.ok
+        first = report.first_failure
+        assert first is not None
+        assert (first.kind, first.revision, first.table) == ("schema", "r3", "orders")
+        assert "ix_orders_price" in first.message
+
+    def test_a_failing_downgrade_stops_the_walk(self, tmp_path: Path, scratch: str | None,
+                                                ) -> None:
+        """A downgrade that raises: the report names the revision and the step."""
+        project = base_project(tmp_path)
+        project.add("r3", "pass", 'raise RuntimeError("cannot go back")')
+        project.add("r4", "pass", "pass")
+        report = run(project, tmp_path, scratch)
+        assert report.failed_step == "r3 downgrade"
+        assert "cannot go back" in report.findings[-1].message
+        assert report.checked == ("r1", "r2")
+
+    @pytest.mark.postgres
+    def test_an_enum_type_left_behind(self, tmp_path: Path, pg_url: str) -> None:
+        """PostgreSQL: a table's downgrade that leaves its ENUM type is a schema difference."""
+        project = AlembicProject(tmp_path)
+        project.add("e1", 'op.create_table("t", sa.Column("id", sa.Integer, primary_key=True),'
+                    ' sa.Column("s", sa.Enum("a", "b", name="t_state")))',
+                    'op.drop_table("t")')
+        report = run(project, tmp_path, pg_url)
+        assert [(f.kind, f.revision) for f in report.findings] == [("schema", "e1")]
+        assert "type t_state was added" in report.findings[0].message
+
+
+class TestSeeding:
+    CHECKED = ('op.create_table("codes", sa.Column("id", sa.Integer, primary_key=True), '
+               'sa.Column("code", sa.String(12), nullable=False), '
+               'sa.CheckConstraint("code LIKE \'SKU-%\'", name="ck_code"))')
+
+    def test_unseedable_table_is_a_warning(self, tmp_path: Path, scratch: str | None) -> None:
+        """Generated rows the table refuses: a warning saying to give rows=, the check OK."""
+        project = AlembicProject(tmp_path)
+        project.add("k1", self.CHECKED, 'op.drop_table("codes")')
+        report = run(project, tmp_path, scratch)
+        assert [(f.kind, f.severity, f.table) for f in report.findings] == [
+            ("seed", "warning", "codes")]
+        assert "rows=" in report.findings[0].message
+        assert report.ok
+
+    def test_rows_hook_supplies_valid_values(self, tmp_path: Path, scratch: str | None) -> None:
+        """rows={'codes': fn} makes the table seedable; a lossy change is then caught."""
+        project = AlembicProject(tmp_path)
+        project.add("k1", self.CHECKED, 'op.drop_table("codes")')
+        project.add("k2", 'op.execute("UPDATE codes SET code = \'SKU-x\'")', "pass")
+        report = run(project, tmp_path, scratch, rows={"codes": lambda i: {"code": f"SKU-{i}"}})
+        assert errors(report) == [("data", "k2", "codes", "code")]
+
+
+class TestEnvironment:
+    def test_env_py_pointing_elsewhere_is_refused(self, tmp_path: Path) -> None:
+        """An env.py that ignores the scratch connection cannot make the check pass."""
+        other = tmp_path / "production.db"
+        bad = ENV_PY.replace('connection = config.attributes.get("connection")',
+                             f'connection = None; config.set_main_option("sqlalchemy.url", '
+                             f'"sqlite:///{other}")')
+        project = AlembicProject(tmp_path, env_py=bad)
+        project.add("r1", ORDERS, 'op.drop_table("orders")')
+        project.add("r2", DROP_NOTE, READD_NOTE)
+        with pytest.raises(sr.MigrationEnvironmentError, match="not on the scratch"):
+            run(project, tmp_path, None)
+        engine = sa.create_engine(f"sqlite:///{other}")
+        assert sa.inspect(engine).get_table_names() == []
+        engine.dispose()
+
+    def test_a_non_empty_sqlite_file_is_refused(self, tmp_path: Path) -> None:
+        """url= naming an existing database: refused, it is not a scratch database."""
+        (tmp_path / "erp.db").write_bytes(b"x")
+        project = base_project(tmp_path)
+        with pytest.raises(sr.InvalidArgumentError, match="not empty"):
+            check(project.config("sqlite://"), url=f"sqlite:///{tmp_path / 'erp.db'}")
+
+    @pytest.mark.parametrize("bad", [0, -1, True, "10", 1_000_001])
+    def test_bad_rows_per_table(self, tmp_path: Path, bad: object) -> None:
+        """rows_per_table must be a sensible int."""
+        project = base_project(tmp_path)
+        with pytest.raises(sr.InvalidArgumentError, match="rows_per_table"):
+            check(project.config("sqlite://"), rows_per_table=bad)  # type: ignore[arg-type]
+
+    def test_not_a_config(self, tmp_path: Path) -> None:
+        """Neither a Config nor an alembic.ini: a typed error saying what to give."""
+        with pytest.raises(sr.InvalidArgumentError, match=r"alembic\.ini"):
+            check(tmp_path / "missing.ini")
+
+    def test_the_users_config_is_not_modified(self, tmp_path: Path) -> None:
+        """The scratch URL and connection go into a copy of the Config."""
+        project = base_project(tmp_path)
+        config = project.config(f"sqlite:///{tmp_path / 'configured.db'}")
+        check(config)
+        assert config.get_main_option("sqlalchemy.url") == f"sqlite:///{tmp_path / 'configured.db'}"
+        assert "connection" not in config.attributes
+
+    def test_assert_reversible_for_pytest(self, tmp_path: Path) -> None:
+        """The pytest helper raises AssertionError carrying the report."""
+        project = base_project(tmp_path)
+        assert assert_reversible(project.ini).ok
+        project.add("r3", DROP_NOTE, READD_NOTE)
+        with pytest.raises(AssertionError, match=r"orders\.note"):
+            assert_reversible(project.ini)
