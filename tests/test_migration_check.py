@@ -231,9 +231,10 @@ class TestEnvironment:
     def test_the_users_config_is_not_modified(self, tmp_path: Path) -> None:
         """The scratch URL and connection go into a copy of the Config."""
         project = base_project(tmp_path)
-        config = project.config(f"sqlite:///{tmp_path / 'configured.db'}")
+        url = f"sqlite:///{tmp_path / 'configured.db'}"
+        config = project.config(url)
         check(config)
-        assert config.get_main_option("sqlalchemy.url") == f"sqlite:///{tmp_path / 'configured.db'}"
+        assert config.get_main_option("sqlalchemy.url") == url
         assert "connection" not in config.attributes
 
     def test_assert_reversible_for_pytest(self, tmp_path: Path) -> None:
