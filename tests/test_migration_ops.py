@@ -112,6 +112,8 @@ def seed_orders(erp: Erp, count: int = 30) -> None:
     } for i in range(1, count + 1)]
     with erp.engine.begin() as conn:
         conn.execute(tbl.insert(), rows)
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT setval('orders_id_seq', (SELECT max(id) FROM orders))"))
 
 
 class TestDropColumn:
@@ -158,4 +160,143 @@ class TestDropColumn:
         erp.project.add("b1", 'sr_op.drop_column("orders", "nope")', "sr_op.undo()",
                         imports=IMPORTS)
         with pytest.raises(MigrationError, match="no column 'nope'"):
+            erp.upgrade()
+
+
+def two_step(erp: Erp, upgrade: str, *, base: str = ORDERS, seed: bool = True) -> None:
+    """a1 creates the base schema (seeded), b1 runs ``upgrade`` with undo() as downgrade."""
+    erp.project.add("a1", base, "op.drop_table('orders')")
+    erp.project.add("b1", upgrade, "sr_op.undo()", imports=IMPORTS)
+    erp.upgrade("a1")
+    if seed:
+        seed_orders(erp)
+
+
+class TestDropTable:
+    def test_round_trip_restores_definition_and_rows(self, erp: Erp) -> None:
+        """drop_table then undo(): columns, index, key and every row come back."""
+        two_step(erp, 'sr_op.drop_table("orders")')
+        before = (erp.rows("orders"), erp.columns("orders"), erp.indexes("orders"))
+        erp.upgrade()
+        assert not erp.has_table("orders")
+        erp.downgrade("a1")
+        assert (erp.rows("orders"), erp.columns("orders"), erp.indexes("orders")) == before
+
+    def test_restored_key_still_generates_new_ids(self, erp: Erp) -> None:
+        """After the restore a row inserted without id gets the next one."""
+        two_step(erp, 'sr_op.drop_table("orders")', seed=False)
+        seed_orders(erp, 5)
+        erp.upgrade()
+        erp.downgrade("a1")
+        erp.execute("INSERT INTO orders (sku, price) VALUES ('new', 1)")
+        assert erp.rows("orders")[-1]["id"] == 6
+
+    def test_upgrade_again_after_undo(self, erp: Erp) -> None:
+        """Up, down, up, down: the second cycle restores the same rows."""
+        two_step(erp, 'sr_op.drop_table("orders")')
+        before = erp.rows("orders")
+        for _ in range(2):
+            erp.upgrade()
+            erp.downgrade("a1")
+        assert erp.rows("orders") == before
+
+
+class TestAlterColumnType:
+    def test_narrowing_round_trip(self, erp: Erp) -> None:
+        """Numeric(10,2) -> Integer rounds values; undo brings back type and exact values."""
+        two_step(erp, 'sr_op.alter_column_type("orders", "price", sa.Integer(), '
+                      'using="round(price)::integer")')
+        before = (erp.rows("orders"), erp.columns("orders"))
+        erp.upgrade()
+        assert erp.columns("orders")["price"][0] == "INTEGER"
+        erp.downgrade("a1")
+        assert (erp.rows("orders"), erp.columns("orders")) == before
+
+
+class TestSetNotNull:
+    def test_round_trip_puts_nulls_back(self, erp: Erp) -> None:
+        """set_not_null fills NULLs and tightens; undo relaxes and restores the NULLs."""
+        two_step(erp, 'sr_op.set_not_null("orders", "placed_at", '
+                      'fill=sa.text("CURRENT_TIMESTAMP"))')
+        before = (erp.rows("orders"), erp.columns("orders"))
+        erp.upgrade()
+        assert erp.columns("orders")["placed_at"][1] is False
+        assert all(r["placed_at"] is not None for r in erp.rows("orders"))
+        erp.downgrade("a1")
+        assert (erp.rows("orders"), erp.columns("orders")) == before
+
+
+class TestBackfill:
+    def test_undo_restores_only_rows_still_holding_the_backfilled_value(self, erp: Erp) -> None:
+        """A row edited after the backfill keeps the edit; the others get old values back."""
+        two_step(erp, 'sr_op.backfill("orders", {"note": "filled"}, where="id <= 10")')
+        before = erp.rows("orders")
+        erp.upgrade()
+        erp.execute("UPDATE orders SET note = 'edited later' WHERE id = 2")
+        erp.downgrade("a1")
+        after = erp.rows("orders")
+        assert after[1]["note"] == "edited later"
+        assert after[:1] + after[2:] == before[:1] + before[2:]
+
+    def test_insert_rows_undo_deletes_only_those_rows(self, erp: Erp) -> None:
+        """Rows added by insert_rows go away on downgrade; rows added by others stay."""
+        two_step(erp, 'sr_op.insert_rows("orders", [{"sku": "A", "price": 1}, '
+                      '{"sku": "B", "price": 2}])')
+        erp.upgrade()
+        erp.execute("INSERT INTO orders (id, sku, price) VALUES (100, 'other', 3)")
+        erp.downgrade("a1")
+        assert [r["sku"] for r in erp.rows("orders")][-2:] == ["SKU-30", "other"]
+
+
+class TestRename:
+    def test_rename_column_and_table_round_trip(self, erp: Erp) -> None:
+        """Renames are undone in reverse order; data and index stay."""
+        two_step(erp, 'sr_op.rename_column("orders", "note", "remark")\n'
+                      'sr_op.rename_table("orders", "sales_orders")')
+        before = erp.rows("orders")
+        erp.upgrade()
+        assert "remark" in erp.columns("sales_orders")
+        erp.downgrade("a1")
+        assert erp.rows("orders") == before
+
+
+class TestCreated:
+    def test_create_table_and_add_column_are_dropped_by_undo(self, erp: Erp) -> None:
+        """Tables and columns the revision created are gone after undo()."""
+        two_step(erp, 'sr_op.create_table("listings", sa.Column("id", sa.Integer, '
+                      'primary_key=True))\n'
+                      'sr_op.add_column("orders", sa.Column("channel", sa.String(10)))')
+        before = erp.columns("orders")
+        erp.upgrade()
+        assert erp.has_table("listings")
+        erp.downgrade("a1")
+        assert not erp.has_table("listings")
+        assert erp.columns("orders") == before
+
+
+class TestKeys:
+    def test_table_without_primary_key_needs_key(self, erp: Erp) -> None:
+        """No primary key: refused, naming key=; with key= the round trip works."""
+        base = ('op.create_table("orders", sa.Column("sku", sa.String(10), nullable=False), '
+                'sa.Column("note", sa.Text))\n'
+                'op.execute("INSERT INTO orders VALUES (\'a\', \'x\'), (\'b\', NULL)")')
+        erp.project.add("a1", base, "op.drop_table('orders')")
+        erp.project.add("b1", 'sr_op.drop_column("orders", "note")', "sr_op.undo()",
+                        imports=IMPORTS)
+        erp.upgrade("a1")
+        with pytest.raises(MigrationError, match="pass key="):
+            erp.upgrade()
+        erp.project.add("b2", 'sr_op.drop_column("orders", "note", key=["sku"])',
+                        "sr_op.undo()", imports=IMPORTS, down="a1")
+        (erp.project.versions / "b1.py").unlink()
+        erp.upgrade()
+        erp.downgrade("a1")
+        assert [r["note"] for r in erp.rows("orders")] == ["x", None]
+
+    def test_revision_cannot_be_determined(self, erp: Erp) -> None:
+        """A helper called where no revision global exists asks for revision=."""
+        erp.project.add("a1", ORDERS, "op.drop_table('orders')")
+        erp.project.add("b1", 'sr_op.drop_column("orders", "note")', "sr_op.undo()",
+                        imports=IMPORTS, extra="revision_id = revision\ndel revision")
+        with pytest.raises(MigrationError, match="revision="):
             erp.upgrade()

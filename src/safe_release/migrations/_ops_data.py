@@ -114,7 +114,7 @@ def insert_rows(conn: sa.Connection, entry: _archive.Entry, key: Sequence[str],
                 rows: Sequence[dict[str, Any]]) -> int:
     """Insert ``rows``; archive the key of each inserted row."""
     tbl = _table(conn, entry)
-    stmt = sa.insert(tbl).returning(*(tbl.c[k] for k in key), sort_by_parameter_order=True)
+    stmt = sa.insert(tbl).returning(*(tbl.c[k] for k in key))
     keys = [list(r) for r in conn.execute(stmt, list(rows))]
     return _archive.add_rows(conn, entry, keys)
 
