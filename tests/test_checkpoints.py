@@ -25,6 +25,7 @@ from safe_release._checkpoints import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
 
     from pydantic import JsonValue
 
@@ -265,29 +266,49 @@ class TestCustomCheckpoint:
             checkpoint(lambda: 1, lambda _v: None)
 
 
+def _alembic_project(root: Path) -> tuple[Config, sa.Engine]:
+    """A tiny Alembic project (r1 <- r2) on an SQLite file, upgraded to r1."""
+    (root / "mig" / "versions").mkdir(parents=True)
+    (root / "mig" / "env.py").write_text(textwrap.dedent(ENV_PY))
+    (root / "mig" / "script.py.mako").write_text("")
+    for rev, down in (("r1", "None"), ("r2", '"r1"')):
+        (root / "mig" / "versions" / f"{rev}.py").write_text(REV.format(rev=rev, down=down))
+    url = f"sqlite:///{root / 'erp.db'}"
+    config = Config()
+    config.set_main_option("script_location", str(root / "mig"))
+    config.set_main_option("sqlalchemy.url", url)
+    command.upgrade(config, "r1")
+    return config, sa.create_engine(url)
+
+
+def _verify(store: sr.Store, root: Path, *revisions: str, dialect: str = "sqlite") -> None:
+    """Record revisions as verified with their files' current hashes."""
+    from safe_release.migrations.compat import record_verified, revision_file_sha256  # noqa: PLC0415
+
+    record_verified(store, {r: revision_file_sha256(root / "mig" / "versions" / f"{r}.py")
+                            for r in revisions}, dialect)
+
+
 class TestAlembicCheckpoint:
+    @pytest.fixture(name="project")
+    def fixture_project(self, tmp_path: Path) -> Iterator[tuple[Config, sa.Engine]]:
+        """The r1 <- r2 project at r1, and its engine (disposed afterwards)."""
+        config, engine = _alembic_project(tmp_path)
+        yield config, engine
+        engine.dispose()
+
     def test_missing_ini_is_a_typed_error(self, tmp_path: Path) -> None:
         """A path with no alembic.ini: InvalidArgumentError naming what to give."""
         with pytest.raises(sr.InvalidArgumentError, match=r"alembic\.ini"):
             alembic_checkpoint(tmp_path / "nope.ini")
 
-    def test_restore_downgrades(self, tmp_path: Path) -> None:
-        """The revision is recorded and restored by downgrading a tiny Alembic project."""
-        (tmp_path / "mig" / "versions").mkdir(parents=True)
-        (tmp_path / "mig" / "env.py").write_text(textwrap.dedent(ENV_PY))
-        (tmp_path / "mig" / "script.py.mako").write_text("")
-        for rev, down in (("r1", "None"), ("r2", '"r1"')):
-            (tmp_path / "mig" / "versions" / f"{rev}.py").write_text(REV.format(rev=rev,
-                                                                                down=down))
-        url = f"sqlite:///{tmp_path / 'erp.db'}"
-        config = Config()
-        config.set_main_option("script_location", str(tmp_path / "mig"))
-        config.set_main_option("sqlalchemy.url", url)
-        command.upgrade(config, "r1")
-        engine = sa.create_engine(url)
+    def test_restore_downgrades(self, tmp_path: Path, sqlite_store: sr.Store,
+                                project: tuple[Config, sa.Engine]) -> None:
+        """The revision is recorded and restored by downgrading through verified revisions."""
+        config, engine = project
+        _verify(sqlite_store, tmp_path, "r1", "r2")
         cp = alembic_checkpoint(config, engine=engine)
-        store = sr.connect(f"sqlite:///{tmp_path / 'store.db'}")
-        c = CheckpointContext(store, rid(), 1)
+        c = CheckpointContext(sqlite_store, rid(), 1)
         state = cp.capture(c)
         assert state == {"heads": ["r1"]}
         command.upgrade(config, "r2")
@@ -295,5 +316,95 @@ class TestAlembicCheckpoint:
         assert cp.verify(state, c) == (True, "at r1")
         assert "t_r2" not in sa.inspect(engine).get_table_names()
         assert cp.restore(state, c) == "already at r1"
-        store.close()
-        engine.dispose()
+
+    def test_unverified_revision_is_refused(self, sqlite_store: sr.Store,
+                                            project: tuple[Config, sa.Engine]) -> None:
+        """A downgrade through a revision never verified is refused, database untouched."""
+        config, engine = project
+        cp = alembic_checkpoint(config, engine=engine)
+        c = CheckpointContext(sqlite_store, rid(), 1)
+        state = cp.capture(c)
+        command.upgrade(config, "r2")
+        with pytest.raises(sr.UnverifiedRevisionError,
+                           match="safe-release migrations check") as info:
+            cp.restore(state, c)
+        assert info.value.revisions == ("r2",)
+        assert isinstance(info.value, sr.CheckpointError)
+        assert "require_verified=False" in str(info.value)
+        assert cp.heads() == ["r2"]
+        assert "t_r2" in sa.inspect(engine).get_table_names()
+
+    def test_changed_file_is_unverified_again(self, tmp_path: Path, sqlite_store: sr.Store,
+                                              project: tuple[Config, sa.Engine]) -> None:
+        """Editing a revision file after verification makes it unverified."""
+        config, engine = project
+        _verify(sqlite_store, tmp_path, "r1", "r2")
+        cp = alembic_checkpoint(config, engine=engine)
+        c = CheckpointContext(sqlite_store, rid(), 1)
+        state = cp.capture(c)
+        command.upgrade(config, "r2")
+        with (tmp_path / "mig" / "versions" / "r2.py").open("a") as f:
+            f.write("# edited after the check\n")
+        with pytest.raises(sr.UnverifiedRevisionError, match="file changed") as info:
+            cp.restore(state, c)
+        assert info.value.revisions == ("r2",)
+        assert cp.heads() == ["r2"]
+
+    def test_verified_on_another_dialect_only(self, tmp_path: Path, sqlite_store: sr.Store,
+                                              project: tuple[Config, sa.Engine]) -> None:
+        """A verification on PostgreSQL does not cover an SQLite database."""
+        config, engine = project
+        _verify(sqlite_store, tmp_path, "r1", "r2", dialect="postgresql")
+        cp = alembic_checkpoint(config, engine=engine)
+        c = CheckpointContext(sqlite_store, rid(), 1)
+        state = cp.capture(c)
+        command.upgrade(config, "r2")
+        with pytest.raises(sr.UnverifiedRevisionError, match="not verified on sqlite"):
+            cp.restore(state, c)
+
+    def test_down_to_base_checks_every_revision(self, tmp_path: Path,
+                                                sqlite_store: sr.Store,
+                                                project: tuple[Config, sa.Engine]) -> None:
+        """Restoring to base passes every revision; each one must be verified."""
+        config, engine = project
+        command.downgrade(config, "base")
+        _verify(sqlite_store, tmp_path, "r2")
+        cp = alembic_checkpoint(config, engine=engine)
+        c = CheckpointContext(sqlite_store, rid(), 1)
+        state = cp.capture(c)
+        assert state == {"heads": []}
+        command.upgrade(config, "r2")
+        with pytest.raises(sr.UnverifiedRevisionError) as info:
+            cp.restore(state, c)
+        assert info.value.revisions == ("r1",)
+        _verify(sqlite_store, tmp_path, "r1")
+        assert cp.restore(state, c) == "downgraded from r2 to base"
+
+    def test_opt_out(self, sqlite_store: sr.Store, project: tuple[Config, sa.Engine]) -> None:
+        """require_verified=False downgrades without looking at verifications."""
+        config, engine = project
+        cp = alembic_checkpoint(config, engine=engine, require_verified=False)
+        c = CheckpointContext(sqlite_store, rid(), 1)
+        state = cp.capture(c)
+        command.upgrade(config, "r2")
+        assert cp.restore(state, c) == "downgraded from r2 to r1"
+
+    def test_refusal_fails_the_rollback_step(self, sqlite_store: sr.Store,
+                                             project: tuple[Config, sa.Engine]) -> None:
+        """In a release, the refusal is a failed rollback step naming the fix."""
+        config, engine = project
+        cp = alembic_checkpoint(config, engine=engine)
+
+        def job() -> None:
+            with sr.release("migrate", store=sqlite_store, checkpoint=[cp]):
+                command.upgrade(config, "r2")
+                raise RuntimeError("boom")
+
+        with pytest.raises(sr.RollbackFailedError) as info:
+            job()
+        report = info.value.report
+        assert report is not None
+        assert [s.ok for s in report.failed] == [False]
+        assert "UnverifiedRevisionError" in report.failed[0].detail
+        assert "safe-release migrations check" in report.failed[0].detail
+        assert cp.heads() == ["r2"]

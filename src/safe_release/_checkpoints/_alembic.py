@@ -7,16 +7,21 @@ from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, make_url
 from sqlalchemy.exc import DBAPIError
 
 from safe_release._store._engine import safe_url, store_error
-from safe_release.exceptions import CheckpointError, InvalidArgumentError
+from safe_release.exceptions import (
+    CheckpointError,
+    InvalidArgumentError,
+    UnverifiedRevisionError,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from safe_release._checkpoints._protocol import CheckpointContext, JsonState
+    from safe_release._store._store import Store
 
 __all__ = ["AlembicCheckpoint", "alembic_checkpoint"]
 
@@ -26,8 +31,10 @@ class AlembicCheckpoint:
 
     kind = "alembic"
 
-    def __init__(self, config: Any, engine: Engine | None) -> None:
+    def __init__(self, config: Any, engine: Engine | None, *,
+                 require_verified: bool = True) -> None:
         self._config, self._engine = config, engine
+        self._require_verified = require_verified
 
     def _url(self) -> str:
         if self._engine is not None:
@@ -76,8 +83,12 @@ class AlembicCheckpoint:
         return {"heads": list(heads)}
 
     def restore(self, state: JsonState, ctx: CheckpointContext) -> str:
-        """Downgrade to the recorded revision (no-op when already there)."""
-        del ctx
+        """Downgrade to the recorded revision (no-op when already there).
+
+        Unless created with ``require_verified=False``, refuses with
+        `UnverifiedRevisionError` before touching the database when the downgrade
+        would pass a revision not verified on this database's dialect.
+        """
         wanted = state.get("heads")
         if not isinstance(wanted, list):
             msg = "the recorded Alembic state has no heads list; it was not captured here"
@@ -85,9 +96,37 @@ class AlembicCheckpoint:
         now = self.heads()
         if now == wanted:
             return f"already at {wanted[0] if wanted else 'base'}"
+        if self._require_verified:
+            self._check_verified(now, [str(w) for w in wanted], ctx.store)
         target = str(wanted[0]) if wanted else "base"
         self._run("downgrade", target)
         return f"downgraded from {', '.join(now) or 'base'} to {target}"
+
+    def _dialect(self) -> str:
+        if self._engine is not None:
+            return self._engine.dialect.name
+        return make_url(self._config.get_main_option("sqlalchemy.url")).get_backend_name()
+
+    def _check_verified(self, now: list[str], wanted: list[str], store: Store) -> None:
+        """Refuse a downgrade through revisions the checker did not verify (as they are)."""
+        from safe_release.migrations._records import (  # noqa: PLC0415 - import cycle
+            revision_file_sha256,
+            verified_revisions,
+        )
+
+        paths = _downgrade_passes(self._config, now, wanted)
+        dialect = self._dialect()
+        verified = verified_revisions(store, dialect)
+        bad = {rev: "never verified" if rev not in verified else "file changed since"
+               for rev, path in paths.items()
+               if verified.get(rev) != revision_file_sha256(path)}
+        if bad:
+            listed = ", ".join(f"{rev} ({why})" for rev, why in bad.items())
+            msg = (f"restoring the Alembic revision would downgrade through revision(s) "
+                   f"{listed} not verified on {dialect}; run 'safe-release migrations check' "
+                   "to verify their downgrades (or pass require_verified=False to "
+                   "alembic_checkpoint() to skip this guard); the database was not touched")
+            raise UnverifiedRevisionError(msg, revisions=list(bad))
 
     def verify(self, state: JsonState, ctx: CheckpointContext) -> tuple[bool, str]:
         """Whether the database is at the recorded revision."""
@@ -115,13 +154,51 @@ class AlembicCheckpoint:
             raise CheckpointError(msg) from exc
 
 
-def alembic_checkpoint(config: Any, *, engine: Engine | None = None) -> AlembicCheckpoint:
+def _ancestors(script: Any, heads: list[str]) -> set[str]:
+    """``heads`` and every revision below them (down revisions and dependencies)."""
+    seen: set[str] = set()
+    todo = list(heads)
+    while todo:
+        rev = todo.pop()
+        if rev in seen:
+            continue
+        seen.add(rev)
+        found = script.get_revision(rev)
+        for attr in ("down_revision", "dependencies"):
+            below = getattr(found, attr, None) or ()
+            todo.extend([below] if isinstance(below, str) else below)
+    return seen
+
+
+def _downgrade_passes(config: Any, now: list[str], wanted: list[str]) -> dict[str, str]:
+    """Revision -> file path of each revision a downgrade from ``now`` to ``wanted`` undoes."""
+    from alembic.script import ScriptDirectory  # noqa: PLC0415 - optional
+    from alembic.util import CommandError  # noqa: PLC0415 - optional
+
+    script = ScriptDirectory.from_config(config)
+    try:
+        passed = _ancestors(script, now) - _ancestors(script, wanted)
+    except CommandError as exc:
+        msg = (f"cannot tell which revisions restoring the Alembic revision passes: {exc}; "
+               "check that the alembic_checkpoint's project is the one that migrated the "
+               "database")
+        raise CheckpointError(msg) from exc
+    return {s.revision: str(s.path) for s in script.walk_revisions() if s.revision in passed}
+
+
+def alembic_checkpoint(config: Any, *, engine: Engine | None = None,
+                       require_verified: bool = True) -> AlembicCheckpoint:
     """Checkpoint the Alembic revision of the ERP's database; restore by downgrade.
 
     ``config`` is an ``alembic.config.Config`` or the path of an ``alembic.ini``.
     With ``engine``, its connection is handed to ``env.py`` as
     ``config.attributes["connection"]`` (Alembic's documented recipe), otherwise
     ``env.py`` connects with ``sqlalchemy.url``.
+
+    Restore refuses (`UnverifiedRevisionError`, before touching the database)
+    to downgrade through a revision that ``safe-release migrations check`` has
+    not verified on the database's dialect, or whose file changed since;
+    ``require_verified=False`` skips that guard.
     """
     from alembic.config import Config  # noqa: PLC0415 - optional
 
@@ -138,4 +215,4 @@ def alembic_checkpoint(config: Any, *, engine: Engine | None = None) -> AlembicC
     if engine is not None and not isinstance(engine, Engine):
         msg = f"engine= must be an SQLAlchemy Engine, not {type(engine).__name__}"
         raise InvalidArgumentError(msg)
-    return AlembicCheckpoint(config, engine)
+    return AlembicCheckpoint(config, engine, require_verified=bool(require_verified))
