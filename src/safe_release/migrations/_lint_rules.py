@@ -201,13 +201,16 @@ class LintReport:
         return "\n".join(lines)
 
     def _summary(self) -> str:
-        files = f"{self.files} file{'' if self.files == 1 else 's'}"
+        files = _plural(self.files, "file")
         tail = f", {self.suppressed} suppressed" if self.suppressed else ""
         if not self.findings:
             return f"no findings in {files}{tail}"
-        return (f"{len(self.findings)} finding{'' if len(self.findings) == 1 else 's'} "
-                f"({self.count(ERROR)} errors, {self.count(WARNING)} warnings) in "
-                f"{files}{tail}")
+        return (f"{_plural(len(self.findings), 'finding')} ({_plural(self.count(ERROR), 'error')}"
+                f", {_plural(self.count(WARNING), 'warning')}) in {files}{tail}")
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 IGNORE = re.compile(r"safe-release:\s*ignore\[([^\]]*)\]")

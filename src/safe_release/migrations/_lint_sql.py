@@ -294,11 +294,17 @@ def _is_ours(table: str) -> bool:
 class _Analyser:
     def __init__(self, created_tables: set[str]) -> None:
         self.result = SqlAnalysis(created_tables=set(created_tables))
+        self.revision: str | None = None
 
     def hit(self, rules: list[str], statement: Statement) -> None:
         self.result.hits.extend(SqlHit(rule, statement) for rule in rules)
 
     def statement(self, statement: Statement) -> None:
+        if statement.revision != self.revision:
+            # A table or type is new only within the revision that creates it.
+            self.revision = statement.revision
+            self.result.created_tables.clear()
+            self.result.created_enums.clear()
         shape = statement.shape
         for handler in (self.alter_table, self.create_table, self.create_index,
                         self.drop_table, self.types):
