@@ -53,11 +53,11 @@ def column_info(conn: sa.Connection, col: Any, revision: str | None = None) -> d
             "identity": bool(col.get("identity"))}
 
 
-def build_column(info: dict[str, Any], *, nullable: bool | None = None,
+def build_column(info: dict[str, Any], *args: Any, nullable: bool | None = None,
                  primary_key: bool = False) -> sa.Column[Any]:
     """A Column from :func:`column_info` (``nullable`` overrides the recorded one)."""
     default = info.get("default")
-    extra: list[Any] = [sa.Identity()] if info.get("identity") else []
+    extra: list[Any] = [*args, sa.Identity()] if info.get("identity") else list(args)
     return sa.Column(
         info["name"], DDLType(info["type"]), *extra,
         nullable=info["nullable"] if nullable is None else nullable,
@@ -116,6 +116,12 @@ def table_info(conn: sa.Connection, table: str, schema: str | None,
     }
 
 
+def fk_target(fk: dict[str, Any]) -> list[str]:
+    """``[schema.]table.column`` for each referred column of :func:`fk_info`."""
+    prefix = f"{fk['ref_schema']}." if fk["ref_schema"] else ""
+    return [f"{prefix}{fk['ref_table']}.{c}" for c in fk["ref_columns"]]
+
+
 def fk_info(fk: Any) -> dict[str, Any]:
     """The JSON form of a reflected foreign key."""
     options = fk.get("options") or {}
@@ -135,9 +141,7 @@ def table_elements(info: dict[str, Any]) -> list[Any]:
     elements += [sa.CheckConstraint(sa.text(c["sqltext"]), name=c["name"])
                  for c in info["checks"]]
     for fk in info["fks"]:
-        prefix = f"{fk['ref_schema']}." if fk["ref_schema"] else ""
-        refs = [f"{prefix}{fk['ref_table']}.{c}" for c in fk["ref_columns"]]
         elements.append(sa.ForeignKeyConstraint(
-            fk["columns"], refs, name=fk["name"], ondelete=fk["ondelete"],
+            fk["columns"], fk_target(fk), name=fk["name"], ondelete=fk["ondelete"],
             onupdate=fk["onupdate"]))
     return elements

@@ -23,6 +23,7 @@ from safe_release.migrations._ops_schema import (
     build_column,
     drop_enums,
     ensure_enums,
+    fk_target,
     serial_sequence,
     table_elements,
 )
@@ -83,8 +84,13 @@ def _drop_column(conn: sa.Connection, entry: _archive.Entry) -> None:
     col = info["column"]
     ensure_enums(conn, [col])
     if col["name"] not in _oplog.columns(conn, entry.table, schema, entry.revision):
+        # An unnamed foreign key (SQLite) cannot be added by name: it goes inline.
+        inline = [sa.ForeignKey(fk_target(fk)[0], ondelete=fk["ondelete"],
+                                onupdate=fk["onupdate"])
+                  for fk in info["fks"] if fk["name"] is None and len(fk["columns"]) == 1]
         with op.batch_alter_table(entry.table, schema=schema) as batch:
-            batch.add_column(build_column(col, nullable=True))
+            batch.add_column(build_column(col, *inline, nullable=True),
+                             inline_references=bool(inline) or None)
     _ops_data.restore_values(conn, entry, info["key"], [col["name"]])
     if not col["nullable"]:
         _require_filled(conn, entry, col["name"])
@@ -119,7 +125,7 @@ def _recreate_related(entry: _archive.Entry) -> None:
             if unique["name"] not in have:
                 batch.create_unique_constraint(unique["name"], unique["columns"])
         for fk in entry.info.get("fks", []):
-            if fk["name"] is None or fk["name"] not in have:
+            if fk["name"] is not None and fk["name"] not in have:
                 batch.create_foreign_key(
                     fk["name"], fk["ref_table"], fk["columns"], fk["ref_columns"],
                     referent_schema=fk["ref_schema"], ondelete=fk["ondelete"],

@@ -199,7 +199,8 @@ def remove_enum_value(table: str, column: str, value: str, *, replace_with: str,
         msg = (f"ENUM {enum['name']!r} has labels {enum['labels']}: value {value!r} must be "
                f"one of them and replace_with {replace_with!r} another one")
         raise InvalidArgumentError(msg)
-    _backfill(conn, rev, table, {column: replace_with}, where=sa.column(column) == value,
+    _backfill(conn, rev, table, {column: replace_with},
+              where=sa.cast(sa.column(column), sa.Text) == value,
               schema=schema, key=key)
     if enum is None:
         return
