@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
     from safe_release.testing import FakeClock
+    from tests.conftest import Backend
 
 APP = "erp"
 STATUS = ("new", "paid", "shipped")
@@ -191,6 +192,56 @@ class TestCheck:
         compat.record(store, APP, "1.0", md)
         erp.shape()
         assert erp.check("1.0").ok
+
+
+class TestTypes:
+    @pytest.mark.parametrize(("old", "new", "problem"), [
+        (sa.Numeric(10, 2), sa.Numeric(12, 4), None),
+        (sa.Numeric(10, 4), sa.Numeric(10, 2), "type-narrowed"),
+        (sa.Integer(), sa.BigInteger(), None),
+        (sa.Double(), sa.Double(), None),
+        (sa.String(20), sa.Text(), None),
+        (sa.Text(), sa.String(20), "type-narrowed"),
+        (sa.DateTime(), sa.Integer(), "type-changed"),
+        (sa.Boolean(), sa.Boolean(), None),
+    ])
+    def test_type_rules(self, erp: Erp, store: sr.Store, old: Any, new: Any,
+                        problem: str | None) -> None:
+        """Widening keeps old code working; narrowing or another kind of type does not."""
+        compat.record(store, APP, "1.0", app_metadata(sa.Column("v", old)))
+        erp.shape(sa.Column("v", new))
+        found = {p.code for p in (*erp.check("1.0").read, *erp.check("1.0").write)}
+        assert found == ({problem} if problem else set())
+
+    def test_bigint_to_int(self, erp: Erp, store: sr.Store, backend: Backend) -> None:
+        """BIGINT -> INTEGER narrows on PostgreSQL; SQLite integers are all 64-bit."""
+        compat.record(store, APP, "1.0", app_metadata(sa.Column("v", sa.BigInteger)))
+        erp.shape(sa.Column("v", sa.Integer))
+        found = [p.code for p in erp.check("1.0").write]
+        assert found == (["type-narrowed"] if backend.name == "postgresql" else [])
+
+    def test_string_becomes_enum(self, erp: Erp, store: sr.Store) -> None:
+        """A free string restricted to enum values: the old code may write others."""
+        compat.record(store, APP, "1.0", app_metadata(sa.Column("kind", sa.String(10))))
+        erp.shape(sa.Column("kind", sa.Enum("a", "b", name="kind", create_constraint=True)))
+        result = erp.check("1.0")
+        assert [(p.code, p.column) for p in result.write] == [("type-narrowed", "kind")]
+        assert "now restricted to a, b" in result.write[0].message
+
+    def test_server_default_removed(self, erp: Erp, store: sr.Store) -> None:
+        """A NOT NULL column the old code left to its server default lost the default."""
+        compat.record(store, APP, "1.0", app_metadata(
+            sa.Column("qty", sa.Integer, nullable=False, server_default="1")))
+        erp.shape(sa.Column("qty", sa.Integer, nullable=False))
+        assert codes(erp.check("1.0")) == {("write", "default-removed", "qty")}
+
+    def test_tables_recorded_with_a_schema(self, erp: Erp, store: sr.Store) -> None:
+        """A table recorded with its schema is looked up there, whatever schema= says."""
+        md = sa.MetaData(schema=store.schema)
+        sa.Table("orders", md, *base_columns())
+        compat.record(store, APP, "1.0", md)
+        erp.shape()
+        assert compat.check(store, APP, "1.0", store.engine).ok
 
 
 def _step_v3_not_null(erp: Erp) -> None:
