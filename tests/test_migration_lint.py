@@ -481,3 +481,64 @@ class TestOutput:
         """Findings are only made for known rule ids."""
         with pytest.raises(KeyError):
             Finding.of("no-such-rule", "p", 1, None, "")
+
+
+class TestEdges:
+    def test_module_without_upgrade(self, tmp_path: Path) -> None:
+        """A helper module in the versions directory (no upgrade()) has nothing to check."""
+        path = tmp_path / "helpers.py"
+        path.write_text("from alembic import op\n\n\ndef drop():\n    op.drop_table('t')\n")
+        report = lint([path])
+        assert (report.findings, report.files) == ((), 1)
+
+    def test_annotated_revision(self, tmp_path: Path) -> None:
+        """`revision: str = "..."` is read like a plain assignment."""
+        path = write(tmp_path, 'op.drop_table("t")')
+        path.write_text(path.read_text().replace('revision = "r1"', 'revision: str = "r9"'))
+        assert [f.revision for f in lint([path]).findings] == ["r9"]
+
+    def test_config_without_script_location(self, tmp_path: Path) -> None:
+        """An ini Alembic cannot use is an InvalidArgumentError saying what to check."""
+        ini = tmp_path / "alembic.ini"
+        ini.write_text("[alembic]\n")
+        with pytest.raises(InvalidArgumentError, match="script_location"):
+            lint(ini)
+
+    def test_enum_named_after_python_enum(self, tmp_path: Path) -> None:
+        """sa.Enum(PyEnum) creates a type named after the class, lower-cased."""
+        report = lint_one(tmp_path, 'op.add_column("t", sa.Column("c", sa.Enum(Mood)))',
+                          'op.drop_column("t", "c")', module="import enum\n\n\n"
+                          "class Mood(enum.Enum):\n    HAPPY = 1\n")
+        assert "ENUM type mood not dropped" in report.findings[0].message
+
+    def test_safe_create_table_enum_needs_undo(self, tmp_path: Path) -> None:
+        """sr_op.create_table records its ENUM types, but only sr_op.undo() drops them."""
+        upgrade = 'sr_op.create_table("n", sa.Column("s", sa.Enum("a", name="s")))'
+        imports = "from safe_release.migrations import ops as sr_op"
+        assert rules(lint_one(tmp_path, upgrade, 'op.drop_table("n")', imports=imports)) == [
+            "sr-enum-not-dropped"]
+        assert rules(lint_one(tmp_path, upgrade, "sr_op.undo()", imports=imports)) == []
+
+    def test_column_from_variable(self, tmp_path: Path) -> None:
+        """add_column with a Column built elsewhere cannot be judged and is not reported."""
+        report = lint_one(tmp_path, 'col = sa.Column("c", sa.Integer(), nullable=False)\n'
+                          'op.add_column("t", col)')
+        assert rules(report) == []
+
+    def test_sync_enum_values(self, tmp_path: Path) -> None:
+        """alembic-postgresql-enum's op.sync_enum_values changes an enum."""
+        report = lint_one(tmp_path, 'op.sync_enum_values("public", "mood", ["a"], [])')
+        assert rules(report) == ["sr-enum-change"]
+
+    def test_doubled_quote_in_sql(self, tmp_path: Path) -> None:
+        """A doubled quote inside an SQL string does not end it."""
+        sql = "INSERT INTO t VALUES ('it''s; DROP TABLE t')"
+        report = lint_one(tmp_path, f"op.execute({sql!r})")
+        assert rules(report) == []
+
+    def test_unnamed_enum_any_drop(self, tmp_path: Path) -> None:
+        """An enum whose type name cannot be read is satisfied by any type drop."""
+        upgrade = 'op.add_column("t", sa.Column("c", sa.Enum("a", "b")))'
+        assert rules(lint_one(tmp_path, upgrade, 'op.drop_column("t", "c")')) == [
+            "sr-enum-not-dropped"]
+        assert rules(lint_one(tmp_path, upgrade, 'op.execute("DROP TYPE whatever")')) == []

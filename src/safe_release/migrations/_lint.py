@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import os
+import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,7 +33,7 @@ from safe_release.migrations._lint_sql import analyse_sql, lint_sql
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-__all__ = ["lint"]
+__all__ = ["RULES", "Finding", "LintReport", "lint", "lint_sql"]
 
 _SAFE_COVERS = {
     "drop_column": {"ban-drop-column"}, "drop_table": {"ban-drop-table"},
@@ -170,7 +171,7 @@ def _lint_file(path: Path, dialects: frozenset[str]) -> _FileResult:
         source = path.read_text(encoding="utf-8")
         tree = ast.parse(source, filename=shown)
         suppressions = Suppressions.from_python(source)
-    except (SyntaxError, ValueError) as exc:
+    except (SyntaxError, ValueError, tokenize.TokenError) as exc:
         return _syntax_error(shown, exc)
     linter = _FileLinter(tree)
     result = _FileResult(revision=_revision_of(tree), covered=linter.covered)
