@@ -389,9 +389,9 @@ class TestAlembicCheckpoint:
         command.upgrade(config, "r2")
         assert cp.restore(state, c) == "downgraded from r2 to r1"
 
-    def test_refusal_fails_the_rollback_step(self, sqlite_store: sr.Store,
+    def test_refusal_fails_the_rollback_step(self, tmp_path: Path, sqlite_store: sr.Store,
                                              project: tuple[Config, sa.Engine]) -> None:
-        """In a release, the refusal is a failed rollback step naming the fix."""
+        """In a release the refusal is a failed step; recover() finishes once verified."""
         config, engine = project
         cp = alembic_checkpoint(config, engine=engine)
 
@@ -408,3 +408,7 @@ class TestAlembicCheckpoint:
         assert "UnverifiedRevisionError" in report.failed[0].detail
         assert "safe-release migrations check" in report.failed[0].detail
         assert cp.heads() == ["r2"]
+        _verify(sqlite_store, tmp_path, "r2")
+        [recovered] = sqlite_store.recover(checkpoint=[cp])
+        assert recovered.status == "rolled_back"
+        assert cp.heads() == ["r1"]
