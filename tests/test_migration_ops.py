@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +18,8 @@ from tests.alembic_util import AlembicProject
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
+
+    from alembic.config import Config
 
     from tests.conftest import Backend
 
@@ -45,8 +47,14 @@ class Erp:
     backend: Backend
     engine: sa.Engine
 
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+    def config(self) -> Config:
+        return self.project.config(self.backend.url, schema=self.backend.schema)
+
     def _run(self, command_: Any, target: str) -> None:
-        config = self.project.config(self.backend.url, schema=self.backend.schema)
+        config = self.config()
+        config.attributes.update(self.attributes)
         with self.engine.connect() as conn:
             config.attributes["connection"] = conn
             command_(config, target)

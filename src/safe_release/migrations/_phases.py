@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 PHASES = ("expand", "migrate", "contract")
 STORE_ATTRIBUTE = "safe_release_store"
+SKIP_ATTRIBUTE = "safe_release_skip_contract"
 
 
 @dataclass(frozen=True)
@@ -90,17 +91,27 @@ def require_retired(store: Store | None, app: str, version: str, revision: str |
         raise ContractBlockedError(msg, app=app, version=version, revision=revision)
 
 
-def contract(app: str, version: str, *, revision: str | None = None) -> None:
+def contract(app: str | None = None, version: str | None = None, *,
+             revision: str | None = None) -> None:
     """Refuse this contract upgrade unless ``app`` ``version`` is retired.
 
-    The store is ``config.attributes["safe_release_store"]`` of the running Alembic
-    Config, else ``safe_release.connect()`` when ``$SAFE_RELEASE_URL`` is set.
+    ``app``/``version`` default to the calling module's ``sr_retires``. The store
+    is ``config.attributes["safe_release_store"]`` of the running Alembic Config,
+    else ``safe_release.connect()`` when ``$SAFE_RELEASE_URL`` is set. A tool
+    replaying revisions on a scratch database sets
+    ``config.attributes["safe_release_skip_contract"] = True`` to bypass the gate.
     """
     from safe_release.migrations import _oplog  # noqa: PLC0415 - needs alembic's op proxy
 
-    rev = revision or _oplog.caller_globals().get("revision")
+    caller = _oplog.caller_globals()
+    rev = revision or caller.get("revision")
+    if app is None or version is None:
+        app, version = _retires(caller.get("sr_retires"), rev)
     config = _oplog.context().config
-    store = config.attributes.get(STORE_ATTRIBUTE) if config is not None else None
+    attributes = config.attributes if config is not None else {}
+    if attributes.get(SKIP_ATTRIBUTE):
+        return
+    store = attributes.get(STORE_ATTRIBUTE)
     if store is not None or not os.environ.get("SAFE_RELEASE_URL"):
         require_retired(store, app, version, rev)
         return
