@@ -40,6 +40,9 @@ def write(tmp_path: Path, upgrade: str, downgrade: str = 'op.execute("SELECT 1")
     return path
 
 
+CONTRACT = 'sr_phase = "contract"\nsr_retires = ("erp-web", "1.0")\n'
+
+
 def rules(report: LintReport) -> list[str]:
     return [finding.rule for finding in report.findings]
 
@@ -105,7 +108,7 @@ class TestRules:
     def test_safe_form_not_flagged(self, tmp_path: Path, safe: str) -> None:
         """The safe form of each operation is not flagged."""
         imports = "from safe_release.migrations import ops as sr_op"
-        report = lint_one(tmp_path, safe, "sr_op.undo()", imports=imports)
+        report = lint_one(tmp_path, safe, "sr_op.undo()", imports=imports, module=CONTRACT)
         assert rules(report) == []
 
     def test_fixture_file_every_rule(self) -> None:
@@ -196,18 +199,43 @@ class TestAliases:
         """Calls through any alias of safe_release.migrations.ops are not flagged."""
         call = ('m.ops.drop_column("t", "c")' if "as m" in imports
                 else 'safe.drop_column("t", "c")')
-        report = lint_one(tmp_path, call, "safe.undo()", imports=imports)
+        report = lint_one(tmp_path, call, "safe.undo()", imports=imports, module=CONTRACT)
         assert rules(report) == []
 
     def test_dotted_safe_module(self, tmp_path: Path) -> None:
         """`import safe_release.migrations.ops` then the full dotted call is safe."""
         report = lint_one(tmp_path, 'safe_release.migrations.ops.drop_table("t")',
-                          imports="import safe_release.migrations.ops")
+                          imports="import safe_release.migrations.ops", module=CONTRACT)
         assert rules(report) == []
 
     def test_unrelated_receiver_not_flagged(self, tmp_path: Path) -> None:
         """`something.drop_column(...)` on an object that is not Alembic's op is ignored."""
         report = lint_one(tmp_path, 'cache = {}\ncache.drop_column("t", "c")')
+        assert rules(report) == []
+
+
+class TestContractPhase:
+    @pytest.mark.parametrize("call", [
+        'sr_op.drop_column("t", "c")', 'sr_op.drop_table("t")',
+        'sr_op.rename_column("t", "a", "b")', 'sr_op.rename_table("a", "b")',
+        'sr_op.remove_enum_value("t", "c", "a", replace_with="b")',
+    ])
+    def test_destructive_helper_outside_contract(self, tmp_path: Path, call: str) -> None:
+        """A helper that removes a name old code uses belongs in a contract revision."""
+        imports = "from safe_release.migrations import ops as sr_op"
+        report = lint_one(tmp_path, call, "sr_op.undo()", imports=imports)
+        assert rules(report) == ["sr-contract-phase"]
+        assert report.ok
+        assert rules(lint_one(tmp_path, call, "sr_op.undo()", imports=imports,
+                              module='sr_phase = "expand"\n')) == ["sr-contract-phase"]
+
+    def test_additive_helpers_need_no_phase(self, tmp_path: Path) -> None:
+        """Backfills, type changes and NOT NULL through helpers need no contract phase."""
+        report = lint_one(tmp_path, """
+            sr_op.backfill("t", {"c": 1})
+            sr_op.set_not_null("t", "c", fill=0)
+            sr_op.alter_column_type("t", "c", sa.BigInteger())
+        """, "sr_op.undo()", imports="from safe_release.migrations import ops as sr_op")
         assert rules(report) == []
 
 

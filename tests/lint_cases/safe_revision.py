@@ -9,11 +9,14 @@ revision = "safe1"
 down_revision = None
 branch_labels = None
 depends_on = None
+sr_phase = "contract"
+sr_retires = ("erp-web", "2.3.0")
 
 status = postgresql.ENUM("new", "paid", name="order_status")
 
 
 def upgrade():
+    sr_op.contract("erp-web", "2.3.0")
     sr_op.drop_column("orders", "note")
     sr_op.drop_table("legacy")
     sr_op.alter_column_type("orders", "total", sa.Numeric(8, 2))

@@ -4,6 +4,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+from safe_release.migrations import ops as sr_op
+
 revision = "unsafe1"
 down_revision = None
 branch_labels = None
@@ -29,6 +31,7 @@ def upgrade():
     op.drop_constraint("ck_old", "orders")  # expect: ban-drop-constraint
     op.execute("ALTER TYPE kind ADD VALUE 'x'")  # expect: sr-enum-change
     op.create_table("payments", sa.Column("status", status))  # expect: sr-enum-not-dropped
+    sr_op.rename_column("orders", "memo", "notes")  # expect: sr-contract-phase
 
 
 def downgrade():

@@ -54,12 +54,18 @@ class _FileResult:
     """Rules already reported, suppressed or handled by a safe helper in this file."""
 
 
-def _revision_of(tree: ast.Module) -> str | None:
+_CONTRACT_ONLY = {"drop_column", "drop_table", "rename_column", "rename_table",
+                  "remove_enum_value"}
+"""Safe helpers that still break the old code, so belong in a contract revision."""
+
+
+def _module_constant(tree: ast.Module, name: str) -> str | None:
+    """The string a module-level ``name = "..."`` (or ``name: str = "..."``) assigns."""
     for node in tree.body:
         target = node.targets[0] if isinstance(node, ast.Assign) and node.targets else (
             node.target if isinstance(node, ast.AnnAssign) else None)
         value = node.value if isinstance(node, (ast.Assign, ast.AnnAssign)) else None
-        if (isinstance(target, ast.Name) and target.id == "revision"
+        if (isinstance(target, ast.Name) and target.id == name
                 and isinstance(value, ast.Constant) and isinstance(value.value, str)):
             return value.value
     return None
@@ -113,7 +119,10 @@ class _FileLinter:
             return []
         checker = CallChecker(self.names, _reachable(self.functions, "upgrade"))
         self.hits.extend(checker.check())
-        self.covered.update(*(_SAFE_COVERS.get(op, set()) for op in checker.safe_calls))
+        self.covered.update(*(_SAFE_COVERS.get(op, set()) for op, _ in checker.safe_calls))
+        if _module_constant(self.tree, "sr_phase") != "contract":
+            self.hits.extend(Hit("sr-contract-phase", call, f"sr_op.{op}")
+                             for op, call in checker.safe_calls if op in _CONTRACT_ONLY)
         self._downgrade(upgrade, checker)
         return self.hits
 
@@ -174,7 +183,7 @@ def _lint_file(path: Path, dialects: frozenset[str]) -> _FileResult:
     except (SyntaxError, ValueError, tokenize.TokenError) as exc:
         return _syntax_error(shown, exc)
     linter = _FileLinter(tree)
-    result = _FileResult(revision=_revision_of(tree), covered=linter.covered)
+    result = _FileResult(revision=_module_constant(tree, "revision"), covered=linter.covered)
     for hit in linter.run():
         rule = RULES[hit.rule]
         if rule.postgresql_only and "postgresql" not in dialects:

@@ -184,7 +184,7 @@ class CallChecker:
         self.batch: dict[str, str] = {}
         self.created_tables: set[str] = set()
         self.created_enums: dict[str, ast.AST] = {}
-        self.safe_calls: list[str] = []
+        self.safe_calls: list[tuple[str, ast.Call]] = []
         self.hits: list[Hit] = []
 
     def calls(self) -> Iterator[ast.Call]:
@@ -228,7 +228,7 @@ class CallChecker:
                 func.value, ast.Name):
             self._op(op, call, self.batch[func.value.id])
         elif module == SAFE:
-            self.safe_calls.append(op)
+            self.safe_calls.append((op, call))
             if op in {"create_table", "add_column"}:
                 self._collect_enums(call)
         elif isinstance(func, ast.Attribute) and func.attr in {"execute", "exec_driver_sql"}:

@@ -118,6 +118,11 @@ RULES: Mapping[str, Rule] = _rules(
          "drop the type in downgrade (sa.Enum(name=...).drop(op.get_bind())), or create "
          "it through sr_op.create_table/add_column and call sr_op.undo()",
          postgresql_only=True),
+    Rule("sr-contract-phase", WARNING,
+         "the safe helper restores the data on downgrade, but while it is deployed the old "
+         "code still reads the dropped or renamed name",
+         "put it in a revision with sr_phase = 'contract' and sr_retires = (app, version), "
+         "so it runs only once that version is retired"),
     Rule("sr-empty-downgrade", ERROR,
          "the downgrade does nothing (or refuses), so rolling back leaves the new schema "
          "under the old code",
