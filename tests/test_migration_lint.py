@@ -456,6 +456,22 @@ class TestTargets:
         config.set_main_option("version_locations", f"{project.versions}{os.pathsep}{extra}")
         assert sorted(rules(lint(config))) == ["ban-drop-column", "ban-drop-table"]
 
+    def test_list_with_directory(self, tmp_path: Path) -> None:
+        """A directory inside a list of targets stands for its .py files."""
+        write(tmp_path, 'op.drop_table("a")', name="a.py")
+        (tmp_path / "x").mkdir()
+        single = write(tmp_path / "x", 'op.drop_table("b")', name="b.py")
+        report = lint([tmp_path, single])
+        assert (report.files, rules(report)) == (2, ["ban-drop-table", "ban-drop-table"])
+
+    def test_pyproject_toml(self, tmp_path: Path) -> None:
+        """A pyproject.toml with [tool.alembic] is read like an alembic.ini."""
+        project = AlembicProject(tmp_path)
+        project.add("a1", 'op.drop_table("t")', 'op.execute("SELECT 1")')
+        toml = tmp_path / "pyproject.toml"
+        toml.write_text(f'[tool.alembic]\nscript_location = "{tmp_path / "migrations"}"\n')
+        assert rules(lint(toml)) == ["ban-drop-table"]
+
     def test_missing_path(self, tmp_path: Path) -> None:
         """A path that does not exist is an InvalidArgumentError naming it."""
         with pytest.raises(InvalidArgumentError, match=r"nope\.py does not exist"):

@@ -233,14 +233,13 @@ def _files(target: object) -> tuple[list[Path], Config | None]:
         return _config_files(target), target
     if isinstance(target, (str, os.PathLike)):
         path = _existing(Path(target))
-        if path.is_dir():
-            return _py_files(path), None
-        if path.suffix == ".ini":
-            config = Config(str(path))
+        if path.suffix in {".ini", ".toml"}:
+            config = Config(str(path)) if path.suffix == ".ini" else Config(toml_file=str(path))
             return _config_files(config), config
-        return [path], None
+        return _py_files(path) if path.is_dir() else [path], None
     if isinstance(target, (list, tuple)):
-        return [_existing(Path(item)) for item in target], None
+        paths = [_existing(Path(item)) for item in target]
+        return [f for p in paths for f in (_py_files(p) if p.is_dir() else [p])], None
     msg = (f"cannot lint a {type(target).__name__}; pass a Config, an ini path, a "
            "directory or files")
     raise InvalidArgumentError(msg)
