@@ -31,7 +31,10 @@ from safe_release.migrations._lint_rules import (
 from safe_release.migrations._lint_sql import analyse_sql, lint_sql
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Sequence
+    from typing import TypeAlias
+
+    LintTarget: TypeAlias = "Config | str | os.PathLike[str] | Sequence[str | os.PathLike[str]]"
 
 __all__ = ["RULES", "Finding", "LintReport", "lint", "lint_sql"]
 
@@ -264,7 +267,7 @@ def _merge_sql(report: LintReport, sql: str, results: Iterable[_FileResult]) -> 
     return report.merged(LintReport(fresh, sql_report.files, sql_report.suppressed))
 
 
-def lint(target: object, *, sql: str | None = None, dialect: str | None = None) -> LintReport:
+def lint(target: LintTarget, *, sql: str | None = None, dialect: str | None = None) -> LintReport:
     """Lint Alembic revision files for operations that break rollback or the old code.
 
     Args:
