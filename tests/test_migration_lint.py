@@ -586,3 +586,14 @@ class TestEdges:
         assert rules(lint_one(tmp_path, upgrade, 'op.drop_column("t", "c")')) == [
             "sr-enum-not-dropped"]
         assert rules(lint_one(tmp_path, upgrade, 'op.execute("DROP TYPE whatever")')) == []
+
+
+class TestExamples:
+    def test_erp_example_has_no_errors(self) -> None:
+        """The examples/ ERP project, written with the sr_op helpers, has no error finding."""
+        ini = Path(__file__).parent.parent / "examples" / "erp_migrations" / "alembic.ini"
+        if not ini.exists():
+            pytest.skip("examples/erp_migrations is not there")
+        report = lint(ini, dialect="postgresql")
+        assert report.ok, report.format_text()
+        assert report.files >= 1

@@ -119,8 +119,8 @@ RULES: Mapping[str, Rule] = _rules(
          "it through sr_op.create_table/add_column and call sr_op.undo()",
          postgresql_only=True),
     Rule("sr-contract-phase", WARNING,
-         "the safe helper restores the data on downgrade, but while it is deployed the old "
-         "code still reads the dropped or renamed name",
+         "the helper makes the downgrade lossless, but while the revision is deployed the "
+         "old code still uses the dropped or renamed column, table or enum value",
          "put it in a revision with sr_phase = 'contract' and sr_retires = (app, version), "
          "so it runs only once that version is retired"),
     Rule("sr-empty-downgrade", ERROR,
