@@ -320,6 +320,14 @@ class TestRollbackFloor:
         assert "now-not-null" in text
         assert "new-required-column" in text
 
+    def test_every_version_retired(self, erp: Erp, store: sr.Store, v1: str) -> None:
+        """With every version retired there is no floor, and the text says why."""
+        compat.retire(store, APP, v1)
+        erp.shape()
+        floor = erp.floor()
+        assert (floor.floor, floor.results, floor.retired) == (None, (), (v1,))
+        assert "every recorded version is retired" in floor.format_text()
+
     def test_unknown_app_is_a_typed_error(self, erp: Erp) -> None:
         """No recorded version: InvalidArgumentError saying how to record one."""
         with pytest.raises(sr.InvalidArgumentError, match=r"compat\.record"):

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AppVersion",
     "insert_schema",
+    "is_retired",
     "load_schema",
     "load_versions",
     "record_verified",
@@ -149,6 +150,15 @@ def retire(store: Store, app: str, version: str) -> None:
             conn.execute(t.update().where(*where).values(retired_at=_now(store)))
     if found is None:
         raise unknown_version(app, version)
+
+
+def is_retired(store: Store, app: str, version: str) -> bool:
+    """Whether the version is recorded and retired."""
+    t = store.tables.app_schema
+    query = sa.select(t.c.retired_at).where(t.c.app == app, t.c.version == version)
+    with read_tx(store.engine, "reading an application version") as conn:
+        row = conn.execute(query).first()
+    return row is not None and row.retired_at is not None
 
 
 def _check_dialect(dialect: object) -> str:

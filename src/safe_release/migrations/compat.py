@@ -150,8 +150,10 @@ class RollbackFloor:
 
     def format_text(self) -> str:
         """A summary line, then each version's result, newest first."""
-        if self.floor is None:
-            head = f"rollback floor of {self.app!r}: none (no recorded version is compatible)"
+        if not self.results:
+            head = f"rollback floor of {self.app!r}: none (every recorded version is retired)"
+        elif self.floor is None:
+            head = f"rollback floor of {self.app!r}: none (the newest version is incompatible)"
         else:
             head = (f"rollback floor of {self.app!r}: {self.floor} "
                     f"(safe: {', '.join(self.safe)})")
@@ -198,7 +200,7 @@ def is_retired(store: Store, app: str, version: str) -> bool:
     _check_store(store)
     check_name(app, "app")
     check_name(version, "version")
-    return any(v.version == version and v.retired for v in versions(store, app))
+    return _records.is_retired(store, app, version)
 
 
 def versions(store: Store, app: str) -> list[AppVersion]:
