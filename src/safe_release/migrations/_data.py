@@ -1,11 +1,15 @@
 """Per-table, per-column checksums of a database's rows, and where two differ.
 
-A `TableData` reads a table once, ordered by its primary key (every column
-when it has none), through the driver with no type processing, and keeps the
-column values: the checksum of a column is the hash of its values in key
-order, so comparing two snapshots is one comparison per column, and only a
-column that differs is examined row by row to say how many values changed
-and show one.
+On PostgreSQL one query per table has the server render every column as one
+string: each value quoted as a literal (``quote_nullable(value::text)``, so
+NULL and ``'NULL'`` are kept apart), joined in key order with a unit
+separator; rows never cross the network one by one. On SQLite (in-process,
+where a fetch is cheaper than SQL functions per value) the rows are fetched
+in key order through the driver and kept as one tuple per column. Either way a
+column's checksum is that string or tuple: two snapshots compare with one
+comparison per column. Only a column that differs is taken apart, paired with
+the key column's values, to say how many rows changed and show one (when a
+rendered value itself holds the separator, only "values differ" is said).
 """
 
 from __future__ import annotations
@@ -13,33 +17,49 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import inspect
+from sqlalchemy import text
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
     from sqlalchemy import Connection
 
-__all__ = ["DataDifference", "TableData", "compare_data", "read_tables"]
+__all__ = ["DataDifference", "TableData", "TableShape", "compare_data", "read_table",
+           "read_tables", "table_shape"]
+
+_SEP = "\x1f"
+
+
+@dataclass(frozen=True)
+class TableShape:
+    """A table's columns and primary key (empty when it has none)."""
+
+    columns: tuple[str, ...]
+    key: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class TableData:
-    """One table's rows as column tuples in key order, with their checksums."""
+    """One table's rows: their count and each column rendered as one string."""
 
+    rows: int
     key: tuple[str, ...]
-    columns: Mapping[str, tuple[Any, ...]]
-    checksums: Mapping[str, int]
+    columns: Mapping[str, str | tuple[Any, ...]]
 
-    @property
-    def rows(self) -> int:
-        """How many rows the table had."""
-        first = next(iter(self.columns.values()), ())
-        return len(first)
+    def values(self, column: str) -> list[Any] | None:
+        """The column's values in row order (None when they cannot be split)."""
+        joined = self.columns[column]
+        if isinstance(joined, tuple):
+            return list(joined)
+        values = joined.split(_SEP) if self.rows else []
+        return values if len(values) == self.rows else None
 
-    def keys(self) -> list[tuple[Any, ...]]:
-        """Each row's key, in order."""
-        return list(zip(*(self.columns[k] for k in self.key), strict=True))
+    def keys(self) -> list[tuple[Any, ...]] | None:
+        """Each row's key, rendered (None when a key value holds the separator)."""
+        parts = [self.values(k) for k in self.key]
+        if any(p is None for p in parts):
+            return None
+        return list(zip(*parts, strict=True))
 
 
 @dataclass(frozen=True)
@@ -48,7 +68,6 @@ class DataDifference:
 
     table: str
     column: str | None
-    changed: int
     example: str
 
     def describe(self) -> str:
@@ -63,42 +82,71 @@ def _quoted(conn: Connection, name: str) -> str:
     return f"{prep.quote_schema(schema)}.{prep.quote(table)}" if schema else prep.quote(table)
 
 
-def _primary_key(conn: Connection, name: str) -> tuple[str, ...]:
-    schema, _, table = name.rpartition(".")
-    pk = inspect(conn).get_pk_constraint(table, schema=schema or None)
-    return tuple(pk.get("constrained_columns") or ())
+def table_shape(conn: Connection, name: str) -> TableShape:
+    """Columns and primary key of ``name``, from the catalog."""
+    if conn.dialect.name == "sqlite":
+        rows = conn.exec_driver_sql(f"PRAGMA table_info({_quoted(conn, name)})").fetchall()
+        columns = tuple(r[1] for r in rows)
+        key = tuple(r[1] for r in sorted((r for r in rows if r[5]), key=lambda r: r[5]))
+        return TableShape(columns, key)
+    found = conn.execute(text(
+        "SELECT a.attname, coalesce(array_position(i.indkey::int2[], a.attnum) + 1, 0) "
+        "FROM pg_attribute a LEFT JOIN pg_index i ON i.indrelid = a.attrelid "
+        "AND i.indisprimary WHERE a.attrelid = CAST(:t AS regclass) AND a.attnum > 0 "
+        "AND NOT a.attisdropped ORDER BY a.attnum"), {"t": _quoted(conn, name)}).fetchall()
+    columns = tuple(r[0] for r in found)
+    key = tuple(r[0] for r in sorted((r for r in found if r[1]), key=lambda r: r[1]))
+    return TableShape(columns, key)
 
 
-def read_table(conn: Connection, name: str, key: tuple[str, ...] | None = None) -> TableData:
-    """Read ``name`` whole (``key``: its primary key, looked up when not given)."""
-    key = key if key is not None else _primary_key(conn, name)
-    sql = f"SELECT * FROM {_quoted(conn, name)}"  # noqa: S608 - quoted identifier
-    if key:
-        prep = conn.dialect.identifier_preparer
-        sql += f" ORDER BY {', '.join(prep.quote(k) for k in key)}"
-    result = conn.exec_driver_sql(sql)
-    names = tuple(result.keys())
-    rows = list(result.fetchall())
-    if not key:
-        rows.sort(key=lambda r: tuple(_sortable(v) for v in r))
-    columns = (dict(zip(names, zip(*rows, strict=True), strict=True)) if rows
-               else dict.fromkeys(names, ()))
-    return TableData(key or names, columns, {n: hash(v) for n, v in columns.items()})
+def _render(conn: Connection, column: str, order: str) -> str:
+    col = conn.dialect.identifier_preparer.quote(column)
+    if conn.dialect.name == "sqlite":
+        return f"coalesce(group_concat(quote({col}), char(31)), '')"
+    return f"coalesce(string_agg(quote_nullable({col}::text), chr(31) ORDER BY {order}), '')"
 
 
-def _sortable(value: Any) -> tuple[int, str]:
-    """A sort key for any driver value (NULLs first, mixed types never compared)."""
-    return (0, "") if value is None else (1, f"{type(value).__name__}:{value!r}")
+def read_table(conn: Connection, name: str, shape: TableShape) -> TableData:
+    """Every column of ``name`` (see the module docstring)."""
+    if conn.dialect.name == "sqlite":
+        return _read_sqlite(conn, name, shape)
+    prep = conn.dialect.identifier_preparer
+    if shape.key:
+        order = ", ".join(prep.quote(k) for k in shape.key)
+    else:  # no primary key: the whole row orders (and identifies) it
+        order = ("CAST(_t AS text)" if conn.dialect.name == "postgresql"
+                 else ", ".join(prep.quote(c) for c in shape.columns))
+    parts = ", ".join(_render(conn, c, order) for c in shape.columns)
+    source = f"{_quoted(conn, name)} AS _t"
+    row = conn.exec_driver_sql(f"SELECT count(*), {parts} FROM {source}").one()  # noqa: S608
+    return TableData(row[0], shape.key or shape.columns,
+                     dict(zip(shape.columns, row[1:], strict=True)))
+
+
+def _read_sqlite(conn: Connection, name: str, shape: TableShape) -> TableData:
+    """SQLite: the rows through the driver (its quote() per value costs more than a fetch)."""
+    prep = conn.dialect.identifier_preparer
+    order = ", ".join(prep.quote(k) for k in shape.key or shape.columns)
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(f"SELECT {', '.join(prep.quote(c) for c in shape.columns)} "  # noqa: S608
+                       f"FROM {_quoted(conn, name)} ORDER BY {order}")
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    columns = (dict(zip(shape.columns, zip(*rows, strict=True), strict=True)) if rows
+               else dict.fromkeys(shape.columns, ()))
+    return TableData(len(rows), shape.key or shape.columns, columns)
 
 
 def read_tables(conn: Connection, names: Iterable[str],
-                keys: dict[str, tuple[str, ...]]) -> dict[str, TableData]:
-    """Read every table in ``names``; ``keys`` caches primary keys by table."""
+                shapes: dict[str, TableShape]) -> dict[str, TableData]:
+    """Read every table in ``names``; ``shapes`` caches their columns and keys."""
     out = {}
     for name in names:
-        if name not in keys:
-            keys[name] = _primary_key(conn, name)
-        out[name] = read_table(conn, name, keys[name])
+        if name not in shapes:
+            shapes[name] = table_shape(conn, name)
+        out[name] = read_table(conn, name, shapes[name])
     return out
 
 
@@ -108,48 +156,63 @@ def compare_data(before: Mapping[str, TableData], after: Mapping[str, TableData]
     out = []
     for name in tables:
         old, new = before.get(name), after.get(name)
-        if old is None or new is None or old.checksums == new.checksums:
+        if old is None or new is None or (old.rows == new.rows and all(
+                new.columns.get(c) == v for c, v in old.columns.items() if c in new.columns)):
             continue
         out += _table_differences(name, old, new)
     return out
 
 
 def _table_differences(name: str, old: TableData, new: TableData) -> list[DataDifference]:
-    old_rows = dict(zip(old.keys(), range(old.rows), strict=True))
-    new_rows = dict(zip(new.keys(), range(new.rows), strict=True))
-    gone = [k for k in old_rows if k not in new_rows]
+    old_keys, new_keys = old.keys(), new.keys()
+    if old_keys is None or new_keys is None or old.key != new.key:
+        return _coarse(name, old, new)
+    old_rows = {k: i for i, k in enumerate(old_keys)}
+    new_rows = {k: i for i, k in enumerate(new_keys)}
     out = []
+    gone = [k for k in old_rows if k not in new_rows]
     if gone:
-        out.append(DataDifference(name, None, len(gone),
-                                  f"{len(gone)} of {old.rows} rows missing, e.g. key {gone[0]}"))
+        out.append(DataDifference(name, None, f"{len(gone)} of {old.rows} rows missing, "
+                                              f"e.g. key {_key(gone[0])}"))
     added = [k for k in new_rows if k not in old_rows]
     if added:
-        out.append(DataDifference(name, None, len(added),
-                                  f"{len(added)} rows appeared, e.g. key {added[0]}"))
+        out.append(DataDifference(name, None, f"{len(added)} rows appeared, e.g. key "
+                                              f"{_key(added[0])}"))
     for column in old.columns:
-        if column not in new.columns or old.checksums[column] == new.checksums.get(column):
-            continue
-        diff = _column_difference(name, column, old, new, old_rows, new_rows)
-        if diff is not None:
-            out.append(diff)
+        if column in new.columns and old.columns[column] != new.columns[column]:
+            out += _column_difference(name, column, old, new, (old_rows, new_rows))
     return out
 
 
-def _column_difference(  # noqa: PLR0917 - both snapshots and both row indexes
-    name: str, column: str, old: TableData, new: TableData,
-    old_rows: dict[tuple[Any, ...], int], new_rows: dict[tuple[Any, ...], int],
-) -> DataDifference | None:
-    before, after = old.columns[column], new.columns[column]
+def _column_difference(name: str, column: str, old: TableData, new: TableData,
+                       rows: tuple[dict[tuple[Any, ...], int], dict[tuple[Any, ...], int]],
+                       ) -> list[DataDifference]:
+    before, after = old.values(column), new.values(column)
+    if before is None or after is None:
+        return [DataDifference(name, column, "values differ")]
+    old_rows, new_rows = rows
     changed = [(k, before[i], after[new_rows[k]]) for k, i in old_rows.items()
                if k in new_rows and before[i] != after[new_rows[k]]]
     if not changed:
-        return None
+        return []
     key, was, now = changed[0]
-    return DataDifference(name, column, len(changed),
-                          f"{len(changed)} of {old.rows} values changed, e.g. key {key}: "
-                          f"{_short(was)} -> {_short(now)}")
+    return [DataDifference(name, column, f"{len(changed)} of {old.rows} values changed, "
+                                         f"e.g. key {_key(key)}: {_short(was)} -> {_short(now)}")]
+
+
+def _coarse(name: str, old: TableData, new: TableData) -> list[DataDifference]:
+    out = []
+    if old.rows != new.rows:
+        out.append(DataDifference(name, None, f"{old.rows} rows became {new.rows}"))
+    out += [DataDifference(name, c, "values differ") for c in old.columns
+            if c in new.columns and old.columns[c] != new.columns[c]]
+    return out
+
+
+def _key(key: tuple[Any, ...]) -> str:
+    return ", ".join(v if isinstance(v, str) else repr(v) for v in key)
 
 
 def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."  # noqa: PLR2004 - display width
+    shown: str = value if isinstance(value, str) else repr(value)
+    return shown if len(shown) <= 40 else shown[:37] + "..."  # noqa: PLR2004 - display width

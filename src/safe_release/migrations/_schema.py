@@ -60,7 +60,8 @@ ORDER BY n.nspname, t.typname, e.enumsortorder
 """
 _SQLITE = """
 SELECT tbl_name, type, name, sql FROM sqlite_master
-WHERE tbl_name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND sql IS NOT NULL
+WHERE tbl_name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE 'sr\\_%' ESCAPE '\\'
+  AND sql IS NOT NULL
 """
 
 

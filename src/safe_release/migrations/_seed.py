@@ -38,11 +38,12 @@ _IN_LIST = re.compile(r"^\s*\(?\s*\"?(\w+)\"?\s+IN\s*\((.*)\)\s*\)?\s*$",
 _QUOTED = re.compile(r"'((?:[^']|'')*)'")
 
 
-def reflect(conn: Connection, name: str, metadata: MetaData | None = None) -> Table:
+def reflect(conn: Connection, name: str, metadata: MetaData | None = None, *,
+            resolve_fks: bool = True) -> Table:
     """Reflect table ``name`` (``schema.table`` for a non-default PostgreSQL schema)."""
     schema, _, table = name.rpartition(".")
     return Table(table, metadata if metadata is not None else MetaData(),
-                 autoload_with=conn, schema=schema or None)
+                 autoload_with=conn, schema=schema or None, resolve_fks=resolve_fks)
 
 
 def _choices(conn: Connection, table: Table) -> dict[str, list[Any]]:
@@ -153,34 +154,38 @@ class Seeder:
         choices = _choices(conn, table)
         refs = self._referenced(conn, table)
         hook = self.hooks.get(name) or self.hooks.get(table.name)
-        out = []
-        for _ in range(n):
-            i = self.counter
-            self.counter += 1
-            row = {c.name: self._value(c, i, choices, refs) for c in table.columns
-                   if not c.computed}
-            if hook is not None:
+        makers = [(c.name, _maker(c, choices, refs)) for c in table.columns if not c.computed]
+        start, self.counter = self.counter, self.counter + n
+        out = [{column: make(i) for column, make in makers} for i in range(start, start + n)]
+        if hook is not None:
+            for i, row in enumerate(out, start):
                 row.update(hook(i))
-            out.append(row)
         return out
 
     def _referenced(self, conn: Connection, table: Table) -> dict[str, list[Any]]:
         out: dict[str, list[Any]] = {}
         for fk in table.foreign_keys:
-            values = list(conn.execute(select(fk.column).limit(1000)).scalars())
+            target_table, _, target_column = fk.target_fullname.rpartition(".")
+            if target_table not in table.metadata.tables:
+                reflect(conn, target_table, table.metadata, resolve_fks=False)
+            target = table.metadata.tables[target_table].c[target_column]
+            values = list(conn.execute(select(target).limit(1000)).scalars())
             out[fk.parent.name] = values
         return out
 
-    @staticmethod
-    def _value(col: Column[Any], i: int, choices: Mapping[str, list[Any]],
-               refs: Mapping[str, list[Any]]) -> Any:
-        if col.name in refs:
-            values = refs[col.name]
-            return values[i % len(values)] if values else None
-        if col.nullable and not col.primary_key and i % 10 == 9:  # noqa: PLR2004 - one in ten
-            return None
-        allowed = choices.get(col.name) or getattr(col.type, "enums", None)
-        if allowed:
-            return allowed[i % len(allowed)]
+
+def _maker(col: Column[Any], choices: Mapping[str, list[Any]],
+           refs: Mapping[str, list[Any]]) -> Callable[[int], Any]:
+    """The value of ``col`` for row index ``i``."""
+    if col.name in refs:
+        values = refs[col.name]
+        return (lambda i: values[i % len(values)]) if values else (lambda _i: None)
+    allowed = choices.get(col.name) or getattr(col.type, "enums", None)
+    if allowed:
+        base: Callable[[int], Any] = lambda i: allowed[i % len(allowed)]  # noqa: E731
+    else:
         make: Callable[[Column[Any], int], Any] = _BY_PYTHON_TYPE.get(_python_type(col), _text)
-        return make(col, i)
+        base = lambda i: make(col, i)  # noqa: E731
+    if col.nullable and not col.primary_key:
+        return lambda i: None if i % 10 == 9 else base(i)  # noqa: PLR2004 - one in ten
+    return base

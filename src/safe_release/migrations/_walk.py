@@ -23,14 +23,20 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from alembic.runtime.migration import RevisionStep
-from sqlalchemy import inspect
 
-from safe_release.migrations._data import TableData, compare_data, read_table, read_tables
+from safe_release.migrations._changes import ChangeTracker
+from safe_release.migrations._data import (
+    TableData,
+    TableShape,
+    compare_data,
+    read_table,
+    table_shape,
+)
 from safe_release.migrations._schema import Schema, capture_schema, schema_differences
 from safe_release.migrations._seed import Seeder, reflect
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Generator, Iterator, Sequence
+    from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 
     from alembic.runtime.migration import MigrationContext
     from alembic.script import Script, ScriptDirectory
@@ -67,21 +73,20 @@ class CheckFinding:
 
 @dataclass(frozen=True)
 class _Probe:
-    """Rows written under a revision's schema: driver values by primary key."""
+    """Rows written under a revision's schema: rendered values by key, and as inserted."""
 
     table: str
+    rendered: dict[tuple[Any, ...], dict[str, Any]]
+    inserted: list[dict[str, Any]]
     key: tuple[str, ...]
-    rows: dict[tuple[Any, ...], dict[str, Any]]
 
 
-def _rows_by_key(data: TableData, wanted: set[tuple[Any, ...]]) -> dict[tuple[Any, ...],
-                                                                         dict[str, Any]]:
-    names = list(data.columns)
-    out = {}
-    for i, key in enumerate(data.keys()):
-        if key in wanted:
-            out[key] = {n: data.columns[n][i] for n in names}
-    return out
+def _by_key(data: TableData, wanted: set[tuple[Any, ...]]) -> dict[tuple[str, ...],
+                                                                   dict[str, str]]:
+    keys = data.keys() or []
+    columns = {c: data.values(c) or [] for c in data.columns}
+    return {key: {c: v[i] for c, v in columns.items() if i < len(v)}
+            for i, key in enumerate(keys) if key in wanted}
 
 
 @dataclass
@@ -102,8 +107,10 @@ class Walker:
     findings: list[CheckFinding] = field(default_factory=list)
     checked: list[str] = field(default_factory=list)
     step: tuple[str, str] | None = None
-    keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    shapes: dict[str, TableShape] = field(default_factory=dict)
     last: Schema | None = None
+    cache: dict[str, TableData] = field(default_factory=dict)
+    tracker: ChangeTracker | None = None
 
     def __call__(self, heads: Sequence[str], context: MigrationContext) -> Iterator[RevisionStep]:
         """Called by ``run_migrations`` with the database's heads."""
@@ -119,6 +126,7 @@ class Walker:
         return self._walk(conn)
 
     def _walk(self, conn: Connection) -> Iterator[RevisionStep]:
+        self.tracker = ChangeTracker(conn)
         state = self._state(conn)
         for script in self.order:
             rev = script.revision
@@ -141,7 +149,7 @@ class Walker:
         self._note_schema(rev, before.schema, down, "after its downgrade")
         for probe in probes:
             self._settle_probe(conn, rev, probe, down)
-        restored = read_tables(conn, before.data.keys() & down.tables.keys(), self.keys)
+        restored = self._read(conn, before.data.keys() & down.tables.keys(), down)
         self._note_data(rev, before.data, restored, "after its downgrade")
         yield self._step(rev, "upgrade again", script, up=True)
         again = self._state(conn)
@@ -155,14 +163,30 @@ class Walker:
         if self.last is not None:
             for name in schema.changed_tables(self.last) | (
                     self.last.tables.keys() ^ schema.tables.keys()):
-                self.keys.pop(name, None)
+                self.shapes.pop(name, None)
         self.last = schema
         return schema
 
     def _state(self, conn: Connection) -> _State:
         schema = self._schema(conn)
         tables = [t for t in schema.tables if not t.startswith("type ")]
-        return _State(schema, read_tables(conn, tables, self.keys))
+        return _State(schema, self._read(conn, tables, schema))
+
+    def _read(self, conn: Connection, names: Iterable[str], schema: Schema,
+              ) -> dict[str, TableData]:
+        """Each table's data, read again only if it may have changed since last read."""
+        tracker = self.tracker
+        assert tracker is not None  # noqa: S101 - set when the walk starts
+        tracker.refresh(conn)
+        out = {}
+        for name in names:
+            definition = schema.tables[name]
+            if name in self.cache and tracker.unchanged(name, definition):
+                out[name] = self.cache[name]
+                continue
+            out[name] = self.cache[name] = read_table(conn, name, self._shape(conn, name))
+            tracker.read(conn, name, definition)
+        return out
 
     def _seeded(self, conn: Connection, rev: str, state: _State, new: set[str]) -> _State:
         tables = sorted(t for t in new if not t.startswith("type "))
@@ -176,62 +200,70 @@ class Walker:
                 f"exercised: give rows={{'{table}': fn}} with valid values", table,
                 severity="warning"))
         data = dict(state.data)
-        data.update(read_tables(conn, tables, self.keys))
+        data.update(self._read(conn, tables, state.schema))
         return _State(state.schema, data)
 
     def _probe(self, conn: Connection, rev: str, tables: set[str]) -> list[_Probe]:
         """Write a few rows under the new schema into each table the revision changed."""
         out = []
         for name in sorted(t for t in tables if not t.startswith("type ")):
-            table = reflect(conn, name)
-            key = tuple(c.name for c in table.primary_key)
-            had = set(read_table(conn, name, key).keys()) if key else set()
-            if not key or self.seeder.insert(conn, name, table, _PROBES) is None:
-                detail = self.seeder.problems.pop()[1] if key else "it has no primary key"
+            shape = self._shape(conn, name)
+            had = read_table(conn, name, shape)
+            table = reflect(conn, name, resolve_fks=False)
+            rows = self.seeder.insert(conn, name, table, _PROBES) if table.primary_key else None
+            if rows is None:
+                detail = self.seeder.problems.pop()[1] if table.primary_key else "no primary key"
                 self.findings.append(CheckFinding(
                     "seed", rev, f"could not write rows under the new schema of {name} "
                     f"({detail}); whether the downgrade keeps them was not exercised", name,
                     severity="warning"))
                 continue
-            data = read_table(conn, name, key)
-            out.append(_Probe(name, key, _rows_by_key(data, set(data.keys()) - had)))
+            now = read_table(conn, name, shape)
+            mine = set(now.keys() or ()) - set(had.keys() or ())
+            out.append(_Probe(name, _by_key(now, mine), rows,
+                              tuple(c.name for c in table.primary_key)))
         return out
+
+    def _shape(self, conn: Connection, name: str) -> TableShape:
+        if name not in self.shapes:
+            self.shapes[name] = table_shape(conn, name)
+        return self.shapes[name]
 
     def _settle_probe(self, conn: Connection, rev: str, probe: _Probe, down: Schema) -> None:
         """Report probe rows the downgrade lost or changed, then delete them."""
         if probe.table not in down.tables:
             return
-        if any(k not in self._columns(conn, probe.table) for k in probe.key):
+        shape = self._shape(conn, probe.table)
+        if any(k not in shape.columns for k in probe.key):
             return
-        now = _rows_by_key(read_table(conn, probe.table, probe.key), set(probe.rows))
-        lost = [k for k in probe.rows if k not in now]
-        dropped = sorted({c for row in probe.rows.values() for c in row}
-                         - {c for row in now.values() for c in row}) if now else []
-        for column in dropped:
+        now = _by_key(read_table(conn, probe.table, shape), set(probe.rendered))
+        self._report_probe(rev, probe, now)
+        table = reflect(conn, probe.table, resolve_fks=False)
+        for row in probe.inserted:
+            conn.execute(table.delete().where(*[table.c[k] == row[k] for k in probe.key]))
+
+    def _report_probe(self, rev: str, probe: _Probe,
+                      now: dict[tuple[Any, ...], dict[str, Any]]) -> None:
+        lost = [k for k in probe.rendered if k not in now]
+        if lost:
+            self.findings.append(CheckFinding(
+                "lost", rev, f"{len(lost)} of {len(probe.rendered)} rows written to "
+                f"{probe.table} under {rev}'s schema are gone after its downgrade (e.g. key "
+                f"{', '.join(lost[0])})", probe.table))
+        if not now:
+            return
+        kept = {c for row in now.values() for c in row}
+        for column in sorted({c for row in probe.rendered.values() for c in row} - kept):
             self.findings.append(CheckFinding(
                 "lost", rev, f"values written to {probe.table}.{column} under {rev}'s schema "
                 "are dropped by its downgrade (the column is not in the schema before it)",
                 probe.table, column, severity="info"))
         changed = sorted({c for k, row in now.items() for c, v in row.items()
-                          if c in probe.rows[k] and probe.rows[k][c] != v})
-        if lost:
-            self.findings.append(CheckFinding(
-                "lost", rev, f"{len(lost)} of {len(probe.rows)} rows written to {probe.table} "
-                f"under {rev}'s schema are gone after its downgrade (e.g. key {lost[0]})",
-                probe.table))
+                          if c in probe.rendered[k] and probe.rendered[k][c] != v})
         for column in changed:
             self.findings.append(CheckFinding(
                 "lost", rev, f"values written to {probe.table}.{column} under {rev}'s schema "
                 "changed after its downgrade", probe.table, column))
-        table = reflect(conn, probe.table)
-        for key in now:
-            conn.execute(table.delete().where(
-                *[table.c[k] == v for k, v in zip(probe.key, key, strict=True)]))
-
-    @staticmethod
-    def _columns(conn: Connection, name: str) -> set[str]:
-        schema, _, table = name.rpartition(".")
-        return {c["name"] for c in inspect(conn).get_columns(table, schema=schema or None)}
 
     def _note_schema(self, rev: str, want: Schema, got: Schema, when: str, *,
                      kind: str = "schema") -> None:
