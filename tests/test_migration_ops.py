@@ -308,3 +308,45 @@ class TestKeys:
                         imports=IMPORTS, extra="revision_id = revision\ndel revision")
         with pytest.raises(MigrationError, match="revision="):
             erp.upgrade()
+
+
+class TestIdempotentUndo:
+    def test_undo_over_a_half_restored_column(self, erp: Erp) -> None:
+        """A column already re-added (with wrong values) by an earlier attempt is refilled."""
+        two_step(erp, 'sr_op.drop_column("orders", "note")')
+        before = erp.rows("orders")
+        erp.upgrade()
+        erp.execute("ALTER TABLE orders ADD COLUMN note TEXT")
+        erp.execute("UPDATE orders SET note = 'half-done'")
+        erp.downgrade("a1")
+        assert erp.rows("orders") == before
+
+    def test_undo_over_a_half_refilled_table(self, erp: Erp) -> None:
+        """A table re-created with some rows by an earlier attempt ends with each row once."""
+        two_step(erp, 'sr_op.drop_table("orders")')
+        before = erp.rows("orders")
+        erp.upgrade()
+        pg = erp.engine.dialect.name == "postgresql"
+        erp.execute(
+            "CREATE TABLE orders (id INTEGER PRIMARY KEY, sku VARCHAR(20) NOT NULL, note TEXT, "
+            "price NUMERIC(10, 2) NOT NULL DEFAULT '0', placed_at "
+            + ("TIMESTAMP WITH TIME ZONE, doc JSON, blob BYTEA)" if pg else
+               "DATETIME, doc JSON, blob BLOB)"))
+        erp.execute("INSERT INTO orders (id, sku, price) VALUES (1, 'x', 1)")
+        erp.downgrade("a1")
+        assert erp.rows("orders") == before
+
+
+class TestOffline:
+    def test_sql_mode_emits_the_plain_operations(self, erp: Erp,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+        """--sql output holds the DDL; undo() leaves a comment instead of guessing."""
+        erp.project.add("a1", ORDERS, "op.drop_table('orders')")
+        erp.project.add("b1", 'sr_op.drop_column("orders", "note")', "sr_op.undo()",
+                        imports=IMPORTS)
+        config = erp.config()
+        command.upgrade(config, "head", sql=True)
+        command.downgrade(config, "b1:a1", sql=True)
+        out = capsys.readouterr().out
+        assert "DROP COLUMN note" in out or "_alembic_tmp_orders" in out
+        assert "sr_op.undo() restores revision b1" in out

@@ -154,7 +154,9 @@ def _fix_sequences(conn: sa.Connection, entry: _archive.Entry, sequences: list[s
     quote = conn.dialect.identifier_preparer.quote
     for col in entry.info["columns"]:
         seq = serial_sequence(col)
-        if seq in sequences:
+        exists = seq in sequences and conn.execute(
+            sa.text("SELECT to_regclass(:seq)"), {"seq": seq}).scalar() is not None
+        if exists:
             target = _oplog.where(quote(entry.table), entry.info["schema"])
             conn.exec_driver_sql(f"ALTER SEQUENCE {seq} OWNED BY {target}.{quote(col['name'])}")
             top = f"SELECT max({quote(col['name'])}) FROM {target}"  # noqa: S608 - quoted names

@@ -107,9 +107,14 @@ def contract(app: str | None = None, version: str | None = None, *,
     rev = revision or caller.get("revision")
     if app is None or version is None:
         app, version = _retires(caller.get("sr_retires"), rev)
-    config = _oplog.context().config
-    attributes = config.attributes if config is not None else {}
+    context = _oplog.context()
+    attributes = context.config.attributes if context.config is not None else {}
     if attributes.get(SKIP_ATTRIBUTE):
+        return
+    if context.as_sql:
+        context.impl.static_output(
+            f"-- safe-release: contract revision {rev} must not run before {app} {version} "
+            "is retired (not checked in --sql mode)")
         return
     store = attributes.get(STORE_ATTRIBUTE)
     if store is not None or not os.environ.get("SAFE_RELEASE_URL"):

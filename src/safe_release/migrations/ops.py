@@ -190,6 +190,10 @@ def remove_enum_value(table: str, column: str, value: str, *, replace_with: str,
     PostgreSQL: the ENUM type is rebuilt without ``value`` (every column using it
     is converted). SQLite keeps enums as plain text, so only the rows change.
     """
+    if _oplog.offline():
+        msg = ("remove_enum_value reads the ENUM's labels and the rows from the database; "
+               "run this revision online (without --sql)")
+        raise MigrationError(msg, revision=revision)
     conn, rev = _oplog.start(revision)
     info = column_info(conn, _oplog.column(_oplog.columns(conn, table, schema, rev), table,
                                            column, rev), rev)
