@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import create_engine, inspect, text
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Mapping
 
     from sqlalchemy import Connection
 
@@ -136,7 +137,7 @@ def _table_differences(table: str, before: Schema, after: Schema) -> list[str]:
     if before.dialect == "sqlite":
         old, new = _replayed(before.tables[table], table), _replayed(after.tables[table], table)
     else:
-        old, new = set(before.tables[table]), set(after.tables[table])
+        old, new = frozenset(before.tables[table]), frozenset(after.tables[table])
     return ([f"{table}: {line} is missing" for line in sorted(old - new)]
             + [f"{table}: {line} was added" for line in sorted(new - old)])
 
@@ -144,14 +145,15 @@ def _table_differences(table: str, before: Schema, after: Schema) -> list[str]:
 _DDL = re.compile(r"^\w+ [^:]+: ")
 
 
-def _replayed(lines: Iterable[str], table: str) -> set[str]:
+@lru_cache(maxsize=512)
+def _replayed(lines: tuple[str, ...], table: str) -> frozenset[str]:
     """Reflect an SQLite table from its stored DDL in a private in-memory database."""
     engine = create_engine("sqlite://")
     try:
         with engine.begin() as conn:
             for line in sorted(lines, key=lambda s: not s.startswith("table")):
                 conn.exec_driver_sql(_DDL.sub("", line, count=1))
-            return _described(inspect(conn), table)
+            return frozenset(_described(inspect(conn), table))
     finally:
         engine.dispose()
 

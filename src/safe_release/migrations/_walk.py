@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
     from alembic.runtime.migration import MigrationContext
     from alembic.script import Script, ScriptDirectory
-    from sqlalchemy import Connection
+    from sqlalchemy import Connection, Table
 
 __all__ = ["CheckFinding", "Walker"]
 
@@ -79,6 +79,7 @@ class _Probe:
     rendered: dict[tuple[Any, ...], dict[str, Any]]
     inserted: list[dict[str, Any]]
     key: tuple[str, ...]
+    reflected: Table
 
 
 def _by_key(data: TableData, wanted: set[tuple[Any, ...]]) -> dict[tuple[str, ...],
@@ -110,6 +111,7 @@ class Walker:
     shapes: dict[str, TableShape] = field(default_factory=dict)
     last: Schema | None = None
     cache: dict[str, TableData] = field(default_factory=dict)
+    tables: dict[tuple[str, tuple[str, ...]], Table] = field(default_factory=dict)
     tracker: ChangeTracker | None = None
 
     def __call__(self, heads: Sequence[str], context: MigrationContext) -> Iterator[RevisionStep]:
@@ -209,7 +211,7 @@ class Walker:
         for name in sorted(t for t in tables if not t.startswith("type ")):
             shape = self._shape(conn, name)
             had = read_table(conn, name, shape)
-            table = reflect(conn, name, resolve_fks=False)
+            table = self._table(conn, name)
             rows = self.seeder.insert(conn, name, table, _PROBES) if table.primary_key else None
             if rows is None:
                 detail = self.seeder.problems.pop()[1] if table.primary_key else "no primary key"
@@ -221,8 +223,16 @@ class Walker:
             now = read_table(conn, name, shape)
             mine = set(now.keys() or ()) - set(had.keys() or ())
             out.append(_Probe(name, _by_key(now, mine), rows,
-                              tuple(c.name for c in table.primary_key)))
+                              tuple(c.name for c in table.primary_key), table))
         return out
+
+    def _table(self, conn: Connection, name: str) -> Table:
+        """The table as reflected now (cached per definition)."""
+        assert self.last is not None  # noqa: S101 - a schema was captured first
+        definition = (name, self.last.tables[name])
+        if definition not in self.tables:
+            self.tables[definition] = reflect(conn, name, resolve_fks=False)
+        return self.tables[definition]
 
     def _shape(self, conn: Connection, name: str) -> TableShape:
         if name not in self.shapes:
@@ -238,7 +248,7 @@ class Walker:
             return
         now = _by_key(read_table(conn, probe.table, shape), set(probe.rendered))
         self._report_probe(rev, probe, now)
-        table = reflect(conn, probe.table, resolve_fks=False)
+        table = probe.reflected
         for row in probe.inserted:
             conn.execute(table.delete().where(*[table.c[k] == row[k] for k in probe.key]))
 
