@@ -4,8 +4,9 @@ One table, written through the running migration's own connection, created on
 first use. Each lossy or recorded operation of a revision is an *entry*
 (numbered in the order the upgrade ran them); ``row_no = 0`` is the entry's
 description (JSON: what the operation did, the definitions it removed) and
-``row_no >= 1`` are the archived rows (JSON lists of exactly-encoded values,
-see :mod:`._ops_codec`). ``undo`` replays the entries newest first and deletes
+``row_no >= 1`` are pages of up to :data:`BATCH` archived table rows (a JSON
+list of lists of exactly-encoded values, see :mod:`._ops_codec`), so a
+1,000-row table costs one archive row. ``undo`` replays the entries newest first and deletes
 each one once it is reversed.
 """
 
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from safe_release.migrations._ops_codec import dumps_row, loads_row
+from safe_release.migrations._ops_codec import dumps_rows, loads_rows
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -76,19 +77,26 @@ def add_entry(conn: sa.Connection, revision: str, op: str, table: str,
 
 
 def add_rows(conn: sa.Connection, entry: Entry, rows: Iterable[list[Any]]) -> int:
-    """Append ``rows`` to ``entry`` in batches (executemany); return how many."""
-    batch: list[dict[str, Any]] = []
+    """Append ``rows`` to ``entry`` as pages of :data:`BATCH` rows; return how many rows."""
+    pages: list[dict[str, Any]] = []
+    page: list[list[Any]] = []
     count = 0
     for row in rows:
         count += 1
-        batch.append({"revision": entry.revision, "entry": entry.entry, "row_no": count,
-                      "op": entry.op, "table_name": entry.table, "payload": dumps_row(row)})
-        if len(batch) >= BATCH:
-            conn.execute(archive.insert(), batch)
-            batch = []
-    if batch:
-        conn.execute(archive.insert(), batch)
+        page.append(row)
+        if len(page) >= BATCH:
+            pages.append(_page(entry, len(pages) + 1, page))
+            page = []
+    if page:
+        pages.append(_page(entry, len(pages) + 1, page))
+    if pages:
+        conn.execute(archive.insert(), pages)
     return count
+
+
+def _page(entry: Entry, row_no: int, rows: list[list[Any]]) -> dict[str, Any]:
+    return {"revision": entry.revision, "entry": entry.entry, "row_no": row_no,
+            "op": entry.op, "table_name": entry.table, "payload": dumps_rows(rows)}
 
 
 def entries(conn: sa.Connection, revision: str) -> list[Entry]:
@@ -103,18 +111,18 @@ def entries(conn: sa.Connection, revision: str) -> list[Entry]:
 
 
 def row_batches(conn: sa.Connection, entry: Entry) -> Iterator[list[list[Any]]]:
-    """The archived rows of ``entry`` in order, a page of :data:`BATCH` at a time."""
+    """The archived rows of ``entry`` in order, a page at a time."""
     last = 0
     while True:
         query = (sa.select(archive.c.row_no, archive.c.payload)
                  .where(archive.c.revision == entry.revision, archive.c.entry == entry.entry,
                         archive.c.row_no > last)
-                 .order_by(archive.c.row_no).limit(BATCH))
-        page = conn.execute(query).all()
-        if not page:
+                 .order_by(archive.c.row_no).limit(1))
+        page = conn.execute(query).first()
+        if page is None:
             return
-        last = page[-1][0]
-        yield [loads_row(payload) for _, payload in page]
+        last = page[0]
+        yield loads_rows(page[1])
 
 
 def drop_entry(conn: sa.Connection, entry: Entry) -> None:

@@ -72,11 +72,11 @@ def decode_value(data: Any) -> Any:
     return data
 
 
-def dumps_row(values: list[Any]) -> str:
-    """A row of values as compact JSON text."""
-    return json.dumps([encode_value(v) for v in values], separators=(",", ":"))
+def dumps_rows(rows: list[list[Any]]) -> str:
+    """Rows of values as compact JSON text (a list of lists)."""
+    return json.dumps([[encode_value(v) for v in row] for row in rows], separators=(",", ":"))
 
 
-def loads_row(text: str) -> list[Any]:
-    """A row written by :func:`dumps_row`."""
-    return [decode_value(v) for v in json.loads(text)]
+def loads_rows(text: str) -> list[list[Any]]:
+    """Rows written by :func:`dumps_rows`."""
+    return [[decode_value(v) for v in row] for row in json.loads(text)]
