@@ -350,3 +350,25 @@ class TestOffline:
         out = capsys.readouterr().out
         assert "DROP COLUMN note" in out or "_alembic_tmp_orders" in out
         assert "sr_op.undo() restores revision b1" in out
+
+
+class TestCodec:
+    def test_every_supported_value_round_trips_with_its_type(self) -> None:
+        """Decimals keep their scale, timestamps their offset, bytes and UUIDs their type."""
+        from safe_release.migrations._ops_codec import dumps_rows, loads_rows  # noqa: PLC0415
+
+        row = [None, True, 1, 1.5, "x", Decimal("1.10"),
+               dt.datetime(2024, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=2))),
+               dt.date(2024, 1, 2), dt.time(1, 2, 3, 4), dt.timedelta(days=1, seconds=3),
+               b"\x00\xff", uuid.UUID(int=7), {"a": [1, "b"]}, [1, 2]]
+        back = loads_rows(dumps_rows([row]))[0]
+        assert back == row
+        assert [type(v) for v in back] == [type(v) for v in row]
+        assert str(back[5]) == "1.10"
+
+    def test_unsupported_value_is_a_migration_error(self) -> None:
+        """A JSON document holding a non-JSON value is refused with what to do."""
+        from safe_release.migrations._ops_codec import dumps_rows  # noqa: PLC0415
+
+        with pytest.raises(MigrationError, match="hand-written downgrade"):
+            dumps_rows([[[Decimal(1)]]])

@@ -74,7 +74,13 @@ def decode_value(data: Any) -> Any:
 
 def dumps_rows(rows: list[list[Any]]) -> str:
     """Rows of values as compact JSON text (a list of lists)."""
-    return json.dumps([[encode_value(v) for v in row] for row in rows], separators=(",", ":"))
+    try:
+        return json.dumps([[encode_value(v) for v in row] for row in rows],
+                          separators=(",", ":"))
+    except (TypeError, ValueError) as exc:
+        msg = (f"cannot archive a value ({exc}): JSON documents and arrays must hold JSON "
+               "values; use plain Alembic operations and a hand-written downgrade here")
+        raise MigrationError(msg) from exc
 
 
 def loads_rows(text: str) -> list[list[Any]]:
