@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -10,9 +10,6 @@ import sqlalchemy as sa
 import safe_release as sr
 from safe_release.migrations import CheckReport, assert_reversible, check
 from tests.alembic_util import ENV_PY, AlembicProject
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 ORDERS = """op.create_table(
     "orders",
@@ -159,14 +156,18 @@ class TestCheckFinds:
 
     @pytest.mark.postgres
     def test_an_enum_type_left_behind(self, tmp_path: Path, pg_url: str) -> None:
-        """PostgreSQL: a table's downgrade that leaves its ENUM type is a schema difference."""
+        """PostgreSQL: a downgrade leaving its ENUM type behind: schema differs, re-up fails."""
         project = AlembicProject(tmp_path)
         project.add("e1", 'op.create_table("t", sa.Column("id", sa.Integer, primary_key=True),'
                     ' sa.Column("s", sa.Enum("a", "b", name="t_state")))',
                     'op.drop_table("t")')
         report = run(project, tmp_path, pg_url)
-        assert [(f.kind, f.revision) for f in report.findings] == [("schema", "e1")]
+        assert [(f.kind, f.revision) for f in report.findings] == [("schema", "e1"),
+                                                                   ("error", "e1")]
         assert "type t_state was added" in report.findings[0].message
+        # ... and, as with `alembic upgrade` after such a downgrade, upgrading again fails
+        assert report.failed_step == "e1 upgrade again"
+        assert "t_state" in report.findings[1].message
 
 
 class TestSeeding:
@@ -244,3 +245,24 @@ class TestEnvironment:
         project.add("r3", DROP_NOTE, READD_NOTE)
         with pytest.raises(AssertionError, match=r"orders\.note"):
             assert_reversible(project.ini)
+
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "erp_migrations" / "alembic.ini"
+
+
+class TestExampleProject:
+    def test_the_example_erp_project_passes(self, scratch: str | None, tmp_path: Path) -> None:
+        """examples/erp_migrations (sr_op helpers, expand/contract) round-trips losslessly."""
+        report = check(EXAMPLE, url=scratch, rows_per_table=200)
+        assert report.ok, report.format_text()
+        assert len(report.verified) == len(report.revisions) == 7
+        assert not (tmp_path / "erp.db").exists()
+
+    def test_store_records_what_passed(self, scratch: str | None, tmp_path: Path) -> None:
+        """With store=, every verified revision is recorded for the dialect with its hash."""
+        from safe_release.migrations import compat  # noqa: PLC0415
+
+        with sr.connect(f"sqlite:///{tmp_path / 'store.db'}") as store:
+            report = check(EXAMPLE, url=scratch, store=store)
+            recorded = compat.verified_revisions(store, report.dialect)
+        assert set(recorded) == set(report.verified)

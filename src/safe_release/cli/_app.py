@@ -18,6 +18,7 @@ from safe_release._store._engine import DEFAULT_URL, ENV_URL, create_store_engin
 from safe_release.cli._config import config
 from safe_release.cli._db import db
 from safe_release.cli._demo import demo
+from safe_release.cli._migrations import migrations
 from safe_release.cli._output import CliError
 from safe_release.cli._releases import recover, releases, report, rollback
 
@@ -107,6 +108,7 @@ def cli(ctx: click.Context, url: str | None, schema: str | None) -> None:
 cli.add_command(config)
 cli.add_command(db)
 cli.add_command(demo)
+cli.add_command(migrations)
 cli.add_command(releases)
 cli.add_command(rollback)
 cli.add_command(recover)

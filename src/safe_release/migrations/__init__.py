@@ -18,17 +18,22 @@ from importlib import import_module
 from typing import Any
 
 from safe_release.migrations._check import CheckReport, assert_reversible, check
+from safe_release.migrations._plan import DeployPlan, PendingRevision, plan
 from safe_release.migrations._walk import CheckFinding
 
 __all__ = [
+    "RULES",
     "CheckFinding",
     "CheckReport",
+    "DeployPlan",
     "Finding",
     "LintReport",
+    "PendingRevision",
     "assert_reversible",
     "check",
     "lint",
     "lint_sql",
+    "plan",
 ]
 
 _LAZY = {"Finding": "_lint", "LintReport": "_lint", "lint": "_lint", "lint_sql": "_lint",

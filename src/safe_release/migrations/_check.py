@@ -117,6 +117,9 @@ def _scratch_config(config: Config, url: URL, conn: Connection) -> Config:
         "sqlalchemy.url", url.render_as_string(hide_password=False).replace("%", "%%"))
     copy.attributes.update({k: v for k, v in config.attributes.items() if k != "connection"})
     copy.attributes["connection"] = conn
+    # A scratch replay is not a deploy: a contract revision's retirement gate
+    # (sr_op.contract) guards production, not the check's throw-away database.
+    copy.attributes["safe_release_skip_contract"] = True
     return copy
 
 

@@ -113,12 +113,14 @@ class Walker:
     cache: dict[str, TableData] = field(default_factory=dict)
     tables: dict[tuple[str, tuple[str, ...]], Table] = field(default_factory=dict)
     tracker: ChangeTracker | None = None
+    context: Any = None
 
     def __call__(self, heads: Sequence[str], context: MigrationContext) -> Iterator[RevisionStep]:
         """Called by ``run_migrations`` with the database's heads."""
         conn = context.connection
         assert conn is not None  # noqa: S101 - online mode; offline is refused before this
         self.verify_target(conn)
+        self.context = context
         if heads:
             from safe_release.exceptions import MigrationEnvironmentError  # noqa: PLC0415
 
@@ -138,6 +140,12 @@ class Walker:
 
     def _step(self, rev: str, what: str, script: Script, *, up: bool) -> RevisionStep:
         self.step = (rev, what)
+        # Alembic's DDL memo (PostgreSQL ENUM types "already created in this run")
+        # lives as long as the migration context; each step starts afresh, as a
+        # separate `alembic upgrade` would, or re-creating a type would be skipped.
+        impl = getattr(self.context, "impl", None)
+        if impl is not None and isinstance(getattr(impl, "memo", None), dict):
+            impl.memo = {}
         return RevisionStep(self.script.revision_map, script, up)
 
     def _revision(self, conn: Connection, script: Script, before: _State,

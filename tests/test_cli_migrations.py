@@ -1,0 +1,144 @@
+"""safe-release migrations check|lint|plan, and migrations.plan()."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from click.testing import CliRunner, Result
+
+import safe_release as sr
+from safe_release.cli._app import cli
+from safe_release.migrations import compat, plan
+from tests.alembic_util import AlembicProject
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+ORDERS = ('op.create_table("orders", sa.Column("id", sa.Integer, primary_key=True), '
+          'sa.Column("sku", sa.String(20), nullable=False), sa.Column("note", sa.Text))')
+LOSSY_UP = 'with op.batch_alter_table("orders") as b:\n    b.drop_column("note")'
+LOSSY_DOWN = 'op.add_column("orders", sa.Column("note", sa.Text))'
+
+
+def invoke(*args: str) -> Result:
+    """Run the CLI in-process."""
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+@pytest.fixture(name="project")
+def fixture_project(tmp_path: Path) -> AlembicProject:
+    """A two-revision project whose database is a file in tmp_path, at r1."""
+    project = AlembicProject(tmp_path)
+    project.add("r1", ORDERS, 'op.drop_table("orders")')
+    project.add("r2", 'op.add_column("orders", sa.Column("ref", sa.String(30)))',
+                'op.drop_column("orders", "ref")')
+    (tmp_path / "alembic.ini").write_text(
+        "[alembic]\nscript_location = %(here)s/migrations\n"
+        f"sqlalchemy.url = sqlite:///{tmp_path / 'erp.db'}\n")
+    command.upgrade(project.config(f"sqlite:///{tmp_path / 'erp.db'}"), "r1")
+    return project
+
+
+class TestCheckCommand:
+    def test_passing_project_exits_0(self, project: AlembicProject) -> None:
+        """A reversible project: OK and exit 0."""
+        result = invoke("migrations", "check", "-c", str(project.ini))
+        assert result.exit_code == 0, result.output
+        assert "OK: 2 of 2 revisions" in result.output
+
+    def test_lossy_project_exits_1_naming_the_loss(self, project: AlembicProject) -> None:
+        """A lossy downgrade: exit 1, the JSON names table, column and revision."""
+        project.add("r3", LOSSY_UP, LOSSY_DOWN)
+        result = invoke("migrations", "check", "-c", str(project.ini), "--json")
+        assert result.exit_code == 1
+        first = json.loads(result.output)["first_failure"]
+        assert (first["revision"], first["table"], first["column"]) == ("r3", "orders", "note")
+
+    def test_record_marks_revisions_verified(self, project: AlembicProject,
+                                             tmp_path: Path) -> None:
+        """--record stores the verified revisions with their file hashes."""
+        url = f"sqlite:///{tmp_path / 'store.db'}"
+        result = invoke("--url", url, "migrations", "check", "-c", str(project.ini), "--record")
+        assert result.exit_code == 0, result.output
+        with sr.connect(url) as store:
+            assert set(compat.verified_revisions(store, "sqlite")) == {"r1", "r2"}
+
+    def test_missing_ini(self, tmp_path: Path) -> None:
+        """No alembic.ini: error and exit 1."""
+        result = CliRunner().invoke(cli, ["migrations", "check", "-c",
+                                          str(tmp_path / "nope.ini")])
+        assert result.exit_code == 1
+        assert "no nope.ini" in result.output
+
+
+class TestLintCommand:
+    def test_lint_flags_a_drop(self, project: AlembicProject) -> None:
+        """A plain drop_column is flagged as ban-drop-column, exit 1."""
+        project.add("r3", LOSSY_UP, LOSSY_DOWN)
+        result = invoke("migrations", "lint", "-c", str(project.ini), "--json")
+        assert result.exit_code == 1
+        rules = [f["rule"] for f in json.loads(result.output)["findings"]]
+        assert "ban-drop-column" in rules
+
+    def test_lint_paths(self, project: AlembicProject) -> None:
+        """Given files, only they are linted; a clean file exits 0."""
+        result = invoke("migrations", "lint", str(project.versions / "r2.py"))
+        assert result.exit_code == 0, result.output
+
+
+class TestPlan:
+    def test_pending_revisions_sql_and_losses(self, project: AlembicProject) -> None:
+        """The database at r1: r2 and r3 pending, SQL both ways, r3's loss named."""
+        project.add("r3", 'op.drop_column("orders", "note")', LOSSY_DOWN)
+        report = plan(project.ini)
+        assert report.current == ("r1",)
+        assert [p.revision for p in report.pending] == ["r2", "r3"]
+        assert "ALTER TABLE orders ADD COLUMN ref" in (report.upgrade_sql or "")
+        assert report.downgrade_sql
+        assert report.pending[1].losses
+        assert not report.ok
+        assert "downgrade loses" in report.format_text()
+
+    def test_plan_with_store_reports_verification_and_floor(
+        self, project: AlembicProject, tmp_path: Path,
+    ) -> None:
+        """With a store and an app: unverified revisions and the rollback floor."""
+        url = f"sqlite:///{tmp_path / 'store.db'}"
+        v1 = sa.MetaData()
+        sa.Table("orders", v1, sa.Column("id", sa.Integer, primary_key=True),
+                 sa.Column("sku", sa.String(20), nullable=False), sa.Column("note", sa.Text))
+        with sr.connect(url) as store:
+            compat.record(store, "erp", "1.0", v1)
+            report = plan(project.ini, store=store, app="erp")
+            assert [p.verified for p in report.pending] == [False]
+            assert report.floor is not None
+            assert report.floor.floor == "1.0"
+            sr.migrations.check(project.ini, store=store)
+            assert [p.verified for p in plan(project.ini, store=store).pending] == [True]
+
+    def test_cli_plan_json(self, project: AlembicProject) -> None:
+        """The CLI prints the plan as one JSON document."""
+        result = invoke("migrations", "plan", "-c", str(project.ini), "--json")
+        data = json.loads(result.output)
+        assert [p["revision"] for p in data["pending"]] == ["r2"]
+        assert data["current"] == ["r1"]
+        assert result.exit_code == (0 if data["ok"] else 1)
+
+    def test_sql_unavailable_offline_is_a_note(self, project: AlembicProject) -> None:
+        """Batch mode cannot run offline on SQLite: the plan says so instead of failing."""
+        project.add("r3", LOSSY_UP, LOSSY_DOWN)
+        report = plan(project.ini)
+        assert report.upgrade_sql is None
+        assert any("not available offline" in n for n in report.notes)
+        assert "(not available)" in report.format_text()
+
+    def test_nothing_pending(self, project: AlembicProject, tmp_path: Path) -> None:
+        """At head: no pending revisions, empty SQL, OK."""
+        command.upgrade(project.config(f"sqlite:///{tmp_path / 'erp.db'}"), "head")
+        report = plan(project.ini)
+        assert report.pending == ()
+        assert report.ok
