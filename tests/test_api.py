@@ -17,7 +17,7 @@ class TestExports:
     def test_all_is_sorted_and_complete(self) -> None:
         """__all__ is sorted and names exactly the public attributes."""
         public = {n for n in dir(sr) if not n.startswith(("_", "@"))} - {
-            "annotations", "exceptions", "testing", "cli", "adapters"}
+            "annotations", "exceptions", "testing", "cli", "adapters", "migrations"}
         assert sr.__all__ == sorted(sr.__all__, key=_isort)
         assert set(sr.__all__) == public
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -266,3 +267,13 @@ class TestExampleProject:
             report = check(EXAMPLE, url=scratch, store=store)
             recorded = compat.verified_revisions(store, report.dialect)
         assert set(recorded) == set(report.verified)
+
+
+class TestPytestFixture:
+    def test_migration_check_fixture(self, migration_check: Any, tmp_path: Path) -> None:
+        """The plugin's migration_check fixture passes a clean project, fails a lossy one."""
+        project = base_project(tmp_path)
+        assert migration_check(project.ini).ok
+        project.add("r3", DROP_NOTE, READD_NOTE)
+        with pytest.raises(AssertionError, match=r"orders\.note"):
+            migration_check(project.ini)

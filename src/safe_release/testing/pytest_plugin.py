@@ -6,12 +6,15 @@
   credentials, the same clock).
 - ``sr_store``: a fresh store in an SQLite file under ``tmp_path`` on ``fake_clock``;
   set ``SAFE_RELEASE_TEST_URL`` to run it on another database instead.
+- ``migration_check``: `safe_release.migrations.assert_reversible`, with the
+  scratch server from ``$SAFE_RELEASE_CHECK_URL`` when set (a PostgreSQL server
+  URL), else a temporary SQLite file: ``migration_check("alembic.ini")``.
 """
 
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -20,12 +23,13 @@ from safe_release.testing._amazon import FakeAmazon
 from safe_release.testing._clock import FakeClock
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from pathlib import Path
 
     from safe_release.adapters.amazon import AmazonAdapter
+    from safe_release.migrations import CheckReport
 
-__all__ = ["amazon_adapter", "fake_amazon", "fake_clock", "sr_store"]
+__all__ = ["amazon_adapter", "fake_amazon", "fake_clock", "migration_check", "sr_store"]
 
 
 @pytest.fixture(name="fake_clock")
@@ -62,3 +66,15 @@ def sr_store(tmp_path: Path, fake_clock: FakeClock) -> Iterator[sr.Store]:
     store = sr.connect(url, clock=fake_clock)
     yield store
     store.close()
+
+
+@pytest.fixture(name="migration_check")
+def migration_check() -> Callable[..., CheckReport]:
+    """Check an Alembic project up/down/up; AssertionError with the report unless OK."""
+    from safe_release.migrations import assert_reversible  # noqa: PLC0415 - lazy
+
+    def run(config: object, **kwargs: Any) -> CheckReport:
+        kwargs.setdefault("url", os.environ.get("SAFE_RELEASE_CHECK_URL") or None)
+        return assert_reversible(config, **kwargs)  # type: ignore[arg-type]
+
+    return run
