@@ -277,3 +277,37 @@ class TestPytestFixture:
         project.add("r3", DROP_NOTE, READD_NOTE)
         with pytest.raises(AssertionError, match=r"orders\.note"):
             migration_check(project.ini)
+
+
+ENUM_TABLE = ('op.create_table("t", sa.Column("id", sa.Integer, primary_key=True), '
+              'sa.Column("s", sa.Enum("a", "b", name="t_state"), nullable=False))')
+ADD_VALUE = """with op.get_context().autocommit_block():
+    op.execute("ALTER TYPE t_state ADD VALUE 'c'")"""
+REMOVE_VALUE = """op.execute("UPDATE t SET s = 'a' WHERE s = 'c'")
+op.execute("ALTER TYPE t_state RENAME TO t_state_old")
+op.execute("CREATE TYPE t_state AS ENUM ('a', 'b')")
+op.execute("ALTER TABLE t ALTER COLUMN s TYPE t_state USING s::text::t_state")
+op.execute("DROP TYPE t_state_old")"""
+
+
+@pytest.mark.postgres
+class TestEnumChanges:
+    def test_enum_value_added_and_removed_again(self, tmp_path: Path, pg_url: str) -> None:
+        """ADD VALUE with a downgrade that rebuilds the type: schema and data round-trip."""
+        project = AlembicProject(tmp_path)
+        project.add("e1", ENUM_TABLE, 'op.drop_table("t")\nop.execute("DROP TYPE t_state")')
+        project.add("e2", ADD_VALUE, REMOVE_VALUE)
+        report = run(project, tmp_path, pg_url)
+        assert report.ok, report.format_text()
+        assert report.verified == ("e1", "e2")
+
+    def test_a_value_left_in_the_type(self, tmp_path: Path, pg_url: str) -> None:
+        """A downgrade that forgets the added label: the ENUM type differs, named."""
+        project = AlembicProject(tmp_path)
+        project.add("e1", ENUM_TABLE, 'op.drop_table("t")\nop.execute("DROP TYPE t_state")')
+        project.add("e2", ADD_VALUE, "pass")
+        report = run(project, tmp_path, pg_url)
+        first = report.first_failure
+        assert first is not None
+        assert (first.kind, first.revision) == ("schema", "e2")
+        assert "t_state" in first.message
