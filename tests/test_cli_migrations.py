@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -14,9 +14,6 @@ import safe_release as sr
 from safe_release.cli._app import cli
 from safe_release.migrations import compat, plan
 from tests.alembic_util import AlembicProject
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 ORDERS = ('op.create_table("orders", sa.Column("id", sa.Integer, primary_key=True), '
           'sa.Column("sku", sa.String(20), nullable=False), sa.Column("note", sa.Text))')
@@ -142,3 +139,32 @@ class TestPlan:
         report = plan(project.ini)
         assert report.pending == ()
         assert report.ok
+
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "erp_migrations" / "alembic.ini"
+
+
+class TestUpgradeRunner:
+    def test_contract_refused_until_retired(self, tmp_path: Path) -> None:
+        """The runner stops before any revision while erp-web 1.4 is live, then runs them."""
+        erp = f"sqlite:///{tmp_path / 'erp.db'}"
+        store_url = f"sqlite:///{tmp_path / 'store.db'}"
+        with sr.connect(store_url) as store:
+            compat.record(store, "erp-web", "1.4", sa.MetaData())
+        refused = CliRunner().invoke(cli, ["--url", store_url, "migrations", "upgrade",
+                                           "-c", str(EXAMPLE), "--db-url", erp])
+        assert refused.exit_code == 1
+        assert "erp-web" in refused.output
+        engine = sa.create_engine(erp)
+        assert "orders" not in sa.inspect(engine).get_table_names()
+        ok = invoke("--url", store_url, "migrations", "upgrade", "-c", str(EXAMPLE),
+                    "--db-url", erp, "0006")
+        assert ok.exit_code == 0, ok.output
+        with sr.connect(store_url) as store:
+            compat.retire(store, "erp-web", "1.4")
+        done = invoke("--url", store_url, "migrations", "upgrade", "-c", str(EXAMPLE),
+                      "--db-url", erp)
+        assert done.exit_code == 0, done.output
+        assert done.output.strip() == "upgraded through 0007"
+        assert "title" not in {c["name"] for c in sa.inspect(engine).get_columns("listings")}
+        engine.dispose()

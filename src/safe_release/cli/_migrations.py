@@ -126,3 +126,23 @@ def plan(settings: Settings, ini: Path, db_url: str | None, app: str | None,
     else:
         report = run_plan(_ini(ini), url=db_url, scratch_url=scratch_url)
     _finish(report.ok, report.format_text(), report.as_dict(), as_json=as_json)
+
+
+@migrations.command()
+@click.argument("target", default="heads")
+@_CONFIG
+@click.option("--db-url", metavar="URL",
+              help="The database to upgrade (default: sqlalchemy.url of alembic.ini).")
+@click.pass_obj
+def upgrade(settings: Settings, target: str, ini: Path, db_url: str | None) -> None:
+    """'alembic upgrade TARGET' that refuses a contract revision while the old version is live.
+
+    The pending revisions' phases are read first; a contract revision whose
+    sr_retires version is not retired in the store (--url) stops everything
+    before any revision runs.
+    """
+    from safe_release.migrations import upgrade as run_upgrade  # noqa: PLC0415
+
+    with settings.store(write=False) as store:
+        ran = run_upgrade(_ini(ini), target, store=store, url=db_url)
+    click.echo(f"upgraded through {', '.join(ran)}" if ran else "nothing to upgrade")

@@ -9,7 +9,8 @@
   and offline SQL.
 - `safe_release.migrations.compat`: the recorded schema of each released
   application version and the oldest one still safe to roll back to.
-- `plan`: one report per deploy.
+- `plan`: one report per deploy; `upgrade`: ``alembic upgrade`` that refuses
+  a contract revision while the application version needing the old shape is live.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from importlib import import_module
 from typing import Any
 
 from safe_release.migrations._check import CheckReport, assert_reversible, check
-from safe_release.migrations._plan import DeployPlan, PendingRevision, plan
+from safe_release.migrations._plan import DeployPlan, PendingRevision, plan, upgrade
 from safe_release.migrations._walk import CheckFinding
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "lint",
     "lint_sql",
     "plan",
+    "upgrade",
 ]
 
 _LAZY = {"Finding": "_lint", "LintReport": "_lint", "lint": "_lint", "lint_sql": "_lint",

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from safe_release.migrations._lint_rules import LintReport
     from safe_release.migrations.compat import RollbackFloor
 
-__all__ = ["DeployPlan", "PendingRevision", "plan"]
+__all__ = ["DeployPlan", "PendingRevision", "plan", "upgrade"]
 
 _LOSSY = {
     "ban-drop-column": "the dropped column's values",
@@ -234,3 +234,37 @@ def _floor(config: Config, store: Store | None, app: str | None, scratch_url: st
     if floor.floor is None:
         notes.append(f"no recorded version of {app} is safe to roll back to after this upgrade")
     return floor
+
+
+def upgrade(
+    config: Config | str | PathLike[str],
+    target: str = "heads",
+    *,
+    store: Store | None,
+    url: str | None = None,
+) -> list[str]:
+    """``alembic upgrade`` that refuses a contract revision whose old version is live.
+
+    Every pending revision's declared phase is read first (``sr_phase``,
+    ``sr_retires``); a contract revision whose application version is not
+    retired in ``store`` raises `ContractBlockedError` before anything runs.
+    The store is also handed to the revisions (``sr_op.contract``) as
+    ``config.attributes["safe_release_store"]``. Returns the revisions run.
+    """
+    from alembic import command  # noqa: PLC0415
+    from alembic.script import ScriptDirectory  # noqa: PLC0415
+
+    from safe_release.migrations._phases import STORE_ATTRIBUTE, check_phases  # noqa: PLC0415
+
+    config = load_config(config)
+    if url is not None:
+        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    database = config.get_main_option("sqlalchemy.url")
+    script = ScriptDirectory.from_config(config)
+    current, _ = _current(database) if database else ((), "")
+    wanted = {s.revision for s in script.iterate_revisions(target, "base")}
+    pending = [s.revision for s in _pending(script, current) if s.revision in wanted]
+    check_phases(script, pending, store)
+    config.attributes[STORE_ATTRIBUTE] = store
+    command.upgrade(config, target)
+    return pending
