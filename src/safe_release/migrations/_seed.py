@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
@@ -25,7 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.ddl import sort_tables
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping
+    from collections.abc import Iterable, Mapping
 
     from sqlalchemy import Column, Connection
 
@@ -62,48 +63,66 @@ def _choices(conn: Connection, table: Table) -> dict[str, list[Any]]:
     return out
 
 
-def _integer(col: Column[Any], i: int) -> int:
-    name = type(col.type).__name__.upper()
-    if "SMALL" in name:
-        return _SMALL_BASE + i % 20_000
-    return _KEY_BASE + i
+Maker = Callable[[int], Any]
 
 
-def _text(col: Column[Any], i: int) -> str:
-    value = f"{i}-{col.name}"
-    length = getattr(col.type, "length", None)
-    return value[:length] if length else value
+def _integer(col: Column[Any]) -> Maker:
+    if "SMALL" in type(col.type).__name__.upper():
+        return lambda i: _SMALL_BASE + i % 20_000
+    return lambda i: _KEY_BASE + i
 
 
-def _numeric(col: Column[Any], i: int) -> Decimal | float:
+def _text(col: Column[Any]) -> Maker:
+    suffix, length = f"-{col.name}", getattr(col.type, "length", None)
+    if length:
+        return lambda i: f"{i}{suffix}"[:length]
+    return lambda i: f"{i}{suffix}"
+
+
+def _numeric(col: Column[Any]) -> Maker:
     precision = getattr(col.type, "precision", None) or 12
     scale = getattr(col.type, "scale", None) or 0
-    digits = max(min(precision - scale, 6), 0)
-    whole = Decimal(i % (10 ** digits)) if digits else Decimal(0)
-    frac = Decimal(i % 100).scaleb(-min(scale, 2)) if scale else Decimal(0)
-    value = whole + frac
-    return value if getattr(col.type, "asdecimal", True) else float(value)
+    modulus = 10 ** max(min(precision - scale, 6), 0)
+    shift = -min(scale, 2)
+    exact = getattr(col.type, "asdecimal", True)
+
+    def make(i: int) -> Decimal | float:
+        value = Decimal(i % modulus) + (Decimal(i % 100).scaleb(shift) if scale else 0)
+        return value if exact else float(value)
+
+    return make
 
 
-def _timestamp(col: Column[Any], i: int) -> datetime:
-    zone = timezone.utc if getattr(col.type, "timezone", False) else None
-    return datetime(2020, 1, 1, tzinfo=zone) + timedelta(minutes=i, microseconds=i % 1000)
+def _timestamp(col: Column[Any]) -> Maker:
+    start = datetime(2020, 1, 1, tzinfo=timezone.utc if getattr(col.type, "timezone", False)
+                     else None)
+    return lambda i: start + timedelta(minutes=i, microseconds=i % 1000)
 
 
-_BY_PYTHON_TYPE: dict[type, Callable[[Column[Any], int], Any]] = {
-    bool: lambda _c, i: i % 2 == 0,
+def _bytes(col: Column[Any]) -> Maker:
+    suffix = f"-{col.name}".encode()
+    return lambda i: str(i).encode() + suffix
+
+
+def _json(col: Column[Any]) -> Maker:
+    name = col.name
+    return lambda i: {"i": i, "column": name}
+
+
+_BY_PYTHON_TYPE: dict[type, Callable[[Column[Any]], Maker]] = {
+    bool: lambda _c: lambda i: i % 2 == 0,
     int: _integer,
-    float: lambda _c, i: i + 0.25,
+    float: lambda _c: lambda i: i + 0.25,
     Decimal: _numeric,
     str: _text,
-    bytes: lambda c, i: f"{i}-{c.name}".encode(),
+    bytes: _bytes,
     datetime: _timestamp,
-    date: lambda _c, i: date(2020, 1, 1) + timedelta(days=i % 5000),
-    time: lambda _c, i: time(i % 24, i % 60, i % 60),
-    timedelta: lambda _c, i: timedelta(seconds=i),
-    dict: lambda c, i: {"i": i, "column": c.name},
-    uuid.UUID: lambda _c, i: uuid.UUID(int=i + 1),
-    list: lambda _c, _i: [],
+    date: lambda _c: lambda i: date(2020, 1, 1) + timedelta(days=i % 5000),
+    time: lambda _c: lambda i: time(i % 24, i % 60, i % 60),
+    timedelta: lambda _c: lambda i: timedelta(seconds=i),
+    dict: _json,
+    uuid.UUID: lambda _c: lambda i: uuid.UUID(int=i + 1),
+    list: lambda _c: lambda _i: [],
 }
 
 
@@ -184,8 +203,7 @@ def _maker(col: Column[Any], choices: Mapping[str, list[Any]],
     if allowed:
         base: Callable[[int], Any] = lambda i: allowed[i % len(allowed)]  # noqa: E731
     else:
-        make: Callable[[Column[Any], int], Any] = _BY_PYTHON_TYPE.get(_python_type(col), _text)
-        base = lambda i: make(col, i)  # noqa: E731
+        base = _BY_PYTHON_TYPE.get(_python_type(col), _text)(col)
     if col.nullable and not col.primary_key:
         return lambda i: None if i % 10 == 9 else base(i)  # noqa: PLR2004 - one in ten
     return base

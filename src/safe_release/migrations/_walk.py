@@ -82,6 +82,14 @@ class _Probe:
     reflected: Table
 
 
+def _plain_key(column: Any) -> bool:
+    """Whether the key column's values come back from the driver as inserted (int, str)."""
+    try:
+        return column.type.python_type in (int, str)
+    except NotImplementedError:
+        return False
+
+
 def _by_key(data: TableData, wanted: set[tuple[Any, ...]]) -> dict[tuple[str, ...],
                                                                    dict[str, str]]:
     keys = data.keys() or []
@@ -218,8 +226,9 @@ class Walker:
         out = []
         for name in sorted(t for t in tables if not t.startswith("type ")):
             shape = self._shape(conn, name)
-            had = read_table(conn, name, shape)
             table = self._table(conn, name)
+            plain = conn.dialect.name == "sqlite" and all(_plain_key(c) for c in table.primary_key)
+            had = None if plain else read_table(conn, name, shape)
             rows = self.seeder.insert(conn, name, table, _PROBES) if table.primary_key else None
             if rows is None:
                 detail = self.seeder.problems.pop()[1] if table.primary_key else "no primary key"
@@ -229,7 +238,9 @@ class Walker:
                     severity="warning"))
                 continue
             now = read_table(conn, name, shape)
-            mine = set(now.keys() or ()) - set(had.keys() or ())
+            key = tuple(c.name for c in table.primary_key)
+            mine = ({tuple(r[k] for k in key) for r in rows} if had is None
+                    else set(now.keys() or ()) - set(had.keys() or ()))
             out.append(_Probe(name, _by_key(now, mine), rows,
                               tuple(c.name for c in table.primary_key), table))
         return out
