@@ -15,7 +15,8 @@ rendered value itself holds the separator, only "values differ" is said).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import text
 
@@ -40,11 +41,36 @@ class TableShape:
 
 @dataclass(frozen=True)
 class TableData:
-    """One table's rows: their count and each column rendered as one string."""
+    """One table's rows: their count and their values.
+
+    PostgreSQL: each column rendered as one string (``rendered``). SQLite: the
+    fetched rows themselves (``raw``), turned into columns only when needed.
+    """
 
     rows: int
     key: tuple[str, ...]
-    columns: Mapping[str, str | tuple[Any, ...]]
+    rendered: Mapping[str, str] | None = None
+    names: tuple[str, ...] = ()
+    raw: list[tuple[Any, ...]] | None = None
+
+    @cached_property
+    def columns(self) -> Mapping[str, str | tuple[Any, ...]]:
+        """Each column's checksum: its rendered string, or the tuple of its values."""
+        if self.rendered is not None:
+            return self.rendered
+        rows = self.raw or []
+        if not rows:
+            return dict.fromkeys(self.names, ())
+        return dict(zip(self.names, zip(*rows, strict=True), strict=True))
+
+    def same_as(self, other: TableData) -> bool:
+        """Whether every column both tables have holds the same values in the same order."""
+        if self.rows != other.rows:
+            return False
+        if self.raw is not None and other.raw is not None and self.names == other.names:
+            return self.raw == other.raw
+        return all(other.columns.get(c) == v for c, v in self.columns.items()
+                   if c in other.columns)
 
     def values(self, column: str) -> list[Any] | None:
         """The column's values in row order (None when they cannot be split)."""
@@ -120,7 +146,7 @@ def read_table(conn: Connection, name: str, shape: TableShape) -> TableData:
     source = f"{_quoted(conn, name)} AS _t"
     row = conn.exec_driver_sql(f"SELECT count(*), {parts} FROM {source}").one()  # noqa: S608
     return TableData(row[0], shape.key or shape.columns,
-                     dict(zip(shape.columns, row[1:], strict=True)))
+                     dict(zip(shape.columns, row[1:], strict=True)), shape.columns)
 
 
 def _read_sqlite(conn: Connection, name: str, shape: TableShape) -> TableData:
@@ -134,9 +160,8 @@ def _read_sqlite(conn: Connection, name: str, shape: TableShape) -> TableData:
         rows = cursor.fetchall()
     finally:
         cursor.close()
-    columns = (dict(zip(shape.columns, zip(*rows, strict=True), strict=True)) if rows
-               else dict.fromkeys(shape.columns, ()))
-    return TableData(len(rows), shape.key or shape.columns, columns)
+    return TableData(len(rows), shape.key or shape.columns, names=shape.columns,
+                     raw=cast("list[tuple[Any, ...]]", rows))
 
 
 def read_tables(conn: Connection, names: Iterable[str],
@@ -156,8 +181,7 @@ def compare_data(before: Mapping[str, TableData], after: Mapping[str, TableData]
     out = []
     for name in tables:
         old, new = before.get(name), after.get(name)
-        if old is None or new is None or (old.rows == new.rows and all(
-                new.columns.get(c) == v for c, v in old.columns.items() if c in new.columns)):
+        if old is None or new is None or old.same_as(new):
             continue
         out += _table_differences(name, old, new)
     return out

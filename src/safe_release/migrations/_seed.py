@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import MetaData, Table, inspect, select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.sql.ddl import sort_tables
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -141,19 +140,14 @@ class Seeder:
     hooks: Mapping[str, Callable[[int], Mapping[str, Any]]] = field(default_factory=dict)
     counter: int = 0
     problems: list[tuple[str, str]] = field(default_factory=list)
+    choices: dict[int, tuple[Table, dict[str, list[Any]]]] = field(default_factory=dict)
 
     def seed(self, conn: Connection, names: Iterable[str]) -> list[str]:
         """Insert ``rows_per_table`` rows into each table (parents first); the seeded names."""
         metadata = MetaData()
-        tables = {name: reflect(conn, name, metadata) for name in names}
-        order = sort_tables(list(tables.values()))
-        by_table = {id(t): n for n, t in tables.items()}
-        seeded = []
-        for table in order:
-            name = by_table[id(table)]
-            if self.insert(conn, name, table, self.rows_per_table) is not None:
-                seeded.append(name)
-        return seeded
+        tables = {name: reflect(conn, name, metadata, resolve_fks=False) for name in names}
+        return [name for name in _parents_first(tables)
+                if self.insert(conn, name, tables[name], self.rows_per_table) is not None]
 
     def insert(self, conn: Connection, name: str, table: Table, n: int,
                ) -> list[dict[str, Any]] | None:
@@ -170,7 +164,9 @@ class Seeder:
 
     def rows(self, conn: Connection, name: str, table: Table, n: int) -> list[dict[str, Any]]:
         """``n`` rows for ``table`` (with the user's hook applied)."""
-        choices = _choices(conn, table)
+        if id(table) not in self.choices:  # the table is kept, so its id is not reused
+            self.choices[id(table)] = (table, _choices(conn, table))
+        choices = self.choices[id(table)][1]
         refs = self._referenced(conn, table)
         hook = self.hooks.get(name) or self.hooks.get(table.name)
         makers = [(c.name, _maker(c, choices, refs)) for c in table.columns if not c.computed]
@@ -182,15 +178,43 @@ class Seeder:
         return out
 
     def _referenced(self, conn: Connection, table: Table) -> dict[str, list[Any]]:
+        """Values each foreign key column can take: keys its target table already has."""
         out: dict[str, list[Any]] = {}
         for fk in table.foreign_keys:
             target_table, _, target_column = fk.target_fullname.rpartition(".")
+            if _python_type(fk.parent) in (int, str):  # driver values bind as they are
+                prep = conn.dialect.identifier_preparer
+                schema, _, bare = target_table.rpartition(".")
+                source = (f"{prep.quote_schema(schema)}.{prep.quote(bare)}" if schema
+                          else prep.quote(bare))
+                out[fk.parent.name] = list(conn.exec_driver_sql(
+                    f"SELECT {prep.quote(target_column)} FROM {source} LIMIT 1000"  # noqa: S608
+                ).scalars())
+                continue
             if target_table not in table.metadata.tables:
                 reflect(conn, target_table, table.metadata, resolve_fks=False)
             target = table.metadata.tables[target_table].c[target_column]
-            values = list(conn.execute(select(target).limit(1000)).scalars())
-            out[fk.parent.name] = values
+            out[fk.parent.name] = list(conn.execute(select(target).limit(1000)).scalars())
         return out
+
+
+def _parents_first(tables: Mapping[str, Table]) -> list[str]:
+    """Table names ordered so a table comes after the tables its foreign keys point at."""
+    by_key = {t.key: n for n, t in tables.items()}
+    order: list[str] = []
+
+    def visit(name: str, path: frozenset[str]) -> None:
+        if name in order or name in path:
+            return  # done, or a cycle (its foreign keys get NULL or existing rows)
+        for fk in tables[name].foreign_keys:
+            parent = by_key.get(fk.target_fullname.rpartition(".")[0])
+            if parent is not None:
+                visit(parent, path | {name})
+        order.append(name)
+
+    for name in sorted(tables):
+        visit(name, frozenset())
+    return order
 
 
 def _maker(col: Column[Any], choices: Mapping[str, list[Any]],
