@@ -173,9 +173,36 @@ def _offline_sql(config: Config, script: ScriptDirectory, current: tuple[str, ..
         notes.append("offline SQL needs one current revision and one head; merge branches first")
         return None, None
     lower = current[0] if current else "base"
-    up = _sql(config, "upgrade", f"{lower}:{heads[0]}", notes)
-    down = _sql(config, "downgrade", f"{heads[0]}:{lower}", notes)
+    failed: list[str] = []
+    up = _sql(config, "upgrade", f"{lower}:{heads[0]}", failed)
+    down = _sql(config, "downgrade", f"{heads[0]}:{lower}", failed)
+    if up is None:
+        up = _per_revision(config, pending, "upgrade", notes)
+    if down is None:
+        down = _per_revision(config, list(reversed(pending)), "downgrade", notes)
     return up, down
+
+
+def _per_revision(config: Config, pending: list[Script], command_name: str,
+                  notes: list[str]) -> str | None:
+    """Each revision's SQL on its own, so one that cannot run offline hides no other."""
+    parts = []
+    for script in pending:
+        down = script.down_revision
+        if isinstance(down, (tuple, list)):
+            parts.append(f"-- {script.revision}: a merge revision, not rendered offline\n")
+            continue
+        span = (f"{down or 'base'}:{script.revision}" if command_name == "upgrade"
+                else f"{script.revision}:{down or 'base'}")
+        failed: list[str] = []
+        sql = _sql(config, command_name, span, failed)
+        if sql is None:
+            notes.append(f"{script.revision}: {failed[0]}")
+            parts.append(f"-- {script.revision}: {command_name} SQL not available offline "
+                         "(see the notes)\n")
+        else:
+            parts.append(sql)
+    return "".join(parts) or None
 
 
 def _sql(config: Config, command_name: str, span: str, notes: list[str]) -> str | None:

@@ -169,7 +169,7 @@ def set_not_null(table: str, column: str, *, fill: Any, schema: str | None = Non
     """Fill the NULLs of ``column`` with ``fill`` (archiving their keys), then set NOT NULL."""
     if _oplog.offline():
         op.execute(sa.table(table, sa.column(column), schema=schema).update()
-                   .values({column: fill}).where(sa.column(column).is_(None)))
+                   .values({column: sa.literal(fill)}).where(sa.column(column).is_(None)))
         op.alter_column(table, column, nullable=False, schema=schema)
         return
     conn, rev = _oplog.start(revision)
