@@ -168,3 +168,27 @@ class TestUpgradeRunner:
         assert done.output.strip() == "upgraded through 0007"
         assert "title" not in {c["name"] for c in sa.inspect(engine).get_columns("listings")}
         engine.dispose()
+
+
+class TestPlanTarget:
+    def test_offline_sql_is_rendered_for_the_target_database(self, tmp_path: Path) -> None:
+        """--db-url on another dialect: its SQL (PostgreSQL types), not alembic.ini's."""
+        project = AlembicProject(tmp_path)
+        project.add("r1", 'op.create_table("t", sa.Column("id", sa.Integer, primary_key=True),'
+                    ' sa.Column("st", sa.Enum("a", "b", name="t_st")))', 'op.drop_table("t")')
+        config = project.config(f"sqlite:///{tmp_path / 'erp.db'}")
+        target = project.config("postgresql+psycopg://u@127.0.0.1:1/x")
+        from safe_release.migrations._plan import _aimed, _sql  # noqa: PLC0415
+
+        notes: list[str] = []
+        sql = _sql(_aimed(config, target.get_main_option("sqlalchemy.url") or ""),
+                   "upgrade", "base:r1", notes)
+        assert sql is not None, notes
+        assert "CREATE TYPE t_st AS ENUM" in sql
+
+    def test_upgrade_needs_a_database(self, tmp_path: Path) -> None:
+        """upgrade() without any URL: a typed error saying where to give one."""
+        project = AlembicProject(tmp_path)
+        project.add("r1", "pass", "pass")
+        with pytest.raises(sr.InvalidArgumentError, match="url="):
+            sr.migrations.upgrade(project.ini, store=None)

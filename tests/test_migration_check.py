@@ -311,3 +311,106 @@ class TestEnumChanges:
         assert first is not None
         assert (first.kind, first.revision) == ("schema", "e2")
         assert "t_state" in first.message
+
+
+SILENT_ENV = ENV_PY.replace(
+    "    with context.begin_transaction():\n        context.run_migrations()\n\n\nif",
+    "    with context.begin_transaction():\n        try:\n"
+    "            context.run_migrations()\n        except Exception:\n"
+    "            pass\n\n\nif")
+
+
+class TestNoFalsePass:
+    def test_env_py_that_never_runs_migrations(self, tmp_path: Path) -> None:
+        """An env.py that runs nothing: not OK, said plainly."""
+        project = AlembicProject(tmp_path, env_py="# does nothing\n")
+        project.add("r1", ORDERS, 'op.drop_table("orders")')
+        report = check(project.ini)
+        assert not report.ok
+        assert "never ran the migrations" in report.findings[0].message
+
+    def test_env_py_that_swallows_errors(self, tmp_path: Path) -> None:
+        """A failing downgrade swallowed by env.py: the incomplete walk fails the check."""
+        assert "except Exception" in SILENT_ENV
+        project = AlembicProject(tmp_path, env_py=SILENT_ENV)
+        project.add("r1", ORDERS, 'op.drop_table("orders")')
+        project.add("r2", "pass", 'raise RuntimeError("no way back")')
+        report = check(project.ini)
+        assert not report.ok
+        assert report.failed_step == "r2 (incomplete)"
+        assert "catch exceptions" in report.findings[-1].message
+
+    def test_a_swallowed_refusal_is_still_raised(self, tmp_path: Path) -> None:
+        """env.py connecting elsewhere and hiding the refusal: still refused."""
+        other = tmp_path / "production.db"
+        bad = SILENT_ENV.replace('connection = config.attributes.get("connection")',
+                                 f'connection = None; config.set_main_option('
+                                 f'"sqlalchemy.url", "sqlite:///{other}")')
+        project = AlembicProject(tmp_path, env_py=bad)
+        project.add("r1", ORDERS, 'op.drop_table("orders")')
+        with pytest.raises(sr.MigrationEnvironmentError):
+            check(project.ini)
+
+    def test_rows_lost_in_a_table_that_could_not_take_probe_rows(
+        self, tmp_path: Path, scratch: str | None,
+    ) -> None:
+        """A seed warning on a table does not hide rows its downgrade deletes."""
+        project = base_project(tmp_path)
+        project.add("r3", 'op.add_column("lines", sa.Column("grade", sa.Integer, '
+                    'sa.CheckConstraint("grade BETWEEN 1 AND 5", name="ck_grade")))',
+                    'op.execute("DELETE FROM lines WHERE qty % 2 = 0")\n'
+                    'with op.batch_alter_table("lines") as b:\n'
+                    '    b.drop_constraint("ck_grade", type_="check")\n'
+                    '    b.drop_column("grade")')
+        report = run(project, tmp_path, scratch)
+        assert ("data", "r3", "lines", None) in errors(report)
+
+    def test_probe_rows_deleted_by_the_downgrade(self, tmp_path: Path,
+                                                 scratch: str | None) -> None:
+        """Rows written under the new schema and deleted by the downgrade are named lost."""
+        project = base_project(tmp_path)
+        project.add("r3", 'op.add_column("orders", sa.Column("ref", sa.String(30)))',
+                    'op.execute("DELETE FROM orders WHERE ref IS NOT NULL")\n'
+                    'with op.batch_alter_table("orders") as b:\n    b.drop_column("ref")')
+        report = run(project, tmp_path, scratch)
+        lost = [f for f in report.findings if f.kind == "lost" and f.severity == "error"]
+        assert lost
+        assert "rows written to orders under r3's schema are gone" in lost[0].message
+        assert "'" not in lost[0].message.split("e.g. key ")[1]
+
+    def test_case_folding_data_migration_is_caught(self, tmp_path: Path,
+                                                   scratch: str | None) -> None:
+        """Seeded text has mixed case, so a downgrade lowering it loses data."""
+        project = base_project(tmp_path)
+        project.add("r3", "pass", 'op.execute("UPDATE orders SET sku = lower(sku)")')
+        report = run(project, tmp_path, scratch)
+        assert ("data", "r3", "orders", "sku") in errors(report)
+
+
+class TestBadInput:
+    @pytest.mark.parametrize("rows", [5, {"t": 5}, {1: lambda _i: {}}])
+    def test_rows_must_map_tables_to_functions(self, tmp_path: Path, rows: object) -> None:
+        """rows= of the wrong shape: a typed error before anything runs."""
+        with pytest.raises(sr.InvalidArgumentError, match="rows="):
+            check(base_project(tmp_path).ini, rows=rows)  # type: ignore[arg-type]
+
+    def test_a_failing_rows_hook_is_the_callers_error(self, tmp_path: Path) -> None:
+        """A hook that raises is reported as the hook's failure, not the revision's."""
+        with pytest.raises(sr.InvalidArgumentError, match=r"rows\['orders'\]"):
+            check(base_project(tmp_path).ini, rows={"orders": lambda i: {"sku": 1 / (i - i)}})
+
+    def test_store_must_be_a_store(self, tmp_path: Path) -> None:
+        """store= that is not a Store: refused before the walk."""
+        with pytest.raises(sr.InvalidArgumentError, match="store="):
+            check(base_project(tmp_path).ini, store="x")  # type: ignore[arg-type]
+
+    def test_scratch_folder_must_exist(self, tmp_path: Path) -> None:
+        """An SQLite scratch path in a missing folder: a typed error."""
+        with pytest.raises(sr.InvalidArgumentError, match="folder"):
+            check(base_project(tmp_path).ini, url=f"sqlite:///{tmp_path / 'no' / 'x.db'}")
+
+    def test_not_an_alembic_ini(self, tmp_path: Path) -> None:
+        """A file that is not an Alembic config: a typed error naming it."""
+        (tmp_path / "README").write_text("just text\n")
+        with pytest.raises(sr.InvalidArgumentError, match="not a usable Alembic project"):
+            check(tmp_path / "README")

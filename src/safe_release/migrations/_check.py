@@ -12,9 +12,11 @@ anywhere else is refused (`MigrationEnvironmentError`) before anything runs.
 
 from __future__ import annotations
 
+import configparser
 import tempfile
 import time
 import uuid
+from collections.abc import Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from os import PathLike
@@ -26,18 +28,22 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from safe_release._store._engine import safe_url
-from safe_release.exceptions import InvalidArgumentError, MigrationEnvironmentError
+from safe_release._store._store import Store
+from safe_release.exceptions import (
+    InvalidArgumentError,
+    IrreversibleMigrationError,
+    MigrationEnvironmentError,
+)
 from safe_release.migrations._seed import Seeder
 from safe_release.migrations._walk import CheckFinding, Walker
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Mapping
+    from collections.abc import Callable, Iterator
 
     from alembic.config import Config
     from sqlalchemy import Connection, Engine
     from sqlalchemy.engine import URL
 
-    from safe_release._store._store import Store
 
 __all__ = ["CheckReport", "assert_reversible", "check", "load_config"]
 
@@ -56,8 +62,8 @@ class CheckReport:
     @property
     def ok(self) -> bool:
         """Every revision was walked and nothing of error severity was found."""
-        return self.failed_step is None and not any(
-            f.severity == "error" for f in self.findings)
+        return (self.failed_step is None and len(self.checked) == len(self.revisions)
+                and not any(f.severity == "error" for f in self.findings))
 
     @property
     def first_failure(self) -> CheckFinding | None:
@@ -105,6 +111,29 @@ def load_config(config: Config | str | PathLike[str]) -> Config:
     raise InvalidArgumentError(msg)
 
 
+def scripts(config: Config) -> Any:
+    """The project's ScriptDirectory; a config that is not an Alembic project is refused."""
+    from alembic.script import ScriptDirectory  # noqa: PLC0415
+    from alembic.util import CommandError  # noqa: PLC0415
+
+    try:
+        return ScriptDirectory.from_config(config)
+    except (configparser.Error, CommandError, OSError) as exc:
+        msg = (f"{config.config_file_name or 'the config'} is not a usable Alembic project: "
+               f"{' '.join(str(exc).split())[:200]}")
+        raise InvalidArgumentError(msg) from None
+
+
+def _check_rows(rows: object) -> None:
+    if rows is None:
+        return
+    if not isinstance(rows, Mapping) or not all(
+            isinstance(k, str) and callable(v) for k, v in rows.items()):
+        msg = ("rows= maps table names to functions of the row index returning column values, "
+               "e.g. rows={'codes': lambda i: {'code': f'SKU-{i}'}}")
+        raise InvalidArgumentError(msg)
+
+
 def _scratch_config(config: Config, url: URL, conn: Connection) -> Config:
     """A copy of ``config`` aimed at the scratch database (the user's is not modified)."""
     from alembic.config import Config  # noqa: PLC0415
@@ -149,6 +178,9 @@ def _sqlite(url: URL, stack: ExitStack) -> Engine:
     path = Path(url.database or "")
     if not url.database or url.database == ":memory:":
         msg = "check() needs an SQLite file (sqlite:///path), not an in-memory database"
+        raise InvalidArgumentError(msg)
+    if not path.resolve().parent.is_dir():
+        msg = f"check(url=...): the folder for {path.name} does not exist; create it first"
         raise InvalidArgumentError(msg)
     if path.exists() and path.stat().st_size > 0:
         msg = (f"{path.name} already exists and is not empty; check() only migrates a scratch "
@@ -255,14 +287,16 @@ def check(
     revisions that passed are recorded as verified for the dialect (what
     `alembic_checkpoint` requires before downgrading across them).
     """
-    from alembic.script import ScriptDirectory  # noqa: PLC0415
-
     if isinstance(rows_per_table, bool) or not isinstance(rows_per_table, int) \
             or not 1 <= rows_per_table <= 100_000:  # noqa: PLR2004 - documented bound
         msg = f"rows_per_table must be an int from 1 to 100000, not {rows_per_table!r}"
         raise InvalidArgumentError(msg)
+    _check_rows(rows)
+    if store is not None and not isinstance(store, Store):
+        msg = f"store= must be a safe_release Store (sr.connect(...)), not {type(store).__name__}"
+        raise InvalidArgumentError(msg)
     config = load_config(config)
-    script = ScriptDirectory.from_config(config)
+    script = scripts(config)
     order = list(reversed(list(script.walk_revisions("base", "heads"))))
     with _scratch(url) as engine:
         report = _run(config, script, order, engine, Seeder(rows_per_table, dict(rows or {})))
@@ -275,18 +309,30 @@ def _run(config: Config, script: Any, order: list[Any], engine: Engine,
          seeder: Seeder) -> CheckReport:
     started = time.perf_counter()
     failed = None
+    refused: list[MigrationEnvironmentError] = []
     with engine.connect() as conn:
-        verify = _target_check(engine, conn)
-        version_table = _version_table(config)
-        walker = Walker(script, order, seeder, version_table, verify)
+        target = _target_check(engine, conn)
+
+        def verify(connection: Connection) -> None:
+            try:
+                target(connection)
+            except MigrationEnvironmentError as exc:
+                refused.append(exc)  # re-raised below even if env.py swallows it
+                raise
+
+        walker = Walker(script, order, seeder, _version_table(config), verify)
         scratch = _scratch_config(config, engine.url, conn)
         try:
             with _guarded_environment(scratch, script, walker, verify):
                 script.run_env()
-        except MigrationEnvironmentError:
+        except (MigrationEnvironmentError, InvalidArgumentError):
             raise
         except Exception as exc:  # noqa: BLE001 - any failure of a user's revision is a finding
             failed = _failure(walker, exc)
+    if refused:
+        raise refused[0]
+    if failed is None and len(walker.checked) < len(order):
+        failed = _incomplete(walker, len(order))
     return CheckReport(engine.dialect.name, tuple(s.revision for s in order),
                        tuple(walker.checked), tuple(walker.findings),
                        time.perf_counter() - started, failed)
@@ -296,8 +342,27 @@ def _failure(walker: Walker, exc: Exception) -> str:
     rev, what = walker.step or ("(before the first revision)", "env.py")
     detail = " ".join(str(getattr(exc, "orig", None) or exc).split())[:400]
     message = f"{what} raised {type(exc).__name__}: {detail}"
+    if isinstance(exc, IrreversibleMigrationError) and what == "downgrade":
+        message += (" (the check wrote rows under the new schema first, as the new code "
+                    "would: the downgrade must cope with them, e.g. give the dropped column "
+                    "a server default)")
     walker.findings.append(CheckFinding("error", rev, message))
     return f"{rev} {what}"
+
+
+def _incomplete(walker: Walker, total: int) -> str:
+    """env.py returned without running every revision and without an error reaching us."""
+    if walker.step is None:
+        message = ("env.py never ran the migrations (context.run_migrations() was not "
+                   "called); nothing was checked")
+        rev = "(before the first revision)"
+    else:
+        rev, what = walker.step
+        message = (f"env.py returned during the {what} of {rev} without an error reaching the "
+                   "check (does it catch exceptions?); "
+                   f"{len(walker.checked)} of {total} revisions were checked")
+    walker.findings.append(CheckFinding("error", rev, message))
+    return f"{rev} (incomplete)"
 
 
 def _version_table(config: Config) -> str:

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection
 
 __all__ = ["DataDifference", "TableData", "TableShape", "compare_data", "read_table",
-           "read_tables", "table_shape"]
+           "read_tables", "show_key", "show_value", "table_shape"]
 
 _SEP = "\x1f"
 
@@ -197,11 +197,11 @@ def _table_differences(name: str, old: TableData, new: TableData) -> list[DataDi
     gone = [k for k in old_rows if k not in new_rows]
     if gone:
         out.append(DataDifference(name, None, f"{len(gone)} of {old.rows} rows missing, "
-                                              f"e.g. key {_key(gone[0])}"))
+                                              f"e.g. key {show_key(gone[0])}"))
     added = [k for k in new_rows if k not in old_rows]
     if added:
         out.append(DataDifference(name, None, f"{len(added)} rows appeared, e.g. key "
-                                              f"{_key(added[0])}"))
+                                              f"{show_key(added[0])}"))
     for column in old.columns:
         if column in new.columns and old.columns[column] != new.columns[column]:
             out += _column_difference(name, column, old, new, (old_rows, new_rows))
@@ -221,7 +221,8 @@ def _column_difference(name: str, column: str, old: TableData, new: TableData,
         return []
     key, was, now = changed[0]
     return [DataDifference(name, column, f"{len(changed)} of {old.rows} values changed, "
-                                         f"e.g. key {_key(key)}: {_short(was)} -> {_short(now)}")]
+                                         f"e.g. key {show_key(key)}: {show_value(was)} -> "
+                                         f"{show_value(now)}")]
 
 
 def _coarse(name: str, old: TableData, new: TableData) -> list[DataDifference]:
@@ -233,10 +234,19 @@ def _coarse(name: str, old: TableData, new: TableData) -> list[DataDifference]:
     return out
 
 
-def _key(key: tuple[Any, ...]) -> str:
-    return ", ".join(v if isinstance(v, str) else repr(v) for v in key)
+def show_key(key: tuple[Any, ...]) -> str:
+    """A row key for a message: values as SQL literals would show them, unquoted."""
+    return ", ".join(_unquoted(v) if isinstance(v, str) else repr(v) for v in key)
 
 
-def _short(value: Any) -> str:
+def show_value(value: Any) -> str:
+    """A value for a message, shortened."""
     shown: str = value if isinstance(value, str) else repr(value)
     return shown if len(shown) <= 40 else shown[:37] + "..."  # noqa: PLR2004 - display width
+
+
+def _unquoted(value: str) -> str:
+    """PostgreSQL renders '100050' for 100050; show it as the value."""
+    if len(value) > 1 and value[0] == value[-1] == "'":
+        return value[1:-1].replace("''", "'")
+    return value

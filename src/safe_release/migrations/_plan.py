@@ -20,7 +20,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.exc import DBAPIError
 
 from safe_release._store._engine import safe_url, store_error
-from safe_release.migrations._check import _scratch, load_config
+from safe_release.migrations._check import _scratch, load_config, scripts
 
 if TYPE_CHECKING:
     from os import PathLike
@@ -119,8 +119,6 @@ def plan(
     scratch_url: str | None = None,
 ) -> DeployPlan:
     """The deploy report for the database ``url`` (default: the config's sqlalchemy.url)."""
-    from alembic.script import ScriptDirectory  # noqa: PLC0415
-
     from safe_release.migrations._lint import lint  # noqa: PLC0415
 
     config = load_config(config)
@@ -130,11 +128,11 @@ def plan(
 
         msg = "plan() needs the database to deploy to: url= or sqlalchemy.url in alembic.ini"
         raise InvalidArgumentError(msg)
-    script = ScriptDirectory.from_config(config)
+    script = scripts(config)
     current, dialect = _current(url)
     pending = _pending(script, current)
     notes: list[str] = []
-    up, down = _offline_sql(config, script, current, pending, notes)
+    up, down = _offline_sql(_aimed(config, url), script, current, pending, notes)
     report = lint([s.path for s in pending], sql=up if dialect == "postgresql" else None,
                   dialect=dialect) if pending else lint([], dialect=dialect)
     verified = _verified(store, dialect)
@@ -142,6 +140,17 @@ def plan(
     floor = _floor(config, store, app, scratch_url, notes)
     return DeployPlan(safe_url(create_engine(url).url), current, revisions, up, down,
                       tuple(notes), report, floor)
+
+
+def _aimed(config: Config, url: str) -> Config:
+    """A copy of ``config`` whose sqlalchemy.url is the deploy target (offline SQL's dialect)."""
+    from alembic.config import Config  # noqa: PLC0415
+
+    copy = Config(config.config_file_name, ini_section=config.config_ini_section)
+    for key, value in (config.get_section(config.config_ini_section) or {}).items():
+        copy.set_main_option(key, value.replace("%", "%%"))
+    copy.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return copy
 
 
 def _current(url: str) -> tuple[tuple[str, ...], str]:
@@ -279,16 +288,20 @@ def upgrade(
     ``config.attributes["safe_release_store"]``. Returns the revisions run.
     """
     from alembic import command  # noqa: PLC0415
-    from alembic.script import ScriptDirectory  # noqa: PLC0415
 
     from safe_release.migrations._phases import STORE_ATTRIBUTE, check_phases  # noqa: PLC0415
 
     config = load_config(config)
     if url is not None:
-        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+        config = _aimed(config, url)
     database = config.get_main_option("sqlalchemy.url")
-    script = ScriptDirectory.from_config(config)
-    current, _ = _current(database) if database else ((), "")
+    if not database:
+        from safe_release.exceptions import InvalidArgumentError  # noqa: PLC0415
+
+        msg = "upgrade() needs the database: url= or sqlalchemy.url in alembic.ini"
+        raise InvalidArgumentError(msg)
+    script = scripts(config)
+    current, _ = _current(database)
     wanted = {s.revision for s in script.iterate_revisions(target, "base")}
     pending = [s.revision for s in _pending(script, current) if s.revision in wanted]
     check_phases(script, pending, store)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
@@ -24,8 +24,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import MetaData, Table, inspect, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from safe_release.exceptions import InvalidArgumentError
+
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable
 
     from sqlalchemy import Column, Connection
 
@@ -72,10 +74,10 @@ def _integer(col: Column[Any]) -> Maker:
 
 
 def _text(col: Column[Any]) -> Maker:
-    suffix, length = f"-{col.name}", getattr(col.type, "length", None)
-    if length:
-        return lambda i: f"{i}{suffix}"[:length]
-    return lambda i: f"{i}{suffix}"
+    # mixed case, so a data migration that folds case (upper(), lower()) changes values
+    suffixes = (f"-{col.name.lower()}", f"-{col.name.upper()}")
+    length = getattr(col.type, "length", None) or None
+    return lambda i: f"{i}{suffixes[i % 2]}"[:length]
 
 
 def _numeric(col: Column[Any]) -> Maker:
@@ -174,7 +176,7 @@ class Seeder:
         out = [{column: make(i) for column, make in makers} for i in range(start, start + n)]
         if hook is not None:
             for i, row in enumerate(out, start):
-                row.update(hook(i))
+                row.update(_hooked(hook, name, i))
         return out
 
     def _referenced(self, conn: Connection, table: Table) -> dict[str, list[Any]]:
@@ -196,6 +198,19 @@ class Seeder:
             target = table.metadata.tables[target_table].c[target_column]
             out[fk.parent.name] = list(conn.execute(select(target).limit(1000)).scalars())
         return out
+
+
+def _hooked(hook: Callable[[int], Mapping[str, Any]], name: str, i: int) -> Mapping[str, Any]:
+    """The user's values for row ``i``; a failing or wrong hook is the caller's error."""
+    try:
+        values = hook(i)
+    except Exception as exc:
+        msg = f"rows[{name!r}]({i}) raised {type(exc).__name__}: {exc}"
+        raise InvalidArgumentError(msg) from exc
+    if not isinstance(values, Mapping):
+        msg = f"rows[{name!r}]({i}) must return a mapping of column values, not {values!r}"
+        raise InvalidArgumentError(msg)
+    return values
 
 
 def _parents_first(tables: Mapping[str, Table]) -> list[str]:

@@ -30,6 +30,8 @@ from safe_release.migrations._data import (
     TableShape,
     compare_data,
     read_table,
+    show_key,
+    show_value,
     table_shape,
 )
 from safe_release.migrations._schema import Schema, capture_schema, schema_differences
@@ -80,6 +82,19 @@ class _Probe:
     inserted: list[dict[str, Any]]
     key: tuple[str, ...]
     reflected: Table
+
+
+def _retyped(before: Schema, after: Schema, table: str) -> set[str]:
+    """PostgreSQL: columns whose definition differs (their rendered text may differ too)."""
+    if before.dialect != "postgresql":
+        return set()  # SQLite values are compared as Python values
+
+    def lines(schema: Schema) -> dict[str, str]:
+        return {line.split(" ")[1]: line for line in schema.tables.get(table, ())
+                if line.startswith("column ")}
+
+    old, new = lines(before), lines(after)
+    return {c for c in old if c in new and old[c] != new[c]}
 
 
 def _plain_key(column: Any) -> bool:
@@ -143,6 +158,7 @@ class Walker:
         for script in self.order:
             rev = script.revision
             yield self._step(rev, "upgrade", script, up=True)
+            self.step = (rev, "the check after its upgrade")
             state = yield from self._revision(conn, script, state)
             self.checked.append(rev)
 
@@ -163,13 +179,15 @@ class Walker:
         new = after.schema.tables.keys() - before.schema.tables.keys()
         probes = self._probe(conn, rev, before.schema.changed_tables(after.schema))
         yield self._step(rev, "downgrade", script, up=False)
+        self.step = (rev, "the check after its downgrade")
         down = self._schema(conn)
         self._note_schema(rev, before.schema, down, "after its downgrade")
         for probe in probes:
-            self._settle_probe(conn, rev, probe, down)
+            self._settle_probe(conn, rev, probe, down, after.schema)
         restored = self._read(conn, before.data.keys() & down.tables.keys(), down)
         self._note_data(rev, before.data, restored, "after its downgrade")
         yield self._step(rev, "upgrade again", script, up=True)
+        self.step = (rev, "the check after upgrading it again")
         again = self._state(conn)
         self._note_schema(rev, after.schema, again.schema, "after upgrading again",
                           kind="nondeterministic")
@@ -258,7 +276,8 @@ class Walker:
             self.shapes[name] = table_shape(conn, name)
         return self.shapes[name]
 
-    def _settle_probe(self, conn: Connection, rev: str, probe: _Probe, down: Schema) -> None:
+    def _settle_probe(self, conn: Connection, rev: str, probe: _Probe, down: Schema,
+                      written: Schema) -> None:
         """Report probe rows the downgrade lost or changed, then delete them."""
         if probe.table not in down.tables:
             return
@@ -266,19 +285,19 @@ class Walker:
         if any(k not in shape.columns for k in probe.key):
             return
         now = _by_key(read_table(conn, probe.table, shape), set(probe.rendered))
-        self._report_probe(rev, probe, now)
+        self._report_probe(rev, probe, now, _retyped(written, down, probe.table))
         table = probe.reflected
         for row in probe.inserted:
             conn.execute(table.delete().where(*[table.c[k] == row[k] for k in probe.key]))
 
-    def _report_probe(self, rev: str, probe: _Probe,
-                      now: dict[tuple[Any, ...], dict[str, Any]]) -> None:
+    def _report_probe(self, rev: str, probe: _Probe, now: dict[tuple[Any, ...], dict[str, Any]],
+                      retyped: set[str]) -> None:
         lost = [k for k in probe.rendered if k not in now]
         if lost:
             self.findings.append(CheckFinding(
                 "lost", rev, f"{len(lost)} of {len(probe.rendered)} rows written to "
                 f"{probe.table} under {rev}'s schema are gone after its downgrade (e.g. key "
-                f"{', '.join(lost[0])})", probe.table))
+                f"{show_key(lost[0])})", probe.table))
         if not now:
             return
         kept = {c for row in now.values() for c in row}
@@ -287,12 +306,15 @@ class Walker:
                 "lost", rev, f"values written to {probe.table}.{column} under {rev}'s schema "
                 "are dropped by its downgrade (the column is not in the schema before it)",
                 probe.table, column, severity="info"))
-        changed = sorted({c for k, row in now.items() for c, v in row.items()
-                          if c in probe.rendered[k] and probe.rendered[k][c] != v})
-        for column in changed:
+        changed = {c: (k, probe.rendered[k][c], v) for k, row in now.items()
+                   for c, v in row.items() if c not in retyped
+                   and c in probe.rendered[k] and probe.rendered[k][c] != v}
+        for column in sorted(changed):
+            key, was, became = changed[column]
             self.findings.append(CheckFinding(
                 "lost", rev, f"values written to {probe.table}.{column} under {rev}'s schema "
-                "changed after its downgrade", probe.table, column))
+                f"changed after its downgrade (e.g. key {show_key(key)}: {show_value(was)} -> "
+                f"{show_value(became)})", probe.table, column))
 
     def _note_schema(self, rev: str, want: Schema, got: Schema, when: str, *,
                      kind: str = "schema") -> None:
@@ -304,7 +326,8 @@ class Walker:
 
     def _note_data(self, rev: str, want: dict[str, TableData], got: dict[str, TableData],
                    when: str) -> None:
-        seen = {(f.table, f.column) for f in self.findings if f.revision == rev}
+        seen = {(f.table, f.column) for f in self.findings
+                if f.revision == rev and f.kind in {"data", "lost"} and f.severity == "error"}
         for diff in compare_data(want, got, sorted(want.keys() & got.keys())):
             if (diff.table, diff.column) in seen:
                 continue  # already reported after the downgrade
