@@ -13,6 +13,7 @@ import pytest
 from safe_release.exceptions import InvalidArgumentError
 from safe_release.migrations._lint import lint
 from safe_release.migrations._lint_rules import RULES, Finding, LintReport
+from safe_release.migrations._lint_sql import lint_sql
 from tests.alembic_util import AlembicProject
 
 CASES = Path(__file__).parent / "lint_cases"
@@ -597,3 +598,23 @@ class TestExamples:
         report = lint(ini, dialect="postgresql")
         assert report.ok, report.format_text()
         assert report.files >= 1
+
+
+class TestLintBadInput:
+    @pytest.mark.parametrize("sql", [None, b"DROP TABLE t;", 5])
+    def test_lint_sql_takes_text(self, sql: object) -> None:
+        """lint_sql() of anything but text: a typed error."""
+        with pytest.raises(InvalidArgumentError, match="SQL text"):
+            lint_sql(sql)  # type: ignore[arg-type]
+
+    def test_lint_sql_argument_takes_text(self, tmp_path: Path) -> None:
+        """lint(sql=...) of anything but text: a typed error."""
+        (tmp_path / "r1.py").write_text('revision = "r1"\n')
+        with pytest.raises(InvalidArgumentError, match="as text"):
+            lint([str(tmp_path / "r1.py")], sql=5)  # type: ignore[arg-type]
+
+    def test_unknown_dialect(self, tmp_path: Path) -> None:
+        """An unknown dialect name is refused instead of silently linting nothing."""
+        (tmp_path / "r1.py").write_text('revision = "r1"\n')
+        with pytest.raises(InvalidArgumentError, match="dialect"):
+            lint([str(tmp_path / "r1.py")], dialect="foo")

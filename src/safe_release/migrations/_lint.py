@@ -248,6 +248,9 @@ def _files(target: object) -> tuple[list[Path], Config | None]:
     raise InvalidArgumentError(msg)
 
 
+_KNOWN = frozenset({"postgresql", "postgres", "sqlite", "mysql", "mariadb", "mssql", "oracle"})
+
+
 def _dialects(dialect: str | None, config: Config | None) -> frozenset[str]:
     """The dialects to check for: the given one, the Config's URL's, else PostgreSQL too."""
     if dialect is None and config is not None:
@@ -281,6 +284,12 @@ def lint(target: LintTarget, *, sql: str | None = None, dialect: str | None = No
     Raises:
         InvalidArgumentError: a path does not exist or ``target`` is of the wrong kind.
     """
+    if sql is not None and not isinstance(sql, str):
+        msg = f"lint(sql=...) takes the offline SQL as text, not {type(sql).__name__}"
+        raise InvalidArgumentError(msg)
+    if dialect is not None and (not isinstance(dialect, str) or dialect not in _KNOWN):
+        msg = f"lint(dialect=...) must be one of {', '.join(sorted(_KNOWN))}, not {dialect!r}"
+        raise InvalidArgumentError(msg)
     files, config = _files(target)
     dialects = _dialects(dialect, config)
     results = [_lint_file(path, dialects) for path in files]

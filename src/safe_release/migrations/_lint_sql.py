@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from safe_release.exceptions import InvalidArgumentError
 from safe_release.migrations._lint_rules import (
     Finding,
     LintReport,
@@ -371,6 +372,9 @@ def lint_sql(sql: str, *, path: str = "<sql>") -> LintReport:
     comments. A ``-- safe-release: ignore[rule-id]`` comment inside a statement
     or on the line above it suppresses that rule for the statement.
     """
+    if not isinstance(sql, str):
+        msg = f"lint_sql() takes SQL text, not {type(sql).__name__}"
+        raise InvalidArgumentError(msg)
     tokens = tokenize_sql(sql)
     suppressions = Suppressions()
     for token in tokens:
