@@ -223,7 +223,9 @@ def _describe_column(column: sa.Column[Any]) -> ColumnDesc:
     return ColumnDesc(
         name=column.name, type=describe_type(column.type), nullable=bool(column.nullable),
         primary_key=column.primary_key, default=column.default is not None,
-        server_default=column.server_default is not None, autoincrement=generated,
+        # an Identity() is SQLAlchemy's server_default too; it is recorded as generated
+        server_default=column.server_default is not None and column.identity is None,
+        autoincrement=generated,
         computed=column.computed is not None)
 
 

@@ -349,9 +349,24 @@ def _column(old: ColumnDesc, new: ColumnDesc, dialect: str) -> _Found:
         found.append(_found("write", "now-generated"))
     elif _requires_value(new) and old.nullable and not old.primary_key:
         found.append(_found("write", "now-not-null"))
-    elif _requires_value(new) and (old.server_default or old.autoincrement) and not old.default:
+    elif _requires_value(new) and (old.server_default or _generated_on(old, dialect)) \
+            and not old.default:
         found.append(_found("write", "default-removed"))
     return found
+
+
+def _generated_on(col: ColumnDesc, dialect: str) -> bool:
+    """Whether ``dialect`` generated the column's values for the old code.
+
+    SQLite fills in only an ``INTEGER PRIMARY KEY`` (the rowid): a BigInteger
+    key, or ``Identity()``, was never generated there, so not generating it now
+    is no change.
+    """
+    if not col.autoincrement:
+        return False
+    if dialect != "sqlite":
+        return True
+    return col.primary_key and (col.type.label("sqlite") or "").upper() == "INTEGER"
 
 
 def _type_problems(old: TypeDesc, new: TypeDesc, dialect: str) -> _Found:
