@@ -372,3 +372,35 @@ class TestCodec:
 
         with pytest.raises(MigrationError, match="hand-written downgrade"):
             dumps_rows([[[Decimal(1)]]])
+
+
+EMP = ('op.create_table("emp", sa.Column("id", sa.Integer, primary_key=True), '
+       'sa.Column("email", sa.String(80), unique=True))')
+
+
+class TestUniqueColumns:
+    def test_dropping_a_uniquely_constrained_column_round_trips_or_is_refused(
+        self, erp: Erp,
+    ) -> None:
+        """A UNIQUE column: round-trips on PostgreSQL, refused up front on SQLite.
+
+        PostgreSQL names the constraint itself; SQLite leaves it unnamed, and undo
+        could not re-create it, so the upgrade refuses before anything is dropped.
+        """
+        erp.project.add("a1", EMP, "op.drop_table('emp')")
+        erp.project.add("b1", 'sr_op.drop_column("emp", "email")', "sr_op.undo()",
+                        imports=IMPORTS)
+        erp.upgrade("a1")
+        erp.execute("INSERT INTO emp (id, email) VALUES (1, 'a@x'), (2, 'b@x')")
+        before = (erp.rows("emp"), erp.columns("emp"))
+        if erp.backend.name == "sqlite":
+            with pytest.raises(MigrationError, match="unnamed UNIQUE"):
+                erp.upgrade()
+            assert (erp.rows("emp"), erp.columns("emp")) == before
+            return
+        erp.upgrade()
+        erp.downgrade("a1")
+        assert (erp.rows("emp"), erp.columns("emp")) == before
+        erp.execute("INSERT INTO emp (id, email) VALUES (3, 'c@x')")
+        with pytest.raises(sa.exc.IntegrityError):
+            erp.execute("INSERT INTO emp (id, email) VALUES (4, 'c@x')")

@@ -67,8 +67,15 @@ def drop_column(table: str, column: str, *, schema: str | None = None,
         msg = (f"cannot archive {column!r} by itself: it is part of the key of {table!r}; "
                "pass key=(...) naming other unique columns")
         raise InvalidArgumentError(msg)
+    related = _related(conn, table, schema, column)
+    unnamed = [u["columns"] for u in related["uniques"] if not u["name"]]
+    if unnamed:
+        msg = (f"{table}.{column} is in an unnamed UNIQUE constraint {unnamed[0]}: the downgrade "
+               "could not re-create it as it was. Name it first (a naming_convention on your "
+               "MetaData, or a revision that re-creates it with a name), then drop the column")
+        raise MigrationError(msg, revision=rev)
     entry = _archive.add_entry(conn, rev, "drop_column", table, {
-        "schema": schema, "key": keys, "column": info, **_related(conn, table, schema, column)})
+        "schema": schema, "key": keys, "column": info, **related})
     _ops_data.archive_values(conn, entry, [*keys, column])
     with op.batch_alter_table(table, schema=schema) as batch:
         for index in entry.info["indexes"]:
