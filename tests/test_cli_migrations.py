@@ -65,11 +65,12 @@ class TestCheckCommand:
             assert set(compat.verified_revisions(store, "sqlite")) == {"r1", "r2"}
 
     def test_missing_ini(self, tmp_path: Path) -> None:
-        """No alembic.ini: error and exit 1."""
+        """No alembic.ini: a usage error (exit 2) naming the option."""
         result = CliRunner().invoke(cli, ["migrations", "check", "-c",
                                           str(tmp_path / "nope.ini")])
-        assert result.exit_code == 1
-        assert "no nope.ini" in result.output
+        assert result.exit_code == 2
+        assert "nope.ini" in result.output
+        assert "does not exist" in result.output
 
 
 class TestLintCommand:

@@ -1,6 +1,7 @@
 """``safe-release migrations check|lint|plan``: an ERP's Alembic project, before it deploys.
 
-Exit codes: 0 nothing wrong, 1 findings (or a failure), 2 a usage error.
+Exit codes: 0 nothing wrong, 1 findings (or a failure), 2 a usage error (such as a
+missing alembic.ini).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import IO, TYPE_CHECKING
 import click
 
 from safe_release._store._engine import ENV_URL
-from safe_release.cli._output import CliError, emit_json, json_option
+from safe_release.cli._output import emit_json, json_option
 
 if TYPE_CHECKING:
     from safe_release.cli._app import Settings
@@ -21,8 +22,12 @@ __all__ = ["migrations"]
 
 _CONFIG = click.option(
     "-c", "--config", "ini", default="alembic.ini", show_default=True,
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="The Alembic project's alembic.ini.")
+_LINT_CONFIG = click.option(
+    "-c", "--config", "ini", default="alembic.ini", show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The Alembic project's alembic.ini (when no PATHS are given).")
 _SCRATCH = click.option(
     "--scratch-url", metavar="URL",
     help="Where to build scratch databases: sqlite:///new-file.db, or a PostgreSQL server "
@@ -30,9 +35,7 @@ _SCRATCH = click.option(
 
 
 def _ini(path: Path) -> Path:
-    if not path.is_file():
-        msg = f"no {path.name} at {path}; run from the project's directory or give -c"
-        raise CliError(msg)
+    """The ini path (click has checked that it exists: a missing one is a usage error)."""
     return path
 
 
@@ -79,7 +82,7 @@ def check(settings: Settings, ini: Path, scratch_url: str | None, rows: int, *,
 
 @migrations.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
-@_CONFIG
+@_LINT_CONFIG
 @click.option("--sql", "sql_file", type=click.File("r"),
               help="Offline SQL to lint too ('alembic upgrade ... --sql' output; '-' = stdin).")
 @click.option("--dialect", type=click.Choice(["postgresql", "sqlite", "mysql", "mssql",
@@ -96,7 +99,10 @@ def lint(paths: tuple[Path, ...], ini: Path, sql_file: IO[str] | None,
     from safe_release.migrations import lint as run_lint  # noqa: PLC0415
 
     sql = sql_file.read() if sql_file is not None else None
-    target = [str(p) for p in paths] if paths else str(_ini(ini))
+    if not paths and not ini.is_file():
+        msg = f"no {ini}: give revision files or directories, or -c alembic.ini"
+        raise click.UsageError(msg)
+    target = [str(p) for p in paths] if paths else str(ini)
     report = run_lint(target, sql=sql, dialect=dialect)
     _finish(report.ok, report.format_text(), report.as_dict(), as_json=as_json)
 
