@@ -414,3 +414,17 @@ class TestBadInput:
         (tmp_path / "README").write_text("just text\n")
         with pytest.raises(sr.InvalidArgumentError, match="not a usable Alembic project"):
             check(tmp_path / "README")
+
+
+class TestTypeChangesThroughHelpers:
+    def test_numeric_scale_narrowed_and_restored(self, tmp_path: Path,
+                                                 scratch: str | None) -> None:
+        """sr_op.alter_column_type narrowing a Numeric's scale: undo restores; no false loss."""
+        project = AlembicProject(tmp_path)
+        project.add("n1", 'op.create_table("amounts", sa.Column("id", sa.Integer, '
+                    'primary_key=True), sa.Column("amt", sa.Numeric(10, 4)))',
+                    'op.drop_table("amounts")')
+        project.add("n2", 'sr_op.alter_column_type("amounts", "amt", sa.Numeric(10, 1))',
+                    "sr_op.undo()", imports="from safe_release.migrations import ops as sr_op")
+        report = run(project, tmp_path, scratch)
+        assert report.ok, report.format_text()
