@@ -157,7 +157,7 @@ class Seeder:
         try:
             rows = self.rows(conn, name, table, n)
             with conn.begin_nested():
-                conn.execute(table.insert(), rows)
+                _insert(conn, table, rows)
         except SQLAlchemyError as exc:
             detail = " ".join(str(getattr(exc, "orig", exc)).split())[:300]
             self.problems.append((name, detail))
@@ -198,6 +198,23 @@ class Seeder:
             target = table.metadata.tables[target_table].c[target_column]
             out[fk.parent.name] = list(conn.execute(select(target).limit(1000)).scalars())
         return out
+
+
+def _insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """INSERT the rows: on SQLite one driver-level executemany, values bound as Core would."""
+    if conn.dialect.name != "sqlite" or not rows:
+        conn.execute(table.insert(), rows)
+        return
+    names = list(rows[0])
+    binders = [table.c[n].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+               for n in names]
+    data = [tuple(v if bind is None or v is None else bind(v)
+                  for v, bind in zip((r[n] for n in names), binders, strict=True))
+            for r in rows]
+    quote = conn.dialect.identifier_preparer.quote
+    conn.exec_driver_sql(
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "  # noqa: S608
+        f"VALUES ({', '.join('?' for _ in names)})", data)
 
 
 def _hooked(hook: Callable[[int], Mapping[str, Any]], name: str, i: int) -> Mapping[str, Any]:
