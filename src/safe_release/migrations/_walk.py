@@ -105,8 +105,14 @@ def _plain_key(column: Any) -> bool:
         return False
 
 
-def _by_key(data: TableData, wanted: set[tuple[Any, ...]]) -> dict[tuple[str, ...],
-                                                                   dict[str, str]]:
+def _by_key(data: TableData, wanted: set[tuple[Any, ...]]) -> dict[tuple[Any, ...],
+                                                                   dict[str, Any]]:
+    """The ``wanted`` rows of ``data`` as column -> value, by key."""
+    if data.raw is not None:  # SQLite: one pass over the fetched rows
+        at = [data.names.index(k) for k in data.key]
+        found = {tuple(row[i] for i in at): row for row in data.raw}
+        return {k: dict(zip(data.names, row, strict=True))
+                for k, row in found.items() if k in wanted}
     keys = data.keys() or []
     columns = {c: data.values(c) or [] for c in data.columns}
     return {key: {c: v[i] for c, v in columns.items() if i < len(v)}
