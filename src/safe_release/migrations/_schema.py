@@ -18,7 +18,7 @@ SDK tables (``sr_*``) and the Alembic version table are left out.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -72,6 +72,8 @@ class Schema:
 
     dialect: str
     tables: Mapping[str, tuple[str, ...]]
+    ddl: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """SQLite: each table's statements as stored (``tables`` has them normalised)."""
 
     def changed_tables(self, other: Schema) -> set[str]:
         """Tables present in both whose descriptors differ."""
@@ -91,11 +93,18 @@ def capture_schema(conn: Connection, version_table: str) -> Schema:
     """The schema ``conn`` sees now."""
     if conn.dialect.name == "postgresql":
         return Schema("postgresql", _postgres(conn, version_table))
-    lines: dict[str, list[str]] = {}
+    stored: dict[str, list[tuple[str, str]]] = {}
     for table, kind, name, sql in conn.exec_driver_sql(_SQLITE):
         if not _skip(table, version_table):
-            lines.setdefault(table, []).append(f"{kind} {name}: {' '.join(sql.split())}")
-    return Schema(conn.dialect.name, {t: tuple(sorted(v)) for t, v in lines.items()})
+            line = f"{kind} {name}: {' '.join(sql.split())}"
+            stored.setdefault(table, []).append((_QUOTED.sub(r"\1", line), line))
+    pairs = {t: sorted(v) for t, v in stored.items()}
+    return Schema(conn.dialect.name, {t: tuple(n for n, _ in v) for t, v in pairs.items()},
+                  {t: tuple(raw for _, raw in v) for t, v in pairs.items()})
+
+
+# "t0" and t0 are the same name (batch mode's ALTER TABLE ... RENAME quotes it)
+_QUOTED = re.compile(r'"([A-Za-z_][A-Za-z0-9_]*)"')
 
 
 def _postgres(conn: Connection, version_table: str) -> dict[str, tuple[str, ...]]:
@@ -135,7 +144,7 @@ def _thing(name: str) -> str:
 
 def _table_differences(table: str, before: Schema, after: Schema) -> list[str]:
     if before.dialect == "sqlite":
-        old, new = _replayed(before.tables[table], table), _replayed(after.tables[table], table)
+        old, new = _replayed(before.ddl[table], table), _replayed(after.ddl[table], table)
     else:
         old, new = frozenset(before.tables[table]), frozenset(after.tables[table])
     return ([f"{table}: {line} is missing" for line in sorted(old - new)]

@@ -20,6 +20,7 @@ equal B. Tables the revision created are then seeded for the revisions after it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from alembic.runtime.migration import RevisionStep
@@ -110,9 +111,9 @@ def _by_key(data: TableData, wanted: set[tuple[Any, ...]]) -> dict[tuple[Any, ..
     """The ``wanted`` rows of ``data`` as column -> value, by key."""
     if data.raw is not None:  # SQLite: one pass over the fetched rows
         at = [data.names.index(k) for k in data.key]
-        found = {tuple(row[i] for i in at): row for row in data.raw}
-        return {k: dict(zip(data.names, row, strict=True))
-                for k, row in found.items() if k in wanted}
+        get = itemgetter(*at)
+        keyed = ((get(row) if len(at) > 1 else (get(row),), row) for row in data.raw)
+        return {k: dict(zip(data.names, row, strict=True)) for k, row in keyed if k in wanted}
     keys = data.keys() or []
     columns = {c: data.values(c) or [] for c in data.columns}
     return {key: {c: v[i] for c, v in columns.items() if i < len(v)}
