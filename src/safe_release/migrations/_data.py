@@ -25,8 +25,8 @@ if TYPE_CHECKING:
 
     from sqlalchemy import Connection
 
-__all__ = ["DataDifference", "TableData", "TableShape", "compare_data", "read_table",
-           "read_tables", "show_key", "show_value", "table_shape"]
+__all__ = ["DataDifference", "TableData", "TableShape", "compare_data", "read_keyed",
+           "read_table", "read_tables", "show_key", "show_value", "table_shape"]
 
 _SEP = "\x1f"
 
@@ -162,6 +162,21 @@ def _read_sqlite(conn: Connection, name: str, shape: TableShape) -> TableData:
         cursor.close()
     return TableData(len(rows), shape.key or shape.columns, names=shape.columns,
                      raw=cast("list[tuple[Any, ...]]", rows))
+
+
+def read_keyed(conn: Connection, name: str, shape: TableShape,
+               keys: list[tuple[Any, ...]]) -> TableData:
+    """SQLite: only the rows with these primary-key values (the driver's own values)."""
+    prep = conn.dialect.identifier_preparer
+    columns = ", ".join(prep.quote(c) for c in shape.columns)
+    target = ", ".join(prep.quote(k) for k in shape.key)
+    rows_sql = ", ".join("(" + ", ".join("?" for _ in shape.key) + ")" for _ in keys)
+    sql = (f"SELECT {columns} FROM {_quoted(conn, name)} "  # noqa: S608 - identifiers
+           f"WHERE ({target}) IN (VALUES {rows_sql})")
+    params = tuple(v for k in keys for v in k)
+    rows = conn.exec_driver_sql(sql, params).all() if keys else []
+    return TableData(len(rows), shape.key, names=shape.columns,
+                     raw=[tuple(r) for r in rows])
 
 
 def read_tables(conn: Connection, names: Iterable[str],

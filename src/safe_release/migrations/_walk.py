@@ -30,6 +30,7 @@ from safe_release.migrations._data import (
     TableData,
     TableShape,
     compare_data,
+    read_keyed,
     read_table,
     show_key,
     show_value,
@@ -83,6 +84,14 @@ class _Probe:
     inserted: list[dict[str, Any]]
     key: tuple[str, ...]
     reflected: Table
+    keyed: bool = False
+
+
+def _reshaped(before: Schema, after: Schema) -> set[str]:
+    """Tables whose definition changed beyond their indexes (an index keeps every row)."""
+    return {t for t in before.changed_tables(after)
+            if any(not line.startswith("index ")
+                   for line in set(before.tables[t]) ^ set(after.tables[t]))}
 
 
 def _retyped(before: Schema, after: Schema, table: str) -> set[str]:
@@ -184,7 +193,7 @@ class Walker:
         rev = script.revision
         after = self._state(conn)
         new = after.schema.tables.keys() - before.schema.tables.keys()
-        probes = self._probe(conn, rev, before.schema.changed_tables(after.schema))
+        probes = self._probe(conn, rev, _reshaped(before.schema, after.schema))
         yield self._step(rev, "downgrade", script, up=False)
         self.step = (rev, "the check after its downgrade")
         down = self._schema(conn)
@@ -252,8 +261,9 @@ class Walker:
         for name in sorted(t for t in tables if not t.startswith("type ")):
             shape = self._shape(conn, name)
             table = self._table(conn, name)
-            plain = conn.dialect.name == "sqlite" and all(_plain_key(c) for c in table.primary_key)
-            had = None if plain else read_table(conn, name, shape)
+            keyed = conn.dialect.name == "sqlite" and bool(shape.key) and all(
+                _plain_key(table.c[k]) for k in shape.key)
+            had = None if keyed else read_table(conn, name, shape)
             rows = self.seeder.insert(conn, name, table, _PROBES) if table.primary_key else None
             if rows is None:
                 detail = self.seeder.problems.pop()[1] if table.primary_key else "no primary key"
@@ -262,12 +272,15 @@ class Walker:
                     f"({detail}); whether the downgrade keeps them was not exercised", name,
                     severity="warning"))
                 continue
-            now = read_table(conn, name, shape)
-            key = tuple(c.name for c in table.primary_key)
-            mine = ({tuple(r[k] for k in key) for r in rows} if had is None
-                    else set(now.keys() or ()) - set(had.keys() or ()))
-            out.append(_Probe(name, _by_key(now, mine), rows,
-                              tuple(c.name for c in table.primary_key), table))
+            if had is None:  # SQLite, int/str keys: the rows are found by the keys inserted
+                mine = [tuple(r[k] for k in shape.key) for r in rows]
+                now = read_keyed(conn, name, shape, mine)
+                found = _by_key(now, set(mine))
+            else:
+                now = read_table(conn, name, shape)
+                found = _by_key(now, set(now.keys() or ()) - set(had.keys() or ()))
+            out.append(_Probe(name, found, rows,
+                              tuple(c.name for c in table.primary_key), table, keyed))
         return out
 
     def _table(self, conn: Connection, name: str) -> Table:
@@ -291,7 +304,9 @@ class Walker:
         shape = self._shape(conn, probe.table)
         if any(k not in shape.columns for k in probe.key):
             return
-        now = _by_key(read_table(conn, probe.table, shape), set(probe.rendered))
+        data = (read_keyed(conn, probe.table, shape, list(probe.rendered)) if probe.keyed
+                else read_table(conn, probe.table, shape))
+        now = _by_key(data, set(probe.rendered))
         self._report_probe(rev, probe, now, _retyped(written, down, probe.table))
         table = probe.reflected
         for row in probe.inserted:
