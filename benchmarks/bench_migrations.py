@@ -165,7 +165,9 @@ written under each new schema through its downgrade, and seeds each new
 table. Its scratch file runs with `PRAGMA synchronous = OFF` (nothing on it
 needs to survive a crash); the plain run is `alembic` as a user runs it, on
 the default synchronous setting, so the first ratio is the target's. The
-second line is for disks where fsync is cheap.
+last line holds the check against plain alembic on the same synchronous
+setting (as on a disk where fsync costs nothing): each ratio is the median of
+the rounds' own ratios.
 """
 
 
