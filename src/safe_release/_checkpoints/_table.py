@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, Engine, MetaData, Table, func, or_, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, NoSuchTableError
 
 from safe_release._checkpoints import _rowhash, _snapfile, _snapshot
-from safe_release._checkpoints._diff import Diff
+from safe_release._checkpoints._apply import Applier, missing, tampered
 from safe_release._checkpoints._tracking import ChangeLog
 from safe_release._store._engine import read_tx, safe_url, store_error, write_tx
 from safe_release.exceptions import (
     CheckpointError,
     InvalidArgumentError,
-    SnapshotMissingError,
     SnapshotTamperedError,
 )
 
@@ -29,11 +28,6 @@ if TYPE_CHECKING:
 
 __all__ = ["TableCheckpoint", "database_identity", "table_checkpoint"]
 
-# above this share of the snapshot's rows in the change log, one pass over the whole
-# table is cheaper than looking each logged key up
-_LOGGED_MAX = 0.25
-# for this one transaction: the hash joins of a whole-table diff stay in memory
-_PG_WORK_MEM = "64MB"
 
 
 def database_identity(engine: Engine) -> str:
@@ -273,139 +267,24 @@ class TableCheckpoint:
         path = self._file(state)
         if path is None:
             with write_tx(self._engine, doing) as conn:
-                return self._apply(conn, self._plan(state), state, ctx, check=True)
+                return self._applier().apply(conn, self._plan(state), state, ctx, check=True)
         if not path.is_file():
-            self._missing(path.name)
+            missing(self.describe(), path.name)
         with _snapfile.attached(self._engine, path, doing, create=False) as conn:
             _snapfile.lock_file(conn)  # from here on no SQLite writer can change the file
             # the bytes are hashed in a thread while the statements run; nothing is
             # committed before the hash is compared (a difference rolls it all back)
             hashed = _snapfile.hashing(path)
             try:
-                done = self._apply(conn, self._plan(state, _snapfile.ALIAS), state, ctx,
-                                   check=False)
+                done = self._applier().apply(conn, self._plan(state, _snapfile.ALIAS), state,
+                                             ctx, check=False)
             except Exception:
                 if hashed.result() != state.get("hash"):  # a mangled file may fail the SQL
-                    self._tampered(path.name, "its bytes differ from the capture's")
+                    tampered(self.describe(), path.name, "its bytes differ from the capture's")
                 raise
             if hashed.result() != state.get("hash"):
-                self._tampered(path.name, "its bytes differ from the capture's")
+                tampered(self.describe(), path.name, "its bytes differ from the capture's")
             return done
-
-    def _apply(self, conn: Connection, snap: Table, state: JsonState,
-               ctx: CheckpointContext, *, check: bool) -> str:
-        """Verify (``check``: the in-database snapshot), then delete, update, insert.
-
-        On PostgreSQL the table is locked first when there is a log (no write may
-        slip past the dropped log), then the snapshot is checked: only the rows the
-        restore applies need their hash checked when the log is used (`_rowhash`).
-        An empty table (every row deleted) gets every snapshot row in one
-        ``INSERT … SELECT``, with nothing to compare (`_refill`).
-        """
-        log, logged = ChangeLog(self._table, self._key, ctx.release_id, ctx.seq), None
-        size: int | None = None
-        if conn.dialect.name == "postgresql":  # whole-table joins in memory, not in batches
-            lock = (f"; LOCK TABLE {_snapshot.quoted(conn, self._table)} IN ACCESS EXCLUSIVE "
-                    "MODE" if state.get("log") is not None else "")
-            conn.exec_driver_sql(f"SET LOCAL work_mem = '{_PG_WORK_MEM}'{lock}")
-        if check and not _snapshot.exists(conn, snap):
-            self._missing(snap.name)
-        empty = not conn.execute(self._diff(snap, state, None).any_row()).scalar_one()
-        if state.get("log") is not None:
-            if not empty:  # counted up to the limit only: a larger log is not used
-                limit = int(_LOGGED_MAX * _int(state.get("rows")))
-                size = log.complete(conn, [str(c) for c in _list(state, "columns")], limit)
-                logged, size = (log.table, size) if size is not None and size <= limit \
-                    else (None, None)
-            log.drop_triggers(conn)  # the restore's own writes are not logged
-        diff = self._diff(snap, state, logged)
-        if empty:
-            done = self._refill(conn, diff, state, ctx, check=check)
-        else:
-            if check:
-                self._check_snapshot(conn, snap, state, ctx, logged)
-            done = (self._changes_counted(conn, diff, state, size)
-                    if self._update_first(conn, log) else self._changes(conn, diff, state))
-        if state.get("log") is not None:
-            log.drop_table(conn)
-        return done
-
-    def _changes(self, conn: Connection, diff: Diff, state: JsonState) -> str:
-        """Delete the extra rows, update the changed ones, insert the missing ones."""
-        count = {"preserve_rowcount": True}
-        deleted = conn.execute(diff.delete_extra(), execution_options=count).rowcount
-        upd = diff.update_changed()
-        changed = 0 if upd is None else conn.execute(upd, execution_options=count).rowcount
-        inserted = 0
-        if diff.logged is not None or not self._none_missing(conn, diff, state):
-            inserted = conn.execute(diff.insert_missing(), execution_options=count).rowcount
-        return f"{changed} changed, {inserted} inserted, {deleted} deleted"
-
-    def _update_first(self, conn: Connection, log: ChangeLog) -> bool:
-        """SQLite, the key is the primary key and the table's one unique set of columns.
-
-        Then the update cannot collide with a row the delete would remove (no other
-        unique column), so it may run first and its count can spare the rest.
-        """
-        pk = sorted(c.name for c in self._table.primary_key.columns)
-        return (conn.dialect.name == "sqlite" and pk == sorted(self._key)
-                and log.key_only_unique(conn))
-
-    def _changes_counted(self, conn: Connection, diff: Diff, state: JsonState,
-                         size: int | None) -> str:
-        """Update first; delete and insert only where the counts leave room for them.
-
-        With the log (``size`` keys): every logged key updated means each is in
-        the table and in the snapshot, so nothing is extra or missing. Without: every
-        row of the table updated means none is extra (``where`` None).
-        """
-        count = {"preserve_rowcount": True}
-        upd = diff.update_changed()
-        changed = 0 if upd is None else conn.execute(upd, execution_options=count).rowcount
-        deleted = inserted = 0
-        if diff.logged is not None and changed == size:
-            return f"{changed} changed, 0 inserted, 0 deleted"
-        if diff.logged is not None or diff.where is not None or changed != conn.execute(
-                diff.count_in_scope()).scalar_one():
-            deleted = conn.execute(diff.delete_extra(), execution_options=count).rowcount
-        if diff.logged is not None or not self._none_missing(conn, diff, state):
-            inserted = conn.execute(diff.insert_missing(), execution_options=count).rowcount
-        return f"{changed} changed, {inserted} inserted, {deleted} deleted"
-
-    def _refill(self, conn: Connection, diff: Diff, state: JsonState,
-                ctx: CheckpointContext, *, check: bool) -> str:
-        """The table is empty: insert every snapshot row, verified (one pass on PostgreSQL).
-
-        With per-row hashes the count and sum are checked first, and each row's
-        hash as it is copied: a row that fails is not inserted, and fewer rows
-        than recorded refuses the restore (the transaction is rolled back).
-        """
-        hashed = check and _snapshot.pg_row_hashed(conn, _str(state.get("hash")))
-        if check:
-            self._check_snapshot(conn, diff.snap, state, ctx, None, rows=not hashed)
-        if hashed:
-            inserted = _rowhash.insert_verified(conn, self._table, diff.snap,
-                                                _snapshot.seeds(ctx)[0])
-            if inserted != state.get("rows"):
-                bad = _int(state.get("rows")) - inserted
-                self._tampered(diff.snap.name, f"{bad} of the rows this restore would put "
-                                               "back differ from their capture")
-        else:
-            inserted = conn.execute(diff.insert_all(),
-                                    execution_options={"preserve_rowcount": True}).rowcount
-        return f"0 changed, {inserted} inserted, 0 deleted"
-
-    def _none_missing(self, conn: Connection, diff: Diff, state: JsonState) -> bool:
-        """After the extra rows are deleted: no snapshot key is gone from the table.
-
-        Every row left in scope has a snapshot key, and the primary key makes them
-        distinct: as many rows in scope as in the snapshot means all are there (one
-        count instead of an anti-join over the whole snapshot).
-        """
-        pk = sorted(c.name for c in self._table.primary_key.columns)
-        if pk != sorted(self._key):
-            return False
-        return bool(conn.execute(diff.count_in_scope()).scalar_one() == state.get("rows"))
 
     def verify(self, state: JsonState, ctx: CheckpointContext) -> tuple[bool, str]:
         """Compare the table with the snapshot now: (equal?, what differs)."""
@@ -413,23 +292,27 @@ class TableCheckpoint:
         path = self._file(state)
         if path is None:
             with read_tx(self._engine, f"verifying {self.describe()}") as conn:
-                return self._compare(conn, self._plan(state), state)
+                return self._compare(conn, self._plan(state))
         if not path.is_file():
             return False, f"snapshot file {path.name} is gone"
         with _snapfile.attached(self._engine, path, f"verifying {self.describe()}",
                                 create=False) as conn:
-            return self._compare(conn, self._plan(state, _snapfile.ALIAS), state)
+            return self._compare(conn, self._plan(state, _snapfile.ALIAS))
 
-    def _compare(self, conn: Connection, snap: Table, state: JsonState) -> tuple[bool, str]:
+    def _compare(self, conn: Connection, snap: Table) -> tuple[bool, str]:
         if not _snapshot.exists(conn, snap):
             return False, f"snapshot table {snap.name} is gone"
-        diff = self._diff(snap, state, None)
+        diff = self._applier().diff(snap, None)
         changed = conn.execute(diff.count_changed()).scalar_one()
         extra = conn.execute(diff.count_extra()).scalar_one()
         missing = conn.execute(diff.count_missing()).scalar_one()
         ok = changed == extra == missing == 0
         detail = f"{changed} differ, {missing} missing, {extra} extra"
         return ok, ("equal to the checkpoint" if ok else detail)
+
+    def _applier(self) -> Applier:
+        return Applier(self._table, self._key, self._where, self._engine.dialect.name,
+                       self.describe())
 
     # -- finish and discard ---------------------------------------------------------------
 
@@ -515,53 +398,5 @@ class TableCheckpoint:
             raise CheckpointError(msg)
         return _snapshot.snapshot_table(self._table, name, [str(c) for c in columns], schema)
 
-    def _diff(self, snap: Table, state: JsonState, logged: Table | None) -> Diff:
-        del state
-        return Diff(self._table, snap, self._key, where=self._where,
-                    dialect=self._engine.dialect.name, logged=logged)
-
-    def _check_snapshot(self, conn: Connection, snap: Table, state: JsonState,
-                        ctx: CheckpointContext, logged: Table | None, *,
-                        rows: bool = True) -> None:
-        """The snapshot's rows are as captured (those the restore applies, see `_rowhash`).
-
-        ``rows=False``: per-row hashes are not checked here (the caller checks them
-        as it copies); count and sum still are.
-        """
-        recorded = _str(state.get("hash"))
-        if _snapshot.pg_row_hashed(conn, recorded):
-            count, total, bad = _rowhash.verify(conn, snap, _snapshot.seeds(ctx)[0], logged,
-                                                self._key, rows=rows)
-            if bad:
-                self._tampered(snap.name, f"{bad} of the rows this restore would put back "
-                                          "differ from their capture")
-            digest = _rowhash.digest(count, total)
-        else:
-            count, digest = _snapshot.snapshot_hash(conn, snap, ctx, recorded)
-        if count != state.get("rows") or digest != recorded:
-            self._tampered(snap.name, f"{count} rows now, {state.get('rows')} recorded, or "
-                                      "their content changed")
-
-    def _missing(self, name: str) -> NoReturn:
-        msg = (f"the snapshot {name} of {self.describe()} is gone (dropped or pruned); "
-               "nothing was restored. Restore the rows from a backup")
-        raise SnapshotMissingError(msg)
-
-    def _tampered(self, name: str, how: str) -> NoReturn:
-        msg = (f"the snapshot {name} of {self.describe()} was altered since the capture "
-               f"({how}); nothing was restored. Find out who changed it; restore the rows "
-               "from a backup")
-        raise SnapshotTamperedError(msg)
 
 
-def _list(state: JsonState, name: str) -> list[Any]:
-    value = state.get(name)
-    return value if isinstance(value, list) else []
-
-
-def _str(value: object) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _int(value: object) -> int:
-    return value if isinstance(value, int) else 0

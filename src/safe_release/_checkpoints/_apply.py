@@ -1,0 +1,212 @@
+"""Putting a table's snapshot back: the SQL side of `TableCheckpoint.restore`.
+
+One `Applier` per restore: it checks the snapshot (or leaves the per-row check
+to the copy), takes the change log into account, and deletes, updates and
+inserts only what differs, choosing the cheapest order the keys allow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from safe_release._checkpoints import _rowhash, _snapshot
+from safe_release._checkpoints._diff import Diff
+from safe_release._checkpoints._tracking import ChangeLog
+from safe_release.exceptions import SnapshotMissingError, SnapshotTamperedError
+
+if TYPE_CHECKING:
+    from sqlalchemy import ColumnElement, Connection, Table
+
+    from safe_release._checkpoints._protocol import CheckpointContext, JsonState
+
+__all__ = ["Applier", "as_int", "as_list", "as_str", "missing", "tampered"]
+
+# above this share of the snapshot's rows in the change log, one pass over the whole
+# table is cheaper than looking each logged key up
+_LOGGED_MAX = 0.25
+# for this one transaction: the hash joins of a whole-table diff stay in memory
+_PG_WORK_MEM = "64MB"
+
+
+@dataclass(frozen=True)
+class Applier:
+    """What a restore needs of its checkpoint: table, key, scope, dialect, description."""
+
+    table: Table
+    key: list[str]
+    where: ColumnElement[bool] | None
+    dialect: str
+    description: str
+
+    def apply(self, conn: Connection, snap: Table, state: JsonState,
+               ctx: CheckpointContext, *, check: bool) -> str:
+        """Verify (``check``: the in-database snapshot), then delete, update, insert.
+
+        On PostgreSQL the table is locked first when there is a log (no write may
+        slip past the dropped log), then the snapshot is checked: only the rows the
+        restore applies need their hash checked when the log is used (`_rowhash`).
+        An empty table (every row deleted) gets every snapshot row in one
+        ``INSERT … SELECT``, with nothing to compare (`_refill`).
+        """
+        log, logged = ChangeLog(self.table, self.key, ctx.release_id, ctx.seq), None
+        size: int | None = None
+        if conn.dialect.name == "postgresql":  # whole-table joins in memory, not in batches
+            lock = (f"; LOCK TABLE {_snapshot.quoted(conn, self.table)} IN ACCESS EXCLUSIVE "
+                    "MODE" if state.get("log") is not None else "")
+            conn.exec_driver_sql(f"SET LOCAL work_mem = '{_PG_WORK_MEM}'{lock}")
+        if check and not _snapshot.exists(conn, snap):
+            missing(self.description, snap.name)
+        empty = not conn.execute(self.diff(snap, None).any_row()).scalar_one()
+        if state.get("log") is not None:
+            if not empty:  # counted up to the limit only: a larger log is not used
+                limit = int(_LOGGED_MAX * as_int(state.get("rows")))
+                size = log.complete(conn, [str(c) for c in as_list(state, "columns")], limit)
+                logged, size = (log.table, size) if size is not None and size <= limit \
+                    else (None, None)
+            log.drop_triggers(conn)  # the restore's own writes are not logged
+        diff = self.diff(snap, logged)
+        if empty:
+            done = self._refill(conn, diff, state, ctx, check=check)
+        else:
+            if check:
+                self.check_snapshot(conn, snap, state, ctx, logged)
+            done = (self._changes_counted(conn, diff, state, size)
+                    if self._update_first(conn, log) else self._changes(conn, diff, state))
+        if state.get("log") is not None:
+            log.drop_table(conn)
+        return done
+
+    def _changes(self, conn: Connection, diff: Diff, state: JsonState) -> str:
+        """Delete the extra rows, update the changed ones, insert the missing ones."""
+        count = {"preserve_rowcount": True}
+        deleted = conn.execute(diff.delete_extra(), execution_options=count).rowcount
+        upd = diff.update_changed()
+        changed = 0 if upd is None else conn.execute(upd, execution_options=count).rowcount
+        inserted = 0
+        if diff.logged is not None or not self._none_missing(conn, diff, state):
+            inserted = conn.execute(diff.insert_missing(), execution_options=count).rowcount
+        return f"{changed} changed, {inserted} inserted, {deleted} deleted"
+
+    def _update_first(self, conn: Connection, log: ChangeLog) -> bool:
+        """SQLite, the key is the primary key and the table's one unique set of columns.
+
+        Then the update cannot collide with a row the delete would remove (no other
+        unique column), so it may run first and its count can spare the rest.
+        """
+        pk = sorted(c.name for c in self.table.primary_key.columns)
+        return (conn.dialect.name == "sqlite" and pk == sorted(self.key)
+                and log.key_only_unique(conn))
+
+    def _changes_counted(self, conn: Connection, diff: Diff, state: JsonState,
+                         size: int | None) -> str:
+        """Update first; delete and insert only where the counts leave room for them.
+
+        With the log (``size`` keys): every logged key updated means each is in
+        the table and in the snapshot, so nothing is extra or missing. Without: every
+        row of the table updated means none is extra (``where`` None).
+        """
+        count = {"preserve_rowcount": True}
+        upd = diff.update_changed()
+        changed = 0 if upd is None else conn.execute(upd, execution_options=count).rowcount
+        deleted = inserted = 0
+        if diff.logged is not None and changed == size:
+            return f"{changed} changed, 0 inserted, 0 deleted"
+        if diff.logged is not None or diff.where is not None or changed != conn.execute(
+                diff.count_in_scope()).scalar_one():
+            deleted = conn.execute(diff.delete_extra(), execution_options=count).rowcount
+        if diff.logged is not None or not self._none_missing(conn, diff, state):
+            inserted = conn.execute(diff.insert_missing(), execution_options=count).rowcount
+        return f"{changed} changed, {inserted} inserted, {deleted} deleted"
+
+    def _refill(self, conn: Connection, diff: Diff, state: JsonState,
+                ctx: CheckpointContext, *, check: bool) -> str:
+        """The table is empty: insert every snapshot row, verified (one pass on PostgreSQL).
+
+        With per-row hashes the count and sum are checked first, and each row's
+        hash as it is copied: a row that fails is not inserted, and fewer rows
+        than recorded refuses the restore (the transaction is rolled back).
+        """
+        hashed = check and _snapshot.pg_row_hashed(conn, as_str(state.get("hash")))
+        if check:
+            self.check_snapshot(conn, diff.snap, state, ctx, None, rows=not hashed)
+        if hashed:
+            inserted = _rowhash.insert_verified(conn, self.table, diff.snap,
+                                                _snapshot.seeds(ctx)[0])
+            if inserted != state.get("rows"):
+                bad = as_int(state.get("rows")) - inserted
+                tampered(self.description, diff.snap.name,
+                         f"{bad} of the rows this restore would put back differ from their "
+                         "capture")
+        else:
+            inserted = conn.execute(diff.insert_all(),
+                                    execution_options={"preserve_rowcount": True}).rowcount
+        return f"0 changed, {inserted} inserted, 0 deleted"
+
+    def _none_missing(self, conn: Connection, diff: Diff, state: JsonState) -> bool:
+        """After the extra rows are deleted: no snapshot key is gone from the table.
+
+        Every row left in scope has a snapshot key, and the primary key makes them
+        distinct: as many rows in scope as in the snapshot means all are there (one
+        count instead of an anti-join over the whole snapshot).
+        """
+        pk = sorted(c.name for c in self.table.primary_key.columns)
+        if pk != sorted(self.key):
+            return False
+        return bool(conn.execute(diff.count_in_scope()).scalar_one() == state.get("rows"))
+
+    def diff(self, snap: Table, logged: Table | None) -> Diff:
+        """The statements that compare and apply ``snap`` (``logged``: only those keys)."""
+        return Diff(self.table, snap, self.key, where=self.where, dialect=self.dialect,
+                    logged=logged)
+
+    def check_snapshot(self, conn: Connection, snap: Table, state: JsonState,
+                        ctx: CheckpointContext, logged: Table | None, *,
+                        rows: bool = True) -> None:
+        """The snapshot's rows are as captured (those the restore applies, see `_rowhash`).
+
+        ``rows=False``: per-row hashes are not checked here (the caller checks them
+        as it copies); count and sum still are.
+        """
+        recorded = as_str(state.get("hash"))
+        if _snapshot.pg_row_hashed(conn, recorded):
+            count, total, bad = _rowhash.verify(conn, snap, _snapshot.seeds(ctx)[0], logged,
+                                                self.key, rows=rows)
+            if bad:
+                tampered(self.description, snap.name,
+                         f"{bad} of the rows this restore would put back differ from their "
+                         "capture")
+            digest = _rowhash.digest(count, total)
+        else:
+            count, digest = _snapshot.snapshot_hash(conn, snap, ctx, recorded)
+        if count != state.get("rows") or digest != recorded:
+            tampered(self.description, snap.name,
+                     f"{count} rows now, {state.get('rows')} recorded, or their content changed")
+
+
+def missing(description: str, name: str) -> NoReturn:
+    """The snapshot ``name`` is gone: SnapshotMissingError saying what to do."""
+    msg = (f"the snapshot {name} of {description} is gone (dropped or pruned); "
+           "nothing was restored. Restore the rows from a backup")
+    raise SnapshotMissingError(msg)
+
+
+def tampered(description: str, name: str, how: str) -> NoReturn:
+    """The snapshot ``name`` changed since the capture: SnapshotTamperedError."""
+    msg = (f"the snapshot {name} of {description} was altered since the capture "
+           f"({how}); nothing was restored. Find out who changed it; restore the rows "
+           "from a backup")
+    raise SnapshotTamperedError(msg)
+
+
+def as_list(state: JsonState, name: str) -> list[Any]:
+    value = state.get(name)
+    return value if isinstance(value, list) else []
+
+
+def as_str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def as_int(value: object) -> int:
+    return value if isinstance(value, int) else 0
