@@ -16,11 +16,9 @@ import asyncio
 import contextlib
 import uuid
 from contextvars import ContextVar
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-from safe_release._checkpoints._protocol import Checkpointable
-from safe_release._release import _parts
+from safe_release._release import _args, _parts
 from safe_release._release._checks import Check, normalize_checks, run_checks, verdict
 from safe_release._release._lock import ScopeLock, check_lease, new_owner
 from safe_release._release._records import (
@@ -33,7 +31,6 @@ from safe_release._release._records import (
 from safe_release._release._rollback import RollbackRun, begin_rollback, notify_all
 from safe_release._report import ReleaseStatus, RollbackReport, Verification
 from safe_release._store._engine import write_tx
-from safe_release._store._tables import NAME_LENGTH
 from safe_release._triggers import Observation, Observations, Trigger, describe_trigger
 from safe_release.exceptions import (
     InvalidArgumentError,
@@ -46,6 +43,7 @@ from safe_release.exceptions import (
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
+    from datetime import timedelta
     from types import TracebackType
 
     from typing_extensions import Self
@@ -61,69 +59,6 @@ _CURRENT: ContextVar[Release | None] = ContextVar("safe_release_release", defaul
 def current_release() -> Release | None:
     """The release whose body is running in this context (thread or task), if any."""
     return _CURRENT.get()
-
-
-def _seconds(value: float | timedelta, what: str, *, positive: bool) -> float:
-    seconds = value.total_seconds() if isinstance(value, timedelta) else value
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0 or (
-            positive and seconds == 0):
-        kind = "positive" if positive else "non-negative"
-        msg = f"{what}={value!r} must be a {kind} number of seconds (or a timedelta)"
-        raise InvalidArgumentError(msg)
-    return float(seconds)
-
-
-def _items(value: Any, what: str) -> tuple[Any, ...]:
-    if isinstance(value, (list, tuple)):
-        return tuple(value)
-    if value is None or isinstance(value, (str, bytes, dict)):
-        msg = f"{what}= takes a list (or tuple), not {type(value).__name__}"
-        raise InvalidArgumentError(msg)
-    return (value,)
-
-
-def _checked_store(store: object) -> Store:
-    from safe_release._store._store import Store  # noqa: PLC0415 - the store imports releases
-
-    if not isinstance(store, Store):
-        msg = (f"store= takes the Store from sr.connect(...), not {type(store).__name__}; "
-               "open it once and pass it to every release")
-        raise InvalidArgumentError(msg)
-    return store
-
-
-def _checked_checkpoints(items: tuple[Any, ...]) -> tuple[Any, ...]:
-    seen: set[tuple[str, str]] = set()
-    for item in items:
-        if not isinstance(item, Checkpointable):
-            msg = (f"checkpoint= takes Checkpointable objects (a ConfigStore, "
-                   f"sr.table_checkpoint(...), sr.alembic_checkpoint(...), sr.checkpoint(...)), "
-                   f"not {type(item).__name__}")
-            raise InvalidArgumentError(msg)
-        key = (item.kind, item.describe())
-        if key in seen:
-            msg = (f"checkpoint= lists {key[1]!r} ({key[0]}) twice; each checkpoint needs its "
-                   "own name, or a recovery could not tell them apart")
-            raise InvalidArgumentError(msg)
-        seen.add(key)
-    return items
-
-
-def _checked_adapters(items: tuple[Any, ...]) -> tuple[Any, ...]:
-    for item in items:
-        if not (isinstance(getattr(item, "identity", None), str)
-                and callable(getattr(item, "bind_journal", None))):
-            msg = (f"adapters= takes marketplace adapters (sr.adapters.MarketplaceAdapter, "
-                   f"e.g. AmazonAdapter), not {type(item).__name__}")
-            raise InvalidArgumentError(msg)
-    return items
-
-
-def _name(value: object, what: str) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > NAME_LENGTH:
-        msg = f"a release {what} must be a non-empty string of at most {NAME_LENGTH} characters"
-        raise InvalidArgumentError(msg)
-    return value
 
 
 def attach_report(exc: BaseException, report: RollbackReport) -> None:
@@ -162,24 +97,24 @@ class Release:
             msg = "trigger= takes ErrorRate, Latency or a callable (observations) -> bool"
             raise InvalidArgumentError(msg)
         self.id = uuid.uuid4().hex
-        self.name = _name(name, "name")
-        self.scope = _name(scope if scope is not None else name, "scope")
-        self.store = _checked_store(store)
+        self.name = _args.name(name, "name")
+        self.scope = _args.name(scope if scope is not None else name, "scope")
+        self.store = _args.checked_store(store)
         self.status: ReleaseStatus | None = None
         self.verification: Verification | None = None
         self.report: RollbackReport | None = None
         self.journal: _parts.JournalLike | None = None
         self.on_failure: OnFailure = on_failure
-        self._checkpoints = _checked_checkpoints(_items(checkpoint, "checkpoint"))
-        self._adapters = _checked_adapters(_items(adapters, "adapters"))
-        self._checks = normalize_checks(_items(verify, "verify"))
-        self._notify = _items(notify, "notify")
+        self._checkpoints = _args.checked_checkpoints(_args.items(checkpoint, "checkpoint"))
+        self._adapters = _args.checked_adapters(_args.items(adapters, "adapters"))
+        self._checks = normalize_checks(_args.items(verify, "verify"))
+        self._notify = _args.items(notify, "notify")
         if not all(callable(n) for n in self._notify):
             msg = "notify= takes callables that receive the RollbackReport"
             raise InvalidArgumentError(msg)
         self._trigger = trigger
-        self._wait = _seconds(wait, "wait", positive=False)
-        self._lease = check_lease(_seconds(lease, "lease", positive=True))
+        self._wait = _args.seconds(wait, "wait", positive=False)
+        self._lease = check_lease(_args.seconds(lease, "lease", positive=True))
         self._observations = Observations()
         self._tripped: RollbackTriggered | None = None
         self._lock: ScopeLock | None = None
