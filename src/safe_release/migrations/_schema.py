@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import create_engine, inspect, text
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from sqlalchemy import Connection
 
@@ -129,12 +129,19 @@ def _postgres(conn: Connection, version_table: str) -> dict[str, tuple[str, ...]
     return out
 
 
-def schema_differences(before: Schema, after: Schema) -> list[str]:
-    """One line per difference (empty: the schemas are equal)."""
+def schema_differences(before: Schema, after: Schema, *,
+                       normalize: Callable[[str, str], str | None] | None = None) -> list[str]:
+    """One line per difference (empty: the schemas are equal).
+
+    ``normalize(table, check)``: PostgreSQL's own spelling of a CHECK definition
+    on ``table`` (it prints a re-created constraint differently from the original:
+    an ``IN`` list comes back as ``= ANY (ARRAY[...])`` with other casts), used to
+    tell a re-created constraint from a changed one.
+    """
     out = [f"{_thing(t)} is missing" for t in sorted(before.tables.keys() - after.tables.keys())]
     out += [f"{_thing(t)} was added" for t in sorted(after.tables.keys() - before.tables.keys())]
     for table in sorted(before.changed_tables(after)):
-        out += _table_differences(table, before, after)
+        out += _table_differences(table, before, after, normalize)
     return out
 
 
@@ -142,13 +149,34 @@ def _thing(name: str) -> str:
     return name if name.startswith("type ") else f"table {name}"
 
 
-def _table_differences(table: str, before: Schema, after: Schema) -> list[str]:
+def _table_differences(table: str, before: Schema, after: Schema,
+                       normalize: Callable[[str, str], str | None] | None) -> list[str]:
     if before.dialect == "sqlite":
         old, new = _replayed(before.ddl[table], table), _replayed(after.ddl[table], table)
     else:
         old, new = frozenset(before.tables[table]), frozenset(after.tables[table])
+        if normalize is not None:
+            old, new = _same_checks(table, old, new, normalize)
     return ([f"{table}: {line} is missing" for line in sorted(old - new)]
             + [f"{table}: {line} was added" for line in sorted(new - old)])
+
+
+_CHECK = re.compile(r"^constraint (\S+) (CHECK .*)$")
+
+
+def _same_checks(table: str, old: frozenset[str], new: frozenset[str],
+                 normalize: Callable[[str, str], str | None],
+                 ) -> tuple[frozenset[str], frozenset[str]]:
+    """Drop CHECK lines of the same name that mean the same once PostgreSQL re-spells them."""
+    gone = {m.group(1): (line, m.group(2)) for line in old - new if (m := _CHECK.match(line))}
+    came = {m.group(1): (line, m.group(2)) for line in new - old if (m := _CHECK.match(line))}
+    same = set()
+    for name in gone.keys() & came.keys():
+        (was, was_def), (now, now_def) = gone[name], came[name]
+        spelled = normalize(table, was_def)
+        if spelled is not None and spelled in {now_def, normalize(table, now_def)}:
+            same |= {was, now}
+    return old - same, new - same
 
 
 _DDL = re.compile(r"^\w+ [^:]+: ")

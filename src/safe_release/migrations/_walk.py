@@ -24,6 +24,7 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from alembic.runtime.migration import RevisionStep
+from sqlalchemy.exc import SQLAlchemyError
 
 from safe_release.migrations._changes import ChangeTracker
 from safe_release.migrations._data import (
@@ -340,11 +341,34 @@ class Walker:
 
     def _note_schema(self, rev: str, want: Schema, got: Schema, when: str, *,
                      kind: str = "schema") -> None:
-        for line in schema_differences(want, got):
+        normalize = self._check_spelling if want.dialect == "postgresql" else None
+        for line in schema_differences(want, got, normalize=normalize):
             table = line.split(":", 1)[0].removeprefix("table ").split(" ")[0]
             named = None if line.startswith("type ") else table
             self.findings.append(CheckFinding(
                 kind, rev, f"schema differs {when}: {line}", named))
+
+    def _check_spelling(self, table: str, definition: str) -> str | None:
+        """PostgreSQL's spelling of ``definition`` once re-created; None if it cannot be.
+
+        It is created on an empty copy of ``table``'s columns, in a savepoint.
+        """
+        conn = self.context.connection
+        prep = conn.dialect.identifier_preparer
+        schema, _, name = table.rpartition(".")
+        source = f"{prep.quote_schema(schema)}.{prep.quote(name)}" if schema else prep.quote(name)
+        try:
+            with conn.begin_nested():
+                conn.exec_driver_sql(f"CREATE TEMP TABLE sr_check_spelling (LIKE {source})")
+                conn.exec_driver_sql("ALTER TABLE sr_check_spelling ADD CONSTRAINT "
+                                     f"sr_spelled {definition}")
+                spelled = conn.exec_driver_sql(
+                    "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = "
+                    "'sr_spelled' AND conrelid = 'sr_check_spelling'::regclass").scalar()
+                conn.exec_driver_sql("DROP TABLE sr_check_spelling")
+        except SQLAlchemyError:
+            return None
+        return str(spelled) if spelled is not None else None
 
     def _note_data(self, rev: str, want: dict[str, TableData], got: dict[str, TableData],
                    when: str) -> None:
