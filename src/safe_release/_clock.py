@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time as _time
-from typing import Protocol, runtime_checkable
+from datetime import datetime, timezone
+from typing import Protocol, overload, runtime_checkable
 
-__all__ = ["Clock", "SystemClock"]
+__all__ = ["Clock", "SystemClock", "as_utc", "utc_now"]
 
 
 @runtime_checkable
@@ -40,3 +41,19 @@ class SystemClock:
 
     def __repr__(self) -> str:
         return "<SystemClock>"
+
+
+def utc_now(clock: Clock) -> datetime:
+    """``clock``'s time as an aware UTC datetime: how the store stamps its records."""
+    return datetime.fromtimestamp(clock.time(), tz=timezone.utc)
+
+
+@overload
+def as_utc(value: datetime) -> datetime: ...
+@overload
+def as_utc(value: None) -> None: ...
+def as_utc(value: datetime | None) -> datetime | None:
+    """A stored timestamp made aware: SQLite hands back naive datetimes (they are UTC)."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=timezone.utc)

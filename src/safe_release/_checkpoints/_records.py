@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from pydantic import BaseModel, ConfigDict
@@ -13,6 +12,7 @@ from sqlalchemy import func, insert, select, update
 
 from safe_release._checkpoints._protocol import Checkpointable, CheckpointContext
 from safe_release._checkpoints._rebuild import find, rebuild
+from safe_release._clock import utc_now
 from safe_release._json import canonical_dumps, check_json
 from safe_release._report import StepResult
 from safe_release._store._engine import read_tx, write_tx
@@ -25,6 +25,7 @@ from safe_release.exceptions import (
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
+    from datetime import datetime
 
     from sqlalchemy import Row
 
@@ -62,7 +63,7 @@ class CheckpointSet:
         return f"<CheckpointSet release={self._release_id} scope={self._scope!r}>"
 
     def _now(self) -> datetime:
-        return datetime.fromtimestamp(self._store.clock.time(), tz=timezone.utc)
+        return utc_now(self._store.clock)
 
     def _ctx(self, seq: int) -> CheckpointContext:
         return CheckpointContext(self._store, self._release_id, seq)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, update
 
 from safe_release._checkpoints._protocol import CheckpointContext
 from safe_release._checkpoints._rebuild import find, rebuild
+from safe_release._clock import utc_now
 from safe_release._store._engine import read_tx, write_tx
 from safe_release.exceptions import InvalidArgumentError
 
@@ -77,7 +77,7 @@ def _doomed(store: Store, keep: int) -> list[Row[Any]]:
 
 def _mark(store: Store, row: Row[Any]) -> None:
     c = store.tables.checkpoint.c
-    now = datetime.fromtimestamp(store.clock.time(), tz=timezone.utc)
+    now = utc_now(store.clock)
     with write_tx(store.engine, "marking a checkpoint pruned") as conn:
         conn.execute(update(store.tables.checkpoint).where(
             c.release_id == row.release_id, c.seq == row.seq).values(

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import inspect
 import logging
-from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from safe_release._clock import utc_now
 from safe_release._config import _checks, _ops
 from safe_release._config._cache import CacheEntry, CacheKey
 from safe_release._config._diff import diff_json
@@ -23,6 +23,8 @@ from safe_release.exceptions import (
 )
 
 if TYPE_CHECKING:
+    from datetime import datetime, timedelta
+
     from pydantic import JsonValue
 
     from safe_release._checkpoints._protocol import CheckpointContext
@@ -407,7 +409,7 @@ class ConfigStore(Generic[T]):
     # -- helpers ----------------------------------------------------------------
 
     def _now(self) -> datetime:
-        return datetime.fromtimestamp(self._store.clock.time(), tz=timezone.utc)
+        return utc_now(self._store.clock)
 
     def _encode(self, content: object) -> tuple[Any, str]:
         if self._schema is not None:

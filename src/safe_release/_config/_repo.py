@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import Connection, Row, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from safe_release._clock import as_utc
 from safe_release._config._models import ConfigVersion
 from safe_release._json import freeze
 from safe_release.exceptions import ConfigNotFoundError, VersionNotFoundError
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from safe_release._store._tables import Tables
 
 __all__ = ["ConfigRepo", "HeadRow"]
@@ -27,10 +29,6 @@ class HeadRow(NamedTuple):
     last_good: int | None
     candidate: int | None
     rollout_bp: int | None
-
-
-def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 class ConfigRepo:
@@ -202,7 +200,7 @@ def _to_version(row: Row[Any]) -> ConfigVersion:
         content_hash=row.content_hash,
         author=row.author,
         message=row.message,
-        created_at=_utc(row.created_at),
+        created_at=as_utc(row.created_at),
         parent=row.parent,
         rolled_back_from=row.rolled_back_from,
         restores=row.restores,

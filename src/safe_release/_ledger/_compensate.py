@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import httpx
 from sqlalchemy import update
 
-from safe_release._ledger._records import now
+from safe_release._clock import utc_now
 from safe_release._report import StepResult
 from safe_release._store._engine import write_tx
 from safe_release.adapters._operation import SideEffect
@@ -65,7 +65,7 @@ def _plan(journal: Journal) -> list[LedgerEntry]:
              and (mark := _mark(entry, earliest)) is not None}
     if not marks:
         return entries
-    table, at = journal.store.tables.ledger, now(journal.store.clock)
+    table, at = journal.store.tables.ledger, utc_now(journal.store.clock)
     with write_tx(journal.store.engine, "planning a compensation") as conn:
         for entry_id, (state, detail) in marks.items():
             conn.execute(update(table).where(table.c.id == entry_id)

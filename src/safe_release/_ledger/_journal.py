@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select, update
 
+from safe_release._clock import utc_now
 from safe_release._json import canonical_dumps
 from safe_release._ledger import _compensate
 from safe_release._ledger._records import (
@@ -18,7 +19,6 @@ from safe_release._ledger._records import (
     encode_request,
     encode_response,
     idem_key,
-    now,
     replayed_response,
     target_text,
 )
@@ -118,7 +118,7 @@ class Journal:
                     latest.state == SUCCEEDED and latest.comp_state in _IN_PLACE:
                 return Ticket(replayed=replayed_response(latest.response, request),
                               observe=False)
-            at = now(self.store.clock)
+            at = utc_now(self.store.clock)
             result = conn.execute(insert(table).values(
                 release_id=self.release_id, scope=self.scope, adapter=adapter.identity,
                 operation=op.name, side_effect=op.side_effect.value, target=target,
@@ -178,7 +178,7 @@ class Journal:
         c = self.store.tables.ledger.c
         with write_tx(self.store.engine, "journaling a marketplace write") as conn:
             conn.execute(update(self.store.tables.ledger).where(c.id == entry_id)
-                         .values(updated_at=now(self.store.clock), **values))
+                         .values(updated_at=utc_now(self.store.clock), **values))
 
     # -- reading ---------------------------------------------------------------------------
 

@@ -10,7 +10,6 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
@@ -26,7 +25,6 @@ if TYPE_CHECKING:
 
     from sqlalchemy import Row
 
-    from safe_release._clock import Clock
 
 __all__ = [
     "MAX_RESPONSE_BYTES",
@@ -35,7 +33,6 @@ __all__ = [
     "encode_request",
     "encode_response",
     "idem_key",
-    "now",
     "replayed_response",
     "target_text",
 ]
@@ -79,11 +76,6 @@ class LedgerEntry:
         values = list(self.request.get("path_params", {}).values())
         return " ".join(p for p in (marketplace, self.operation, values[-1] if values else "")
                         if p)
-
-
-def now(clock: Clock) -> datetime:
-    """The clock's time as an aware UTC datetime."""
-    return datetime.fromtimestamp(clock.time(), tz=timezone.utc)
 
 
 def encode_request(request: httpx.Request, path_params: Mapping[str, str]) -> dict[str, Any]:

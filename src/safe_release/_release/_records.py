@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import insert, select, update
 
+from safe_release._clock import as_utc, utc_now
 from safe_release._report import ReleaseStatus, RollbackReport, Verification
 from safe_release._store._engine import read_tx
 from safe_release.exceptions import ReleaseNotFoundError, ReleaseStateError
@@ -80,13 +81,7 @@ class ReleaseRecord(BaseModel):
 
 def now(store: Store) -> datetime:
     """The store clock's time as an aware UTC datetime."""
-    return datetime.fromtimestamp(store.clock.time(), tz=timezone.utc)
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=timezone.utc)  # SQLite hands back naive UTC
+    return utc_now(store.clock)
 
 
 def describe_error(exc: BaseException) -> str:
@@ -163,7 +158,7 @@ def _record(row: Row[Any], events: tuple[ReleaseEvent, ...] = ()) -> ReleaseReco
         id=m["id"], name=m["name"], scope=m["scope"], status=ReleaseStatus(m["status"]),
         verification=Verification(m["verification"]) if m["verification"] else None,
         on_failure=m["on_failure"], owner=m["owner"], error=m["error"], report=report,
-        events=events, **{k: _aware(m[k]) for k in times},
+        events=events, **{k: as_utc(m[k]) for k in times},
     )
 
 
@@ -186,7 +181,7 @@ def load_events(conn: Connection, store: Store, release_id: str) -> tuple[Releas
     rows = conn.execute(select(e.c.kind, e.c.detail, e.c.at)
                         .where(e.c.release_id == release_id).order_by(e.c.id))
     return tuple(ReleaseEvent(kind=r.kind, detail=json.loads(r.detail),
-                              at=_aware(r.at) or r.at) for r in rows)
+                              at=as_utc(r.at) or r.at) for r in rows)
 
 
 def release_record(store: Store, release_id: str) -> ReleaseRecord:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from os import PathLike, fspath
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from safe_release._clock import as_utc, utc_now
 from safe_release._store._engine import read_tx, write_tx
 from safe_release._store._tables import NAME_LENGTH
 from safe_release.exceptions import InvalidArgumentError
@@ -20,6 +20,7 @@ from safe_release.migrations._metadata_json import SchemaDesc
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from datetime import datetime
 
     from sqlalchemy import Connection
 
@@ -70,14 +71,6 @@ def check_name(value: object, what: str) -> str:
     return value
 
 
-def _now(store: Store) -> datetime:
-    return datetime.fromtimestamp(store.clock.time(), tz=timezone.utc)
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=timezone.utc)  # SQLite hands back naive UTC
 
 
 def _insert(conn: Connection, table: sa.Table) -> Any:
@@ -103,7 +96,7 @@ def insert_schema(store: Store, app: str, version: str, desc: SchemaDesc) -> Non
                            .where(t.c.app == app)).scalar_one() + 1
         conn.execute(_insert(conn, t).values(
             app=app, version=version, seq=seq, metadata_json=text, metadata_sha256=digest,
-            recorded_at=_now(store), retired_at=None).on_conflict_do_nothing())
+            recorded_at=utc_now(store.clock), retired_at=None).on_conflict_do_nothing())
         stored = conn.execute(sa.select(t.c.metadata_sha256).where(
             t.c.app == app, t.c.version == version)).scalar_one()
     if stored != digest:
@@ -114,10 +107,10 @@ def insert_schema(store: Store, app: str, version: str, desc: SchemaDesc) -> Non
 
 
 def _version(row: Any) -> AppVersion:
-    recorded = _aware(row.recorded_at)
+    recorded = as_utc(row.recorded_at)
     assert recorded is not None  # noqa: S101 - NOT NULL column
     return AppVersion(app=row.app, version=row.version, recorded_at=recorded,
-                      retired_at=_aware(row.retired_at))
+                      retired_at=as_utc(row.retired_at))
 
 
 def load_versions(store: Store, app: str) -> list[tuple[AppVersion, SchemaDesc]]:
@@ -147,7 +140,7 @@ def retire(store: Store, app: str, version: str) -> None:
     with write_tx(store.engine, "retiring an application version") as conn:
         found = conn.execute(sa.select(t.c.retired_at).where(*where)).first()
         if found is not None and found.retired_at is None:
-            conn.execute(t.update().where(*where).values(retired_at=_now(store)))
+            conn.execute(t.update().where(*where).values(retired_at=utc_now(store.clock)))
     if found is None:
         raise unknown_version(app, version)
 
@@ -187,7 +180,7 @@ def record_verified(store: Store, revisions: Mapping[str, str], dialect: str) ->
     if not checked:
         return
     t = store.tables.migration_verified
-    at = _now(store)
+    at = utc_now(store.clock)
     with write_tx(store.engine, "recording verified revisions") as conn:
         for revision, digest in sorted(checked.items()):
             stmt = _insert(conn, t).values(revision=revision, dialect=dialect,
