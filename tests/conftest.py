@@ -103,6 +103,20 @@ def fixture_backend(
         conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
 
 
+@pytest.fixture(name="scratch", params=["sqlite", pytest.param("postgresql",
+                                                               marks=pytest.mark.postgres)])
+def fixture_scratch(request: pytest.FixtureRequest) -> str | None:
+    """Where migrations.check builds its scratch database.
+
+    None: a temporary SQLite file; else the session's PostgreSQL server, on which
+    the check creates (and drops) a database of its own.
+    """
+    if request.param == "sqlite":
+        return None
+    url: str = request.getfixturevalue("pg_url")
+    return url
+
+
 @pytest.fixture(name="clock")
 def fixture_clock() -> FakeClock:
     """A fake clock: cache staleness moves only when the test advances it."""

@@ -15,6 +15,7 @@ from alembic.config import Config
 
 import safe_release as sr
 from safe_release._checkpoints import (
+    AlembicCheckpoint,
     Checkpointable,
     CheckpointContext,
     CheckpointSet,
@@ -289,6 +290,17 @@ def _verify(store: sr.Store, root: Path, *revisions: str, dialect: str = "sqlite
                             for r in revisions}, dialect)
 
 
+def _capture_then_upgrade(store: sr.Store, project: tuple[Config, sa.Engine], **kw: Any,
+                          ) -> tuple[AlembicCheckpoint, CheckpointContext, dict[str, Any]]:
+    """Capture the project's revision (r1, unless moved), then upgrade to r2."""
+    config, engine = project
+    cp = alembic_checkpoint(config, engine=engine, **kw)
+    c = CheckpointContext(store, rid(), 1)
+    state = cp.capture(c)
+    command.upgrade(config, "r2")
+    return cp, c, state
+
+
 class TestAlembicCheckpoint:
     @pytest.fixture(name="project")
     def fixture_project(self, tmp_path: Path) -> Iterator[tuple[Config, sa.Engine]]:
@@ -305,26 +317,19 @@ class TestAlembicCheckpoint:
     def test_restore_downgrades(self, tmp_path: Path, sqlite_store: sr.Store,
                                 project: tuple[Config, sa.Engine]) -> None:
         """The revision is recorded and restored by downgrading through verified revisions."""
-        config, engine = project
         _verify(sqlite_store, tmp_path, "r1", "r2")
-        cp = alembic_checkpoint(config, engine=engine)
-        c = CheckpointContext(sqlite_store, rid(), 1)
-        state = cp.capture(c)
+        cp, c, state = _capture_then_upgrade(sqlite_store, project)
         assert state == {"heads": ["r1"]}
-        command.upgrade(config, "r2")
         assert cp.restore(state, c) == "downgraded from r2 to r1"
         assert cp.verify(state, c) == (True, "at r1")
-        assert "t_r2" not in sa.inspect(engine).get_table_names()
+        assert "t_r2" not in sa.inspect(project[1]).get_table_names()
         assert cp.restore(state, c) == "already at r1"
 
     def test_unverified_revision_is_refused(self, sqlite_store: sr.Store,
                                             project: tuple[Config, sa.Engine]) -> None:
         """A downgrade through a revision never verified is refused, database untouched."""
-        config, engine = project
-        cp = alembic_checkpoint(config, engine=engine)
-        c = CheckpointContext(sqlite_store, rid(), 1)
-        state = cp.capture(c)
-        command.upgrade(config, "r2")
+        engine = project[1]
+        cp, c, state = _capture_then_upgrade(sqlite_store, project)
         with pytest.raises(sr.UnverifiedRevisionError,
                            match="safe-release migrations check") as info:
             cp.restore(state, c)
@@ -337,12 +342,8 @@ class TestAlembicCheckpoint:
     def test_changed_file_is_unverified_again(self, tmp_path: Path, sqlite_store: sr.Store,
                                               project: tuple[Config, sa.Engine]) -> None:
         """Editing a revision file after verification makes it unverified."""
-        config, engine = project
         _verify(sqlite_store, tmp_path, "r1", "r2")
-        cp = alembic_checkpoint(config, engine=engine)
-        c = CheckpointContext(sqlite_store, rid(), 1)
-        state = cp.capture(c)
-        command.upgrade(config, "r2")
+        cp, c, state = _capture_then_upgrade(sqlite_store, project)
         with (tmp_path / "mig" / "versions" / "r2.py").open("a") as f:
             f.write("# edited after the check\n")
         with pytest.raises(sr.UnverifiedRevisionError, match="file changed") as info:
@@ -353,12 +354,8 @@ class TestAlembicCheckpoint:
     def test_verified_on_another_dialect_only(self, tmp_path: Path, sqlite_store: sr.Store,
                                               project: tuple[Config, sa.Engine]) -> None:
         """A verification on PostgreSQL does not cover an SQLite database."""
-        config, engine = project
         _verify(sqlite_store, tmp_path, "r1", "r2", dialect="postgresql")
-        cp = alembic_checkpoint(config, engine=engine)
-        c = CheckpointContext(sqlite_store, rid(), 1)
-        state = cp.capture(c)
-        command.upgrade(config, "r2")
+        cp, c, state = _capture_then_upgrade(sqlite_store, project)
         with pytest.raises(sr.UnverifiedRevisionError, match="not verified on sqlite"):
             cp.restore(state, c)
 
@@ -366,14 +363,10 @@ class TestAlembicCheckpoint:
                                                 sqlite_store: sr.Store,
                                                 project: tuple[Config, sa.Engine]) -> None:
         """Restoring to base passes every revision; each one must be verified."""
-        config, engine = project
-        command.downgrade(config, "base")
+        command.downgrade(project[0], "base")
         _verify(sqlite_store, tmp_path, "r2")
-        cp = alembic_checkpoint(config, engine=engine)
-        c = CheckpointContext(sqlite_store, rid(), 1)
-        state = cp.capture(c)
+        cp, c, state = _capture_then_upgrade(sqlite_store, project)
         assert state == {"heads": []}
-        command.upgrade(config, "r2")
         with pytest.raises(sr.UnverifiedRevisionError) as info:
             cp.restore(state, c)
         assert info.value.revisions == ("r1",)
@@ -382,11 +375,7 @@ class TestAlembicCheckpoint:
 
     def test_opt_out(self, sqlite_store: sr.Store, project: tuple[Config, sa.Engine]) -> None:
         """require_verified=False downgrades without looking at verifications."""
-        config, engine = project
-        cp = alembic_checkpoint(config, engine=engine, require_verified=False)
-        c = CheckpointContext(sqlite_store, rid(), 1)
-        state = cp.capture(c)
-        command.upgrade(config, "r2")
+        cp, c, state = _capture_then_upgrade(sqlite_store, project, require_verified=False)
         assert cp.restore(state, c) == "downgraded from r2 to r1"
 
     def test_refusal_fails_the_rollback_step(self, tmp_path: Path, sqlite_store: sr.Store,

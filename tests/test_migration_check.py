@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
 import safe_release as sr
 from safe_release.migrations import CheckReport, assert_reversible, check
@@ -32,16 +31,6 @@ LINES = """op.create_table(
 )"""
 DROP_NOTE = 'with op.batch_alter_table("orders") as b:\n    b.drop_column("note")'
 READD_NOTE = 'op.add_column("orders", sa.Column("note", sa.Text))'
-
-
-@pytest.fixture(name="scratch", params=["sqlite", pytest.param("postgresql",
-                                                               marks=pytest.mark.postgres)])
-def fixture_scratch(request: pytest.FixtureRequest) -> str | None:
-    """Where the check runs: a temporary SQLite file, or a database on the PG server."""
-    if request.param == "sqlite":
-        return None
-    url: str = request.getfixturevalue("pg_url")
-    return url
 
 
 def base_project(root: Path) -> AlembicProject:
@@ -196,21 +185,6 @@ class TestSeeding:
 
 
 class TestEnvironment:
-    def test_env_py_pointing_elsewhere_is_refused(self, tmp_path: Path) -> None:
-        """An env.py that ignores the scratch connection cannot make the check pass."""
-        other = tmp_path / "production.db"
-        bad = ENV_PY.replace('connection = config.attributes.get("connection")',
-                             f'connection = None; config.set_main_option("sqlalchemy.url", '
-                             f'"sqlite:///{other}")')
-        project = AlembicProject(tmp_path, env_py=bad)
-        project.add("r1", ORDERS, 'op.drop_table("orders")')
-        project.add("r2", DROP_NOTE, READD_NOTE)
-        with pytest.raises(sr.MigrationEnvironmentError, match="not on the scratch"):
-            run(project, tmp_path, None)
-        engine = sa.create_engine(f"sqlite:///{other}")
-        assert sa.inspect(engine).get_table_names() == []
-        engine.dispose()
-
     def test_a_non_empty_sqlite_file_is_refused(self, tmp_path: Path) -> None:
         """url= naming an existing database: refused, it is not a scratch database."""
         (tmp_path / "erp.db").write_bytes(b"x")

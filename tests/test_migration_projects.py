@@ -22,16 +22,6 @@ from safe_release.migrations import CheckReport, check, compat, upgrade
 PROJECTS = Path(__file__).resolve().parent / "alembic_projects"
 
 
-@pytest.fixture(name="scratch", params=["sqlite", pytest.param("postgresql",
-                                                               marks=pytest.mark.postgres)])
-def fixture_scratch(request: pytest.FixtureRequest) -> str | None:
-    """A temporary SQLite file, or a scratch database on the PostgreSQL server."""
-    if request.param == "sqlite":
-        return None
-    url: str = request.getfixturevalue("pg_url")
-    return url
-
-
 def run(name: str, scratch: str | None) -> CheckReport:
     """Check one sample project."""
     return check(PROJECTS / name / "alembic.ini", url=scratch, rows_per_table=100)
