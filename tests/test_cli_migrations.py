@@ -179,10 +179,11 @@ class TestPlanTarget:
                     ' sa.Column("st", sa.Enum("a", "b", name="t_st")))', 'op.drop_table("t")')
         config = project.config(f"sqlite:///{tmp_path / 'erp.db'}")
         target = project.config("postgresql+psycopg://u@127.0.0.1:1/x")
-        from safe_release.migrations._plan import _aimed, _sql  # noqa: PLC0415
+        from safe_release.migrations._check import copy_config  # noqa: PLC0415
+        from safe_release.migrations._plan import _sql  # noqa: PLC0415
 
         notes: list[str] = []
-        sql = _sql(_aimed(config, target.get_main_option("sqlalchemy.url") or ""),
+        sql = _sql(copy_config(config, url=target.get_main_option("sqlalchemy.url")),
                    "upgrade", "base:r1", notes)
         assert sql is not None, notes
         assert "CREATE TYPE t_st AS ENUM" in sql

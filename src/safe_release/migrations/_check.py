@@ -21,7 +21,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import URL
 
 
-__all__ = ["CheckReport", "assert_reversible", "check", "load_config"]
+__all__ = ["CheckReport", "assert_reversible", "check", "copy_config", "load_config", "scripts"]
 
 
 @dataclass(frozen=True)
@@ -134,17 +134,25 @@ def _check_rows(rows: object) -> None:
         raise InvalidArgumentError(msg)
 
 
-def _scratch_config(config: Config, url: URL, conn: Connection) -> Config:
-    """A copy of ``config`` aimed at the scratch database (the user's is not modified)."""
+def copy_config(config: Config, *, url: str | URL | None = None,
+                output_buffer: TextIO | None = None) -> Config:
+    """A copy of ``config`` (the user's is never modified), optionally aimed at ``url``."""
     from alembic.config import Config  # noqa: PLC0415
 
     copy = Config(config.config_file_name, ini_section=config.config_ini_section,
-                  cmd_opts=config.cmd_opts)
+                  cmd_opts=config.cmd_opts, output_buffer=output_buffer)
     for key, value in (config.get_section(config.config_ini_section) or {}).items():
         copy.set_main_option(key, value.replace("%", "%%"))
-    copy.set_main_option(
-        "sqlalchemy.url", url.render_as_string(hide_password=False).replace("%", "%%"))
-    copy.attributes.update({k: v for k, v in config.attributes.items() if k != "connection"})
+    if url is not None:
+        text = url if isinstance(url, str) else url.render_as_string(hide_password=False)
+        copy.set_main_option("sqlalchemy.url", text.replace("%", "%%"))
+    copy.attributes.update(config.attributes)
+    return copy
+
+
+def _scratch_config(config: Config, url: URL, conn: Connection) -> Config:
+    """A copy of ``config`` aimed at the scratch database and handed its connection."""
+    copy = copy_config(config, url=url)
     copy.attributes["connection"] = conn
     # A scratch replay is not a deploy: a contract revision's retirement gate
     # (sr_op.contract) guards production, not the check's throw-away database.
@@ -202,7 +210,7 @@ def _scratch_pragmas(dbapi_connection: Any, _record: object) -> None:
 
 def _postgres(url: URL, stack: ExitStack) -> Engine:
     name = f"sr_check_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT", poolclass=None)
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
     stack.callback(admin.dispose)
     try:
         with admin.connect() as conn:

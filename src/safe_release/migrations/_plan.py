@@ -20,7 +20,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.exc import DBAPIError
 
 from safe_release._store._engine import safe_url, store_error
-from safe_release.migrations._check import _scratch, load_config, scripts
+from safe_release.migrations._check import _scratch, copy_config, load_config, scripts
 
 if TYPE_CHECKING:
     from os import PathLike
@@ -132,7 +132,7 @@ def plan(
     current, dialect = _current(url)
     pending = _pending(script, current)
     notes: list[str] = []
-    up, down = _offline_sql(_aimed(config, url), script, current, pending, notes)
+    up, down = _offline_sql(copy_config(config, url=url), script, current, pending, notes)
     report = lint([s.path for s in pending], sql=up if dialect == "postgresql" else None,
                   dialect=dialect) if pending else lint([], dialect=dialect)
     verified = _verified(store, dialect)
@@ -140,17 +140,6 @@ def plan(
     floor = _floor(config, store, app, scratch_url, notes)
     return DeployPlan(safe_url(create_engine(url).url), current, revisions, up, down,
                       tuple(notes), report, floor)
-
-
-def _aimed(config: Config, url: str) -> Config:
-    """A copy of ``config`` whose sqlalchemy.url is the deploy target (offline SQL's dialect)."""
-    from alembic.config import Config  # noqa: PLC0415
-
-    copy = Config(config.config_file_name, ini_section=config.config_ini_section)
-    for key, value in (config.get_section(config.config_ini_section) or {}).items():
-        copy.set_main_option(key, value.replace("%", "%%"))
-    copy.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    return copy
 
 
 def _current(url: str) -> tuple[tuple[str, ...], str]:
@@ -216,15 +205,11 @@ def _per_revision(config: Config, pending: list[Script], command_name: str,
 
 def _sql(config: Config, command_name: str, span: str, notes: list[str]) -> str | None:
     from alembic import command  # noqa: PLC0415
-    from alembic.config import Config  # noqa: PLC0415
 
     buffer = io.StringIO()
-    offline = Config(config.config_file_name, ini_section=config.config_ini_section,
-                     output_buffer=buffer)
-    for key, value in (config.get_section(config.config_ini_section) or {}).items():
-        offline.set_main_option(key, value.replace("%", "%%"))
     try:
-        getattr(command, command_name)(offline, span, sql=True)
+        getattr(command, command_name)(copy_config(config, output_buffer=buffer), span,
+                                       sql=True)
     except Exception as exc:  # noqa: BLE001 - a revision that cannot run offline is a note
         notes.append(f"{command_name} SQL not available offline: {type(exc).__name__}: "
                      f"{' '.join(str(exc).split())[:200]}")
@@ -291,9 +276,7 @@ def upgrade(
 
     from safe_release.migrations._phases import STORE_ATTRIBUTE, check_phases  # noqa: PLC0415
 
-    config = load_config(config)
-    if url is not None:
-        config = _aimed(config, url)
+    config = copy_config(load_config(config), url=url)  # the user's Config is not changed
     database = config.get_main_option("sqlalchemy.url")
     if not database:
         from safe_release.exceptions import InvalidArgumentError  # noqa: PLC0415
