@@ -194,3 +194,18 @@ class TestPlanTarget:
         project.add("r1", "pass", "pass")
         with pytest.raises(sr.InvalidArgumentError, match="url="):
             sr.migrations.upgrade(project.ini, store=None)
+
+    def test_without_a_store_a_contract_revision_is_refused(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """No --url: revisions up to the contract run; the contract is refused, no store file."""
+        monkeypatch.delenv("SAFE_RELEASE_URL", raising=False)
+        monkeypatch.chdir(tmp_path)
+        erp = f"sqlite:///{tmp_path / 'erp.db'}"
+        ok = invoke("migrations", "upgrade", "-c", str(EXAMPLE), "--db-url", erp, "0006")
+        assert ok.exit_code == 0, ok.output
+        refused = CliRunner().invoke(cli, ["migrations", "upgrade", "-c", str(EXAMPLE),
+                                           "--db-url", erp])
+        assert refused.exit_code == 1
+        assert "no store was given" in refused.output
+        assert not (tmp_path / "safe_release.db").exists()

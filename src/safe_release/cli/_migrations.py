@@ -39,6 +39,11 @@ def _ini(path: Path) -> Path:
     return path
 
 
+def _store_configured(settings: Settings) -> bool:
+    """Whether a store was named (--url or $SAFE_RELEASE_URL): else none is opened."""
+    return bool(settings.url or os.environ.get(ENV_URL))
+
+
 def _finish(ok: bool, text: str, data: dict[str, object], *, as_json: bool) -> None:
     if as_json:
         emit_json(data)
@@ -125,7 +130,7 @@ def plan(settings: Settings, ini: Path, db_url: str | None, app: str | None,
     """
     from safe_release.migrations import plan as run_plan  # noqa: PLC0415
 
-    if app is not None or settings.url or os.environ.get(ENV_URL):
+    if app is not None or _store_configured(settings):
         with settings.store(write=False) as store:
             report = run_plan(_ini(ini), url=db_url, store=store, app=app,
                               scratch_url=scratch_url)
@@ -144,11 +149,14 @@ def upgrade(settings: Settings, target: str, ini: Path, db_url: str | None) -> N
     """'alembic upgrade TARGET' that refuses a contract revision while the old version is live.
 
     The pending revisions' phases are read first; a contract revision whose
-    sr_retires version is not retired in the store (--url) stops everything
-    before any revision runs.
+    sr_retires version is not retired in the store (--url, or $SAFE_RELEASE_URL;
+    without one, every contract revision) stops everything before any revision runs.
     """
     from safe_release.migrations import upgrade as run_upgrade  # noqa: PLC0415
 
-    with settings.store(write=False) as store:
-        ran = run_upgrade(_ini(ini), target, store=store, url=db_url)
+    if _store_configured(settings):
+        with settings.store(write=False) as store:
+            ran = run_upgrade(_ini(ini), target, store=store, url=db_url)
+    else:  # without a store a contract revision is refused (retirement can't be proved)
+        ran = run_upgrade(_ini(ini), target, store=None, url=db_url)
     click.echo(f"upgraded through {', '.join(ran)}" if ran else "nothing to upgrade")
