@@ -406,14 +406,20 @@ class TestTypeChangesThroughHelpers:
 
 @pytest.mark.postgres
 class TestRecreatedChecks:
-    def test_a_check_constraint_recreated_by_undo_is_the_same(self, tmp_path: Path,
-                                                              pg_url: str) -> None:
-        """sr_op.drop_table + undo re-spells an IN-list CHECK; the check sees no change."""
-        project = AlembicProject(tmp_path)
+    @staticmethod
+    def kinds(root: Path) -> AlembicProject:
+        """k1: a kinds table with an IN-list CHECK constraint, ck_kind."""
+        project = AlembicProject(root)
         project.add("k1", 'op.create_table("kinds", sa.Column("id", sa.Integer, '
                     'primary_key=True), sa.Column("kind", sa.String(5)), '
                     "sa.CheckConstraint(\"kind IN ('a', 'b')\", name='ck_kind'))",
                     'op.drop_table("kinds")')
+        return project
+
+    def test_a_check_constraint_recreated_by_undo_is_the_same(self, tmp_path: Path,
+                                                              pg_url: str) -> None:
+        """sr_op.drop_table + undo re-spells an IN-list CHECK; the check sees no change."""
+        project = self.kinds(tmp_path)
         project.add("k2", 'sr_op.drop_table("kinds")', "sr_op.undo()",
                     imports="from safe_release.migrations import ops as sr_op")
         report = run(project, tmp_path, pg_url,
@@ -423,11 +429,7 @@ class TestRecreatedChecks:
     def test_a_changed_check_constraint_is_still_reported(self, tmp_path: Path,
                                                           pg_url: str) -> None:
         """A downgrade that re-creates the CHECK with another meaning is a difference."""
-        project = AlembicProject(tmp_path)
-        project.add("k1", 'op.create_table("kinds", sa.Column("id", sa.Integer, '
-                    'primary_key=True), sa.Column("kind", sa.String(5)), '
-                    "sa.CheckConstraint(\"kind IN ('a', 'b')\", name='ck_kind'))",
-                    'op.drop_table("kinds")')
+        project = self.kinds(tmp_path)
         project.add("k2", 'op.drop_constraint("ck_kind", "kinds", type_="check")',
                     "op.create_check_constraint(\"ck_kind\", \"kinds\", \"kind IN ('a', 'c')\")")
         report = run(project, tmp_path, pg_url,
