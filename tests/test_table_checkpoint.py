@@ -345,6 +345,88 @@ class TestWipedTable:
         assert rows_of(store, prices) == []
 
 
+
+class TestOtherUniqueSets:
+    """A unique set besides the key: the restore deletes before it updates.
+
+    ``listings``: ``id`` is the key, ``sku`` unique too. The job gives row 1 a new
+    sku and a new row 3 the sku row 1 had: updating row 1 back first would collide
+    with row 3, which only the delete removes.
+    """
+
+    @pytest.fixture(name="listings")
+    def fixture_listings(self, store: sr.Store) -> Iterator[sa.Table]:
+        md = sa.MetaData(schema=store.schema)
+        table = sa.Table("listings", md, sa.Column("id", sa.Integer, primary_key=True),
+                         sa.Column("sku", sa.String(20), nullable=False),
+                         sa.Column("price", sa.Numeric(10, 2)))
+        md.create_all(store.engine)
+        with store.engine.begin() as conn:
+            conn.execute(table.insert(), [{"id": 1, "sku": "A", "price": Decimal("1.50")},
+                                          {"id": 2, "sku": "B", "price": Decimal("2.50")}])
+        yield table
+        md.drop_all(store.engine)
+
+    def listing_rows(self, store: sr.Store, table: sa.Table) -> list[tuple[Any, ...]]:
+        with store.engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(sa.select(table).order_by(table.c.id))]
+
+    def unique(self, store: sr.Store, table: sa.Table, kind: str) -> None:
+        """Add a unique set of ``kind`` to ``table``."""
+        name = f'"{store.schema}".listings' if store.schema else "listings"
+        ddl = {
+            "column": f"CREATE UNIQUE INDEX listings_sku ON {name} (sku)",
+            "expression": f"CREATE UNIQUE INDEX listings_sku_lower ON {name} (lower(sku))",
+            "constraint": f"ALTER TABLE {name} ADD CONSTRAINT listings_sku_uq UNIQUE (sku)",
+            "key": f"CREATE UNIQUE INDEX listings_id ON {name} (id)",
+        }[kind]
+        if kind == "constraint" and store.dialect == "sqlite":
+            ddl = f"CREATE UNIQUE INDEX listings_sku_uq ON {name} (sku)"
+        with store.engine.begin() as conn:
+            conn.execute(sa.text(ddl))
+        del table
+
+    @pytest.mark.parametrize("kind", ["column", "expression", "constraint"])
+    @pytest.mark.parametrize("log", [True, False])
+    def test_value_moved_to_a_new_row_restored(
+            self, store: sr.Store, listings: sa.Table, kind: str, *, log: bool) -> None:
+        """The sku moved from row 1 to a new row: put back without a unique violation."""
+        self.unique(store, listings, kind)
+        before = self.listing_rows(store, listings)
+        cp, c = table_checkpoint(store.engine, listings), ctx(store)
+        state = cp.capture(c)
+        if not log:
+            cp.finish(state, c)
+        with store.engine.begin() as conn:
+            conn.execute(listings.update().where(listings.c.id == 1).values(sku="C"))
+            conn.execute(listings.insert().values(id=3, sku="A", price=Decimal("9.99")))
+        assert cp.restore(state, c) == "1 changed, 0 inserted, 1 deleted"
+        assert self.listing_rows(store, listings) == before
+
+    @pytest.mark.parametrize(("kind", "only"), [
+        (None, True), ("key", True), ("column", False), ("expression", False),
+        ("constraint", False)])
+    def test_key_only_unique(self, store: sr.Store, listings: sa.Table, kind: str | None,
+                             *, only: bool) -> None:
+        """Whether the key is the one unique set, read from the catalog."""
+        if kind is not None:
+            self.unique(store, listings, kind)
+        with store.engine.connect() as conn:  # no warning either (errors here)
+            assert ChangeLog(listings, ["id"], "r", 1).key_only_unique(conn) is only
+
+    def test_exclusion_constraint_is_a_unique_set(
+            self, store: sr.Store, listings: sa.Table) -> None:
+        """PostgreSQL: an exclusion constraint counts as another unique set."""
+        if store.dialect != "postgresql":
+            pytest.skip("exclusion constraints are PostgreSQL's")
+        with store.engine.begin() as conn:
+            conn.execute(sa.text(f'ALTER TABLE "{store.schema}".listings ADD COLUMN during '
+                                 "tsrange, ADD CONSTRAINT listings_during EXCLUDE USING gist "
+                                 "(during WITH &&)"))
+        with store.engine.connect() as conn:
+            assert ChangeLog(listings, ["id"], "r", 1).key_only_unique(conn) is False
+
+
 class TestChangeLog:
     def test_log_catches_insert_update_delete_and_key_change(
             self, store: sr.Store, prices: sa.Table) -> None:
@@ -628,3 +710,4 @@ class TestRowHash:
         c = ctx(store)
         state = table_checkpoint(store.engine, prices).capture(c)
         assert not any(str(s) in repr(state) for s in seeds(c))
+

@@ -89,14 +89,14 @@ class Applier:
         return f"{changed} changed, {inserted} inserted, {deleted} deleted"
 
     def _update_first(self, conn: Connection, log: ChangeLog) -> bool:
-        """SQLite, the key is the primary key and the table's one unique set of columns.
+        """The key is the primary key and the table's one unique set of columns.
 
         Then the update cannot collide with a row the delete would remove (no other
-        unique column), so it may run first and its count can spare the rest.
+        unique column or exclusion constraint), so it may run first and its count
+        can spare the rest.
         """
         pk = sorted(c.name for c in self.table.primary_key.columns)
-        return (conn.dialect.name == "sqlite" and pk == sorted(self.key)
-                and log.key_only_unique(conn))
+        return pk == sorted(self.key) and log.key_only_unique(conn)
 
     def _changes_counted(self, conn: Connection, diff: Diff, state: JsonState,
                          size: int | None) -> str:

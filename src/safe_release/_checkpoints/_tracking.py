@@ -44,6 +44,18 @@ __all__ = ["ChangeLog"]
 _PG_EVENTS = {"i": "INSERT", "u": "UPDATE", "d": "DELETE", "t": "TRUNCATE"}
 _SQLITE_EVENTS = {"i": "INSERT", "u": "UPDATE", "d": "DELETE"}
 FULL = "sr_full"
+# the columns of each unique index and exclusion constraint of a table (a NULL element:
+# an expression); sorted by name
+_PG_UNIQUE_SETS = text("""
+SELECT ARRAY(SELECT a.attname::text FROM unnest(i.indkey) AS k(n)
+             LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n
+             ORDER BY 1)
+FROM pg_index i
+WHERE i.indrelid = to_regclass(:t) AND (i.indisunique OR i.indisexclusion)
+UNION ALL
+SELECT NULL::text[] FROM pg_constraint c
+WHERE c.conrelid = to_regclass(:t) AND c.contype = 'x' AND c.conindid = 0
+""")
 
 
 class ChangeLog:
@@ -86,16 +98,21 @@ class ChangeLog:
         return True
 
     def key_only_unique(self, conn: Connection) -> bool:
-        """SQLite: the key is the table's one unique set of columns (in the main schema)."""
-        if self.source.schema not in {None, "main"}:
+        """The key is the table's one unique set of columns.
+
+        Every unique index or constraint (the primary key's included) and, on
+        PostgreSQL, every exclusion constraint is on exactly the key's columns; one
+        on an expression is not. SQLite: the table is in the main schema too.
+        """
+        if conn.dialect.name == "postgresql":
+            sets = list(conn.execute(_PG_UNIQUE_SETS, {"t": quoted(conn, self.source)})
+                        .scalars())
+        elif self.source.schema not in {None, "main"}:
             return False  # a trigger's statements cannot name another schema's table
-        insp = inspect(conn)
-        name, want = self.source.name, sorted(self.key)
-        sets = [sorted(insp.get_pk_constraint(name).get("constrained_columns") or [])]
-        sets += [sorted(str(c) for c in ix["column_names"] if c is not None)
-                 for ix in insp.get_indexes(name) if ix.get("unique")]
-        sets += [sorted(u["column_names"]) for u in insp.get_unique_constraints(name)]
-        return all(s == want for s in sets if s)
+        else:
+            sets = _sqlite_unique_sets(conn, self.source.name)
+        return all(s is not None and None not in s and sorted(s) == sorted(self.key)
+                   for s in sets)
 
     def _create_table(self, conn: Connection) -> None:
         prep = conn.dialect.identifier_preparer
@@ -244,3 +261,21 @@ class ChangeLog:
         """Drop the triggers (first: a trigger without its log would break writes) and log."""
         self.drop_triggers(conn)
         self.drop_table(conn)
+
+
+def _sqlite_unique_sets(conn: Connection, name: str) -> list[list[str | None]]:
+    """The columns of each unique set of an SQLite table (None: an expression).
+
+    Read with the pragmas (the inspector skips expression indexes, with a warning):
+    the rowid primary key's columns, then every unique index's (the primary key's
+    and the unique constraints' automatic indexes included).
+    """
+    table = conn.dialect.identifier_preparer.quote(name)
+    pk = [r[1] for r in conn.exec_driver_sql(f"PRAGMA main.table_info({table})") if r[5]]
+    sets: list[list[str | None]] = [pk] if pk else []
+    for index in list(conn.exec_driver_sql(f"PRAGMA main.index_list({table})")):
+        if index[2]:  # unique
+            quoted_index = conn.dialect.identifier_preparer.quote(index[1])
+            sets.append([r[2] for r in conn.exec_driver_sql(
+                f"PRAGMA main.index_info({quoted_index})")])
+    return sets
