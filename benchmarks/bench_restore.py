@@ -19,6 +19,11 @@ On each backend, with a 100,000-row ``prices`` table (``--quick``: 10,000):
 3. restore after 1 % of the rows changed against each full restore; target <= 0.25x
    of both.
 
+Then the same rounds once more with the bare statements (``_restore_floor.py``): a
+plain snapshot table, one statement per restore and its commit, no snapshot check,
+change log or catalog read, the 1 % restore told the changed keys for free. Its
+ratios ("bare-SQL floor") are what no restore built on those statements can beat.
+
 With ``--profile``, one restore of each scenario is run again with every SQL
 statement timed, and the statements are printed slowest first.
 
@@ -59,6 +64,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import _release_bench
+import _restore_floor
 import sqlalchemy as sa
 from _common import DOCS, PG_ENVS, postgres_url, write_docs
 from _common import parser as common_parser
@@ -96,6 +102,8 @@ class Result:
     backend: str
     rows: int = 0
     samples: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    # the same scenarios restored by the bare statements (`_restore_floor`)
+    floor: dict[str, list[float]] = field(default_factory=dict)
     details: list[str] = field(default_factory=list)
     profiles: list[str] = field(default_factory=list)
 
@@ -106,13 +114,15 @@ class Result:
             return statistics.median(every) * 1e3
         return statistics.median(self.samples[op]) * 1e3
 
-    def to_copy(self, op: str) -> float:
+    def to_copy(self, op: str, *, floor: bool = False) -> float:
         """Median over the rounds of ``op`` / the copy measured just before it."""
-        return _median_ratio(self.samples[op], self.samples[f"copy {op}"])
+        samples = self.floor if floor else self.samples
+        return _median_ratio(samples[op], samples[f"copy {op}"])
 
-    def partial_to(self, full: str) -> float:
+    def partial_to(self, full: str, *, floor: bool = False) -> float:
         """Median over the rounds of the 1 % restore / the ``full`` restore of its round."""
-        return _median_ratio(self.samples["1 %"], self.samples[full])
+        samples = self.floor if floor else self.samples
+        return _median_ratio(samples["1 %"], samples[full])
 
     def pairs(self) -> int:
         """How many pairs each ratio is the median of."""
@@ -192,6 +202,11 @@ def measure(label: str, store: sr.Store, rows: int, *, rounds: int,
         for name, sql in SCENARIOS:
             bench.restore_pair(name, sql)
     bench.result.details = [f"{name}: {bench.details[name]}" for name, _ in SCENARIOS]
+    bench.discard_last()  # no trigger of the checkpoint's left on prices
+    bench.result.floor = _restore_floor.floor_samples(
+        engine, prices, prices_table(schema, "prices_floor"), rounds=rounds,
+        scenarios=SCENARIOS, timed_copy=bench.timed_copy,
+        vacuum=lambda: vacuum(engine, prices), changed={"1 %": prices.c.sku.like("%00")})
     if profile:
         for name, sql in SCENARIOS:
             bench.change(sql)
@@ -361,6 +376,12 @@ def table(results: list[Result]) -> str:
         ("1 % restore / full restore (wiped)", lambda r: f"{r.partial_to('wiped'):.2f}"),
         ("1 % restore / full restore (rewritten)",
          lambda r: f"{r.partial_to('rewritten'):.2f}"),
+        ("bare-SQL floor: wiped / copy", lambda r: f"{r.to_copy('wiped', floor=True):.2f}"),
+        ("bare-SQL floor: rewritten / copy",
+         lambda r: f"{r.to_copy('rewritten', floor=True):.2f}"),
+        ("bare-SQL floor: 1 % / wiped", lambda r: f"{r.partial_to('wiped', floor=True):.2f}"),
+        ("bare-SQL floor: 1 % / rewritten",
+         lambda r: f"{r.partial_to('rewritten', floor=True):.2f}"),
         ("restore details", lambda r: "; ".join(r.details)),
     ]
     lines = ["| measure | " + " | ".join(r.backend for r in results) + " |",
@@ -444,7 +465,11 @@ def report(args: argparse.Namespace, results: list[Result], skipped: list[str]) 
             "operation / the copy measured just before it (the 1 % restore: / the full "
             "restores of its own round), so that the machine's speed drifting between "
             "rounds cancels out; the milliseconds are medians over the rounds. Each "
-            "restore restores a checkpoint captured just before its change.\n\n"
+            "restore restores a checkpoint captured just before its change. The "
+            "bare-SQL floor lines repeat the rounds with the restore's statements alone "
+            "(`benchmarks/_restore_floor.py`): a plain snapshot table beside `prices`, one "
+            "statement and its commit per restore, no snapshot check, change log or "
+            "catalog read, and the 1 % restore told which keys changed.\n\n"
             "The last two lines: `with sr.release(...): pass` on an SQLite file store "
             "(no checkpoint, no failure), and a release that pushed 5,000 price changes to a "
             "FakeAmazon with its real patchListingsItem quota and then failed, timed on the "
