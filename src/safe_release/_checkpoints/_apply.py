@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from safe_release._checkpoints import _rowhash, _snapshot
+from safe_release._checkpoints._columns import column_kinds
 from safe_release._checkpoints._diff import Diff
 from safe_release._checkpoints._tracking import ChangeLog
 from safe_release.exceptions import SnapshotMissingError, SnapshotTamperedError
@@ -51,7 +52,9 @@ class Applier:
         """
         log, logged = ChangeLog(self.table, self.key, ctx.release_id, ctx.seq), None
         size: int | None = None
+        always = frozenset[str]()
         if conn.dialect.name == "postgresql":  # whole-table joins in memory, not in batches
+            always = column_kinds(conn, self.table).always
             lock = (f"; LOCK TABLE {_snapshot.quoted(conn, self.table)} IN ACCESS EXCLUSIVE "
                     "MODE" if state.get("log") is not None else "")
             conn.exec_driver_sql(f"SET LOCAL work_mem = '{_PG_WORK_MEM}'{lock}")
@@ -65,7 +68,7 @@ class Applier:
                 logged, size = (log.table, size) if size is not None and size <= limit \
                     else (None, None)
             log.drop_triggers(conn)  # the restore's own writes are not logged
-        diff = self.diff(snap, logged)
+        diff = self.diff(snap, logged, always)
         if empty:
             done = self._refill(conn, diff, state, ctx, check=check)
         else:
@@ -132,7 +135,8 @@ class Applier:
             self.check_snapshot(conn, diff.snap, state, ctx, None, rows=not hashed)
         if hashed:
             inserted = _rowhash.insert_verified(conn, self.table, diff.snap,
-                                                _snapshot.seeds(ctx)[0])
+                                                _snapshot.seeds(ctx)[0],
+                                                overriding=diff.overriding)
             if inserted != state.get("rows"):
                 bad = as_int(state.get("rows")) - inserted
                 tampered(self.description, diff.snap.name,
@@ -155,10 +159,14 @@ class Applier:
             return False
         return bool(conn.execute(diff.count_in_scope()).scalar_one() == state.get("rows"))
 
-    def diff(self, snap: Table, logged: Table | None) -> Diff:
-        """The statements that compare and apply ``snap`` (``logged``: only those keys)."""
+    def diff(self, snap: Table, logged: Table | None,
+             always: frozenset[str] = frozenset()) -> Diff:
+        """The statements that compare and apply ``snap`` (``logged``: only those keys).
+
+        ``always``: the table's ``GENERATED ALWAYS`` identity columns (`_columns`).
+        """
         return Diff(self.table, snap, self.key, where=self.where, dialect=self.dialect,
-                    logged=logged)
+                    logged=logged, always=always)
 
     def check_snapshot(self, conn: Connection, snap: Table, state: JsonState,
                         ctx: CheckpointContext, logged: Table | None, *,

@@ -30,16 +30,44 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.exc import CompileError
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import sqltypes
+from sqlalchemy.sql.dml import Insert
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from sqlalchemy import ColumnElement, Table
-    from sqlalchemy.sql.dml import Delete, Insert, Update
+    from sqlalchemy.sql.compiler import SQLCompiler
+    from sqlalchemy.sql.dml import Delete, Update
     from sqlalchemy.sql.selectable import Select
 
 __all__ = ["Diff"]
+
+
+class _Overriding(Insert):
+    """``INSERT … OVERRIDING SYSTEM VALUE``: PostgreSQL takes the given identity values.
+
+    For a table with a ``GENERATED ALWAYS`` identity column, which refuses an explicit
+    value otherwise (SQLAlchemy has no spelling of the clause).
+    """
+
+    inherit_cache = True
+
+
+@compiles(_Overriding, "postgresql")
+def _compile_overriding(element: _Overriding, compiler: SQLCompiler, **kw: Any) -> str:
+    visit: Callable[..., str] = compiler.visit_insert  # the usual INSERT, then the clause
+    sql = visit(element, **kw)
+    prep = compiler.preparer
+    chosen = element._select_names or ()  # noqa: SLF001 - the names given to from_select()
+    names = ", ".join(prep.quote(str(c)) for c in chosen)
+    head = f"INSERT INTO {prep.format_table(element.table)} ({names}) "
+    if not names or not sql.startswith(head):
+        msg = f"cannot place OVERRIDING SYSTEM VALUE in {sql[:200]!r}"
+        raise CompileError(msg)
+    return f"{head}OVERRIDING SYSTEM VALUE {sql[len(head):]}"
 
 
 class Diff:
@@ -54,11 +82,16 @@ class Diff:
         where: ColumnElement[bool] | None,
         dialect: str,
         logged: Table | None = None,
+        always: frozenset[str] = frozenset(),
     ) -> None:
         self.table, self.snap, self.dialect = table, snap, dialect
         self.logged = logged
         self.key = list(key)
-        self.values = [c.name for c in snap.columns if c.name not in self.key]
+        # compared and set: not the key, not an identity the database always generates
+        # (`_columns`: an UPDATE cannot set it; an INSERT gives it with OVERRIDING)
+        self.values = [c.name for c in snap.columns
+                       if c.name not in self.key and c.name not in always]
+        self.overriding = any(c.name in always for c in snap.columns)
         self.where = where
 
     # -- predicates ---------------------------------------------------------------
@@ -119,7 +152,7 @@ class Diff:
     def insert_all(self) -> Insert:
         """Every snapshot row (the table is empty: nothing to compare with)."""
         names = [c.name for c in self.snap.columns]
-        return insert(self.table).from_select(names, select(*self.snap.c))
+        return self._insert().from_select(names, select(*self.snap.c))
 
     def insert_missing(self) -> Insert:
         """Snapshot rows whose key is gone from the table (deleted since the capture)."""
@@ -127,7 +160,10 @@ class Diff:
         names = [c.name for c in self.snap.columns]
         rows = select(*self.snap.c).where(
             self._logged(self.snap), ~exists().where(self._same_key(current, self.snap)))
-        return insert(self.table).from_select(names, rows)
+        return self._insert().from_select(names, rows)
+
+    def _insert(self) -> Insert:
+        return _Overriding(self.table) if self.overriding else insert(self.table)
 
     # -- reads --------------------------------------------------------------------------
 

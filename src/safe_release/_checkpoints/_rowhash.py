@@ -118,19 +118,22 @@ def verify(conn: Connection, snap: Table, seed: int,
     return int(count), int(total), int(bad)
 
 
-def insert_verified(conn: Connection, table: Table, snap: Table, seed: int) -> int:
+def insert_verified(conn: Connection, table: Table, snap: Table, seed: int, *,
+                    overriding: bool = False) -> int:
     """Insert the snapshot rows whose ``sr_h`` is their hash; how many (empty table).
 
     The re-hash and the copy are one pass: a row whose hash is wrong is not
     inserted, so fewer rows than the snapshot's count means an altered snapshot
-    (the caller refuses it and the transaction is rolled back).
+    (the caller refuses it and the transaction is rolled back). ``overriding``:
+    the table has a ``GENERATED ALWAYS`` identity column (`_columns`).
     """
     quote = conn.dialect.identifier_preparer.quote
     names = [c.name for c in snap.columns if c.name != COLUMN]
     cols = ", ".join(quote(n) for n in names)
     picked = ", ".join(f"s.{quote(n)}" for n in names)
     fields = ", ".join(pg_hashable(conn, snap))
-    sql = (f"INSERT INTO {quoted(conn, table)} ({cols}) SELECT {picked} "  # noqa: S608 - quoted names
+    override = "OVERRIDING SYSTEM VALUE " if overriding else ""
+    sql = (f"INSERT INTO {quoted(conn, table)} ({cols}) {override}SELECT {picked} "  # noqa: S608 - quoted names
            f"FROM {quoted(conn, snap)} AS s "
            f"WHERE hash_record_extended(ROW({fields}), :sr_seed) = s.{COLUMN}")
     with pg_pinned(conn):
