@@ -17,7 +17,9 @@ On each backend, with a 100,000-row ``prices`` table (``--quick``: 10,000):
    (``UPDATE prices SET price = price + 1``), so the restore rewrites all of them.
    Both verify the snapshot first;
 3. restore after 1 % of the rows changed against each full restore; target <= 0.25x
-   of both.
+   of both. The 1 % are every 100th row, so they lie on most of the table's pages;
+   for information, the same restore after 1 % changed side by side (a range of SKUs,
+   so on 1 % of the pages), "1 % clustered".
 
 Then the same rounds once more with the bare statements (``_restore_floor.py``): a
 plain snapshot table, one statement per restore and its commit, no snapshot check,
@@ -40,11 +42,11 @@ price writes on FakeAmazon's real quota, on the fake clock (<= 1.05x the quota's
 ideal, zero 429s, zero duplicates).
 
 The operations are interleaved with the copy, in rounds (copy, capture; copy, wiped
-restore; copy, 1 % restore; copy, rewritten restore), ROUNDS rounds. Each ratio is the
-median over the rounds of the operation / the copy measured just before it (the 1 %
-restore: / the full restores of its own round, just before and after it), so that the
-machine's speed drifting between rounds cancels out; the milliseconds shown are medians
-over the rounds. The exit code is 1 when a target fails.
+restore; copy, 1 % restore; copy, clustered 1 % restore; copy, rewritten restore),
+ROUNDS rounds. Each ratio is the median over the rounds of the operation / the copy
+measured just before it (the 1 % restores: / the full restores of their own round, just
+before and after them), so that the machine's speed drifting between rounds cancels
+out; the milliseconds shown are medians over the rounds. The exit code is 1 when a target fails.
 """
 
 from __future__ import annotations
@@ -87,6 +89,9 @@ ROUNDS = 9  # pairs per figure (a full run and --quick alike)
 SCENARIOS = (
     ("wiped", "DELETE FROM {t}"),
     ("1 %", "UPDATE {t} SET price = price + 1 WHERE sku LIKE '%00'"),  # 1/100
+    # for information: the same number of rows, side by side (a range of SKUs) rather
+    # than every 100th, so on 1 % of the pages rather than most of them
+    ("1 % clustered", "UPDATE {t} SET price = price + 1 WHERE sku < 'SKU-0001000'"),
     ("rewritten", "UPDATE {t} SET price = price + 1"),
 )
 
@@ -119,10 +124,10 @@ class Result:
         samples = self.floor if floor else self.samples
         return _median_ratio(samples[op], samples[f"copy {op}"])
 
-    def partial_to(self, full: str, *, floor: bool = False) -> float:
-        """Median over the rounds of the 1 % restore / the ``full`` restore of its round."""
+    def partial_to(self, full: str, *, floor: bool = False, partial: str = "1 %") -> float:
+        """Median over the rounds of the ``partial`` restore / the ``full`` one of its round."""
         samples = self.floor if floor else self.samples
-        return _median_ratio(samples["1 %"], samples[full])
+        return _median_ratio(samples[partial], samples[full])
 
     def pairs(self) -> int:
         """How many pairs each ratio is the median of."""
@@ -206,7 +211,8 @@ def measure(label: str, store: sr.Store, rows: int, *, rounds: int,
     bench.result.floor = _restore_floor.floor_samples(
         engine, prices, prices_table(schema, "prices_floor"), rounds=rounds,
         scenarios=SCENARIOS, timed_copy=bench.timed_copy,
-        vacuum=lambda: vacuum(engine, prices), changed={"1 %": prices.c.sku.like("%00")})
+        vacuum=lambda: vacuum(engine, prices), changed={
+            "1 %": prices.c.sku.like("%00"), "1 % clustered": prices.c.sku < "SKU-0001000"})
     if profile:
         for name, sql in SCENARIOS:
             bench.change(sql)
@@ -370,12 +376,17 @@ def table(results: list[Result]) -> str:
         ("full restore, every row updated (rewritten), ms",
          lambda r: f"{r.ms('rewritten'):.0f}"),
         ("restore after 1 % updated, ms", lambda r: f"{r.ms('1 %'):.1f}"),
+        ("restore after 1 % updated, clustered, ms",
+         lambda r: f"{r.ms('1 % clustered'):.1f}"),
         ("capture / copy", lambda r: f"{r.to_copy('capture'):.2f}"),
         ("full restore (wiped) / copy", lambda r: f"{r.to_copy('wiped'):.2f}"),
         ("full restore (rewritten) / copy", lambda r: f"{r.to_copy('rewritten'):.2f}"),
         ("1 % restore / full restore (wiped)", lambda r: f"{r.partial_to('wiped'):.2f}"),
         ("1 % restore / full restore (rewritten)",
          lambda r: f"{r.partial_to('rewritten'):.2f}"),
+        ("1 % clustered / full restore (wiped, rewritten)",
+         lambda r: f"{r.partial_to('wiped', partial='1 % clustered'):.2f}, "
+                   f"{r.partial_to('rewritten', partial='1 % clustered'):.2f}"),
         ("bare-SQL floor: wiped / copy", lambda r: f"{r.to_copy('wiped', floor=True):.2f}"),
         ("bare-SQL floor: rewritten / copy",
          lambda r: f"{r.to_copy('rewritten', floor=True):.2f}"),
@@ -459,17 +470,19 @@ def report(args: argparse.Namespace, results: list[Result], skipped: list[str]) 
             "The copy is `INSERT INTO prices_copy SELECT * FROM prices` into an empty table "
             "with the same definition. Full restores: after every row was deleted (the "
             "restore re-inserts them all) and after every row was updated (it rewrites them "
-            "all); the 1 % restore is held against both. The operations are interleaved with "
-            "the copy, in rounds (copy, capture; copy, wiped restore; copy, 1 % restore; "
-            "copy, rewritten restore): each ratio is the median over the rounds of the "
-            "operation / the copy measured just before it (the 1 % restore: / the full "
-            "restores of its own round), so that the machine's speed drifting between "
-            "rounds cancels out; the milliseconds are medians over the rounds. Each "
-            "restore restores a checkpoint captured just before its change. The "
-            "bare-SQL floor lines repeat the rounds with the restore's statements alone "
-            "(`benchmarks/_restore_floor.py`): a plain snapshot table beside `prices`, one "
-            "statement and its commit per restore, no snapshot check, change log or "
-            "catalog read, and the 1 % restore told which keys changed.\n\n"
+            "all); the 1 % restore (every 100th row) is held against both; the clustered "
+            "1 % (a range of 1,000 SKUs) is shown for information. The operations are "
+            "interleaved with the copy, in rounds (copy, capture; copy, wiped restore; copy, "
+            "1 % restore; copy, clustered 1 % restore; copy, rewritten restore): each ratio "
+            "is the median over the rounds of the operation / the copy measured just before "
+            "it (the 1 % restores: / the full restores of their own round), so that the "
+            "machine's speed drifting between rounds cancels out; the milliseconds are "
+            "medians over the rounds. Each restore restores a checkpoint captured just "
+            "before its change. The bare-SQL floor lines repeat the rounds with the "
+            "restore's statements alone (`benchmarks/_restore_floor.py`): a plain snapshot "
+            "table beside `prices`, one statement and its commit per restore, no snapshot "
+            "check, change log or catalog read, and the 1 % restores told which keys "
+            "changed.\n\n"
             "The last two lines: `with sr.release(...): pass` on an SQLite file store "
             "(no checkpoint, no failure), and a release that pushed 5,000 price changes to a "
             "FakeAmazon with its real patchListingsItem quota and then failed, timed on the "

@@ -498,6 +498,36 @@ class TestGeneratedColumns:
             cp.capture(ctx(store))
 
 
+
+class TestUserTriggers:
+    def test_stamping_trigger_fires_and_verify_reports_it(
+            self, store: sr.Store, prices: sa.Table) -> None:
+        """A trigger stamping the row on update fires for the restore too; verify says so."""
+        name = f'"{store.schema}".prices' if store.schema else "prices"
+        if store.dialect == "postgresql":
+            fn = f'"{store.schema}".stamp_note'
+            body = "BEGIN NEW.note := 'stamped'; RETURN NEW; END"
+            function = f"CREATE OR REPLACE FUNCTION {fn}() RETURNS trigger AS $$ {body} $$ "
+            trigger = f"CREATE TRIGGER stamp BEFORE UPDATE ON {name} FOR EACH ROW "
+            ddl = [function + "LANGUAGE plpgsql", trigger + f"EXECUTE FUNCTION {fn}()"]
+        else:
+            stamp = "UPDATE prices SET note = 'stamped' WHERE sku = NEW.sku AND store = NEW.store"
+            ddl = [f"CREATE TRIGGER stamp AFTER UPDATE OF price ON {name} BEGIN {stamp}; END"]
+        with store.engine.begin() as conn:
+            for sql in ddl:
+                conn.execute(sa.text(sql))
+        cp, c = table_checkpoint(store.engine, prices), ctx(store)
+        state = cp.capture(c)
+        with store.engine.begin() as conn:
+            conn.execute(prices.update().where(prices.c.sku == "SKU-001").values(
+                price=Decimal(1)))
+        assert cp.restore(state, c) == "1 changed, 0 inserted, 0 deleted"
+        assert cp.verify(state, c) == (False, "1 differ, 0 missing, 0 extra")
+        with store.engine.connect() as conn:
+            note = conn.execute(sa.select(prices.c.note).where(prices.c.sku == "SKU-001"))
+            assert note.scalar_one() == "stamped"
+
+
 class TestChangeLog:
     def test_log_catches_insert_update_delete_and_key_change(
             self, store: sr.Store, prices: sa.Table) -> None:
