@@ -414,6 +414,62 @@ class TestOtherUniqueSets:
         with store.engine.connect() as conn:  # no warning either (errors here)
             assert ChangeLog(listings, ["id"], "r", 1).key_only_unique(conn) is only
 
+    def test_unique_index_on_one_partition(self, store: sr.Store) -> None:
+        """PostgreSQL: a unique index made on one partition only counts too."""
+        if store.dialect != "postgresql":
+            pytest.skip("partitions are PostgreSQL's")
+        parent, part = f'"{store.schema}".acc', f'"{store.schema}".acc_p1'
+        columns = "(id int PRIMARY KEY, email text, n int)"
+        ddl = [f"CREATE TABLE {parent} {columns} PARTITION BY RANGE (id)",
+               f"CREATE TABLE {part} PARTITION OF {parent} FOR VALUES FROM (0) TO (1000)",
+               f"CREATE UNIQUE INDEX acc_p1_email ON {part} (email)"]
+        with store.engine.begin() as conn:
+            for sql in ddl:
+                conn.execute(sa.text(sql))
+        acc = sa.Table("acc", sa.MetaData(), schema=store.schema, autoload_with=store.engine)
+        with store.engine.begin() as conn:
+            conn.execute(acc.insert(), [{"id": 1, "email": "a", "n": 1},
+                                        {"id": 2, "email": "b", "n": 2}])
+        try:
+            before = self.listing_rows(store, acc)
+            cp, c = table_checkpoint(store.engine, acc), ctx(store)
+            state = cp.capture(c)
+            with store.engine.begin() as conn:
+                conn.execute(acc.update().where(acc.c.id == 1).values(email="c"))
+                conn.execute(acc.insert().values(id=3, email="a", n=3))
+            assert cp.restore(state, c) == "1 changed, 0 inserted, 1 deleted"
+            assert self.listing_rows(store, acc) == before
+        finally:
+            acc.drop(store.engine)
+
+    @pytest.mark.parametrize(("kind", "deletes"), [(None, False), ("column", True)])
+    def test_update_first_only_when_the_key_is_the_only_unique_set(
+            self, store: sr.Store, listings: sa.Table, kind: str | None, *,
+            deletes: bool) -> None:
+        """One logged row changed: with no other unique set, the update alone restores it."""
+        if kind is not None:
+            self.unique(store, listings, kind)
+        with store.engine.begin() as conn:  # enough rows for the log to be used (<= 25 %)
+            conn.execute(listings.insert(), [{"id": i, "sku": f"S{i}", "price": 1}
+                                             for i in range(10, 30)])
+        cp, c = table_checkpoint(store.engine, listings), ctx(store)
+        state = cp.capture(c)
+        with store.engine.begin() as conn:
+            conn.execute(listings.update().where(listings.c.id == 1).values(price=0))
+        statements: list[str] = []
+
+        def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+            statements.append(statement)
+
+        sa.event.listen(store.engine, "before_cursor_execute", seen)
+        try:
+            assert cp.restore(state, c) == "1 changed, 0 inserted, 0 deleted"
+        finally:
+            sa.event.remove(store.engine, "before_cursor_execute", seen)
+        writes = [s.split()[0] for s in statements
+                  if s.split()[0] in {"UPDATE", "DELETE"} and "listings" in s.split("WHERE")[0]]
+        assert writes == (["DELETE", "UPDATE"] if deletes else ["UPDATE"])
+
     def test_exclusion_constraint_is_a_unique_set(
             self, store: sr.Store, listings: sa.Table) -> None:
         """PostgreSQL: an exclusion constraint counts as another unique set."""
@@ -444,7 +500,7 @@ class TestGeneratedColumns:
             sa.Column("id", sa.Integer, sa.Identity(always=True) if pg else None,
                       primary_key=True),
             sa.Column("sku", sa.String(20), nullable=False),
-            sa.Column("price", sa.Numeric(10, 2)),
+            sa.Column("price", sa.Numeric(10, 2), quote=True),  # written "price" by SQL
             sa.Column("cents", sa.Numeric(12, 0), sa.Computed("price * 100", persisted=True)),
         ]
         if not pg:  # PostgreSQL < 18 has stored generated columns only
@@ -477,6 +533,42 @@ class TestGeneratedColumns:
             conn.execute(items.update().where(items.c.id == 1).values(price=Decimal(99)))
             conn.execute(items.delete().where(items.c.id == 2))
             conn.execute(items.insert().values(sku="new", price=Decimal(7)))
+        assert cp.restore(state, c) == "1 changed, 1 inserted, 1 deleted"
+        assert self.item_rows(store, items) == before
+        assert cp.verify(state, c) == (True, "equal to the checkpoint")
+
+    def test_change_log_used(self, store: sr.Store, items: sa.Table) -> None:
+        """The generated columns left out of the snapshot do not make the log look stale.
+
+        A change hidden from the log is not put back: proof that only the log's keys
+        were compared.
+        """
+        cp, c = table_checkpoint(store.engine, items), ctx(store)
+        state = cp.capture(c)
+        with store.engine.begin() as conn:
+            conn.execute(items.update().where(items.c.id.in_([1, 2])).values(price=Decimal(0)))
+            log = sa.Table(str(state["log"]), sa.MetaData(), schema=store.schema,
+                           autoload_with=store.engine)
+            conn.execute(log.delete().where(log.c.id == 2))  # hide one change
+        assert cp.restore(state, c) == "1 changed, 0 inserted, 0 deleted"
+        prices = {r[0]: r[2] for r in self.item_rows(store, items)}
+        assert (prices[1], prices[2]) == (Decimal(1), Decimal(0))
+
+    @pytest.mark.parametrize("log", [True, False])
+    def test_identity_outside_the_key_put_back(
+            self, store: sr.Store, items: sa.Table, *, log: bool) -> None:
+        """Keyed by sku, a row deleted and inserted again gets its captured id back."""
+        if store.dialect != "postgresql":
+            pytest.skip("ALWAYS identities are PostgreSQL's")
+        before = self.item_rows(store, items)
+        cp, c = table_checkpoint(store.engine, items, key="sku"), ctx(store)
+        state = cp.capture(c)
+        if not log:
+            cp.finish(state, c)
+        with store.engine.begin() as conn:
+            conn.execute(items.delete().where(items.c.sku == "S1"))
+            conn.execute(items.insert().values(sku="S1", price=Decimal(1)))
+            conn.execute(items.update().where(items.c.sku == "S2").values(price=Decimal(0)))
         assert cp.restore(state, c) == "1 changed, 1 inserted, 1 deleted"
         assert self.item_rows(store, items) == before
         assert cp.verify(state, c) == (True, "equal to the checkpoint")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from safe_release._checkpoints import _rowhash, _snapshot
-from safe_release._checkpoints._columns import column_kinds
+from safe_release._checkpoints._columns import ColumnKinds, column_kinds
 from safe_release._checkpoints._diff import Diff
 from safe_release._checkpoints._tracking import ChangeLog
 from safe_release.exceptions import SnapshotMissingError, SnapshotTamperedError
@@ -52,9 +52,8 @@ class Applier:
         """
         log, logged = ChangeLog(self.table, self.key, ctx.release_id, ctx.seq), None
         size: int | None = None
-        always = frozenset[str]()
+        kinds = column_kinds(conn, self.table)
         if conn.dialect.name == "postgresql":  # whole-table joins in memory, not in batches
-            always = column_kinds(conn, self.table).always
             lock = (f"; LOCK TABLE {_snapshot.quoted(conn, self.table)} IN ACCESS EXCLUSIVE "
                     "MODE" if state.get("log") is not None else "")
             conn.exec_driver_sql(f"SET LOCAL work_mem = '{_PG_WORK_MEM}'{lock}")
@@ -64,18 +63,21 @@ class Applier:
         if state.get("log") is not None:
             if not empty:  # counted up to the limit only: a larger log is not used
                 limit = int(_LOGGED_MAX * as_int(state.get("rows")))
-                size = log.complete(conn, [str(c) for c in as_list(state, "columns")], limit)
+                # the captured columns, and the generated ones a capture leaves out
+                columns = {str(c) for c in as_list(state, "columns")} | kinds.generated
+                size = log.complete(conn, sorted(columns), limit)
                 logged, size = (log.table, size) if size is not None and size <= limit \
                     else (None, None)
             log.drop_triggers(conn)  # the restore's own writes are not logged
-        diff = self.diff(snap, logged, always)
+        diff = self.diff(snap, logged, kinds)
         if empty:
             done = self._refill(conn, diff, state, ctx, check=check)
         else:
             if check:
                 self.check_snapshot(conn, snap, state, ctx, logged)
             done = (self._changes_counted(conn, diff, state, size)
-                    if self._update_first(conn, log) else self._changes(conn, diff, state))
+                    if self._update_first(conn, log, diff) else
+                    self._changes(conn, diff, state))
         if state.get("log") is not None:
             log.drop_table(conn)
         return done
@@ -91,15 +93,17 @@ class Applier:
             inserted = conn.execute(diff.insert_missing(), execution_options=count).rowcount
         return f"{changed} changed, {inserted} inserted, {deleted} deleted"
 
-    def _update_first(self, conn: Connection, log: ChangeLog) -> bool:
+    def _update_first(self, conn: Connection, log: ChangeLog, diff: Diff) -> bool:
         """The key is the primary key and the table's one unique set of columns.
 
         Then the update cannot collide with a row the delete would remove (no other
         unique column or exclusion constraint), so it may run first and its count
-        can spare the rest.
+        can spare the rest. Not when an ``ALWAYS`` identity outside the key may have to
+        be put back by a delete and an insert (`Diff.reinserted`).
         """
         pk = sorted(c.name for c in self.table.primary_key.columns)
-        return pk == sorted(self.key) and log.key_only_unique(conn)
+        return (pk == sorted(self.key) and not diff.reinserted
+                and log.key_only_unique(conn))
 
     def _changes_counted(self, conn: Connection, diff: Diff, state: JsonState,
                          size: int | None) -> str:
@@ -135,7 +139,7 @@ class Applier:
             self.check_snapshot(conn, diff.snap, state, ctx, None, rows=not hashed)
         if hashed:
             inserted = _rowhash.insert_verified(conn, self.table, diff.snap,
-                                                _snapshot.seeds(ctx)[0],
+                                                _snapshot.seeds(ctx)[0], names=diff.inserted,
                                                 overriding=diff.overriding)
             if inserted != state.get("rows"):
                 bad = as_int(state.get("rows")) - inserted
@@ -159,14 +163,14 @@ class Applier:
             return False
         return bool(conn.execute(diff.count_in_scope()).scalar_one() == state.get("rows"))
 
-    def diff(self, snap: Table, logged: Table | None,
-             always: frozenset[str] = frozenset()) -> Diff:
+    def diff(self, snap: Table, logged: Table | None, kinds: ColumnKinds | None = None) -> Diff:
         """The statements that compare and apply ``snap`` (``logged``: only those keys).
 
-        ``always``: the table's ``GENERATED ALWAYS`` identity columns (`_columns`).
+        ``kinds``: the table's generated and ``ALWAYS`` identity columns (`_columns`);
+        without, every column is compared (a verification).
         """
         return Diff(self.table, snap, self.key, where=self.where, dialect=self.dialect,
-                    logged=logged, always=always)
+                    logged=logged, kinds=kinds)
 
     def check_snapshot(self, conn: Connection, snap: Table, state: JsonState,
                         ctx: CheckpointContext, logged: Table | None, *,

@@ -7,9 +7,12 @@ declare a column the database generates):
   captured: the database computes them from the other columns, and it refuses an
   ``INSERT`` or ``UPDATE`` that gives them a value;
 - PostgreSQL identity columns ``GENERATED ALWAYS`` are captured, and put back by an
-  ``INSERT … OVERRIDING SYSTEM VALUE`` (a deleted row comes back with its own id); an
-  ``UPDATE`` cannot set them, so the restore does not try (a job cannot have changed
-  them either, other than to a new generated value).
+  ``INSERT … OVERRIDING SYSTEM VALUE`` (a deleted row comes back with its own id). An
+  ``UPDATE`` cannot set them: a row whose identity changed since the capture (deleted
+  and inserted again under the same key) is deleted and inserted back instead.
+
+A snapshot recorded before generated columns were left out may hold one: the restore
+reads the catalog and neither writes nor compares it.
 """
 
 from __future__ import annotations
@@ -26,17 +29,12 @@ if TYPE_CHECKING:
 
 __all__ = ["ColumnKinds", "column_kinds"]
 
-# attgenerated is PostgreSQL 12's; attidentity 10's
-_PG_KINDS = text("""
-SELECT attname::text, attgenerated <> '', attidentity = 'a'
+# attgenerated is PostgreSQL 12's, attidentity 10's: an older server has neither kind
+_PG_KINDS = """
+SELECT attname::text, {generated}, {always}
 FROM pg_attribute
 WHERE attrelid = to_regclass(:t) AND attnum > 0 AND NOT attisdropped
-""")
-_PG_KINDS_OLD = text("""
-SELECT attname::text, false, attidentity = 'a'
-FROM pg_attribute
-WHERE attrelid = to_regclass(:t) AND attnum > 0 AND NOT attisdropped
-""")
+"""
 # PRAGMA table_xinfo's "hidden": 2 a virtual generated column, 3 a stored one
 _SQLITE_GENERATED = (2, 3)
 
@@ -52,8 +50,11 @@ class ColumnKinds:
 def column_kinds(conn: Connection, table: Table) -> ColumnKinds:
     """The generated and ``ALWAYS`` identity columns of ``table``, from the catalog."""
     if conn.dialect.name == "postgresql":
-        old = (conn.dialect.server_version_info or (0,)) < (12,)
-        rows = conn.execute(_PG_KINDS_OLD if old else _PG_KINDS, {"t": quoted(conn, table)})
+        version = conn.dialect.server_version_info or (0,)
+        sql = _PG_KINDS.format(
+            generated="attgenerated <> ''" if version >= (12,) else "false",
+            always="attidentity = 'a'" if version >= (10,) else "false")
+        rows = conn.execute(text(sql), {"t": quoted(conn, table)})
         generated, always = set(), set()
         for name, is_generated, is_always in rows:
             if is_generated:

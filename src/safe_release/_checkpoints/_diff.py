@@ -35,6 +35,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import sqltypes
 from sqlalchemy.sql.dml import Insert
 
+from safe_release._checkpoints._columns import ColumnKinds
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
@@ -62,7 +64,9 @@ def _compile_overriding(element: _Overriding, compiler: SQLCompiler, **kw: Any) 
     sql = visit(element, **kw)
     prep = compiler.preparer
     chosen = element._select_names or ()  # noqa: SLF001 - the names given to from_select()
-    names = ", ".join(prep.quote(str(c)) for c in chosen)
+    # each column as the compiler writes it (a column may be quoted where its name
+    # would not need it: quote=True)
+    names = ", ".join(prep.format_column(element.table.c[str(c)]) for c in chosen)
     head = f"INSERT INTO {prep.format_table(element.table)} ({names}) "
     if not names or not sql.startswith(head):
         msg = f"cannot place OVERRIDING SYSTEM VALUE in {sql[:200]!r}"
@@ -82,16 +86,20 @@ class Diff:
         where: ColumnElement[bool] | None,
         dialect: str,
         logged: Table | None = None,
-        always: frozenset[str] = frozenset(),
+        kinds: ColumnKinds | None = None,
     ) -> None:
         self.table, self.snap, self.dialect = table, snap, dialect
         self.logged = logged
         self.key = list(key)
-        # compared and set: not the key, not an identity the database always generates
-        # (`_columns`: an UPDATE cannot set it; an INSERT gives it with OVERRIDING)
-        self.values = [c.name for c in snap.columns
-                       if c.name not in self.key and c.name not in always]
-        self.overriding = any(c.name in always for c in snap.columns)
+        kinds = kinds or ColumnKinds()
+        # written back: not a column the database generates (`_columns`; a snapshot
+        # recorded by an earlier version may hold one)
+        self.inserted = [c.name for c in snap.columns if c.name not in kinds.generated]
+        # compared and set by the update: not the key, not an ALWAYS identity (an UPDATE
+        # cannot set it: a row whose identity changed is deleted and inserted back)
+        self.values = [n for n in self.inserted if n not in self.key and n not in kinds.always]
+        self.reinserted = [n for n in self.inserted if n in kinds.always and n not in self.key]
+        self.overriding = any(n in kinds.always for n in self.inserted)
         self.where = where
 
     # -- predicates ---------------------------------------------------------------
@@ -137,9 +145,17 @@ class Diff:
     # -- writes -----------------------------------------------------------------------
 
     def delete_extra(self) -> Delete:
-        """Rows in scope that the snapshot does not have (inserted since the capture)."""
-        return delete(self.table).where(
-            self._scoped(and_(self._logged(self.table), self._not_in_snapshot())))
+        """Rows in scope that the snapshot does not have (inserted since the capture).
+
+        And rows whose ``ALWAYS`` identity differs from the snapshot's (`reinserted`):
+        `insert_missing` then puts them back with the captured one.
+        """
+        gone = self._not_in_snapshot()
+        if self.reinserted:
+            moved = exists().where(self._same_key(self.snap, self.table),
+                                   or_(*(self._distinct(n) for n in self.reinserted)))
+            gone = or_(gone, moved)
+        return delete(self.table).where(self._scoped(and_(self._logged(self.table), gone)))
 
     def update_changed(self) -> Update | None:
         """Rows whose values differ from the snapshot's (None: only key columns)."""
@@ -151,16 +167,15 @@ class Diff:
 
     def insert_all(self) -> Insert:
         """Every snapshot row (the table is empty: nothing to compare with)."""
-        names = [c.name for c in self.snap.columns]
-        return self._insert().from_select(names, select(*self.snap.c))
+        rows = select(*(self.snap.c[n] for n in self.inserted))
+        return self._insert().from_select(self.inserted, rows)
 
     def insert_missing(self) -> Insert:
         """Snapshot rows whose key is gone from the table (deleted since the capture)."""
         current = self.table.alias("sr_current")
-        names = [c.name for c in self.snap.columns]
-        rows = select(*self.snap.c).where(
+        rows = select(*(self.snap.c[n] for n in self.inserted)).where(
             self._logged(self.snap), ~exists().where(self._same_key(current, self.snap)))
-        return self._insert().from_select(names, rows)
+        return self._insert().from_select(self.inserted, rows)
 
     def _insert(self) -> Insert:
         return _Overriding(self.table) if self.overriding else insert(self.table)

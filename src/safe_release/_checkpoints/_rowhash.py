@@ -49,6 +49,8 @@ from sqlalchemy import (
 from safe_release._checkpoints._snapshot import pg_hashable, pg_pinned, quoted
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from sqlalchemy import Connection
     from sqlalchemy.sql.selectable import Select
 
@@ -119,16 +121,16 @@ def verify(conn: Connection, snap: Table, seed: int,
 
 
 def insert_verified(conn: Connection, table: Table, snap: Table, seed: int, *,
-                    overriding: bool = False) -> int:
+                    names: Sequence[str], overriding: bool = False) -> int:
     """Insert the snapshot rows whose ``sr_h`` is their hash; how many (empty table).
 
     The re-hash and the copy are one pass: a row whose hash is wrong is not
     inserted, so fewer rows than the snapshot's count means an altered snapshot
-    (the caller refuses it and the transaction is rolled back). ``overriding``:
-    the table has a ``GENERATED ALWAYS`` identity column (`_columns`).
+    (the caller refuses it and the transaction is rolled back). ``names``: the
+    columns inserted (the hash covers every captured one); ``overriding``: the table
+    has a ``GENERATED ALWAYS`` identity column (`_columns`).
     """
     quote = conn.dialect.identifier_preparer.quote
-    names = [c.name for c in snap.columns if c.name != COLUMN]
     cols = ", ".join(quote(n) for n in names)
     picked = ", ".join(f"s.{quote(n)}" for n in names)
     fields = ", ".join(pg_hashable(conn, snap))

@@ -44,17 +44,19 @@ __all__ = ["ChangeLog"]
 _PG_EVENTS = {"i": "INSERT", "u": "UPDATE", "d": "DELETE", "t": "TRUNCATE"}
 _SQLITE_EVENTS = {"i": "INSERT", "u": "UPDATE", "d": "DELETE"}
 FULL = "sr_full"
-# the columns of each unique index and exclusion constraint of a table (a NULL element:
-# an expression); sorted by name
+# the columns of each unique index and exclusion constraint of a table and of its
+# partitions and inheritance children (a NULL element: an expression); sorted by name
 _PG_UNIQUE_SETS = text("""
+WITH RECURSIVE rel(oid) AS (
+    SELECT to_regclass(:t)::oid
+    UNION
+    SELECT h.inhrelid FROM pg_inherits h JOIN rel ON h.inhparent = rel.oid
+)
 SELECT ARRAY(SELECT a.attname::text FROM unnest(i.indkey) AS k(n)
              LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n
              ORDER BY 1)
 FROM pg_index i
-WHERE i.indrelid = to_regclass(:t) AND (i.indisunique OR i.indisexclusion)
-UNION ALL
-SELECT NULL::text[] FROM pg_constraint c
-WHERE c.conrelid = to_regclass(:t) AND c.contype = 'x' AND c.conindid = 0
+WHERE i.indrelid IN (SELECT oid FROM rel) AND (i.indisunique OR i.indisexclusion)
 """)
 
 
@@ -101,8 +103,9 @@ class ChangeLog:
         """The key is the table's one unique set of columns.
 
         Every unique index or constraint (the primary key's included) and, on
-        PostgreSQL, every exclusion constraint is on exactly the key's columns; one
-        on an expression is not. SQLite: the table is in the main schema too.
+        PostgreSQL, every exclusion constraint, of the table and of its partitions
+        (an index may be created on one partition alone), is on exactly the key's
+        columns; one on an expression is not. SQLite: the table is in the main schema.
         """
         if conn.dialect.name == "postgresql":
             sets = list(conn.execute(_PG_UNIQUE_SETS, {"t": quoted(conn, self.source)})
