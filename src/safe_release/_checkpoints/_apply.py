@@ -1,13 +1,15 @@
 """Putting a table's snapshot back: the SQL side of `TableCheckpoint.restore`.
 
-One `Applier` per restore: it checks the snapshot (or leaves the per-row check
-to the copy), takes the change log into account, and deletes, updates and
-inserts only what differs, choosing the cheapest order the keys allow.
+One `Applier` per checkpoint: `prepare` checks the snapshot (or leaves the per-row
+check to the copy) and takes the change log into account; the `Restore` it returns
+deletes, updates and inserts only what differs, choosing the cheapest order the keys
+allow (`Restore.run`), or one statement at a time when several tables are restored
+together (`Restore.step`, see `_together`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from safe_release._checkpoints import _rowhash, _snapshot
@@ -21,7 +23,7 @@ if TYPE_CHECKING:
 
     from safe_release._checkpoints._protocol import CheckpointContext, JsonState
 
-__all__ = ["Applier", "as_int", "as_list", "as_str", "missing", "tampered"]
+__all__ = ["Applier", "Restore", "as_int", "as_list", "as_str", "missing", "tampered"]
 
 # above this share of the snapshot's rows in the change log, one pass over the whole
 # table is cheaper than looking each logged key up
@@ -44,11 +46,24 @@ class Applier:
                ctx: CheckpointContext, *, check: bool) -> str:
         """Verify (``check``: the in-database snapshot), then delete, update, insert.
 
+        One table alone: `prepare`, its statements in the cheapest order
+        (`Restore.run`), then the change log dropped (`Restore.finish`).
+        """
+        restore = self.prepare(conn, snap, state, ctx, check=check)
+        restore.run(conn)
+        restore.finish(conn)
+        return restore.detail()
+
+    def prepare(self, conn: Connection, snap: Table, state: JsonState,
+                ctx: CheckpointContext, *, check: bool) -> Restore:
+        """Everything before the first row is written; the restore, ready to run.
+
         On PostgreSQL the table is locked first when there is a log (no write may
         slip past the dropped log), then the snapshot is checked: only the rows the
         restore applies need their hash checked when the log is used (`_rowhash`).
         An empty table (every row deleted) gets every snapshot row in one
-        ``INSERT … SELECT``, with nothing to compare (`_refill`).
+        ``INSERT … SELECT``, with nothing to compare (`Restore.refill`), checked as
+        it is copied.
         """
         log, logged = ChangeLog(self.table, self.key, ctx.release_id, ctx.seq), None
         size: int | None = None
@@ -70,98 +85,18 @@ class Applier:
                     else (None, None)
             log.drop_triggers(conn)  # the restore's own writes are not logged
         diff = self.diff(snap, logged, kinds)
-        if empty:
-            done = self._refill(conn, diff, state, ctx, check=check)
-        else:
-            if check:
-                self.check_snapshot(conn, snap, state, ctx, logged)
-            done = (self._changes_counted(conn, diff, state, size)
-                    if self._update_first(conn, log, diff) else
-                    self._changes(conn, diff, state))
-        if state.get("log") is not None:
-            log.drop_table(conn)
-        return done
-
-    def _changes(self, conn: Connection, diff: Diff, state: JsonState) -> str:
-        """Delete the extra rows, update the changed ones, insert the missing ones."""
-        count = {"preserve_rowcount": True}
-        deleted = conn.execute(diff.delete_extra(), execution_options=count).rowcount
-        upd = diff.update_changed()
-        changed = 0 if upd is None else conn.execute(upd, execution_options=count).rowcount
-        inserted = 0
-        if diff.logged is not None or not self._none_missing(conn, diff, state):
-            inserted = conn.execute(diff.insert_missing(), execution_options=count).rowcount
-        return f"{changed} changed, {inserted} inserted, {deleted} deleted"
-
-    def _update_first(self, conn: Connection, log: ChangeLog, diff: Diff) -> bool:
-        """The key is the primary key and the table's one unique set of columns.
-
-        Then the update cannot collide with a row the delete would remove (no other
-        unique column or exclusion constraint), so it may run first and its count
-        can spare the rest. Not when an ``ALWAYS`` identity outside the key may have to
-        be put back by a delete and an insert (`Diff.reinserted`).
-        """
+        if not empty and check:
+            self.check_snapshot(conn, snap, state, ctx, logged)
         pk = sorted(c.name for c in self.table.primary_key.columns)
-        return (pk == sorted(self.key) and not diff.reinserted
-                and log.key_only_unique(conn))
-
-    def _changes_counted(self, conn: Connection, diff: Diff, state: JsonState,
-                         size: int | None) -> str:
-        """Update first; delete and insert only where the counts leave room for them.
-
-        With the log (``size`` keys): every logged key updated means each is in
-        the table and in the snapshot, so nothing is extra or missing. Without: every
-        row of the table updated means none is extra (``where`` None).
-        """
-        count = {"preserve_rowcount": True}
-        upd = diff.update_changed()
-        changed = 0 if upd is None else conn.execute(upd, execution_options=count).rowcount
-        deleted = inserted = 0
-        if diff.logged is not None and changed == size:
-            return f"{changed} changed, 0 inserted, 0 deleted"
-        if diff.logged is not None or diff.where is not None or changed != conn.execute(
-                diff.count_in_scope()).scalar_one():
-            deleted = conn.execute(diff.delete_extra(), execution_options=count).rowcount
-        if diff.logged is not None or not self._none_missing(conn, diff, state):
-            inserted = conn.execute(diff.insert_missing(), execution_options=count).rowcount
-        return f"{changed} changed, {inserted} inserted, {deleted} deleted"
-
-    def _refill(self, conn: Connection, diff: Diff, state: JsonState,
-                ctx: CheckpointContext, *, check: bool) -> str:
-        """The table is empty: insert every snapshot row, verified (one pass on PostgreSQL).
-
-        With per-row hashes the count and sum are checked first, and each row's
-        hash as it is copied: a row that fails is not inserted, and fewer rows
-        than recorded refuses the restore (the transaction is rolled back).
-        """
-        hashed = check and _snapshot.pg_row_hashed(conn, as_str(state.get("hash")))
-        if check:
-            self.check_snapshot(conn, diff.snap, state, ctx, None, rows=not hashed)
-        if hashed:
-            inserted = _rowhash.insert_verified(conn, self.table, diff.snap,
-                                                _snapshot.seeds(ctx)[0], names=diff.inserted,
-                                                overriding=diff.overriding)
-            if inserted != state.get("rows"):
-                bad = as_int(state.get("rows")) - inserted
-                tampered(self.description, diff.snap.name,
-                         f"{bad} of the rows this restore would put back differ from their "
-                         "capture")
-        else:
-            inserted = conn.execute(diff.insert_all(),
-                                    execution_options={"preserve_rowcount": True}).rowcount
-        return f"0 changed, {inserted} inserted, 0 deleted"
-
-    def _none_missing(self, conn: Connection, diff: Diff, state: JsonState) -> bool:
-        """After the extra rows are deleted: no snapshot key is gone from the table.
-
-        Every row left in scope has a snapshot key, and the primary key makes them
-        distinct: as many rows in scope as in the snapshot means all are there (one
-        count instead of an anti-join over the whole snapshot).
-        """
-        pk = sorted(c.name for c in self.table.primary_key.columns)
-        if pk != sorted(self.key):
-            return False
-        return bool(conn.execute(diff.count_in_scope()).scalar_one() == state.get("rows"))
+        # the key is the primary key and the table's one unique set of columns: the
+        # update cannot collide with a row the delete would remove (no other unique
+        # column or exclusion constraint), so it may run first and its count can spare
+        # the rest. Not when an ALWAYS identity outside the key may have to be put
+        # back by a delete and an insert (`Diff.reinserted`)
+        first = (not empty and pk == sorted(self.key) and not diff.reinserted
+                 and log.key_only_unique(conn))
+        return Restore(self, diff, state, ctx, log, check=check, empty=empty, size=size,
+                       update_first=first)
 
     def diff(self, snap: Table, logged: Table | None, kinds: ColumnKinds | None = None) -> Diff:
         """The statements that compare and apply ``snap`` (``logged``: only those keys).
@@ -194,6 +129,130 @@ class Applier:
         if count != state.get("rows") or digest != recorded:
             tampered(self.description, snap.name,
                      f"{count} rows now, {state.get('rows')} recorded, or their content changed")
+
+
+@dataclass
+class Restore:
+    """One table's restore in a transaction: checked, ready for its statements.
+
+    `run`: the statements of one table restored alone, in the cheapest order. `step`:
+    one statement at a time, for a restore of several tables together (`_together`).
+    """
+
+    applier: Applier
+    diff: Diff
+    state: JsonState
+    ctx: CheckpointContext
+    log: ChangeLog
+    check: bool
+    empty: bool  # no row at all: refilled in one verified INSERT … SELECT
+    size: int | None  # the logged keys, when the log is used
+    update_first: bool
+    counts: dict[str, int] = field(
+        default_factory=lambda: {"changed": 0, "inserted": 0, "deleted": 0})
+
+    def detail(self) -> str:
+        """``N changed, N inserted, N deleted``."""
+        c = self.counts
+        return f"{c['changed']} changed, {c['inserted']} inserted, {c['deleted']} deleted"
+
+    def run(self, conn: Connection) -> None:
+        """Every statement this table needs, the counts sparing those they can."""
+        if self.empty:
+            self.refill(conn)
+        elif self.update_first:
+            self._changes_counted(conn)
+        else:
+            for statement in ("deleted", "changed", "inserted"):
+                if statement != "inserted" or self.diff.logged is not None \
+                        or not self._none_missing(conn):
+                    self.step(conn, statement)
+
+    def statements(self) -> tuple[str, ...]:
+        """The statements of one pass over this table, in the order it needs them."""
+        if self.empty:
+            return ("refill",)
+        if self.update_first:
+            return ("changed", "deleted", "inserted")
+        return ("deleted", "changed", "inserted")
+
+    def step(self, conn: Connection, statement: str) -> int:
+        """Run one statement (``refill``, ``deleted``, ``changed``, ``inserted``); rows."""
+        if statement == "refill":
+            return self.refill(conn)
+        count = {"preserve_rowcount": True}
+        if statement == "deleted":
+            done = conn.execute(self.diff.delete_extra(), execution_options=count).rowcount
+        elif statement == "changed":
+            upd = self.diff.update_changed()
+            done = 0 if upd is None else conn.execute(upd, execution_options=count).rowcount
+        else:
+            done = conn.execute(self.diff.insert_missing(), execution_options=count).rowcount
+        self.counts[statement] += done
+        return int(done)
+
+    def finish(self, conn: Connection) -> None:
+        """Drop the change log (its triggers went in `Applier.prepare`)."""
+        if self.state.get("log") is not None:
+            self.log.drop_table(conn)
+
+    def _changes_counted(self, conn: Connection) -> None:
+        """Update first; delete and insert only where the counts leave room for them.
+
+        With the log (``size`` keys): every logged key updated means each is in
+        the table and in the snapshot, so nothing is extra or missing. Without: every
+        row of the table updated means none is extra (``where`` None).
+        """
+        changed = self.step(conn, "changed")
+        diff = self.diff
+        if diff.logged is not None and changed == self.size:
+            return
+        if diff.logged is not None or diff.where is not None or changed != conn.execute(
+                diff.count_in_scope()).scalar_one():
+            self.step(conn, "deleted")
+        if diff.logged is not None or not self._none_missing(conn):
+            self.step(conn, "inserted")
+
+    def refill(self, conn: Connection) -> int:
+        """The table is empty: insert every snapshot row, verified (one pass on PostgreSQL).
+
+        With per-row hashes the count and sum are checked first, and each row's
+        hash as it is copied: a row that fails is not inserted, and fewer rows
+        than recorded refuses the restore (the transaction is rolled back).
+        """
+        diff, state, applier = self.diff, self.state, self.applier
+        hashed = self.check and _snapshot.pg_row_hashed(conn, as_str(state.get("hash")))
+        if self.check:
+            applier.check_snapshot(conn, diff.snap, state, self.ctx, None, rows=not hashed)
+        if hashed:
+            inserted = _rowhash.insert_verified(conn, applier.table, diff.snap,
+                                                _snapshot.seeds(self.ctx)[0],
+                                                names=diff.inserted,
+                                                overriding=diff.overriding)
+            if inserted != state.get("rows"):
+                bad = as_int(state.get("rows")) - inserted
+                tampered(applier.description, diff.snap.name,
+                         f"{bad} of the rows this restore would put back differ from their "
+                         "capture")
+        else:
+            inserted = conn.execute(diff.insert_all(),
+                                    execution_options={"preserve_rowcount": True}).rowcount
+        self.counts["inserted"] += inserted
+        self.empty = False  # a later pass (several tables) compares as usual
+        return int(inserted)
+
+    def _none_missing(self, conn: Connection) -> bool:
+        """After the extra rows are deleted: no snapshot key is gone from the table.
+
+        Every row left in scope has a snapshot key, and the primary key makes them
+        distinct: as many rows in scope as in the snapshot means all are there (one
+        count instead of an anti-join over the whole snapshot).
+        """
+        pk = sorted(c.name for c in self.applier.table.primary_key.columns)
+        if pk != sorted(self.applier.key):
+            return False
+        count = conn.execute(self.diff.count_in_scope()).scalar_one()
+        return bool(count == self.state.get("rows"))
 
 
 def missing(description: str, name: str) -> NoReturn:

@@ -12,6 +12,7 @@ from sqlalchemy import func, insert, select, update
 
 from safe_release._checkpoints._protocol import Checkpointable, CheckpointContext
 from safe_release._checkpoints._rebuild import find, rebuild
+from safe_release._checkpoints._table import TableCheckpoint, restore_tables
 from safe_release._clock import utc_now
 from safe_release._json import canonical_dumps, check_json
 from safe_release._report import StepResult
@@ -182,13 +183,62 @@ class CheckpointSet:
                 if r.status in {"capturing", "captured", "restoring", "failed"}]
         rows.sort(key=lambda r: (r.kind != "alembic", -r.seq))
         steps = []
-        for row in rows:
-            step = self._abandon_one(row, live) if row.status == "capturing" \
-                else self._restore_one(row, live)
-            steps.append(step)
-            if on_step is not None:
-                on_step(step)
+        for batch in _batches(rows):
+            for step in self._restore_batch(batch, live):
+                steps.append(step)
+                if on_step is not None:
+                    on_step(step)
         return steps
+
+    def _restore_batch(self, batch: list[Row[Any]],
+                       live: Sequence[Checkpointable]) -> list[StepResult]:
+        """One record alone, or table checkpoints of one database together (`_together`)."""
+        if len(batch) == 1:
+            row = batch[0]
+            return [self._abandon_one(row, live) if row.status == "capturing"
+                    else self._restore_one(row, live)]
+        together: list[tuple[Row[Any], TableCheckpoint, JsonState]] = []
+        steps = []
+        for row in batch:
+            try:
+                state = self._verified_state(row)
+                item = self._item(row, live, state)
+            except StoreError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a failed step is reported, not raised
+                steps.append(self._failed(row, exc))
+                continue
+            if isinstance(item, TableCheckpoint):
+                together.append((row, item, state))
+            else:  # not found, or not a table checkpoint after all: reported alone
+                steps.append(self._restore_one(row, live))
+        if len(together) == 1:
+            return [*steps, self._restore_one(together[0][0], live)]
+        return steps + self._restore_together(together) if together else steps
+
+    def _restore_together(self, together: list[tuple[Row[Any], TableCheckpoint, JsonState]],
+                          ) -> list[StepResult]:
+        """Restore table checkpoints in one transaction: all of them, or none."""
+        for row, _, _ in together:
+            self._set(row.seq, "restoring", "")
+        try:
+            details = restore_tables([(item, state, self._ctx(row.seq))
+                                      for row, item, state in together])
+        except StoreError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - failed steps are reported, not raised
+            return [self._failed(row, exc) for row, _, _ in together]
+        steps = []
+        for (row, item, state), detail in zip(together, details, strict=True):
+            self._set(row.seq, "restored", detail)
+            _finish_one(item, state, self._ctx(row.seq))
+            steps.append(StepResult(kind="checkpoint", name=row.name, ok=True, detail=detail))
+        return steps
+
+    def _failed(self, row: Row[Any], exc: Exception) -> StepResult:
+        detail = f"{type(exc).__name__}: {exc}"
+        self._set(row.seq, "failed", detail)
+        return StepResult(kind="checkpoint", name=row.name, ok=False, detail=detail)
 
     def _abandon_one(self, row: Row[Any], live: Sequence[Checkpointable]) -> StepResult:
         """A capture the process died in: the job never ran; drop what it left."""
@@ -215,9 +265,7 @@ class CheckpointSet:
         except StoreError:
             raise
         except Exception as exc:  # noqa: BLE001 - a failed step is reported, not raised
-            detail = f"{type(exc).__name__}: {exc}"
-            self._set(row.seq, "failed", detail)
-            return StepResult(kind="checkpoint", name=row.name, ok=False, detail=detail)
+            return self._failed(row, exc)
         self._set(row.seq, "restored", str(detail))
         _finish_one(item, state, self._ctx(row.seq))
         return StepResult(kind="checkpoint", name=row.name, ok=True, detail=str(detail))
@@ -277,6 +325,31 @@ class CheckpointSet:
             steps.append(StepResult(kind="check", name=f"restored {row.name}", ok=bool(ok),
                                     detail=str(detail)))
         return steps
+
+
+def _batches(rows: list[Row[Any]]) -> list[list[Row[Any]]]:
+    """``rows`` in order, neighbouring table checkpoints of one database put together."""
+    batches: list[list[Row[Any]]] = []
+    for row in rows:
+        last = batches[-1][-1] if batches else None
+        if last is not None and _database(row) is not None \
+                and _database(row) == _database(last):
+            batches[-1].append(row)
+        else:
+            batches.append([row])
+    return batches
+
+
+def _database(row: Row[Any]) -> str | None:
+    """The database of a table checkpoint's record that is to be restored, else None."""
+    if row.kind != "table" or row.status == "capturing":
+        return None
+    try:
+        state = json.loads(row.state)
+    except ValueError:
+        return None
+    database = state.get("database") if isinstance(state, dict) else None
+    return database if isinstance(database, str) else None
 
 
 def _not_found(kind: str, name: str) -> NoReturn:

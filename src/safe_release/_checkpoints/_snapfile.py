@@ -30,13 +30,26 @@ from sqlalchemy.exc import DBAPIError
 from safe_release._store._engine import connection_tx, store_error
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Mapping
 
     from sqlalchemy import Connection, Engine, Table
 
-__all__ = ["ALIAS", "attached", "file_hash", "hashing", "lock_file", "seal", "snapshot_path"]
+__all__ = [
+    "ALIAS",
+    "MAX_ATTACHED",
+    "alias",
+    "attached",
+    "attached_all",
+    "file_hash",
+    "hashing",
+    "lock_file",
+    "seal",
+    "snapshot_path",
+]
 
 ALIAS = "sr_snapfile"
+# the files attached together at most (SQLite's default limit is 10 per connection)
+MAX_ATTACHED = 8
 _READ = 1 << 20
 # the page cache of a connection while it captures or restores (KiB; SQLite default 2,000)
 _CACHE_KIB = 65_536
@@ -93,21 +106,41 @@ def attached(engine: Engine, path: Path, doing: str, *, create: bool) -> Iterato
     before the capture returns, so before the release records it and before the
     release's body runs.
     """
+    with attached_all(engine, {ALIAS: path}, doing, create=create) as conn:
+        yield conn
+
+
+def alias(n: int) -> str:
+    """The schema name of the ``n``-th file attached together (0: `ALIAS`)."""
+    return ALIAS if n == 0 else f"{ALIAS}_{n}"
+
+
+@contextmanager
+def attached_all(engine: Engine, files: Mapping[str, Path], doing: str, *,
+                 create: bool = False) -> Iterator[Connection]:
+    """`attached`, with each of ``files`` attached under its schema name (`alias`).
+
+    For a restore of several tables in one transaction (`_together`); SQLite attaches
+    at most `MAX_ATTACHED` files to a connection.
+    """
     try:
         with engine.connect() as conn:
-            conn.exec_driver_sql(f"ATTACH DATABASE ? AS {ALIAS}", (os.fspath(path),))
+            names: list[str] = []
             cache = conn.exec_driver_sql("PRAGMA main.cache_size").scalar()
             mapped = conn.exec_driver_sql("PRAGMA main.mmap_size").scalar()
             try:
-                if create:
-                    conn.exec_driver_sql(f"PRAGMA {ALIAS}.journal_mode = OFF")
-                    conn.exec_driver_sql(f"PRAGMA {ALIAS}.synchronous = OFF")
+                for name, path in files.items():
+                    conn.exec_driver_sql(f"ATTACH DATABASE ? AS {name}", (os.fspath(path),))
+                    names.append(name)
+                    if create:
+                        conn.exec_driver_sql(f"PRAGMA {name}.journal_mode = OFF")
+                        conn.exec_driver_sql(f"PRAGMA {name}.synchronous = OFF")
                 conn.exec_driver_sql(f"PRAGMA main.cache_size = -{_CACHE_KIB}")
                 conn.exec_driver_sql(f"PRAGMA main.mmap_size = {_MMAP_BYTES}")
                 with connection_tx(conn):
                     yield conn
             finally:
-                _detach(conn, cache, mapped)
+                _detach(conn, names, cache, mapped)
     except DBAPIError as exc:
         raise store_error(doing, engine, exc) from exc
 
@@ -152,10 +185,11 @@ def hashing(path: Path) -> Future[str]:
         pool.shutdown(wait=False)
 
 
-def _detach(conn: Connection, cache: object, mapped: object) -> None:
+def _detach(conn: Connection, names: list[str], cache: object, mapped: object) -> None:
     try:
         conn.rollback()  # nothing is pending after a commit; DETACH needs no transaction
-        conn.exec_driver_sql(f"DETACH DATABASE {ALIAS}")
+        for name in names:
+            conn.exec_driver_sql(f"DETACH DATABASE {name}")
         conn.exec_driver_sql(f"PRAGMA main.cache_size = {int(str(cache))}")
         conn.exec_driver_sql(f"PRAGMA main.mmap_size = {int(str(mapped or 0))}")
         conn.commit()
@@ -163,6 +197,6 @@ def _detach(conn: Connection, cache: object, mapped: object) -> None:
         conn.invalidate()
 
 
-def lock_file(conn: Connection) -> None:
+def lock_file(conn: Connection, name: str = ALIAS) -> None:
     """Read the attached file once, so the transaction holds its lock while it is hashed."""
-    conn.execute(text(f"SELECT count(*) FROM {ALIAS}.sqlite_master"))  # noqa: S608 - constant
+    conn.execute(text(f"SELECT count(*) FROM {name}.sqlite_master"))  # noqa: S608 - our alias

@@ -8,8 +8,9 @@ from sqlalchemy import ColumnElement, Engine, MetaData, Table, func, or_, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, NoSuchTableError
 
 from safe_release._checkpoints import _rowhash, _snapfile, _snapshot
-from safe_release._checkpoints._apply import Applier, missing, tampered
+from safe_release._checkpoints._apply import Applier
 from safe_release._checkpoints._columns import column_kinds
+from safe_release._checkpoints._together import RestoreJob, restore_jobs
 from safe_release._checkpoints._tracking import ChangeLog
 from safe_release._store._engine import read_tx, safe_url, store_error, write_tx
 from safe_release.exceptions import (
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 
     from safe_release._checkpoints._protocol import CheckpointContext, JsonState
 
-__all__ = ["TableCheckpoint", "database_identity", "table_checkpoint"]
+__all__ = ["TableCheckpoint", "database_identity", "restore_tables", "table_checkpoint"]
 
 
 
@@ -273,30 +274,20 @@ class TableCheckpoint:
         Only the keys in the change log are compared when the log is complete;
         otherwise the whole table. Triggers and log are dropped in the same
         transaction (a second restore compares the whole table: still a no-op).
+        A release restores its table checkpoints of one database together
+        (`restore_tables`).
+        """
+        return restore_jobs([self.restore_job(state, ctx)])[0]
+
+    def restore_job(self, state: JsonState, ctx: CheckpointContext) -> RestoreJob:
+        """This checkpoint's part in a restore of several tables (`restore_tables`).
+
+        Checks first that ``state`` is this release's and step's snapshot, and where
+        its file is.
         """
         self._check_name(state, ctx)
-        doing = f"restoring {self.describe()}"
-        path = self._file(state)
-        if path is None:
-            with write_tx(self._engine, doing) as conn:
-                return self._applier().apply(conn, self._plan(state), state, ctx, check=True)
-        if not path.is_file():
-            missing(self.describe(), path.name)
-        with _snapfile.attached(self._engine, path, doing, create=False) as conn:
-            _snapfile.lock_file(conn)  # from here on no SQLite writer can change the file
-            # the bytes are hashed in a thread while the statements run; nothing is
-            # committed before the hash is compared (a difference rolls it all back)
-            hashed = _snapfile.hashing(path)
-            try:
-                done = self._applier().apply(conn, self._plan(state, _snapfile.ALIAS), state,
-                                             ctx, check=False)
-            except Exception:
-                if hashed.result() != state.get("hash"):  # a mangled file may fail the SQL
-                    tampered(self.describe(), path.name, "its bytes differ from the capture's")
-                raise
-            if hashed.result() != state.get("hash"):
-                tampered(self.describe(), path.name, "its bytes differ from the capture's")
-            return done
+        return RestoreJob(self._engine, self.describe(), self._applier(), state, ctx,
+                          self._file(state), lambda schema: self._plan(state, schema))
 
     def verify(self, state: JsonState, ctx: CheckpointContext) -> tuple[bool, str]:
         """Compare the table with the snapshot now: (equal?, what differs)."""
@@ -411,4 +402,11 @@ class TableCheckpoint:
         return _snapshot.snapshot_table(self._table, name, [str(c) for c in columns], schema)
 
 
+def restore_tables(items: Sequence[tuple[TableCheckpoint, JsonState, CheckpointContext]],
+                   ) -> list[str]:
+    """Restore table checkpoints of one database in one transaction (see `_together`).
 
+    What each restore did, in the order given. A snapshot that is missing or was
+    altered, or rows the database refuses, restore nothing at all.
+    """
+    return restore_jobs([cp.restore_job(state, ctx) for cp, state, ctx in items])

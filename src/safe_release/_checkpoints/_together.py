@@ -1,0 +1,176 @@
+"""Restoring table checkpoints of one database together, in one transaction.
+
+A release that checkpointed ``orders`` and ``order_lines`` cannot put them back one
+table at a time when its job both deleted an order (with its lines) and inserted
+one: re-inserting the deleted lines needs their order back first, and deleting the
+new order needs its new lines gone first. Restored alone, each table's restore
+would break a foreign key whichever comes first.
+
+So the table checkpoints of a release that share a database are restored in one
+transaction (`restore_jobs`):
+
+- foreign keys are checked at the commit where the database allows it: SQLite's
+  ``PRAGMA defer_foreign_keys``, PostgreSQL's ``SET CONSTRAINTS ALL DEFERRED`` (for
+  constraints declared ``DEFERRABLE``);
+- otherwise each table's statements (delete the rows added, update the rows
+  changed, insert the rows deleted) run one at a time, each in a savepoint, pass
+  after pass: a statement the database refuses for now (a row it needs is not back
+  yet) is rolled back to its savepoint and tried again in the next pass, after the
+  others. The passes go on until one changes nothing, so rows a cascade removed
+  along the way are put back too; a pass in which every refused statement is refused
+  again and nothing else changed ends the restore with that refusal, and nothing is
+  restored.
+
+One table alone keeps its cheapest path (`Restore.run`). On SQLite each snapshot
+file is attached under its own schema name (at most `_snapfile.MAX_ATTACHED` at a
+time: more are restored in several transactions, in order).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy.exc import IntegrityError
+
+from safe_release._checkpoints import _snapfile
+from safe_release._checkpoints._apply import Applier, Restore, missing, tampered
+from safe_release._store._engine import write_tx
+from safe_release.exceptions import CheckpointError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from concurrent.futures import Future
+    from pathlib import Path
+
+    from sqlalchemy import Connection, Engine, Table
+
+    from safe_release._checkpoints._protocol import CheckpointContext, JsonState
+
+__all__ = ["RestoreJob", "restore_jobs"]
+
+# passes over the statements of several tables before giving up (each pass that
+# makes progress may unblock others; a cascade may need one more)
+_MAX_PASSES = 8
+
+
+@dataclass(frozen=True)
+class RestoreJob:
+    """One table checkpoint's restore: what `restore_jobs` needs of it.
+
+    ``snapshot(schema)``: the snapshot's table, in ``schema`` (an attached file's
+    name) or where the checkpoint keeps it (None). ``path``: the SQLite snapshot
+    file, or None when the snapshot is a table in the database.
+    """
+
+    engine: Engine
+    description: str
+    applier: Applier
+    state: JsonState
+    ctx: CheckpointContext
+    path: Path | None
+    snapshot: Callable[[str | None], Table]
+
+
+def restore_jobs(jobs: Sequence[RestoreJob]) -> list[str]:
+    """Restore ``jobs`` (one database) in one transaction; what each did, in order."""
+    for job in jobs:
+        if job.path is not None and not job.path.is_file():
+            missing(job.description, job.path.name)
+    done: list[str] = []
+    files = [j for j in jobs if j.path is not None]
+    if len(files) <= _snapfile.MAX_ATTACHED:
+        return _restore(jobs)
+    for start in range(0, len(jobs), _snapfile.MAX_ATTACHED):  # SQLite's attach limit
+        done += _restore(jobs[start:start + _snapfile.MAX_ATTACHED])
+    return done
+
+
+def _restore(jobs: Sequence[RestoreJob]) -> list[str]:
+    doing = "restoring " + ", ".join(j.description for j in jobs)
+    aliases = {i: _snapfile.alias(i) for i, j in enumerate(jobs) if j.path is not None}
+    if not aliases:
+        with write_tx(jobs[0].engine, doing) as conn:
+            return _apply(conn, jobs, aliases)
+    files = {aliases[i]: j.path for i, j in enumerate(jobs) if j.path is not None}
+    with _snapfile.attached_all(jobs[0].engine, files, doing) as conn:
+        for name in files:
+            _snapfile.lock_file(conn, name)  # from here on no SQLite writer can change it
+        # the bytes are hashed in threads while the statements run; nothing is
+        # committed before the hashes are compared (a difference rolls it all back)
+        hashes = {i: _snapfile.hashing(jobs[i].path) for i in aliases}  # type: ignore[arg-type]
+        try:
+            done = _apply(conn, jobs, aliases)
+        except Exception:
+            _compare_hashes(jobs, hashes)  # a mangled file may fail the SQL
+            raise
+        _compare_hashes(jobs, hashes)
+        return done
+
+
+def _compare_hashes(jobs: Sequence[RestoreJob], hashes: dict[int, Future[str]]) -> None:
+    for i, hashed in hashes.items():
+        job = jobs[i]
+        if hashed.result() != job.state.get("hash"):
+            name = job.path.name if job.path is not None else "?"
+            tampered(job.description, name, "its bytes differ from the capture's")
+
+
+def _apply(conn: Connection, jobs: Sequence[RestoreJob], aliases: dict[int, str]) -> list[str]:
+    """Prepare every table, run their statements, drop their change logs."""
+    together = len(jobs) > 1
+    if together:
+        _defer_foreign_keys(conn)
+    restores = [j.applier.prepare(conn, j.snapshot(aliases.get(i)), j.state, j.ctx,
+                                  check=j.path is None)
+                for i, j in enumerate(jobs)]
+    if together:
+        _settle(conn, restores)
+    else:
+        restores[0].run(conn)
+    for restore in restores:
+        restore.finish(conn)
+    return [r.detail() for r in restores]
+
+
+def _defer_foreign_keys(conn: Connection) -> None:
+    """Check foreign keys at the commit, where the database can (see the module doc)."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("PRAGMA defer_foreign_keys = ON")  # until this commit
+    elif conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET CONSTRAINTS ALL DEFERRED")
+
+
+def _settle(conn: Connection, restores: Sequence[Restore]) -> None:
+    """Pass over every table's statements until a pass changes nothing.
+
+    A statement refused by the database (a foreign key or unique row not there yet
+    or not gone yet) is rolled back to its savepoint and tried again next pass.
+    """
+    refused: IntegrityError | None = None
+    for _ in range(_MAX_PASSES):
+        progress, refused = 0, None
+        for restore in restores:
+            for statement in restore.statements():
+                rows, error = _attempt(conn, restore, statement)
+                progress += rows
+                refused = error or refused
+        if progress == 0:
+            if refused is not None:
+                raise refused
+            return
+    if refused is not None:
+        raise refused
+    msg = (f"the restore of {len(restores)} tables did not settle in {_MAX_PASSES} passes "
+           "(a trigger or cascade keeps changing their rows); nothing was restored")
+    raise CheckpointError(msg)
+
+
+def _attempt(conn: Connection, restore: Restore,
+             statement: str) -> tuple[int, IntegrityError | None]:
+    """Run one statement in a savepoint: (rows, None), or (0, the database's refusal)."""
+    try:
+        with conn.begin_nested():
+            return restore.step(conn, statement), None
+    except IntegrityError as exc:
+        return 0, exc

@@ -1,0 +1,196 @@
+"""Table checkpoints of one database restored together: orders and their lines.
+
+A job that deletes an order with its lines, adds an order with lines and moves a
+line to the new order cannot be undone one table at a time: whichever table comes
+first, a foreign key refuses it. A release restores them in one transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import sqlalchemy as sa
+
+import safe_release as sr
+from safe_release._checkpoints import CheckpointContext, _snapfile
+from safe_release._checkpoints._table import restore_tables
+from safe_release._report import ReleaseStatus
+from safe_release.exceptions import RollbackFailedError
+from tests.test_table_checkpoint import forge
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+
+class Boom(Exception):  # noqa: N818 - the job's own error
+    pass
+
+
+def make_tables(store: sr.Store, *, on_delete: str | None = None,
+                deferrable: bool = False) -> tuple[sa.Table, sa.Table]:
+    """``orders`` and ``lines`` (a foreign key to ``orders``), two orders of one line."""
+    md = sa.MetaData(schema=store.schema)
+    orders = sa.Table("orders", md, sa.Column("id", sa.Integer, primary_key=True),
+                      sa.Column("total", sa.Integer))
+    fk = sa.ForeignKey(orders.c.id, ondelete=on_delete,
+                       deferrable=deferrable or None)
+    lines = sa.Table("lines", md, sa.Column("id", sa.Integer, primary_key=True),
+                     sa.Column("order_id", sa.Integer, fk, nullable=on_delete == "SET NULL"),
+                     sa.Column("qty", sa.Integer))
+    md.create_all(store.engine)
+    with store.engine.begin() as conn:
+        conn.execute(orders.insert(), [{"id": 1, "total": 10}, {"id": 2, "total": 20}])
+        conn.execute(lines.insert(), [{"id": 1, "order_id": 1, "qty": 1},
+                                      {"id": 2, "order_id": 2, "qty": 2}])
+    return orders, lines
+
+
+@pytest.fixture(name="tables")
+def fixture_tables(store: sr.Store) -> Iterator[tuple[sa.Table, sa.Table]]:
+    orders, lines = make_tables(store)
+    yield orders, lines
+    orders.metadata.drop_all(store.engine)
+
+
+def contents(store: sr.Store, *tables: sa.Table) -> list[list[tuple[Any, ...]]]:
+    with store.engine.connect() as conn:
+        return [[tuple(r) for r in conn.execute(sa.select(t).order_by(t.c.id))]
+                for t in tables]
+
+
+def reorganise(store: sr.Store, orders: sa.Table, lines: sa.Table) -> None:
+    """What the buggy job does: every move a foreign key cares about."""
+    with store.engine.begin() as conn:
+        conn.execute(lines.delete().where(lines.c.order_id == 1))
+        conn.execute(orders.delete().where(orders.c.id == 1))
+        conn.execute(orders.insert().values(id=3, total=30))
+        conn.execute(lines.insert().values(id=3, order_id=3, qty=3))
+        conn.execute(lines.update().where(lines.c.id == 2).values(order_id=3, qty=9))
+
+
+def fail_release(store: sr.Store, checkpoints: list[Any], job: Any) -> sr.RollbackReport:
+    """Run ``job`` in a release that then fails; the rollback's report."""
+    def run() -> None:
+        with sr.release("orders", store=store, checkpoint=checkpoints):
+            job()
+            raise Boom
+
+    with pytest.raises(Boom) as info:
+        run()
+    return info.value.rollback_report  # type: ignore[attr-defined,no-any-return]
+
+
+class TestTogether:
+    @pytest.mark.parametrize("lines_first", [False, True])
+    def test_orders_and_lines_put_back(self, store: sr.Store,
+                                       tables: tuple[sa.Table, sa.Table], *,
+                                       lines_first: bool) -> None:
+        """Whatever the order of the checkpoints, both tables come back, verified."""
+        orders, lines = tables
+        before = contents(store, orders, lines)
+        cps = [sr.table_checkpoint(store.engine, t) for t in (orders, lines)]
+        report = fail_release(store, cps[::-1] if lines_first else cps,
+                              lambda: reorganise(store, orders, lines))
+        assert (report.status, report.failed) == (ReleaseStatus.ROLLED_BACK, ())
+        assert contents(store, orders, lines) == before
+        assert all(c.ok for c in report.checks)
+        details = sorted(s.detail for s in report.restored)
+        assert details == ["0 changed, 1 inserted, 1 deleted", "1 changed, 1 inserted, 1 deleted"]
+
+    @pytest.mark.parametrize("on_delete", ["CASCADE", "SET NULL"])
+    def test_cascades_put_back(self, store: sr.Store, on_delete: str) -> None:
+        """A cascade from the restore's own delete is undone in a later pass."""
+        orders, lines = make_tables(store, on_delete=on_delete)
+        try:
+            before = contents(store, orders, lines)
+            cps = [sr.table_checkpoint(store.engine, t) for t in (orders, lines)]
+            report = fail_release(store, cps, lambda: reorganise(store, orders, lines))
+            assert report.status is ReleaseStatus.ROLLED_BACK
+            assert contents(store, orders, lines) == before
+        finally:
+            orders.metadata.drop_all(store.engine)
+
+    def test_deferrable_foreign_key(self, store: sr.Store) -> None:
+        """PostgreSQL: a DEFERRABLE foreign key is checked at the commit."""
+        if store.dialect != "postgresql":
+            pytest.skip("DEFERRABLE constraints are PostgreSQL's")
+        orders, lines = make_tables(store, deferrable=True)
+        try:
+            before = contents(store, orders, lines)
+            cps = [sr.table_checkpoint(store.engine, t) for t in (orders, lines)]
+            report = fail_release(store, cps, lambda: reorganise(store, orders, lines))
+            assert report.status is ReleaseStatus.ROLLED_BACK
+            assert contents(store, orders, lines) == before
+        finally:
+            orders.metadata.drop_all(store.engine)
+
+    def test_a_tampered_snapshot_restores_neither(
+            self, store: sr.Store, tables: tuple[sa.Table, sa.Table]) -> None:
+        """One snapshot altered: nothing of either table is restored; both steps fail."""
+        orders, lines = tables
+        cps = [sr.table_checkpoint(store.engine, t) for t in (orders, lines)]
+        ctxs = [CheckpointContext(store, uuid.uuid4().hex, 1) for _ in cps]
+        states = [cp.capture(c) for cp, c in zip(cps, ctxs, strict=True)]
+        reorganise(store, orders, lines)
+        after = contents(store, orders, lines)
+        forge(store, states[0], "UPDATE {snap} SET total = 99 WHERE id = 2")
+        with pytest.raises(sr.SnapshotTamperedError, match="orders"):
+            restore_tables(list(zip(cps, states, ctxs, strict=True)))
+        assert contents(store, orders, lines) == after
+
+    def test_refused_for_good_restores_nothing(
+            self, store: sr.Store, tables: tuple[sa.Table, sa.Table]) -> None:
+        """A line whose order is outside every checkpoint: refused, nothing restored.
+
+        The release's rollback fails, saying so, and its steps wait for `recover`.
+        """
+        orders, lines = tables
+        cps = [sr.table_checkpoint(store.engine, orders, where="id = 2"),
+               sr.table_checkpoint(store.engine, lines)]
+
+        def job() -> None:
+            with store.engine.begin() as conn:
+                conn.execute(lines.delete().where(lines.c.order_id == 1))
+                conn.execute(orders.delete().where(orders.c.id == 1))  # outside the scope
+                conn.execute(orders.update().where(orders.c.id == 2).values(total=0))
+
+        with pytest.raises(RollbackFailedError, match="lines"):
+            fail_release(store, cps, job)
+        assert contents(store, orders) == [[(2, 0)]]  # the orders step rolled back too
+
+    def test_twice_is_a_no_op(self, store: sr.Store,
+                              tables: tuple[sa.Table, sa.Table]) -> None:
+        """Restoring the same checkpoints again (as recover would) changes nothing."""
+        orders, lines = tables
+        before = contents(store, orders, lines)
+        cps = [sr.table_checkpoint(store.engine, t) for t in (orders, lines)]
+        ctxs = [CheckpointContext(store, uuid.uuid4().hex, 1) for _ in cps]
+        states = [cp.capture(c) for cp, c in zip(cps, ctxs, strict=True)]
+        reorganise(store, orders, lines)
+        items = list(zip(cps, states, ctxs, strict=True))
+        assert restore_tables(items) == ["0 changed, 1 inserted, 1 deleted",
+                                         "1 changed, 1 inserted, 1 deleted"]
+        assert contents(store, orders, lines) == before
+        assert restore_tables(items) == ["0 changed, 0 inserted, 0 deleted"] * 2
+
+    def test_more_files_than_one_attach(self, store: sr.Store,
+                                        tables: tuple[sa.Table, sa.Table],
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+        """SQLite: more snapshot files than one connection attaches go in turns."""
+        if store.dialect != "sqlite":
+            pytest.skip("snapshot files are SQLite's")
+        monkeypatch.setattr(_snapfile, "MAX_ATTACHED", 1)
+        orders, lines = tables
+        before = contents(store, orders, lines)
+        cps = [sr.table_checkpoint(store.engine, t) for t in (orders, lines)]
+        ctxs = [CheckpointContext(store, uuid.uuid4().hex, 1) for _ in cps]
+        states = [cp.capture(c) for cp, c in zip(cps, ctxs, strict=True)]
+        with store.engine.begin() as conn:  # no foreign key in the way of turns
+            conn.execute(orders.update().values(total=0))
+            conn.execute(lines.update().values(qty=0))
+        assert restore_tables(list(zip(cps, states, ctxs, strict=True))) == [
+            "2 changed, 0 inserted, 0 deleted"] * 2
+        assert contents(store, orders, lines) == before
+
