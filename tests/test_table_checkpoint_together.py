@@ -160,6 +160,39 @@ class TestTogether:
             fail_release(store, cps, job)
         assert contents(store, orders) == [[(2, 0)]]  # the orders step rolled back too
 
+    def test_database_failure_midway_restores_nothing_until_recover(
+            self, store: sr.Store, tables: tuple[sa.Table, sa.Table]) -> None:
+        """The connection fails between the statements: neither table is half-restored.
+
+        The release waits in ``rollback_failed``; ``recover()`` then restores both.
+        """
+        orders, lines = tables
+        before = contents(store, orders, lines)
+        cps = [sr.table_checkpoint(store.engine, t) for t in (orders, lines)]
+        failures: list[str] = []
+
+        def flaky(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+            if not failures and statement.startswith("INSERT INTO") \
+                    and "lines" in statement.split("SELECT", maxsplit=1)[0]:
+                failures.append(statement)
+                raise sa.exc.OperationalError(statement, {}, Exception("connection lost"))
+
+        def job() -> None:
+            reorganise(store, orders, lines)
+            sa.event.listen(store.engine, "before_cursor_execute", flaky)
+
+        try:
+            with pytest.raises(RollbackFailedError, match="restoring table"):
+                fail_release(store, cps, job)
+        finally:
+            sa.event.remove(store.engine, "before_cursor_execute", flaky)
+        assert failures  # it did fail midway
+        assert contents(store, orders, lines) == [[(2, 20), (3, 30)],
+                                                  [(2, 3, 9), (3, 3, 3)]]
+        [report] = store.recover(checkpoint=cps)
+        assert report.status is ReleaseStatus.ROLLED_BACK
+        assert contents(store, orders, lines) == before
+
     def test_twice_is_a_no_op(self, store: sr.Store,
                               tables: tuple[sa.Table, sa.Table]) -> None:
         """Restoring the same checkpoints again (as recover would) changes nothing."""
