@@ -13,6 +13,7 @@ from sqlalchemy import func, insert, select, update
 from safe_release._checkpoints._protocol import Checkpointable, CheckpointContext
 from safe_release._checkpoints._rebuild import find, rebuild
 from safe_release._checkpoints._table import TableCheckpoint, restore_tables
+from safe_release._checkpoints._together import batch_records
 from safe_release._clock import utc_now
 from safe_release._json import canonical_dumps, check_json
 from safe_release._report import StepResult
@@ -183,7 +184,7 @@ class CheckpointSet:
                 if r.status in {"capturing", "captured", "restoring", "failed"}]
         rows.sort(key=lambda r: (r.kind != "alembic", -r.seq))
         steps = []
-        for batch in _batches(rows):
+        for batch in batch_records(rows):
             for step in self._restore_batch(batch, live):
                 steps.append(step)
                 if on_step is not None:
@@ -325,31 +326,6 @@ class CheckpointSet:
             steps.append(StepResult(kind="check", name=f"restored {row.name}", ok=bool(ok),
                                     detail=str(detail)))
         return steps
-
-
-def _batches(rows: list[Row[Any]]) -> list[list[Row[Any]]]:
-    """``rows`` in order, neighbouring table checkpoints of one database put together."""
-    batches: list[list[Row[Any]]] = []
-    for row in rows:
-        last = batches[-1][-1] if batches else None
-        if last is not None and _database(row) is not None \
-                and _database(row) == _database(last):
-            batches[-1].append(row)
-        else:
-            batches.append([row])
-    return batches
-
-
-def _database(row: Row[Any]) -> str | None:
-    """The database of a table checkpoint's record that is to be restored, else None."""
-    if row.kind != "table" or row.status == "capturing":
-        return None
-    try:
-        state = json.loads(row.state)
-    except ValueError:
-        return None
-    database = state.get("database") if isinstance(state, dict) else None
-    return database if isinstance(database, str) else None
 
 
 def _not_found(kind: str, name: str) -> NoReturn:

@@ -6,8 +6,9 @@ one: re-inserting the deleted lines needs their order back first, and deleting t
 new order needs its new lines gone first. Restored alone, each table's restore
 would break a foreign key whichever comes first.
 
-So the table checkpoints of a release that share a database are restored in one
-transaction (`restore_jobs`):
+So the table checkpoints of a release that share a database, next to each other in
+the order of its restore (`batch_records`), are restored in one transaction
+(`restore_jobs`):
 
 - foreign keys are checked at the commit where the database allows it: SQLite's
   ``PRAGMA defer_foreign_keys``, PostgreSQL's ``SET CONSTRAINTS ALL DEFERRED`` (for
@@ -28,8 +29,9 @@ time: more are restored in several transactions, in order).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import IntegrityError
 
@@ -43,11 +45,11 @@ if TYPE_CHECKING:
     from concurrent.futures import Future
     from pathlib import Path
 
-    from sqlalchemy import Connection, Engine, Table
+    from sqlalchemy import Connection, Engine, Row, Table
 
     from safe_release._checkpoints._protocol import CheckpointContext, JsonState
 
-__all__ = ["RestoreJob", "restore_jobs"]
+__all__ = ["RestoreJob", "batch_records", "restore_jobs"]
 
 # passes over the statements of several tables before giving up (each pass that
 # makes progress may unblock others; a cascade may need one more)
@@ -174,3 +176,28 @@ def _attempt(conn: Connection, restore: Restore,
             return restore.step(conn, statement), None
     except IntegrityError as exc:
         return 0, exc
+
+
+def batch_records(rows: list[Row[Any]]) -> list[list[Row[Any]]]:
+    """``rows`` in order, neighbouring table checkpoints of one database put together."""
+    batches: list[list[Row[Any]]] = []
+    for row in rows:
+        last = batches[-1][-1] if batches else None
+        if last is not None and _database(row) is not None \
+                and _database(row) == _database(last):
+            batches[-1].append(row)
+        else:
+            batches.append([row])
+    return batches
+
+
+def _database(row: Row[Any]) -> str | None:
+    """The database of a table checkpoint's record that is to be restored, else None."""
+    if row.kind != "table" or row.status == "capturing":
+        return None
+    try:
+        state = json.loads(row.state)
+    except ValueError:
+        return None
+    database = state.get("database") if isinstance(state, dict) else None
+    return database if isinstance(database, str) else None
