@@ -7,6 +7,8 @@ first, a foreign key refuses it. A release restores them in one transaction.
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -57,6 +59,13 @@ def fixture_tables(store: sr.Store) -> Iterator[tuple[sa.Table, sa.Table]]:
 def contents(store: sr.Store, *tables: sa.Table) -> list[list[tuple[Any, ...]]]:
     with store.engine.connect() as conn:
         return [[tuple(r) for r in conn.execute(sa.select(t).order_by(t.c.id))]
+                for t in tables]
+
+
+def contents_by(store: sr.Store, *tables: sa.Table) -> list[list[tuple[Any, ...]]]:
+    """Every row of each table, ordered by its primary key."""
+    with store.engine.connect() as conn:
+        return [[tuple(r) for r in conn.execute(sa.select(t).order_by(*t.primary_key))]
                 for t in tables]
 
 
@@ -123,17 +132,21 @@ class TestTogether:
         finally:
             orders.metadata.drop_all(store.engine)
 
+    @pytest.mark.parametrize("forged", ["orders", "lines"])
     def test_a_tampered_snapshot_restores_neither(
-            self, store: sr.Store, tables: tuple[sa.Table, sa.Table]) -> None:
-        """One snapshot altered: nothing of either table is restored; both steps fail."""
+            self, store: sr.Store, tables: tuple[sa.Table, sa.Table], forged: str) -> None:
+        """Either snapshot altered: nothing of either table is restored."""
         orders, lines = tables
         cps = [sr.table_checkpoint(store.engine, t) for t in (orders, lines)]
         ctxs = [CheckpointContext(store, uuid.uuid4().hex, 1) for _ in cps]
         states = [cp.capture(c) for cp, c in zip(cps, ctxs, strict=True)]
         reorganise(store, orders, lines)
         after = contents(store, orders, lines)
-        forge(store, states[0], "UPDATE {snap} SET total = 99 WHERE id = 2")
-        with pytest.raises(sr.SnapshotTamperedError, match="orders"):
+        if forged == "orders":
+            forge(store, states[0], "UPDATE {snap} SET total = 99 WHERE id = 2")
+        else:
+            forge(store, states[1], "UPDATE {snap} SET qty = 99 WHERE id = 1")
+        with pytest.raises(sr.SnapshotTamperedError, match=forged):
             restore_tables(list(zip(cps, states, ctxs, strict=True)))
         assert contents(store, orders, lines) == after
 
@@ -189,6 +202,198 @@ class TestTogether:
         [report] = store.recover(checkpoint=cps)
         assert report.status is ReleaseStatus.ROLLED_BACK
         assert contents(store, orders, lines) == before
+
+    def test_keys_that_refer_to_each_other(self, store: sr.Store) -> None:
+        """Orders name their main line, lines their order: only a deferred check works.
+
+        Neither row can be inserted before the other; SQLite's deferred foreign keys
+        and PostgreSQL's DEFERRABLE ones are checked at the commit, when both are back.
+        """
+        md = sa.MetaData(schema=store.schema)
+        deferrable = store.dialect == "postgresql" or None
+        orders = sa.Table("orders", md, sa.Column("id", sa.Integer, primary_key=True),
+                          sa.Column("main_line", sa.Integer))
+        lines = sa.Table("lines", md, sa.Column("id", sa.Integer, primary_key=True),
+                         sa.Column("order_id", sa.Integer,
+                                   sa.ForeignKey(orders.c.id, deferrable=deferrable),
+                                   nullable=False))
+        orders.append_constraint(sa.ForeignKeyConstraint(
+            ["main_line"], [lines.c.id], use_alter=True, name="orders_main_line",
+            deferrable=deferrable))
+        md.create_all(store.engine)
+        try:
+            with store.engine.begin() as conn:
+                conn.execute(orders.insert().values(id=1, main_line=None))
+                conn.execute(lines.insert().values(id=1, order_id=1))
+                conn.execute(orders.update().values(main_line=1))
+            before = contents(store, orders, lines)
+            cps = [sr.table_checkpoint(store.engine, t) for t in (orders, lines)]
+
+            def job() -> None:
+                with store.engine.begin() as conn:
+                    conn.execute(orders.update().values(main_line=None))
+                    conn.execute(lines.delete())
+                    conn.execute(orders.delete())
+
+            report = fail_release(store, cps, job)
+            assert report.status is ReleaseStatus.ROLLED_BACK
+            assert contents(store, orders, lines) == before
+        finally:
+            with store.engine.begin() as conn:
+                conn.execute(orders.update().values(main_line=None))
+            md.drop_all(store.engine)
+
+    def test_one_table_twice_emptied(self, store: sr.Store,
+                                     tables: tuple[sa.Table, sa.Table]) -> None:
+        """The same table checkpointed whole and in part, then emptied: refilled once."""
+        orders, _ = tables
+        before = contents(store, orders)
+        cps = [sr.table_checkpoint(store.engine, orders),
+               sr.table_checkpoint(store.engine, orders, where="id = 1")]
+
+        def job() -> None:
+            with store.engine.begin() as conn:
+                conn.execute(orders.update().values(total=0))
+            with store.engine.begin() as conn:  # the lines first: they refer to the orders
+                conn.execute(sa.delete(tables[1]))
+                conn.execute(orders.delete())
+
+        report = fail_release(store, [*cps, sr.table_checkpoint(store.engine, tables[1])],
+                              job)
+        assert report.status is ReleaseStatus.ROLLED_BACK
+        assert contents(store, orders) == before
+
+    def test_stamping_trigger_does_not_stop_the_restore(
+            self, store: sr.Store, tables: tuple[sa.Table, sa.Table]) -> None:
+        """A trigger that stamps every updated row: restored once, the check says so."""
+        orders, lines = tables
+        name = f'"{store.schema}".orders' if store.schema else "orders"
+        if store.dialect == "postgresql":
+            fn = f'"{store.schema}".stamp_total'
+            body = "BEGIN NEW.total := NEW.total + 1000; RETURN NEW; END"
+            function = f"CREATE OR REPLACE FUNCTION {fn}() RETURNS trigger AS $$ {body} $$ "
+            trigger = f"CREATE TRIGGER stamp BEFORE UPDATE ON {name} FOR EACH ROW "
+            ddl = [function + "LANGUAGE plpgsql", trigger + f"EXECUTE FUNCTION {fn}()"]
+        else:
+            stamp = "UPDATE orders SET total = NEW.total + 1000 WHERE id = NEW.id"
+            head = f"CREATE TRIGGER stamp AFTER UPDATE OF total ON {name} WHEN NEW.total < 1000"
+            ddl = [f"{head} BEGIN {stamp}; END"]
+        cps = [sr.table_checkpoint(store.engine, t) for t in (orders, lines)]
+
+        def job() -> None:
+            reorganise(store, orders, lines)
+            with store.engine.begin() as conn:
+                for sql in ddl:  # from now on, as a release deployed with a new trigger
+                    conn.execute(sa.text(sql))
+                conn.execute(orders.update().where(orders.c.id == 2).values(total=5))
+
+        report = fail_release(store, cps, job)
+        assert report.status is ReleaseStatus.ROLLED_BACK
+        totals = dict(contents(store, orders)[0])
+        assert totals == {1: 10, 2: 1020}  # restored, then stamped by the trigger
+        assert not all(c.ok for c in report.checks)
+
+    def test_identity_put_back_without_cascading(self, store: sr.Store) -> None:
+        """PostgreSQL: an order's ALWAYS identity restored in place; its lines stay."""
+        if store.dialect != "postgresql":
+            pytest.skip("ALWAYS identities are PostgreSQL's")
+        md = sa.MetaData(schema=store.schema)
+        orders = sa.Table("orders", md, sa.Column("code", sa.String(8), primary_key=True),
+                          sa.Column("id", sa.Integer, sa.Identity(always=True)))
+        lines = sa.Table("lines", md, sa.Column("id", sa.Integer, primary_key=True),
+                         sa.Column("code", sa.String(8),
+                                   sa.ForeignKey(orders.c.code, ondelete="CASCADE")),
+                         sa.Column("qty", sa.Integer))
+        md.create_all(store.engine)
+        try:
+            with store.engine.begin() as conn:
+                conn.execute(orders.insert(), [{"code": "A"}, {"code": "B"}])
+                conn.execute(lines.insert(), [{"id": i, "code": "AB"[i % 2], "qty": i}
+                                              for i in range(20)])
+            before = contents_by(store, orders, lines)
+            cps = [sr.table_checkpoint(store.engine, t) for t in (lines, orders)]
+
+            def job() -> None:
+                with store.engine.begin() as conn:
+                    conn.execute(orders.update().where(orders.c.code == "A").values(
+                        id=sa.text("DEFAULT")))
+                    conn.execute(lines.update().where(lines.c.id == 1).values(qty=99))
+
+            report = fail_release(store, cps, job)
+            assert report.status is ReleaseStatus.ROLLED_BACK
+            assert all(c.ok for c in report.checks)
+            assert contents_by(store, orders, lines) == before
+        finally:
+            md.drop_all(store.engine)
+
+    def test_two_databases_at_one_url(self, store: sr.Store) -> None:
+        """Two in-memory SQLite databases share a URL: each restored on its own engine."""
+        engines = [sa.create_engine("sqlite://", poolclass=sa.pool.StaticPool)
+                   for _ in range(2)]
+        stocks = [sa.Table(f"stock{i}", sa.MetaData(),
+                           sa.Column("sku", sa.String(8), primary_key=True),
+                           sa.Column("qty", sa.Integer)) for i in range(2)]
+        for i, (engine, stock) in enumerate(zip(engines, stocks, strict=True)):
+            stock.metadata.create_all(engine)
+            with engine.begin() as conn:
+                conn.execute(stock.insert(), [{"sku": "A", "qty": i}])
+        cps = [sr.table_checkpoint(e, t) for e, t in zip(engines, stocks, strict=True)]
+
+        def job() -> None:
+            for engine, stock in zip(engines, stocks, strict=True):
+                with engine.begin() as conn:
+                    conn.execute(stock.update().values(qty=50))
+
+        report = fail_release(store, cps, job)
+        assert report.status is ReleaseStatus.ROLLED_BACK
+        for i, (engine, stock) in enumerate(zip(engines, stocks, strict=True)):
+            with engine.connect() as conn:
+                assert conn.execute(sa.select(stock.c.qty)).scalar_one() == i
+
+    def test_no_deadlock_with_an_application_transaction(
+            self, store: sr.Store, tables: tuple[sa.Table, sa.Table]) -> None:
+        """PostgreSQL: an application writing orders then lines during the restore.
+
+        The restore takes both locks at once or waits holding none, so the two
+        cannot deadlock: both commit.
+        """
+        if store.dialect != "postgresql":
+            pytest.skip("table locks are PostgreSQL's")
+        orders, lines = tables
+        before = contents(store, orders, lines)
+        cps = [sr.table_checkpoint(store.engine, t) for t in (orders, lines)]
+        app = sa.create_engine(store.engine.url)
+        started, outcome = threading.Event(), {}
+
+        def application() -> None:
+            try:
+                with app.begin() as conn:
+                    conn.execute(orders.update().where(orders.c.id == 2).values(total=20))
+                    started.set()
+                    time.sleep(0.5)
+                    conn.execute(lines.insert().values(id=100, order_id=2, qty=1))
+                outcome["app"] = "committed"
+            except sa.exc.DBAPIError as exc:  # pragma: no cover - the failure asserted
+                outcome["app"] = type(exc.orig).__name__
+
+        def job() -> None:
+            with store.engine.begin() as conn:
+                conn.execute(orders.update().values(total=0))
+                conn.execute(lines.update().values(qty=0))
+            thread.start()
+            started.wait(5)
+
+        thread = threading.Thread(target=application)
+        try:
+            report = fail_release(store, cps, job)
+        finally:
+            thread.join(10)
+            app.dispose()
+        assert outcome == {"app": "committed"}
+        assert report.status is ReleaseStatus.ROLLED_BACK
+        orders_now, lines_now = contents(store, orders, lines)
+        assert orders_now == before[0]
+        assert [r for r in lines_now if r[0] != 100] == before[1]
 
     def test_twice_is_a_no_op(self, store: sr.Store,
                               tables: tuple[sa.Table, sa.Table]) -> None:

@@ -199,7 +199,7 @@ class CheckpointSet:
             return [self._abandon_one(row, live) if row.status == "capturing"
                     else self._restore_one(row, live)]
         together: list[tuple[Row[Any], TableCheckpoint, JsonState]] = []
-        steps = []
+        steps: dict[int, StepResult] = {}
         for row in batch:
             try:
                 state = self._verified_state(row)
@@ -207,15 +207,19 @@ class CheckpointSet:
             except StoreError:
                 raise
             except Exception as exc:  # noqa: BLE001 - a failed step is reported, not raised
-                steps.append(self._failed(row, exc))
+                steps[row.seq] = self._failed(row, exc)
                 continue
             if isinstance(item, TableCheckpoint):
                 together.append((row, item, state))
             else:  # not found, or not a table checkpoint after all: reported alone
-                steps.append(self._restore_one(row, live))
-        if len(together) == 1:
-            return [*steps, self._restore_one(together[0][0], live)]
-        return steps + self._restore_together(together) if together else steps
+                steps[row.seq] = self._restore_one(row, live)
+        # one transaction per engine: the same URL may name two databases (in memory)
+        for engine in {id(item.engine): item.engine for _, item, _ in together}.values():
+            group = [t for t in together if t[1].engine is engine]
+            done = [self._restore_one(group[0][0], live)] if len(group) == 1 \
+                else self._restore_together(group)
+            steps.update({t[0].seq: step for t, step in zip(group, done, strict=True)})
+        return [steps[row.seq] for row in batch]
 
     def _restore_together(self, together: list[tuple[Row[Any], TableCheckpoint, JsonState]],
                           ) -> list[StepResult]:

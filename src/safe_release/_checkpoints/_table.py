@@ -134,6 +134,11 @@ class TableCheckpoint:
         return self._table
 
     @property
+    def engine(self) -> Engine:
+        """The engine of the table's database."""
+        return self._engine
+
+    @property
     def qualified_name(self) -> str:
         """``schema.table`` or ``table``."""
         t = self._table

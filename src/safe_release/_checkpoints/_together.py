@@ -17,10 +17,13 @@ the order of its restore (`batch_records`), are restored in one transaction
   changed, insert the rows deleted) run one at a time, each in a savepoint, pass
   after pass: a statement the database refuses for now (a row it needs is not back
   yet) is rolled back to its savepoint and tried again in the next pass, after the
-  others. The passes go on until one changes nothing, so rows a cascade removed
-  along the way are put back too; a pass in which every refused statement is refused
-  again and nothing else changed ends the restore with that refusal, and nothing is
-  restored.
+  others. A pass in which every refused statement is refused again and nothing else
+  changed ends the restore with that refusal, and nothing is restored. After the
+  first pass without a refusal, one more when rows were deleted (a cascade may have
+  removed rows of a table whose statements had already run);
+- on PostgreSQL the tables with a change log are locked all at once, or the restore
+  waits holding none of them (`_lock_all`): taken one by one, the locks could
+  deadlock with the application writing the same tables in another order.
 
 One table alone keeps its cheapest path (`Restore.run`). On SQLite each snapshot
 file is attached under its own schema name (at most `_snapfile.MAX_ATTACHED` at a
@@ -30,12 +33,13 @@ time: more are restored in several transactions, in order).
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
-from safe_release._checkpoints import _snapfile
+from safe_release._checkpoints import _snapfile, _snapshot
 from safe_release._checkpoints._apply import Applier, Restore, missing, tampered
 from safe_release._store._engine import write_tx
 from safe_release.exceptions import CheckpointError
@@ -54,6 +58,9 @@ __all__ = ["RestoreJob", "batch_records", "restore_jobs"]
 # passes over the statements of several tables before giving up (each pass that
 # makes progress may unblock others; a cascade may need one more)
 _MAX_PASSES = 8
+# how long a restore of several tables waits for their locks (PostgreSQL), seconds
+_LOCK_WAIT_S = 60.0
+_LOCK_NOT_AVAILABLE = "55P03"
 
 
 @dataclass(frozen=True)
@@ -123,6 +130,8 @@ def _apply(conn: Connection, jobs: Sequence[RestoreJob], aliases: dict[int, str]
     together = len(jobs) > 1
     if together:
         _defer_foreign_keys(conn)
+        if conn.dialect.name == "postgresql":
+            _lock_all(conn, [j.applier.table for j in jobs if j.state.get("log") is not None])
     restores = [j.applier.prepare(conn, j.snapshot(aliases.get(i)), j.state, j.ctx,
                                   check=j.path is None)
                 for i, j in enumerate(jobs)]
@@ -143,28 +152,68 @@ def _defer_foreign_keys(conn: Connection) -> None:
         conn.exec_driver_sql("SET CONSTRAINTS ALL DEFERRED")
 
 
+def _lock_all(conn: Connection, tables: Sequence[Table]) -> None:
+    """PostgreSQL: lock every table with a change log at once, or wait holding none.
+
+    Each restore locks its table (no write may slip past its dropped log). Taken one
+    after the other, while the job's application still writes, the locks could
+    deadlock with a transaction that writes the same tables in another order; so all
+    are asked for in one ``LOCK … NOWAIT`` in a savepoint, and while one is taken the
+    savepoint is rolled back (releasing the others) and the request tried again, up to
+    `_LOCK_WAIT_S`.
+    """
+    if not tables:
+        return
+    names = ", ".join(sorted({_snapshot.quoted(conn, t) for t in tables}))
+    deadline, delay = time.monotonic() + _LOCK_WAIT_S, 0.02
+    while not _try_lock(conn, names, last=time.monotonic() + delay > deadline):
+        time.sleep(delay)
+        delay = min(delay * 2, 1.0)
+
+
+def _try_lock(conn: Connection, names: str, *, last: bool) -> bool:
+    """One ``LOCK … NOWAIT`` of ``names`` in a savepoint: taken, or not (raised if ``last``)."""
+    try:
+        with conn.begin_nested():
+            conn.exec_driver_sql(f"LOCK TABLE {names} IN ACCESS EXCLUSIVE MODE NOWAIT")
+    except OperationalError as exc:
+        if last or getattr(exc.orig, "sqlstate", None) != _LOCK_NOT_AVAILABLE:
+            raise
+        return False
+    return True
+
+
 def _settle(conn: Connection, restores: Sequence[Restore]) -> None:
-    """Pass over every table's statements until a pass changes nothing.
+    """Pass over every table's statements until none is refused.
 
     A statement refused by the database (a foreign key or unique row not there yet
-    or not gone yet) is rolled back to its savepoint and tried again next pass.
+    or not gone yet) is rolled back to its savepoint and tried again next pass; a
+    pass in which refusals remain and nothing changed ends it with the refusal.
+    After the first pass with no refusal, one more pass when rows were deleted: a
+    cascade may have removed or changed rows of a table whose statements ran
+    before. Not until nothing changes: a trigger that stamps every updated row would
+    keep changing them.
     """
+    confirmed = False
     refused: IntegrityError | None = None
     for _ in range(_MAX_PASSES):
-        progress, refused = 0, None
+        progress, deleted, refused = 0, 0, None
         for restore in restores:
-            for statement in restore.statements():
+            for statement in restore.statements(conn):
                 rows, error = _attempt(conn, restore, statement)
                 progress += rows
+                deleted += rows if statement == "deleted" else 0
                 refused = error or refused
-        if progress == 0:
-            if refused is not None:
-                raise refused
+        if refused is None and (confirmed or not deleted):
             return
+        if refused is None:
+            confirmed = True
+        elif progress == 0:
+            raise refused
     if refused is not None:
         raise refused
-    msg = (f"the restore of {len(restores)} tables did not settle in {_MAX_PASSES} passes "
-           "(a trigger or cascade keeps changing their rows); nothing was restored")
+    msg = (f"the restore of {len(restores)} tables did not settle in {_MAX_PASSES} passes; "
+           "nothing was restored")
     raise CheckpointError(msg)
 
 
