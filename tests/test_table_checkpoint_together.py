@@ -395,6 +395,36 @@ class TestTogether:
         assert orders_now == before[0]
         assert [r for r in lines_now if r[0] != 100] == before[1]
 
+    def test_rows_of_one_table_that_refer_to_each_other(self, store: sr.Store) -> None:
+        """Categories and their parents, a unique name besides the key: one table alone.
+
+        Its cheapest order deletes first, which the moved child refuses; the restore
+        then goes statement by statement and updates the child before the delete.
+        """
+        md = sa.MetaData(schema=store.schema)
+        cat = sa.Table("cat", md, sa.Column("id", sa.Integer, primary_key=True),
+                       sa.Column("name", sa.String(20), unique=True),
+                       sa.Column("parent_id", sa.Integer))
+        cat.append_constraint(sa.ForeignKeyConstraint(["parent_id"], [cat.c.id]))
+        md.create_all(store.engine)
+        try:
+            with store.engine.begin() as conn:
+                conn.execute(cat.insert(), [{"id": 1, "name": "root", "parent_id": None},
+                                            {"id": 2, "name": "child", "parent_id": 1}])
+            before = contents(store, cat)
+
+            def job() -> None:
+                with store.engine.begin() as conn:
+                    conn.execute(cat.insert().values(id=3, name="new", parent_id=None))
+                    conn.execute(cat.update().where(cat.c.id == 2).values(parent_id=3))
+
+            report = fail_release(store, [sr.table_checkpoint(store.engine, cat)], job)
+            assert report.status is ReleaseStatus.ROLLED_BACK
+            assert [s.detail for s in report.restored] == ["1 changed, 0 inserted, 1 deleted"]
+            assert contents(store, cat) == before
+        finally:
+            md.drop_all(store.engine)
+
     def test_twice_is_a_no_op(self, store: sr.Store,
                               tables: tuple[sa.Table, sa.Table]) -> None:
         """Restoring the same checkpoints again (as recover would) changes nothing."""

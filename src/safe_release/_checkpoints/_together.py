@@ -138,10 +138,24 @@ def _apply(conn: Connection, jobs: Sequence[RestoreJob], aliases: dict[int, str]
     if together:
         _settle(conn, restores)
     else:
-        restores[0].run(conn)
+        _alone(conn, restores[0])
     for restore in restores:
         restore.finish(conn)
     return [r.detail() for r in restores]
+
+
+def _alone(conn: Connection, restore: Restore) -> None:
+    """One table: its cheapest order, or statement by statement when that is refused.
+
+    A table whose rows refer to each other (a category and its parent) may need its
+    delete after its update where the cheapest order deletes first.
+    """
+    try:
+        with conn.begin_nested():
+            restore.run(conn)
+    except IntegrityError:
+        restore.reset(conn)
+        _settle(conn, [restore])
 
 
 def _defer_foreign_keys(conn: Connection) -> None:
