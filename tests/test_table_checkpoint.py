@@ -108,6 +108,24 @@ def triggers(store: sr.Store) -> list[str]:
         return sorted(conn.execute(sa.text(sql), {"t": f'"{store.schema}".prices'}).scalars())
 
 
+def stamping_trigger(store: sr.Store, table: str, *, column: str, assign: str, update: str,
+                     when: str = "") -> list[str]:
+    """DDL of a trigger that stamps each row of ``table`` updated.
+
+    PostgreSQL: a BEFORE UPDATE trigger running ``assign``; SQLite: an AFTER UPDATE OF
+    ``column`` trigger (``when``: its condition) running ``update``.
+    """
+    name = f'"{store.schema}".{table}' if store.schema else table
+    if store.dialect == "postgresql":
+        fn = f'"{store.schema}".stamp_{table}'
+        function = (f"CREATE OR REPLACE FUNCTION {fn}() RETURNS trigger AS "
+                    f"$$ BEGIN {assign}; RETURN NEW; END $$ LANGUAGE plpgsql")
+        trigger = f"CREATE TRIGGER stamp BEFORE UPDATE ON {name} FOR EACH ROW "
+        return [function, trigger + f"EXECUTE FUNCTION {fn}()"]
+    head = f"CREATE TRIGGER stamp AFTER UPDATE OF {column} ON {name} {when}"
+    return [f"{head} BEGIN {update}; END"]
+
+
 def has_table(store: sr.Store, name: str) -> bool:
     """Whether the store's database has table ``name`` (in the store's schema)."""
     return sa.inspect(store.engine).has_table(name, schema=store.schema)
@@ -604,16 +622,10 @@ class TestUserTriggers:
     def test_stamping_trigger_fires_and_verify_reports_it(
             self, store: sr.Store, prices: sa.Table) -> None:
         """A trigger stamping the row on update fires for the restore too; verify says so."""
-        name = f'"{store.schema}".prices' if store.schema else "prices"
-        if store.dialect == "postgresql":
-            fn = f'"{store.schema}".stamp_note'
-            body = "BEGIN NEW.note := 'stamped'; RETURN NEW; END"
-            function = f"CREATE OR REPLACE FUNCTION {fn}() RETURNS trigger AS $$ {body} $$ "
-            trigger = f"CREATE TRIGGER stamp BEFORE UPDATE ON {name} FOR EACH ROW "
-            ddl = [function + "LANGUAGE plpgsql", trigger + f"EXECUTE FUNCTION {fn}()"]
-        else:
-            stamp = "UPDATE prices SET note = 'stamped' WHERE sku = NEW.sku AND store = NEW.store"
-            ddl = [f"CREATE TRIGGER stamp AFTER UPDATE OF price ON {name} BEGIN {stamp}; END"]
+        ddl = stamping_trigger(
+            store, "prices", column="price", assign="NEW.note := 'stamped'",
+            update="UPDATE prices SET note = 'stamped' WHERE sku = NEW.sku AND "
+                   "store = NEW.store")
         with store.engine.begin() as conn:
             for sql in ddl:
                 conn.execute(sa.text(sql))

@@ -20,7 +20,7 @@ from safe_release._checkpoints import CheckpointContext, _snapfile
 from safe_release._checkpoints._table import restore_tables
 from safe_release._report import ReleaseStatus
 from safe_release.exceptions import RollbackFailedError
-from tests.test_table_checkpoint import forge
+from tests.test_table_checkpoint import forge, stamping_trigger
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -267,17 +267,10 @@ class TestTogether:
             self, store: sr.Store, tables: tuple[sa.Table, sa.Table]) -> None:
         """A trigger that stamps every updated row: restored once, the check says so."""
         orders, lines = tables
-        name = f'"{store.schema}".orders' if store.schema else "orders"
-        if store.dialect == "postgresql":
-            fn = f'"{store.schema}".stamp_total'
-            body = "BEGIN NEW.total := NEW.total + 1000; RETURN NEW; END"
-            function = f"CREATE OR REPLACE FUNCTION {fn}() RETURNS trigger AS $$ {body} $$ "
-            trigger = f"CREATE TRIGGER stamp BEFORE UPDATE ON {name} FOR EACH ROW "
-            ddl = [function + "LANGUAGE plpgsql", trigger + f"EXECUTE FUNCTION {fn}()"]
-        else:
-            stamp = "UPDATE orders SET total = NEW.total + 1000 WHERE id = NEW.id"
-            head = f"CREATE TRIGGER stamp AFTER UPDATE OF total ON {name} WHEN NEW.total < 1000"
-            ddl = [f"{head} BEGIN {stamp}; END"]
+        ddl = stamping_trigger(
+            store, "orders", column="total", assign="NEW.total := NEW.total + 1000",
+            update="UPDATE orders SET total = NEW.total + 1000 WHERE id = NEW.id",
+            when="WHEN NEW.total < 1000")
         cps = [sr.table_checkpoint(store.engine, t) for t in (orders, lines)]
 
         def job() -> None:
