@@ -201,11 +201,6 @@ class Restore:
         self.counts[statement] += done
         return int(done)
 
-    def reset(self, conn: Connection) -> None:
-        """Forget the statements rolled back (to a savepoint): counts, and a refill."""
-        self.counts = dict.fromkeys(self.counts, 0)
-        self.empty = not conn.execute(self.diff.any_row()).scalar_one()
-
     def finish(self, conn: Connection) -> None:
         """Drop the change log (its triggers went in `Applier.prepare`)."""
         if self.state.get("log") is not None:

@@ -89,18 +89,38 @@ def restore_jobs(jobs: Sequence[RestoreJob]) -> list[str]:
     done: list[str] = []
     files = [j for j in jobs if j.path is not None]
     if len(files) <= _snapfile.MAX_ATTACHED:
-        return _restore(jobs)
+        return _restore_or_settle(jobs)
     for start in range(0, len(jobs), _snapfile.MAX_ATTACHED):  # SQLite's attach limit
-        done += _restore(jobs[start:start + _snapfile.MAX_ATTACHED])
+        done += _restore_or_settle(jobs[start:start + _snapfile.MAX_ATTACHED])
     return done
 
 
-def _restore(jobs: Sequence[RestoreJob]) -> list[str]:
+class _Refused(Exception):  # noqa: N818 - a signal, caught below
+    """One table's cheapest order was refused by the database: settle it instead."""
+
+
+def _restore_or_settle(jobs: Sequence[RestoreJob]) -> list[str]:
+    """One table in its cheapest order, else (or several tables) statement by statement.
+
+    A table whose rows refer to each other (a category and its parent) may need its
+    delete after its update where the cheapest order deletes first: the refused
+    transaction is rolled back and the restore runs again, settling (no savepoint
+    slows the cheapest order down).
+    """
+    if len(jobs) > 1:
+        return _restore(jobs, settle=True)
+    try:
+        return _restore(jobs, settle=False)
+    except _Refused:
+        return _restore(jobs, settle=True)
+
+
+def _restore(jobs: Sequence[RestoreJob], *, settle: bool) -> list[str]:
     doing = "restoring " + ", ".join(j.description for j in jobs)
     aliases = {i: _snapfile.alias(i) for i, j in enumerate(jobs) if j.path is not None}
     if not aliases:
         with write_tx(jobs[0].engine, doing) as conn:
-            return _apply(conn, jobs, aliases)
+            return _apply(conn, jobs, aliases, settle=settle)
     files = {aliases[i]: j.path for i, j in enumerate(jobs) if j.path is not None}
     with _snapfile.attached_all(jobs[0].engine, files, doing) as conn:
         for name in files:
@@ -109,7 +129,7 @@ def _restore(jobs: Sequence[RestoreJob]) -> list[str]:
         # committed before the hashes are compared (a difference rolls it all back)
         hashes = {i: _snapfile.hashing(jobs[i].path) for i in aliases}  # type: ignore[arg-type]
         try:
-            done = _apply(conn, jobs, aliases)
+            done = _apply(conn, jobs, aliases, settle=settle)
         except Exception:
             _compare_hashes(jobs, hashes)  # a mangled file may fail the SQL
             raise
@@ -125,37 +145,26 @@ def _compare_hashes(jobs: Sequence[RestoreJob], hashes: dict[int, Future[str]]) 
             tampered(job.description, name, "its bytes differ from the capture's")
 
 
-def _apply(conn: Connection, jobs: Sequence[RestoreJob], aliases: dict[int, str]) -> list[str]:
+def _apply(conn: Connection, jobs: Sequence[RestoreJob], aliases: dict[int, str], *,
+           settle: bool) -> list[str]:
     """Prepare every table, run their statements, drop their change logs."""
-    together = len(jobs) > 1
-    if together:
+    if settle:
         _defer_foreign_keys(conn)
         if conn.dialect.name == "postgresql":
             _lock_all(conn, [j.applier.table for j in jobs if j.state.get("log") is not None])
     restores = [j.applier.prepare(conn, j.snapshot(aliases.get(i)), j.state, j.ctx,
                                   check=j.path is None)
                 for i, j in enumerate(jobs)]
-    if together:
+    if settle:
         _settle(conn, restores)
     else:
-        _alone(conn, restores[0])
+        try:
+            restores[0].run(conn)
+        except IntegrityError as exc:
+            raise _Refused from exc
     for restore in restores:
         restore.finish(conn)
     return [r.detail() for r in restores]
-
-
-def _alone(conn: Connection, restore: Restore) -> None:
-    """One table: its cheapest order, or statement by statement when that is refused.
-
-    A table whose rows refer to each other (a category and its parent) may need its
-    delete after its update where the cheapest order deletes first.
-    """
-    try:
-        with conn.begin_nested():
-            restore.run(conn)
-    except IntegrityError:
-        restore.reset(conn)
-        _settle(conn, [restore])
 
 
 def _defer_foreign_keys(conn: Connection) -> None:
@@ -233,8 +242,15 @@ def _settle(conn: Connection, restores: Sequence[Restore]) -> None:
 
 def _attempt(conn: Connection, restore: Restore,
              statement: str) -> tuple[int, IntegrityError | None]:
-    """Run one statement in a savepoint: (rows, None), or (0, the database's refusal)."""
+    """Run one statement: (rows, None), or (0, the database's refusal).
+
+    In a savepoint on PostgreSQL (an error aborts its whole transaction otherwise);
+    SQLite backs a refused statement out by itself, and a savepoint would copy every
+    page the statement writes to a sub-journal.
+    """
     try:
+        if conn.dialect.name == "sqlite":
+            return restore.step(conn, statement), None
         with conn.begin_nested():
             return restore.step(conn, statement), None
     except IntegrityError as exc:
