@@ -418,6 +418,43 @@ class TestTogether:
         finally:
             md.drop_all(store.engine)
 
+    @pytest.mark.parametrize("deferrable", [False, True])
+    def test_swapped_unique_values(self, store: sr.Store, *, deferrable: bool) -> None:
+        """Two rows that swapped a unique value: refused, unless the constraint defers.
+
+        No order of updates puts them back; a DEFERRABLE unique constraint
+        (PostgreSQL) is checked at the commit, when both are back.
+        """
+        if deferrable and store.dialect != "postgresql":
+            pytest.skip("DEFERRABLE constraints are PostgreSQL's")
+        md = sa.MetaData(schema=store.schema)
+        listings = sa.Table("listings", md, sa.Column("id", sa.Integer, primary_key=True),
+                            sa.Column("sku", sa.String(8)),
+                            sa.UniqueConstraint("sku", deferrable=deferrable or None))
+        md.create_all(store.engine)
+        try:
+            with store.engine.begin() as conn:
+                conn.execute(listings.insert(), [{"id": 1, "sku": "A"}, {"id": 2, "sku": "B"}])
+            before = contents(store, listings)
+
+            def job() -> None:
+                with store.engine.begin() as conn:
+                    for row, sku in ((1, "tmp"), (2, "A"), (1, "B")):
+                        conn.execute(listings.update().where(listings.c.id == row)
+                                     .values(sku=sku))
+
+            cps = [sr.table_checkpoint(store.engine, listings)]
+            if not deferrable:
+                with pytest.raises(RollbackFailedError, match="restoring table"):
+                    fail_release(store, cps, job)
+                assert contents(store, listings) == [[(1, "B"), (2, "A")]]
+                return
+            report = fail_release(store, cps, job)
+            assert report.status is ReleaseStatus.ROLLED_BACK
+            assert contents(store, listings) == before
+        finally:
+            md.drop_all(store.engine)
+
     def test_twice_is_a_no_op(self, store: sr.Store,
                               tables: tuple[sa.Table, sa.Table]) -> None:
         """Restoring the same checkpoints again (as recover would) changes nothing."""
