@@ -39,13 +39,13 @@ _CACHE_KIB = 65_536
 
 def floor_samples(engine: sa.Engine, prices: sa.Table, snap: sa.Table, *, rounds: int,
                   scenarios: tuple[tuple[str, str], ...], timed_copy: Callable[[], float],
-                  vacuum: Callable[[], None],
-                  changed: dict[str, sa.ColumnElement[bool]]) -> dict[str, list[float]]:
+                  vacuum: Callable[[], None], changed: dict[str, sa.ColumnElement[bool]],
+                  bound: str) -> dict[str, list[float]]:
     """``samples[name]`` and ``samples["copy " + name]`` per scenario, seconds.
 
     ``snap`` is created (same definition as ``prices``), filled from ``prices`` and
     dropped after; ``prices`` ends each round as it began. ``changed[name]``: the
-    rows that scenario's change touches, when not all.
+    rows that scenario's change touches, when not all; ``bound``: the change's ``{c}``.
     """
     snap.metadata.create_all(engine)
     q = engine.dialect.identifier_preparer.format_table
@@ -60,7 +60,7 @@ def floor_samples(engine: sa.Engine, prices: sa.Table, snap: sa.Table, *, rounds
                 vacuum()
                 samples[f"copy {name}"].append(timed_copy())
                 with engine.begin() as conn:
-                    conn.execute(sa.text(change.format(t=q(prices))))
+                    conn.execute(sa.text(change.format(t=q(prices), c=bound)))
                 samples[name].append(_restore(engine, diff, name, changed.get(name)))
     finally:
         snap.metadata.drop_all(engine)

@@ -91,7 +91,7 @@ SCENARIOS = (
     ("1 %", "UPDATE {t} SET price = price + 1 WHERE sku LIKE '%00'"),  # 1/100
     # for information: the same number of rows, side by side (a range of SKUs) rather
     # than every 100th, so on 1 % of the pages rather than most of them
-    ("1 % clustered", "UPDATE {t} SET price = price + 1 WHERE sku < 'SKU-0001000'"),
+    ("1 % clustered", "UPDATE {t} SET price = price + 1 WHERE sku < '{c}'"),
     ("rewritten", "UPDATE {t} SET price = price + 1"),
 )
 
@@ -132,6 +132,11 @@ class Result:
     def pairs(self) -> int:
         """How many pairs each ratio is the median of."""
         return min(len(v) for v in self.samples.values())
+
+
+def clustered(rows: int) -> str:
+    """The SKU below which the first 1 % of ``rows`` lie (the clustered 1 % change)."""
+    return f"SKU-{rows // 100:07d}"
 
 
 def _median_ratio(top: list[float], bottom: list[float]) -> float:
@@ -211,8 +216,8 @@ def measure(label: str, store: sr.Store, rows: int, *, rounds: int,
     bench.result.floor = _restore_floor.floor_samples(
         engine, prices, prices_table(schema, "prices_floor"), rounds=rounds,
         scenarios=SCENARIOS, timed_copy=bench.timed_copy,
-        vacuum=lambda: vacuum(engine, prices), changed={
-            "1 %": prices.c.sku.like("%00"), "1 % clustered": prices.c.sku < "SKU-0001000"})
+        vacuum=lambda: vacuum(engine, prices), bound=clustered(rows), changed={
+            "1 %": prices.c.sku.like("%00"), "1 % clustered": prices.c.sku < clustered(rows)})
     if profile:
         for name, sql in SCENARIOS:
             bench.change(sql)
@@ -266,7 +271,7 @@ class _Bench:
             self.result.samples[f"copy {name}"].append(self.timed_copy())
         with engine.begin() as conn:
             q = engine.dialect.identifier_preparer.format_table
-            conn.execute(sa.text(sql.format(t=q(self.prices))))
+            conn.execute(sa.text(sql.format(t=q(self.prices), c=clustered(self.result.rows))))
 
     def restore(self) -> None:
         ctx, state = self.pending[-1]
@@ -364,6 +369,18 @@ def _check(ratio: float, target: float, what: str) -> tuple[bool, str]:
     return ratio <= target, f"{what} = {ratio:.2f} (target <= {target})"
 
 
+def _ratio_rows(*, floor: bool) -> list[tuple[str, Callable[[Result], str]]]:
+    """The full restores / the copy and the 1 % restore / each (``floor``: bare SQL)."""
+    head = "bare-SQL floor: " if floor else ""
+    fulls = ("wiped", "rewritten")
+    return [
+        *((f"{head}full restore ({name}) / copy",
+           lambda r, name=name: f"{r.to_copy(name, floor=floor):.2f}") for name in fulls),
+        *((f"{head}1 % restore / full restore ({name})",
+           lambda r, name=name: f"{r.partial_to(name, floor=floor):.2f}") for name in fulls),
+    ]
+
+
 def table(results: list[Result]) -> str:
     """A Markdown table, one column per backend."""
     rows: list[tuple[str, Callable[[Result], str]]] = [
@@ -379,20 +396,11 @@ def table(results: list[Result]) -> str:
         ("restore after 1 % updated, clustered, ms",
          lambda r: f"{r.ms('1 % clustered'):.1f}"),
         ("capture / copy", lambda r: f"{r.to_copy('capture'):.2f}"),
-        ("full restore (wiped) / copy", lambda r: f"{r.to_copy('wiped'):.2f}"),
-        ("full restore (rewritten) / copy", lambda r: f"{r.to_copy('rewritten'):.2f}"),
-        ("1 % restore / full restore (wiped)", lambda r: f"{r.partial_to('wiped'):.2f}"),
-        ("1 % restore / full restore (rewritten)",
-         lambda r: f"{r.partial_to('rewritten'):.2f}"),
+        *_ratio_rows(floor=False),
         ("1 % clustered / full restore (wiped, rewritten)",
          lambda r: f"{r.partial_to('wiped', partial='1 % clustered'):.2f}, "
                    f"{r.partial_to('rewritten', partial='1 % clustered'):.2f}"),
-        ("bare-SQL floor: wiped / copy", lambda r: f"{r.to_copy('wiped', floor=True):.2f}"),
-        ("bare-SQL floor: rewritten / copy",
-         lambda r: f"{r.to_copy('rewritten', floor=True):.2f}"),
-        ("bare-SQL floor: 1 % / wiped", lambda r: f"{r.partial_to('wiped', floor=True):.2f}"),
-        ("bare-SQL floor: 1 % / rewritten",
-         lambda r: f"{r.partial_to('rewritten', floor=True):.2f}"),
+        *_ratio_rows(floor=True),
         ("restore details", lambda r: "; ".join(r.details)),
     ]
     lines = ["| measure | " + " | ".join(r.backend for r in results) + " |",
@@ -471,7 +479,7 @@ def report(args: argparse.Namespace, results: list[Result], skipped: list[str]) 
             "with the same definition. Full restores: after every row was deleted (the "
             "restore re-inserts them all) and after every row was updated (it rewrites them "
             "all); the 1 % restore (every 100th row) is held against both; the clustered "
-            "1 % (a range of 1,000 SKUs) is shown for information. The operations are "
+            "1 % (the first 1 % of the SKUs) is shown for information. The operations are "
             "interleaved with the copy, in rounds (copy, capture; copy, wiped restore; copy, "
             "1 % restore; copy, clustered 1 % restore; copy, rewritten restore): each ratio "
             "is the median over the rounds of the operation / the copy measured just before "
