@@ -108,6 +108,25 @@ class TestTogether:
         details = sorted(s.detail for s in report.restored)
         assert details == ["0 changed, 1 inserted, 1 deleted", "1 changed, 1 inserted, 1 deleted"]
 
+    def test_a_config_checkpoint_between_the_tables(
+            self, store: sr.Store, tables: tuple[sa.Table, sa.Table]) -> None:
+        """Config captured between the tables does not split them (it lives in the store)."""
+        orders, lines = tables
+        before = contents(store, orders, lines)
+        pricing = store.config("pricing")
+        pricing.publish({"floor": 1}, author="t")
+        cps = [sr.table_checkpoint(store.engine, orders), pricing,
+               sr.table_checkpoint(store.engine, lines)]
+
+        def job() -> None:
+            pricing.publish({"floor": 0}, author="bug")
+            reorganise(store, orders, lines)
+
+        report = fail_release(store, cps, job)
+        assert (report.status, report.failed) == (ReleaseStatus.ROLLED_BACK, ())
+        assert contents(store, orders, lines) == before
+        assert pricing.current().content == {"floor": 1}
+
     @pytest.mark.parametrize("lines_first", [False, True])
     @pytest.mark.parametrize(("on_delete", "deferrable"),
                              [("CASCADE", False), ("SET NULL", False), (None, True)])

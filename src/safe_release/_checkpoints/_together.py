@@ -6,9 +6,9 @@ one: re-inserting the deleted lines needs their order back first, and deleting t
 new order needs its new lines gone first. Restored alone, each table's restore
 would break a foreign key whichever comes first.
 
-So the table checkpoints of a release that share a database, next to each other in
-the order of its restore (`batch_records`), are restored in one transaction
-(`restore_jobs`):
+So the table checkpoints of a release that share a database (`batch_records`: not
+split by config checkpoints or tables of other databases between them) are restored
+in one transaction (`restore_jobs`):
 
 - foreign keys are checked at the commit where the database allows it: SQLite's
   ``PRAGMA defer_foreign_keys``, PostgreSQL's ``SET CONSTRAINTS ALL DEFERRED`` (for
@@ -258,15 +258,25 @@ def _attempt(conn: Connection, restore: Restore,
 
 
 def batch_records(rows: list[Row[Any]]) -> list[list[Row[Any]]]:
-    """``rows`` in order, neighbouring table checkpoints of one database put together."""
+    """``rows`` in order, the table checkpoints of one database put together.
+
+    A batch stands where its first record stood. Config checkpoints (in the store,
+    apart from the ERP's rows) and table checkpoints of other databases do not split
+    it; any other checkpoint (custom code may read the tables) ends every batch open.
+    """
     batches: list[list[Row[Any]]] = []
+    open_batches: dict[str, list[Row[Any]]] = {}
     for row in rows:
-        last = batches[-1][-1] if batches else None
-        if last is not None and _database(row) is not None \
-                and _database(row) == _database(last):
-            batches[-1].append(row)
-        else:
-            batches.append([row])
+        database = _database(row)
+        if database is not None and database in open_batches:
+            open_batches[database].append(row)
+            continue
+        batch = [row]
+        batches.append(batch)
+        if database is not None:
+            open_batches[database] = batch
+        elif row.kind != "config":
+            open_batches = {}
     return batches
 
 
