@@ -262,7 +262,7 @@ def batch_records(rows: list[Row[Any]]) -> list[list[Row[Any]]]:
 
     A batch stands where its first record stood. Config checkpoints (in the store,
     apart from the ERP's rows) and table checkpoints of other databases do not split
-    it; any other checkpoint (custom code may read the tables) ends every batch open.
+    it; a custom checkpoint (its code may read the tables) ends every batch open.
     """
     batches: list[list[Row[Any]]] = []
     open_batches: dict[str, list[Row[Any]]] = {}
