@@ -10,6 +10,8 @@ key is never written to the store, a log, a message or a repr.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -67,6 +69,20 @@ def _key_from_file(path: Path) -> str:
         raise SigningKeyError(msg) from None
 
 
+_MAC_PURPOSE = b"safe_release/record-mac/v1"
+_KID_PURPOSE = b"safe_release/key-id/v1"
+
+
+def _key_id(key: str) -> str:
+    """A short public name of a key (which key of a ring signed a record)."""
+    return hmac.new(key.encode(), _KID_PURPOSE, hashlib.sha256).hexdigest()[:12]
+
+
+def _record_mac(key: str, message: bytes) -> str:
+    derived = hmac.new(key.encode(), _MAC_PURPOSE, hashlib.sha256).digest()
+    return hmac.new(derived, message, hashlib.sha256).hexdigest()
+
+
 class Signer:
     """Signs and verifies manifests with the store's key (resolved on first use)."""
 
@@ -106,6 +122,29 @@ class Signer:
             return _checked(env, f"${ENV_KEY}")
         path = os.environ.get(ENV_KEY_FILE)
         return _key_from_file(Path(path) if path else _default_key_file())
+
+    def _ring(self) -> list[str]:
+        """Every key a record may be signed with: the current one first."""
+        return [self._secret()]
+
+    def mac(self, message: bytes) -> str:
+        """``<key id>:<hex HMAC-SHA256>`` of ``message`` under the current key.
+
+        The MAC key is derived from the signing key for this one purpose, so a
+        record MAC can never be replayed as a manifest signature or the reverse.
+        """
+        key = self._ring()[0]
+        return f"{_key_id(key)}:{_record_mac(key, message)}"
+
+    def mac_matches(self, message: bytes, mac: object) -> bool:
+        """Whether ``mac`` is a record MAC of ``message`` under a key of the ring."""
+        if not isinstance(mac, str) or mac.count(":") != 1:
+            return False
+        kid, digest = mac.split(":")
+        for key in self._ring():
+            if hmac.compare_digest(_key_id(key), kid):
+                return hmac.compare_digest(_record_mac(key, message), digest)
+        return False
 
     def sign(self, payload: dict[str, Any]) -> str:
         """A compact JWS over the canonical JSON of ``payload``."""

@@ -1,0 +1,1 @@
+"""Attacks on the store, the adapters and the CLI, each shown refused (issue 11)."""
