@@ -71,9 +71,14 @@ class Authorize:
 
 @dataclass(frozen=True)
 class Send:
-    """Send ``request``; the result is a `Sent`."""
+    """Send ``request``; the result is a `Sent`.
+
+    ``deadline`` is when the whole call must be over (the adapter clock's
+    ``monotonic``, per `RetryPolicy.deadline`): one attempt never runs past it.
+    """
 
     request: httpx.Request
+    deadline: float | None = None
 
 
 @dataclass(frozen=True)
@@ -141,7 +146,7 @@ class Caller:
             yield from self._pace(op, key, deadline)
             token = yield Authorize(request, stale)
             self.budget.record_request()
-            sent: Sent = yield Send(request)
+            sent: Sent = yield Send(request, deadline)
             if sent.response is None:
                 delay = self._after_transport_error(op, sent, attempt, deadline)
             else:
