@@ -24,6 +24,7 @@ from safe_release._checkpoints import (
     prune_checkpoints,
     table_checkpoint,
 )
+from tests.sealing import reseal
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -87,6 +88,7 @@ class TestConfigCheckpoint:
         assert 1 not in cfg.prune(keep=3)
         with store.engine.begin() as conn:
             conn.execute(store.tables.checkpoint.update().values(status="pruned"))
+        reseal(store)
         assert 1 in cfg.prune(keep=3)
 
 
@@ -136,13 +138,28 @@ class TestCheckpointSet:
         assert [r.status for r in cps.records()] == ["discarded", "discarded"]  # both kept
 
     def test_tampered_record_is_a_failed_step(self, store: sr.Store) -> None:
-        """A row whose state no longer matches its signed manifest is refused, not restored."""
+        """A row whose state was edited fails its seal: refused, not restored."""
         box = Box("good")
         cps = CheckpointSet(store, rid(), "s")
         cps.capture([box.cp()])
         with store.engine.begin() as conn:
             conn.execute(store.tables.checkpoint.update().values(
                 state=json.dumps({"value": "evil"})))
+        [step] = cps.restore([box.cp()])
+        assert not step.ok
+        assert "RecordTamperedError" in step.detail
+        assert box.restores == 0
+
+    def test_resealed_state_still_needs_its_manifest(self, store: sr.Store) -> None:
+        """Re-sealing an edited record by force does not launder its state: manifest refuses."""
+        box = Box("good")
+        release = rid()
+        cps = CheckpointSet(store, release, "s")
+        cps.capture([box.cp()])
+        with store.engine.begin() as conn:
+            conn.execute(store.tables.checkpoint.update().values(
+                state=json.dumps({"value": "evil"})))
+        sr.resign_release(store, release, force=True)
         [step] = cps.restore([box.cp()])
         assert not step.ok
         assert "SnapshotTamperedError" in step.detail
@@ -156,6 +173,10 @@ class TestCheckpointSet:
         t = store.tables.checkpoint
         with store.engine.begin() as conn:
             conn.execute(t.update().where(t.c.release_id == first).values(release_id=second))
+        [step] = CheckpointSet(store, second, "s").restore([box.cp()])
+        assert not step.ok
+        assert "RecordTamperedError" in step.detail
+        sr.resign_release(store, second, force=True)  # a person trusted the row: still refused
         [step] = CheckpointSet(store, second, "s").restore([box.cp()])
         assert not step.ok
         assert "another release" in step.detail

@@ -10,6 +10,7 @@ from click.testing import CliRunner, Result
 
 import safe_release as sr
 from safe_release.cli._app import cli
+from tests.sealing import reseal
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -120,6 +121,7 @@ class TestRollbackAndRecover:
         t = store.tables.release
         with store.engine.begin() as conn:  # ... and its rollback had started
             conn.execute(t.update().where(t.c.id == rel.id).values(status="rolling_back"))
+        reseal(store)
         assert rel._lock is not None
         rel._lock.close()
         out = _ok(run("recover", "--with", "tests.test_cli_releases:release_parts")).stdout
@@ -136,6 +138,7 @@ class TestRollbackAndRecover:
             t = store.tables.release
             with store.engine.begin() as conn:
                 conn.execute(t.update().where(t.c.id == rel.id).values(status="rolling_back"))
+            reseal(store)
             out = _ok(run("recover")).stdout
             assert "left for later" in out
             assert rel.id[:12] in out

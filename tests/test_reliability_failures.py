@@ -254,10 +254,14 @@ class TestTamperedSnapshot:
                              .values({column: value}))
 
         _, report = _fails(scene, damage)
-        step = _table_step(report)
-        assert step.detail.startswith("SnapshotTamperedError"), step
+        _refused_by_seal(report)
         assert scene.rows() == _job_rows()
         _others_restored(scene, before)
+
+
+def _refused_by_seal(report: RollbackReport) -> None:
+    """The edited record failed its seal; the table was not restored from it."""
+    assert _table_step(report).detail.startswith("RecordTamperedError"), report
 
 
 class TestSnapshotOfAnotherRelease:
@@ -278,7 +282,7 @@ class TestSnapshotOfAnotherRelease:
                              .values(state=a_row.state, manifest=a_row.manifest))
 
         _, report = _fails(scene, damage)
-        assert _table_step(report).detail.startswith("SnapshotTamperedError")
+        _refused_by_seal(report)
         assert scene.rows() == _job_rows()
         _others_restored(scene, before)
 

@@ -37,9 +37,11 @@ from safe_release._release import (
     Release,
     ReleaseEvent,
     ReleaseRecord,
+    ResignResult,
     current_release,
     guarded,
     release,
+    resign_release,
 )
 from safe_release._report import ReleaseStatus, RollbackReport, StepResult, Verification
 from safe_release._signing import Signer
@@ -70,6 +72,7 @@ from safe_release.exceptions import (
     MigrationError,
     PayloadTooLargeError,
     RateLimitedError,
+    RecordTamperedError,
     ReleaseError,
     ReleaseLockedError,
     ReleaseNotFoundError,
@@ -88,6 +91,7 @@ from safe_release.exceptions import (
     TokenRefreshError,
     UnknownOperationError,
     UnknownSchemaRevisionError,
+    UnsignedRecordError,
     UnverifiedRevisionError,
     VersionConflictError,
     VersionNotFoundError,
@@ -133,6 +137,7 @@ __all__ = [
     "Observation",
     "PayloadTooLargeError",
     "RateLimitedError",
+    "RecordTamperedError",
     "Release",
     "ReleaseError",
     "ReleaseEvent",
@@ -141,6 +146,7 @@ __all__ = [
     "ReleaseRecord",
     "ReleaseStateError",
     "ReleaseStatus",
+    "ResignResult",
     "RetentionError",
     "RollbackFailedError",
     "RollbackReport",
@@ -164,6 +170,7 @@ __all__ = [
     "Trigger",
     "UnknownOperationError",
     "UnknownSchemaRevisionError",
+    "UnsignedRecordError",
     "UnverifiedRevisionError",
     "Verification",
     "VersionConflictError",
@@ -175,5 +182,6 @@ __all__ = [
     "exclude_sdk_tables",
     "guarded",
     "release",
+    "resign_release",
     "table_checkpoint",
 ]

@@ -30,6 +30,8 @@ catches the SDK's failures without catching your own bugs:
     ├── SnapshotMissingError
     └── CheckpointNotFoundError (also LookupError)
     SigningKeyError
+    RecordTamperedError (table, key)
+    └── UnsignedRecordError
     MigrationError (revision)
     ├── IrreversibleMigrationError
     ├── ContractBlockedError (app, version)
@@ -81,6 +83,7 @@ __all__ = [
     "MigrationError",
     "PayloadTooLargeError",
     "RateLimitedError",
+    "RecordTamperedError",
     "ReleaseError",
     "ReleaseLockedError",
     "ReleaseNotFoundError",
@@ -99,6 +102,7 @@ __all__ = [
     "TokenRefreshError",
     "UnknownOperationError",
     "UnknownSchemaRevisionError",
+    "UnsignedRecordError",
     "UnverifiedRevisionError",
     "VersionConflictError",
     "VersionNotFoundError",
@@ -270,6 +274,27 @@ class CheckpointNotFoundError(CheckpointError, LookupError):
 
 class SigningKeyError(SafeReleaseError):
     """The store's signing key is missing, unreadable or too short."""
+
+
+class RecordTamperedError(SafeReleaseError):
+    """A stored record that decides a rollback does not verify with the signing key.
+
+    ``table`` and ``key`` name the row (``sr_ledger``, ``(release id, entry id)``).
+    Nothing is sent or restored from it; the rollback reports it as a failed step.
+    """
+
+    def __init__(self, message: str, *, table: str, key: tuple[object, ...]) -> None:
+        super().__init__(message)
+        self.table = table
+        self.key = key
+
+
+class UnsignedRecordError(RecordTamperedError):
+    """A record written before records were sealed: check it, then re-seal it.
+
+    ``safe-release releases resign ID`` (``store.resign_release``) seals the rows
+    of one release again once a person has checked them.
+    """
 
 
 class MigrationError(SafeReleaseError):

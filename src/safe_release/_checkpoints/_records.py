@@ -17,10 +17,12 @@ from safe_release._checkpoints._together import batch_records
 from safe_release._clock import utc_now
 from safe_release._json import canonical_dumps, check_json
 from safe_release._report import StepResult
+from safe_release._sealing import CHECKPOINTS
 from safe_release._store._engine import read_tx, write_tx
 from safe_release.exceptions import (
     CheckpointError,
     CheckpointNotFoundError,
+    RecordTamperedError,
     SnapshotTamperedError,
     StoreError,
 )
@@ -52,6 +54,8 @@ class CheckpointRecord(BaseModel):
     status: str
     """``captured``, ``restoring``, ``restored``, ``failed``, ``discarded`` or ``pruned``."""
     detail: str = ""
+    tampered: bool = False
+    """The record does not verify with the store's key (its fields are not to be trusted)."""
 
 
 class CheckpointSet:
@@ -123,22 +127,18 @@ class CheckpointSet:
 
     def _insert(self, payload: dict[str, Any], *, status: str) -> None:
         now = self._now()
-        manifest = self._store.signer.sign(payload)
+        values = {"scope": self._scope, "kind": payload["kind"], "name": payload["name"],
+                  "state": canonical_dumps(payload["state"]),
+                  "manifest": self._store.signer.sign(payload), "status": status, "detail": ""}
+        mac = CHECKPOINTS.seal(self._store.signer, (self._release_id, payload["seq"]), values)
         with write_tx(self._store.engine, "recording a checkpoint") as conn:
             conn.execute(insert(self._t).values(
-                release_id=self._release_id, seq=payload["seq"], scope=self._scope,
-                kind=payload["kind"], name=payload["name"],
-                state=canonical_dumps(payload["state"]), manifest=manifest,
-                status=status, detail="", created_at=now, updated_at=now))
+                release_id=self._release_id, seq=payload["seq"], created_at=now,
+                updated_at=now, mac=mac, **values))
 
     def _record(self, payload: dict[str, Any]) -> None:
-        c = self._t.c
-        manifest = self._store.signer.sign(payload)
-        with write_tx(self._store.engine, "recording a checkpoint") as conn:
-            conn.execute(update(self._t).where(
-                c.release_id == self._release_id, c.seq == payload["seq"]).values(
-                state=canonical_dumps(payload["state"]), manifest=manifest,
-                status="captured", updated_at=self._now()))
+        self._rewrite(payload["seq"], state=canonical_dumps(payload["state"]),
+                      manifest=self._store.signer.sign(payload), status="captured")
 
     def _next_seq(self) -> int:
         c = self._t.c
@@ -160,17 +160,50 @@ class CheckpointSet:
             return list(conn.execute(select(self._t).where(
                 c.release_id == self._release_id).order_by(c.seq)))
 
+    def _tampered(self, row: Row[Any]) -> RecordTamperedError | None:
+        """Why ``row`` does not verify with the store's key, or None when it does."""
+        try:
+            self._check(row.seq, CHECKPOINTS.values(row))
+        except RecordTamperedError as exc:
+            return exc
+        return None
+
+    def _check(self, seq: int, values: dict[str, Any]) -> None:
+        CHECKPOINTS.check(self._store.signer, (self._release_id, seq), values,
+                          what=f"checkpoint record {seq} of release {self._release_id}",
+                          release_id=self._release_id)
+
+    def _verified_rows(self) -> list[Row[Any]]:
+        """The release's records; `RecordTamperedError` if any does not verify."""
+        rows = self._rows()
+        for row in rows:
+            error = self._tampered(row)
+            if error is not None:
+                raise error
+        return rows
+
     def records(self) -> list[CheckpointRecord]:
         """Every checkpoint of the release, in capture order."""
         return [CheckpointRecord(seq=r.seq, kind=r.kind, name=r.name, status=r.status,
-                                 detail=r.detail) for r in self._rows()]
+                                 detail=r.detail, tampered=self._tampered(r) is not None)
+                for r in self._rows()]
 
     def _set(self, seq: int, status: str, detail: str) -> None:
-        c = self._t.c
+        self._rewrite(seq, status=status, detail=detail[:_DETAIL_MAX])
+
+    def _rewrite(self, seq: int, **changes: Any) -> None:
+        """Change a record and seal it again, once its current seal verifies."""
+        c, key = self._t.c, (self._release_id, seq)
         with write_tx(self._store.engine, "recording a checkpoint's status") as conn:
+            row = conn.execute(select(self._t).where(
+                c.release_id == self._release_id, c.seq == seq).with_for_update()).one()
+            values = CHECKPOINTS.values(row)
+            self._check(seq, values)
+            values.update(changes)
+            values["mac"] = CHECKPOINTS.seal(self._store.signer, key, values)
             conn.execute(update(self._t).where(
                 c.release_id == self._release_id, c.seq == seq).values(
-                status=status, detail=detail[:_DETAIL_MAX], updated_at=self._now()))
+                updated_at=self._now(), **values))
 
     # -- restore ------------------------------------------------------------------------
 
@@ -179,17 +212,47 @@ class CheckpointSet:
         live: Sequence[Checkpointable] = (),
         on_step: Callable[[StepResult], None] | None = None,
     ) -> list[StepResult]:
-        """Restore every checkpoint not yet restored: schema first, then newest first."""
-        rows = [r for r in self._rows()
-                if r.status in {"capturing", "captured", "restoring", "failed"}]
+        """Restore every checkpoint not yet restored: schema first, then newest first.
+
+        Every record is verified first. One that does not (altered, swapped or
+        replayed) is reported failed and nothing is done from it; since it may have
+        been a table of the same database as others, no table checkpoint of the
+        release is restored either (all tables of a batch, or none). Config and
+        custom checkpoints, whose records verify, are restored.
+        """
+        rows, steps = self._pending(on_step)
         rows.sort(key=lambda r: (r.kind != "alembic", -r.seq))
-        steps = []
         for batch in batch_records(rows):
             for step in self._restore_batch(batch, live):
                 steps.append(step)
                 if on_step is not None:
                     on_step(step)
         return steps
+
+    def _pending(self, on_step: Callable[[StepResult], None] | None,
+                 ) -> tuple[list[Row[Any]], list[StepResult]]:
+        """Records to restore, and the failed steps of those refused."""
+        rows, refused = [], []
+        for row in self._rows():
+            error = self._tampered(row)
+            if error is not None:
+                refused.append(StepResult(kind="checkpoint", name=_record_name(row), ok=False,
+                                          detail=f"{type(error).__name__}: {error}"))
+            elif row.status in {"capturing", "captured", "restoring", "failed"}:
+                rows.append(row)
+        if refused:
+            _log.error("release %s: %d checkpoint record(s) do not verify; its table "
+                       "checkpoints are not restored", self._release_id, len(refused))
+            refused += [StepResult(
+                kind="checkpoint", name=row.name, ok=False,
+                detail=("not restored: a checkpoint record of this release does not verify, "
+                        "and restoring some tables alone could leave related tables apart"))
+                for row in rows if row.kind == "table"]
+            rows = [row for row in rows if row.kind != "table"]
+        for step in refused:
+            if on_step is not None:
+                on_step(step)
+        return rows, refused
 
     def _restore_batch(self, batch: list[Row[Any]],
                        live: Sequence[Checkpointable]) -> list[StepResult]:
@@ -242,7 +305,8 @@ class CheckpointSet:
 
     def _failed(self, row: Row[Any], exc: Exception) -> StepResult:
         detail = f"{type(exc).__name__}: {exc}"
-        self._set(row.seq, "failed", detail)
+        if not isinstance(exc, RecordTamperedError):  # a forged record is left as found
+            self._set(row.seq, "failed", detail)
         return StepResult(kind="checkpoint", name=row.name, ok=False, detail=detail)
 
     def _abandon_one(self, row: Row[Any], live: Sequence[Checkpointable]) -> StepResult:
@@ -285,7 +349,12 @@ class CheckpointSet:
         for row in self._rows():
             if row.status != "captured":
                 continue
-            state = json.loads(row.state)
+            try:
+                state = self._verified_state(row)
+            except (RecordTamperedError, SnapshotTamperedError) as exc:
+                _log.error("checkpoint %s of release %s was not finished: %s", row.seq,
+                           self._release_id, exc)
+                continue
             item = self._item(row, live, state)
             if item is not None:
                 _finish_one(item, state, self._ctx(row.seq))
@@ -296,6 +365,8 @@ class CheckpointSet:
         return find(live, row.kind, row.name) or rebuild(self._store, row.kind, row.name, state)
 
     def _verified_state(self, row: Row[Any]) -> JsonState:
+        """The row's state once both its seal and its signed manifest verify."""
+        self._check(row.seq, CHECKPOINTS.values(row))
         payload = self._store.signer.verify(row.manifest, what=f"checkpoint {row.name}")
         state = json.loads(row.state)
         expected = {"release_id": self._release_id, "seq": row.seq, "kind": row.kind,
@@ -314,9 +385,14 @@ class CheckpointSet:
         """Re-read every restored checkpoint and compare it with its capture."""
         steps = []
         for row in self._rows():
+            try:
+                state = self._verified_state(row)
+            except (RecordTamperedError, SnapshotTamperedError) as exc:
+                steps.append(StepResult(kind="check", name=_record_name(row), ok=False,
+                                        detail=f"{type(exc).__name__}: {exc}"))
+                continue
             if row.status != "restored":
                 continue
-            state = json.loads(row.state)
             item = self._item(row, live, state)
             check = getattr(item, "verify", None)
             if check is None:
@@ -330,6 +406,11 @@ class CheckpointSet:
             steps.append(StepResult(kind="check", name=f"restored {row.name}", ok=bool(ok),
                                     detail=str(detail)))
         return steps
+
+
+def _record_name(row: Row[Any]) -> str:
+    """A record that does not verify, named by its sequence and (unverified) name."""
+    return f"checkpoint record {row.seq} ({str(row.name)[:100]}, unverified)"
 
 
 def _not_found(kind: str, name: str) -> NoReturn:

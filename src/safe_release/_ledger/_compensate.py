@@ -12,9 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import httpx
-from sqlalchemy import update
 
-from safe_release._clock import utc_now
 from safe_release._report import StepResult
 from safe_release._store._engine import write_tx
 from safe_release.adapters._operation import SideEffect
@@ -55,22 +53,31 @@ def compensate(
 
 
 def _plan(journal: Journal) -> list[LedgerEntry]:
-    """Mark writes that will never be sent; the entries as they now are, oldest first."""
+    """Mark writes that will never be sent; the entries as they now are, oldest first.
+
+    A tampered entry is neither marked nor sent (`_step` reports it); it still
+    counts as the earliest write to its target, so that a later write to the same
+    target is not promoted to restore a value the tampered one may have captured.
+    """
     entries = journal.entries()
     earliest: dict[tuple[str, str], int] = {}
     for entry in entries:
-        if entry.state in _MAY_HAVE_APPLIED:
+        if entry.state in _MAY_HAVE_APPLIED or entry.tampered is not None:
             earliest.setdefault((entry.adapter, entry.target), entry.id)
     marks = {entry.id: mark for entry in entries if entry.comp_state is None
-             and (mark := _mark(entry, earliest)) is not None}
+             and entry.tampered is None and (mark := _mark(entry, earliest)) is not None}
     if not marks:
         return entries
-    table, at = journal.store.tables.ledger, utc_now(journal.store.clock)
+    planned = []
     with write_tx(journal.store.engine, "planning a compensation") as conn:
-        for entry_id, (state, detail) in marks.items():
-            conn.execute(update(table).where(table.c.id == entry_id)
-                         .values(comp_state=state, comp_detail=detail, updated_at=at))
-    return journal.entries()
+        for entry in entries:
+            if entry.id in marks:
+                state, detail = marks[entry.id]
+                new = entry.changed(journal.store.signer, comp_state=state, comp_detail=detail)
+                journal.write_entry(conn, entry.id, entry.stored, new.stored)
+                entry = new  # noqa: PLW2901 - the entry as now stored
+            planned.append(entry)
+    return planned
 
 
 def _mark(entry: LedgerEntry, earliest: dict[tuple[str, str], int]) -> tuple[str, str] | None:
@@ -89,6 +96,9 @@ def _mark(entry: LedgerEntry, earliest: dict[tuple[str, str], int]) -> tuple[str
 
 def _step(journal: Journal, entry: LedgerEntry,
           adapter: MarketplaceAdapter | None) -> StepResult | None:
+    if entry.tampered is not None:
+        return StepResult(kind="compensation", name=f"ledger entry {entry.id} ({entry.target})",
+                          ok=False, detail=f"RecordTamperedError: {entry.tampered}")
     if entry.comp_state in _FINAL_SILENT:
         return None
     if entry.comp_state == KEPT:
@@ -104,9 +114,10 @@ def _step(journal: Journal, entry: LedgerEntry,
 
 def _send(journal: Journal, entry: LedgerEntry, adapter: MarketplaceAdapter) -> StepResult:
     """Reconcile an interrupted compensation, else journal "sending" and send the inverse."""
-    assert entry.inverse is not None  # noqa: S101 - planning kept the ones without
+    inverse = entry.inverse
+    assert inverse is not None  # noqa: S101 - planning kept the ones without
     try:
-        op, request = adapter.inverse_request(entry.inverse)
+        op, request = adapter.inverse_request(inverse)
     except (MarketplaceError, InvalidArgumentError) as exc:
         return _record(journal, entry, FAILED, f"the inverse cannot be built: {exc}")
     if entry.comp_state in (SENDING, AMBIGUOUS):
@@ -118,9 +129,9 @@ def _send(journal: Journal, entry: LedgerEntry, adapter: MarketplaceAdapter) -> 
                 "run recover() again"))
         if outcome:
             return _record(journal, entry, DONE, "compensated (confirmed by reading back)")
-    journal.set_compensation(entry.id, SENDING, "sending the inverse")
+    entry = journal.set_compensation(entry, SENDING, "sending the inverse")
     try:
-        response = adapter.compensating_call(entry.inverse)
+        response = adapter.compensating_call(inverse)
     except AmbiguousWriteError as exc:
         return _record(journal, entry, AMBIGUOUS, str(exc))
     except MarketplaceError as exc:
@@ -139,7 +150,7 @@ def _reconcile(adapter: MarketplaceAdapter, op: object, request: httpx.Request) 
 
 
 def _record(journal: Journal, entry: LedgerEntry, state: str, detail: str) -> StepResult:
-    journal.set_compensation(entry.id, state, detail)
+    journal.set_compensation(entry, state, detail)
     return _result(entry, ok=state == DONE, detail=detail)
 
 
@@ -153,7 +164,8 @@ def verify(journal: Journal, adapters: Sequence[MarketplaceAdapter], *,
            sample: int | None) -> list[StepResult]:
     """See `Journal.verify`."""
     by_identity = {adapter.identity: adapter for adapter in adapters}
-    done = [e for e in reversed(journal.entries()) if e.comp_state == DONE and e.inverse]
+    done = [e for e in reversed(journal.entries())
+            if e.comp_state == DONE and e.inverse and e.tampered is None]
     picked = done if sample is None or len(done) <= sample else \
         [done[i * len(done) // sample] for i in range(sample)]
     checks = [_read_back(entry, by_identity.get(entry.adapter)) for entry in picked]

@@ -15,13 +15,16 @@ from safe_release._clock import utc_now
 from safe_release._json import canonical_dumps
 from safe_release._ledger import _compensate
 from safe_release._ledger._records import (
+    LEDGER_TABLE,
     LedgerEntry,
     encode_request,
     encode_response,
     idem_key,
     replayed_response,
+    seal_values,
     target_text,
 )
+from safe_release._sealing import LEDGER
 from safe_release._store._engine import read_tx, write_tx
 from safe_release.adapters._operation import SideEffect
 from safe_release.exceptions import (
@@ -29,6 +32,7 @@ from safe_release.exceptions import (
     MarketplaceError,
     MarketplaceHTTPError,
     MarketplaceTransportError,
+    RecordTamperedError,
 )
 
 if TYPE_CHECKING:
@@ -70,6 +74,8 @@ class Ticket:
     operation: Operation | None = None
     replayed: httpx.Response | None = None
     observe: bool = True
+    stored: dict[str, Any] | None = None
+    """The row's sealed columns and ``mac`` as written by `Journal.begin`."""
 
 
 class Journal:
@@ -119,20 +125,30 @@ class Journal:
                 return Ticket(replayed=replayed_response(latest.response, request),
                               observe=False)
             at = utc_now(self.store.clock)
+            stored: dict[str, Any] = {
+                "scope": self.scope, "adapter": adapter.identity, "operation": op.name,
+                "side_effect": op.side_effect.value, "target": target, "idem_key": key,
+                "request": canonical_dumps(encoded),
+                "inverse": inverse.model_dump_json(by_alias=True) if inverse is not None
+                else None, "state": SENDING, "response": None, "comp_state": None,
+                "comp_detail": None}
             result = conn.execute(insert(table).values(
-                release_id=self.release_id, scope=self.scope, adapter=adapter.identity,
-                operation=op.name, side_effect=op.side_effect.value, target=target,
-                idem_key=key, request=canonical_dumps(encoded),
-                inverse=inverse.model_dump_json(by_alias=True) if inverse is not None else None,
-                state=SENDING, created_at=at, updated_at=at).returning(table.c.id))
-            return Ticket(int(result.scalar_one()), op)
+                release_id=self.release_id, created_at=at, updated_at=at, **stored,
+            ).returning(table.c.id))
+            entry_id = int(result.scalar_one())
+            stored["mac"] = seal_values(self.store.signer, self.release_id, entry_id, stored)
+            conn.execute(update(table).where(table.c.id == entry_id)
+                         .values(mac=stored["mac"]))
+            return Ticket(entry_id, op, stored=stored)
 
     def finish(self, ticket: Ticket, *, response: httpx.Response | None = None,
                error: BaseException | None = None, latency: float = 0.0) -> None:
         """Record the outcome, then report it to `observer` (which may raise)."""
-        if ticket.entry_id is not None and ticket.operation is not None:
-            state, stored = _outcome(ticket.operation, response, error)
-            self._update(ticket.entry_id, state=state, response=json.dumps(stored))
+        if ticket.entry_id is not None and ticket.operation is not None \
+                and ticket.stored is not None:
+            state, outcome = _outcome(ticket.operation, response, error)
+            self._write(ticket.entry_id, ticket.stored,
+                        {**ticket.stored, "state": state, "response": json.dumps(outcome)})
         if ticket.observe and self.observer is not None:
             self.observer(error is None, latency)
 
@@ -172,13 +188,33 @@ class Journal:
                    c.state != FAILED)
             .order_by(c.id.desc()).limit(1)
         ).first()
-        return LedgerEntry.from_row(row) if row is not None else None
+        if row is None:
+            return None
+        entry = LedgerEntry.from_row(row, self.store.signer)
+        if entry.tampered is not None:  # a forged "already in place" must not skip a send
+            raise RecordTamperedError(entry.tampered, table=LEDGER_TABLE,
+                                      key=(entry.release_id, entry.id))
+        return entry
 
-    def _update(self, entry_id: int, **values: Any) -> None:
-        c = self.store.tables.ledger.c
+    def _write(self, entry_id: int, old: dict[str, Any], new: dict[str, Any]) -> None:
+        """Store ``new`` (sealed here) in place of ``old``, if the row still holds ``old``."""
+        new = {**new, "mac": seal_values(self.store.signer, self.release_id, entry_id, new)}
         with write_tx(self.store.engine, "journaling a marketplace write") as conn:
-            conn.execute(update(self.store.tables.ledger).where(c.id == entry_id)
-                         .values(updated_at=utc_now(self.store.clock), **values))
+            self.write_entry(conn, entry_id, old, new)
+
+    def write_entry(self, conn: Connection, entry_id: int, old: dict[str, Any],
+                    new: dict[str, Any]) -> None:
+        """Compare-and-set one row on its seal: `RecordTamperedError` if it was altered."""
+        table = self.store.tables.ledger
+        changed = {k: v for k, v in new.items() if k in LEDGER.fields or k == "mac"}
+        result = conn.execute(update(table).where(
+            table.c.id == entry_id, table.c.release_id == self.release_id,
+            table.c.mac == old["mac"]).values(updated_at=utc_now(self.store.clock), **changed))
+        if result.rowcount != 1:
+            msg = (f"ledger entry {entry_id} of release {self.release_id} was changed by "
+                   "someone else while it was being recorded (its seal no longer matches); "
+                   "the change was not recorded. Find out who writes to sr_ledger")
+            raise RecordTamperedError(msg, table=LEDGER_TABLE, key=(self.release_id, entry_id))
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -188,7 +224,7 @@ class Journal:
         with read_tx(self.store.engine, "reading the side-effect ledger") as conn:
             rows = conn.execute(select(self.store.tables.ledger)
                                 .where(c.release_id == self.release_id).order_by(c.id))
-            return [LedgerEntry.from_row(row) for row in rows]
+            return [LedgerEntry.from_row(row, self.store.signer) for row in rows]
 
     def summary(self) -> dict[str, int]:
         """Counts by state (``succeeded``…) and by compensation state (``comp_done``…)."""
@@ -242,9 +278,13 @@ class Journal:
         with self.quieted():
             return _compensate.verify(self, adapters, sample=sample)
 
-    def set_compensation(self, entry_id: int, state: str | None, detail: str) -> None:
-        """Record a compensation state (before acting on it, and after)."""
-        self._update(entry_id, comp_state=state, comp_detail=detail)
+    def set_compensation(self, entry: LedgerEntry, state: str | None,
+                         detail: str) -> LedgerEntry:
+        """Record a compensation state (before acting on it, and after); the entry now."""
+        new = entry.changed(self.store.signer, comp_state=state, comp_detail=detail)
+        with write_tx(self.store.engine, "journaling a compensation") as conn:
+            self.write_entry(conn, entry.id, entry.stored, new.stored)
+        return new
 
 
 def _outcome(op: Operation, response: httpx.Response | None,

@@ -6,10 +6,11 @@ access token put on the request by ``authorize`` cannot reach the store.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
@@ -17,13 +18,16 @@ import httpx
 
 from safe_release._json import canonical_dumps
 from safe_release._ledger._inverse import Inverse
+from safe_release._sealing import LEDGER
 from safe_release._store._tables import TARGET_LENGTH
-from safe_release.exceptions import InvalidArgumentError
+from safe_release.exceptions import InvalidArgumentError, RecordTamperedError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from sqlalchemy import Row
+
+    from safe_release._signing import Signer
 
 
 __all__ = [
@@ -39,12 +43,23 @@ __all__ = [
 
 MAX_RESPONSE_BYTES = 64 * 1024
 REPLAYED_HEADER = "x-safe-release-replayed"
+LEDGER_TABLE = LEDGER.table
 _KEY_LENGTH = 64
+
+
+def seal_values(signer: Signer, release_id: str, entry_id: int,
+                values: Mapping[str, Any]) -> str:
+    """The seal of ledger row ``entry_id`` holding the stored ``values``."""
+    return LEDGER.seal(signer, (release_id, entry_id), values)
 
 
 @dataclass(frozen=True)
 class LedgerEntry:
-    """One journaled write (a row of ``sr_ledger``)."""
+    """One journaled write (a row of ``sr_ledger``).
+
+    ``tampered`` says why the row does not verify with the store's key (then the
+    decoded fields are not to be trusted, and nothing is sent from it).
+    """
 
     id: int
     release_id: str
@@ -59,15 +74,45 @@ class LedgerEntry:
     response: dict[str, Any] | None
     comp_state: str | None
     comp_detail: str | None
+    tampered: str | None = None
+    stored: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    """The sealed columns exactly as stored, and the row's ``mac``."""
 
     @classmethod
-    def from_row(cls, row: Row[Any]) -> LedgerEntry:
-        """Decode a selected row."""
+    def from_row(cls, row: Row[Any], signer: Signer) -> LedgerEntry:
+        """Decode a selected row, checking its seal (a failure sets ``tampered``)."""
+        stored = LEDGER.values(row)
+        try:
+            LEDGER.check(signer, (row.release_id, row.id), stored,
+                         what=f"ledger entry {row.id} of release {row.release_id}",
+                         release_id=row.release_id)
+            return cls._decoded(row, stored, None)
+        except RecordTamperedError as exc:
+            tampered = str(exc)
+        try:
+            return cls._decoded(row, stored, tampered)
+        except (ValueError, TypeError):  # altered beyond decoding: keep what names it
+            return cls(row.id, row.release_id, str(row.adapter), str(row.operation), "",
+                       str(row.target), "", {}, None, str(row.state), None, None, None,
+                       tampered, stored)
+
+    @classmethod
+    def _decoded(cls, row: Row[Any], stored: dict[str, Any],
+                 tampered: str | None) -> LedgerEntry:
         inverse = Inverse.model_validate_json(row.inverse) if row.inverse else None
         return cls(row.id, row.release_id, row.adapter, row.operation, row.side_effect,
                    row.target, row.idem_key, json.loads(row.request), inverse, row.state,
                    json.loads(row.response) if row.response else None, row.comp_state,
-                   row.comp_detail)
+                   row.comp_detail, tampered, stored)
+
+    def changed(self, signer: Signer, **values: Any) -> LedgerEntry:
+        """This entry with stored ``values`` changed and sealed again (not yet written)."""
+        stored = {**self.stored, **values}
+        stored["mac"] = seal_values(signer, self.release_id, self.id, stored)
+        decoded = {k: v for k, v in values.items() if k in {"state", "comp_state", "comp_detail"}}
+        if "response" in values:
+            decoded["response"] = json.loads(values["response"]) if values["response"] else None
+        return dataclasses.replace(self, stored=stored, **decoded)
 
     @property
     def name(self) -> str:

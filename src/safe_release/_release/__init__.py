@@ -7,6 +7,7 @@ from safe_release._release._incidents import IncidentReport, incident_report
 from safe_release._release._records import ReleaseEvent, ReleaseRecord, release_record, releases
 from safe_release._release._recover import recover, rollback
 from safe_release._release._release import OnFailure, Release, current_release, release
+from safe_release._release._resign import ResignResult, resign_release
 
 __all__ = [
     "IncidentReport",
@@ -14,6 +15,7 @@ __all__ = [
     "Release",
     "ReleaseEvent",
     "ReleaseRecord",
+    "ResignResult",
     "current_release",
     "guarded",
     "incident_report",
@@ -21,5 +23,6 @@ __all__ = [
     "release",
     "release_record",
     "releases",
+    "resign_release",
     "rollback",
 ]

@@ -11,8 +11,13 @@ from sqlalchemy import insert, select, update
 
 from safe_release._clock import as_utc, utc_now
 from safe_release._report import ReleaseStatus, RollbackReport, Verification
+from safe_release._sealing import RELEASES
 from safe_release._store._engine import read_tx
-from safe_release.exceptions import ReleaseNotFoundError, ReleaseStateError
+from safe_release.exceptions import (
+    RecordTamperedError,
+    ReleaseNotFoundError,
+    ReleaseStateError,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Row
@@ -27,6 +32,7 @@ __all__ = [
     "event",
     "insert_release",
     "load",
+    "load_any",
     "load_events",
     "now",
     "release_record",
@@ -70,6 +76,11 @@ class ReleaseRecord(BaseModel):
     report: RollbackReport | None = None
     events: tuple[ReleaseEvent, ...] = ()
     """The release's journal, oldest first (filled by `release_record`, not `releases`)."""
+    tampered: str | None = None
+    """Why the record does not verify with the store's signing key (None: it does).
+
+    A tampered record is shown, never acted on: rollback and recover refuse it.
+    """
 
     @property
     def time_to_restore(self) -> float | None:
@@ -117,9 +128,11 @@ def refuse_if_unfinished(conn: Connection, store: Store, scope: str) -> None:
 
 
 def insert_release(conn: Connection, store: Store, values: dict[str, Any]) -> None:
-    """Insert the release row (status ``running``) and its ``started`` event."""
+    """Insert the release row (status ``running``), sealed, and its ``started`` event."""
     refuse_if_unfinished(conn, store, values["scope"])
-    conn.execute(insert(store.tables.release).values(**values))
+    sealed = {name: values.get(name) for name in RELEASES.fields}
+    mac = RELEASES.seal(store.signer, (values["id"],), sealed)
+    conn.execute(insert(store.tables.release).values(**values, mac=mac))
     event(conn, store, values["id"], "started", {"name": values["name"],
                                                  "scope": values["scope"]},
           at=values["started_at"])
@@ -136,6 +149,11 @@ def set_state(conn: Connection, store: Store, release_id: str, kind: str,
     if isinstance(values.get("verification"), Verification):
         values["verification"] = values["verification"].value
     if values:
+        row = conn.execute(select(t).where(t.c.id == release_id).with_for_update()).one()
+        sealed = RELEASES.values(row)
+        _check(store, release_id, sealed)
+        sealed.update({k: v for k, v in values.items() if k in RELEASES.fields})
+        values["mac"] = RELEASES.seal(store.signer, (release_id,), sealed)
         conn.execute(update(t).where(t.c.id == release_id).values(**values))
     shown = {k: v for k, v in values.items() if k in {"status", "verification", "error"}}
     event(conn, store, release_id, kind, {**shown, **(detail or {})})
@@ -149,21 +167,58 @@ def event(conn: Connection, store: Store, release_id: str, kind: str,
         at=at or now(store)))
 
 
-def _record(row: Row[Any], events: tuple[ReleaseEvent, ...] = ()) -> ReleaseRecord:
+def _check(store: Store, release_id: str, sealed: dict[str, Any]) -> None:
+    RELEASES.check(store.signer, (release_id,), sealed, what=f"the record of release "
+                   f"{release_id}", release_id=release_id)
+
+
+def _tampered(store: Store, row: Row[Any]) -> str | None:
+    try:
+        _check(store, row.id, RELEASES.values(row))
+    except RecordTamperedError as exc:
+        return str(exc)
+    return None
+
+
+_TIMES = ("started_at", "detected_at", "rollback_started_at", "restored_at", "verified_at",
+          "finished_at")
+
+
+def _record(store: Store, row: Row[Any]) -> ReleaseRecord:
     m = row._mapping  # noqa: SLF001 - SQLAlchemy's public mapping view of a row
-    report = RollbackReport.model_validate_json(m["report"]) if m["report"] else None
-    times = ("started_at", "detected_at", "rollback_started_at", "restored_at",
-             "verified_at", "finished_at")
+    tampered = _tampered(store, row)
+    try:
+        report = RollbackReport.model_validate_json(m["report"]) if m["report"] else None
+        status = ReleaseStatus(m["status"])
+        verification = Verification(m["verification"]) if m["verification"] else None
+    except ValueError:
+        if tampered is None:
+            raise
+        report, status, verification = None, ReleaseStatus.ROLLBACK_FAILED, None
     return ReleaseRecord(
-        id=m["id"], name=m["name"], scope=m["scope"], status=ReleaseStatus(m["status"]),
-        verification=Verification(m["verification"]) if m["verification"] else None,
-        on_failure=m["on_failure"], owner=m["owner"], error=m["error"], report=report,
-        events=events, **{k: as_utc(m[k]) for k in times},
+        id=m["id"], name=m["name"], scope=m["scope"], status=status,
+        verification=verification, on_failure=m["on_failure"], owner=m["owner"],
+        error=m["error"], report=report, tampered=tampered,
+        **{k: as_utc(m[k]) for k in _TIMES},
     )
 
 
 def load(conn: Connection, store: Store, release_id: str) -> ReleaseRecord:
-    """The release ``release_id`` (`ReleaseNotFoundError` if there is none)."""
+    """The release ``release_id``, verified.
+
+    Raises `ReleaseNotFoundError` if there is none, `RecordTamperedError` if its
+    record does not verify with the store's signing key.
+    """
+    record = load_any(conn, store, release_id)
+    if record.tampered is not None:
+        t = store.tables.release
+        sealed = RELEASES.values(conn.execute(select(t).where(t.c.id == release_id)).one())
+        _check(store, release_id, sealed)
+    return record
+
+
+def load_any(conn: Connection, store: Store, release_id: str) -> ReleaseRecord:
+    """The release ``release_id`` as recorded, tampered or not (``tampered`` says)."""
     t = store.tables.release
     row = conn.execute(select(t).where(t.c.id == release_id)).first()
     if row is None:
@@ -172,7 +227,7 @@ def load(conn: Connection, store: Store, release_id: str) -> ReleaseRecord:
             "'safe-release releases list' (or store.releases())"
         )
         raise ReleaseNotFoundError(msg, release_id=release_id)
-    return _record(row)
+    return _record(store, row)
 
 
 def load_events(conn: Connection, store: Store, release_id: str) -> tuple[ReleaseEvent, ...]:
@@ -187,7 +242,7 @@ def load_events(conn: Connection, store: Store, release_id: str) -> tuple[Releas
 def release_record(store: Store, release_id: str) -> ReleaseRecord:
     """One release with its journal; `ReleaseNotFoundError` if it is not recorded."""
     with read_tx(store.engine, "reading a release") as conn:
-        record = load(conn, store, release_id)
+        record = load_any(conn, store, release_id)
         return record.model_copy(update={"events": load_events(conn, store, release_id)})
 
 
@@ -206,4 +261,4 @@ def releases(store: Store, *, scope: str | None = None, limit: int = 50,
     if limit:
         query = query.limit(limit)
     with read_tx(store.engine, "listing releases") as conn:
-        return [_record(row) for row in conn.execute(query)]
+        return [_record(store, row) for row in conn.execute(query)]

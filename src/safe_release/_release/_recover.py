@@ -10,15 +10,23 @@ from __future__ import annotations
 
 import logging
 from itertools import groupby
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from sqlalchemy import select
 
 from safe_release._release._lock import ScopeLock, new_owner
 from safe_release._release._records import load, release_record, releases
 from safe_release._release._release import failed_error
 from safe_release._release._rollback import RollbackRun, begin_rollback
 from safe_release._report import ReleaseStatus, RollbackReport
-from safe_release._store._engine import write_tx
-from safe_release.exceptions import ReleaseLockedError, ReleaseStateError
+from safe_release._sealing import RELEASES, RESIGN_COMMAND
+from safe_release._store._engine import read_tx, write_tx
+from safe_release.exceptions import (
+    RecordTamperedError,
+    ReleaseLockedError,
+    ReleaseStateError,
+    UnsignedRecordError,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -54,8 +62,7 @@ def recover(store: Store, *, checkpoint: Sequence[Any] = (),
     skipped. ``checkpoint`` and ``adapters`` are the job's live objects, for
     checkpoints and marketplace writes the store cannot restore alone.
     """
-    stuck = releases(store, statuses=tuple(s.value for s in _UNFINISHED), limit=0)
-    stuck.sort(key=lambda r: r.scope)
+    stuck, refused = _unfinished(store)
     reports: list[RollbackReport] = []
     for _scope, group in groupby(stuck, key=lambda r: r.scope):
         records = list(group)  # newest first: the oldest checkpoint is restored last
@@ -69,12 +76,65 @@ def recover(store: Store, *, checkpoint: Sequence[Any] = (),
         lock.start_heartbeat()
         try:
             for record in records:
-                report = _finish(store, record.id, _UNFINISHED, checkpoint, adapters)
+                try:
+                    report = _finish(store, record.id, _UNFINISHED, checkpoint, adapters)
+                except RecordTamperedError:  # altered between the listing and the lock
+                    refused.append(record)
+                    continue
                 if report is not None:
                     reports.append(report)
         finally:
             _unlock(store, lock)
+    if refused:
+        _refuse(refused)
     return reports
+
+
+def _unfinished(store: Store) -> tuple[list[ReleaseRecord], list[ReleaseRecord]]:
+    """Releases to finish (by scope), and the ones refused because they do not verify.
+
+    Every release is looked at, not only those whose stored status says
+    unfinished: a status rewritten to ``succeeded`` must not hide a release from
+    recovery. Rows from before records were sealed are trusted to be finished
+    when they say so (they could not be told from forged ones; see
+    docs/security.md), and refused when they say unfinished.
+    """
+    unfinished = {s.value for s in _UNFINISHED}
+    stuck, refused = [], []
+    for record in releases(store, limit=0):
+        if record.tampered is None:
+            if record.status in _UNFINISHED:
+                stuck.append(record)
+        elif not _unsigned(store, record.id) or _stored_status(store, record.id) in unfinished:
+            refused.append(record)
+    stuck.sort(key=lambda r: r.scope)
+    return stuck, refused
+
+
+def _unsigned(store: Store, release_id: str) -> bool:
+    t = store.tables.release
+    with read_tx(store.engine, "reading a release") as conn:
+        return conn.execute(select(t.c.mac).where(t.c.id == release_id)).scalar() is None
+
+
+def _stored_status(store: Store, release_id: str) -> str | None:
+    t = store.tables.release
+    with read_tx(store.engine, "reading a release") as conn:
+        status: str | None = conn.execute(select(t.c.status).where(
+            t.c.id == release_id)).scalar()
+        return status
+
+
+def _refuse(refused: Sequence[ReleaseRecord]) -> NoReturn:
+    ids = ", ".join(r.id for r in refused)
+    unsigned = all(r.tampered and "before records were sealed" in r.tampered for r in refused)
+    msg = (f"{len(refused)} release record(s) do not verify with the store's signing key and "
+           f"were not recovered: {ids}. Nothing was restored or sent for them; the others "
+           f"were recovered. Check each ('safe-release releases show ID'), then re-seal it "
+           f"with '{RESIGN_COMMAND} ID' (add --force for a record altered after it was "
+           "sealed) and run recover again")
+    error = UnsignedRecordError if unsigned else RecordTamperedError
+    raise error(msg, table=RELEASES.table, key=tuple(r.id for r in refused))
 
 
 def rollback(store: Store, release_id: str, *, checkpoint: Sequence[Any] = (),
@@ -87,6 +147,9 @@ def rollback(store: Store, release_id: str, *, checkpoint: Sequence[Any] = (),
     are in the returned report's ``failed``.
     """
     record = release_record(store, release_id)
+    if record.tampered is not None:
+        with read_tx(store.engine, "reading a release") as conn:
+            load(conn, store, release_id)  # raises the typed error
     _check_rollbackable(record)
     lock = _scope_lock(store, record)
     lock.acquire(0.0)

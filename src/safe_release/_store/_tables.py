@@ -25,6 +25,7 @@ from sqlalchemy import (
 __all__ = [
     "ID_LENGTH",
     "KEY_LENGTH",
+    "MAC_LENGTH",
     "NAME_LENGTH",
     "TARGET_LENGTH",
     "VERSION_TABLE",
@@ -36,6 +37,7 @@ NAME_LENGTH = 200
 KEY_LENGTH = 400
 ID_LENGTH = 40
 TARGET_LENGTH = 1000
+MAC_LENGTH = 80
 VERSION_TABLE = "sr_alembic_version"
 
 
@@ -141,6 +143,7 @@ def _release_tables(md: MetaData) -> tuple[Table, Table, Table]:
         Column("finished_at", ts, nullable=True),
         Column("error", Text, nullable=True),
         Column("report", Text, nullable=True),
+        Column("mac", String(MAC_LENGTH), nullable=True),
         Index("ix_sr_release_scope_started", "scope", "started_at"),
         Index("ix_sr_release_status", "status"),
     )
@@ -182,6 +185,7 @@ def _checkpoint_tables(md: MetaData) -> tuple[Table, Table]:
         Column("detail", Text, nullable=False),
         Column("created_at", ts, nullable=False),
         Column("updated_at", ts, nullable=False),
+        Column("mac", String(MAC_LENGTH), nullable=True),
         Index("ix_sr_checkpoint_scope_status", "scope", "status"),
     )
     ledger = Table(
@@ -203,6 +207,7 @@ def _checkpoint_tables(md: MetaData) -> tuple[Table, Table]:
         Column("comp_detail", Text, nullable=True),
         Column("created_at", ts, nullable=False),
         Column("updated_at", ts, nullable=False),
+        Column("mac", String(MAC_LENGTH), nullable=True),
         Index("ix_sr_ledger_target", "scope", "adapter", "target", "id"),
         Index("ix_sr_ledger_release", "release_id", "id"),
     )

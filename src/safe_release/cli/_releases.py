@@ -50,7 +50,8 @@ def releases_table(records: Sequence[Any]) -> str:
     """Releases, newest first: id, name, scope, status, verification, times."""
     headers = ("ID", "NAME", "SCOPE", "STATUS", "VERIFIED", "STARTED", "TTR", "ERROR")
     rows = [
-        (r.id[:12], r.name, r.scope, r.status.value,
+        (r.id[:12], r.name, r.scope,
+         r.status.value if r.tampered is None else "UNVERIFIED",
          r.verification.value if r.verification else "-", _when(r.started_at), _ttr(r),
          _short(r.error))
         for r in records
@@ -68,6 +69,8 @@ def _show(record: Any) -> str:
         ("restored", _when(record.restored_at)), ("verified", _when(record.verified_at)),
         ("finished", _when(record.finished_at)), ("error", record.error or "-"),
     ]
+    if record.tampered is not None:
+        pairs.append(("integrity", "DOES NOT VERIFY: " + record.tampered))
     text = fields(pairs)
     if record.report is not None:
         text += "\n\n" + record.report.summary()
@@ -113,6 +116,29 @@ def show(settings: Settings, release_id: str, *, as_json: bool) -> None:
         emit_json(dump(record))
     else:
         click.echo(_show(record))
+
+
+@releases.command()
+@click.argument("release_id")
+@click.option("--force", is_flag=True,
+              help="Also re-seal rows whose seal does not verify (altered after sealing).")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@json_option
+@click.pass_obj
+def resign(settings: Settings, release_id: str, *, force: bool, yes: bool,
+           as_json: bool) -> None:
+    """Seal a release's records again, after you have checked them ('releases show')."""
+    with settings.store() as store:
+        full = _full_id(store, release_id)
+        if not yes:
+            click.echo(_show(store.release_record(full)))
+            click.confirm("\nThese records will be trusted by rollback and recover. "
+                          "Seal them?", abort=True)
+        result = _releases.resign_release(store, full, force=force)
+    if as_json:
+        emit_json({"release_id": full, "sealed": dict(result)})
+    else:
+        click.echo(f"sealed {result.total} record(s) of release {full}")
 
 
 def _full_id(store: sr.Store, prefix: str) -> str:
