@@ -51,8 +51,9 @@ def approx(expected: Any) -> Any:
     return pytest.approx(expected, abs=1e-4)
 
 
-def send_times(limiter: LimiterBackend, n: int, now: float = T0, *, key: str = KEY,
-               limit: Limit = LIM) -> list[float]:
+def send_times(
+    limiter: LimiterBackend, n: int, now: float = T0, *, key: str = KEY, limit: Limit = LIM
+) -> list[float]:
     """Reserve ``n`` slots at ``now``; the times they may be sent."""
     return [now + limiter.reserve(key, limit, now).delay for _ in range(n)]
 
@@ -84,7 +85,8 @@ def redis_url() -> Iterator[str]:
     port = _free_port()
     proc = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"redis://127.0.0.1:{port}/0"
     client = redis.Redis.from_url(url)
@@ -160,8 +162,7 @@ class TestReserve:
         send_times(limiter, 5)
         assert limiter.state(KEY, LIM, T0 + 0.25).tokens == approx(2.5)
         assert limiter.state(KEY, LIM, T0 + 60).tokens == 5
-        assert [limiter.reserve(KEY, LIM, T0 + 60).delay for _ in range(6)][-1] == (
-            approx(0.1))
+        assert [limiter.reserve(KEY, LIM, T0 + 60).delay for _ in range(6)][-1] == (approx(0.1))
 
     def test_queue_is_fifo(self, limiter: LimiterBackend) -> None:
         """Each reservation takes the slot after the previous one, never an earlier one."""
@@ -224,9 +225,7 @@ class TestPenalize:
         assert limiter.state(KEY, LIM, T0).paused_until == approx(T0 + 1 / 7.0)
 
     @pytest.mark.parametrize("garbage", [math.nan, math.inf, -5.0, 10 * 86_400.0])
-    def test_garbage_retry_after_is_ignored(
-        self, limiter: LimiterBackend, garbage: float
-    ) -> None:
+    def test_garbage_retry_after_is_ignored(self, limiter: LimiterBackend, garbage: float) -> None:
         """NaN, infinite, negative or absurd Retry-After values count as none."""
         limiter.penalize(KEY, LIM, T0, retry_after=garbage)
         assert limiter.state(KEY, LIM, T0).paused_until == approx(T0 + 1 / 7.0)
@@ -290,9 +289,7 @@ class TestRewardAndHints:
             limiter.reward(KEY, LIM, now)
         assert limiter.state(KEY, LIM, now).rate == approx(9.0)  # 90 % of the rate at the 429
 
-    def test_learned_ceiling_is_probed_after_a_quiet_spell(
-        self, limiter: LimiterBackend
-    ) -> None:
+    def test_learned_ceiling_is_probed_after_a_quiet_spell(self, limiter: LimiterBackend) -> None:
         """After 5 quiet seconds the bucket probes upward, one small step every second."""
         limiter.penalize(KEY, LIM, T0 - 2, retry_after=None)
         for _ in range(20):
@@ -312,9 +309,7 @@ class TestRewardAndHints:
         limiter.reward(KEY, LIM, T0 + 1)
         assert limiter.state(KEY, LIM, T0 + 1).rate == approx(7.0)
 
-    def test_hint_lowers_the_rate_at_once_and_caps_recovery(
-        self, limiter: LimiterBackend
-    ) -> None:
+    def test_hint_lowers_the_rate_at_once_and_caps_recovery(self, limiter: LimiterBackend) -> None:
         """A server rate below ours applies now and becomes the ceiling."""
         limiter.hint(KEY, LIM, 4.0, T0)
         assert limiter.state(KEY, LIM, T0).rate == 4.0
@@ -356,8 +351,9 @@ class TestRewardAndHints:
         assert limiter.state(KEY, LIM, T0).tokens == approx(2.0)
         assert limiter.epoch(KEY) == 0
 
-    @pytest.mark.parametrize(("tokens", "next_at"), [(math.nan, T0), (-1.0, T0),
-                                                     (0.0, math.nan), (0.0, T0 + 1e9)])
+    @pytest.mark.parametrize(
+        ("tokens", "next_at"), [(math.nan, T0), (-1.0, T0), (0.0, math.nan), (0.0, T0 + 1e9)]
+    )
     def test_garbage_replenish_is_ignored(
         self, limiter: LimiterBackend, tokens: float, next_at: float
     ) -> None:
@@ -370,9 +366,19 @@ class TestRewardAndHints:
 
 
 class TestBadInput:
-    @pytest.mark.parametrize("limit", [Limit(0.0, 5), Limit(-1.0, 5), Limit(math.nan, 5),
-                                       Limit(math.inf, 5), Limit(1.0, 0), Limit(1.0, True),
-                                       (1.0,), "10/s"])
+    @pytest.mark.parametrize(
+        "limit",
+        [
+            Limit(0.0, 5),
+            Limit(-1.0, 5),
+            Limit(math.nan, 5),
+            Limit(math.inf, 5),
+            Limit(1.0, 0),
+            Limit(1.0, True),
+            (1.0,),
+            "10/s",
+        ],
+    )
     def test_bad_limits_are_refused(self, limiter: LimiterBackend, limit: Any) -> None:
         """Non-positive or non-finite rates and bursts < 1 raise InvalidArgumentError."""
         with pytest.raises(sr.InvalidArgumentError, match=r"rate|burst|Limit"):
@@ -448,7 +454,8 @@ class TestProperties:
                 st.sampled_from(["reserve", "reserve", "reserve", "penalize", "reward", "hint"]),
                 st.floats(0.05, 3.0),
             ),
-            min_size=1, max_size=40,
+            min_size=1,
+            max_size=40,
         ),
     )
     def test_penalties_rewards_and_hints_never_overrun(
@@ -469,8 +476,8 @@ class TestProperties:
                 segment, top = [], limiter.state(KEY, limit, now).rate
             elif op == "reward":
                 limiter.reward(KEY, limit, now)
-            else:
-                ceiling = limit.rate * x
+            else:  # a hint below the band (10 % of the declared rate) counts as the band's floor
+                ceiling = limit.rate * max(x, 0.1)
                 lowest = min(lowest, ceiling)
                 limiter.hint(KEY, limit, ceiling, now)
             rate = limiter.state(KEY, limit, now).rate
@@ -536,9 +543,19 @@ class TestStoreLimiter:
         rate, per = 50.0, 40
         procs = [
             subprocess.Popen(
-                [sys.executable, "-c", _WORKER, backend.url, backend.schema or "", str(per),
-                 str(rate)],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                [
+                    sys.executable,
+                    "-c",
+                    _WORKER,
+                    backend.url,
+                    backend.schema or "",
+                    str(per),
+                    str(rate),
+                ],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
             )
             for _ in range(4)
         ]

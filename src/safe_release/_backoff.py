@@ -36,17 +36,23 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_RETRY_AFTER",
+    "ROUNDED_FLOOR",
     "RetryBudget",
     "RetryPolicy",
     "full_jitter",
     "parse_retry_after",
     "retry_delay",
     "seconds",
+    "unround_retry_after",
 ]
 
 MAX_RETRY_AFTER = 86_400.0
 """A ``Retry-After`` further away than a day is treated as garbage."""
 
+ROUNDED_FLOOR = 0.02
+"""The shortest pause an integer ``Retry-After: 1`` stands for (see `unround_retry_after`)."""
+
+_WHOLE_SECONDS = re.compile(r"\s*[0-9]{1,12}\s*")
 _DELTA_SECONDS = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,9})?")
 _MAX_HEADER = 64  # longer than any delta-seconds or IMF-fixdate: not worth parsing
 _RETRYING = _t.Retrying()  # only the owner of the RetryCallState we build; never run
@@ -145,6 +151,24 @@ def parse_retry_after(value: str | None, now_wall: float) -> float | None:
     if delay is None or not 0.0 <= delay <= MAX_RETRY_AFTER:
         return None
     return delay
+
+
+def unround_retry_after(header: str | None, parsed: float | None, *, gap: float) -> float | None:
+    """The wait an integer ``Retry-After: 1`` stands for: "under a second".
+
+    Delta-seconds are integers, so servers round a wait up: ``1`` stands for
+    anything in ``(0, 1]``, most often one token gap (25 ms at 40/s). It gives one
+    token gap of the operation (``gap``: one over its declared rate), between
+    `ROUNDED_FLOOR` and 1 s; a 429 that follows simply pauses again. A larger
+    integer ``n`` is honoured in full (rounding costs at most ``1/n`` of it); a
+    decimal, an HTTP date or a value the adapter did not read from this header
+    comes back as ``parsed``.
+    """
+    if parsed != 1.0 or not isinstance(header, str) or not _WHOLE_SECONDS.fullmatch(header):
+        return parsed
+    if float(header) != parsed:
+        return parsed
+    return min(1.0, max(gap, ROUNDED_FLOOR))
 
 
 def _http_date_delay(text: str, now_wall: float) -> float | None:

@@ -13,9 +13,12 @@ from safe_release.exceptions import CircuitOpenError, InvalidArgumentError
 if TYPE_CHECKING:
     from datetime import timedelta
 
-__all__ = ["BreakerState", "CircuitBreaker"]
+__all__ = ["BreakerState", "CircuitBreaker", "OutageMode"]
 
 BreakerState = Literal["closed", "open", "half_open"]
+OutageMode = Literal["fail_fast", "ride_out"]
+RECOVERY = {"fail_fast": 30.0, "ride_out": 1.0}
+"""The default ``recovery`` (seconds between probes) of each outage mode."""
 
 
 class CircuitBreaker:
@@ -34,6 +37,17 @@ class CircuitBreaker:
     Call `record_success` for every answer that is not a failure (a 2xx, but also
     a 4xx or 429: the server is up). Times are ``clock.monotonic()`` seconds;
     `CircuitOpenError.retry_at` is on that scale too. Thread-safe.
+
+    ``outage`` is what an adapter's calls do while the circuit is open:
+
+    - ``"fail_fast"`` (the default): raise `CircuitOpenError` (or the last real
+      error) at once, so that a job in a release fails and trips its rollback.
+      ``recovery`` defaults to 30 s.
+    - ``"ride_out"``: wait behind the open circuit, within each call's deadline,
+      and go on when a probe finds the marketplace back; failures while the
+      circuit is open are not retried on their own (the probe does that for
+      everybody). ``recovery`` defaults to 1 s, so the recovery is noticed within
+      about a second.
     """
 
     def __init__(
@@ -41,9 +55,10 @@ class CircuitBreaker:
         *,
         failure_threshold: int = 5,
         window: float | timedelta = 30.0,
-        recovery: float | timedelta = 30.0,
+        recovery: float | timedelta | None = None,
         clock: Clock | None = None,
         name: str = "",
+        outage: OutageMode = "fail_fast",
     ) -> None:
         if (
             isinstance(failure_threshold, bool)
@@ -55,8 +70,14 @@ class CircuitBreaker:
                 f">= 1, not {failure_threshold!r}"
             )
             raise InvalidArgumentError(msg)
+        if outage not in RECOVERY:
+            msg = f"CircuitBreaker(outage=…) must be 'fail_fast' or 'ride_out', not {outage!r}"
+            raise InvalidArgumentError(msg)
+        self._outage: OutageMode = outage
         self._threshold = failure_threshold
         self._window = seconds(window, "CircuitBreaker(window=…)")
+        if recovery is None:
+            recovery = RECOVERY[outage]
         self._recovery = seconds(recovery, "CircuitBreaker(recovery=…)")
         self._clock: Clock = clock if clock is not None else SystemClock()
         self._name = name
@@ -75,21 +96,42 @@ class CircuitBreaker:
                 return "half_open"
             return self._state
 
-    def before_call(self, *, marketplace: str = "", operation: str = "") -> None:
-        """Return if a request may be sent now; raise `CircuitOpenError` if not."""
+    @property
+    def outage(self) -> OutageMode:
+        """``"fail_fast"`` or ``"ride_out"``: what calls do while the circuit is open."""
+        return self._outage
+
+    @property
+    def rides_out(self) -> bool:
+        """Whether calls wait behind an open circuit instead of failing."""
+        return self._outage == "ride_out"
+
+    def before_call(self, *, marketplace: str = "", operation: str = "") -> bool:
+        """Return if a request may be sent now; raise `CircuitOpenError` if not.
+
+        Returns True when the caller is the half-open circuit's probe.
+        """
         with self._lock:
             now = self._clock.monotonic()
             if self._state == "closed":
-                return
+                return False
             if self._state == "open" and now >= self._retry_at:
                 self._state = "half_open"
                 self._probing = False
             if self._state == "half_open" and (not self._probing or now >= self._retry_at):
                 self._probing = True
                 self._retry_at = now + self._recovery
-                return
+                return True
             error = self._open_error(now, marketplace=marketplace, operation=operation)
         raise error
+
+    def blocked(self) -> bool:
+        """Whether a request other than the probe would be held now (no side effect)."""
+        with self._lock:
+            now = self._clock.monotonic()
+            if self._state == "open":
+                return now < self._retry_at
+            return self._state == "half_open" and self._probing and now < self._retry_at
 
     def record_success(self) -> None:
         """The server answered: clear the failure streak, close a half-open circuit."""
@@ -148,8 +190,9 @@ class CircuitBreaker:
         with self._lock:
             now = self._clock.monotonic()
             state, failures, wait = self._state, len(self._failures), self._retry_at - now
+        mode = "" if self._outage == "fail_fast" else " ride_out"
         if state == "closed":
-            return f"<CircuitBreaker closed {failures}/{self._threshold} failures>"
+            return f"<CircuitBreaker{mode} closed {failures}/{self._threshold} failures>"
         if state == "open" and wait > 0:
-            return f"<CircuitBreaker open, probe in {wait:.1f}s>"
-        return "<CircuitBreaker half_open>"
+            return f"<CircuitBreaker{mode} open, probe in {wait:.1f}s>"
+        return f"<CircuitBreaker{mode} half_open>"

@@ -8,6 +8,13 @@ and slots are never closer than the current rate allows. All times are
 wall-clock seconds (``clock.time()``) so that processes can share a bucket.
 `reserve`, `refund`, `penalize`, `reward`, `hint`, `replenish` and `snapshot`
 each take a bucket and return the next one; a backend stores it atomically.
+
+Nothing a server sends or a shared store holds can stop an operation for good:
+a rate hint is clamped to a band around the declared rate (`hint_band`), a pause
+(``Retry-After``, a replenish time) to `max_pause`, and a stored bucket whose
+numbers lie outside those bounds is repaired when it is loaded (`repair`). A
+ceiling below the band, hinted or stored, is probed back up toward the declared
+rate like a ceiling learned from 429s.
 """
 
 from __future__ import annotations
@@ -20,13 +27,20 @@ if TYPE_CHECKING:
     from safe_release.adapters._operation import Limit
 
 __all__ = [
+    "HINT_HIGH",
+    "HINT_LOW",
+    "PAUSE_CEILING",
     "Bucket",
     "BucketState",
     "Initial",
     "Reservation",
     "hint",
+    "hint_band",
+    "hinted_ceiling",
+    "max_pause",
     "penalize",
     "refund",
+    "repair",
     "replenish",
     "reserve",
     "reward",
@@ -45,6 +59,21 @@ RESOLUTION = 1e-6
 """Delays shorter than this are rounding noise of wall-clock doubles (~0.24 µs in 2026)."""
 MAX_HINT_SECONDS = 86_400.0
 """A Retry-After or replenish time further away than this is garbage and ignored."""
+PAUSE_CEILING = 60.0
+"""A pause a server asks for (Retry-After, replenish time) is cut to this many seconds...
+...or to the bucket's own longest pause, one interval at the floor rate, if longer."""
+HINT_LOW = FLOOR
+"""A server rate hint below this share of the declared rate is taken as this share..."""
+HINT_HIGH = 4.0
+"""...and one above this multiple of the declared rate as this multiple."""
+HORIZON = 3_600.0
+"""A stored schedule further ahead than this (past any pause) is corrupt..."""
+HORIZON_SLOTS = 100
+"""...unless this many slots at the floor rate reach further (slow operations)."""
+EPOCH_WRAP = 2**31
+"""Epochs are compared for equality only; a stored one outside [0, this) is wrapped."""
+VOID_SHARE = 0.9
+"""A hint that lowers the rate below this share re-times slots already handed out."""
 LEARN = 0.9
 """Without a rate hint, 429s that keep coming teach a ceiling: this share of the rate."""
 RECENT = 10.0
@@ -79,7 +108,6 @@ class BucketState:
     epoch: int
 
 
-
 # -- the pure math -------------------------------------------------------------------
 
 
@@ -104,8 +132,10 @@ class Bucket:
     def is_sane(self) -> bool:
         """Whether every number is usable (a corrupted row is replaced, not trusted)."""
         numbers = (self.tat, self.rate, self.paused_until, self.ceiling or 1.0)
-        return all(math.isfinite(x) for x in numbers) and self.rate > 0 and (
-            self.ceiling is None or self.ceiling != 0
+        return (
+            all(math.isfinite(x) for x in numbers)
+            and self.rate > 0
+            and (self.ceiling is None or self.ceiling != 0)
         )
 
 
@@ -132,12 +162,73 @@ def retime(b: Bucket, rate: float, burst: int, now: float) -> Bucket:
     return replace(b, tat=tat, rate=rate)
 
 
-def normalize(b: Bucket, limit: Limit, now: float, initial: Initial) -> Bucket:
-    """The bucket under the current limit (a lowered ceiling applies at once)."""
+def hint_band(limit: Limit) -> tuple[float, float]:
+    """The rates a server hint is believed within: [declared x 0.1, declared x 4]."""
+    return limit.rate * HINT_LOW, limit.rate * HINT_HIGH
+
+
+def max_pause(limit: Limit) -> float:
+    """The longest pause a server may impose: 60 s, or one interval at the floor rate."""
+    return max(PAUSE_CEILING, 1.0 / (limit.rate * FLOOR))
+
+
+def hinted_ceiling(rate: float, limit: Limit) -> float:
+    """The ceiling a (finite, positive) server rate sets, in the `Bucket.ceiling` encoding.
+
+    Within the band it is trusted (positive); above it, the band's top; below it,
+    the band's floor as a *learned* ceiling (negative), which is probed back up
+    toward the declared rate unless the server keeps saying so.
+    """
+    low, high = hint_band(limit)
+    if rate < low:
+        return -low
+    return float(min(rate, high))
+
+
+def repair(b: Bucket, limit: Limit, now: float, initial: Initial) -> Bucket:
+    """A bucket loaded from storage, with every number brought back within bounds.
+
+    Non-finite numbers or a zero rate give a fresh bucket; a rate below the hint band,
+    or a ceiling outside it, is clamped into it (a clamped ceiling is probed, not trusted); a
+    pause further than `max_pause` is cut to it; a schedule further ahead than the
+    horizon starts again empty after the pause; an epoch outside [0, 2**31) wraps.
+    """
     if not b.is_sane():
-        return replace(Bucket.new(limit, now, initial), epoch=b.epoch + 1)
+        return replace(Bucket.new(limit, now, initial), epoch=(b.epoch + 1) % EPOCH_WRAP)
+    low, high = hint_band(limit)
+    ceiling = b.ceiling
+    if ceiling is not None and not low <= abs(ceiling) <= high:
+        ceiling = -min(max(abs(ceiling), low), high)
+    rate = max(b.rate, low)  # a rate above the ceiling is re-timed down by `normalize`
+    paused = min(b.paused_until, now + max_pause(limit))
+    tat, epoch = b.tat, b.epoch
+    if tat > max(now, paused) + max(HORIZON, HORIZON_SLOTS / low):
+        tat, epoch = max(now, paused) + limit.burst / rate, epoch + 1
+    fixed = Bucket(
+        tat=tat, rate=rate, ceiling=ceiling, epoch=epoch % EPOCH_WRAP, paused_until=paused
+    )
+    return b if fixed == b else fixed
+
+
+def normalize(b: Bucket, limit: Limit, now: float, initial: Initial) -> Bucket:
+    """The bucket under the current limit (repaired; a lowered ceiling applies at once)."""
+    b = repair(b, limit, now, initial)
     ceiling = ceiling_of(b, limit)
     return retime(b, ceiling, limit.burst, now) if b.rate > ceiling else b
+
+
+def lower(b: Bucket, rate: float, limit: Limit, now: float) -> Bucket:
+    """A lower rate applies to slots not yet sent.
+
+    A small correction only stretches the queue's tail; a real drop voids the
+    slots already handed out (the epoch changes: their callers queue again at the
+    new pace) and keeps the bucket as empty as the last slot left it.
+    """
+    interval = 1.0 / b.rate
+    if rate >= b.rate * VOID_SHARE or b.tat - limit.burst * interval <= now:
+        return retime(b, rate, limit.burst, now)
+    voided = replace(b, tat=now + limit.burst * interval, epoch=b.epoch + 1)
+    return retime(voided, rate, limit.burst, now)
 
 
 def reserve(b: Bucket, limit: Limit, now: float) -> tuple[Bucket, Reservation]:
@@ -175,6 +266,7 @@ def penalize(b: Bucket, limit: Limit, now: float, retry_after: float | None) -> 
     before the pause: it may lengthen the pause but does not cut the rate again.
     """
     wait = retry_after if retry_after is not None and 0 <= retry_after <= MAX_HINT_SECONDS else 0
+    wait = min(wait, max_pause(limit))
     in_pause = now < b.paused_until
     rate = b.rate if in_pause else max(b.rate * DECREASE, min(limit.rate * FLOOR, b.rate))
     until = max(b.paused_until, now + max(wait, 1.0 / rate))
@@ -186,8 +278,9 @@ def penalize(b: Bucket, limit: Limit, now: float, retry_after: float | None) -> 
     # one is among the few Amazon says to expect, and the rate simply recovers
     repeated = b.paused_until > 0 and now - b.paused_until < RECENT
     learned = max(b.rate * LEARN, limit.rate * FLOOR)
-    ceiling = -learned if repeated and not in_pause and learned < ceiling_of(b, limit) \
-        else b.ceiling
+    ceiling = (
+        -learned if repeated and not in_pause and learned < ceiling_of(b, limit) else b.ceiling
+    )
     return Bucket(tat=tat, rate=rate, ceiling=ceiling, epoch=b.epoch + 1, paused_until=until)
 
 
@@ -206,17 +299,23 @@ def reward(b: Bucket, limit: Limit, now: float) -> Bucket:
             return b
         # record the probe by moving the (past) pause mark: the next one waits PROBE_EVERY
         probed = ceiling + PROBE_STEP * limit.rate
-        return replace(b, ceiling=None if probed >= limit.rate else -probed,
-                       paused_until=now - PROBE_AFTER + PROBE_EVERY)
+        return replace(
+            b,
+            ceiling=None if probed >= limit.rate else -probed,
+            paused_until=now - PROBE_AFTER + PROBE_EVERY,
+        )
     return retime(b, min(ceiling, b.rate + RECOVERY * ceiling), limit.burst, now)
 
 
 def hint(b: Bucket, limit: Limit, rate: float, now: float) -> Bucket:
-    """The server's rate becomes the ceiling; a lower one applies at once."""
-    if not (math.isfinite(rate) and rate > 0) or b.ceiling == rate:
+    """The server's rate, clamped to the band, becomes the ceiling; a lower one applies now."""
+    if not (math.isfinite(rate) and rate > 0):
         return b
-    hinted = replace(b, ceiling=float(rate))
-    return retime(hinted, rate, limit.burst, now) if b.rate > rate else hinted
+    ceiling = hinted_ceiling(rate, limit)
+    if b.ceiling == ceiling:
+        return b
+    hinted = replace(b, ceiling=ceiling)
+    return lower(hinted, abs(ceiling), limit, now) if b.rate > abs(ceiling) else hinted
 
 
 def replenish(b: Bucket, limit: Limit, tokens: float, next_at: float, now: float) -> Bucket:
@@ -230,7 +329,7 @@ def replenish(b: Bucket, limit: Limit, tokens: float, next_at: float, now: float
     interval, burst = 1.0 / b.rate, limit.burst
     tat = max(b.tat, now + (burst - min(tokens, burst)) * interval)
     if tokens < 1 and math.isfinite(next_at) and now < next_at <= now + MAX_HINT_SECONDS:
-        tat = max(tat, next_at + (burst - 1) * interval)
+        tat = max(tat, min(next_at, now + max_pause(limit)) + (burst - 1) * interval)
     if tat == b.tat:
         return b
     return replace(b, tat=tat, epoch=b.epoch + 1 if tokens < 1 else b.epoch)

@@ -13,12 +13,12 @@ import logging
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import quote
 
 import httpx
 
-from safe_release._backoff import RetryBudget, RetryPolicy, retry_delay
+from safe_release._backoff import RetryBudget, RetryPolicy, retry_delay, unround_retry_after
 from safe_release.exceptions import (
     AmbiguousWriteError,
     CircuitOpenError,
@@ -52,6 +52,15 @@ __all__ = [
 log = logging.getLogger("safe_release.adapters")
 RECONCILED_HEADER = "x-safe-release-reconciled"
 _MAX_ERROR_TEXT = 300
+PACE_SLACK = 0.3
+"""A call that waited for its slot goes this share of an interval late...
+
+...so that requests after a burst reach the server behind its own refill, which
+started when the burst's first request arrived, not when the client sent it."""
+PACE_SLACK_MAX = 0.008
+"""...but never more than this many seconds late (loopback-to-WAN jitter, not rate)."""
+QUEUE_POLL = 0.05
+"""Calls queued behind an open breaker (``ride_out``) look again this often."""
 
 
 @dataclass(frozen=True)
@@ -142,21 +151,21 @@ class Caller:
         last: Sent | None = None
         while True:
             attempt += 1
-            self._admit(op, last)
-            yield from self._pace(op, key, deadline)
-            token = yield Authorize(request, stale)
-            self.budget.record_request()
-            sent: Sent = yield Send(request, deadline)
-            if sent.response is None:
-                delay = self._after_transport_error(op, sent, attempt, deadline)
-            else:
-                verdict = self._judge(op, key, sent.response)
-                if verdict is Verdict.OK:
-                    return sent.response
-                if verdict is Verdict.AUTH_EXPIRED and not refreshed:
-                    refreshed, stale, attempt = True, token, attempt - 1
-                    continue
-                delay = self._after_error(op, sent.response, verdict, attempt, deadline)
+            tried = yield from self._attempt(op, request, key, (last, stale), deadline)
+            if tried is None:
+                attempt -= 1  # the circuit opened while we waited for our slot: queue
+                continue
+            sent, token = tried
+            verdict = self._verdict(op, key, sent)
+            if verdict is Verdict.OK and sent.response is not None:
+                return sent.response
+            if verdict is Verdict.AUTH_EXPIRED and not refreshed:
+                refreshed, stale, attempt = True, token, attempt - 1
+                continue
+            if verdict is Verdict.SERVER and self._held(op, sent):
+                attempt, last = attempt - 1, sent  # the open circuit holds the retry
+                continue
+            delay = self._after_failure(op, sent, verdict, attempt, deadline)
             if delay is None:
                 reconciled = yield from self._reconcile(op, request, sent)
                 if reconciled is not None:
@@ -166,31 +175,97 @@ class Caller:
             if delay:
                 yield Sleep(delay)
 
-    def _admit(self, op: Operation, last: Sent | None) -> None:
-        """Ask the breaker; on a retry an open breaker re-raises the last real error."""
-        try:
-            self.breaker.before_call(marketplace=self.marketplace, operation=op.name)
-        except CircuitOpenError as exc:
-            if last is None:
-                raise
-            if last.response is not None:
-                raise self.error_for(op, last.response) from exc
-            msg = (
-                f"{self.marketplace} {op.name} could not be delivered "
-                f"({type(last.error).__name__}) and the circuit breaker then opened; check "
-                "the marketplace's status before retrying"
-            )
-            raise MarketplaceTransportError(msg, marketplace=self.marketplace,
-                                            operation=op.name) from last.error
+    def _attempt(
+        self,
+        op: Operation,
+        request: httpx.Request,
+        key: str,
+        before: tuple[Sent | None, object | None],
+        deadline: float,
+    ) -> Generator[Action, Any, tuple[Sent, object] | None]:
+        """Admit, pace, authorize and send once: (what was sent, the token), or None.
+
+        None: riding out, the circuit opened while this call waited for its slot,
+        so nothing was sent.
+        """
+        last, stale = before
+        probe = yield from self._admit(op, last, deadline)
+        yield from self._pace(op, key, deadline)
+        if not probe and self.breaker.rides_out and self.breaker.blocked():
+            return None
+        token = yield Authorize(request, stale)
+        self.budget.record_request()
+        sent: Sent = yield Send(request, deadline)
+        return sent, token
+
+    def _verdict(self, op: Operation, key: str, sent: Sent) -> Verdict:
+        """How the attempt went (a transport error counts as a server failure)."""
+        if sent.response is None:
+            self.breaker.record_failure()
+            return Verdict.SERVER
+        return self._judge(op, key, sent.response)
+
+    def _after_failure(
+        self, op: Operation, sent: Sent, verdict: Verdict, attempt: int, deadline: float
+    ) -> float | None:
+        """Seconds before the next attempt; None: reconcile an ambiguous write."""
+        if sent.response is None:
+            return self._after_transport_error(op, sent, attempt, deadline)
+        return self._after_error(op, sent.response, verdict, attempt, deadline)
+
+    def _held(self, op: Operation, sent: Sent) -> bool:
+        """Riding out an outage: a failed call that may be resent waits for the probe.
+
+        It is not retried on its own (no backoff, no budget, no attempt counted):
+        it queues behind the open circuit until a probe finds the marketplace back,
+        within the call's deadline. A write that may have happened is reconciled.
+        """
+        if not (self.breaker.rides_out and self.breaker.blocked()):
+            return False
+        return op.resend_is_safe or not sent.maybe_delivered
+
+    def _admit(
+        self, op: Operation, last: Sent | None, deadline: float
+    ) -> Generator[Action, Any, bool]:
+        """Ask the breaker (True: this call is its probe).
+
+        An open breaker raises (on a retry: the last real error), or, riding out,
+        holds the call until it closes or the call's deadline is near.
+        """
+        while True:
+            try:
+                return self.breaker.before_call(marketplace=self.marketplace, operation=op.name)
+            except CircuitOpenError as exc:
+                wait = min(max(exc.retry_at - self.clock.monotonic(), 0.0), QUEUE_POLL)
+                if not self.breaker.rides_out or self.clock.monotonic() + wait > deadline:
+                    self._raise_open(op, last, exc)
+            yield Sleep(max(wait, QUEUE_POLL / 10))
+
+    def _raise_open(self, op: Operation, last: Sent | None, exc: CircuitOpenError) -> NoReturn:
+        """What an open breaker raises: itself, or the last real error of a retried call."""
+        if last is None:
+            raise exc
+        if last.response is not None:
+            raise self.error_for(op, last.response) from exc
+        msg = (
+            f"{self.marketplace} {op.name} could not be delivered "
+            f"({type(last.error).__name__}) and the circuit breaker then opened; check "
+            "the marketplace's status before retrying"
+        )
+        raise MarketplaceTransportError(
+            msg, marketplace=self.marketplace, operation=op.name
+        ) from last.error
 
     # -- pacing ------------------------------------------------------------------
 
     def _pace(self, op: Operation, key: str, deadline: float) -> Generator[Action, Any, None]:
+        """Wait for the next slot of the quota, a little late (`PACE_SLACK`)."""
+        slack = min(PACE_SLACK / op.limit.rate, PACE_SLACK_MAX)
         while True:
             reservation = self.limiter.reserve(key, op.limit, self.clock.time())
             if reservation.delay <= 0:
                 return
-            if self.clock.monotonic() + reservation.delay > deadline:
+            if self.clock.monotonic() + reservation.delay + slack > deadline:
                 self.limiter.refund(key, op.limit, reservation, self.clock.time())
                 msg = (
                     f"{self.marketplace} {op.name}: the quota ({op.limit.rate:g}/s, burst "
@@ -198,9 +273,13 @@ class Caller:
                     f"{self.policy.deadline:g} s deadline; send fewer calls or raise "
                     "RetryPolicy(deadline=…)"
                 )
-                raise RateLimitedError(msg, marketplace=self.marketplace, operation=op.name,
-                                       retry_after=reservation.delay)
-            yield Sleep(reservation.delay)
+                raise RateLimitedError(
+                    msg,
+                    marketplace=self.marketplace,
+                    operation=op.name,
+                    retry_after=reservation.delay,
+                )
+            yield Sleep(reservation.delay + slack)
             if self.limiter.epoch(key) == reservation.epoch:
                 return
             # the bucket was paused by a 429 while we waited: queue again behind it
@@ -225,9 +304,16 @@ class Caller:
         if verdict is Verdict.OK:
             self.limiter.reward(key, op.limit, now)
         elif verdict is Verdict.THROTTLED:
-            self.limiter.penalize(key, op.limit, now, retry_after=self.retry_after(response))
-        log.debug("%s %s -> %s (%s)", self.marketplace, op.name, response.status_code,
-                  verdict.value)
+            # an integer Retry-After is rounded up: "1" may mean 25 ms
+            wait = unround_retry_after(
+                response.headers.get("retry-after"),
+                self.retry_after(response),
+                gap=1.0 / op.limit.rate,
+            )
+            self.limiter.penalize(key, op.limit, now, retry_after=wait)
+        log.debug(
+            "%s %s -> %s (%s)", self.marketplace, op.name, response.status_code, verdict.value
+        )
         return verdict
 
     def _after_error(
@@ -261,7 +347,6 @@ class Caller:
         self, op: Operation, sent: Sent, attempt: int, deadline: float
     ) -> float | None:
         """Seconds to wait before resending, or None when the write is ambiguous."""
-        self.breaker.record_failure()
         if not op.resend_is_safe and sent.maybe_delivered:
             return None
         delay = retry_delay(attempt, base=self.policy.base, cap=self.policy.cap, hint=None)
@@ -272,8 +357,9 @@ class Caller:
             f"attempt(s): {type(sent.error).__name__}; check the network and the "
             "marketplace's status, then retry"
         )
-        raise MarketplaceTransportError(msg, marketplace=self.marketplace,
-                                        operation=op.name) from sent.error
+        raise MarketplaceTransportError(
+            msg, marketplace=self.marketplace, operation=op.name
+        ) from sent.error
 
     def _may_retry(self, attempt: int, delay: float, deadline: float, *, budgeted: bool) -> bool:
         if attempt >= self.policy.max_attempts:
@@ -340,8 +426,7 @@ def fill_path(marketplace: str, op: Operation, values: Mapping[str, str]) -> str
     wanted, given = set(op.path_params), set(values)
     if wanted != given:
         msg = (
-            f"{marketplace} {op.name} needs path parameters {sorted(wanted)}, got "
-            f"{sorted(given)}"
+            f"{marketplace} {op.name} needs path parameters {sorted(wanted)}, got {sorted(given)}"
         )
         raise InvalidArgumentError(msg)
     path = op.path

@@ -10,12 +10,14 @@ loads a bucket, applies one step and stores the result atomically
 from __future__ import annotations
 
 import abc
+import logging
 import math
 import threading
 from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
 
 from safe_release._store._tables import KEY_LENGTH
 from safe_release.adapters._bucket import (
+    MAX_HINT_SECONDS,
     PROBE_AFTER,
     Bucket,
     BucketState,
@@ -23,10 +25,14 @@ from safe_release.adapters._bucket import (
     Reservation,
     ceiling_of,
     hint,
+    hint_band,
+    hinted_ceiling,
     learned,
+    max_pause,
     normalize,
     penalize,
     refund,
+    repair,
     replenish,
     reserve,
     reward,
@@ -50,8 +56,11 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+log = logging.getLogger("safe_release.adapters")
 
 KEY_MAX_LENGTH = KEY_LENGTH
+
+
 @runtime_checkable
 class LimiterBackend(Protocol):
     """Where token buckets live: in-process, in the store, or in Redis."""
@@ -154,6 +163,8 @@ class BucketLimiterBase(abc.ABC):
     def __init__(self, *, initial: Initial = "full") -> None:
         self._initial: Initial = check_initial(initial)
         self._seen: dict[str, Bucket] = {}
+        self._warned: set[tuple[str, str]] = set()
+        self._warned_lock = threading.Lock()
 
     @property
     def initial(self) -> Initial:
@@ -180,11 +191,27 @@ class BucketLimiterBase(abc.ABC):
         self, key: str, limit: Limit, now: float, step: Callable[[Bucket], tuple[Bucket, T]]
     ) -> T:
         def recorded(b: Bucket) -> tuple[Bucket, T]:
+            if repair(b, limit, now, self._initial) is not b:
+                self._warn_once(
+                    key,
+                    "stored",
+                    "the stored bucket for %s held numbers out of bounds (%r); it was repaired",
+                    key,
+                    b,
+                )
             new, out = step(normalize(b, limit, now, self._initial))
             self._seen[key] = new
             return new, out
 
         return self._transact(key, limit, now, recorded)
+
+    def _warn_once(self, key: str, kind: str, msg: str, *args: object) -> None:
+        """Log a warning the first time ``kind`` happens for ``key`` in this limiter."""
+        with self._warned_lock:
+            if (key, kind) in self._warned:
+                return
+            self._warned.add((key, kind))
+        log.warning(msg, *args)
 
     def reserve(self, key: str, limit: Limit, now: float) -> Reservation:
         """Take the next slot of ``key``'s bucket; ``delay`` says how long to wait."""
@@ -205,14 +232,25 @@ class BucketLimiterBase(abc.ABC):
         """A 429: drain, pause and slow the bucket; garbage ``retry_after`` is ignored."""
         key, limit, now = check_key(key), check_limit(limit), check_time(now)
         wait = None if retry_after is None else check_hint(retry_after, "retry_after")
+        if wait is not None and max_pause(limit) < wait <= MAX_HINT_SECONDS:
+            self._warn_once(
+                key,
+                "pause",
+                "%s: the server asked for a %g s pause; pausing the %g s ceiling instead",
+                key,
+                wait,
+                max_pause(limit),
+            )
         self._run(key, limit, now, lambda b: penalize(b, limit, now, wait))
 
     def reward(self, key: str, limit: Limit, now: float) -> None:
         """A success: recover the rate a step toward the ceiling."""
         key, limit, now = check_key(key), check_limit(limit), check_time(now)
         seen = self._seen.get(key)
-        if seen is not None and seen.rate >= ceiling_of(seen, limit) and (
-            not learned(seen) or now - seen.paused_until < PROBE_AFTER
+        if (
+            seen is not None
+            and seen.rate >= ceiling_of(seen, limit)
+            and (not learned(seen) or now - seen.paused_until < PROBE_AFTER)
         ):
             return
         self._run(key, limit, now, lambda b: reward(b, limit, now))
@@ -221,15 +259,40 @@ class BucketLimiterBase(abc.ABC):
         """The server's rate becomes the ceiling; non-positive or non-finite is ignored."""
         key, limit, now = check_key(key), check_limit(limit), check_time(now)
         rate = check_hint(rate, "rate")
-        seen = self._seen.get(key)
-        if not (math.isfinite(rate) and rate > 0) or (seen is not None and seen.ceiling == rate):
+        if not (math.isfinite(rate) and rate > 0):
             return
+        ceiling, seen = hinted_ceiling(rate, limit), self._seen.get(key)
+        if seen is not None and seen.ceiling == ceiling:
+            return
+        if abs(ceiling) != rate:
+            low, high = hint_band(limit)
+            self._warn_once(
+                key,
+                "hint",
+                "%s: the server's rate hint %g/s is outside "
+                "[%g, %g]/s around the declared %g/s; using %g/s",
+                key,
+                rate,
+                low,
+                high,
+                limit.rate,
+                abs(ceiling),
+            )
         self._run(key, limit, now, lambda b: hint(b, limit, rate, now))
 
     def replenish(self, key: str, limit: Limit, tokens: float, next_at: float, now: float) -> None:
         """The server has ``tokens`` left and refills at ``next_at`` (garbage is ignored)."""
         key, limit, now = check_key(key), check_limit(limit), check_time(now)
         tokens, next_at = check_hint(tokens, "tokens"), check_hint(next_at, "next_at")
+        if now + max_pause(limit) < next_at <= now + MAX_HINT_SECONDS:
+            self._warn_once(
+                key,
+                "pause",
+                "%s: the server's next refill is %g s away; waiting the %g s ceiling instead",
+                key,
+                next_at - now,
+                max_pause(limit),
+            )
         self._run(key, limit, now, lambda b: replenish(b, limit, tokens, next_at, now))
 
     def state(self, key: str, limit: Limit, now: float) -> BucketState:

@@ -69,8 +69,10 @@ class RedisLimiter(BucketLimiterBase):
                 msg = "the Redis URL could not be parsed; give one like 'redis://host:6379/0'"
                 raise StoreConfigurationError(msg) from exc
         seconds = ttl.total_seconds() if isinstance(ttl, timedelta) else ttl
-        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not (
-            math.isfinite(seconds) and seconds >= 1
+        if (
+            isinstance(seconds, bool)
+            or not isinstance(seconds, (int, float))
+            or not (math.isfinite(seconds) and seconds >= 1)
         ):
             msg = f"ttl must be at least 1 second, not {ttl!r}"
             raise InvalidArgumentError(msg)
@@ -131,7 +133,7 @@ def _decode(raw: str) -> Bucket | None:
             epoch=int(epoch),
             paused_until=float(paused_until),
         )
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):
         return None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import select, update
@@ -99,13 +100,24 @@ def _bucket(row: tuple[Any, ...] | None) -> Bucket:
         msg = "the rate-limit bucket vanished inside its own transaction; retry"
         raise StoreError(msg)
     tat, rate, ceiling, epoch, paused_until = row
+    whole = _number(epoch)
     return Bucket(
-        tat=float(tat),
-        rate=float(rate),
-        ceiling=None if ceiling is None else float(ceiling),
-        epoch=int(epoch),
-        paused_until=float(paused_until),
+        # an unreadable number (SQLite keeps whatever was written) makes the bucket
+        # insane, so that it is replaced by a fresh one instead of raising
+        tat=_number(tat) if math.isfinite(whole) else math.nan,
+        rate=_number(rate),
+        ceiling=None if ceiling is None else _number(ceiling),
+        epoch=int(whole) if math.isfinite(whole) else 0,
+        paused_until=_number(paused_until),
     )
+
+
+def _number(value: object) -> float:
+    """A stored number as a float; NaN when it is not one."""
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        return math.nan
 
 
 def _values(b: Bucket, now: float) -> dict[str, Any]:
