@@ -1,50 +1,145 @@
-"""Amazon SP-API wire details: error bodies, rate headers, LWA, listing fields."""
+"""Amazon SP-API wire details: error bodies, rate headers, LWA, listing fields.
+
+Bodies are read defensively: JSON of the wrong shape (a list where an object is
+expected, a string for a number, nesting deeper than Python can parse) raises
+`MarketplaceResponseError` (or `TokenRefreshError` from Login with Amazon) naming
+what was wrong, never ``AttributeError``, ``KeyError`` or ``RecursionError``.
+"""
 
 from __future__ import annotations
 
+import json
 import math
+import re
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 import httpx
 
 from safe_release.adapters._auth import Secret, TokenGrant
+from safe_release.adapters._base import send_within
 from safe_release.adapters._core import Verdict
 from safe_release.exceptions import (
     MarketplaceAuthError,
     MarketplaceError,
     MarketplaceHTTPError,
+    MarketplaceResponseError,
     RateLimitedError,
     TokenRefreshError,
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from safe_release.adapters._operation import Operation
 
 __all__ = [
+    "LWA_MAX_LIFETIME_S",
     "amazon_error",
+    "as_object",
     "classify",
+    "field_list",
+    "field_object",
     "listing_price",
     "listing_quantity",
     "lwa_refresh",
+    "parse_json",
     "patched_value",
     "rate_hint",
 ]
 
 RATE_HEADER = "x-amzn-RateLimit-Limit"
+LWA_MAX_LIFETIME_S = 86_400.0
+"""An access token's lifetime is capped here (LWA grants 3,600 s) whatever the answer says."""
 _HINT_STATUSES = frozenset({400, 404})
 _MAX_TEXT = 300
+_LWA_ERROR = re.compile(r"[a-z_]{1,64}")
+_LISTING = "getListingsItem"
+_KINDS = {dict: "an object", list: "a list", str: "a string", bool: "true/false",
+          type(None): "null", int: "a number", float: "a number"}
+
+
+# -- reading bodies ------------------------------------------------------------------------
+
+
+def parse_json(content: bytes) -> Any:
+    """``content`` as JSON; anything that is not (nested too deeply included): ValueError."""
+    try:
+        return json.loads(content)
+    except RecursionError:
+        msg = "JSON nested too deeply"
+        raise ValueError(msg) from None
+
+
+def _kind(value: object) -> str:
+    return _KINDS.get(type(value), type(value).__name__)
+
+
+def wrong_shape(operation: str, where: str, value: object,
+                wanted: str) -> MarketplaceResponseError:
+    """The error for a body whose ``where`` is not ``wanted``."""
+    msg = (
+        f"amazon {operation} answered JSON of the wrong shape: {where} is {_kind(value)}, "
+        f"not {wanted}; the marketplace may be degraded or its API changed: retry later, "
+        "and report it if it persists"
+    )
+    return MarketplaceResponseError(msg, marketplace="amazon", operation=operation)
+
+
+def as_object(value: object, where: str, operation: str) -> dict[str, Any]:
+    """``value`` if it is a JSON object, else `MarketplaceResponseError`."""
+    if not isinstance(value, dict):
+        raise wrong_shape(operation, where, value, "an object")
+    return value
+
+
+def field_object(parent: dict[str, Any], name: str, where: str,
+                 operation: str) -> dict[str, Any]:
+    """``parent[name]`` as an object (missing or null: empty)."""
+    value = parent.get(name)
+    return {} if value is None else as_object(value, _at(where, name), operation)
+
+
+def field_list(parent: dict[str, Any], name: str, where: str, operation: str) -> list[Any]:
+    """``parent[name]`` as a list (missing or null: empty)."""
+    value = parent.get(name)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise wrong_shape(operation, _at(where, name), value, "a list")
+    return value
+
+
+def _objects(parent: dict[str, Any], name: str, where: str,
+             operation: str = _LISTING) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The entries of the list ``parent[name]``, each of which must be an object."""
+    for index, entry in enumerate(field_list(parent, name, where, operation)):
+        at = f"{_at(where, name)}[{index}]"
+        yield at, as_object(entry, at, operation)
+
+
+def _at(where: str, name: str) -> str:
+    return f"{where}.{name}" if where else name
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
 
 
 def _first_error(response: httpx.Response) -> dict[str, Any]:
     try:
-        body = response.json()
-    except (ValueError, UnicodeDecodeError):
+        body = parse_json(response.content)
+    except (ValueError, httpx.ResponseNotRead):
         return {}
     errors = body.get("errors") if isinstance(body, dict) else None
     if isinstance(errors, list) and errors and isinstance(errors[0], dict):
         return errors[0]
     return {}
+
+
+# -- responses -----------------------------------------------------------------------------
 
 
 def classify(response: httpx.Response) -> Verdict:
@@ -56,7 +151,7 @@ def classify(response: httpx.Response) -> Verdict:
         return Verdict.THROTTLED
     if status == 403:  # noqa: PLR2004
         err = _first_error(response)
-        text = f"{err.get('message', '')} {err.get('details', '')}".lower()
+        text = f"{_text(err.get('message'))} {_text(err.get('details'))}".lower()
         return Verdict.AUTH_EXPIRED if "expired" in text else Verdict.FAILED
     if status >= 500:  # noqa: PLR2004
         return Verdict.SERVER
@@ -84,7 +179,7 @@ def amazon_error(op: Operation, response: httpx.Response) -> MarketplaceError:
     code = err.get("code") if isinstance(err.get("code"), str) else None
     request_id = response.headers.get("x-amzn-RequestId")
     if err:
-        text = f"{code}: {err.get('message', '')} {err.get('details', '')}".strip()
+        text = f"{code}: {_text(err.get('message'))} {_text(err.get('details'))}".strip()
     else:
         text = "a body that is not an SP-API error document (" + response.headers.get(
             "content-type", "no content type") + ")"
@@ -104,73 +199,141 @@ def amazon_error(op: Operation, response: httpx.Response) -> MarketplaceError:
     return MarketplaceHTTPError(msg, **kwargs)
 
 
+# -- Login with Amazon ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """A copy of what LWA answered: nothing in it refers to the request (and its secrets)."""
+
+    status: int
+    content: bytes
+    failure: str = ""  # why no answer came (then status is 0)
+
+
 def lwa_refresh(
     client: httpx.Client, url: str, *, client_id: str, client_secret: Secret,
-    refresh_token: Secret,
+    refresh_token: Secret, seconds: float = 30.0,
 ) -> TokenGrant:
-    """Exchange the refresh token for an access token at Login with Amazon."""
-    form = {
+    """Exchange the refresh token for an access token at Login with Amazon.
+
+    One attempt, cut after ``seconds`` like any other call. A failure raises
+    `TokenRefreshError` with nothing chained or left in a frame that holds the
+    refresh token or the client secret in plain text (the request that carried
+    them is dropped before anything is raised).
+    """
+    answer = _lwa_exchange(client, url, seconds, (client_id, client_secret, refresh_token))
+    outcome = _lwa_outcome(answer, refresh_token)
+    del answer
+    if isinstance(outcome, TokenRefreshError):
+        raise outcome
+    return outcome
+
+
+def _lwa_exchange(client: httpx.Client, url: str, seconds: float,
+                  credentials: tuple[str, Secret, Secret]) -> _Answer:
+    """POST the grant; return a copy of the answer (this frame never ends in a traceback)."""
+    request = client.build_request(
+        "POST", url, content=_lwa_form(*credentials),
+        headers={"content-type": "application/x-www-form-urlencoded"})
+    try:
+        response = send_within(client, request, seconds)
+    except httpx.TimeoutException:
+        return _Answer(0, b"", f"no complete answer within {seconds:.3g} s")
+    except httpx.HTTPError as exc:
+        return _Answer(0, b"", f"{type(exc).__name__}: {str(exc)[:_MAX_TEXT]}")
+    finally:
+        del request
+    return _Answer(response.status_code, response.content)
+
+
+def _lwa_form(client_id: str, client_secret: Secret, refresh_token: Secret) -> bytes:
+    return urlencode({
         "grant_type": "refresh_token",
         "refresh_token": refresh_token.reveal(),
         "client_id": client_id,
         "client_secret": client_secret.reveal(),
-    }
+    }).encode()
+
+
+def _lwa_outcome(answer: _Answer, refresh_token: Secret) -> TokenGrant | TokenRefreshError:
+    """The grant in ``answer``, or the error to raise (never raises itself)."""
+    if answer.failure:
+        msg = f"Login with Amazon could not be reached ({answer.failure}); retry later"
+        return TokenRefreshError(msg, marketplace="amazon", operation="lwa")
     try:
-        response = client.post(url, data=form)
-    except httpx.TransportError as exc:
-        msg = f"Login with Amazon could not be reached ({type(exc).__name__}); retry later"
-        raise TokenRefreshError(msg, marketplace="amazon", operation="lwa") from exc
-    if response.status_code != 200:  # noqa: PLR2004
-        raise _lwa_error(response)
-    try:
-        body = response.json()
-        token, expires_in = body["access_token"], float(body["expires_in"])
-    except (ValueError, KeyError, TypeError) as exc:
-        msg = "Login with Amazon answered 200 without a usable access token; retry later"
-        raise TokenRefreshError(msg, marketplace="amazon", operation="lwa") from exc
-    rotated = body.get("refresh_token")
-    new_refresh = Secret(rotated) if isinstance(rotated, str) and rotated and (
-        rotated != refresh_token.reveal()) else None
-    return TokenGrant(access_token=Secret(token), expires_in=expires_in,
+        body = parse_json(answer.content)
+    except ValueError:
+        body = None
+    if answer.status != 200:  # noqa: PLR2004
+        return _lwa_error(answer.status, body)
+    problem = _grant_problem(body)
+    if problem:
+        msg = (
+            f"Login with Amazon answered 200 without a usable access token ({problem}); "
+            "retry later"
+        )
+        return TokenRefreshError(msg, marketplace="amazon", operation="lwa")
+    rotated = body["refresh_token"] if isinstance(body.get("refresh_token"), str) else None
+    new_refresh = Secret(rotated) if rotated and rotated != refresh_token.reveal() else None
+    return TokenGrant(access_token=Secret(body["access_token"]),
+                      expires_in=min(body["expires_in"], LWA_MAX_LIFETIME_S),
                       refresh_token=new_refresh)
 
 
-def _lwa_error(response: httpx.Response) -> TokenRefreshError:
-    try:
-        body = response.json()
-        error = str(body.get("error", "")) if isinstance(body, dict) else ""
-    except (ValueError, UnicodeDecodeError):
-        error = ""
+def _grant_problem(body: object) -> str:
+    """What makes ``body`` no usable LWA grant ("" when it is one)."""
+    if not isinstance(body, dict):
+        return f"the body is {_kind(body)}, not a JSON object" if body is not None \
+            else "the body is not JSON"
+    token, lifetime, rotated = (body.get(k) for k in ("access_token", "expires_in",
+                                                          "refresh_token"))
+    if not isinstance(token, str) or not token:
+        return f"access_token is {_kind(token)}, not a non-empty string"
+    if isinstance(lifetime, bool) or not isinstance(lifetime, (int, float)) or not (
+        lifetime > 0 and (isinstance(lifetime, int) or math.isfinite(lifetime))
+    ):
+        return f"expires_in is {_kind(lifetime)}, not a positive number of seconds"
+    if rotated is not None and not isinstance(rotated, str):
+        return f"refresh_token is {_kind(rotated)}, not a string"
+    return ""
+
+
+def _lwa_error(status: int, body: object) -> TokenRefreshError:
+    error = body.get("error") if isinstance(body, dict) else None
+    error = error if isinstance(error, str) and _LWA_ERROR.fullmatch(error) else ""
     advice = {
         "invalid_grant": "the refresh token is wrong or the seller revoked the app: have "
         "the seller re-authorize it",
         "invalid_client": "the LWA client id or secret is wrong, expired or was rotated: "
         "update the client secret",
     }.get(error)
-    if response.status_code == 429:  # noqa: PLR2004
+    if status == 429:  # noqa: PLR2004
         advice = "Login with Amazon is throttling token requests: retry in a minute"
     advice = advice or "retry later; if it persists, check the app's LWA credentials"
     label = f" ({error})" if error else ""
-    msg = (
-        f"refreshing the Amazon access token failed with HTTP {response.status_code}"
-        f"{label}: {advice}"
-    )
+    msg = f"refreshing the Amazon access token failed with HTTP {status}{label}: {advice}"
     return TokenRefreshError(msg, marketplace="amazon", operation="lwa")
+
+
+# -- listings ------------------------------------------------------------------------------
 
 
 def listing_price(item: dict[str, Any], marketplace_id: str) -> Decimal | None:
     """The listing's own price in ``marketplace_id``, from attributes or offers."""
-    for offer in item.get("attributes", {}).get("purchasable_offer", []) or []:
-        if offer.get("marketplace_id") not in {None, marketplace_id}:
+    attributes = field_object(item, "attributes", "", _LISTING)
+    for where, offer in _objects(attributes, "purchasable_offer", "attributes"):
+        if offer.get("marketplace_id") not in (None, marketplace_id):
             continue
-        for price in offer.get("our_price", []) or []:
-            for entry in price.get("schedule", []) or []:
-                value = _decimal(entry.get("value_with_tax"))
+        for at, price in _objects(offer, "our_price", where):
+            for entry_at, entry in _objects(price, "schedule", at):
+                value = _price(entry.get("value_with_tax"), f"{entry_at}.value_with_tax")
                 if value is not None:
                     return value
-    for offer in item.get("offers", []) or []:
+    for where, offer in _objects(item, "offers", ""):
         if offer.get("marketplaceId") == marketplace_id:
-            value = _decimal((offer.get("price") or {}).get("amount"))
+            price = field_object(offer, "price", where, _LISTING)
+            value = _price(price.get("amount"), f"{where}.price.amount")
             if value is not None:
                 return value
     return None
@@ -178,24 +341,29 @@ def listing_price(item: dict[str, Any], marketplace_id: str) -> Decimal | None:
 
 def listing_currency(item: dict[str, Any], marketplace_id: str) -> str | None:
     """The currency the listing is priced in, in ``marketplace_id``."""
-    for offer in item.get("attributes", {}).get("purchasable_offer", []) or []:
-        if offer.get("marketplace_id") in {None, marketplace_id} and offer.get("currency"):
-            return str(offer["currency"])
-    for offer in item.get("offers", []) or []:
-        price = offer.get("price") or {}
+    attributes = field_object(item, "attributes", "", _LISTING)
+    for where, offer in _objects(attributes, "purchasable_offer", "attributes"):
+        if offer.get("marketplace_id") in (None, marketplace_id) and offer.get("currency"):
+            return _currency(offer["currency"], f"{where}.currency")
+    for where, offer in _objects(item, "offers", ""):
+        price = field_object(offer, "price", where, _LISTING)
         if offer.get("marketplaceId") == marketplace_id and price.get("currencyCode"):
-            return str(price["currencyCode"])
+            return _currency(price["currencyCode"], f"{where}.price.currencyCode")
     return None
 
 
 def listing_quantity(item: dict[str, Any]) -> int | None:
     """The listing's merchant-fulfilled quantity, if it has one."""
-    for entry in item.get("fulfillmentAvailability", []) or []:
-        if isinstance(entry.get("quantity"), int):
-            return int(entry["quantity"])
-    for entry in item.get("attributes", {}).get("fulfillment_availability", []) or []:
-        if isinstance(entry.get("quantity"), int):
-            return int(entry["quantity"])
+    attributes = field_object(item, "attributes", "", _LISTING)
+    entries = [*_objects(item, "fulfillmentAvailability", ""),
+               *_objects(attributes, "fulfillment_availability", "attributes")]
+    for where, entry in entries:
+        quantity = entry.get("quantity")
+        if quantity is None:
+            continue
+        if isinstance(quantity, bool) or not isinstance(quantity, int):
+            raise wrong_shape(_LISTING, f"{where}.quantity", quantity, "a whole number")
+        return quantity
     return None
 
 
@@ -211,11 +379,22 @@ def patched_value(patch: dict[str, Any], marketplace_id: str) -> tuple[str, Any]
     return None
 
 
-def _decimal(value: object) -> Decimal | None:
-    if value is None or isinstance(value, bool):
+def _price(value: object, where: str) -> Decimal | None:
+    """A price: a JSON number or a decimal string (SP-API's Money.amount); null: none."""
+    if value is None:
         return None
-    try:
-        result = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    return result if result.is_finite() else None
+    result = None
+    if isinstance(value, (int, float, str)) and not isinstance(value, bool):
+        try:
+            result = Decimal(str(value) if not isinstance(value, str) else value.strip())
+        except (InvalidOperation, ValueError):
+            result = None
+    if result is None or not result.is_finite():
+        raise wrong_shape(_LISTING, where, value, "a finite decimal number")
+    return result
+
+
+def _currency(value: object, where: str) -> str:
+    if not isinstance(value, str) or not 0 < len(value) <= 8:  # noqa: PLR2004 - ISO 4217 + slack
+        raise wrong_shape(_LISTING, where, value, "a currency code")
+    return value

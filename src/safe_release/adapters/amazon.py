@@ -127,7 +127,8 @@ class AmazonAdapter(MarketplaceAdapter):
 
         def refresh_grant() -> Any:
             return wire.lwa_refresh(self._auth_client, token_url, client_id=client_id,
-                                    client_secret=secret, refresh_token=self._refresh_token)
+                                    client_secret=secret, refresh_token=self._refresh_token,
+                                    seconds=self.attempt_seconds())
 
         def rotated(new: Secret) -> None:
             self._refresh_token = new
@@ -191,10 +192,10 @@ class AmazonAdapter(MarketplaceAdapter):
                                   "OrderStatuses": list(statuses) or None}
         pages = 0
         while True:
-            payload = self._json("getOrders", params=params).get("payload", {})
-            yield from payload.get("Orders", [])
+            payload = self._payload("getOrders", params=params)
+            yield from self._records("getOrders", payload, "Orders")
             pages += 1
-            token = payload.get("NextToken")
+            token = _next_token("getOrders", payload, "payload.NextToken")
             if not token or (max_pages is not None and pages >= max_pages):
                 return
             params = {"MarketplaceIds": self.marketplace_id, "NextToken": token}
@@ -208,12 +209,13 @@ class AmazonAdapter(MarketplaceAdapter):
         items: list[dict[str, Any]] = []
         params: dict[str, Any] = {}
         while True:
-            payload = self._json("getOrderItems", path_params={"orderId": order_id},
-                                 params=params).get("payload", {})
-            items.extend(payload.get("OrderItems", []))
-            if not payload.get("NextToken"):
+            payload = self._payload("getOrderItems", path_params={"orderId": order_id},
+                                    params=params)
+            items.extend(self._records("getOrderItems", payload, "OrderItems"))
+            token = _next_token("getOrderItems", payload, "payload.NextToken")
+            if not token:
                 return items
-            params = {"NextToken": payload["NextToken"]}
+            params = {"NextToken": token}
 
     def confirm_shipment(self, order_id: str, package: Mapping[str, Any]) -> None:
         """Upload tracking for an MFN order (irreversible; a replay overwrites it)."""
@@ -285,14 +287,18 @@ class AmazonAdapter(MarketplaceAdapter):
         body = {"productType": product_type,
                 "patches": [{"op": "replace", "path": path, "value": value}]}
         result = self._json("patchListingsItem", **where, json=body, inverse=inverse)
-        if result.get("status") != "ACCEPTED":
-            issues = "; ".join(str(i.get("message", i)) for i in result.get("issues", []))
-            msg = f"amazon patchListingsItem for {sku} was {result.get('status')}: {issues}"
+        status = result.get("status")
+        if status != "ACCEPTED":
+            issues = wire.field_list(result, "issues", "", "patchListingsItem")
+            text = "; ".join(_issue_text(i) for i in issues)[:300]
+            shown = status if isinstance(status, str) else f"not accepted (status {status!r:.40})"
+            msg = f"amazon patchListingsItem for {sku} was {shown}: {text}"
             raise MarketplaceHTTPError(msg, marketplace="amazon", operation="patchListingsItem",
-                                       status=200, code=str(result.get("status")))
+                                       status=200, code=str(shown)[:60])
+        submission = result.get("submissionId")
         return ListingChange(sku=sku, marketplace_id=self.marketplace_id, field=field, old=old,
-                             new=new, submission_id=str(result.get("submissionId", "")),
-                             status=str(result["status"]))
+                             new=new, status=status,
+                             submission_id=submission if isinstance(submission, str) else "")
 
     # -- inventory and inbound --------------------------------------------------------------
 
@@ -304,8 +310,10 @@ class AmazonAdapter(MarketplaceAdapter):
         params, out = dict(base), []
         while True:
             body = self._json("getInventorySummaries", params=params)
-            out.extend(body.get("payload", {}).get("inventorySummaries", []))
-            token = (body.get("pagination") or {}).get("nextToken")
+            payload = wire.field_object(body, "payload", "", "getInventorySummaries")
+            out.extend(self._records("getInventorySummaries", payload, "inventorySummaries"))
+            pagination = wire.field_object(body, "pagination", "", "getInventorySummaries")
+            token = _next_token("getInventorySummaries", pagination, "pagination.nextToken")
             if not token:
                 return out
             params = {**base, "nextToken": token}
@@ -313,8 +321,9 @@ class AmazonAdapter(MarketplaceAdapter):
     def create_inbound_plan(self, plan: Mapping[str, Any]) -> InboundPlanRef:
         """Create an FBA inbound plan (not idempotent: a timeout is never resent)."""
         body = self._json("createInboundPlan", json=dict(plan))
-        return InboundPlanRef(inbound_plan_id=body["inboundPlanId"],
-                              operation_id=body["operationId"])
+        return InboundPlanRef(
+            inbound_plan_id=_identifier("createInboundPlan", body, "inboundPlanId"),
+            operation_id=_identifier("createInboundPlan", body, "operationId"))
 
     def get_inbound_operation_status(self, operation_id: str) -> dict[str, Any]:
         """The status of an inbound operation (SUCCESS, FAILED, IN_PROGRESS)."""
@@ -323,7 +332,7 @@ class AmazonAdapter(MarketplaceAdapter):
     def cancel_inbound_plan(self, inbound_plan_id: str) -> str:
         """Cancel an inbound plan; returns the operation id to poll."""
         body = self._json("cancelInboundPlan", path_params={"inboundPlanId": inbound_plan_id})
-        return str(body["operationId"])
+        return _identifier("cancelInboundPlan", body, "operationId")
 
     # -- health --------------------------------------------------------------------------------
 
@@ -337,14 +346,14 @@ class AmazonAdapter(MarketplaceAdapter):
             # the raw (still percent-encoded) path: a SKU may itself contain '/'
             sku = request.url.raw_path.decode("ascii").split("?", 1)[0].rsplit("/", 1)[-1]
             item = self.get_listing(unquote(sku))
-        except (ValueError, KeyError, IndexError, TypeError, MarketplaceError):
-            return None
-        wanted = wire.patched_value(patch, self.marketplace_id)
-        if wanted is None:
-            return None
-        field, value = wanted
-        current = wire.listing_price(item, self.marketplace_id) if field == "price" \
-            else wire.listing_quantity(item)
+            wanted = wire.patched_value(patch, self.marketplace_id)
+            if wanted is None:
+                return None
+            field, value = wanted
+            current = wire.listing_price(item, self.marketplace_id) if field == "price" \
+                else wire.listing_quantity(item)
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError, MarketplaceError):
+            return None  # unknown: the write stays ambiguous
         if current != value:
             return False  # it did not land: safe to send again
         body = {"sku": unquote(sku), "status": "ACCEPTED", "submissionId": "reconciled",
@@ -380,9 +389,21 @@ class AmazonAdapter(MarketplaceAdapter):
         self._auth_client.close()
 
     def _json(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        """The answer's JSON object (a body of another shape: `MarketplaceResponseError`)."""
         response = self.call(operation, **kwargs)
         body = response_json("amazon", self.operation(operation), response)
-        return body if isinstance(body, dict) else {"payload": body}
+        return wire.as_object(body, "the body", operation)
+
+    def _payload(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        return wire.field_object(self._json(operation, **kwargs), "payload", "", operation)
+
+    @staticmethod
+    def _records(operation: str, parent: dict[str, Any], name: str) -> list[dict[str, Any]]:
+        """The list ``parent[name]`` of objects (orders, items, summaries)."""
+        records = wire.field_list(parent, name, "payload", operation)
+        for index, record in enumerate(records):
+            wire.as_object(record, f"payload.{name}[{index}]", operation)
+        return records
 
 
 def _price_value(marketplace_id: str, currency: str, price: Decimal) -> list[dict[str, Any]]:
@@ -392,6 +413,29 @@ def _price_value(marketplace_id: str, currency: str, price: Decimal) -> list[dic
 
 def _quantity_value(quantity: int) -> list[dict[str, Any]]:
     return [{"fulfillment_channel_code": "DEFAULT", "quantity": quantity}]
+
+
+def _next_token(operation: str, parent: dict[str, Any], where: str) -> str | None:
+    """A pagination token: a string, or none (missing, null or empty)."""
+    token = parent.get(where.rsplit(".", 1)[-1])
+    if token is None or token == "":
+        return None
+    if not isinstance(token, str):
+        raise wire.wrong_shape(operation, where, token, "a string")
+    return token
+
+
+def _identifier(operation: str, body: dict[str, Any], name: str) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value:
+        raise wire.wrong_shape(operation, name, value, "a non-empty string")
+    return value
+
+
+def _issue_text(issue: object) -> str:
+    if isinstance(issue, dict) and isinstance(issue.get("message"), str):
+        return str(issue["message"])
+    return issue if isinstance(issue, str) else f"({type(issue).__name__})"
 
 
 def _secret(value: str | Secret) -> Secret:
