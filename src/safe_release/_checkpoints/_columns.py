@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 
-from safe_release._checkpoints._snapshot import quoted
+from safe_release._checkpoints._snapshot import regclass, run
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Table
@@ -56,7 +56,7 @@ def column_kinds(conn: Connection, table: Table) -> ColumnKinds:
         sql = _PG_KINDS.format(
             generated="attgenerated <> ''" if version >= (12,) else "false",
             always="attidentity = 'a'" if version >= (10,) else "false")
-        rows = conn.execute(text(sql), {"t": quoted(conn, table)})
+        rows = conn.execute(text(sql), {"t": regclass(conn, table)})
         generated, always = set(), set()
         for name, is_generated, is_always in rows:
             if is_generated:
@@ -67,6 +67,6 @@ def column_kinds(conn: Connection, table: Table) -> ColumnKinds:
     if conn.dialect.name == "sqlite":
         prep = conn.dialect.identifier_preparer
         schema = prep.quote(table.schema or "main")
-        info = conn.exec_driver_sql(f"PRAGMA {schema}.table_xinfo({prep.quote(table.name)})")
+        info = run(conn, f"PRAGMA {schema}.table_xinfo({prep.quote(table.name)})")
         return ColumnKinds(frozenset(str(r[1]) for r in info if r[6] in _SQLITE_GENERATED))
     return ColumnKinds()

@@ -4,8 +4,11 @@ At capture (PostgreSQL >= 14) the snapshot gets one extra column, ``sr_h bigint`
 filled in the same ``INSERT … SELECT`` that copies the rows:
 ``hash_record_extended(ROW(<columns>), seed)``. The seed is derived from the store's
 signing key, the release and the step (see `_snapshot.seeds`) and is never stored,
-logged or put in a message. The recorded hash (``hrh:…``, in the signed manifest)
-is SHA-256 of the row count and ``sum(sr_h)``.
+logged or put in a message; it reaches the server as ``COPY`` data, never in a
+statement or a bound parameter (which the server's log and SQLAlchemy's echo show),
+see `_snapshot.pg_seed`; the functions below take the SQL that reads it back. The
+recorded hash (``hrh:…``, in the signed manifest) is SHA-256 of the row count and
+``sum(sr_h)``.
 
 What a restore verifies, before it writes a row:
 
@@ -34,19 +37,9 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import (
-    BigInteger,
-    Column,
-    MetaData,
-    Table,
-    bindparam,
-    func,
-    literal_column,
-    select,
-    text,
-)
+from sqlalchemy import BigInteger, Column, MetaData, Table, func, literal_column, select
 
-from safe_release._checkpoints._snapshot import pg_hashable, pg_pinned, quoted
+from safe_release._checkpoints._snapshot import pg_hashable, pg_pinned, quoted, run
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -70,17 +63,24 @@ def digest(count: int, total: int) -> str:
 
 def add_column(conn: Connection, snap: Table) -> Table:
     """Add ``sr_h`` to the (empty) snapshot; its description including ``sr_h``."""
-    conn.execute(text(f"ALTER TABLE {quoted(conn, snap)} ADD COLUMN {COLUMN} bigint"))
+    run(conn, f"ALTER TABLE {quoted(conn, snap)} ADD COLUMN {COLUMN} bigint")
     cols = [Column(c.name, c.type) for c in snap.columns]
     return Table(snap.name, MetaData(), *cols, Column(COLUMN, BigInteger), schema=snap.schema)
 
 
-def hashed_rows(conn: Connection, snap: Table, rows: Select[Any], seed: int) -> Select[Any]:
-    """``rows`` (the source's columns) with their ``sr_h``, for ``INSERT … SELECT``."""
-    inner = rows.subquery("s")
-    fields = ", ".join(pg_hashable(conn, snap))
+def hashed_rows(conn: Connection, snap: Table, rows: Select[Any], seed: str) -> Select[Any]:
+    """``rows`` (the source's columns) with their ``sr_h``, for ``INSERT … SELECT``.
+
+    ``seed``: the SQL that reads the seed (`_snapshot.pg_seed`). The columns are
+    labelled ``c0``, ``c1``… inside: a label SQLAlchemy derives from a name near
+    PostgreSQL's 63-character limit would be cut short, and no longer be the name.
+    """
+    labels = [f"c{i}" for i in range(len(rows.selected_columns))]
+    inner = rows.with_only_columns(*(c.label(n) for c, n in zip(
+        rows.selected_columns, labels, strict=True))).subquery("s")
+    fields = ", ".join(pg_hashable(conn, snap, [f"s.{n}" for n in labels]))
     row_hash = func.hash_record_extended(literal_column(f"ROW({fields})"),
-                                         bindparam("sr_seed", seed, type_=BigInteger))
+                                         literal_column(seed, BigInteger))
     return select(*inner.c, row_hash)
 
 
@@ -88,24 +88,25 @@ def totals(conn: Connection, snap: Table) -> tuple[int, int]:
     """The snapshot's row count and ``sum(sr_h)`` (capture)."""
     sql = (f"SELECT count(*), coalesce(sum({COLUMN}), 0) "  # noqa: S608 - quoted names
            f"FROM {quoted(conn, snap)}")
-    count, total = conn.execute(text(sql)).one()
+    count, total = run(conn, sql).one()
     return int(count), int(total)
 
 
-def verify(conn: Connection, snap: Table, seed: int,
+def verify(conn: Connection, snap: Table, seed: str,
            logged: Table | None, key: list[str], *, rows: bool = True) -> tuple[int, int, int]:
     """(rows, ``sum(sr_h)``, rows whose ``sr_h`` is wrong among those checked).
 
     Checked: the snapshot rows whose key is in ``logged``, or all rows if None;
     none if not ``rows`` (the caller checks them as it copies, `insert_verified`).
-    The snapshot is locked against writes until the transaction ends.
+    ``seed``: the SQL that reads the seed (`_snapshot.pg_seed`). The snapshot is
+    locked against writes until the transaction ends.
     """
     name, quote = quoted(conn, snap), conn.dialect.identifier_preparer.quote
-    conn.execute(text(f"LOCK TABLE {name} IN SHARE MODE"))
+    run(conn, f"LOCK TABLE {name} IN SHARE MODE")
     if not rows:
         return (*totals(conn, snap), 0)
     fields = ", ".join(pg_hashable(conn, snap))
-    wrong = f"hash_record_extended(ROW({fields}), :sr_seed) IS DISTINCT FROM s.{COLUMN}"
+    wrong = f"hash_record_extended(ROW({fields}), {seed}) IS DISTINCT FROM s.{COLUMN}"
     if logged is None:
         sql = (f"SELECT count(*), coalesce(sum(s.{COLUMN}), 0), "  # noqa: S608 - quoted names
                f"count(*) FILTER (WHERE {wrong}) FROM {name} AS s")
@@ -116,11 +117,11 @@ def verify(conn: Connection, snap: Table, seed: int,
                f"(SELECT count(*) FROM {name} AS s JOIN {quoted(conn, logged)} AS l "
                f"ON ({keys}) = ({logged_keys}) WHERE {wrong}) FROM {name} AS s")
     with pg_pinned(conn):
-        count, total, bad = conn.execute(text(sql), {"sr_seed": seed}).one()
+        count, total, bad = run(conn, sql).one()
     return int(count), int(total), int(bad)
 
 
-def insert_verified(conn: Connection, table: Table, snap: Table, seed: int, *,
+def insert_verified(conn: Connection, table: Table, snap: Table, seed: str, *,
                     names: Sequence[str], overriding: bool = False) -> int:
     """Insert the snapshot rows whose ``sr_h`` is their hash; how many (empty table).
 
@@ -128,7 +129,8 @@ def insert_verified(conn: Connection, table: Table, snap: Table, seed: int, *,
     inserted, so fewer rows than the snapshot's count means an altered snapshot
     (the caller refuses it and the transaction is rolled back). ``names``: the
     columns inserted (the hash covers every captured one); ``overriding``: the table
-    has a ``GENERATED ALWAYS`` identity column (`_columns`).
+    has a ``GENERATED ALWAYS`` identity column (`_columns`); ``seed``: the SQL that
+    reads the seed (`_snapshot.pg_seed`).
     """
     quote = conn.dialect.identifier_preparer.quote
     cols = ", ".join(quote(n) for n in names)
@@ -137,8 +139,7 @@ def insert_verified(conn: Connection, table: Table, snap: Table, seed: int, *,
     override = "OVERRIDING SYSTEM VALUE " if overriding else ""
     sql = (f"INSERT INTO {quoted(conn, table)} ({cols}) {override}SELECT {picked} "  # noqa: S608 - quoted names
            f"FROM {quoted(conn, snap)} AS s "
-           f"WHERE hash_record_extended(ROW({fields}), :sr_seed) = s.{COLUMN}")
+           f"WHERE hash_record_extended(ROW({fields}), {seed}) = s.{COLUMN}")
     with pg_pinned(conn):
-        result = conn.execute(text(sql), {"sr_seed": seed},
-                              execution_options={"preserve_rowcount": True})
+        result = conn.exec_driver_sql(sql, execution_options={"preserve_rowcount": True})
     return int(result.rowcount)

@@ -10,6 +10,12 @@ again and, once its transaction holds the file's lock (so no SQLite writer can
 change it any more), hashes the bytes and compares them with the recorded hash
 before a row is read.
 
+A new file is created by the SDK before SQLite attaches it (`create_file`):
+exclusively (never through a name someone else put there), mode 0600 from the
+start, then given the database file's permission bits (plus the owner's read and
+write): as readable as the database it copies rows of, never more. (Left to
+SQLite it would be 0644 under the usual umask, even beside a 0600 database.)
+
 Not attachable (in-memory database, URI filename, a table in an attached
 schema): the caller keeps the snapshot in the database instead.
 """
@@ -19,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import stat
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,6 +35,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from safe_release._store._engine import connection_tx, store_error
+from safe_release.exceptions import CheckpointError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -40,6 +48,7 @@ __all__ = [
     "alias",
     "attached",
     "attached_all",
+    "create_file",
     "file_hash",
     "hashing",
     "lock_file",
@@ -71,6 +80,29 @@ def snapshot_path(engine: Engine, table: Table, name: str) -> Path | None:
     if not db.is_file():
         return None
     return db.with_name(f"{db.name}.{name.replace('sr_snap_', 'sr-snap-', 1)}")
+
+
+def create_file(path: Path, database: Path) -> None:
+    """Create the empty snapshot file ``path``, as private as ``database`` (see above).
+
+    ``O_EXCL`` (and ``O_NOFOLLOW``): a file or link already there is an error, not
+    reused. The file is 0600 (or narrower, by the umask) from its creation, then
+    gets the database's permission bits plus the owner's read and write.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags, 0o600)
+        try:
+            mode = stat.S_IMODE(database.stat().st_mode) & 0o666
+            if hasattr(os, "fchmod"):  # not on Windows, where the mode bits mean little
+                os.fchmod(fd, mode | 0o600)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        msg = (f"cannot create the snapshot file {path.name} beside the database "
+               f"({exc.strerror}); check that the database's directory is writable and "
+               "that nothing else uses that name, then retry")
+        raise CheckpointError(msg) from exc
 
 
 def file_hash(path: Path) -> str:
@@ -121,8 +153,13 @@ def attached_all(engine: Engine, files: Mapping[str, Path], doing: str, *,
     """`attached`, with each of ``files`` attached under its schema name (`alias`).
 
     For a restore of several tables in one transaction (`_together`); SQLite attaches
-    at most `MAX_ATTACHED` files to a connection.
+    at most `MAX_ATTACHED` files to a connection. ``create``: the files are new, made
+    by `create_file` before they are attached.
     """
+    if create:
+        database = Path(str(engine.url.database))
+        for path in files.values():
+            create_file(path, database)
     try:
         with engine.connect() as conn:
             names: list[str] = []

@@ -15,6 +15,15 @@ of ``hash_record_extended(ROW(…), seed)`` (``hrx:…``); the seeds are derived
 the store's signing key, the release and the step, and are never stored, so that
 whoever can write the snapshot cannot forge a matching sum. PostgreSQL < 14: two
 128-bit sums of per-row MD5s (``sha256:…``, not keyed).
+
+A seed never travels in a statement's text or as a bound parameter: both are
+written to the server's log (``log_statement``, ``log_min_duration_statement``)
+and to SQLAlchemy's echo. It is sent as ``COPY`` data into a temporary table of the
+session, dropped at the commit (`pg_seed`), and the statements read it from there.
+
+Every statement built here from names (of tables, columns, snapshots) runs as it
+is (`run`), not through ``text()``, which would take a ``:word`` in a quoted name
+for a bind parameter.
 SQLite snapshots normally live in their own file (see `_snapfile`), whose bytes
 are hashed; an in-database SQLite snapshot (in-memory database) is hashed as
 SHA-256 over the rows' ``quote()`` encoding, concatenated by ``group_concat`` in
@@ -27,15 +36,17 @@ import hashlib
 import hmac
 import re
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Column, MetaData, Table, false, inspect, select, text
+from sqlalchemy import Column, MetaData, Table, inspect, text
 from sqlalchemy.exc import DBAPIError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
-    from sqlalchemy import Connection
+    from sqlalchemy import Connection, CursorResult
+    from sqlalchemy.util.typing import TupleAny
+    from typing_extensions import Unpack
 
     from safe_release._checkpoints._protocol import CheckpointContext
 
@@ -50,7 +61,10 @@ __all__ = [
     "pg_hashable",
     "pg_pinned",
     "pg_row_hashed",
+    "pg_seed",
     "quoted",
+    "regclass",
+    "run",
     "seeds",
     "snapshot_hash",
     "snapshot_name",
@@ -71,6 +85,18 @@ _PG_SETTINGS = {
 }
 _PG_KEYED_HASH = 140_000  # hash_record_extended: PostgreSQL 14
 _SEED_PURPOSE = {"purpose": "safe_release table snapshot content hash"}
+# the session's temporary table the seeds are copied into (dropped at the commit)
+_SEED_TABLE = "pg_temp.sr_seed"
+
+
+def run(conn: Connection, sql: str) -> CursorResult[Unpack[TupleAny]]:
+    """Run ``sql`` (built of names quoted by the dialect, and constants) as it is.
+
+    Not through ``text()``: a ``:word`` inside a quoted name is not a bind
+    parameter. The driver gets the statement with its (empty) parameters, as for any
+    compiled one, so a ``%`` the dialect doubled in a quoted name comes out single.
+    """
+    return conn.exec_driver_sql(sql)
 
 
 def identifier(prefix: str, release_id: str, seq: int, suffix: str = "") -> str:
@@ -94,10 +120,11 @@ def snapshot_table(source: Table, name: str, columns: Sequence[str],
 
 def create_empty(conn: Connection, source: Table, snap: Table) -> None:
     """Create ``snap`` with exactly the source columns' database types, and no rows."""
-    conn.execute(text(f"DROP TABLE IF EXISTS {quoted(conn, snap)}"))
-    query = select(*(source.c[c.name] for c in snap.columns)).where(false())
-    sql = query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
-    conn.execute(text(f"CREATE TABLE {quoted(conn, snap)} AS {sql}"))
+    quote = conn.dialect.identifier_preparer.quote
+    cols = ", ".join(quote(c.name) for c in snap.columns)
+    run(conn, f"DROP TABLE IF EXISTS {quoted(conn, snap)}")
+    run(conn, f"CREATE TABLE {quoted(conn, snap)} AS SELECT {cols} "  # noqa: S608 - quoted names
+              f"FROM {quoted(conn, source)} WHERE false")
 
 
 def create_keyed(conn: Connection, source: Table, snap: Table, key: Sequence[str]) -> None:
@@ -108,9 +135,9 @@ def create_keyed(conn: Connection, source: Table, snap: Table, key: Sequence[str
     primary key makes the key columns unique and NOT NULL: a fill that breaks
     either fails (the caller says which).
     """
-    conn.execute(text(f"DROP TABLE IF EXISTS {quoted(conn, snap)}"))
+    run(conn, f"DROP TABLE IF EXISTS {quoted(conn, snap)}")
     columns = sqlite_keyed_columns(conn, source, [c.name for c in snap.columns], key)
-    conn.execute(text(f"CREATE TABLE {quoted(conn, snap)} ({columns}) WITHOUT ROWID"))
+    run(conn, f"CREATE TABLE {quoted(conn, snap)} ({columns}) WITHOUT ROWID")
 
 
 def sqlite_keyed_columns(conn: Connection, source: Table, columns: Sequence[str],
@@ -123,7 +150,7 @@ def sqlite_keyed_columns(conn: Connection, source: Table, columns: Sequence[str]
     """
     prep = conn.dialect.identifier_preparer
     schema = prep.quote(source.schema or "main")
-    info = conn.exec_driver_sql(f"PRAGMA {schema}.table_xinfo({prep.quote(source.name)})")
+    info = run(conn, f"PRAGMA {schema}.table_xinfo({prep.quote(source.name)})")
     declared = {str(r[1]): str(r[2] or "") for r in info}
     defs = [f"{prep.quote(c)} {declared.get(c, '')}".rstrip() for c in columns]
     pk = ", ".join(prep.quote(k) for k in key)
@@ -134,31 +161,42 @@ def add_key(conn: Connection, snap: Table, key: Sequence[str]) -> None:
     """Index the filled snapshot by ``key`` (unique): a logged key's row is found at once."""
     cols = ", ".join(conn.dialect.identifier_preparer.quote(k) for k in key)
     if conn.dialect.name == "postgresql":
-        conn.execute(text(f"ALTER TABLE {quoted(conn, snap)} ADD PRIMARY KEY ({cols})"))
+        run(conn, f"ALTER TABLE {quoted(conn, snap)} ADD PRIMARY KEY ({cols})")
         return
     index = conn.dialect.identifier_preparer.quote(f"{snap.name}_key")
     schema = f"{conn.dialect.identifier_preparer.quote(snap.schema)}." if snap.schema else ""
-    conn.execute(text(f"CREATE UNIQUE INDEX {schema}{index} ON "
-                      f"{conn.dialect.identifier_preparer.quote(snap.name)} ({cols})"))
+    run(conn, f"CREATE UNIQUE INDEX {schema}{index} ON "
+              f"{conn.dialect.identifier_preparer.quote(snap.name)} ({cols})")
 
 
 def drop(conn: Connection, snap: Table) -> None:
     """Drop the snapshot table if it is there."""
-    conn.execute(text(f"DROP TABLE IF EXISTS {quoted(conn, snap)}"))
+    run(conn, f"DROP TABLE IF EXISTS {quoted(conn, snap)}")
 
 
 def exists(conn: Connection, snap: Table) -> bool:
     """Whether the snapshot table is there."""
     if conn.dialect.name == "postgresql":  # one catalog lookup, not the inspector's query
         found = conn.execute(text("SELECT to_regclass(:t) IS NOT NULL"),
-                             {"t": quoted(conn, snap)}).scalar_one()
+                             {"t": regclass(conn, snap)}).scalar_one()
         return bool(found)
     return inspect(conn).has_table(snap.name, schema=snap.schema)
 
 
 def quoted(conn: Connection, table: Table) -> str:
-    """``"schema"."table"``, quoted for this connection's dialect."""
+    """``"schema"."table"``, quoted for this connection's dialect (in a statement's text)."""
     return conn.dialect.identifier_preparer.format_table(table)
+
+
+def regclass(conn: Connection, table: Table) -> str:
+    """``"schema"."table"`` as a parameter's value, e.g. for ``to_regclass(:t)``.
+
+    In a statement's text a driver with ``%`` placeholders needs a ``%`` of a name
+    doubled (`quoted` does it); a value is not parsed, so it gets the name as it is.
+    """
+    name = quoted(conn, table)
+    doubled = conn.dialect.identifier_preparer.quote("%") != '"%"'
+    return name.replace("%%", "%") if doubled else name
 
 
 def pg_row_hashed(conn: Connection, recorded: str | None = None) -> bool:
@@ -183,7 +221,7 @@ def snapshot_hash(conn: Connection, snap: Table, ctx: CheckpointContext,
     version = int(str((conn.dialect.server_version_info or (0,))[0]))
     keyed = recorded.startswith("hrx:") if recorded else version * 10_000 >= _PG_KEYED_HASH
     if keyed:
-        return _pg_keyed_hash(conn, snap, seeds(ctx))
+        return _pg_keyed_hash(conn, snap, (pg_seed(conn, ctx, 0), pg_seed(conn, ctx, 1)))
     return _pg_md5_hash(conn, snap)
 
 
@@ -203,35 +241,63 @@ def seeds(ctx: CheckpointContext) -> tuple[int, int]:
     return (int.from_bytes(mac[:8], "big") & mask, int.from_bytes(mac[8:16], "big") & mask)
 
 
-def _pg_keyed_hash(conn: Connection, snap: Table, seeds: tuple[int, int]) -> tuple[int, str]:
+def pg_seed(conn: Connection, ctx: CheckpointContext, which: int = 0) -> str:
+    """SQL that is seed ``which`` of `seeds` in this transaction; the seed is not in it.
+
+    The seed is sent as ``COPY`` data (never logged by the server, nor echoed by
+    SQLAlchemy: it bypasses both) into ``pg_temp.sr_seed``, a temporary table only
+    this session can read, dropped at the commit. The SQL returned reads it back
+    by a tag naming the release, step and seed, which is not secret.
+    """
+    tag = f"{_UNSAFE.sub('', ctx.release_id.lower())}:{ctx.seq}:{which}"
+    if run(conn, f"SELECT to_regclass('{_SEED_TABLE}') IS NULL").scalar():
+        run(conn, f"CREATE TEMPORARY TABLE {_SEED_TABLE.split('.')[1]} "
+                  "(tag text NOT NULL, v bigint NOT NULL) ON COMMIT DROP")
+    dbapi = conn.dialect.loaded_dbapi
+    statement = f"COPY {_SEED_TABLE} (tag, v) FROM STDIN"
+    driver: Any = conn.connection.driver_connection  # psycopg's: COPY is not in the DBAPI
+    try:
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            copy.write_row((tag, seeds(ctx)[which]))
+    except dbapi.Error as exc:
+        raise DBAPIError.instance(statement, None, exc, dbapi.Error) from exc
+    return f"(SELECT v FROM {_SEED_TABLE} WHERE tag = '{tag}' LIMIT 1)"  # noqa: S608 - constants
+
+
+def _pg_keyed_hash(conn: Connection, snap: Table, seeds: tuple[str, str]) -> tuple[int, str]:
     name, fields = quoted(conn, snap), ", ".join(pg_hashable(conn, snap))
-    sql = (f"SELECT count(*), coalesce(sum(hash_record_extended(ROW({fields}), :a)), 0), "  # noqa: S608 - quoted names
-           f"coalesce(sum(hash_record_extended(ROW({fields}), :b)), 0) FROM {name} AS s")
+    sql = (f"SELECT count(*), coalesce(sum(hash_record_extended(ROW({fields}), {seeds[0]})), "  # noqa: S608 - quoted names
+           f"0), coalesce(sum(hash_record_extended(ROW({fields}), {seeds[1]})), 0) "
+           f"FROM {name} AS s")
     with pg_pinned(conn):
-        count, low, high = conn.execute(text(sql), {"a": seeds[0], "b": seeds[1]}).one()
+        count, low, high = run(conn, sql).one()
     digest = hashlib.sha256(f"{count}:{low}:{high}".encode()).hexdigest()
     return int(count), f"hrx:{digest}"
 
 
-def pg_hashable(conn: Connection, snap: Table) -> list[str]:
+def pg_hashable(conn: Connection, snap: Table, refs: Sequence[str] | None = None,
+                ) -> list[str]:
     """The snapshot's columns as hash inputs, as text where a type cannot be hashed.
 
-    json, xml and geometric types have no extended hash function.
+    json, xml and geometric types have no extended hash function. ``refs``: how
+    the statement names each column (default ``s."<name>"``).
     """
     quote = conn.dialect.identifier_preparer.quote
     cols = [f"s.{quote(c.name)}" for c in snap.columns]
+    named = list(refs) if refs is not None else cols
     probe = f"(SELECT (NULL::{quoted(conn, snap)}).*) AS s"
     if _pg_can_hash(conn, cols, probe):
-        return cols
-    return [c if _pg_can_hash(conn, [c], probe) else f"{c}::text" for c in cols]
+        return named
+    return [ref if _pg_can_hash(conn, [c], probe) else f"{ref}::text"
+            for c, ref in zip(cols, named, strict=True)]
 
 
 def _pg_can_hash(conn: Connection, cols: list[str], probe: str) -> bool:
     # hash_record_extended looks the types' hash functions up even for NULLs
-    sql = text(f"SELECT hash_record_extended(ROW({', '.join(cols)}), 0) FROM {probe}")  # noqa: S608 - quoted names
+    sql = f"SELECT hash_record_extended(ROW({', '.join(cols)}), 0) FROM {probe}"  # noqa: S608 - quoted names
     try:
         with conn.begin_nested():
-            conn.execute(sql)
+            run(conn, sql)
     except DBAPIError:
         return False
     return True
@@ -245,7 +311,7 @@ def _pg_md5_hash(conn: Connection, snap: Table) -> tuple[int, str]:
         f"coalesce(sum({part.format(17)}), 0) FROM (SELECT md5(s::text) AS h FROM {name} AS s) q"
     )
     with pg_pinned(conn):
-        count, low, high = conn.execute(text(sql)).one()
+        count, low, high = run(conn, sql).one()
     digest = hashlib.sha256(f"{count}:{low}:{high}".encode()).hexdigest()
     return int(count), f"sha256:{digest}"
 
@@ -277,14 +343,13 @@ def _sqlite_hash(conn: Connection, snap: Table) -> tuple[int, str]:
     name = quoted(conn, snap)
     quote = conn.dialect.identifier_preparer.quote
     row = "||','||".join(f"quote({quote(c.name)})" for c in snap.columns)
-    top = conn.execute(text(f"SELECT max(rowid) FROM {name}")).scalar() or 0  # noqa: S608
-    sql = text(
-        f"SELECT count(*), CAST(group_concat({row}, char(10)) AS BLOB) FROM {name} "  # noqa: S608
-        "WHERE rowid BETWEEN :lo AND :hi"
-    )
+    top = run(conn, f"SELECT max(rowid) FROM {name}").scalar() or 0  # noqa: S608
+    # the driver's own placeholders: no text() parsing of the quoted names
+    sql = (f"SELECT count(*), CAST(group_concat({row}, char(10)) AS BLOB) FROM {name} "  # noqa: S608
+           "WHERE rowid BETWEEN ? AND ?")
     hasher, count = hashlib.sha256(), 0
     for lo, hi in _chunks(int(top)):
-        n, blob = conn.execute(sql, {"lo": lo, "hi": hi}).one()
+        n, blob = conn.exec_driver_sql(sql, (lo, hi)).one()
         count += int(n)
         hasher.update(bytes(blob or b""))
         hasher.update(b"\x00")

@@ -4,8 +4,23 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Engine, MetaData, Table, func, or_, select, text
-from sqlalchemy.exc import DBAPIError, IntegrityError, NoSuchTableError
+from sqlalchemy import (
+    BINARY,
+    VARBINARY,
+    BindParameter,
+    Boolean,
+    ColumnElement,
+    Engine,
+    LargeBinary,
+    MetaData,
+    Table,
+    func,
+    literal_column,
+    or_,
+    select,
+)
+from sqlalchemy.exc import CompileError, DBAPIError, IntegrityError, NoSuchTableError
+from sqlalchemy.sql.visitors import iterate
 
 from safe_release._checkpoints import _rowhash, _snapfile, _snapshot
 from safe_release._checkpoints._apply import Applier
@@ -29,6 +44,8 @@ if TYPE_CHECKING:
     from safe_release._checkpoints._protocol import CheckpointContext, JsonState
 
 __all__ = ["TableCheckpoint", "database_identity", "restore_tables", "table_checkpoint"]
+
+_BINARY = (LargeBinary, BINARY, VARBINARY)
 
 
 
@@ -98,13 +115,48 @@ def _key(table: Table, key: str | Sequence[str] | None) -> list[str]:
 
 
 def _where_sql(where: str | ColumnElement[bool] | None, engine: Engine) -> str | None:
-    if where is None or isinstance(where, str):
-        return where
-    try:
-        sql = where.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True})
-    except Exception:  # noqa: BLE001 - a value without a literal form: show the placeholders
-        return str(where)
-    return str(sql)
+    """``where`` as the SQL recorded with the snapshot (and shown by ``describe()``).
+
+    An expression is written with its values inline; one SQLAlchemy cannot write so
+    (a ``bytes`` value: its literal would be text, or fail) is refused, since a
+    recovery rebuilds the checkpoint from this text and must select the same rows.
+    """
+    if where is None:
+        return None
+    if isinstance(where, str):
+        sql = where
+    else:
+        binary = [b.key for b in iterate(where) if isinstance(b, BindParameter) and (
+            isinstance(b.value, (bytes, bytearray, memoryview))
+            or isinstance(b.type, _BINARY))]
+        try:
+            if binary:
+                raise CompileError(binary[0])  # noqa: TRY301 - one refusal below
+            sql = str(where.compile(dialect=engine.dialect,
+                                    compile_kwargs={"literal_binds": True}))
+        except CompileError:
+            msg = ("where= is an SQLAlchemy expression with a value that cannot be written "
+                   "as SQL text (a bytes value, or a type without a literal form); the "
+                   "checkpoint records its where as SQL, so write it as an SQL string, e.g. "
+                   "where=\"blob = '\\x00ff'::bytea\" (PostgreSQL) or "
+                   "where=\"blob = X'00FF'\" (SQLite)")
+            raise InvalidArgumentError(msg) from None
+    if not sql.strip() or "\x00" in sql:
+        shown = "an empty string" if not sql.strip() else "a NUL character (\\x00)"
+        msg = (f"where= contains {shown}; give an SQL condition such as \"store = 'US'\" "
+               "(a bytes value as an SQL literal, e.g. X'00FF' or '\\x00ff'::bytea)")
+        raise InvalidArgumentError(msg)
+    return sql
+
+
+def _where_clause(sql: str) -> ColumnElement[bool]:
+    """The recorded SQL as a condition, taken as it is and parenthesized.
+
+    As it is: a ``:word`` in a string literal is not a bind parameter (``text()``
+    would take it for one). Parenthesized: ``a OR b`` stays one term next to the
+    restore's own conditions; the newline ends a trailing ``--`` comment.
+    """
+    return literal_column(f"({sql}\n)", Boolean)
 
 
 class TableCheckpoint:
@@ -121,12 +173,15 @@ class TableCheckpoint:
         key: Sequence[str],
     ) -> None:
         if where is not None and not isinstance(where, (str, ColumnElement)):
-            msg = f"where= must be an SQL string or an SQLAlchemy expression, not {where!r}"
+            hint = (" (decode bytes first, or write the value as an SQL literal)"
+                    if isinstance(where, (bytes, bytearray, memoryview)) else "")
+            msg = (f"where= must be an SQL string or an SQLAlchemy expression, not "
+                   f"{type(where).__name__}{hint}")
             raise InvalidArgumentError(msg)
         self._engine, self._table, self._key = engine, table, list(key)
         self._where_sql = _where_sql(where, engine)
         self._where: ColumnElement[bool] | None = (
-            text(where) if isinstance(where, str) else where)  # type: ignore[assignment]
+            _where_clause(where) if isinstance(where, str) else where)
 
     @property
     def table(self) -> Table:
@@ -171,7 +226,7 @@ class TableCheckpoint:
                 tracked = log.create(conn)
                 snap = _snapshot.snapshot_table(self._table, name, columns)
                 if _snapshot.pg_row_hashed(conn):
-                    self._fill(conn, snap, _snapshot.seeds(ctx)[0])
+                    self._fill(conn, snap, _snapshot.pg_seed(conn, ctx))
                     count, total = _rowhash.totals(conn, snap)
                     digest = _rowhash.digest(count, total)
                 else:
@@ -206,11 +261,12 @@ class TableCheckpoint:
             raise CheckpointError(msg)
         return [c.name for c in self._table.columns if c.name not in generated]
 
-    def _fill(self, conn: Connection, snap: Table, seed: int | None = None, *,
+    def _fill(self, conn: Connection, snap: Table, seed: str | None = None, *,
               keyed: bool = False) -> int:
         """Create and fill the snapshot, check its keys, index it; the number of rows.
 
-        ``seed``: also store each row's keyed hash in ``sr_h`` (PostgreSQL, `_rowhash`).
+        ``seed``: also store each row's keyed hash in ``sr_h`` (PostgreSQL, `_rowhash`;
+        the SQL that reads the seed, `_snapshot.pg_seed`).
         ``keyed``: an SQLite snapshot file, created ``WITHOUT ROWID`` keyed by the key
         (`_snapshot.create_keyed`) and filled in key order; its primary key is the
         check (a NULL or repeated key fails the copy, and is then reported).

@@ -198,7 +198,7 @@ def _try_lock(conn: Connection, names: str, *, last: bool) -> bool:
     """One ``LOCK … NOWAIT`` of ``names`` in a savepoint: taken, or not (raised if ``last``)."""
     try:
         with conn.begin_nested():
-            conn.exec_driver_sql(f"LOCK TABLE {names} IN ACCESS EXCLUSIVE MODE NOWAIT")
+            _snapshot.run(conn, f"LOCK TABLE {names} IN ACCESS EXCLUSIVE MODE NOWAIT")
     except OperationalError as exc:
         if last or getattr(exc.orig, "sqlstate", None) != _LOCK_NOT_AVAILABLE:
             raise

@@ -11,7 +11,10 @@ with the snapshot, so its cost follows the blast radius, not the table size.
   transition tables (one ``INSERT … SELECT`` per statement, not a function call per
   row) and an ``AFTER TRUNCATE`` trigger that sets ``sr_full``. The function is
   ``SECURITY DEFINER`` with a pinned ``search_path``, so a job whose database role may
-  write the table but not the log is not broken by it.
+  write the table but not the log is not broken by it. It runs with its owner's
+  rights, so nobody else may attach it to a table: ``EXECUTE`` is revoked from
+  ``PUBLIC`` (needed to create a trigger, not to fire one), and the function raises
+  when fired on any table but the one it was made for (``TG_RELID``).
 - SQLite: row-level triggers (``INSERT OR IGNORE``). SQLite's ``INSERT OR REPLACE``
   deletes rows without firing delete triggers, so the log is only kept when the
   key is the table's one unique constraint (a replace then replaces the same key).
@@ -27,10 +30,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, Column, MetaData, Table, false, func, inspect, select, text
+from sqlalchemy import Boolean, Column, MetaData, Table, func, inspect, select, text
 from sqlalchemy.exc import DBAPIError
 
-from safe_release._checkpoints._snapshot import identifier, quoted, sqlite_keyed_columns
+from safe_release._checkpoints._snapshot import (
+    identifier,
+    quoted,
+    regclass,
+    run,
+    sqlite_keyed_columns,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -108,7 +117,7 @@ class ChangeLog:
         columns; one on an expression is not. SQLite: the table is in the main schema.
         """
         if conn.dialect.name == "postgresql":
-            sets = list(conn.execute(_PG_UNIQUE_SETS, {"t": quoted(conn, self.source)})
+            sets = list(conn.execute(_PG_UNIQUE_SETS, {"t": regclass(conn, self.source)})
                         .scalars())
         elif self.source.schema not in {None, "main"}:
             return False  # a trigger's statements cannot name another schema's table
@@ -126,14 +135,13 @@ class ChangeLog:
             # descent, for the triggers' INSERT OR IGNORE and for the restore's joins
             keys = sqlite_keyed_columns(conn, self.source, self.key, self.key,
                                         [f"{FULL} BOOLEAN NOT NULL DEFAULT 0"])
-            conn.execute(text(f"CREATE TABLE {log} ({keys}) WITHOUT ROWID"))
+            run(conn, f"CREATE TABLE {log} ({keys}) WITHOUT ROWID")
             return
-        keys_sql = select(*(self.source.c[k] for k in self.key)).where(false())
-        sql = keys_sql.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
-        conn.execute(text(f"CREATE TABLE {log} AS {sql}"))
-        conn.execute(text(f"ALTER TABLE {log} ADD COLUMN {FULL} BOOLEAN NOT NULL DEFAULT false"))
+        run(conn, f"CREATE TABLE {log} AS SELECT {cols} "  # noqa: S608 - quoted names
+                  f"FROM {quoted(conn, self.source)} WHERE false")
+        run(conn, f"ALTER TABLE {log} ADD COLUMN {FULL} BOOLEAN NOT NULL DEFAULT false")
         index = prep.quote(f"{self.name}_key")
-        conn.execute(text(f"CREATE UNIQUE INDEX {index} ON {log} ({cols})"))
+        run(conn, f"CREATE UNIQUE INDEX {index} ON {log} ({cols})")
 
     def _create_sqlite_triggers(self, conn: Connection) -> None:
         prep = conn.dialect.identifier_preparer
@@ -145,9 +153,9 @@ class ChangeLog:
 
         rows = {"i": row("NEW"), "u": f"{row('OLD')}, {row('NEW')}", "d": row("OLD")}
         for event, op in _SQLITE_EVENTS.items():
-            conn.execute(text(
+            run(conn,
                 f"CREATE TRIGGER {prep.quote(self._trigger(event))} AFTER {op} ON {src} "  # noqa: S608 - quoted names
-                f"BEGIN INSERT OR IGNORE INTO {log} ({cols}) VALUES {rows[event]}; END"))
+                f"BEGIN INSERT OR IGNORE INTO {log} ({cols}) VALUES {rows[event]}; END")
 
     def _create_pg_triggers(self, conn: Connection) -> None:
         prep = conn.dialect.identifier_preparer
@@ -155,26 +163,30 @@ class ChangeLog:
         log = f"{prep.quote(str(schema))}.{prep.quote(self.name)}"
         cols = ", ".join(prep.quote(k) for k in self.key)
         keys = f"INSERT INTO {log} ({cols}) SELECT {cols} FROM"
+        src = quoted(conn, self.source)
+        relid = int(conn.execute(text("SELECT to_regclass(:t)::oid"),
+                                 {"t": regclass(conn, self.source)}).scalar_one())
         body = (
             "BEGIN\n"  # noqa: S608 - quoted names
+            f"  IF TG_RELID <> {relid}::oid THEN\n"
+            "    RAISE EXCEPTION 'safe_release change log trigger fired on another table';\n"
+            "  END IF;\n"
             f"  IF TG_OP = 'TRUNCATE' THEN INSERT INTO {log} ({FULL}) VALUES (true);\n"
             f"  ELSIF TG_OP = 'INSERT' THEN {keys} sr_new ON CONFLICT DO NOTHING;\n"
             f"  ELSIF TG_OP = 'DELETE' THEN {keys} sr_old ON CONFLICT DO NOTHING;\n"
             f"  ELSE {keys} sr_old UNION SELECT {cols} FROM sr_new ON CONFLICT DO NOTHING;\n"
             "  END IF;\n  RETURN NULL;\nEND"
         )
-        fn = self._function(conn)
-        conn.execute(text(
-            f"CREATE FUNCTION {fn}() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER "
-            f"SET search_path = pg_catalog, pg_temp AS $sr$\n{body}\n$sr$"))
-        src = quoted(conn, self.source)
+        fn, tag = self._function(conn), _dollar_tag(body)
+        run(conn, f"CREATE FUNCTION {fn}() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER "
+                  f"SET search_path = pg_catalog, pg_temp AS {tag}\n{body}\n{tag}")
+        run(conn, f"REVOKE ALL ON FUNCTION {fn}() FROM PUBLIC")
         refs = {"i": "REFERENCING NEW TABLE AS sr_new",
                 "u": "REFERENCING OLD TABLE AS sr_old NEW TABLE AS sr_new",
                 "d": "REFERENCING OLD TABLE AS sr_old", "t": ""}
         for event, op in _PG_EVENTS.items():
-            conn.execute(text(
-                f"CREATE TRIGGER {prep.quote(self._trigger(event))} AFTER {op} ON {src} "
-                f"{refs[event]} FOR EACH STATEMENT EXECUTE FUNCTION {fn}()"))
+            run(conn, f"CREATE TRIGGER {prep.quote(self._trigger(event))} AFTER {op} ON {src} "
+                      f"{refs[event]} FOR EACH STATEMENT EXECUTE FUNCTION {fn}()")
 
     # -- use --------------------------------------------------------------------------------
 
@@ -217,8 +229,8 @@ class ChangeLog:
         )
         names = [self._trigger(e) for e in _PG_EVENTS]
         live, enabled, has_log = conn.execute(text(sql), {
-            "src": quoted(conn, self.source), "names": names,
-            "log": quoted(conn, self.table)}).one()
+            "src": regclass(conn, self.source), "names": names,
+            "log": regclass(conn, self.table)}).one()
         if sorted(live or []) != sorted(columns) or enabled != len(names) or not has_log:
             return None
         # the TRUNCATE marker is the one row with NULL keys: found through the key index
@@ -233,7 +245,7 @@ class ChangeLog:
             state = " AND tgenabled IN ('O', 'A')" if enabled else ""
             sql = ("SELECT count(*) FROM pg_trigger WHERE tgrelid = to_regclass(:src) "  # noqa: S608 - constants
                    f"AND tgname = ANY(:names){state}")
-            return int(conn.execute(text(sql), {"src": quoted(conn, self.source),
+            return int(conn.execute(text(sql), {"src": regclass(conn, self.source),
                                                 "names": names}).scalar_one())
         marks = ", ".join(f":n{i}" for i in range(len(names)))
         sql = (f"SELECT count(*) FROM sqlite_master WHERE type = 'trigger' "  # noqa: S608 - placeholders
@@ -250,15 +262,15 @@ class ChangeLog:
         that call it, in one statement.
         """
         if conn.dialect.name == "postgresql":
-            conn.execute(text(f"DROP FUNCTION IF EXISTS {self._function(conn)}() CASCADE"))
+            run(conn, f"DROP FUNCTION IF EXISTS {self._function(conn)}() CASCADE")
             return
         prep = conn.dialect.identifier_preparer
         for event in self._events(conn):
-            conn.execute(text(f"DROP TRIGGER IF EXISTS {prep.quote(self._trigger(event))}"))
+            run(conn, f"DROP TRIGGER IF EXISTS {prep.quote(self._trigger(event))}")
 
     def drop_table(self, conn: Connection) -> None:
         """Drop the log table (after the triggers: a trigger without its log breaks writes)."""
-        conn.execute(text(f"DROP TABLE IF EXISTS {quoted(conn, self.table)}"))
+        run(conn, f"DROP TABLE IF EXISTS {quoted(conn, self.table)}")
 
     def drop(self, conn: Connection) -> None:
         """Drop the triggers (first: a trigger without its log would break writes) and log."""
@@ -274,11 +286,18 @@ def _sqlite_unique_sets(conn: Connection, name: str) -> list[list[str | None]]:
     and the unique constraints' automatic indexes included).
     """
     table = conn.dialect.identifier_preparer.quote(name)
-    pk = [r[1] for r in conn.exec_driver_sql(f"PRAGMA main.table_info({table})") if r[5]]
+    pk = [r[1] for r in run(conn, f"PRAGMA main.table_info({table})") if r[5]]
     sets: list[list[str | None]] = [pk] if pk else []
-    for index in list(conn.exec_driver_sql(f"PRAGMA main.index_list({table})")):
+    for index in list(run(conn, f"PRAGMA main.index_list({table})")):
         if index[2]:  # unique
             quoted_index = conn.dialect.identifier_preparer.quote(index[1])
-            sets.append([r[2] for r in conn.exec_driver_sql(
-                f"PRAGMA main.index_info({quoted_index})")])
+            sets.append([r[2] for r in run(conn, f"PRAGMA main.index_info({quoted_index})")])
     return sets
+
+
+def _dollar_tag(body: str) -> str:
+    """A dollar quote (``$sr$``, ``$sr1$``…) that the function's body does not contain."""
+    n = 0
+    while (tag := f"$sr{n or ''}$") in body:
+        n += 1
+    return tag

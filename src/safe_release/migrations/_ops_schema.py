@@ -15,7 +15,11 @@ from sqlalchemy import exc as sa_exc
 
 from safe_release.exceptions import MigrationError
 
-_NEXTVAL = re.compile(r"^nextval\('([^']+)'::regclass\)$")
+# PostgreSQL's text of a serial default: the sequence as a regclass literal, in which
+# a quote is doubled (a table named it's: nextval('"it''s_id_seq"'::regclass))
+_NEXTVAL = re.compile(r"^nextval\('((?:[^']|'')+)'::regclass\)$")
+# one part of a qualified name as PostgreSQL writes it: "quoted" ("" inside) or bare
+_NAME_PART = re.compile(r'"((?:[^"]|"")*)"|([^".]+)')
 
 
 class DDLType(sa.types.UserDefinedType[Any]):
@@ -61,7 +65,7 @@ def build_column(info: dict[str, Any], *args: Any, nullable: bool | None = None,
     return sa.Column(
         info["name"], DDLType(info["type"]), *extra,
         nullable=info["nullable"] if nullable is None else nullable,
-        server_default=sa.text(default) if default is not None else None,
+        server_default=_sql(default) if default is not None else None,
         comment=info.get("comment"), primary_key=primary_key, autoincrement=False,
     )
 
@@ -90,9 +94,31 @@ def drop_enums(conn: sa.Connection, names: list[str], schema: str | None) -> Non
 
 
 def serial_sequence(info: dict[str, Any]) -> str | None:
-    """The sequence a ``serial`` column's default draws from (PostgreSQL)."""
+    """The sequence a ``serial`` column's default draws from (PostgreSQL), as regclass text.
+
+    E.g. ``orders_id_seq`` or ``"it's_id_seq"`` (quoted where the name needs it).
+    """
     match = _NEXTVAL.match(info.get("default") or "")
-    return match.group(1) if match else None
+    return match.group(1).replace("''", "'") if match else None
+
+
+def sequence_of(regclass: str) -> sa.Sequence:
+    """The `sa.Sequence` named by regclass text (``"s"."it's_id_seq"``, ``x_id_seq``).
+
+    So that statements quote it themselves, never pasting the text into SQL.
+    """
+    parts = [m.group(2) if m.group(1) is None else m.group(1).replace('""', '"')
+             for m in _NAME_PART.finditer(regclass)]
+    return sa.Sequence(parts[-1], schema=parts[-2] if len(parts) > 1 else None)
+
+
+def _sql(clause: str) -> sa.ColumnElement[Any]:
+    """Reflected SQL (a default, a check), taken as it is.
+
+    A ``:word`` in it is not a bind parameter (``text()`` would take it for one: a
+    table named ``a :b`` has the default ``nextval('"a :b_id_seq"'::regclass)``).
+    """
+    return sa.literal_column(clause)
 
 
 def table_info(conn: sa.Connection, table: str, schema: str | None,
@@ -138,7 +164,7 @@ def table_elements(info: dict[str, Any]) -> list[Any]:
     if pk_cols:
         elements.append(sa.PrimaryKeyConstraint(*info["pk"]["columns"], name=info["pk"]["name"]))
     elements += [sa.UniqueConstraint(*u["columns"], name=u["name"]) for u in info["uniques"]]
-    elements += [sa.CheckConstraint(sa.text(c["sqltext"]), name=c["name"])
+    elements += [sa.CheckConstraint(_sql(c["sqltext"]), name=c["name"])
                  for c in info["checks"]]
     for fk in info["fks"]:
         elements.append(sa.ForeignKeyConstraint(

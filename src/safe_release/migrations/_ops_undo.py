@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects.postgresql import REGCLASS
+from sqlalchemy.schema import CreateSequence
 
 from safe_release.exceptions import IrreversibleMigrationError
 from safe_release.migrations import _archive, _oplog, _ops_data, _ops_enum
@@ -24,6 +26,7 @@ from safe_release.migrations._ops_schema import (
     drop_enums,
     ensure_enums,
     fk_target,
+    sequence_of,
     serial_sequence,
     table_elements,
 )
@@ -141,7 +144,7 @@ def _drop_table(conn: sa.Connection, entry: _archive.Entry) -> None:
     else:
         ensure_enums(conn, info["columns"])
         for seq in sequences:
-            conn.exec_driver_sql(f"CREATE SEQUENCE IF NOT EXISTS {seq}")
+            conn.execute(CreateSequence(sequence_of(seq), if_not_exists=True))
         op.create_table(table, *table_elements(info), schema=schema)
         for index in info["indexes"]:
             op.create_index(index["name"], table, index["columns"], unique=index["unique"],
@@ -151,16 +154,24 @@ def _drop_table(conn: sa.Connection, entry: _archive.Entry) -> None:
 
 
 def _fix_sequences(conn: sa.Connection, entry: _archive.Entry, sequences: list[str]) -> None:
-    quote = conn.dialect.identifier_preparer.quote
+    """Each serial column's sequence: owned by the column again, and past its largest value.
+
+    Names are quoted by the dialect (a table named ``it's`` or ``100%``), the
+    sequence passed as a value where it is one (``setval``).
+    """
+    prep = conn.dialect.identifier_preparer
     for col in entry.info["columns"]:
         seq = serial_sequence(col)
         exists = seq in sequences and conn.execute(
             sa.text("SELECT to_regclass(:seq)"), {"seq": seq}).scalar() is not None
-        if exists:
-            target = _oplog.where(quote(entry.table), entry.info["schema"])
-            conn.exec_driver_sql(f"ALTER SEQUENCE {seq} OWNED BY {target}.{quote(col['name'])}")
-            top = f"SELECT max({quote(col['name'])}) FROM {target}"  # noqa: S608 - quoted names
-            conn.exec_driver_sql(f"SELECT setval('{seq}', ({top}))")
+        if seq is not None and exists:
+            name = col["name"]
+            tbl = sa.table(entry.table, sa.column(name), schema=entry.info["schema"])
+            owner = f"{prep.format_table(tbl)}.{prep.quote(name)}"
+            conn.exec_driver_sql(
+                f"ALTER SEQUENCE {prep.format_sequence(sequence_of(seq))} OWNED BY {owner}")
+            top = sa.select(sa.func.max(tbl.c[name])).scalar_subquery()
+            conn.execute(sa.select(sa.func.setval(sa.cast(sa.literal(seq), REGCLASS), top)))
 
 
 def _alter_column_type(conn: sa.Connection, entry: _archive.Entry) -> None:
