@@ -183,13 +183,23 @@ class TestPublish:
         assert result.exit_code == 1
         assert "<stdin> is empty" in result.stderr
 
-    def test_content_that_is_not_json_exits_1(self, run, tmp_path):
-        """YAML that is not JSON-compatible (a date) is refused by the store: exit 1."""
+    def test_an_unquoted_date_exits_2(self, run, tmp_path):
+        """An unquoted YAML date (a timestamp in YAML 1.1, text in 1.2) is refused: exit 2."""
         path = tmp_path / "dated.yaml"
         path.write_text("starts: 2024-11-11\n", encoding="utf-8")
         result = run("config", "publish", "pricing", str(path))
+        assert result.exit_code == 2
+        assert result.stderr.startswith("error: ")
+        assert "'2024-11-11'" in result.stderr
+        assert "a date/time in YAML 1.1" in result.stderr
+
+    def test_content_the_store_refuses_exits_1(self, run, tmp_path):
+        """A file within the CLI's limits whose content is over the store's 1 MiB: exit 1."""
+        path = tmp_path / "big.json"
+        path.write_text(json.dumps({"blob": "x" * (1024 * 1024)}), encoding="utf-8")
+        result = run("config", "publish", "pricing", str(path))
         assert result.exit_code == 1
-        assert result.stderr.startswith("error: config content is not JSON-compatible")
+        assert "over the limit of 1,048,576 bytes" in result.stderr
 
     def test_invalid_config_name_exits_1(self, run, files):
         """A bad config name is a SafeReleaseError: exit 1, not a traceback."""

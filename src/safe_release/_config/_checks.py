@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
 __all__ = [
+    "MAX_MESSAGE_LENGTH",
     "MAX_VERSION",
     "check_author",
     "check_message",
@@ -60,9 +61,7 @@ def seconds(value: object, what: str) -> float:
 
 
 def validation_error(head: str, advice: str, exc: ValidationError) -> ConfigValidationError:
-    errors = [
-        (".".join(str(p) for p in err["loc"]) or "$", err["msg"]) for err in exc.errors()
-    ]
+    errors = [(".".join(str(p) for p in err["loc"]) or "$", err["msg"]) for err in exc.errors()]
     listed = "; ".join(f"{loc}: {msg}" for loc, msg in errors)
     return ConfigValidationError(f"{head}: {listed}; {advice}", errors=errors)
 
@@ -75,8 +74,7 @@ def version_number(value: object, what: str, *, zero: bool = False) -> int:
     low = 0 if zero else 1
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= MAX_VERSION:
         msg = (
-            f"{what}= must be a version number (an int from {low} to {MAX_VERSION}), "
-            f"not {value!r}"
+            f"{what}= must be a version number (an int from {low} to {MAX_VERSION}), not {value!r}"
         )
         raise InvalidArgumentError(msg)
     return value
@@ -94,9 +92,12 @@ def _printable(text: str, what: str) -> str:
     return text
 
 
+MAX_MESSAGE_LENGTH = 10_000
+
+
 def check_author(author: object) -> str:
-    """Who makes a change: a non-empty, printable string."""
-    if not isinstance(author, str) or not author.strip() or len(author) > NAME_LENGTH:
+    """Who makes a change: a non-empty string of at most `NAME_LENGTH` characters."""
+    if not isinstance(author, str) or len(author) > NAME_LENGTH or not author.strip():
         msg = (
             f"author= must be a non-empty string of at most {NAME_LENGTH} characters "
             "(who is making this change: a person or a job name)"
@@ -106,8 +107,15 @@ def check_author(author: object) -> str:
 
 
 def check_message(message: object) -> str:
+    """Why a change is made: a string of at most `MAX_MESSAGE_LENGTH` characters."""
     if not isinstance(message, str):
         msg = f"message= must be a string, not {type(message).__name__}"
+        raise InvalidArgumentError(msg)
+    if len(message) > MAX_MESSAGE_LENGTH:
+        msg = (
+            f"message= is {len(message):,} characters long, over the limit of "
+            f"{MAX_MESSAGE_LENGTH:,}; say why in a few lines and link to the details"
+        )
         raise InvalidArgumentError(msg)
     _printable(message, "message")
     return message

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import getpass
-import json
-import sys
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
-import yaml
 
 import safe_release as sr
+from safe_release.cli._input import read_content
 from safe_release.cli._output import (
-    CliError,
     Pointers,
     dump,
+    echo,
     emit_json,
     history_json,
     history_table,
@@ -36,7 +33,6 @@ if TYPE_CHECKING:
 __all__ = ["config", "read_content", "resolve_author"]
 
 ENV_AUTHOR = "SAFE_RELEASE_AUTHOR"
-_YAML_SUFFIXES = (".yaml", ".yml")
 _HASH_PREFIX = 12
 
 name_argument = click.argument("name")
@@ -67,72 +63,6 @@ def resolve_author(author: str | None) -> str:
         return "safe-release"
 
 
-def read_content(file: str) -> object:
-    """The content of ``file`` (``.json``, ``.yaml``/``.yml``, or ``-`` for stdin)."""
-    if file == "-":
-        return _parse(sys.stdin.read(), "<stdin>", as_yaml=None)
-    suffix = Path(file).suffix.lower()
-    if suffix != ".json" and suffix not in _YAML_SUFFIXES:
-        msg = f"{file}: cannot tell its format; name it *.json, *.yaml or *.yml, or pipe it to -"
-        raise CliError(msg)
-    try:
-        text = Path(file).read_text(encoding="utf-8")
-    except OSError as exc:
-        msg = f"cannot read {file}: {exc.strerror or exc}"
-        raise CliError(msg) from exc
-    except UnicodeDecodeError as exc:
-        msg = f"cannot read {file}: it is not UTF-8 text"
-        raise CliError(msg) from exc
-    return _parse(text, file, as_yaml=suffix in _YAML_SUFFIXES)
-
-
-def _parse(text: str, where: str, *, as_yaml: bool | None) -> object:
-    """Parse JSON (``as_yaml=False``), YAML (``True``) or either (``None``)."""
-    if not text.strip():
-        msg = f"{where} is empty; give the config content as a JSON or YAML document"
-        raise CliError(msg)
-    if as_yaml is False:
-        return _parse_json(text, where)
-    try:
-        return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        kind = "YAML" if as_yaml else "JSON or YAML"
-        msg = f"{where} is not valid {kind}: {_yaml_problem(exc)}"
-        raise CliError(msg) from exc
-
-
-class _NoAliasLoader(yaml.SafeLoader):
-    """YAML without aliases.
-
-    Config is data, and aliases can expand a tiny file into gigabytes ("billion
-    laughs") before any size check sees it.
-    """
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()  # type: ignore[no-untyped-call]
-            raise yaml.composer.ComposerError(
-                None, None, "YAML aliases (*name) are not allowed in config files; write "
-                "the values out", event.start_mark)
-        return super().compose_node(parent, index)
-
-
-def _yaml_problem(exc: yaml.YAMLError) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None)
-    if mark is None or problem is None:
-        return " ".join(str(exc).split())
-    return f"{problem} (line {mark.line + 1}, column {mark.column + 1})"
-
-
-def _parse_json(text: str, where: str) -> object:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        msg = f"{where} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
-        raise CliError(msg) from exc
-
-
 # -- output helpers -----------------------------------------------------------------
 
 
@@ -140,7 +70,7 @@ def _report(version: sr.ConfigVersion, as_json: bool, text: str) -> None:
     if as_json:
         emit_json(dump(version))
     else:
-        click.echo(text)
+        echo(text)
 
 
 def _head_line(version: sr.ConfigVersion) -> str:
@@ -170,7 +100,7 @@ def list_(settings: Settings, *, as_json: bool) -> None:
     elif not rows:
         click.echo("no configs yet; publish one with 'safe-release config publish NAME FILE'")
     else:
-        click.echo(list_table(rows))
+        echo(list_table(rows))
 
 
 @config.command()
@@ -186,7 +116,7 @@ def show(settings: Settings, *, name: str, number: int | None, as_json: bool) ->
     if as_json:
         emit_json(dump(version))
     else:
-        click.echo(show_version(version))
+        echo(show_version(version))
 
 
 @config.command()
@@ -210,7 +140,7 @@ def history(settings: Settings, *, name: str, limit: int, as_json: bool) -> None
     if as_json:
         emit_json(history_json(cfg.name, at, versions))
     else:
-        click.echo(history_table(versions, at))
+        echo(history_table(versions, at))
 
 
 @config.command()
@@ -226,7 +156,7 @@ def diff(settings: Settings, *, name: str, a: int, b: int, as_json: bool) -> Non
     if as_json:
         emit_json(dump(changes))
     else:
-        click.echo(str(changes))
+        echo(str(changes))
 
 
 # -- writes ------------------------------------------------------------------------
@@ -307,8 +237,12 @@ def rollback(
     with settings.store(write=True) as store:
         cfg = store.config(name)
         before = cfg.refresh().version
-        version = cfg.rollback(target, author=resolve_author(author), message=message,
-                               expected_version=expected_version)
+        version = cfg.rollback(
+            target,
+            author=resolve_author(author),
+            message=message,
+            expected_version=expected_version,
+        )
     if version.version == before:
         text = f"aborted the staged rollout; {_head_line(version)} stays the head"
     else:
@@ -386,8 +320,8 @@ def prune(settings: Settings, *, name: str, keep: int, author: str | None, as_js
     if as_json:
         emit_json({"name": name, "deleted": deleted})
     elif deleted:
-        click.echo(
+        echo(
             f"deleted {len(deleted)} version(s) of {name}: " + ", ".join(f"v{n}" for n in deleted)
         )
     else:
-        click.echo(f"nothing to prune in {name}")
+        echo(f"nothing to prune in {name}")

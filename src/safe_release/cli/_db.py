@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import click
 
 from safe_release._store._engine import safe_url
-from safe_release.cli._output import CliError, emit_json, fields, json_option
+from safe_release.cli._output import CliError, echo, emit_json, fields, json_option
 
 if TYPE_CHECKING:
     import safe_release as sr
@@ -33,9 +33,9 @@ def upgrade(settings: Settings, *, as_json: bool) -> None:
     if as_json:
         emit_json({"url": where, "schema": settings.schema, "before": before, "current": after})
     elif before == after:
-        click.echo(f"already up to date at revision {after} ({where})")
+        echo(f"already up to date at revision {after} ({where})")
     else:
-        click.echo(f"upgraded {where} from revision {before or 'none'} to {after}")
+        echo(f"upgraded {where} from revision {before or 'none'} to {after}")
 
 
 @db.command()
@@ -50,7 +50,7 @@ def current(settings: Settings, *, as_json: bool, check: bool) -> None:
         emit_json(status)
     else:
         keys = ("url", "schema", "current", "head")
-        click.echo(fields([(key, str(status[key] or "-")) for key in keys]))
+        echo(fields([(key, str(status[key] or "-")) for key in keys]))
         click.echo("up to date" if status["up_to_date"] else _ADVICE)
     if check and not status["up_to_date"]:
         raise CliError(_ADVICE)

@@ -23,7 +23,7 @@ from safe_release._clock import SystemClock
 from safe_release.adapters import Limit
 from safe_release.adapters.amazon import AmazonAdapter
 from safe_release.cli._demo_job import BUGGY, GOOD, PRICES, PricingRules, seed, sync_prices
-from safe_release.cli._output import CliError
+from safe_release.cli._output import CliError, echo
 from safe_release.cli._releases import incident_text, releases_table
 from safe_release.testing import FakeAmazon
 
@@ -46,8 +46,13 @@ _QUICK_OPS = ("getListingsItem", "patchListingsItem")
     type=click.Path(dir_okay=False, path_type=Path),
     help="Keep the demo's SQLite file (store and ERP table) here (default: a temporary one).",
 )
-@click.option("--skus", type=click.IntRange(40, 2000), default=120, show_default=True,
-              help="How many SKUs the demo seller lists.")
+@click.option(
+    "--skus",
+    type=click.IntRange(40, 2000),
+    default=120,
+    show_default=True,
+    help="How many SKUs the demo seller lists.",
+)
 def demo(db_path: Path | None, skus: int) -> None:
     """A price sync against a local FakeAmazon: a bad deploy is detected and rolled back."""
     started = time.perf_counter()
@@ -68,8 +73,10 @@ def demo(db_path: Path | None, skus: int) -> None:
         _records(store)
         fake.assert_no_duplicate_writes()
     verified = report.verification.value if report.verification else "not verified"
-    click.echo(f"\ndemo finished in {time.perf_counter() - started:.1f} s: the bad release "
-               f"was {report.status.value} and {verified}")
+    click.echo(
+        f"\ndemo finished in {time.perf_counter() - started:.1f} s: the bad release "
+        f"was {report.status.value} and {verified}"
+    )
 
 
 def _adapter(fake: FakeAmazon, base_url: str) -> AmazonAdapter:
@@ -77,10 +84,14 @@ def _adapter(fake: FakeAmazon, base_url: str) -> AmazonAdapter:
         fake.set_limit(op, rate=_RATE, burst=_BURST)
     creds = fake.credentials
     return AmazonAdapter(
-        seller_id=creds.seller_id, client_id=creds.client_id,
-        client_secret=creds.client_secret, refresh_token=creds.refresh_token,
-        marketplace_id=creds.marketplace_id, base_url=base_url,
-        token_url=base_url + "/auth/o2/token", timeout=5.0,
+        seller_id=creds.seller_id,
+        client_id=creds.client_id,
+        client_secret=creds.client_secret,
+        refresh_token=creds.refresh_token,
+        marketplace_id=creds.marketplace_id,
+        base_url=base_url,
+        token_url=base_url + "/auth/o2/token",
+        timeout=5.0,
         limits={op: Limit(_RATE, _BURST) for op in _QUICK_OPS},
     )
 
@@ -92,8 +103,11 @@ def _step(title: str) -> None:
 def _progress(total: int, counts: dict[str, int]) -> Any:
     def show(done: int) -> None:
         if done % 20 == 0 or done == total:
-            click.echo(f"  priced {done}/{total} SKUs (pushed {counts['ok']}, "
-                       f"refused {counts['refused']})")
+            click.echo(
+                f"  priced {done}/{total} SKUs (pushed {counts['ok']}, "
+                f"refused {counts['refused']})"
+            )
+
     return show
 
 
@@ -101,45 +115,55 @@ def _observer(rel: sr.Release, counts: dict[str, int]) -> Any:
     def observe(*, ok: bool) -> None:
         counts["ok" if ok else "refused"] += 1
         rel.observe(ok=ok)
+
     return observe
 
 
-def _run(rel: sr.Release, store: sr.Store, amazon: AmazonAdapter, rules: PricingRules,
-         skus: int) -> None:
+def _run(
+    rel: sr.Release, store: sr.Store, amazon: AmazonAdapter, rules: PricingRules, skus: int
+) -> None:
     counts = {"ok": 0, "refused": 0}
     sync_prices(store.engine, amazon, rules, _observer(rel, counts), _progress(skus, counts))
 
 
 def _good_release(store: sr.Store, pricing: Any, amazon: AmazonAdapter, skus: int) -> None:
     _step("release 1: pricing v1 (4 % off list), a normal price sync")
-    with sr.release("price-sync", store=store, adapters=[amazon],
-                    checkpoint=[pricing, sr.table_checkpoint(store.engine, PRICES)],
-                    trigger=sr.ErrorRate(max=0.05, min_calls=30)) as rel:
+    with sr.release(
+        "price-sync",
+        store=store,
+        adapters=[amazon],
+        checkpoint=[pricing, sr.table_checkpoint(store.engine, PRICES)],
+        trigger=sr.ErrorRate(max=0.05, min_calls=30),
+    ) as rel:
         pricing.publish(GOOD, author=_AUTHOR, message="4 % off list")
         _run(rel, store, amazon, GOOD, skus)
     pricing.mark_good(author=_AUTHOR)
     status = rel.status.value if rel.status else "?"
-    click.echo(f"release {rel.id[:12]} {status}; pricing v{pricing.refresh().version}"
-               " marked good")
+    echo(f"release {rel.id[:12]} {status}; pricing v{pricing.refresh().version} marked good")
 
 
-def _bad_release(store: sr.Store, pricing: Any, amazon: AmazonAdapter,
-                 skus: int) -> sr.RollbackReport:
+def _bad_release(
+    store: sr.Store, pricing: Any, amazon: AmazonAdapter, skus: int
+) -> sr.RollbackReport:
     _step("release 2: pricing v2 -- a typo makes it 40 % off; the error-rate trigger watches")
     try:
-        with sr.release("price-sync", store=store, adapters=[amazon],
-                        checkpoint=[pricing, sr.table_checkpoint(store.engine, PRICES)],
-                        trigger=sr.ErrorRate(max=0.05, min_calls=30)) as rel:
+        with sr.release(
+            "price-sync",
+            store=store,
+            adapters=[amazon],
+            checkpoint=[pricing, sr.table_checkpoint(store.engine, PRICES)],
+            trigger=sr.ErrorRate(max=0.05, min_calls=30),
+        ) as rel:
             pricing.publish(BUGGY, author=_AUTHOR, message="40 % off list (meant 4 %)")
             _run(rel, store, amazon, BUGGY, skus)
     except sr.RollbackTriggered as exc:
-        click.echo(f"trigger tripped: {exc}")
+        echo(f"trigger tripped: {exc}")
         report: sr.RollbackReport = exc.rollback_report  # type: ignore[attr-defined]
     else:
         msg = "the buggy release was not stopped by its trigger"
         raise CliError(msg)
     _step("rolled back")
-    click.echo(report.summary())
+    echo(report.summary())
     return report
 
 
@@ -164,9 +188,9 @@ def _check_restored(engine: Engine, fake: FakeAmazon, before: Any, pricing: Any)
 
 def _records(store: sr.Store) -> None:
     _step("safe-release releases list / report")
-    click.echo(releases_table(store.releases(limit=10)))
+    echo(releases_table(store.releases(limit=10)))
     click.echo("")
-    click.echo(incident_text(store.incident_report()))
+    echo(incident_text(store.incident_report()))
 
 
 @contextmanager
@@ -179,5 +203,3 @@ def _location(db_path: Path | None) -> Iterator[Path]:
         msg = f"{db_path} already exists; give the demo a new file name"
         raise CliError(msg)
     yield db_path
-
-

@@ -13,7 +13,7 @@ from typing import IO, TYPE_CHECKING
 import click
 
 from safe_release._store._engine import ENV_URL
-from safe_release.cli._output import emit_json, json_option
+from safe_release.cli._output import echo, emit_json, json_option
 
 if TYPE_CHECKING:
     from safe_release.cli._app import Settings
@@ -21,17 +21,29 @@ if TYPE_CHECKING:
 __all__ = ["migrations"]
 
 _CONFIG = click.option(
-    "-c", "--config", "ini", default="alembic.ini", show_default=True,
+    "-c",
+    "--config",
+    "ini",
+    default="alembic.ini",
+    show_default=True,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="The Alembic project's alembic.ini.")
+    help="The Alembic project's alembic.ini.",
+)
 _LINT_CONFIG = click.option(
-    "-c", "--config", "ini", default="alembic.ini", show_default=True,
+    "-c",
+    "--config",
+    "ini",
+    default="alembic.ini",
+    show_default=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="The Alembic project's alembic.ini (when no PATHS are given).")
+    help="The Alembic project's alembic.ini (when no PATHS are given).",
+)
 _SCRATCH = click.option(
-    "--scratch-url", metavar="URL",
+    "--scratch-url",
+    metavar="URL",
     help="Where to build scratch databases: sqlite:///new-file.db, or a PostgreSQL server "
-         "URL (a database is created there and dropped). Default: a temporary SQLite file.")
+    "URL (a database is created there and dropped). Default: a temporary SQLite file.",
+)
 
 
 def _ini(path: Path) -> Path:
@@ -48,7 +60,7 @@ def _finish(ok: bool, text: str, data: dict[str, object], *, as_json: bool) -> N
     if as_json:
         emit_json(data)
     else:
-        click.echo(text)
+        echo(text)
     if not ok:
         raise click.exceptions.Exit(1)
 
@@ -61,15 +73,30 @@ def migrations() -> None:
 @migrations.command()
 @_CONFIG
 @_SCRATCH
-@click.option("--rows", default=50, show_default=True, type=click.IntRange(1, 100_000),
-              help="Rows seeded into each table when it appears.")
-@click.option("--record", is_flag=True,
-              help="Record the revisions that pass as verified in the store (what "
-                   "alembic_checkpoint requires before downgrading across them).")
+@click.option(
+    "--rows",
+    default=50,
+    show_default=True,
+    type=click.IntRange(1, 100_000),
+    help="Rows seeded into each table when it appears.",
+)
+@click.option(
+    "--record",
+    is_flag=True,
+    help="Record the revisions that pass as verified in the store (what "
+    "alembic_checkpoint requires before downgrading across them).",
+)
 @json_option
 @click.pass_obj
-def check(settings: Settings, ini: Path, scratch_url: str | None, rows: int, *,
-          record: bool, as_json: bool) -> None:
+def check(
+    settings: Settings,
+    ini: Path,
+    scratch_url: str | None,
+    rows: int,
+    *,
+    record: bool,
+    as_json: bool,
+) -> None:
     """Walk every revision up, down and up again on a scratch database.
 
     Fails (exit 1) on the first revision whose downgrade does not give back the
@@ -88,14 +115,26 @@ def check(settings: Settings, ini: Path, scratch_url: str | None, rows: int, *,
 @migrations.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @_LINT_CONFIG
-@click.option("--sql", "sql_file", type=click.File("r"),
-              help="Offline SQL to lint too ('alembic upgrade ... --sql' output; '-' = stdin).")
-@click.option("--dialect", type=click.Choice(["postgresql", "sqlite", "mysql", "mssql",
-                                              "oracle"]),
-              help="Apply that database's rules (default: from sqlalchemy.url).")
+@click.option(
+    "--sql",
+    "sql_file",
+    type=click.File("r"),
+    help="Offline SQL to lint too ('alembic upgrade ... --sql' output; '-' = stdin).",
+)
+@click.option(
+    "--dialect",
+    type=click.Choice(["postgresql", "sqlite", "mysql", "mssql", "oracle"]),
+    help="Apply that database's rules (default: from sqlalchemy.url).",
+)
 @json_option
-def lint(paths: tuple[Path, ...], ini: Path, sql_file: IO[str] | None,
-         dialect: str | None, *, as_json: bool) -> None:
+def lint(
+    paths: tuple[Path, ...],
+    ini: Path,
+    sql_file: IO[str] | None,
+    dialect: str | None,
+    *,
+    as_json: bool,
+) -> None:
     """Flag operations that break rollback or the running old code.
 
     Lints PATHS (revision files or directories), else the project of -c.
@@ -114,15 +153,28 @@ def lint(paths: tuple[Path, ...], ini: Path, sql_file: IO[str] | None,
 
 @migrations.command()
 @_CONFIG
-@click.option("--db-url", metavar="URL",
-              help="The database to deploy to (default: sqlalchemy.url of alembic.ini).")
-@click.option("--app", metavar="NAME",
-              help="The application whose recorded versions give the rollback floor.")
+@click.option(
+    "--db-url",
+    metavar="URL",
+    help="The database to deploy to (default: sqlalchemy.url of alembic.ini).",
+)
+@click.option(
+    "--app",
+    metavar="NAME",
+    help="The application whose recorded versions give the rollback floor.",
+)
 @_SCRATCH
 @json_option
 @click.pass_obj
-def plan(settings: Settings, ini: Path, db_url: str | None, app: str | None,
-         scratch_url: str | None, *, as_json: bool) -> None:
+def plan(
+    settings: Settings,
+    ini: Path,
+    db_url: str | None,
+    app: str | None,
+    scratch_url: str | None,
+    *,
+    as_json: bool,
+) -> None:
     """One report for the pending revisions: SQL both ways, lint, losses, rollback floor.
 
     Uses the store (--url) for verified revisions and the floor when one is
@@ -132,8 +184,7 @@ def plan(settings: Settings, ini: Path, db_url: str | None, app: str | None,
 
     if app is not None or _store_configured(settings):
         with settings.store(write=False) as store:
-            report = run_plan(_ini(ini), url=db_url, store=store, app=app,
-                              scratch_url=scratch_url)
+            report = run_plan(_ini(ini), url=db_url, store=store, app=app, scratch_url=scratch_url)
     else:
         report = run_plan(_ini(ini), url=db_url, scratch_url=scratch_url)
     _finish(report.ok, report.format_text(), report.as_dict(), as_json=as_json)
@@ -142,8 +193,11 @@ def plan(settings: Settings, ini: Path, db_url: str | None, app: str | None,
 @migrations.command()
 @click.argument("target", default="heads")
 @_CONFIG
-@click.option("--db-url", metavar="URL",
-              help="The database to upgrade (default: sqlalchemy.url of alembic.ini).")
+@click.option(
+    "--db-url",
+    metavar="URL",
+    help="The database to upgrade (default: sqlalchemy.url of alembic.ini).",
+)
 @click.pass_obj
 def upgrade(settings: Settings, target: str, ini: Path, db_url: str | None) -> None:
     """'alembic upgrade TARGET' that refuses a contract revision while the old version is live.
@@ -159,4 +213,4 @@ def upgrade(settings: Settings, target: str, ini: Path, db_url: str | None) -> N
             ran = run_upgrade(_ini(ini), target, store=store, url=db_url)
     else:  # without a store a contract revision is refused (retirement can't be proved)
         ran = run_upgrade(_ini(ini), target, store=None, url=db_url)
-    click.echo(f"upgraded through {', '.join(ran)}" if ran else "nothing to upgrade")
+    echo(f"upgraded through {', '.join(ran)}" if ran else "nothing to upgrade")

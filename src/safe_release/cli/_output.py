@@ -1,12 +1,23 @@
-"""What the ``safe-release`` command prints: tables, JSON documents, errors.
+r"""What the ``safe-release`` command prints: tables, JSON documents, errors.
 
 Human output goes to stdout as aligned tables; ``--json`` prints exactly one JSON
-document on stdout; errors go to stderr as ``error: <message>`` (exit code 1).
+document on stdout; errors go to stderr as ``error: <message>`` (exit code 1, or
+2 for an input file the CLI refuses to parse).
+
+Text that came from the store or from a user (names, authors, messages, error
+texts, step details) can hold terminal control sequences. Everything printed for
+humans goes through `visible` / `visible_lines`, which show control, format and
+bidi characters as escapes (``\x1b``, ``\r``, ``\u202e``) instead of letting the
+terminal act on them; ``--json`` output is exact JSON whose strings carry the same
+characters as ``\u`` escapes.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import re
+import unicodedata
 from datetime import datetime, timezone
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
@@ -24,8 +35,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CliError",
+    "InputError",
     "Pointers",
     "dump",
+    "echo",
     "emit_json",
     "fields",
     "history_json",
@@ -36,6 +49,8 @@ __all__ = [
     "percent",
     "show_version",
     "table",
+    "visible",
+    "visible_lines",
     "when",
 ]
 
@@ -53,8 +68,75 @@ class CliError(click.ClickException):
     exit_code = 1
 
     def show(self, file: IO[Any] | None = None) -> None:
-        """Print the message without a traceback."""
-        click.echo(f"error: {self.format_message()}", file=file, err=file is None)
+        """Print the message (control characters escaped) without a traceback."""
+        click.echo(f"error: {visible_lines(self.format_message())}", file=file, err=file is None)
+
+
+class InputError(CliError):
+    """An input file the CLI refuses to parse (too large, too deep, ambiguous): exit code 2."""
+
+    exit_code = 2
+
+
+# -- terminal safety ---------------------------------------------------------------
+
+_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+_JOINERS = frozenset({"\u200c", "\u200d"})  # parts of scripts and emoji, not controls
+_NOT_PRINTABLE_ASCII = re.compile(r"[^\x20-\x7e]")
+_LINE_BREAKS = frozenset({"\n", "\t"})
+
+
+@functools.lru_cache(maxsize=4096)
+def _shown(char: str) -> str:
+    """``char`` itself, or its escape when a terminal would act on it."""
+    if char in _JOINERS or unicodedata.category(char) not in _UNSAFE_CATEGORIES:
+        return char
+    code = ord(char)
+    if code < 0x100:  # noqa: PLR2004 - the \xNN range
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"  # noqa: PLR2004
+
+
+@functools.lru_cache(maxsize=4096)
+def _json_shown(char: str) -> str:
+    r"""``char`` itself, or its JSON ``\u`` escape (a surrogate pair beyond the BMP)."""
+    if char in _JOINERS or unicodedata.category(char) not in _UNSAFE_CATEGORIES:
+        return char
+    return json.dumps(char)[1:-1] if ord(char) > 0xFFFF else f"\\u{ord(char):04x}"  # noqa: PLR2004
+
+
+def visible(text: str) -> str:
+    r"""``text`` for one line of a terminal: every control character escaped.
+
+    Newlines, tabs, ESC, carriage returns, backspaces, bidi overrides (U+202E …),
+    other format characters and lone surrogates become ``\n``, ``\x1b``,
+    ``\u202e`` …; everything else, including a backslash, is shown as it is.
+    """
+    return _NOT_PRINTABLE_ASCII.sub(lambda m: _shown(m.group()), text)
+
+
+def visible_lines(text: str) -> str:
+    """``text`` for a terminal, keeping its newlines and tabs; see `visible`."""
+    return _NOT_PRINTABLE_ASCII.sub(
+        lambda m: m.group() if m.group() in _LINE_BREAKS else _shown(m.group()), text
+    )
+
+
+def _json_visible(document: str) -> str:
+    r"""A JSON document with control, format and bidi characters as ``\u`` escapes.
+
+    Such characters only occur inside JSON strings (``json.dumps`` escapes a
+    newline there, so a raw one is layout), where the escape means the same
+    character: the document still decodes to exactly the same data.
+    """
+    return _NOT_PRINTABLE_ASCII.sub(
+        lambda m: m.group() if m.group() == "\n" else _json_shown(m.group()), document
+    )
+
+
+def echo(text: str) -> None:
+    """Print human output on stdout with control characters escaped (see `visible_lines`)."""
+    click.echo(visible_lines(text))
 
 
 class Pointers(NamedTuple):
@@ -78,8 +160,8 @@ def dump(model: BaseModel) -> dict[str, Any]:
 
 
 def emit_json(data: Any) -> None:
-    """Print ``data`` as one indented JSON document."""
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    """Print ``data`` as one indented JSON document, safe for a terminal."""
+    click.echo(_json_visible(json.dumps(data, indent=2, ensure_ascii=False)))
 
 
 def when(moment: datetime) -> str:
@@ -93,8 +175,12 @@ def percent(value: float) -> str:
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    """Left-aligned columns separated by two spaces (no trailing blanks)."""
-    lines = [list(headers), *(list(row) for row in rows)]
+    """Left-aligned columns separated by two spaces (no trailing blanks).
+
+    Cells are shown with `visible`: a stored value cannot move the cursor, and
+    the columns stay aligned.
+    """
+    lines = [[visible(cell) for cell in line] for line in (headers, *rows)]
     widths = [max(len(line[i]) for line in lines) for i in range(len(headers))]
     return "\n".join(
         "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
@@ -103,9 +189,9 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
 
 
 def fields(pairs: Sequence[tuple[str, str]]) -> str:
-    """``key: value`` lines with the values aligned."""
+    """``key: value`` lines with the values aligned (values shown with `visible`)."""
     width = max(len(key) for key, _ in pairs) + 1
-    return "\n".join(f"{(key + ':').ljust(width)} {value}" for key, value in pairs)
+    return "\n".join(f"{(key + ':').ljust(width)} {visible(value)}" for key, value in pairs)
 
 
 def markers(version: sr.ConfigVersion, at: Pointers) -> str:
@@ -123,7 +209,7 @@ def markers(version: sr.ConfigVersion, at: Pointers) -> str:
 
 
 def _short(text: str, width: int = _MESSAGE_WIDTH) -> str:
-    text = " ".join(text.split())
+    text = visible(" ".join(text.split()))
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -157,7 +243,7 @@ def show_version(version: sr.ConfigVersion) -> str:
     ]
     if version.rolled_back_from is not None:
         meta.append(("rollback", f"of v{version.rolled_back_from}, restores v{version.restores}"))
-    content = json.dumps(version.content, indent=2, ensure_ascii=False)
+    content = _json_visible(json.dumps(version.content, indent=2, ensure_ascii=False))
     return f"{fields(meta)}\n\n{content}"
 
 
