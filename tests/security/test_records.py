@@ -183,6 +183,22 @@ class TestCheckpoints:
         record = sr.connect(store.engine, schema=store.schema).release_record(rid)
         assert record.status is sr.ReleaseStatus.ROLLBACK_FAILED
 
+    def test_prune_does_not_drop_what_a_forged_record_names(
+            self, store: sr.Store, prices: sa.Table) -> None:
+        """A pruned checkpoint's state pointing at an ERP table: the table is not dropped."""
+        cp = sr.table_checkpoint(store.engine, prices)
+        ids = []
+        for _ in range(4):
+            with sr.release("price-sync", store=store, checkpoint=[cp]) as rel:
+                ids.append(rel.id)
+        t = store.tables.checkpoint
+        for rid in ids:  # whichever of them is the oldest (the fake clock stands still)
+            row = _one(store, t, t.c.release_id == rid)
+            state = json.loads(row.state) | {"snapshot": "erp_prices"}
+            _set(store, t, t.c.release_id == rid, state=json.dumps(state))
+        assert store.prune_checkpoints(keep=3) == 0
+        assert _one(store, prices, prices.c.sku == "SKU-1").price == OLD
+
     def test_untouched_release_still_rolls_back(self, store: sr.Store,
                                                 prices: sa.Table) -> None:
         """The seals cost nothing to an honest rollback: rows back, verified."""

@@ -191,6 +191,10 @@ class CheckpointSet:
     def _set(self, seq: int, status: str, detail: str) -> None:
         self._rewrite(seq, status=status, detail=detail[:_DETAIL_MAX])
 
+    def set_status(self, seq: int, status: str, detail: str) -> None:
+        """Record a checkpoint's new status, sealed (`RecordTamperedError` if it was altered)."""
+        self._set(seq, status, detail)
+
     def _rewrite(self, seq: int, **changes: Any) -> None:
         """Change a record and seal it again, once its current seal verifies."""
         c, key = self._t.c, (self._release_id, seq)
@@ -265,7 +269,7 @@ class CheckpointSet:
         steps: dict[int, StepResult] = {}
         for row in batch:
             try:
-                state = self._verified_state(row)
+                state = self.verified_state(row)
                 item = self._item(row, live, state)
             except StoreError:
                 raise
@@ -325,7 +329,7 @@ class CheckpointSet:
 
     def _restore_one(self, row: Row[Any], live: Sequence[Checkpointable]) -> StepResult:
         try:
-            state = self._verified_state(row)
+            state = self.verified_state(row)
             item = self._item(row, live, state)
             if item is None:
                 _not_found(row.kind, row.name)
@@ -350,7 +354,7 @@ class CheckpointSet:
             if row.status != "captured":
                 continue
             try:
-                state = self._verified_state(row)
+                state = self.verified_state(row)
             except (RecordTamperedError, SnapshotTamperedError) as exc:
                 _log.error("checkpoint %s of release %s was not finished: %s", row.seq,
                            self._release_id, exc)
@@ -364,7 +368,7 @@ class CheckpointSet:
         """The live object for a record, else one rebuilt from the store (or None)."""
         return find(live, row.kind, row.name) or rebuild(self._store, row.kind, row.name, state)
 
-    def _verified_state(self, row: Row[Any]) -> JsonState:
+    def verified_state(self, row: Row[Any]) -> JsonState:
         """The row's state once both its seal and its signed manifest verify."""
         self._check(row.seq, CHECKPOINTS.values(row))
         payload = self._store.signer.verify(row.manifest, what=f"checkpoint {row.name}")
@@ -386,7 +390,7 @@ class CheckpointSet:
         steps = []
         for row in self._rows():
             try:
-                state = self._verified_state(row)
+                state = self.verified_state(row)
             except (RecordTamperedError, SnapshotTamperedError) as exc:
                 steps.append(StepResult(kind="check", name=_record_name(row), ok=False,
                                         detail=f"{type(exc).__name__}: {exc}"))

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-import json
+import logging
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from safe_release._checkpoints._protocol import CheckpointContext
 from safe_release._checkpoints._rebuild import find, rebuild
-from safe_release._clock import utc_now
-from safe_release._store._engine import read_tx, write_tx
-from safe_release.exceptions import InvalidArgumentError
+from safe_release._checkpoints._records import CheckpointSet
+from safe_release._store._engine import read_tx
+from safe_release.exceptions import (
+    InvalidArgumentError,
+    RecordTamperedError,
+    SnapshotTamperedError,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -22,6 +26,8 @@ if TYPE_CHECKING:
     from safe_release._store._store import Store
 
 __all__ = ["MIN_KEEP", "prune_checkpoints"]
+
+_log = logging.getLogger("safe_release.checkpoints")
 
 MIN_KEEP = 3
 _PRUNABLE = ("captured", "restored", "failed")
@@ -43,14 +49,20 @@ def prune_checkpoints(
         raise InvalidArgumentError(msg)
     pruned = 0
     for row in _doomed(store, keep):
-        state = json.loads(row.state)
+        records = CheckpointSet(store, row.release_id, row.scope)
+        try:  # a forged record must not name what to drop
+            state = records.verified_state(row)
+        except (RecordTamperedError, SnapshotTamperedError) as exc:
+            _log.error("prune_checkpoints: checkpoint %s of release %s left alone: %s",
+                       row.seq, row.release_id, exc)
+            continue
         item = find(live, row.kind, row.name) or rebuild(store, row.kind, row.name, state)
         drop = getattr(item, "discard", None)
         if drop is None and row.kind == "table":
             continue  # its database is not reachable from here: keep it for a later prune
         if drop is not None:
             drop(state, CheckpointContext(store, row.release_id, row.seq))
-        _mark(store, row)
+        records.set_status(row.seq, "pruned", "snapshot dropped by prune_checkpoints")
         pruned += 1
     return pruned
 
@@ -73,12 +85,3 @@ def _doomed(store: Store, keep: int) -> list[Row[Any]]:
         rows = conn.execute(select(t).where(c.release_id.in_(old), c.status.in_(_PRUNABLE))
                             .order_by(c.release_id, c.seq))
         return list(rows)
-
-
-def _mark(store: Store, row: Row[Any]) -> None:
-    c = store.tables.checkpoint.c
-    now = utc_now(store.clock)
-    with write_tx(store.engine, "marking a checkpoint pruned") as conn:
-        conn.execute(update(store.tables.checkpoint).where(
-            c.release_id == row.release_id, c.seq == row.seq).values(
-            status="pruned", detail="snapshot dropped by prune_checkpoints", updated_at=now))
