@@ -84,6 +84,7 @@ _UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 _JOINERS = frozenset({"\u200c", "\u200d"})  # parts of scripts and emoji, not controls
 _NOT_PRINTABLE_ASCII = re.compile(r"[^\x20-\x7e]")
 _LINE_BREAKS = frozenset({"\n", "\t"})
+_SHORT_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 @functools.lru_cache(maxsize=4096)
@@ -91,6 +92,8 @@ def _shown(char: str) -> str:
     """``char`` itself, or its escape when a terminal would act on it."""
     if char in _JOINERS or unicodedata.category(char) not in _UNSAFE_CATEGORIES:
         return char
+    if char in _SHORT_ESCAPES:
+        return _SHORT_ESCAPES[char]
     code = ord(char)
     if code < 0x100:  # noqa: PLR2004 - the \xNN range
         return f"\\x{code:02x}"
