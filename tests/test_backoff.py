@@ -20,6 +20,7 @@ from safe_release._backoff import (
     parse_retry_after,
     retry_delay,
     seconds,
+    unround_retry_after,
 )
 from safe_release.exceptions import InvalidArgumentError
 from safe_release.testing import FakeClock
@@ -56,8 +57,10 @@ class TestFullJitter:
     def test_window_grows_until_cap(self) -> None:
         """The largest delay doubles per attempt and stops at the cap."""
         rng = _rng(3)
-        peaks = [max(full_jitter(n, base=1.0, cap=10.0, rng=rng) for _ in range(2000))
-                 for n in range(1, 7)]
+        peaks = [
+            max(full_jitter(n, base=1.0, cap=10.0, rng=rng) for _ in range(2000))
+            for n in range(1, 7)
+        ]
         assert peaks[0] == pytest.approx(1.0, rel=0.02)
         assert peaks[1] == pytest.approx(2.0, rel=0.02)
         assert peaks[2] == pytest.approx(4.0, rel=0.02)
@@ -85,9 +88,18 @@ class TestFullJitter:
 
     @pytest.mark.parametrize(
         ("attempt", "base", "cap"),
-        [(0, 0.25, 30.0), (-1, 0.25, 30.0), (True, 0.25, 30.0), (1.5, 0.25, 30.0),
-         (1, 0.0, 30.0), (1, -1.0, 30.0), (1, float("nan"), 30.0), (1, 0.25, float("inf")),
-         (1, 0.25, 0.0), (1, "1", 30.0)],
+        [
+            (0, 0.25, 30.0),
+            (-1, 0.25, 30.0),
+            (True, 0.25, 30.0),
+            (1.5, 0.25, 30.0),
+            (1, 0.0, 30.0),
+            (1, -1.0, 30.0),
+            (1, float("nan"), 30.0),
+            (1, 0.25, float("inf")),
+            (1, 0.25, 0.0),
+            (1, "1", 30.0),
+        ],
     )
     def test_bad_arguments(self, attempt: object, base: object, cap: object) -> None:
         """A bad attempt number, base or cap is an InvalidArgumentError."""
@@ -188,14 +200,49 @@ class TestParseRetryAfter:
         assert parse_retry_after(5, NOW) is None  # type: ignore[arg-type]
 
 
+class TestUnroundRetryAfter:
+    @pytest.mark.parametrize(
+        ("header", "parsed", "expected"),
+        [
+            ("1", 1.0, 0.025),  # one token gap at 40/s
+            (" 1 ", 1.0, 0.025),
+            ("1.0", 1.0, 1.0),  # a decimal is precise
+            ("1.5", 1.5, 1.5),
+            ("2", 2.0, 2.0),  # larger integers are honoured in full
+            ("0", 0.0, 0.0),
+            (None, 1.0, 1.0),  # the adapter read another header
+            ("3", 1.0, 1.0),  # ... which disagrees with this one
+            ("1", None, None),
+            (_http_date(1), 1.0, 1.0),
+        ],
+    )
+    def test_only_an_integer_one_means_under_a_second(
+        self, header: str | None, parsed: float | None, expected: float | None
+    ) -> None:
+        """`Retry-After: 1` stands for one token gap; every other value is kept."""
+        assert unround_retry_after(header, parsed, gap=0.025) == expected
+
+    def test_the_gap_is_bounded(self) -> None:
+        """A fast quota still pauses the floor; a slow one at most the second it said."""
+        assert unround_retry_after("1", 1.0, gap=0.001) == _backoff.ROUNDED_FLOOR
+        assert unround_retry_after("1", 1.0, gap=60.0) == 1.0
+
+
 class TestRetryPolicy:
     def test_defaults(self) -> None:
         """The documented defaults."""
         policy = RetryPolicy()
         assert (policy.max_attempts, policy.deadline, policy.base, policy.cap) == (
-            6, 120.0, 0.25, 30.0)
+            6,
+            120.0,
+            0.25,
+            30.0,
+        )
         assert (policy.budget_ratio, policy.budget_window, policy.budget_min_per_window) == (
-            0.2, 60.0, 10)
+            0.2,
+            60.0,
+            10,
+        )
 
     def test_signature_defaults_match_fields(self) -> None:
         """The __init__ defaults and the field defaults agree."""
@@ -203,10 +250,18 @@ class TestRetryPolicy:
 
     def test_timedelta_durations(self) -> None:
         """Durations accept timedelta and are stored as seconds."""
-        policy = RetryPolicy(deadline=timedelta(minutes=2), base=timedelta(milliseconds=500),
-                             cap=timedelta(seconds=10), budget_window=timedelta(minutes=5))
+        policy = RetryPolicy(
+            deadline=timedelta(minutes=2),
+            base=timedelta(milliseconds=500),
+            cap=timedelta(seconds=10),
+            budget_window=timedelta(minutes=5),
+        )
         assert (policy.deadline, policy.base, policy.cap, policy.budget_window) == (
-            120.0, 0.5, 10.0, 300.0)
+            120.0,
+            0.5,
+            10.0,
+            300.0,
+        )
 
     def test_frozen(self) -> None:
         """A policy cannot be changed after construction."""
@@ -257,8 +312,12 @@ class TestRetryPolicy:
 
 class TestRetryBudget:
     def _budget(self, clock: FakeClock, **options: object) -> RetryBudget:
-        options = {"budget_ratio": 0.1, "budget_window": 10.0, "budget_min_per_window": 2,
-                   **options}
+        options = {
+            "budget_ratio": 0.1,
+            "budget_window": 10.0,
+            "budget_min_per_window": 2,
+            **options,
+        }
         return RetryBudget(RetryPolicy(**options), clock)  # type: ignore[arg-type]
 
     def test_floor_allows_retries_when_quiet(self) -> None:
@@ -367,8 +426,13 @@ class TestTenacityIsolation:
         for path in SRC.rglob("*.py"):
             tree = ast.parse(path.read_text(encoding="utf-8"))
             for node in ast.walk(tree):
-                names = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                         else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+                names = (
+                    [a.name for a in node.names]
+                    if isinstance(node, ast.Import)
+                    else [node.module or ""]
+                    if isinstance(node, ast.ImportFrom)
+                    else []
+                )
                 if any(name.split(".")[0] == "tenacity" for name in names):
                     importers.append(path.relative_to(SRC).as_posix())
         assert importers == ["_backoff.py"]

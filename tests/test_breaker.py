@@ -215,8 +215,12 @@ class TestValidation:
     def test_timedelta_durations(self) -> None:
         """window and recovery accept timedelta."""
         clock = FakeClock()
-        breaker = CircuitBreaker(failure_threshold=1, window=timedelta(seconds=5),
-                                 recovery=timedelta(minutes=1), clock=clock)
+        breaker = CircuitBreaker(
+            failure_threshold=1,
+            window=timedelta(seconds=5),
+            recovery=timedelta(minutes=1),
+            clock=clock,
+        )
         breaker.record_failure()
         clock.advance(59)
         assert breaker.state == "open"
@@ -246,3 +250,57 @@ class TestRepr:
         assert repr(breaker) == "<CircuitBreaker open, probe in 20.0s>"
         clock.advance(20)
         assert repr(breaker) == "<CircuitBreaker half_open>"
+
+
+class TestOutageMode:
+    def test_fail_fast_is_the_default_with_a_30_s_recovery(self) -> None:
+        """Without outage=, the breaker fails fast and probes after 30 s."""
+        clock = FakeClock()
+        breaker = CircuitBreaker(clock=clock, failure_threshold=1)
+        assert (breaker.outage, breaker.rides_out) == ("fail_fast", False)
+        breaker.record_failure()
+        clock.advance(29.0)
+        with pytest.raises(CircuitOpenError):
+            breaker.before_call()
+
+    def test_ride_out_probes_every_second_by_default(self) -> None:
+        """outage='ride_out': the probe goes 1 s after the circuit opened."""
+        clock = FakeClock()
+        breaker = CircuitBreaker(clock=clock, failure_threshold=1, outage="ride_out")
+        assert breaker.rides_out
+        breaker.record_failure()
+        clock.advance(1.0)
+        assert breaker.before_call() is True
+        assert "ride_out" in repr(breaker)
+
+    def test_an_explicit_recovery_wins_over_the_mode_default(self) -> None:
+        """recovery= still sets the probe interval when riding out."""
+        clock = FakeClock()
+        breaker = CircuitBreaker(clock=clock, failure_threshold=1, outage="ride_out", recovery=5)
+        breaker.record_failure()
+        clock.advance(4.0)
+        assert breaker.blocked()
+
+    def test_bad_outage_mode_is_refused(self) -> None:
+        """outage= is 'fail_fast' or 'ride_out'."""
+        with pytest.raises(InvalidArgumentError, match="'fail_fast' or 'ride_out'"):
+            CircuitBreaker(outage="wait")  # type: ignore[arg-type]
+
+
+class TestBlocked:
+    def test_blocked_follows_the_state_without_taking_the_probe(self) -> None:
+        """blocked(): False closed, True open, False when the probe may go, True while it flies."""
+        clock = FakeClock()
+        breaker = _breaker(clock)
+        assert not breaker.blocked()
+        assert breaker.before_call() is False  # a closed circuit: not a probe
+        for _ in range(3):
+            breaker.record_failure()
+        assert breaker.blocked()
+        clock.advance(30.0)
+        assert not breaker.blocked()
+        assert not breaker.blocked()  # asking twice does not take the probe
+        assert breaker.before_call() is True
+        assert breaker.blocked()
+        clock.advance(30.0)  # the probe never answered: the next caller may probe
+        assert not breaker.blocked()

@@ -190,7 +190,7 @@ def repair(b: Bucket, limit: Limit, now: float, initial: Initial) -> Bucket:
 
     Non-finite numbers or a zero rate give a fresh bucket; a rate below the hint band,
     or a ceiling outside it, is clamped into it (a clamped ceiling is probed, not trusted); a
-    pause further than `max_pause` is cut to it; a schedule further ahead than the
+    pause further than `max_pause` is dropped; a schedule further ahead than the
     horizon starts again empty after the pause; an epoch outside [0, 2**31) wraps.
     """
     if not b.is_sane():
@@ -200,7 +200,8 @@ def repair(b: Bucket, limit: Limit, now: float, initial: Initial) -> Bucket:
     if ceiling is not None and not low <= abs(ceiling) <= high:
         ceiling = -min(max(abs(ceiling), low), high)
     rate = max(b.rate, low)  # a rate above the ceiling is re-timed down by `normalize`
-    paused = min(b.paused_until, now + max_pause(limit))
+    # no pause is ever set further ahead than `max_pause`: one that is was not set by us
+    paused = b.paused_until if b.paused_until <= now + max_pause(limit) else now
     tat, epoch = b.tat, b.epoch
     if tat > max(now, paused) + max(HORIZON, HORIZON_SLOTS / low):
         tat, epoch = max(now, paused) + limit.burst / rate, epoch + 1
