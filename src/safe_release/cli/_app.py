@@ -1,7 +1,8 @@
 """The root ``safe-release`` group: global options, store access, error handling.
 
 Exit codes: 0 success, 1 a refused operation or unreadable input (``error: …``
-on stderr, no traceback), 2 a usage error.
+on stderr, no traceback), 2 a usage error or an input file refused by the input
+rules of ``config publish`` (too large, too deep, ambiguous; one ``error:`` line).
 """
 
 from __future__ import annotations
