@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import pytest
+import yaml
 from click.testing import CliRunner, Result
 
 from safe_release.cli import _input
 from safe_release.cli._app import cli
 from safe_release.cli._input import MAX_DEPTH, MAX_DIGITS, MAX_FILE_BYTES
+from safe_release.cli._output import InputError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -276,3 +279,33 @@ class TestYamlScalars:
     def test_a_tag_that_does_not_fit_its_value_is_refused(self, run, publish):
         """``!!int abc`` is refused rather than guessed at."""
         _refused(publish("x: !!int abc\n", ".yaml"), run, "is not a YAML 1.2 int")
+
+
+class TestParsers:
+    def test_brackets_inside_json_strings_do_not_count_as_nesting(self):
+        """The depth scan skips strings, escaped quotes included."""
+        text = json.dumps({"a": "[" * 500, "b": '\\"{' * 500, "c": [[1]]})
+        assert _input.parse_json(text, "f.json") == json.loads(text)
+
+    @pytest.mark.parametrize(
+        ("text", "fragment"),
+        [
+            ("x: NO\n", "false in YAML 1.1"),
+            ("a: 1\na: 2\n", "repeats the key 'a'"),
+            ("a: &x [1]\nb: *x\n", "alias"),
+            (_nested_yaml(100), "deeper than"),
+        ],
+    )
+    def test_the_pure_python_parser_keeps_the_same_rules(self, monkeypatch, text, fragment):
+        """Without libyaml (PyYAML's pure-Python parser) the same files are refused alike."""
+        monkeypatch.setattr(_input, "_EVENTS", yaml.BaseLoader)
+        with pytest.raises(InputError, match=re.escape(fragment)):
+            _input.parse_yaml(text, "f.yaml")
+
+    def test_the_pure_python_parser_reads_the_same_data(self, monkeypatch):
+        """Both parsers give the same data for an ordinary file."""
+        text = "a: [1, 2.5, 'x', null, true]\nb:\n  c: 0x1F\n  d: !!str 12:30\n"
+        expected = _input.parse_yaml(text, "f.yaml")
+        monkeypatch.setattr(_input, "_EVENTS", yaml.BaseLoader)
+        assert _input.parse_yaml(text, "f.yaml") == expected
+        assert expected == {"a": [1, 2.5, "x", None, True], "b": {"c": 31, "d": "12:30"}}

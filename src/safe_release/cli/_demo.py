@@ -62,7 +62,7 @@ def demo(db_path: Path | None, skus: int) -> None:
         fake = FakeAmazon(clock=SystemClock())
         base_url = stack.enter_context(fake.serve())
         amazon = stack.enter_context(_adapter(fake, base_url))
-        click.echo(f"store and ERP table: {path}\nFakeAmazon: {base_url} (127.0.0.1 only)")
+        echo(f"store and ERP table: {path}\nFakeAmazon: {base_url} (127.0.0.1 only)")
         seed(store.engine, skus, add_listing=lambda sku, p: fake.add_listing(sku, price=p))
         pricing = store.config("pricing", schema=PricingRules)
         _good_release(store, pricing, amazon, skus)
