@@ -231,3 +231,12 @@ class TestLengthLimits:
         assert result.exit_code == 1
         assert "over the limit of 10,000" in result.stderr
         assert store.configs() == []
+
+    def test_the_cli_refuses_a_long_author_with_exit_1(self, store, run, tmp_path):
+        """config publish --author with 201 characters exits 1 naming the limit; nothing stored."""
+        path = tmp_path / "rules.json"
+        path.write_text('{"x": 1}', encoding="utf-8")
+        result = run("config", "publish", "pricing", str(path), "--author", "a" * 201)
+        assert result.exit_code == 1
+        assert "at most 200 characters" in result.stderr
+        assert store.configs() == []
