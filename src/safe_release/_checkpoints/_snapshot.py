@@ -41,6 +41,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Column, MetaData, Table, inspect, text
 from sqlalchemy.exc import DBAPIError
 
+from safe_release.exceptions import CheckpointError
+
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
@@ -87,6 +89,7 @@ _PG_KEYED_HASH = 140_000  # hash_record_extended: PostgreSQL 14
 _SEED_PURPOSE = {"purpose": "safe_release table snapshot content hash"}
 # the session's temporary table the seeds are copied into (dropped at the commit)
 _SEED_TABLE = "pg_temp.sr_seed"
+_INSUFFICIENT_PRIVILEGE = "42501"
 
 
 def run(conn: Connection, sql: str) -> CursorResult[Unpack[TupleAny]]:
@@ -247,12 +250,22 @@ def pg_seed(conn: Connection, ctx: CheckpointContext, which: int = 0) -> str:
     The seed is sent as ``COPY`` data (never logged by the server, nor echoed by
     SQLAlchemy: it bypasses both) into ``pg_temp.sr_seed``, a temporary table only
     this session can read, dropped at the commit. The SQL returned reads it back
-    by a tag naming the release, step and seed, which is not secret.
+    by a tag naming the release, step and seed, which is not secret. The role
+    needs the ``TEMPORARY`` privilege on the database (PostgreSQL grants it to
+    everyone unless revoked); without it, `CheckpointError` says so.
     """
     tag = f"{_UNSAFE.sub('', ctx.release_id.lower())}:{ctx.seq}:{which}"
     if run(conn, f"SELECT to_regclass('{_SEED_TABLE}') IS NULL").scalar():
-        run(conn, f"CREATE TEMPORARY TABLE {_SEED_TABLE.split('.')[1]} "
-                  "(tag text NOT NULL, v bigint NOT NULL) ON COMMIT DROP")
+        try:
+            run(conn, f"CREATE TEMPORARY TABLE {_SEED_TABLE.split('.')[1]} "
+                      "(tag text NOT NULL, v bigint NOT NULL) ON COMMIT DROP")
+        except DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) != _INSUFFICIENT_PRIVILEGE:
+                raise
+            msg = ("a table checkpoint on PostgreSQL needs a temporary table (it holds the "
+                   "snapshot's hash seed, which is never sent in a statement); grant the "
+                   "role it: GRANT TEMPORARY ON DATABASE <database> TO <role>")
+            raise CheckpointError(msg) from exc
     dbapi = conn.dialect.loaded_dbapi
     statement = f"COPY {_SEED_TABLE} (tag, v) FROM STDIN"
     driver: Any = conn.connection.driver_connection  # psycopg's: COPY is not in the DBAPI
