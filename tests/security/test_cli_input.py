@@ -15,7 +15,7 @@ from click.testing import CliRunner, Result
 from safe_release.cli import _input
 from safe_release.cli._app import cli
 from safe_release.cli._input import MAX_DEPTH, MAX_DIGITS, MAX_FILE_BYTES
-from safe_release.cli._output import InputError
+from safe_release.cli._output import CliError, InputError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -286,6 +286,13 @@ class TestParsers:
         """The depth scan skips strings, escaped quotes included."""
         text = json.dumps({"a": "[" * 500, "b": '\\"{' * 500, "c": [[1]]})
         assert _input.parse_json(text, "f.json") == json.loads(text)
+
+    @pytest.mark.parametrize("tail", ["", "\\"])
+    def test_an_unterminated_string_is_scanned_once(self, tail):
+        """2 MB of escaped quotes with no closing one: the depth scan stays linear."""
+        text = '["' + '\\"' * (MAX_FILE_BYTES // 2 - 2) + tail
+        with pytest.raises(CliError, match="Unterminated string"):
+            _input.parse_json(text, "f.json")
 
     @pytest.mark.parametrize(
         ("text", "fragment"),

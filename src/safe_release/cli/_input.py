@@ -136,7 +136,9 @@ class _NotJSONError(CliError):
     """Input that is not JSON at all (stdin may then still be YAML)."""
 
 
-_JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+# A string runs to its closing quote, or to the end of an unterminated text (so the
+# scan never restarts inside a string: linear on any input); or a bracket.
+_JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)|[\[\]{}]', re.DOTALL)
 
 
 def parse_json(text: str, where: str) -> object:
