@@ -262,3 +262,20 @@ class TestUnsealedRows:
         with pytest.raises(RecordTamperedError, match="--force"):
             sr.resign_release(store, rid)
         assert sr.resign_release(store, rid, force=True).total == 1
+
+
+@pytest.mark.usefixtures("fake")
+class TestRotation:
+    def test_records_of_the_previous_key_still_roll_back(
+            self, backend: Backend, amazon_adapter: AmazonAdapter) -> None:
+        """After a rotation, records sealed with the previous key verify; unknown keys do not."""
+        old, new = "o" * 40, "n" * 40
+        with sr.connect(backend.url, schema=backend.schema, signing_key=old) as before:
+            rid = _park(before, amazon_adapter)
+        with sr.connect(backend.url, schema=backend.schema, signing_key=new) as stranger, \
+                pytest.raises(RecordTamperedError):
+            stranger.rollback(rid, adapters=[amazon_adapter])
+        with sr.connect(backend.url, schema=backend.schema, signing_key=new,
+                        previous_signing_keys=[old]) as rotated:
+            report = rotated.rollback(rid, adapters=[amazon_adapter])
+        assert report.status is sr.ReleaseStatus.ROLLED_BACK

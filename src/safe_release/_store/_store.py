@@ -41,6 +41,8 @@ if TYPE_CHECKING:
     from safe_release._report import RollbackReport
     from safe_release.adapters._auth import Secret
 
+    _Keys = str | bytes | Secret | Sequence[str | bytes | Secret]
+
 __all__ = ["Store", "connect"]
 
 M = TypeVar("M", bound=BaseModel)
@@ -61,9 +63,10 @@ class Store:
         clock: Clock | None = None,
         owns_engine: bool = False,
         signing_key: str | bytes | Secret | None = None,
+        previous_signing_keys: _Keys | None = None,
     ) -> None:
         self._engine = engine
-        self._signer = Signer(signing_key)
+        self._signer = Signer(signing_key, previous=previous_signing_keys)
         self._schema = check_schema_name(schema, engine)
         self._clock: Clock = clock if clock is not None else SystemClock()
         self._owns_engine = owns_engine
@@ -272,6 +275,7 @@ def connect(
     auto_upgrade: bool = True,
     clock: Clock | None = None,
     signing_key: str | bytes | Secret | None = None,
+    previous_signing_keys: _Keys | None = None,
 ) -> Store:
     """Open the SDK's store.
 
@@ -283,6 +287,9 @@ def connect(
     version raises `SchemaOutOfDateError`. ``signing_key`` signs snapshot
     manifests (default: ``$SAFE_RELEASE_SIGNING_KEY``, else a key file created
     with mode 0600 on first use; see `Signer`); it is never stored.
+    ``previous_signing_keys`` verify what earlier keys signed, for rotation
+    (default ``$SAFE_RELEASE_PREVIOUS_SIGNING_KEYS``, else the key file's other
+    lines; see docs/security.md).
     """
     if isinstance(url_or_engine, Engine):
         engine, owns = url_or_engine, False
@@ -297,7 +304,7 @@ def connect(
         raise InvalidArgumentError(msg)
     try:
         store = Store(engine, schema=schema, clock=clock, owns_engine=owns,
-                      signing_key=signing_key)
+                      signing_key=signing_key, previous_signing_keys=previous_signing_keys)
         if auto_upgrade:
             store.upgrade()
         else:
