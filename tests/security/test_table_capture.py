@@ -445,6 +445,19 @@ class TestWhere:
             r for r in before if r[0] % 4 in (2, 3)
         ]
 
+    def test_expression_recorded_as_the_database_reads_it(self, store: sr.Store) -> None:
+        """An expression's ``%`` is recorded single: a checkpoint rebuilt from it scopes alike."""
+        table = make_table(store, "p%", "k", "v%")
+        cp = table_checkpoint(store.engine, table, where=table.c["v%"] == "100% '")
+        assert cp.describe().endswith("\"v%\" = '100% '''")
+        c = ctx(store)
+        state = cp.capture(c)
+        assert state["rows"] == 2
+        mess_up(store.engine, table)
+        rebuilt = table_checkpoint(store.engine, table, where=str(state["where"]))
+        assert rebuilt.describe() == cp.describe()
+        assert rebuilt.restore(state, c) == "2 changed, 0 inserted, 0 deleted"
+
     def test_or_stays_one_condition(self, store: sr.Store) -> None:
         """A where ``a OR b`` limits every restore statement: rows outside it are kept."""
         table = make_table(store, "prices")

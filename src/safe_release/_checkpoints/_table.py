@@ -115,38 +115,44 @@ def _key(table: Table, key: str | Sequence[str] | None) -> list[str]:
 
 
 def _where_sql(where: str | ColumnElement[bool] | None, engine: Engine) -> str | None:
-    """``where`` as the SQL recorded with the snapshot (and shown by ``describe()``).
+    """``where`` as the SQL recorded with the snapshot, shown by ``describe()`` and run.
 
-    An expression is written with its values inline; one SQLAlchemy cannot write so
-    (a ``bytes`` value: its literal would be text, or fail) is refused, since a
-    recovery rebuilds the checkpoint from this text and must select the same rows.
+    An expression is written with its values inline, as the database reads it (a
+    ``%`` that the dialect doubles for its driver is single again). One SQLAlchemy
+    cannot write so (a ``bytes`` value: its literal would be text, or fail) is
+    refused: a recovery rebuilds the checkpoint from this text, and the live
+    checkpoint runs the same text, so both select the same rows.
     """
     if where is None:
         return None
-    if isinstance(where, str):
-        sql = where
-    else:
-        binary = [b.key for b in iterate(where) if isinstance(b, BindParameter) and (
-            isinstance(b.value, (bytes, bytearray, memoryview))
-            or isinstance(b.type, _BINARY))]
-        try:
-            if binary:
-                raise CompileError(binary[0])  # noqa: TRY301 - one refusal below
-            sql = str(where.compile(dialect=engine.dialect,
-                                    compile_kwargs={"literal_binds": True}))
-        except CompileError:
-            msg = ("where= is an SQLAlchemy expression with a value that cannot be written "
-                   "as SQL text (a bytes value, or a type without a literal form); the "
-                   "checkpoint records its where as SQL, so write it as an SQL string, e.g. "
-                   "where=\"blob = '\\x00ff'::bytea\" (PostgreSQL) or "
-                   "where=\"blob = X'00FF'\" (SQLite)")
-            raise InvalidArgumentError(msg) from None
+    sql = where if isinstance(where, str) else _expression_sql(where, engine)
     if not sql.strip() or "\x00" in sql:
         shown = "an empty string" if not sql.strip() else "a NUL character (\\x00)"
         msg = (f"where= contains {shown}; give an SQL condition such as \"store = 'US'\" "
                "(a bytes value as an SQL literal, e.g. X'00FF' or '\\x00ff'::bytea)")
         raise InvalidArgumentError(msg)
     return sql
+
+
+def _expression_sql(where: ColumnElement[bool], engine: Engine) -> str:
+    binary = any(isinstance(b, BindParameter) and (
+        isinstance(b.value, (bytes, bytearray, memoryview)) or isinstance(b.type, _BINARY))
+        for b in iterate(where))
+    try:
+        sql = None if binary else str(where.compile(
+            dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
+    except CompileError:
+        sql = None
+    if sql is None:
+        msg = ("where= is an SQLAlchemy expression with a value that cannot be written "
+               "as SQL text (a bytes value, or a type without a literal form); the "
+               "checkpoint records its where as SQL, so write it as an SQL string, e.g. "
+               "where=\"blob = '\\x00ff'::bytea\" (PostgreSQL) or "
+               "where=\"blob = X'00FF'\" (SQLite)")
+        raise InvalidArgumentError(msg)
+    # every value is inline, so each % in the text is one the dialect doubled
+    doubled = engine.dialect.identifier_preparer.quote("%") != '"%"'
+    return sql.replace("%%", "%") if doubled else sql
 
 
 def _where_clause(sql: str) -> ColumnElement[bool]:
@@ -180,8 +186,7 @@ class TableCheckpoint:
             raise InvalidArgumentError(msg)
         self._engine, self._table, self._key = engine, table, list(key)
         self._where_sql = _where_sql(where, engine)
-        self._where: ColumnElement[bool] | None = (
-            _where_clause(where) if isinstance(where, str) else where)
+        self._where = None if self._where_sql is None else _where_clause(self._where_sql)
 
     @property
     def table(self) -> Table:
