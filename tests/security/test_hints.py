@@ -54,7 +54,8 @@ class _Shop(MarketplaceAdapter):
 
     marketplace = "shop"
     operations: ClassVar[dict[str, Operation]] = {
-        "get": Operation.declare("get", "GET", "/items", rate=RATE, burst=BURST)
+        "get": Operation.declare("get", "GET", "/items", rate=RATE, burst=BURST),
+        "one": Operation.declare("one", "GET", "/one", rate=RATE, burst=1),
     }
 
     def rate_hint(self, response: httpx.Response) -> float | None:
@@ -65,12 +66,15 @@ class _Shop(MarketplaceAdapter):
 class _Server:
     """A scripted marketplace on the fake clock: answers from ``script``, then 200s."""
 
-    def __init__(self, clock: FakeClock, *script: httpx.Response) -> None:
+    def __init__(self, clock: FakeClock, *script: httpx.Response, latency: float = 0.0) -> None:
         self.clock, self.script, self.times = clock, list(script), []
+        self.latency = latency
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         del request
         self.times.append(self.clock.monotonic())
+        if self.latency:
+            self.clock.sleep(self.latency)
         return self.script.pop(0) if self.script else httpx.Response(200, json={})
 
 
@@ -340,17 +344,37 @@ class TestStoredStateRepaired:
 
 
 class TestStartUpSlack:
-    def test_the_call_after_a_fresh_burst_leaves_the_server_slack(self) -> None:
-        """The first call after the burst goes a little after the token gap, not on it."""
+    def test_a_call_that_waited_goes_late_by_the_slowest_answer(self) -> None:
+        """10 ms answers: a waiting call goes 10 ms after its slot, and the pace stays the rate."""
+        clock = FakeClock()
+        server = _Server(clock, latency=0.01)
+        shop = _shop(server)
+        for _ in range(21):
+            shop.call("one")  # burst 1: every call after the first waits for its slot
+        first_wait = server.times[1] - server.times[0]
+        assert first_wait == pytest.approx(1 / RATE + 0.01, abs=1e-6)
+        spacing = (server.times[-1] - server.times[1]) / 19
+        assert spacing == pytest.approx(1 / RATE, abs=1e-6)  # the slack is paid once, not per call
+
+    def test_without_latency_there_is_no_slack(self) -> None:
+        """Instant answers (the fake clock): calls go exactly on their slots."""
         clock = FakeClock()
         server = _Server(clock)
         shop = _shop(server)
-        for _ in range(BURST + 21):
-            shop.call("get")
-        first_after = server.times[BURST] - server.times[0]
-        assert 1 / RATE < first_after <= 1 / RATE + 0.01
-        spacing = (server.times[-1] - server.times[BURST]) / 20
-        assert spacing == pytest.approx(1 / RATE, rel=1e-3)  # the slack is paid once, not per call
+        for _ in range(5):
+            shop.call("one")
+        assert server.times[-1] - server.times[0] == pytest.approx(4 / RATE, abs=1e-6)
+
+    def test_the_slack_is_at_most_one_token_gap(self) -> None:
+        """After a 1 s answer, a waiting call goes at most one interval after its slot."""
+        clock = FakeClock()
+        server = _Server(clock, latency=1.0)
+        shop = _shop(server)
+        shop.call("one")  # answered after 1 s: the slowest answer so far
+        server.latency = 0.0
+        shop.call("one")  # its slot is long past: sent at once
+        shop.call("one")  # waits one interval, then at most one more
+        assert server.times[2] - server.times[1] == pytest.approx(2 / RATE, abs=1e-6)
 
 
 class TestIntegerRetryAfter:

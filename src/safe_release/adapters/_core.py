@@ -9,7 +9,9 @@ written once, here.
 
 from __future__ import annotations
 
+import itertools
 import logging
+import threading
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -52,13 +54,15 @@ __all__ = [
 log = logging.getLogger("safe_release.adapters")
 RECONCILED_HEADER = "x-safe-release-reconciled"
 _MAX_ERROR_TEXT = 300
-PACE_SLACK = 0.3
-"""A call that waited for its slot goes this share of an interval late...
+PACE_SLACK = 1.0
+"""A call that waited for its slot goes late by the slowest answer seen (or the age of
+the oldest request still in flight), at most this share of the operation's interval...
 
 ...so that requests after a burst reach the server behind its own refill, which
-started when the burst's first request arrived, not when the client sent it."""
-PACE_SLACK_MAX = 0.008
-"""...but never more than this many seconds late (loopback-to-WAN jitter, not rate)."""
+started when the burst's first (often slowest: new connections) request arrived,
+not when it was sent. It shifts the schedule once; it does not slow the rate."""
+PACE_SLACK_MAX = 0.25
+"""...and at most this many seconds."""
 QUEUE_POLL = 0.05
 """Calls queued behind an open breaker (``ride_out``) look again this often."""
 
@@ -143,6 +147,10 @@ class Caller:
     retry_after: Callable[[httpx.Response], float | None]
     error_for: Callable[[Operation, httpx.Response], MarketplaceError]
     overrides: Mapping[str, object] = field(default_factory=dict)
+    _slowest: float = field(default=0.0, init=False, repr=False)
+    _in_flight: dict[int, float] = field(default_factory=dict, init=False, repr=False)
+    _tickets: itertools.count[int] = field(default_factory=itertools.count, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def plan(self, op: Operation, request: httpx.Request, key: str) -> Plan:
         """The whole call: pace, authorize, send, classify, retry or raise."""
@@ -195,8 +203,31 @@ class Caller:
             return None
         token = yield Authorize(request, stale)
         self.budget.record_request()
-        sent: Sent = yield Send(request, deadline)
+        ticket = self._sending()
+        try:
+            sent: Sent = yield Send(request, deadline)
+        finally:
+            self._answered(ticket)
         return sent, token
+
+    def _sending(self) -> int:
+        with self._lock:
+            ticket = next(self._tickets)
+            self._in_flight[ticket] = self.clock.monotonic()
+            return ticket
+
+    def _answered(self, ticket: int) -> None:
+        with self._lock:
+            took = self.clock.monotonic() - self._in_flight.pop(ticket)
+            self._slowest = max(self._slowest, took)
+
+    def _slack(self, op: Operation) -> float:
+        """How late a call that waited for its slot goes (see `PACE_SLACK`)."""
+        with self._lock:
+            now = self.clock.monotonic()
+            oldest = min(self._in_flight.values(), default=now)
+            latency = max(self._slowest, now - oldest)
+        return min(latency, PACE_SLACK / op.limit.rate, PACE_SLACK_MAX)
 
     def _verdict(self, op: Operation, key: str, sent: Sent) -> Verdict:
         """How the attempt went (a transport error counts as a server failure)."""
@@ -260,12 +291,11 @@ class Caller:
 
     def _pace(self, op: Operation, key: str, deadline: float) -> Generator[Action, Any, None]:
         """Wait for the next slot of the quota, a little late (`PACE_SLACK`)."""
-        slack = min(PACE_SLACK / op.limit.rate, PACE_SLACK_MAX)
         while True:
             reservation = self.limiter.reserve(key, op.limit, self.clock.time())
             if reservation.delay <= 0:
                 return
-            if self.clock.monotonic() + reservation.delay + slack > deadline:
+            if self.clock.monotonic() + reservation.delay > deadline:
                 self.limiter.refund(key, op.limit, reservation, self.clock.time())
                 msg = (
                     f"{self.marketplace} {op.name}: the quota ({op.limit.rate:g}/s, burst "
@@ -279,7 +309,10 @@ class Caller:
                     operation=op.name,
                     retry_after=reservation.delay,
                 )
-            yield Sleep(reservation.delay + slack)
+            yield Sleep(reservation.delay)
+            slack = self._slack(op)  # measured now: the burst's answers may be in by now
+            if slack > 0:
+                yield Sleep(slack)
             if self.limiter.epoch(key) == reservation.epoch:
                 return
             # the bucket was paused by a 429 while we waited: queue again behind it
