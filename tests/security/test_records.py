@@ -279,3 +279,18 @@ class TestRotation:
                         previous_signing_keys=[old]) as rotated:
             report = rotated.rollback(rid, adapters=[amazon_adapter])
         assert report.status is sr.ReleaseStatus.ROLLED_BACK
+
+
+class TestReportsOnATerminal:
+    def test_control_sequences_in_a_report_are_shown_escaped(self, backend: Backend,
+                                                              store: sr.Store) -> None:
+        """A release name and error with terminal escapes: 'releases show' prints them inert."""
+        with pytest.raises(RuntimeError), sr.release("x\x1b]0;owned\x07", store=store) as rel:
+            raise RuntimeError("boom\r\x1b[2K")
+        env = {"SAFE_RELEASE_URL": backend.url}
+        args = ["--schema", backend.schema] if backend.schema else []
+        result = CliRunner().invoke(cli, [*args, "releases", "show", rel.id], env=env)
+        assert result.exit_code == 0, result.output
+        assert "\x1b" not in result.output
+        assert "\r" not in result.output
+        assert "\\x1b" in result.output

@@ -16,7 +16,16 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from safe_release import _release as _releases
-from safe_release.cli._output import CliError, dump, emit_json, fields, json_option, table, when
+from safe_release.cli._output import (
+    CliError,
+    dump,
+    echo,
+    emit_json,
+    fields,
+    json_option,
+    table,
+    when,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -99,9 +108,9 @@ def list_(settings: Settings, *, scope: str | None, limit: int, as_json: bool) -
     if as_json:
         emit_json([dump(r) for r in records])
     elif records:
-        click.echo(releases_table(records))
+        echo(releases_table(records))
     else:
-        click.echo("no releases recorded yet")
+        echo("no releases recorded yet")
 
 
 @releases.command()
@@ -115,7 +124,7 @@ def show(settings: Settings, release_id: str, *, as_json: bool) -> None:
     if as_json:
         emit_json(dump(record))
     else:
-        click.echo(_show(record))
+        echo(_show(record))
 
 
 @releases.command()
@@ -131,14 +140,14 @@ def resign(settings: Settings, release_id: str, *, force: bool, yes: bool,
     with settings.store() as store:
         full = _full_id(store, release_id)
         if not yes:
-            click.echo(_show(store.release_record(full)))
+            echo(_show(store.release_record(full)))
             click.confirm("\nThese records will be trusted by rollback and recover. "
                           "Seal them?", abort=True)
         result = _releases.resign_release(store, full, force=force)
     if as_json:
         emit_json({"release_id": full, "sealed": dict(result)})
     else:
-        click.echo(f"sealed {result.total} record(s) of release {full}")
+        echo(f"sealed {result.total} record(s) of release {full}")
 
 
 def _full_id(store: sr.Store, prefix: str) -> str:
@@ -187,7 +196,7 @@ def _print_reports(reports: Sequence[sr.RollbackReport], *, as_json: bool) -> No
         emit_json([dump(r) for r in reports])
         return
     for rep in reports:
-        click.echo(rep.summary())
+        echo(rep.summary())
 
 
 def _failed(reports: Sequence[sr.RollbackReport]) -> list[sr.RollbackReport]:
@@ -224,11 +233,11 @@ def recover(settings: Settings, *, resources: str | None, as_json: bool) -> None
         waiting = [r for r in _releases.releases(store, statuses=_WAITING, limit=0)
                    if r.id not in {rep.release_id for rep in reports}]
     if not as_json and waiting:
-        click.echo("left for later (a live process or an unexpired lease holds the scope; "
+        echo("left for later (a live process or an unexpired lease holds the scope; "
                    "run recover again once it ends):")
-        click.echo(releases_table(waiting))
+        echo(releases_table(waiting))
     if not reports and not as_json:
-        click.echo("nothing recovered now" if waiting else "nothing to recover")
+        echo("nothing recovered now" if waiting else "nothing to recover")
         return
     _print_reports(reports, as_json=as_json)
     if _failed(reports):
@@ -247,7 +256,7 @@ def report(settings: Settings, *, scope: str | None, as_json: bool) -> None:
     if as_json:
         emit_json(dump(stats))
         return
-    click.echo(incident_text(stats))
+    echo(incident_text(stats))
 
 
 def incident_text(stats: Any) -> str:
