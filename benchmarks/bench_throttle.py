@@ -22,6 +22,10 @@ status and call id are logged. Side by side, on the same server and quota:
 - ``safe_release``: a `MarketplaceAdapter` with the operation declared at 40/s,
   burst 10, on the real clock.
 
+Scenarios 5-7 also use ``ideal-bucket``: a client bucket pacing at exactly the
+quota, applying a new rate to every slot not yet sent and waiting the server's
+exact wait after a 429 (a header only it reads): what perfect information buys.
+
 Scenarios (safe_release must meet the targets; peers are reported only):
 
 1. 16 threads, 600 calls: <= 1.03x ideal, <= 0.5 % of calls answered 429,
@@ -33,7 +37,17 @@ Scenarios (safe_release must meet the targets; peers are reported only):
    limiter remembers it: <= 1 % 429, no second burst (peak 1 s window from 1 s before
    the restart on <= rate + burst / 2: a second burst would add up to ``burst``);
 4. the async surface, 200 concurrent tasks, scenario 1's quota: scenario 1's targets
-   (peer: naive; ``--all-async-peers`` adds tenacity and the sp-api policy).
+   (peer: naive; ``--all-async-peers`` adds tenacity and the sp-api policy);
+5. an outage: 16 threads, 600 calls, the server answers 503 to everything from
+   3 s to 8 s (peers: tenacity full jitter retrying 429 and 5xx, botocore
+   adaptive; safe_release failing fast and riding out): riding out, every call
+   succeeds, <= 20 requests reach the server while it is down, and the full pace
+   (a 1 s window with >= 90 % of the rate in 200s) is back within 2 s;
+6. a fresh bucket against integer ``Retry-After`` (16 threads, 600 calls, and 10
+   short fresh runs counted for a 429 in their first second): no start-up 429,
+   within 0.01 of the ideal bucket's ratio;
+7. the rate header drops 40/s -> 10/s after 3 s (300 calls, integer
+   ``Retry-After``): within 0.02 of the ideal bucket's ratio.
 
 Ideal completion time is ``(calls - burst) / rate`` (``calls / rate`` in scenario 3,
 whose bucket starts empty). Every run is bounded by a wall-clock budget (a peer
@@ -75,7 +89,7 @@ from _common import DOCS, postgres_url, write_docs
 from _common import parser as common_parser
 
 import safe_release as sr
-from safe_release.adapters import MarketplaceAdapter, Operation, StoreLimiter
+from safe_release.adapters import CircuitBreaker, MarketplaceAdapter, Operation, StoreLimiter
 from safe_release.exceptions import MarketplaceError
 
 if TYPE_CHECKING:
@@ -85,7 +99,6 @@ if TYPE_CHECKING:
     from multiprocessing.process import BaseProcess
     from multiprocessing.queues import Queue
     from multiprocessing.synchronize import Event as MpEvent
-
 
 
 RATE, BURST = 40.0, 10
@@ -100,6 +113,9 @@ PEAK_SLACK = BURST // 2  # scenario 3: peak 1 s window <= rate + this (a 2nd bur
 ASYNC_PEERS = ("naive",)  # scenario 4's peers unless --all-async-peers (keeps the run short)
 OURS = "safe_release"
 OK_BODY = b'{"payload":{"ok":true}}'
+UNAVAILABLE_BODY = b'{"errors":[{"code":"ServiceUnavailable","message":"Down."}]}'
+RATE_HEADER = "x-amzn-RateLimit-Limit"
+EXACT_WAIT = "x-bench-exact-wait"
 THROTTLED_BODY = (
     b'{"errors":[{"code":"QuotaExceeded","message":"You exceeded your quota for the '
     b'requested resource.","details":""}]}'
@@ -118,39 +134,62 @@ class Sizes:
     threads: int = 16
     procs: int = 4
     tasks: int = 200
+    calls5: int = 600  # scenario 5 (outage)
+    calls6: int = 600  # scenario 6 (start-up, integer Retry-After)
+    runs6: int = 10  # scenario 6: short fresh-bucket runs counted for a start-up 429
+    calls7: int = 300  # scenario 7 (rate drop)
 
 
 FULL = Sizes(600, 280, 120, 2.0)
-QUICK = Sizes(120, 120, 80, 2.0)
+QUICK = Sizes(120, 120, 80, 2.0, calls5=400, calls6=200, runs6=4, calls7=200)
+OUTAGE_AT, OUTAGE_FOR = 3.0, 5.0  # scenario 5: seconds after the start, and how long
+OUTAGE_REQUESTS = 20  # scenario 5 targets, riding out: requests while down ...
+OUTAGE_PACE = 2.0  # ... and seconds from the recovery to the full pace
+FULL_PACE = 0.9  # "full pace": 1 s holding at least this share of the quota's rate in 200s
+STARTUP_CALLS = 40  # scenario 6: calls of each short run (one burst and 30 paced calls)
+DROP_AT, DROP_TO = 3.0, 10.0  # scenario 7: when the server's rate drops, and to what
 
 
 # -- the rate-limited server (its own process) ----------------------------------------------
 
 
 class ServerBucket:
-    """The server's quota: a token bucket refilled continuously, 429 when below one token."""
+    """The server's quota: a token bucket refilled continuously, 429 when below one token.
+
+    ``drop`` (server clock, new rate) lowers the rate at that moment (scenario 7).
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.rate, self.burst, self.tokens, self.at = RATE, BURST, float(BURST), time.monotonic()
+        self.drop: tuple[float, float] | None = None
 
-    def reset(self, rate: float, burst: int, tokens: float) -> float:
-        """Set the limit and the level (``tokens``); returns the server's clock."""
+    def reset(
+        self, rate: float, burst: int, tokens: float, drop: tuple[float, float] | None = None
+    ) -> float:
+        """Set the limit, the level (``tokens``) and a later drop; returns the server's clock."""
         with self._lock:
             self.rate, self.burst, self.tokens = rate, burst, tokens
             self.at = time.monotonic()
+            self.drop = None if drop is None else (self.at + drop[0], drop[1])
             return self.at
 
-    def take(self) -> tuple[float, float]:
-        """(arrival time, 0.0) when admitted, else (arrival, seconds until a token)."""
+    def take(self) -> tuple[float, float, float]:
+        """(arrival, 0.0, rate) when admitted, else (arrival, seconds until a token, rate)."""
         with self._lock:
             now = time.monotonic()
-            self.tokens = min(float(self.burst), self.tokens + (now - self.at) * self.rate)
-            self.at = now
+            if self.drop is not None and now >= self.drop[0]:
+                self._refill(self.drop[0])
+                self.rate, self.drop = self.drop[1], None
+            self._refill(now)
             if self.tokens >= 1.0:
                 self.tokens -= 1.0
-                return now, 0.0
-            return now, (1.0 - self.tokens) / self.rate
+                return now, 0.0, self.rate
+            return now, (1.0 - self.tokens) / self.rate, self.rate
+
+    def _refill(self, now: float) -> None:
+        self.tokens = min(float(self.burst), self.tokens + (now - self.at) * self.rate)
+        self.at = now
 
 
 class QuotaServer(ThreadingHTTPServer):
@@ -163,11 +202,26 @@ class QuotaServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), QuotaHandler)
         self.bucket = ServerBucket()
         self.log: list[tuple[float, int, str]] = []
+        self.mode = Mode()
+        self.outage = (math.inf, math.inf)  # server clock: 503 to everything in [start, end)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Clients killed mid-connection (scenario 3's rollback) are expected: stay quiet."""
         if not isinstance(sys.exc_info()[1], ConnectionError):
             super().handle_error(request, client_address)
+
+
+@dataclass(frozen=True)
+class Mode:
+    """How the server answers in one run (set by ``/_reset``)."""
+
+    integer_retry_after: bool = False  # Retry-After rounded up to whole seconds
+    rate_header: bool = False  # x-amzn-RateLimit-Limit on every 200
+
+    @classmethod
+    def parse(cls, query: Mapping[str, str]) -> Mode:
+        """From ``/_reset``'s query."""
+        return cls(query.get("retry") == "int", query.get("hint") == "1")
 
 
 class QuotaHandler(BaseHTTPRequestHandler):
@@ -186,7 +240,16 @@ class QuotaHandler(BaseHTTPRequestHandler):
         elif url.path == "/_reset":
             tokens = float(query.get("tokens", BURST))
             self.server.log = []
-            now = self.server.bucket.reset(RATE, BURST, tokens)
+            self.server.mode = Mode.parse(query)
+            drop = None
+            if "drop_after" in query:
+                drop = (float(query["drop_after"]), float(query["drop_to"]))
+            now = self.server.bucket.reset(RATE, BURST, tokens, drop)
+            if "outage_after" in query:
+                start = now + float(query["outage_after"])
+                self.server.outage = (start, start + float(query["outage_for"]))
+            else:
+                self.server.outage = (math.inf, math.inf)
             self._send(200, json.dumps({"now": now}).encode(), {})
         elif url.path == "/_log":
             self._send(200, json.dumps(self.server.log).encode(), {})
@@ -194,14 +257,24 @@ class QuotaHandler(BaseHTTPRequestHandler):
             self._send(404, b'{"errors":[{"code":"NotFound"}]}', {})
 
     def _item(self, call: str) -> None:
-        arrival, wait = self.server.bucket.take()
+        start, end = self.server.outage
+        if start <= time.monotonic() < end:  # down: the quota is not even looked at
+            self.server.log.append((time.monotonic(), 503, call))
+            self._send(503, UNAVAILABLE_BODY, {})
+            return
+        arrival, wait, rate = self.server.bucket.take()
         status = 200 if wait == 0.0 else 429
         self.server.log.append((arrival, status, call))
+        mode = self.server.mode
         if status == 200:
-            self._send(200, OK_BODY, {})
+            self._send(200, OK_BODY, {RATE_HEADER: f"{rate:g}"} if mode.rate_header else {})
+            return
+        if mode.integer_retry_after:
+            retry_after = str(max(1, math.ceil(wait)))
         else:
             retry_after = f"{math.ceil(wait * 1000) / 1000:.3f}"
-            self._send(429, THROTTLED_BODY, {"Retry-After": retry_after})
+        # the exact wait, for the ideal bucket only (it stands for perfect information)
+        self._send(429, THROTTLED_BODY, {"Retry-After": retry_after, EXACT_WAIT: f"{wait:.6f}"})
 
     def _send(self, status: int, body: bytes, headers: Mapping[str, str]) -> None:
         self.send_response(status)
@@ -236,9 +309,15 @@ class Server:
         self.base_url = f"http://127.0.0.1:{port}"
         self._control = httpx.Client(base_url=self.base_url, timeout=60.0)
 
-    def reset(self, tokens: float = BURST) -> None:
-        """Refill (or drain) the bucket to ``tokens`` and clear the log."""
-        self._control.get("/_reset", params={"tokens": tokens}).raise_for_status()
+    def reset(self, tokens: float = BURST, **mode: str | float) -> float:
+        """Refill (or drain) the bucket to ``tokens``, set the run's ``mode``, clear the log.
+
+        ``mode``: ``retry="int"``, ``hint=1``, ``drop_after=s, drop_to=rate``,
+        ``outage_after=s, outage_for=s``. Returns the server's clock at the reset.
+        """
+        response = self._control.get("/_reset", params={"tokens": tokens, **mode})
+        response.raise_for_status()
+        return float(response.json()["now"])
 
     def log(self) -> list[tuple[float, int, str]]:
         """Every request since the last reset: (arrival monotonic s, status, call id)."""
@@ -333,8 +412,10 @@ class Tenacity(Strategy):
     def call(self, cid: str) -> bool:
         """Send through a fresh `Retrying` (they keep per-call state)."""
         retrying = tenacity.Retrying(
-            wait=self.wait(), stop=tenacity.stop_after_attempt(ATTEMPTS),
-            retry=tenacity.retry_if_result(throttled), sleep=self.pause,
+            wait=self.wait(),
+            stop=tenacity.stop_after_attempt(ATTEMPTS),
+            retry=tenacity.retry_if_result(throttled),
+            sleep=self.pause,
             retry_error_callback=last_response,
         )
         return retrying(self.send, cid).status_code == 200
@@ -382,13 +463,22 @@ def botocore_operation() -> Any:
     """A real botocore `OperationModel` for the benchmark's one operation (no errors modeled)."""
     from botocore.model import ServiceModel  # noqa: PLC0415 - optional, imported when used
 
-    service = ServiceModel({
-        "metadata": {"serviceId": "Bench", "endpointPrefix": "bench", "protocol": "rest-json",
-                     "apiVersion": "2026-01-01", "signatureVersion": "v4"},
-        "operations": {"GetItem": {"name": "GetItem",
-                                   "http": {"method": "GET", "requestUri": "/item"}}},
-        "shapes": {},
-    }, service_name="bench")
+    service = ServiceModel(
+        {
+            "metadata": {
+                "serviceId": "Bench",
+                "endpointPrefix": "bench",
+                "protocol": "rest-json",
+                "apiVersion": "2026-01-01",
+                "signatureVersion": "v4",
+            },
+            "operations": {
+                "GetItem": {"name": "GetItem", "http": {"method": "GET", "requestUri": "/item"}}
+            },
+            "shapes": {},
+        },
+        service_name="bench",
+    )
     return service.operation_model("GetItem")
 
 
@@ -416,8 +506,9 @@ class BotocoreAdaptive(Strategy):
         events = standard.RetryEventAdapter()
         detector = standard.ThrottlingErrorDetector(events)
         self.limiter = adaptive.ClientRateLimiter(
-            rate_adjustor=throttling.CubicCalculator(starting_max_rate=0,
-                                                     start_time=clock.current_time()),
+            rate_adjustor=throttling.CubicCalculator(
+                starting_max_rate=0, start_time=clock.current_time()
+            ),
             rate_clocker=adaptive.RateClocker(clock),
             token_bucket=bucket.TokenBucket(max_rate=1, clock=clock),
             throttling_detector=standard.ThrottlingErrorDetector(standard.RetryEventAdapter()),
@@ -428,8 +519,12 @@ class BotocoreAdaptive(Strategy):
             retry_checker=standard.StandardRetryConditions(max_attempts=ATTEMPTS),
             retry_backoff=standard.ExponentialBackoff(throttling_detector=detector),
         )
-        self.handler = standard.RetryHandler(retry_policy=policy, retry_event_adapter=events,
-                                             retry_quota=self.quota, service_name="bench")
+        self.handler = standard.RetryHandler(
+            retry_policy=policy,
+            retry_event_adapter=events,
+            retry_quota=self.quota,
+            service_name="bench",
+        )
         self.operation = botocore_operation()
 
     def call(self, cid: str) -> bool:
@@ -439,15 +534,21 @@ class BotocoreAdaptive(Strategy):
             self.limiter.on_sending_request(request=None)
             response = self.send(cid)
             parsed = {"Error": {"Code": "QuotaExceeded"}} if throttled(response) else {}
-            event = {"response": (response, parsed), "attempts": attempt,
-                     "operation": self.operation, "caught_exception": None,
-                     "request_dict": {"context": context}}
+            if response.status_code >= 500:  # botocore retries 5xx as transient errors
+                parsed = {"Error": {"Code": "ServiceUnavailable"}}
+            event = {
+                "response": (response, parsed),
+                "attempts": attempt,
+                "operation": self.operation,
+                "caught_exception": None,
+                "request_dict": {"context": context},
+            }
             delay = self.handler.needs_retry(**event)
             self.limiter.on_receiving_response(**event)
             if delay is None:
                 break
             self.pause(delay)
-        if throttled(response):
+        if response.status_code != 200:
             return False
         self.quota.release_retry_quota(context, response)  # botocore's after-call hook
         return True
@@ -472,8 +573,13 @@ def open_store(env: Env) -> sr.Store | None:
 def bench_adapter(env: Env, store: sr.Store | None) -> BenchAdapter:
     """The adapter on the real clock and a real httpx client; store-backed when given."""
     limiter = StoreLimiter(store) if store is not None else None
-    return BenchAdapter(base_url=env.base_url, seller="bench-seller", app="bench-app",
-                        limiter=limiter, timeout=TIMEOUT)
+    return BenchAdapter(
+        base_url=env.base_url,
+        seller="bench-seller",
+        app="bench-app",
+        limiter=limiter,
+        timeout=TIMEOUT,
+    )
 
 
 class SafeRelease(Strategy):
@@ -500,9 +606,107 @@ class SafeRelease(Strategy):
         super().close()
 
 
+class SafeReleaseRideOut(SafeRelease):
+    """safe_release with ``CircuitBreaker(outage="ride_out")``: callers queue behind it."""
+
+    def __init__(self, env: Env) -> None:
+        super().__init__(env)
+        self.adapter.close()
+        self.adapter = BenchAdapter(
+            base_url=env.base_url,
+            seller="bench-seller",
+            app="bench-app",
+            timeout=TIMEOUT,
+            breaker=CircuitBreaker(outage="ride_out"),
+        )
+
+
+class HintedBenchAdapter(BenchAdapter):
+    """The bench marketplace with Amazon's rate header read as a hint."""
+
+    def rate_hint(self, response: httpx.Response) -> float | None:
+        """``x-amzn-RateLimit-Limit`` on a 200."""
+        raw = response.headers.get(RATE_HEADER)
+        return float(raw) if raw is not None and response.status_code == 200 else None
+
+
+class SafeReleaseHinted(SafeRelease):
+    """safe_release following the server's rate header."""
+
+    def __init__(self, env: Env) -> None:
+        super().__init__(env)
+        self.adapter.close()
+        self.adapter = HintedBenchAdapter(
+            base_url=env.base_url, seller="bench-seller", app="bench-app", timeout=TIMEOUT
+        )
+
+
+def retryable(response: httpx.Response) -> bool:
+    """A 429 or a 5xx (tenacity's retry condition in the outage scenario)."""
+    return response.status_code == 429 or response.status_code >= 500
+
+
+class TenacityJitterOutage(TenacityJitter):
+    """tenacity full jitter retrying 429 and 5xx alike (the outage scenario)."""
+
+    def call(self, cid: str) -> bool:
+        """Send through a fresh `Retrying` that also retries 5xx."""
+        retrying = tenacity.Retrying(
+            wait=self.wait(),
+            stop=tenacity.stop_after_attempt(ATTEMPTS),
+            retry=tenacity.retry_if_result(retryable),
+            sleep=self.pause,
+            retry_error_callback=last_response,
+        )
+        return retrying(self.send, cid).status_code == 200
+
+
+class IdealBucket(Strategy):
+    """The reference: a client bucket at exactly the quota, with perfect information.
+
+    One shared GCRA schedule at the server's current rate (read from its rate
+    header when sent); the next slot is computed only when the previous one is
+    sent, so a lower rate applies at once to every slot not yet sent; a 429
+    waits exactly the server's own wait (a header only this strategy reads). No
+    slack: it is what a bucket that paces at exactly the quota costs.
+    """
+
+    def __init__(self, env: Env) -> None:
+        super().__init__(env)
+        self.lock = threading.Lock()
+        self.rate, self.tat, self.paused = RATE, 0.0, 0.0
+
+    def slot(self) -> None:
+        """Wait for the next slot (holding the schedule, so no later slot is fixed early)."""
+        with self.lock:
+            now, interval = time.monotonic(), 1.0 / self.rate
+            base = max(self.tat, now)
+            at = max(now, base - (BURST - 1) * interval, self.paused)
+            if at > now:
+                self.pause(at - now)
+            self.tat = max(base, at) + interval
+
+    def call(self, cid: str) -> bool:
+        """Send in the next slot; after a 429, the exact wait, then again."""
+        while True:
+            self.slot()
+            response = self.send(cid)
+            with self.lock:
+                if RATE_HEADER in response.headers:
+                    self.rate = float(response.headers[RATE_HEADER])
+                if response.status_code == 429:
+                    wait = float(response.headers[EXACT_WAIT])
+                    self.paused = max(self.paused, time.monotonic() + wait)
+                    continue
+            return response.status_code == 200
+
+
 SYNC: dict[str, type[Strategy]] = {
-    "naive": Naive, "tenacity-exp": TenacityExp, "tenacity-jitter": TenacityJitter,
-    "botocore-adaptive": BotocoreAdaptive, "sp-api-throttle_retry": SpApiThrottleRetry,
+    "naive": Naive,
+    "tenacity-exp": TenacityExp,
+    "tenacity-jitter": TenacityJitter,
+    "botocore-adaptive": BotocoreAdaptive,
+    "sp-api-throttle_retry": SpApiThrottleRetry,
     OURS: SafeRelease,
 }
 
@@ -515,8 +719,7 @@ class AsyncStrategy(abc.ABC):
 
     def __init__(self, env: Env, stop: asyncio.Event) -> None:
         self.env, self.stop = env, stop
-        self.http = httpx.AsyncClient(base_url=env.base_url, timeout=TIMEOUT,
-                                      limits=http_limits())
+        self.http = httpx.AsyncClient(base_url=env.base_url, timeout=TIMEOUT, limits=http_limits())
 
     async def send(self, cid: str) -> httpx.Response:
         """One request for call ``cid``."""
@@ -560,7 +763,8 @@ class AsyncTenacity(AsyncStrategy):
         retrying = tenacity.AsyncRetrying(
             wait=self.wait_class(multiplier=BACKOFF_BASE, max=BACKOFF_CAP),
             stop=tenacity.stop_after_attempt(ATTEMPTS),
-            retry=tenacity.retry_if_result(throttled), sleep=self.pause,
+            retry=tenacity.retry_if_result(throttled),
+            sleep=self.pause,
             retry_error_callback=last_response,
         )
         response = await retrying(self.send, cid)
@@ -608,8 +812,11 @@ class AsyncSafeRelease(AsyncStrategy):
 
 
 ASYNC: dict[str, type[AsyncStrategy]] = {
-    "naive": AsyncNaive, "tenacity-exp": AsyncTenacity, "tenacity-jitter": AsyncTenacityJitter,
-    "sp-api-throttle_retry": AsyncSpApi, OURS: AsyncSafeRelease,
+    "naive": AsyncNaive,
+    "tenacity-exp": AsyncTenacity,
+    "tenacity-jitter": AsyncTenacityJitter,
+    "sp-api-throttle_retry": AsyncSpApi,
+    OURS: AsyncSafeRelease,
 }
 
 
@@ -661,8 +868,13 @@ def attempt(call: Callable[[str], bool], cid: str) -> str:
         return f"{type(exc).__name__}: {exc}"[:200]
 
 
-def drive_threads(strategy: Strategy, cids: Iterable[str], threads: int, budget: float,
-                  release: Callable[[], None]) -> Outcome:
+def drive_threads(
+    strategy: Strategy,
+    cids: Iterable[str],
+    threads: int,
+    budget: float,
+    release: Callable[[], None],
+) -> Outcome:
     """Run the calls on ``threads`` threads, all let go at once after ``release()``."""
     feed, lock, gate, outcome = iter(cids), threading.Lock(), threading.Event(), Outcome()
 
@@ -692,8 +904,9 @@ def drive_threads(strategy: Strategy, cids: Iterable[str], threads: int, budget:
     return outcome
 
 
-async def drive_tasks(strategy: AsyncStrategy, cids: Iterable[str], tasks: int,
-                      budget: float) -> Outcome:
+async def drive_tasks(
+    strategy: AsyncStrategy, cids: Iterable[str], tasks: int, budget: float
+) -> Outcome:
     """Run the calls on ``tasks`` asyncio tasks, all started at once."""
     feed, outcome = iter(cids), Outcome()
 
@@ -751,8 +964,9 @@ def worker_main(spec: Spec, go: MpEvent, box: Queue[Any]) -> None:
         go.wait()
 
     try:
-        outcome = drive_threads(strategy, call_ids(spec.prefix, spec.calls), spec.threads,
-                                spec.budget, release)
+        outcome = drive_threads(
+            strategy, call_ids(spec.prefix, spec.calls), spec.threads, spec.budget, release
+        )
     finally:
         strategy.close()
     box.put(("done", outcome))
@@ -774,6 +988,7 @@ class Row:
     calls_429: int = 0  # calls answered 429 at least once
     peak: int = 0  # requests in the busiest 1 s window
     notes: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)  # scenario-specific figures
 
     @property
     def finished(self) -> bool:
@@ -813,8 +1028,9 @@ def peak_window(times: list[float], window: float = 1.0) -> int:
     return best
 
 
-def measure(row: Row, log: list[tuple[float, int, str]], prefix: str,
-            peak_from: float | None = None) -> Row:
+def measure(
+    row: Row, log: list[tuple[float, int, str]], prefix: str, peak_from: float | None = None
+) -> Row:
     """Fill ``row`` from the server's log (the calls whose id starts with ``prefix``).
 
     The peak counts every request logged after ``peak_from`` (default: this run's own).
@@ -875,8 +1091,9 @@ def scenario1(bench: Bench) -> list[Row]:
         bench.server.reset()
         strategy = SYNC[name](Env(bench.server.base_url))
         try:
-            outcome = drive_threads(strategy, call_ids("c", calls), threads,
-                                    budget_for(name, ideal), lambda: None)
+            outcome = drive_threads(
+                strategy, call_ids("c", calls), threads, budget_for(name, ideal), lambda: None
+            )
         finally:
             strategy.close()
         rows.append(measure(Row(name, calls, ideal, outcome), bench.server.log(), "c"))
@@ -923,9 +1140,23 @@ def scenario2_run(bench: Bench, name: str, store: str | None, label: str) -> Row
     url, schema = bench.fresh_store(store) if store is not None else (None, None)
     box: Queue[Any] = bench.ctx.Queue()
     shares = [calls // sizes.procs + (i < calls % sizes.procs) for i in range(sizes.procs)]
-    started = [spawn(bench, Spec(name, bench.server.base_url, f"p{i}-", share,
-                                 sizes.threads // sizes.procs, budget, url, schema), box)
-               for i, share in enumerate(shares)]
+    started = [
+        spawn(
+            bench,
+            Spec(
+                name,
+                bench.server.base_url,
+                f"p{i}-",
+                share,
+                sizes.threads // sizes.procs,
+                budget,
+                url,
+                schema,
+            ),
+            box,
+        )
+        for i, share in enumerate(shares)
+    ]
     wait_ready(box, len(started))
     bench.server.reset()
     for _, go in started:
@@ -940,8 +1171,9 @@ def scenario2(bench: Bench) -> list[Row]:
     """Every peer once (in-memory state per process), safe_release once per store."""
     rows = [scenario2_run(bench, name, None, name) for name in bench.strategies if name != OURS]
     if OURS in bench.strategies:
-        rows += [scenario2_run(bench, OURS, url, f"{OURS} ({label})")
-                 for label, url in bench.stores]
+        rows += [
+            scenario2_run(bench, OURS, url, f"{OURS} ({label})") for label, url in bench.stores
+        ]
     return rows
 
 
@@ -967,8 +1199,9 @@ def scenario3_run(bench: Bench, name: str, store: str | None, label: str) -> Row
     restart = time.monotonic()
     new_go.set()
     outcome = collect(box, [new], budget)
-    row = measure(Row(label, calls, ideal, outcome), bench.server.log(), "b",
-                  peak_from=restart - 1.0)
+    row = measure(
+        Row(label, calls, ideal, outcome), bench.server.log(), "b", peak_from=restart - 1.0
+    )
     log_line(f"scenario 3, {label}: {row.seconds:.2f} s")
     return row
 
@@ -977,8 +1210,9 @@ def scenario3(bench: Bench) -> list[Row]:
     """Every peer once, safe_release once per store."""
     rows = [scenario3_run(bench, name, None, name) for name in bench.strategies if name != OURS]
     if OURS in bench.strategies:
-        rows += [scenario3_run(bench, OURS, url, f"{OURS} ({label})")
-                 for label, url in bench.stores]
+        rows += [
+            scenario3_run(bench, OURS, url, f"{OURS} ({label})") for label, url in bench.stores
+        ]
     return rows
 
 
@@ -988,8 +1222,9 @@ async def scenario4_run(bench: Bench, name: str) -> Outcome:
     ideal = (calls - BURST) / RATE
     strategy = ASYNC[name](Env(bench.server.base_url), asyncio.Event())
     try:
-        return await drive_tasks(strategy, call_ids("t", calls), bench.sizes.tasks,
-                                 budget_for(name, ideal))
+        return await drive_tasks(
+            strategy, call_ids("t", calls), bench.sizes.tasks, budget_for(name, ideal)
+        )
     finally:
         await strategy.close()
 
@@ -1008,6 +1243,257 @@ def scenario4(bench: Bench) -> list[Row]:
     return rows
 
 
+# -- scenarios 5-7: outages and the costs of issue 11 -----------------------------------------
+
+
+def run_threads(
+    bench: Bench,
+    cls: type[Strategy],
+    *,
+    label: str,
+    calls: int,
+    ideal: float,
+    prefix: str,
+    budget: float,
+    **mode: str | float,
+) -> tuple[Row, float]:
+    """One in-process run of ``cls`` on a server reset to ``mode``: (row, server reset time).
+
+    The server is reset as the workers are let go (after the strategy is built), so
+    that its outage or rate drop is timed from the first call.
+    """
+    began: list[float] = []
+    strategy = cls(Env(bench.server.base_url))
+    try:
+        outcome = drive_threads(
+            strategy,
+            call_ids(prefix, calls),
+            bench.sizes.threads,
+            budget,
+            lambda: began.append(bench.server.reset(**mode)),
+        )
+    finally:
+        strategy.close()
+    return measure(Row(label, calls, ideal, outcome), bench.server.log(), prefix), began[0]
+
+
+def full_pace_after(log: list[tuple[float, int, str]], since: float) -> float | None:
+    """Seconds from ``since`` to the first 1 s window holding the full pace of 200s."""
+    oks = sorted(t for t, status, _ in log if status == 200 and t >= since)
+    need, last = math.ceil(FULL_PACE * RATE), 0
+    for first, t in enumerate(oks):
+        last = max(last, first)
+        while last + 1 < len(oks) and oks[last + 1] < t + 1.0:
+            last += 1
+        if last - first + 1 >= need:
+            return t - since
+    return None
+
+
+OUTAGE_PEERS: tuple[tuple[str, type[Strategy]], ...] = (
+    ("tenacity-jitter", TenacityJitterOutage),
+    ("botocore-adaptive", BotocoreAdaptive),
+    (f"{OURS} (fail fast)", SafeRelease),
+    (f"{OURS} (ride out)", SafeReleaseRideOut),
+)
+
+
+def scenario5(bench: Bench) -> list[Row]:
+    """16 threads, 600 calls; the server answers 503 to everything for 5 s after 3 s."""
+    calls = bench.sizes.calls5
+    ideal = OUTAGE_AT + OUTAGE_FOR + (calls - 2 * BURST - RATE * OUTAGE_AT) / RATE
+    rows = []
+    for label, cls in OUTAGE_PEERS:
+        if not any(label.startswith(name) for name in bench.strategies):
+            continue
+        row, began = run_threads(
+            bench,
+            cls,
+            label=label,
+            calls=calls,
+            ideal=ideal,
+            prefix="o",
+            budget=2 * ideal + BUDGET_FLOOR,
+            outage_after=OUTAGE_AT,
+            outage_for=OUTAGE_FOR,
+        )
+        start, end = began + OUTAGE_AT, began + OUTAGE_AT + OUTAGE_FOR
+        log = bench.server.log()
+        oks = [t for t, status, _ in log if status == 200 and t >= end]
+        row.extra = {
+            "during": sum(1 for t, _, _ in log if start <= t < end),
+            "first": (min(oks) - end) if oks else None,
+            "pace": full_pace_after(log, end),
+            "finish": row.outcome.last_end - end if row.outcome.last_end > end else None,
+        }
+        rows.append(row)
+        log_line(f"scenario 5, {label}: {row.seconds:.2f} s")
+    return rows
+
+
+def startup_429s(bench: Bench, cls: type[Strategy], runs: int) -> int:
+    """Of ``runs`` short runs on a fresh bucket, how many drew a 429 in their first second."""
+    drew = 0
+    for _ in range(runs):
+        _, began = run_threads(
+            bench,
+            cls,
+            label="startup",
+            calls=STARTUP_CALLS,
+            ideal=1.0,
+            prefix="s",
+            budget=10.0 + BUDGET_FLOOR,
+            retry="int",
+        )
+        log = bench.server.log()
+        drew += any(status == 429 and t < began + 1.0 for t, status, _ in log)
+    return drew
+
+
+def scenario6(bench: Bench) -> list[Row]:
+    """A fresh bucket, integer Retry-After: the ideal bucket and safe_release."""
+    calls, runs = bench.sizes.calls6, bench.sizes.runs6
+    ideal = (calls - BURST) / RATE
+    rows = []
+    for label, cls in (("ideal-bucket", IdealBucket), (OURS, SafeRelease)):
+        row, _ = run_threads(
+            bench,
+            cls,
+            label=label,
+            calls=calls,
+            ideal=ideal,
+            prefix="i",
+            budget=budget_for(OURS, ideal),
+            retry="int",
+        )
+        row.extra = {"runs": runs, "drew": startup_429s(bench, cls, runs)}
+        rows.append(row)
+        log_line(f"scenario 6, {label}: {row.seconds:.2f} s")
+    return rows
+
+
+def scenario7(bench: Bench) -> list[Row]:
+    """The server's rate drops 40/s -> 10/s after 3 s (rate header, integer Retry-After)."""
+    calls = bench.sizes.calls7
+    ideal = DROP_AT + (calls - BURST - RATE * DROP_AT) / DROP_TO
+    rows = []
+    for label, cls in (("ideal-bucket", IdealBucket), (OURS, SafeReleaseHinted)):
+        row, _ = run_threads(
+            bench,
+            cls,
+            label=label,
+            calls=calls,
+            ideal=ideal,
+            prefix="d",
+            budget=budget_for(OURS, ideal),
+            retry="int",
+            hint=1,
+            drop_after=DROP_AT,
+            drop_to=DROP_TO,
+        )
+        rows.append(row)
+        log_line(f"scenario 7, {label}: {row.seconds:.2f} s")
+    return rows
+
+
+def seconds_cell(value: float | None) -> str:
+    """Seconds, or ``never``."""
+    return "never" if value is None else f"{value:.2f}"
+
+
+def table5(rows: list[Row]) -> str:
+    """The outage scenario's table."""
+    lines = [
+        (
+            "| strategy | time, s | time / ideal | requests while down | calls failed "
+            "| first 200 after recovery, s | full pace after recovery, s "
+            "| done after recovery, s |"
+        ),
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        ratio = f"{r.ratio:.3f}x" if r.finished else f">= {r.ratio:.2f}x"
+        x = r.extra
+        lines.append(
+            f"| {r.name} | {time_cell(r)} | {ratio} | {x['during']} | {r.outcome.failed} "
+            f"| {seconds_cell(x['first'])} | {seconds_cell(x['pace'])} "
+            f"| {seconds_cell(x['finish'])} |"
+        )
+    return "\n".join(lines)
+
+
+def table_costs(rows: list[Row], startup: bool) -> str:  # noqa: FBT001 - one table, two forms
+    """Scenarios 6 and 7: each row against the quota's ideal and the ideal bucket."""
+    base = next((r for r in rows if r.name == "ideal-bucket"), None)
+    head = "| strategy | time, s | time / ideal | / ideal bucket | 429 answers | requests / call |"
+    lines = [
+        head + (" runs with a start-up 429 |" if startup else ""),
+        "|---|---|---|---|---|---|" + ("---|" if startup else ""),
+    ]
+    for r in rows:
+        against = f"{r.seconds / base.seconds:.3f}x" if base and base.finished else "n/a"
+        line = (
+            f"| {r.name} | {time_cell(r)} | {r.ratio:.3f}x | {against} | {r.throttled} "
+            f"| {r.per_call:.3f} |"
+        )
+        if startup:
+            line += f" {r.extra['drew']} of {r.extra['runs']} |"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def checks5(row: Row) -> list[tuple[bool, str]]:
+    """Riding out: every call succeeds, few requests while down, full pace soon after."""
+    x = row.extra
+    pace = x["pace"]
+    return [
+        check(
+            row.finished and row.outcome.failed == 0,
+            f"scenario 5, {row.name}: every call answered 200 ({row.outcome.ok}/{row.calls})",
+        ),
+        check(
+            x["during"] <= OUTAGE_REQUESTS,
+            f"scenario 5, {row.name}: {x['during']} requests during the {OUTAGE_FOR:g} s "
+            f"outage (target <= {OUTAGE_REQUESTS})",
+        ),
+        check(
+            pace is not None and pace <= OUTAGE_PACE,
+            f"scenario 5, {row.name}: full pace {seconds_cell(pace)} s after the recovery "
+            f"(target <= {OUTAGE_PACE:g} s)",
+        ),
+    ]
+
+
+def checks_costs(rows: list[Row], scenario: str, slack: float) -> list[tuple[bool, str]]:
+    """safe_release within ``slack`` of the ideal bucket; scenario 6: no start-up 429."""
+    base = next((r for r in rows if r.name == "ideal-bucket"), None)
+    out = []
+    for row in (r for r in rows if r.name.startswith(OURS)):
+        out.append(
+            check(
+                row.finished and row.outcome.failed == 0,
+                f"{scenario}, {row.name}: every call answered 200 ({row.outcome.ok}/{row.calls})",
+            )
+        )
+        if base is not None and base.finished:
+            out.append(
+                check(
+                    row.ratio <= base.ratio + slack,
+                    f"{scenario}, {row.name}: {row.ratio:.3f}x ideal where the ideal "
+                    f"bucket takes {base.ratio:.3f}x (target <= +{slack:g})",
+                )
+            )
+        if "drew" in row.extra:
+            out.append(
+                check(
+                    row.extra["drew"] == 0,
+                    f"{scenario}, {row.name}: a start-up 429 in {row.extra['drew']} "
+                    f"of {row.extra['runs']} fresh runs (target 0)",
+                )
+            )
+    return out
+
+
 # -- report -------------------------------------------------------------------------------------
 
 
@@ -1023,8 +1509,10 @@ def time_cell(row: Row) -> str:
 def table(rows: list[Row]) -> str:
     """One scenario as a Markdown table, one row per strategy."""
     lines = [
-        ("| strategy | time, s | time / ideal | requests / call | 429 answers "
-         "| calls answered 429 | peak requests / 1 s | calls given up |"),
+        (
+            "| strategy | time, s | time / ideal | requests / call | 429 answers "
+            "| calls answered 429 | peak requests / 1 s | calls given up |"
+        ),
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
@@ -1041,24 +1529,35 @@ def check(ok: bool, text: str) -> tuple[bool, str]:  # noqa: FBT001 - a pair, no
     return ok, f"{'PASS' if ok else 'FAIL'}  {text}"
 
 
-def checks_fast(row: Row, scenario: str, ratio: float, share: float,
-                per_call: float | None) -> list[tuple[bool, str]]:
+def checks_fast(
+    row: Row, scenario: str, ratio: float, share: float, per_call: float | None
+) -> list[tuple[bool, str]]:
     """Completion ratio, share of calls answered 429, and requests per call."""
     out = [
-        check(row.finished and row.outcome.failed == 0,
-              f"{scenario}, {row.name}: every call answered 200 "
-              f"({row.outcome.ok}/{row.calls}, {row.outcome.failed} given up)"),
-        check(row.finished and row.ratio <= ratio,
-              f"{scenario}, {row.name}: {row.ratio:.3f}x ideal (target <= {ratio:g}x; "
-              f"{row.seconds:.2f} s for an ideal {row.ideal:.2f} s)"),
-        check(row.share_429 <= share,
-              f"{scenario}, {row.name}: {row.share_429:.2%} of calls answered 429 "
-              f"({row.calls_429}/{row.calls}; target <= {share:.1%})"),
+        check(
+            row.finished and row.outcome.failed == 0,
+            f"{scenario}, {row.name}: every call answered 200 "
+            f"({row.outcome.ok}/{row.calls}, {row.outcome.failed} given up)",
+        ),
+        check(
+            row.finished and row.ratio <= ratio,
+            f"{scenario}, {row.name}: {row.ratio:.3f}x ideal (target <= {ratio:g}x; "
+            f"{row.seconds:.2f} s for an ideal {row.ideal:.2f} s)",
+        ),
+        check(
+            row.share_429 <= share,
+            f"{scenario}, {row.name}: {row.share_429:.2%} of calls answered 429 "
+            f"({row.calls_429}/{row.calls}; target <= {share:.1%})",
+        ),
     ]
     if per_call is not None:
-        out.append(check(row.per_call <= per_call,
-                         f"{scenario}, {row.name}: {row.per_call:.3f} requests per call "
-                         f"(target <= {per_call:g})"))
+        out.append(
+            check(
+                row.per_call <= per_call,
+                f"{scenario}, {row.name}: {row.per_call:.3f} requests per call "
+                f"(target <= {per_call:g})",
+            )
+        )
     return out
 
 
@@ -1066,15 +1565,20 @@ def checks3(row: Row) -> list[tuple[bool, str]]:
     """Scenario 3's targets: few 429s and no second burst."""
     limit = int(RATE) + PEAK_SLACK
     return [
-        check(row.finished and row.outcome.failed == 0,
-              f"scenario 3, {row.name}: every call answered 200 "
-              f"({row.outcome.ok}/{row.calls})"),
-        check(row.share_429 <= 0.01,
-              f"scenario 3, {row.name}: {row.share_429:.2%} of calls answered 429 "
-              f"({row.calls_429}/{row.calls}; target <= 1.0%)"),
-        check(row.peak <= limit,
-              f"scenario 3, {row.name}: peak {row.peak} requests in 1 s around and after "
-              f"the restart (target <= {limit}: no second burst)"),
+        check(
+            row.finished and row.outcome.failed == 0,
+            f"scenario 3, {row.name}: every call answered 200 ({row.outcome.ok}/{row.calls})",
+        ),
+        check(
+            row.share_429 <= 0.01,
+            f"scenario 3, {row.name}: {row.share_429:.2%} of calls answered 429 "
+            f"({row.calls_429}/{row.calls}; target <= 1.0%)",
+        ),
+        check(
+            row.peak <= limit,
+            f"scenario 3, {row.name}: peak {row.peak} requests in 1 s around and after "
+            f"the restart (target <= {limit}: no second burst)",
+        ),
     ]
 
 
@@ -1082,6 +1586,12 @@ def verdicts(results: dict[int, list[Row]]) -> tuple[list[str], bool]:
     """PASS/FAIL lines for safe_release's rows, and whether all passed."""
     found: list[tuple[bool, str]] = []
     for number, rows in results.items():
+        if number == 5:
+            found += [c for r in rows if r.name == f"{OURS} (ride out)" for c in checks5(r)]
+            continue
+        if number in {6, 7}:
+            found += checks_costs(rows, f"scenario {number}", 0.01 if number == 6 else 0.02)
+            continue
         for row in (r for r in rows if r.name.startswith(OURS)):
             if number in {1, 4}:
                 name = "scenario 1" if number == 1 else "scenario 4 (async)"
@@ -1098,6 +1608,9 @@ TITLES = {
     2: "Scenario 2: 4 processes x 4 threads on one quota (safe_release: `StoreLimiter`)",
     3: "Scenario 3: restart after a rollback, bucket drained (safe_release: `StoreLimiter`)",
     4: "Scenario 4: async, 200 concurrent tasks, in-memory limiter",
+    5: "Scenario 5: a 5 s outage (503 to everything), 16 threads",
+    6: "Scenario 6: a fresh bucket against integer Retry-After, 16 threads",
+    7: "Scenario 7: the server's rate drops 40/s -> 10/s, 16 threads",
 }
 
 
@@ -1107,14 +1620,42 @@ def scenario_text(number: int, rows: list[Row], sizes: Sizes) -> str:
     what = {
         1: f"{sizes.calls1} calls, ideal (calls - burst) / rate = {ideal:.2f} s",
         2: f"{sizes.calls2} calls, ideal {ideal:.2f} s",
-        3: (f"{sizes.calls3} calls after the restart, ideal calls / rate = {ideal:.2f} s; "
+        3: (
+            f"{sizes.calls3} calls after the restart, ideal calls / rate = {ideal:.2f} s; "
             f"the previous run ran {sizes.drain3:g} s; peak counts every request from 1 s "
-            "before the restart"),
-        4: (f"{sizes.calls1} calls, ideal {ideal:.2f} s; botocore has no async surface, and "
-            "by default only the naive peer runs here (`--all-async-peers` runs the others)"),
+            "before the restart"
+        ),
+        4: (
+            f"{sizes.calls1} calls, ideal {ideal:.2f} s; botocore has no async surface, and "
+            "by default only the naive peer runs here (`--all-async-peers` runs the others)"
+        ),
+        5: (
+            f"{sizes.calls5} calls; the server answers 503 to everything from {OUTAGE_AT:g} s "
+            f"to {OUTAGE_AT + OUTAGE_FOR:g} s after the start (its quota refills meanwhile); "
+            f"ideal {ideal:.2f} s (full pace before and after, the burst again at the "
+            f"recovery); full pace: a 1 s window with >= {FULL_PACE:.0%} of the rate in 200s; "
+            "tenacity retries 429 and 5xx here; safe_release fails fast (the default) or "
+            'rides out (`CircuitBreaker(outage="ride_out")`)'
+        ),
+        6: (
+            f"{sizes.calls6} calls, ideal {ideal:.2f} s; the server rounds Retry-After up to "
+            f"whole seconds; start-up 429s are counted over {sizes.runs6} more fresh runs of "
+            f"{STARTUP_CALLS} calls each (a 429 within the first second). The ideal bucket "
+            "paces at exactly the quota and waits the server's exact wait after a 429"
+        ),
+        7: (
+            f"{sizes.calls7} calls, the rate header says 40 until {DROP_AT:g} s, then "
+            f"{DROP_TO:g}; integer Retry-After; ideal {ideal:.2f} s. The ideal bucket applies "
+            "a new rate to every slot not yet sent; safe_release reads the header as a hint"
+        ),
     }[number]
     notes = "".join(f"\n\n- {r.name}: {note}" for r in rows for note in r.notes)
-    return f"### {TITLES[number]}\n\n{what}.\n\n{table(rows)}{notes}"
+    body = (
+        table5(rows)
+        if number == 5
+        else (table_costs(rows, number == 6) if number in {6, 7} else table(rows))
+    )
+    return f"### {TITLES[number]}\n\n{what}.\n\n{body}{notes}"
 
 
 def installed(name: str) -> str:
@@ -1130,10 +1671,20 @@ def revision() -> str:
     git, root = shutil.which("git"), DOCS.parent.parent
     if git is None:
         return "no git"
-    head = subprocess.run([git, "rev-parse", "--short", "HEAD"], cwd=root, check=False,
-                          capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run([git, "status", "--porcelain", "--", "src"], cwd=root, check=False,
-                           capture_output=True, text=True).stdout.strip()
+    head = subprocess.run(
+        [git, "rev-parse", "--short", "HEAD"],
+        cwd=root,
+        check=False,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    dirty = subprocess.run(
+        [git, "status", "--porcelain", "--", "src"],
+        cwd=root,
+        check=False,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     return f"git {head or '?'}" + (" + uncommitted changes in src/" if dirty else "")
 
 
@@ -1151,11 +1702,16 @@ def header(sizes: Sizes, stores: list[tuple[str, str]], db_versions: list[str]) 
     return [
         versions(),
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, {system}",
-        (f"Server: ThreadingHTTPServer on 127.0.0.1 in its own process, token bucket "
-         f"{RATE:g}/s burst {BURST}, 429 + Retry-After (decimal seconds) when empty"),
+        (
+            f"Server: ThreadingHTTPServer on 127.0.0.1 in its own process, token bucket "
+            f"{RATE:g}/s burst {BURST}, 429 + Retry-After (decimal seconds; whole seconds, "
+            "rounded up, in scenarios 6 and 7) when empty"
+        ),
         "Store-backed limiter: " + (", ".join(db_versions) or "none"),
-        (f"Sizes: {kind} ({sizes.calls1} / {sizes.calls2} / {sizes.calls3} calls, "
-         f"{sizes.threads} threads, {sizes.procs} processes, {sizes.tasks} tasks)"),
+        (
+            f"Sizes: {kind} ({sizes.calls1} / {sizes.calls2} / {sizes.calls3} calls, "
+            f"{sizes.threads} threads, {sizes.procs} processes, {sizes.tasks} tasks)"
+        ),
         *([] if stores else ["SKIP store-backed runs: no database"]),
     ]
 
@@ -1176,8 +1732,9 @@ def peers_text() -> str:
     )
 
 
-def docs_section(head: list[str], body: str, lines: list[str], command: str,
-                 runtime: float) -> str:
+def docs_section(
+    head: list[str], body: str, lines: list[str], command: str, runtime: float
+) -> str:
     """The Markdown written between the markers in ``docs/performance.md``."""
     date = datetime.now(tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     info = "\n".join(f"- {line}" for line in head)
@@ -1217,10 +1774,14 @@ def drop_schemas(url: str) -> None:
     engine = engine_for(url)
     try:
         with engine.begin() as conn:
-            found = conn.execute(
-                sa.text("SELECT nspname FROM pg_namespace WHERE nspname LIKE :p"),
-                {"p": f"sr_bench_throttle_{os.getpid()}_%"},
-            ).scalars().all()
+            found = (
+                conn.execute(
+                    sa.text("SELECT nspname FROM pg_namespace WHERE nspname LIKE :p"),
+                    {"p": f"sr_bench_throttle_{os.getpid()}_%"},
+                )
+                .scalars()
+                .all()
+            )
             for schema in found:
                 conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
     finally:
@@ -1233,11 +1794,15 @@ def drop_schemas(url: str) -> None:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """The command line."""
     parser = common_parser(__doc__ or "")
-    parser.add_argument("--scenarios", default="1,2,3,4", help="which to run (default: all)")
-    parser.add_argument("--strategies", default=",".join(SYNC),
-                        help="which strategies to run (default: all)")
-    parser.add_argument("--all-async-peers", action="store_true",
-                        help="scenario 4: run every async peer, not just the naive one")
+    parser.add_argument("--scenarios", default="1,2,3,4,5,6,7", help="which to run (default: all)")
+    parser.add_argument(
+        "--strategies", default=",".join(SYNC), help="which strategies to run (default: all)"
+    )
+    parser.add_argument(
+        "--all-async-peers",
+        action="store_true",
+        help="scenario 4: run every async peer, not just the naive one",
+    )
     return parser.parse_args(argv)
 
 
@@ -1262,9 +1827,24 @@ def _run(args: argparse.Namespace, tmp: Path, stores: list[tuple[str, str]]) -> 
     strategies = tuple(s for s in SYNC if s in args.strategies.split(","))
     ctx = mp.get_context("spawn")
     server = Server(ctx)
-    bench = Bench(server, sizes, ctx, tmp, stores, strategies,
-                  tuple(ASYNC) if args.all_async_peers else ASYNC_PEERS)
-    runners = {1: scenario1, 2: scenario2, 3: scenario3, 4: scenario4}
+    bench = Bench(
+        server,
+        sizes,
+        ctx,
+        tmp,
+        stores,
+        strategies,
+        tuple(ASYNC) if args.all_async_peers else ASYNC_PEERS,
+    )
+    runners = {
+        1: scenario1,
+        2: scenario2,
+        3: scenario3,
+        4: scenario4,
+        5: scenario5,
+        6: scenario6,
+        7: scenario7,
+    }
     print("bench_throttle: measuring ...", flush=True)
     try:
         results = {n: runners[n](bench) for n in wanted}
@@ -1274,8 +1854,15 @@ def _run(args: argparse.Namespace, tmp: Path, stores: list[tuple[str, str]]) -> 
     body = "\n\n".join(scenario_text(n, rows, sizes) for n, rows in results.items())
     lines, ok = verdicts(results)
     runtime = time.monotonic() - began
-    print("\n" + "\n".join(head) + "\n\n" + body + "\n\n" + "\n".join(lines)
-          + f"\n\nruntime {runtime:.0f} s")
+    print(
+        "\n"
+        + "\n".join(head)
+        + "\n\n"
+        + body
+        + "\n\n"
+        + "\n".join(lines)
+        + f"\n\nruntime {runtime:.0f} s"
+    )
     if args.write_docs:
         command = "python benchmarks/bench_throttle.py" + (" --quick" if args.quick else "")
         write_docs("bench_throttle", docs_section(head, body, lines, command, runtime))
