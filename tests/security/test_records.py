@@ -280,6 +280,56 @@ class TestRotation:
             report = rotated.rollback(rid, adapters=[amazon_adapter])
         assert report.status is sr.ReleaseStatus.ROLLED_BACK
 
+    def test_table_checkpoint_of_the_previous_key_restores(self, backend: Backend) -> None:
+        """A table snapshot captured before a rotation is restored after it (its row hashes)."""
+        old, new = "o" * 40, "n" * 40
+        with sr.connect(backend.url, schema=backend.schema, signing_key=old) as before:
+            md = sa.MetaData(schema=before.schema)
+            prices = sa.Table("erp_prices", md, sa.Column("sku", sa.String(20), primary_key=True),
+                              sa.Column("price", sa.Numeric(10, 2)))
+            md.create_all(before.engine)
+            with before.engine.begin() as conn:
+                conn.execute(sa.insert(prices), [{"sku": "SKU-1", "price": OLD}])
+            cp = sr.table_checkpoint(before.engine, prices)
+            with pytest.raises(Boom), sr.release(  # noqa: PT012 - the body is under test
+                    "price-sync", store=before, checkpoint=[cp], on_failure="manual") as rel:
+                _set(before, prices, prices.c.sku == "SKU-1", price=NEW)
+                raise Boom
+        with sr.connect(backend.url, schema=backend.schema, signing_key=new,
+                        previous_signing_keys=[old]) as rotated:
+            report = rotated.rollback(rel.id)
+            assert report.status is sr.ReleaseStatus.ROLLED_BACK, report.failed
+            assert report.verification is sr.Verification.VERIFIED
+            assert _one(rotated, prices, prices.c.sku == "SKU-1").price == OLD
+            md.drop_all(rotated.engine)
+
+
+class _NulCapture:
+    """A checkpoint whose capture fails with a NUL byte in its message."""
+
+    kind = "custom"
+
+    def describe(self) -> str:
+        return "nul"
+
+    def capture(self, ctx: object) -> dict[str, Any]:
+        raise ValueError("bad \x00 capture")
+
+    def restore(self, state: object, ctx: object) -> str:
+        return "restored"
+
+
+class TestFailedCapture:
+    def test_a_capture_error_the_database_cannot_store_never_leaves_it_running(
+            self, store: sr.Store) -> None:
+        """L11: an error text PostgreSQL refuses (NUL) still ends the release, scope freed."""
+        with pytest.raises(sr.CheckpointError):
+            with sr.release("job", store=store, checkpoint=[_NulCapture()]):
+                pass  # pragma: no cover - the capture fails first
+        assert [r.status.value for r in store.releases()] == ["rolled_back"]
+        with sr.release("job", store=store):
+            pass
+
 
 class TestReportsOnATerminal:
     def test_control_sequences_in_a_report_are_shown_escaped(self, backend: Backend,

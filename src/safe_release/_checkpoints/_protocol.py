@@ -20,12 +20,15 @@ class CheckpointContext:
     """Where a capture or restore happens: the store, the release and the step number.
 
     ``seq`` numbers the checkpoints of one release from 1; a table checkpoint
-    names its snapshot table after ``release_id`` and ``seq``.
+    names its snapshot table after ``release_id`` and ``seq``. ``manifest`` is
+    the record's signed manifest once it is recorded (None while capturing): a
+    secret derived from the key that signed it is found again after a rotation.
     """
 
     store: Store
     release_id: str
     seq: int
+    manifest: str | None = None
 
 
 @runtime_checkable

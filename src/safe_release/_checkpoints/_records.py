@@ -71,8 +71,8 @@ class CheckpointSet:
     def _now(self) -> datetime:
         return utc_now(self._store.clock)
 
-    def _ctx(self, seq: int) -> CheckpointContext:
-        return CheckpointContext(self._store, self._release_id, seq)
+    def _ctx(self, seq: int, manifest: str | None = None) -> CheckpointContext:
+        return CheckpointContext(self._store, self._release_id, seq, manifest)
 
     # -- capture --------------------------------------------------------------------
 
@@ -294,7 +294,7 @@ class CheckpointSet:
         for row, _, _ in together:
             self._set(row.seq, "restoring", "")
         try:
-            details = restore_tables([(item, state, self._ctx(row.seq))
+            details = restore_tables([(item, state, self._ctx(row.seq, row.manifest))
                                       for row, item, state in together])
         except StoreError:
             raise
@@ -303,7 +303,7 @@ class CheckpointSet:
         steps = []
         for (row, item, state), detail in zip(together, details, strict=True):
             self._set(row.seq, "restored", detail)
-            _finish_one(item, state, self._ctx(row.seq))
+            _finish_one(item, state, self._ctx(row.seq, row.manifest))
             steps.append(StepResult(kind="checkpoint", name=row.name, ok=True, detail=detail))
         return steps
 
@@ -322,7 +322,7 @@ class CheckpointSet:
             self._set(row.seq, "capturing", detail)
             return StepResult(kind="checkpoint", name=row.name, ok=False, detail=detail)
         if item is not None:
-            _abandon(item, self._ctx(row.seq))
+            _abandon(item, self._ctx(row.seq, row.manifest))
         detail = "its capture was interrupted before the job ran: nothing to restore"
         self._set(row.seq, "discarded", detail)
         return StepResult(kind="checkpoint", name=row.name, ok=True, detail=detail)
@@ -334,13 +334,13 @@ class CheckpointSet:
             if item is None:
                 _not_found(row.kind, row.name)
             self._set(row.seq, "restoring", "")
-            detail = item.restore(state, self._ctx(row.seq))
+            detail = item.restore(state, self._ctx(row.seq, row.manifest))
         except StoreError:
             raise
         except Exception as exc:  # noqa: BLE001 - a failed step is reported, not raised
             return self._failed(row, exc)
         self._set(row.seq, "restored", str(detail))
-        _finish_one(item, state, self._ctx(row.seq))
+        _finish_one(item, state, self._ctx(row.seq, row.manifest))
         return StepResult(kind="checkpoint", name=row.name, ok=True, detail=str(detail))
 
     def finish(self, live: Sequence[Checkpointable] = ()) -> None:
@@ -361,7 +361,7 @@ class CheckpointSet:
                 continue
             item = self._item(row, live, state)
             if item is not None:
-                _finish_one(item, state, self._ctx(row.seq))
+                _finish_one(item, state, self._ctx(row.seq, row.manifest))
 
     def _item(self, row: Row[Any], live: Sequence[Checkpointable],
               state: JsonState) -> Checkpointable | None:
@@ -402,7 +402,7 @@ class CheckpointSet:
             if check is None:
                 continue
             try:
-                ok, detail = check(state, self._ctx(row.seq))
+                ok, detail = check(state, self._ctx(row.seq, row.manifest))
             except StoreError:
                 raise
             except Exception as exc:  # noqa: BLE001 - a failed check is reported

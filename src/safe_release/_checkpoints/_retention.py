@@ -61,7 +61,8 @@ def prune_checkpoints(
         if drop is None and row.kind == "table":
             continue  # its database is not reachable from here: keep it for a later prune
         if drop is not None:
-            drop(state, CheckpointContext(store, row.release_id, row.seq))
+            drop(state, CheckpointContext(store, row.release_id, row.seq,
+                                                  row.manifest))
         records.set_status(row.seq, "pruned", "snapshot dropped by prune_checkpoints")
         pruned += 1
     return pruned

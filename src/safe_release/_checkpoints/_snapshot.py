@@ -235,11 +235,12 @@ def seeds(ctx: CheckpointContext) -> tuple[int, int]:
     """Two 63-bit seeds only the signing key's holder can compute (never stored).
 
     HS256 over a fixed payload is deterministic, so its signature is a secret
-    derived from the store's key (the current one: a snapshot captured before a
-    rotation needs the old key as current to be restored, see docs/security.md);
-    HMAC of it with the release and step gives the seeds of this one snapshot.
+    derived from the store's key: the current one at capture, and after that the
+    key that signed the record's manifest (the same one, unless the key was
+    rotated since: then a previous key of the ring). HMAC of it with the release
+    and step gives the seeds of this one snapshot.
     """
-    secret = ctx.store.signer.signature(_SEED_PURPOSE).encode()
+    secret = ctx.store.signer.signature(_SEED_PURPOSE, key_of=ctx.manifest).encode()
     mac = hmac.new(secret, f"{ctx.release_id}:{ctx.seq}".encode(), hashlib.sha256).digest()
     mask = (1 << 63) - 1
     return (int.from_bytes(mac[:8], "big") & mask, int.from_bytes(mac[8:16], "big") & mask)

@@ -97,7 +97,7 @@ def now(store: Store) -> datetime:
 
 def describe_error(exc: BaseException) -> str:
     """The exception's type and (truncated) message, for the ``error`` column."""
-    text = str(exc).strip().replace("\n", " ")
+    text = str(exc).strip().replace("\n", " ").replace("\x00", "\\x00")
     if len(text) > ERROR_LIMIT:
         text = text[:ERROR_LIMIT] + "…"
     name = type(exc).__qualname__

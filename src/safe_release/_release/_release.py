@@ -186,13 +186,19 @@ class Release:
         assert self._lock is not None  # noqa: S101 - set by _start
         lock = self._lock
         try:
-            with write_tx(self.store.engine, "recording a release that could not start") as conn:
-                set_state(conn, self.store, self.id, "aborted", status=ReleaseStatus.ROLLED_BACK,
-                          error=describe_error(exc), finished_at=now(self.store))
-                lock.release(conn)
+            try:
+                self._record_abort(lock, describe_error(exc))
+            except StoreError:  # e.g. a text the database refuses: record the type alone
+                self._record_abort(lock, type(exc).__qualname__)
         finally:
             lock.close()
             self.status = ReleaseStatus.ROLLED_BACK
+
+    def _record_abort(self, lock: ScopeLock, error: str) -> None:
+        with write_tx(self.store.engine, "recording a release that could not start") as conn:
+            set_state(conn, self.store, self.id, "aborted", status=ReleaseStatus.ROLLED_BACK,
+                      error=error, finished_at=now(self.store))
+            lock.release(conn)
 
     def _bind(self) -> None:
         journal = self.journal
