@@ -48,8 +48,10 @@ class _Handler(socketserver.BaseRequestHandler):
             if self.server.mode == "silent":
                 self.server.stopped.wait()
                 return
-            self.request.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
-                                 b"content-length: 1000000000\r\n\r\n{")
+            self.request.sendall(
+                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+                b"content-length: 1000000000\r\n\r\n{"
+            )
             while not self.server.stopped.wait(DRIP_EVERY_S):
                 self.request.sendall(b" ")
         except OSError:
@@ -90,8 +92,9 @@ class _SlowServer(socketserver.ThreadingTCPServer):
 def _server(request: pytest.FixtureRequest) -> Iterator[_SlowServer]:
     """A loopback server that drips its answer for ever, or never answers."""
     server = _SlowServer(request.param)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     yield server
     server.stopped.set()
@@ -124,23 +127,42 @@ def finish(work: Callable[[], Any], server: _SlowServer) -> Any:
 def amazon(base_url: str, *, token_url: str | None = None, **options: Any) -> AmazonAdapter:
     """An AmazonAdapter on real loopback sockets, timeout=1 and RetryPolicy(deadline=3)."""
     adapter = AmazonAdapter(
-        seller_id=SELLER, client_id="amzn1.application-oa2-client.test",
-        client_secret="client-secret", refresh_token="Atzr|refresh",  # noqa: S106
-        marketplace_id=MARKETPLACE, base_url=base_url,
+        seller_id=SELLER,
+        client_id="amzn1.application-oa2-client.test",
+        client_secret="client-secret",  # noqa: S106 - a test value
+        refresh_token="Atzr|refresh",  # noqa: S106 - a test value
+        marketplace_id=MARKETPLACE,
+        base_url=base_url,
         token_url=token_url or base_url + "/auth/o2/token",
-        timeout=1.0, retry=RetryPolicy(deadline=3.0), **options)
+        timeout=1.0,
+        retry=RetryPolicy(deadline=3.0),
+        **options,
+    )
     if token_url is None:  # a valid access token: only the marketplace call is slow
         adapter.tokens = TokenProvider(
-            lambda: TokenGrant(access_token=Secret("Atza|access"), expires_in=3600.0))
+            lambda: TokenGrant(access_token=Secret("Atza|access"), expires_in=3600.0)
+        )
     return adapter
 
 
 def patch_body(price: str) -> dict[str, Any]:
     """A patchListingsItem body setting the price."""
-    return {"productType": "PRODUCT", "patches": [{
-        "op": "replace", "path": "/attributes/purchasable_offer",
-        "value": [{"marketplace_id": MARKETPLACE, "currency": "USD",
-                   "our_price": [{"schedule": [{"value_with_tax": float(Decimal(price))}]}]}]}]}
+    return {
+        "productType": "PRODUCT",
+        "patches": [
+            {
+                "op": "replace",
+                "path": "/attributes/purchasable_offer",
+                "value": [
+                    {
+                        "marketplace_id": MARKETPLACE,
+                        "currency": "USD",
+                        "our_price": [{"schedule": [{"value_with_tax": float(Decimal(price))}]}],
+                    }
+                ],
+            }
+        ],
+    }
 
 
 @pytest.mark.slow
@@ -158,8 +180,9 @@ class TestCallDeadline:
 
         async def read() -> httpx.Response:
             try:
-                return await adapter.acall("getListingsItem",
-                                           path_params={"sellerId": SELLER, "sku": SKU})
+                return await adapter.acall(
+                    "getListingsItem", path_params={"sellerId": SELLER, "sku": SKU}
+                )
             finally:
                 await adapter.aclose()
 
@@ -169,8 +192,10 @@ class TestCallDeadline:
 
     def test_token_refresh_is_cut(self, server: _SlowServer) -> None:
         """A Login with Amazon endpoint that drips or hangs: TokenRefreshError, nothing sent."""
-        with amazon("http://127.0.0.1:9", token_url=server.url + "/auth/o2/token") as adapter, \
-                pytest.raises(TokenRefreshError, match="could not be reached"):
+        with (
+            amazon("http://127.0.0.1:9", token_url=server.url + "/auth/o2/token") as adapter,
+            pytest.raises(TokenRefreshError, match="could not be reached"),
+        ):
             finish(lambda: adapter.get_listing(SKU), server)
         assert len(server.methods) == 1
 
@@ -180,8 +205,9 @@ class TestCallDeadline:
 
         async def read() -> httpx.Response:
             try:
-                return await adapter.acall("getListingsItem",
-                                           path_params={"sellerId": SELLER, "sku": SKU})
+                return await adapter.acall(
+                    "getListingsItem", path_params={"sellerId": SELLER, "sku": SKU}
+                )
             finally:
                 await adapter.aclose()
 
@@ -190,18 +216,24 @@ class TestCallDeadline:
 
     def test_a_cut_write_stays_ambiguous(self, server: _SlowServer) -> None:
         """A price patch cut after sending is reconciled, not resent: AmbiguousWriteError."""
-        where = {"path_params": {"sellerId": SELLER, "sku": SKU},
-                 "params": {"marketplaceIds": MARKETPLACE}}
+        where = {
+            "path_params": {"sellerId": SELLER, "sku": SKU},
+            "params": {"marketplaceIds": MARKETPLACE},
+        }
         with amazon(server.url) as adapter, pytest.raises(AmbiguousWriteError):
-            finish(lambda: adapter.call("patchListingsItem", json=patch_body("9.99"), **where),
-                   server)
+            finish(
+                lambda: adapter.call("patchListingsItem", json=patch_body("9.99"), **where), server
+            )
         assert server.methods.count("PATCH") == 1  # then reads that try to reconcile it
 
     def test_a_compensation_write_is_cut(self, server: _SlowServer) -> None:
         """compensating_call goes through the same bounded send."""
-        inverse = Inverse(operation="patchListingsItem",
-                          path_params={"sellerId": SELLER, "sku": SKU},
-                          params={"marketplaceIds": MARKETPLACE}, json=patch_body("19.99"))
+        inverse = Inverse(
+            operation="patchListingsItem",
+            path_params={"sellerId": SELLER, "sku": SKU},
+            params={"marketplaceIds": MARKETPLACE},
+            json=patch_body("19.99"),
+        )
         with amazon(server.url) as adapter, pytest.raises(AmbiguousWriteError):
             finish(lambda: adapter.compensating_call(inverse), server)
 
@@ -210,8 +242,9 @@ class TestSendWithin:
     def test_sync_attempt_is_cut_with_a_read_timeout(self, server: _SlowServer) -> None:
         """One attempt of 0.5 s: httpx.ReadTimeout naming the deadline (the request was sent)."""
         with httpx.Client() as client, pytest.raises(httpx.ReadTimeout, match=r"within 0\.5 s"):
-            finish(lambda: send_within(client, client.build_request("GET", server.url), 0.5),
-                   server)
+            finish(
+                lambda: send_within(client, client.build_request("GET", server.url), 0.5), server
+            )
 
     def test_async_attempt_is_cut_with_a_read_timeout(self, server: _SlowServer) -> None:
         """The async attempt is bounded as a whole, headers included."""
@@ -235,6 +268,10 @@ class TestTimeoutArgument:
     def test_bad_timeouts_are_refused(self, timeout: object) -> None:
         """timeout= must be a positive, finite number of seconds."""
         with pytest.raises(InvalidArgumentError, match="timeout="):
-            AmazonAdapter(seller_id=SELLER, client_id="amzn1.application-oa2-client.test",
-                          client_secret="s", refresh_token="r",  # noqa: S106
-                          timeout=timeout)
+            AmazonAdapter(
+                seller_id=SELLER,
+                client_id="amzn1.application-oa2-client.test",
+                client_secret="s",  # noqa: S106 - a test value
+                refresh_token="r",  # noqa: S106 - a test value
+                timeout=timeout,
+            )

@@ -51,8 +51,11 @@ class _LwaHandler(BaseHTTPRequestHandler):
         status, body, kind = {
             "503": (503, b'{"error":"server_error"}', "application/json"),
             "not-json": (200, b"<html>" + REFRESH_CANARY.encode() + b"?</html>", "text/html"),
-            "wrong-shape": (200, b'{"access_token":["x"],"expires_in":"3600"}',
-                            "application/json"),
+            "wrong-shape": (
+                200,
+                b'{"access_token":["x"],"expires_in":"3600"}',
+                "application/json",
+            ),
             "deep": (200, b"[" * 100_000 + b"]" * 100_000, "application/json"),
         }[mode]
         self.send_response(status)
@@ -80,16 +83,18 @@ def closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(name="token_url",
-                params=["refused", "503", "not-json", "wrong-shape", "deep", "silent"])
+@pytest.fixture(
+    name="token_url", params=["refused", "503", "not-json", "wrong-shape", "deep", "silent"]
+)
 def _token_url(request: pytest.FixtureRequest) -> Iterator[str]:
     """A Login with Amazon endpoint on loopback that fails one way or another."""
     if request.param == "refused":
         yield f"http://127.0.0.1:{closed_port()}/auth/o2/token"
         return
     server = _Lwa(request.param)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}/auth/o2/token"
     server.stopped.set()
@@ -101,10 +106,15 @@ def _token_url(request: pytest.FixtureRequest) -> Iterator[str]:
 def amazon(token_url: str) -> AmazonAdapter:
     """An adapter whose credentials are the canaries (its API is never reached)."""
     return AmazonAdapter(
-        seller_id="A1SELLER", client_id="amzn1.application-oa2-client.test",
-        client_secret=SECRET_CANARY, refresh_token="Atzr|" + REFRESH_CANARY,
-        base_url=f"http://127.0.0.1:{closed_port()}", token_url=token_url,
-        timeout=0.5, retry=RetryPolicy(deadline=1.0))
+        seller_id="A1SELLER",
+        client_id="amzn1.application-oa2-client.test",
+        client_secret=SECRET_CANARY,
+        refresh_token="Atzr|" + REFRESH_CANARY,
+        base_url=f"http://127.0.0.1:{closed_port()}",
+        token_url=token_url,
+        timeout=0.5,
+        retry=RetryPolicy(deadline=1.0),
+    )
 
 
 def leaks(error: BaseException) -> list[str]:
@@ -180,8 +190,11 @@ def _read(get: Any) -> object:
 class TestFailedRefreshLeavesNoSecret:
     def test_sync_call(self, token_url: str, caplog: pytest.LogCaptureFixture) -> None:
         """A call whose refresh fails: TokenRefreshError, no canary anywhere behind it."""
-        with caplog.at_level(logging.DEBUG), amazon(token_url) as adapter, \
-                pytest.raises(TokenRefreshError) as info:
+        with (
+            caplog.at_level(logging.DEBUG),
+            amazon(token_url) as adapter,
+            pytest.raises(TokenRefreshError) as info,
+        ):
             adapter.get_listing(SKU)
         assert leaks(info.value) == []
         assert not any(c in caplog.text for c in CANARIES)
@@ -192,8 +205,9 @@ class TestFailedRefreshLeavesNoSecret:
 
         async def read() -> httpx.Response:
             try:
-                return await adapter.acall("getListingsItem",
-                                           path_params={"sellerId": "A1SELLER", "sku": SKU})
+                return await adapter.acall(
+                    "getListingsItem", path_params={"sellerId": "A1SELLER", "sku": SKU}
+                )
             finally:
                 await adapter.aclose()
 
