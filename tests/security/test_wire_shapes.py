@@ -274,6 +274,24 @@ class TestMarketplaceBodies:
             read(adapter)
         assert info.value.marketplace == "amazon"
 
+    @pytest.mark.parametrize(
+        ("read", "where", "page"),
+        [
+            (read_orders, "orders", {"payload": {"Orders": [], "NextToken": "t1"}}),
+            (read_items, "orders", {"payload": {"OrderItems": [], "NextToken": "t1"}}),
+            (read_summaries, "fba", {"payload": {}, "pagination": {"nextToken": "t1"}}),
+        ],
+    )
+    def test_a_repeated_page_token_stops_paging(
+        self, read: Callable[[AmazonAdapter], object], where: str, page: dict[str, Any]
+    ) -> None:
+        """A server answering the same next-page token again cannot make a read loop for ever."""
+        with (
+            amazon(Script({where: page})) as adapter,
+            pytest.raises(MarketplaceResponseError, match=r"same .*[Nn]extToken as the page"),
+        ):
+            read(adapter)
+
     def test_patch_issues_of_mixed_kinds_are_shown(self) -> None:
         """Refused patch: its issues are listed whatever their shape (no AttributeError)."""
         bodies = {"PATCH": {"status": "INVALID", "issues": ["plain text", 3, {"message": "bad"}]}}

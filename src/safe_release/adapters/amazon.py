@@ -30,7 +30,12 @@ from safe_release.adapters._amazon_ops import AMAZON_OPERATIONS, LWA_TOKEN_URL
 from safe_release.adapters._auth import Secret, TokenProvider
 from safe_release.adapters._base import MarketplaceAdapter, response_json
 from safe_release.adapters._core import RECONCILED_HEADER
-from safe_release.exceptions import InvalidArgumentError, MarketplaceError, MarketplaceHTTPError
+from safe_release.exceptions import (
+    InvalidArgumentError,
+    MarketplaceError,
+    MarketplaceHTTPError,
+    MarketplaceResponseError,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -195,7 +200,8 @@ class AmazonAdapter(MarketplaceAdapter):
             payload = self._payload("getOrders", params=params)
             yield from self._records("getOrders", payload, "Orders")
             pages += 1
-            token = _next_token("getOrders", payload, "payload.NextToken")
+            token = _next_token("getOrders", payload, "payload.NextToken",
+                                params.get("NextToken"))
             if not token or (max_pages is not None and pages >= max_pages):
                 return
             params = {"MarketplaceIds": self.marketplace_id, "NextToken": token}
@@ -212,7 +218,8 @@ class AmazonAdapter(MarketplaceAdapter):
             payload = self._payload("getOrderItems", path_params={"orderId": order_id},
                                     params=params)
             items.extend(self._records("getOrderItems", payload, "OrderItems"))
-            token = _next_token("getOrderItems", payload, "payload.NextToken")
+            token = _next_token("getOrderItems", payload, "payload.NextToken",
+                                params.get("NextToken"))
             if not token:
                 return items
             params = {"NextToken": token}
@@ -313,7 +320,8 @@ class AmazonAdapter(MarketplaceAdapter):
             payload = wire.field_object(body, "payload", "", "getInventorySummaries")
             out.extend(self._records("getInventorySummaries", payload, "inventorySummaries"))
             pagination = wire.field_object(body, "pagination", "", "getInventorySummaries")
-            token = _next_token("getInventorySummaries", pagination, "pagination.nextToken")
+            token = _next_token("getInventorySummaries", pagination, "pagination.nextToken",
+                                params.get("nextToken"))
             if not token:
                 return out
             params = {**base, "nextToken": token}
@@ -415,13 +423,24 @@ def _quantity_value(quantity: int) -> list[dict[str, Any]]:
     return [{"fulfillment_channel_code": "DEFAULT", "quantity": quantity}]
 
 
-def _next_token(operation: str, parent: dict[str, Any], where: str) -> str | None:
-    """A pagination token: a string, or none (missing, null or empty)."""
+def _next_token(
+    operation: str, parent: dict[str, Any], where: str, previous: object = None
+) -> str | None:
+    """A pagination token: a string, or none (missing, null or empty).
+
+    The page's own token handed back again would page for ever: refused.
+    """
     token = parent.get(where.rsplit(".", 1)[-1])
     if token is None or token == "":
         return None
     if not isinstance(token, str):
         raise wire.wrong_shape(operation, where, token, "a string")
+    if token == previous:
+        msg = (
+            f"amazon {operation} answered the same {where} as the page before; paging "
+            "stopped so that it cannot loop for ever: retry later"
+        )
+        raise MarketplaceResponseError(msg, marketplace="amazon", operation=operation)
     return token
 
 
