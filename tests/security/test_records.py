@@ -313,9 +313,11 @@ class _NulCapture:
         return "nul"
 
     def capture(self, ctx: object) -> dict[str, Any]:
+        del ctx
         raise ValueError("bad \x00 capture")
 
     def restore(self, state: object, ctx: object) -> str:
+        del state, ctx
         return "restored"
 
 
@@ -323,9 +325,9 @@ class TestFailedCapture:
     def test_a_capture_error_the_database_cannot_store_never_leaves_it_running(
             self, store: sr.Store) -> None:
         """L11: an error text PostgreSQL refuses (NUL) still ends the release, scope freed."""
-        with pytest.raises(sr.CheckpointError):
-            with sr.release("job", store=store, checkpoint=[_NulCapture()]):
-                pass  # pragma: no cover - the capture fails first
+        with pytest.raises(sr.CheckpointError), \
+                sr.release("job", store=store, checkpoint=[_NulCapture()]):
+            pass  # pragma: no cover - the capture fails first
         assert [r.status.value for r in store.releases()] == ["rolled_back"]
         with sr.release("job", store=store):
             pass

@@ -14,7 +14,7 @@ from safe_release._backoff import RetryPolicy
 from safe_release._ledger._inverse import Inverse
 from safe_release.adapters._auth import Secret, TokenGrant, TokenProvider
 from safe_release.adapters._base import MarketplaceAdapter
-from safe_release.adapters._breaker import CircuitBreaker
+from safe_release.adapters._breaker import CircuitBreaker, OutageMode
 from safe_release.adapters._core import Verdict
 from safe_release.adapters._limiter import (
     BucketState,
@@ -35,6 +35,7 @@ __all__ = [
     "MarketplaceAdapter",
     "MemoryLimiter",
     "Operation",
+    "OutageMode",
     "RedisLimiter",
     "Reservation",
     "RetryPolicy",
