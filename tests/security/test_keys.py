@@ -18,14 +18,14 @@ import pytest
 from jose import jws
 
 import safe_release as sr
-from safe_release._signing import (
+from safe_release._keys import (
     ENV_KEY,
     ENV_KEY_FILE,
     ENV_KEY_FILE_UNSAFE_OK,
     ENV_PREVIOUS_KEYS,
-    MAX_TOKEN_CHARS,
     _create_key_file,
 )
+from safe_release._signing import MAX_TOKEN_CHARS
 from safe_release.adapters import Secret
 
 if TYPE_CHECKING:
