@@ -57,8 +57,15 @@ _HINT_STATUSES = frozenset({400, 404})
 _MAX_TEXT = 300
 _LWA_ERROR = re.compile(r"[a-z_]{1,64}")
 _LISTING = "getListingsItem"
-_KINDS = {dict: "an object", list: "a list", str: "a string", bool: "true/false",
-          type(None): "null", int: "a number", float: "a number"}
+_KINDS = {
+    dict: "an object",
+    list: "a list",
+    str: "a string",
+    bool: "true/false",
+    type(None): "null",
+    int: "a number",
+    float: "a number",
+}
 
 
 # -- reading bodies ------------------------------------------------------------------------
@@ -77,8 +84,9 @@ def _kind(value: object) -> str:
     return _KINDS.get(type(value), type(value).__name__)
 
 
-def wrong_shape(operation: str, where: str, value: object,
-                wanted: str) -> MarketplaceResponseError:
+def wrong_shape(
+    operation: str, where: str, value: object, wanted: str
+) -> MarketplaceResponseError:
     """The error for a body whose ``where`` is not ``wanted``."""
     msg = (
         f"amazon {operation} answered JSON of the wrong shape: {where} is {_kind(value)}, "
@@ -95,8 +103,7 @@ def as_object(value: object, where: str, operation: str) -> dict[str, Any]:
     return value
 
 
-def field_object(parent: dict[str, Any], name: str, where: str,
-                 operation: str) -> dict[str, Any]:
+def field_object(parent: dict[str, Any], name: str, where: str, operation: str) -> dict[str, Any]:
     """``parent[name]`` as an object (missing or null: empty)."""
     value = parent.get(name)
     return {} if value is None else as_object(value, _at(where, name), operation)
@@ -112,8 +119,9 @@ def field_list(parent: dict[str, Any], name: str, where: str, operation: str) ->
     return value
 
 
-def _objects(parent: dict[str, Any], name: str, where: str,
-             operation: str = _LISTING) -> Iterator[tuple[str, dict[str, Any]]]:
+def _objects(
+    parent: dict[str, Any], name: str, where: str, operation: str = _LISTING
+) -> Iterator[tuple[str, dict[str, Any]]]:
     """The entries of the list ``parent[name]``, each of which must be an object."""
     for index, entry in enumerate(field_list(parent, name, where, operation)):
         at = f"{_at(where, name)}[{index}]"
@@ -181,15 +189,22 @@ def amazon_error(op: Operation, response: httpx.Response) -> MarketplaceError:
     if err:
         text = f"{code}: {_text(err.get('message'))} {_text(err.get('details'))}".strip()
     else:
-        text = "a body that is not an SP-API error document (" + response.headers.get(
-            "content-type", "no content type") + ")"
+        text = (
+            "a body that is not an SP-API error document ("
+            + response.headers.get("content-type", "no content type")
+            + ")"
+        )
     text = text[:_MAX_TEXT]
     msg = f"amazon {op.name} failed with HTTP {status}: {text}"
-    kwargs: dict[str, Any] = {"marketplace": "amazon", "operation": op.name, "status": status,
-                              "code": code, "request_id": request_id}
+    kwargs: dict[str, Any] = {
+        "marketplace": "amazon",
+        "operation": op.name,
+        "status": status,
+        "code": code,
+        "request_id": request_id,
+    }
     if status == 429:  # noqa: PLR2004
-        return RateLimitedError(msg + "; the quota stayed exhausted through every retry",
-                                **kwargs)
+        return RateLimitedError(msg + "; the quota stayed exhausted through every retry", **kwargs)
     if status in {401, 403}:
         advice = (
             "; the seller may have revoked the app, or the token is malformed: check the "
@@ -212,8 +227,13 @@ class _Answer:
 
 
 def lwa_refresh(
-    client: httpx.Client, url: str, *, client_id: str, client_secret: Secret,
-    refresh_token: Secret, seconds: float = 30.0,
+    client: httpx.Client,
+    url: str,
+    *,
+    client_id: str,
+    client_secret: Secret,
+    refresh_token: Secret,
+    seconds: float = 30.0,
 ) -> TokenGrant:
     """Exchange the refresh token for an access token at Login with Amazon.
 
@@ -230,12 +250,16 @@ def lwa_refresh(
     return outcome
 
 
-def _lwa_exchange(client: httpx.Client, url: str, seconds: float,
-                  credentials: tuple[str, Secret, Secret]) -> _Answer:
+def _lwa_exchange(
+    client: httpx.Client, url: str, seconds: float, credentials: tuple[str, Secret, Secret]
+) -> _Answer:
     """POST the grant; return a copy of the answer (this frame never ends in a traceback)."""
     request = client.build_request(
-        "POST", url, content=_lwa_form(*credentials),
-        headers={"content-type": "application/x-www-form-urlencoded"})
+        "POST",
+        url,
+        content=_lwa_form(*credentials),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
     try:
         response = send_within(client, request, seconds)
     except httpx.TimeoutException:
@@ -248,12 +272,14 @@ def _lwa_exchange(client: httpx.Client, url: str, seconds: float,
 
 
 def _lwa_form(client_id: str, client_secret: Secret, refresh_token: Secret) -> bytes:
-    return urlencode({
-        "grant_type": "refresh_token",
-        "refresh_token": refresh_token.reveal(),
-        "client_id": client_id,
-        "client_secret": client_secret.reveal(),
-    }).encode()
+    return urlencode(
+        {
+            "grant_type": "refresh_token",
+            "refresh_token": refresh_token.reveal(),
+            "client_id": client_id,
+            "client_secret": client_secret.reveal(),
+        }
+    ).encode()
 
 
 def _lwa_outcome(answer: _Answer, refresh_token: Secret) -> TokenGrant | TokenRefreshError:
@@ -276,22 +302,30 @@ def _lwa_outcome(answer: _Answer, refresh_token: Secret) -> TokenGrant | TokenRe
         return TokenRefreshError(msg, marketplace="amazon", operation="lwa")
     rotated = body["refresh_token"] if isinstance(body.get("refresh_token"), str) else None
     new_refresh = Secret(rotated) if rotated and rotated != refresh_token.reveal() else None
-    return TokenGrant(access_token=Secret(body["access_token"]),
-                      expires_in=min(body["expires_in"], LWA_MAX_LIFETIME_S),
-                      refresh_token=new_refresh)
+    return TokenGrant(
+        access_token=Secret(body["access_token"]),
+        expires_in=min(body["expires_in"], LWA_MAX_LIFETIME_S),
+        refresh_token=new_refresh,
+    )
 
 
 def _grant_problem(body: object) -> str:
     """What makes ``body`` no usable LWA grant ("" when it is one)."""
     if not isinstance(body, dict):
-        return f"the body is {_kind(body)}, not a JSON object" if body is not None \
+        return (
+            f"the body is {_kind(body)}, not a JSON object"
+            if body is not None
             else "the body is not JSON"
-    token, lifetime, rotated = (body.get(k) for k in ("access_token", "expires_in",
-                                                          "refresh_token"))
+        )
+    token, lifetime, rotated = (
+        body.get(k) for k in ("access_token", "expires_in", "refresh_token")
+    )
     if not isinstance(token, str) or not token:
         return f"access_token is {_kind(token)}, not a non-empty string"
-    if isinstance(lifetime, bool) or not isinstance(lifetime, (int, float)) or not (
-        lifetime > 0 and (isinstance(lifetime, int) or math.isfinite(lifetime))
+    if (
+        isinstance(lifetime, bool)
+        or not isinstance(lifetime, (int, float))
+        or not (lifetime > 0 and (isinstance(lifetime, int) or math.isfinite(lifetime)))
     ):
         return f"expires_in is {_kind(lifetime)}, not a positive number of seconds"
     if rotated is not None and not isinstance(rotated, str):
@@ -355,8 +389,10 @@ def listing_currency(item: dict[str, Any], marketplace_id: str) -> str | None:
 def listing_quantity(item: dict[str, Any]) -> int | None:
     """The listing's merchant-fulfilled quantity, if it has one."""
     attributes = field_object(item, "attributes", "", _LISTING)
-    entries = [*_objects(item, "fulfillmentAvailability", ""),
-               *_objects(attributes, "fulfillment_availability", "attributes")]
+    entries = [
+        *_objects(item, "fulfillmentAvailability", ""),
+        *_objects(attributes, "fulfillment_availability", "attributes"),
+    ]
     for where, entry in entries:
         quantity = entry.get("quantity")
         if quantity is None:

@@ -109,7 +109,10 @@ class MarketplaceAdapter:
         if async_transport is None and isinstance(transport, httpx.AsyncBaseTransport):
             async_transport = transport
         self._async_args: dict[str, Any] = {
-            "base_url": base_url, "transport": async_transport, "timeout": timeout}
+            "base_url": base_url,
+            "transport": async_transport,
+            "timeout": timeout,
+        }
         # built now, not inside the first acall: its set-up must not delay a burst
         self._aclient: httpx.AsyncClient | None = httpx.AsyncClient(**self._async_args)
         self._journal: Journal | None = None
@@ -145,8 +148,9 @@ class MarketplaceAdapter:
                 f"{self.marketplace} adapter has no operation {name!r}; declared "
                 f"operations: {known}"
             )
-            raise UnknownOperationError(msg, marketplace=self.marketplace,
-                                        operation=str(name)) from None
+            raise UnknownOperationError(
+                msg, marketplace=self.marketplace, operation=str(name)
+            ) from None
 
     def limit(self, op: Operation) -> Limit:
         """The limit this account paces ``op`` at (an override, else the documented one)."""
@@ -200,8 +204,13 @@ class MarketplaceAdapter:
             op.method, path, params=clean_params(params), content=content, headers=headers
         )
 
-    def _prepare(self, operation: str, path_params: Mapping[str, str] | None,
-                 params: Mapping[str, Any] | None, json: Any) -> tuple[Operation, httpx.Request]:
+    def _prepare(
+        self,
+        operation: str,
+        path_params: Mapping[str, str] | None,
+        params: Mapping[str, Any] | None,
+        json: Any,
+    ) -> tuple[Operation, httpx.Request]:
         op = self.operation(operation)
         request = self.build_request(op, path_params=path_params, params=params, json=json)
         if op.name in self._limits:
@@ -229,8 +238,14 @@ class MarketplaceAdapter:
         journal = self.journal
         if journal is None:
             return self._drive(op, request, [0.0])
-        ticket = journal.begin(self, op, request, path_params=path_params or {},
-                               idempotency_key=idempotency_key, inverse=inverse)
+        ticket = journal.begin(
+            self,
+            op,
+            request,
+            path_params=path_params or {},
+            idempotency_key=idempotency_key,
+            inverse=inverse,
+        )
         return journal.run(ticket, lambda timing: self._drive(op, request, timing))
 
     async def acall(
@@ -248,8 +263,14 @@ class MarketplaceAdapter:
         journal = self.journal
         if journal is None:
             return await self._adrive(op, request, [0.0])
-        ticket = journal.begin(self, op, request, path_params=path_params or {},
-                               idempotency_key=idempotency_key, inverse=inverse)
+        ticket = journal.begin(
+            self,
+            op,
+            request,
+            path_params=path_params or {},
+            idempotency_key=idempotency_key,
+            inverse=inverse,
+        )
         return await journal.arun(ticket, lambda timing: self._adrive(op, request, timing))
 
     def _drive(self, op: Operation, request: httpx.Request, timing: list[float]) -> httpx.Response:
@@ -260,8 +281,9 @@ class MarketplaceAdapter:
         assert response is not None  # noqa: S101 - a finished plan returns its response
         return response
 
-    async def _adrive(self, op: Operation, request: httpx.Request,
-                      timing: list[float]) -> httpx.Response:
+    async def _adrive(
+        self, op: Operation, request: httpx.Request, timing: list[float]
+    ) -> httpx.Response:
         plan = self._caller.plan(op, request, self.quota_key(op))
         action, response = advance(plan, None)
         while action is not None:
@@ -278,16 +300,18 @@ class MarketplaceAdapter:
         if isinstance(action, Send):
             started = self.clock.monotonic()
             try:
-                return Sent(send_within(self._client, action.request,
-                                        self.attempt_seconds(action.deadline)))
+                return Sent(
+                    send_within(
+                        self._client, action.request, self.attempt_seconds(action.deadline)
+                    )
+                )
             except httpx.TransportError as exc:
                 return Sent(None, exc)
             finally:
                 timing[0] += self.clock.monotonic() - started
         return self.reconcile(action.operation, action.request)
 
-    async def _ado(self, action: Sleep | Authorize | Send | Reconcile,
-                   timing: list[float]) -> Any:
+    async def _ado(self, action: Sleep | Authorize | Send | Reconcile, timing: list[float]) -> Any:
         if isinstance(action, Sleep):
             await self._asleep(action.seconds)
             return None
@@ -296,8 +320,11 @@ class MarketplaceAdapter:
         if isinstance(action, Send):
             started = self.clock.monotonic()
             try:
-                return Sent(await asend_within(self._async_client(), action.request,
-                                               self.attempt_seconds(action.deadline)))
+                return Sent(
+                    await asend_within(
+                        self._async_client(), action.request, self.attempt_seconds(action.deadline)
+                    )
+                )
             except httpx.TransportError as exc:
                 return Sent(None, exc)
             finally:
@@ -340,8 +367,7 @@ class MarketplaceAdapter:
 
     def inverse_request(self, inverse: Inverse) -> tuple[Operation, httpx.Request]:
         """The operation and request of ``inverse`` (unauthorized, not sent)."""
-        return self._prepare(inverse.operation, inverse.path_params, inverse.params,
-                             inverse.body)
+        return self._prepare(inverse.operation, inverse.path_params, inverse.params, inverse.body)
 
     def compensating_call(self, inverse: Inverse) -> httpx.Response:
         """Send ``inverse`` through this adapter's pacing and retries, unjournaled.
@@ -406,7 +432,8 @@ class MarketplaceAdapter:
         """
         count = response.headers.get("x-current-token-count")
         when = response.headers.get("x-next-replenish-time") or response.headers.get(
-            "x-next-replenishment-time")
+            "x-next-replenishment-time"
+        )
         if count is None or when is None:
             return None
         try:
@@ -427,10 +454,15 @@ class MarketplaceAdapter:
         text = short_text(response)
         msg = f"{self.marketplace} {op.name} failed with HTTP {status}: {text}"
         if status == 429:  # noqa: PLR2004
-            return RateLimitedError(msg, marketplace=self.marketplace, operation=op.name,
-                                    retry_after=self.retry_after(response))
-        return MarketplaceHTTPError(msg, marketplace=self.marketplace, operation=op.name,
-                                    status=status)
+            return RateLimitedError(
+                msg,
+                marketplace=self.marketplace,
+                operation=op.name,
+                retry_after=self.retry_after(response),
+            )
+        return MarketplaceHTTPError(
+            msg, marketplace=self.marketplace, operation=op.name, status=status
+        )
 
     def reconcile(self, op: Operation, request: httpx.Request) -> httpx.Response | bool | None:
         """Did an ambiguous write happen?
@@ -464,21 +496,31 @@ class MarketplaceAdapter:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.close()
 
     async def __aenter__(self) -> Self:
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         await self.aclose()
 
 
 def _check_timeout(timeout: object) -> float:
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not (
-        math.isfinite(timeout) and timeout > 0
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, (int, float))
+        or not (math.isfinite(timeout) and timeout > 0)
     ):
         msg = (
             f"timeout= must be a positive number of seconds for one attempt, not {timeout!r}; "

@@ -52,10 +52,17 @@ ENDPOINTS = {
 }
 DEFAULT_MARKETPLACE = {"na": "ATVPDKIKX0DER", "eu": "A1PA6795UKMFR9", "fe": "A1VC38T7YXB528"}
 CURRENCY = {
-    "ATVPDKIKX0DER": "USD", "A2EUQ1WTGCTBG2": "CAD", "A1AM78C64UM0Y8": "MXN",
-    "A1PA6795UKMFR9": "EUR", "A1F83G8C2ARO7P": "GBP", "A13V1IB3VIYZZH": "EUR",
-    "APJ6JRA9NG5V4": "EUR", "A1RKKUPIHCS9HS": "EUR", "A1VC38T7YXB528": "JPY",
-    "A39IBJ37TRP1C6": "AUD", "A19VAU5U5O7RUS": "SGD",
+    "ATVPDKIKX0DER": "USD",
+    "A2EUQ1WTGCTBG2": "CAD",
+    "A1AM78C64UM0Y8": "MXN",
+    "A1PA6795UKMFR9": "EUR",
+    "A1F83G8C2ARO7P": "GBP",
+    "A13V1IB3VIYZZH": "EUR",
+    "APJ6JRA9NG5V4": "EUR",
+    "A1RKKUPIHCS9HS": "EUR",
+    "A1VC38T7YXB528": "JPY",
+    "A39IBJ37TRP1C6": "AUD",
+    "A19VAU5U5O7RUS": "SGD",
 }
 _LISTING_DATA = ("summaries", "attributes", "offers", "fulfillmentAvailability")
 
@@ -121,19 +128,30 @@ class AmazonAdapter(MarketplaceAdapter):
             msg = "client_id= must be the LWA client id of the app (a non-empty string)"
             raise InvalidArgumentError(msg)
         app = "app-" + hashlib.sha256(client_id.encode()).hexdigest()[:12]
-        super().__init__(base_url=base_url or ENDPOINTS[region], seller=seller_id, app=app,
-                         region=region, **options)
+        super().__init__(
+            base_url=base_url or ENDPOINTS[region],
+            seller=seller_id,
+            app=app,
+            region=region,
+            **options,
+        )
         self.seller_id = seller_id
         self.marketplace_id = marketplace_id or DEFAULT_MARKETPLACE.get(region, "ATVPDKIKX0DER")
-        self._auth_client = httpx.Client(transport=options.get("transport"),
-                                         timeout=options.get("timeout", 30.0))
+        self._auth_client = httpx.Client(
+            transport=options.get("transport"), timeout=options.get("timeout", 30.0)
+        )
         secret, refresh = _secret(client_secret), _secret(refresh_token)
         self._refresh_token = refresh
 
         def refresh_grant() -> Any:
-            return wire.lwa_refresh(self._auth_client, token_url, client_id=client_id,
-                                    client_secret=secret, refresh_token=self._refresh_token,
-                                    seconds=self.attempt_seconds())
+            return wire.lwa_refresh(
+                self._auth_client,
+                token_url,
+                client_id=client_id,
+                client_secret=secret,
+                refresh_token=self._refresh_token,
+                seconds=self.attempt_seconds(),
+            )
 
         def rotated(new: Secret) -> None:
             self._refresh_token = new
@@ -187,21 +205,29 @@ class AmazonAdapter(MarketplaceAdapter):
     # -- orders ------------------------------------------------------------------------
 
     def iter_orders(
-        self, *, created_after: datetime | str, statuses: Sequence[str] = (),
+        self,
+        *,
+        created_after: datetime | str,
+        statuses: Sequence[str] = (),
         max_pages: int | None = None,
     ) -> Iterator[dict[str, Any]]:
         """Orders created after ``created_after``, following ``NextToken`` pages."""
-        after = created_after.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") \
-            if isinstance(created_after, datetime) else created_after
-        params: dict[str, Any] = {"MarketplaceIds": self.marketplace_id, "CreatedAfter": after,
-                                  "OrderStatuses": list(statuses) or None}
+        after = (
+            created_after.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            if isinstance(created_after, datetime)
+            else created_after
+        )
+        params: dict[str, Any] = {
+            "MarketplaceIds": self.marketplace_id,
+            "CreatedAfter": after,
+            "OrderStatuses": list(statuses) or None,
+        }
         pages = 0
         while True:
             payload = self._payload("getOrders", params=params)
             yield from self._records("getOrders", payload, "Orders")
             pages += 1
-            token = _next_token("getOrders", payload, "payload.NextToken",
-                                params.get("NextToken"))
+            token = _next_token("getOrders", payload, "payload.NextToken", params.get("NextToken"))
             if not token or (max_pages is not None and pages >= max_pages):
                 return
             params = {"MarketplaceIds": self.marketplace_id, "NextToken": token}
@@ -215,26 +241,32 @@ class AmazonAdapter(MarketplaceAdapter):
         items: list[dict[str, Any]] = []
         params: dict[str, Any] = {}
         while True:
-            payload = self._payload("getOrderItems", path_params={"orderId": order_id},
-                                    params=params)
+            payload = self._payload(
+                "getOrderItems", path_params={"orderId": order_id}, params=params
+            )
             items.extend(self._records("getOrderItems", payload, "OrderItems"))
-            token = _next_token("getOrderItems", payload, "payload.NextToken",
-                                params.get("NextToken"))
+            token = _next_token(
+                "getOrderItems", payload, "payload.NextToken", params.get("NextToken")
+            )
             if not token:
                 return items
             params = {"NextToken": token}
 
     def confirm_shipment(self, order_id: str, package: Mapping[str, Any]) -> None:
         """Upload tracking for an MFN order (irreversible; a replay overwrites it)."""
-        self.call("confirmShipment", path_params={"orderId": order_id},
-                  json={"marketplaceId": self.marketplace_id, "packageDetail": dict(package)})
+        self.call(
+            "confirmShipment",
+            path_params={"orderId": order_id},
+            json={"marketplaceId": self.marketplace_id, "packageDetail": dict(package)},
+        )
 
     # -- listings ------------------------------------------------------------------------
 
     def get_listing(self, sku: str) -> dict[str, Any]:
         """The listing item (summaries, attributes, offers, availability)."""
         return self._json(
-            "getListingsItem", path_params={"sellerId": self.seller_id, "sku": sku},
+            "getListingsItem",
+            path_params={"sellerId": self.seller_id, "sku": sku},
             params={"marketplaceIds": self.marketplace_id, "includedData": list(_LISTING_DATA)},
         )
 
@@ -247,7 +279,11 @@ class AmazonAdapter(MarketplaceAdapter):
         return wire.listing_quantity(self.get_listing(sku))
 
     def update_price(
-        self, sku: str, price: Decimal, *, currency: str | None = None,
+        self,
+        sku: str,
+        price: Decimal,
+        *,
+        currency: str | None = None,
         product_type: str = "PRODUCT",
     ) -> ListingChange:
         """Set the price; the returned change carries the price it replaced.
@@ -260,14 +296,22 @@ class AmazonAdapter(MarketplaceAdapter):
             raise InvalidArgumentError(msg)
         item = self.get_listing(sku)
         old = wire.listing_price(item, self.marketplace_id)
-        currency = currency or wire.listing_currency(item, self.marketplace_id) or \
-            CURRENCY.get(self.marketplace_id, "USD")
+        currency = (
+            currency
+            or wire.listing_currency(item, self.marketplace_id)
+            or CURRENCY.get(self.marketplace_id, "USD")
+        )
         old_currency = wire.listing_currency(item, self.marketplace_id) or currency
-        return self._patch(sku, product_type, "/attributes/purchasable_offer",
-                           _price_value(self.marketplace_id, currency, price),
-                           field="price", old=old, new=price,
-                           undo=None if old is None else
-                           _price_value(self.marketplace_id, old_currency, old))
+        return self._patch(
+            sku,
+            product_type,
+            "/attributes/purchasable_offer",
+            _price_value(self.marketplace_id, currency, price),
+            field="price",
+            old=old,
+            new=price,
+            undo=None if old is None else _price_value(self.marketplace_id, old_currency, old),
+        )
 
     def update_quantity(
         self, sku: str, quantity: int, *, product_type: str = "PRODUCT"
@@ -277,22 +321,50 @@ class AmazonAdapter(MarketplaceAdapter):
             msg = f"update_quantity: quantity must be an int >= 0, not {quantity!r}"
             raise InvalidArgumentError(msg)
         old = self.get_quantity(sku)
-        return self._patch(sku, product_type, "/attributes/fulfillment_availability",
-                           _quantity_value(quantity), field="quantity", old=old, new=quantity,
-                           undo=None if old is None else _quantity_value(old))
+        return self._patch(
+            sku,
+            product_type,
+            "/attributes/fulfillment_availability",
+            _quantity_value(quantity),
+            field="quantity",
+            old=old,
+            new=quantity,
+            undo=None if old is None else _quantity_value(old),
+        )
 
     def _patch(
-        self, sku: str, product_type: str, path: str, value: Any, *, field: str,
-        old: Decimal | int | None, new: Decimal | int, undo: Any,
+        self,
+        sku: str,
+        product_type: str,
+        path: str,
+        value: Any,
+        *,
+        field: str,
+        old: Decimal | int | None,
+        new: Decimal | int,
+        undo: Any,
     ) -> ListingChange:
-        where = {"path_params": {"sellerId": self.seller_id, "sku": sku},
-                 "params": {"marketplaceIds": self.marketplace_id}}
-        inverse = None if undo is None else Inverse(
-            operation="patchListingsItem", **where, description=f"amazon {field} of {sku}",
-            json={"productType": product_type,
-                  "patches": [{"op": "replace", "path": path, "value": undo}]})
-        body = {"productType": product_type,
-                "patches": [{"op": "replace", "path": path, "value": value}]}
+        where = {
+            "path_params": {"sellerId": self.seller_id, "sku": sku},
+            "params": {"marketplaceIds": self.marketplace_id},
+        }
+        inverse = (
+            None
+            if undo is None
+            else Inverse(
+                operation="patchListingsItem",
+                **where,
+                description=f"amazon {field} of {sku}",
+                json={
+                    "productType": product_type,
+                    "patches": [{"op": "replace", "path": path, "value": undo}],
+                },
+            )
+        )
+        body = {
+            "productType": product_type,
+            "patches": [{"op": "replace", "path": path, "value": value}],
+        }
         result = self._json("patchListingsItem", **where, json=body, inverse=inverse)
         status = result.get("status")
         if status != "ACCEPTED":
@@ -300,28 +372,47 @@ class AmazonAdapter(MarketplaceAdapter):
             text = "; ".join(_issue_text(i) for i in issues)[:300]
             shown = status if isinstance(status, str) else f"not accepted (status {status!r:.40})"
             msg = f"amazon patchListingsItem for {sku} was {shown}: {text}"
-            raise MarketplaceHTTPError(msg, marketplace="amazon", operation="patchListingsItem",
-                                       status=200, code=str(shown)[:60])
+            raise MarketplaceHTTPError(
+                msg,
+                marketplace="amazon",
+                operation="patchListingsItem",
+                status=200,
+                code=str(shown)[:60],
+            )
         submission = result.get("submissionId")
-        return ListingChange(sku=sku, marketplace_id=self.marketplace_id, field=field, old=old,
-                             new=new, status=status,
-                             submission_id=submission if isinstance(submission, str) else "")
+        return ListingChange(
+            sku=sku,
+            marketplace_id=self.marketplace_id,
+            field=field,
+            old=old,
+            new=new,
+            status=status,
+            submission_id=submission if isinstance(submission, str) else "",
+        )
 
     # -- inventory and inbound --------------------------------------------------------------
 
     def get_inventory_summaries(self, seller_skus: Sequence[str] = ()) -> list[dict[str, Any]]:
         """FBA inventory summaries in the adapter's marketplace (all pages)."""
-        base = {"granularityType": "Marketplace", "granularityId": self.marketplace_id,
-                "marketplaceIds": self.marketplace_id, "details": "true",
-                "sellerSkus": list(seller_skus) or None}
+        base = {
+            "granularityType": "Marketplace",
+            "granularityId": self.marketplace_id,
+            "marketplaceIds": self.marketplace_id,
+            "details": "true",
+            "sellerSkus": list(seller_skus) or None,
+        }
         params, out = dict(base), []
         while True:
             body = self._json("getInventorySummaries", params=params)
             payload = wire.field_object(body, "payload", "", "getInventorySummaries")
             out.extend(self._records("getInventorySummaries", payload, "inventorySummaries"))
             pagination = wire.field_object(body, "pagination", "", "getInventorySummaries")
-            token = _next_token("getInventorySummaries", pagination, "pagination.nextToken",
-                                params.get("nextToken"))
+            token = _next_token(
+                "getInventorySummaries",
+                pagination,
+                "pagination.nextToken",
+                params.get("nextToken"),
+            )
             if not token:
                 return out
             params = {**base, "nextToken": token}
@@ -331,7 +422,8 @@ class AmazonAdapter(MarketplaceAdapter):
         body = self._json("createInboundPlan", json=dict(plan))
         return InboundPlanRef(
             inbound_plan_id=_identifier("createInboundPlan", body, "inboundPlanId"),
-            operation_id=_identifier("createInboundPlan", body, "operationId"))
+            operation_id=_identifier("createInboundPlan", body, "operationId"),
+        )
 
     def get_inbound_operation_status(self, operation_id: str) -> dict[str, Any]:
         """The status of an inbound operation (SUCCESS, FAILED, IN_PROGRESS)."""
@@ -358,16 +450,22 @@ class AmazonAdapter(MarketplaceAdapter):
             if wanted is None:
                 return None
             field, value = wanted
-            current = wire.listing_price(item, self.marketplace_id) if field == "price" \
+            current = (
+                wire.listing_price(item, self.marketplace_id)
+                if field == "price"
                 else wire.listing_quantity(item)
+            )
         except (ValueError, KeyError, IndexError, TypeError, AttributeError, MarketplaceError):
             return None  # unknown: the write stays ambiguous
         if current != value:
             return False  # it did not land: safe to send again
-        body = {"sku": unquote(sku), "status": "ACCEPTED", "submissionId": "reconciled",
-                "issues": []}
-        return httpx.Response(200, json=body, request=request,
-                              headers={RECONCILED_HEADER: "1"})
+        body = {
+            "sku": unquote(sku),
+            "status": "ACCEPTED",
+            "submissionId": "reconciled",
+            "issues": [],
+        }
+        return httpx.Response(200, json=body, request=request, headers={RECONCILED_HEADER: "1"})
 
     def health(self) -> Health:
         """Credentials still work and a cheap read works.
@@ -415,8 +513,13 @@ class AmazonAdapter(MarketplaceAdapter):
 
 
 def _price_value(marketplace_id: str, currency: str, price: Decimal) -> list[dict[str, Any]]:
-    return [{"marketplace_id": marketplace_id, "currency": currency,
-             "our_price": [{"schedule": [{"value_with_tax": float(price)}]}]}]
+    return [
+        {
+            "marketplace_id": marketplace_id,
+            "currency": currency,
+            "our_price": [{"schedule": [{"value_with_tax": float(price)}]}],
+        }
+    ]
 
 
 def _quantity_value(quantity: int) -> list[dict[str, Any]]:
