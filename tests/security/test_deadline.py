@@ -29,6 +29,7 @@ from safe_release.exceptions import (
     MarketplaceTransportError,
     TokenRefreshError,
 )
+from safe_release.testing import FakeClock
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -275,3 +276,55 @@ class TestTimeoutArgument:
                 refresh_token="r",  # noqa: S106 - a test value
                 timeout=timeout,
             )
+
+
+class TestAttemptBudget:
+    def test_each_attempt_gets_only_what_is_left_of_the_call(self) -> None:
+        """timeout=10, deadline=3: the attempts get 3 s, then what is left after 2.5 s."""
+        clock = FakeClock()
+        budgets: list[float] = []
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            budgets.append(request.extensions["timeout"]["read"])
+            clock.advance(2.5)  # the first attempt takes 2.5 s of the call's 3
+            return httpx.Response(503 if len(budgets) == 1 else 200, json={})
+
+        adapter = AmazonAdapter(
+            seller_id=SELLER,
+            client_id="amzn1.application-oa2-client.test",
+            client_secret="s",  # noqa: S106 - a test value
+            refresh_token="r",  # noqa: S106 - a test value
+            transport=httpx.MockTransport(handler),
+            clock=clock,
+            timeout=10.0,
+            retry=RetryPolicy(deadline=3.0, base=0.001, cap=0.001),
+        )
+        adapter.tokens = TokenProvider(
+            lambda: TokenGrant(access_token=Secret("Atza|access"), expires_in=3600.0)
+        )
+        with adapter:
+            adapter.call("getListingsItem", path_params={"sellerId": SELLER, "sku": SKU})
+        assert len(budgets) == 2
+        assert 2.9 < budgets[0] <= 3.0
+        assert 0 < budgets[1] <= 0.5
+
+    def test_a_refresh_gets_the_timeout_capped_by_the_deadline(self) -> None:
+        """The token refresh has no call deadline: timeout=, never beyond RetryPolicy.deadline."""
+        with (
+            AmazonAdapter(
+                seller_id=SELLER,
+                client_id="amzn1.application-oa2-client.test",
+                client_secret="s",  # noqa: S106 - a test value
+                refresh_token="r",  # noqa: S106 - a test value
+                timeout=10.0,
+                retry=RetryPolicy(deadline=4.0),
+            ) as capped,
+            AmazonAdapter(
+                seller_id=SELLER,
+                client_id="amzn1.application-oa2-client.test",
+                client_secret="s",  # noqa: S106 - a test value
+                refresh_token="r",  # noqa: S106 - a test value
+                timeout=2.0,
+            ) as short,
+        ):
+            assert (capped.attempt_seconds(), short.attempt_seconds()) == (4.0, 2.0)
