@@ -634,6 +634,10 @@ async def asend_within(
         return await _within(_send_and_read(client, request), limit.left())
     except asyncio.TimeoutError:
         raise limit.cut() from None
+    except httpx.TimeoutException as exc:
+        if limit.left() > _SLACK_S:
+            raise  # httpx's own timeout of one operation, well before the deadline
+        raise limit.cut(type(exc)) from exc
 
 
 async def _within(work: Coroutine[Any, Any, httpx.Response], seconds: float) -> httpx.Response:
