@@ -43,6 +43,7 @@ catches the SDK's failures without catching your own bugs:
     │   └── MarketplaceAuthError
     ├── MarketplaceResponseError
     ├── MarketplaceTransportError
+    │   └── MarketplaceTimeoutError
     ├── AmbiguousWriteError
     ├── CircuitOpenError (retry_at)
     ├── TokenRefreshError
@@ -78,6 +79,7 @@ __all__ = [
     "MarketplaceError",
     "MarketplaceHTTPError",
     "MarketplaceResponseError",
+    "MarketplaceTimeoutError",
     "MarketplaceTransportError",
     "MigrationEnvironmentError",
     "MigrationError",
@@ -392,6 +394,10 @@ class MarketplaceResponseError(MarketplaceError):
 
 class MarketplaceTransportError(MarketplaceError):
     """The request could not be delivered (connection refused, DNS, timeout before send)."""
+
+
+class MarketplaceTimeoutError(MarketplaceTransportError):
+    """No complete answer within the attempt's deadline, on every attempt the call had."""
 
 
 class AmbiguousWriteError(MarketplaceError):

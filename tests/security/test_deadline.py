@@ -21,12 +21,12 @@ import pytest
 from safe_release._backoff import RetryPolicy
 from safe_release._ledger._inverse import Inverse
 from safe_release.adapters._auth import Secret, TokenGrant, TokenProvider
-from safe_release.adapters._base import asend_within, send_within
+from safe_release.adapters._deadline import asend_within, send_within
 from safe_release.adapters.amazon import AmazonAdapter
 from safe_release.exceptions import (
     AmbiguousWriteError,
     InvalidArgumentError,
-    MarketplaceTransportError,
+    MarketplaceTimeoutError,
     TokenRefreshError,
 )
 from safe_release.testing import FakeClock
@@ -169,14 +169,14 @@ def patch_body(price: str) -> dict[str, Any]:
 @pytest.mark.slow
 class TestCallDeadline:
     def test_sync_read_is_cut_and_raised_typed(self, server: _SlowServer) -> None:
-        """A sync read against the slow server ends with MarketplaceTransportError (a timeout)."""
-        with amazon(server.url) as adapter, pytest.raises(MarketplaceTransportError) as info:
+        """A sync read against the slow server ends with MarketplaceTimeoutError."""
+        with amazon(server.url) as adapter, pytest.raises(MarketplaceTimeoutError) as info:
             finish(lambda: adapter.get_listing(SKU), server)
         assert isinstance(info.value.__cause__, httpx.TimeoutException)
         assert server.methods
 
     def test_async_read_is_cut_and_raised_typed(self, server: _SlowServer) -> None:
-        """An acall against the slow server ends with MarketplaceTransportError (a timeout)."""
+        """An acall against the slow server ends with MarketplaceTimeoutError."""
         adapter = amazon(server.url)
 
         async def read() -> httpx.Response:
@@ -187,7 +187,7 @@ class TestCallDeadline:
             finally:
                 await adapter.aclose()
 
-        with pytest.raises(MarketplaceTransportError) as info:
+        with pytest.raises(MarketplaceTimeoutError) as info:
             finish(lambda: asyncio.run(read()), server)
         assert isinstance(info.value.__cause__, httpx.TimeoutException)
 

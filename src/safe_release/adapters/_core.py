@@ -26,6 +26,7 @@ from safe_release.exceptions import (
     CircuitOpenError,
     InvalidArgumentError,
     MarketplaceError,
+    MarketplaceTimeoutError,
     MarketplaceTransportError,
     RateLimitedError,
 )
@@ -385,6 +386,15 @@ class Caller:
         delay = retry_delay(attempt, base=self.policy.base, cap=self.policy.cap, hint=None)
         if self._may_retry(attempt, delay, deadline, budgeted=True):
             return delay
+        if isinstance(sent.error, httpx.TimeoutException):
+            msg = (
+                f"{self.marketplace} {op.name} did not complete within its deadline after "
+                f"{attempt} attempt(s) ({type(sent.error).__name__}); the marketplace is slow "
+                "or degraded: check its status, then retry"
+            )
+            raise MarketplaceTimeoutError(
+                msg, marketplace=self.marketplace, operation=op.name
+            ) from sent.error
         msg = (
             f"{self.marketplace} {op.name} could not be delivered after {attempt} "
             f"attempt(s): {type(sent.error).__name__}; check the network and the "
