@@ -1,7 +1,9 @@
 """Two figures of ``bench_restore.py`` that need whole releases.
 
 ``overhead(runs)``: the median wall time of ``with sr.release(...): pass`` (no
-checkpoint, no failure) on an SQLite file store — what wrapping a job costs.
+failure) on an SQLite file store, or on PostgreSQL with ``url=`` — what wrapping
+a job costs; with ``checkpoint=True`` the release also checkpoints a config
+store (a sealed checkpoint record captured, then finished).
 
 ``compensation(n)``: a release pushes ``n`` price changes to a FakeAmazon with its
 real patchListingsItem quota (5/s, burst 5), then fails; the rollback compensates
@@ -15,6 +17,7 @@ import contextlib
 import statistics
 import tempfile
 import time
+import uuid
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -28,17 +31,29 @@ __all__ = ["compensation", "overhead"]
 _OP = "patchListingsItem"
 
 
-def overhead(runs: int = 300, warmup: int = 20) -> dict[str, float]:
-    """Median and p90 milliseconds of an empty release on an SQLite file store."""
+def overhead(runs: int = 300, warmup: int = 20, *, url: str | None = None,
+             checkpoint: bool = False) -> dict[str, float]:
+    """Median and p90 milliseconds of an empty release (SQLite file, or ``url``)."""
+    schema = f"bench_{uuid.uuid4().hex[:8]}" if url is not None else None
     with tempfile.TemporaryDirectory() as folder, \
-            sr.connect(f"sqlite:///{Path(folder) / 'bench.db'}") as store:
-        times = []
-        for i in range(warmup + runs):
-            started = time.perf_counter()
-            with sr.release("bench", store=store):
-                pass
-            if i >= warmup:
-                times.append(time.perf_counter() - started)
+            sr.connect(url or f"sqlite:///{Path(folder) / 'bench.db'}", schema=schema) as store:
+        try:
+            items: list[Any] = []
+            if checkpoint:
+                cfg = store.config("bench")
+                cfg.publish({"floor": 1}, author="bench")
+                items.append(cfg)
+            times = []
+            for i in range(warmup + runs):
+                started = time.perf_counter()
+                with sr.release("bench", store=store, checkpoint=items):
+                    pass
+                if i >= warmup:
+                    times.append(time.perf_counter() - started)
+        finally:
+            if schema is not None:
+                with store.engine.begin() as conn:
+                    conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
     times.sort()
     return {"median_ms": statistics.median(times) * 1e3,
             "p90_ms": times[int(len(times) * 0.9)] * 1e3}

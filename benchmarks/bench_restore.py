@@ -328,11 +328,14 @@ def vacuum(engine: sa.Engine, table: sa.Table) -> None:
 # -- whole releases ----------------------------------------------------------------------
 
 
-def measure_release_overhead(runs: int) -> str:
-    """Median ``release()`` overhead with no checkpoint and no failure, SQLite file store."""
-    figures = _release_bench.overhead(runs)
+def measure_release_overhead(runs: int, url: str | None = None, *,
+                             checkpoint: bool = False) -> str:
+    """Median ``release()`` overhead with no failure (SQLite file store, or ``url``)."""
+    figures = _release_bench.overhead(runs, url=url, checkpoint=checkpoint)
     passed = figures["median_ms"] <= RELEASE_OVERHEAD_MS
-    return (f"{'PASS' if passed else 'FAIL'}  release() overhead, no checkpoint, SQLite: "
+    what = "a config checkpoint" if checkpoint else "no checkpoint"
+    where = "PostgreSQL" if url else "SQLite"
+    return (f"{'PASS' if passed else 'FAIL'}  release() overhead, {what}, {where}: "
             f"median {figures['median_ms']:.2f} ms (p90 {figures['p90_ms']:.2f} ms; "
             f"target <= {RELEASE_OVERHEAD_MS:g} ms)")
 
@@ -446,10 +449,11 @@ def main(argv: list[str] | None = None) -> int:
             skipped.append("PostgreSQL: no URL (--pg-url, $" + ", $".join(PG_ENVS) + ")")
         results = [run(label, target, rows, profile=args.profile)
                    for label, target in targets]
-    return report(args, results, skipped)
+        return report(args, results, skipped, url)
 
 
-def report(args: argparse.Namespace, results: list[Result], skipped: list[str]) -> int:
+def report(args: argparse.Namespace, results: list[Result], skipped: list[str],
+           pg_url: str | None = None) -> int:
     """Print the table and verdicts; write the docs when asked."""
     lines, ok = [], True
     for result in results:
@@ -458,8 +462,13 @@ def report(args: argparse.Namespace, results: list[Result], skipped: list[str]) 
             lines.append(f"{'PASS' if passed else 'FAIL'}  {text}")
     if not args.pg_only:
         quick = args.quick
-        for extra in (measure_release_overhead(100 if quick else 300),
-                      measure_compensation(500 if quick else 5000)):
+        runs = 100 if quick else 300
+        extras = [measure_release_overhead(runs),
+                  measure_release_overhead(runs, checkpoint=True)]
+        if pg_url is not None:
+            extras += [measure_release_overhead(runs, pg_url),
+                       measure_release_overhead(runs, pg_url, checkpoint=True)]
+        for extra in (*extras, measure_compensation(500 if quick else 5000)):
             lines.append(extra)
             ok = ok and extra.startswith("PASS")
     lines += [f"SKIP  {s}" for s in skipped]

@@ -222,6 +222,14 @@ class TestReleaseRows:
         assert rid in str(info.value)
         assert store.release_record(rid).tampered is not None
 
+    def test_a_row_altered_while_the_release_runs_is_not_sealed_over(
+            self, store: sr.Store) -> None:
+        """The success write does not bless a row changed under it: it stays unverified."""
+        with sr.release("price-sync", store=store) as rel:
+            t = store.tables.release
+            _set(store, t, t.c.id == rel.id, owner="someone else")
+        assert store.release_record(rel.id).tampered is not None
+
     def test_rewritten_scope_is_refused_by_rollback(
             self, store: sr.Store, amazon_adapter: AmazonAdapter) -> None:
         """The release row's scope edited: rollback refuses it before taking any lock."""

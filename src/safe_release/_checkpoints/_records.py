@@ -64,6 +64,8 @@ class CheckpointSet:
     def __init__(self, store: Store, release_id: str, scope: str) -> None:
         self._store, self._release_id, self._scope = store, release_id, scope
         self._t = store.tables.checkpoint
+        self._written: dict[int, dict[str, Any]] = {}
+        """Sealed columns and ``mac`` of the records this object wrote, by seq."""
 
     def __repr__(self) -> str:
         return f"<CheckpointSet release={self._release_id} scope={self._scope!r}>"
@@ -105,10 +107,15 @@ class CheckpointSet:
         The ``capturing`` record comes first: if the process dies mid-capture, a
         recovery finds it and drops what the capture left (a table checkpoint's
         snapshot, change log and triggers), instead of leaving them unrecorded.
+        A checkpoint whose capture leaves nothing behind (a config store, a custom
+        one without ``abandon``) is recorded once, captured: a crash before that
+        leaves nothing to drop, and the job had not run.
         """
         ctx = self._ctx(seq)
         payload: dict[str, Any] = {"release_id": self._release_id, "seq": seq,
                                    "kind": item.kind, "name": item.describe(), "state": {}}
+        if item.kind not in _ABANDONS and getattr(item, "abandon", None) is None:
+            return self._capture_at_once(item, payload, ctx)
         self._insert(payload, status="capturing")
         try:
             state = _captured_state(item, item.capture(ctx))
@@ -125,16 +132,35 @@ class CheckpointSet:
             raise
         return state
 
-    def _insert(self, payload: dict[str, Any], *, status: str) -> None:
+    def _capture_at_once(self, item: Checkpointable, payload: dict[str, Any],
+                         ctx: CheckpointContext) -> JsonState:
+        try:
+            state = _captured_state(item, item.capture(ctx))
+        except BaseException:
+            with contextlib.suppress(StoreError):  # the record of the attempt
+                self._insert(payload, status="discarded", detail="the capture failed")
+            raise
+        payload["state"] = state
+        try:
+            self._insert(payload, status="captured")
+        except BaseException:
+            _discard(item, state, ctx)
+            raise
+        return state
+
+    def _insert(self, payload: dict[str, Any], *, status: str, detail: str = "") -> None:
         now = self._now()
         values = {"scope": self._scope, "kind": payload["kind"], "name": payload["name"],
                   "state": canonical_dumps(payload["state"]),
-                  "manifest": self._store.signer.sign(payload), "status": status, "detail": ""}
-        mac = CHECKPOINTS.seal(self._store.signer, (self._release_id, payload["seq"]), values)
+                  "manifest": self._store.signer.sign(payload), "status": status,
+                  "detail": detail}
+        values["mac"] = CHECKPOINTS.seal(self._store.signer, (self._release_id, payload["seq"]),
+                                         values)
         with write_tx(self._store.engine, "recording a checkpoint") as conn:
             conn.execute(insert(self._t).values(
                 release_id=self._release_id, seq=payload["seq"], created_at=now,
-                updated_at=now, mac=mac, **values))
+                updated_at=now, **values))
+        self._written[payload["seq"]] = values
 
     def _record(self, payload: dict[str, Any]) -> None:
         self._rewrite(payload["seq"], state=canonical_dumps(payload["state"]),
@@ -196,18 +222,29 @@ class CheckpointSet:
         self._set(seq, status, detail)
 
     def _rewrite(self, seq: int, **changes: Any) -> None:
-        """Change a record and seal it again, once its current seal verifies."""
+        """Change a record and seal it again, once its current seal verifies.
+
+        A record this object wrote is updated by compare-and-set on the seal it
+        wrote (no read); any other, or one changed since, is read and verified.
+        """
         c, key = self._t.c, (self._release_id, seq)
+        where = (c.release_id == self._release_id, c.seq == seq)
         with write_tx(self._store.engine, "recording a checkpoint's status") as conn:
-            row = conn.execute(select(self._t).where(
-                c.release_id == self._release_id, c.seq == seq).with_for_update()).one()
+            known = self._written.get(seq)
+            if known is not None:
+                values = {**known, **changes}
+                values["mac"] = CHECKPOINTS.seal(self._store.signer, key, values)
+                if conn.execute(update(self._t).where(*where, c.mac == known["mac"]).values(
+                        updated_at=self._now(), **values)).rowcount == 1:
+                    self._written[seq] = values
+                    return
+            row = conn.execute(select(self._t).where(*where).with_for_update()).one()
             values = CHECKPOINTS.values(row)
             self._check(seq, values)
             values.update(changes)
             values["mac"] = CHECKPOINTS.seal(self._store.signer, key, values)
-            conn.execute(update(self._t).where(
-                c.release_id == self._release_id, c.seq == seq).values(
-                updated_at=self._now(), **values))
+            conn.execute(update(self._t).where(*where).values(updated_at=self._now(), **values))
+            self._written[seq] = values
 
     # -- restore ------------------------------------------------------------------------
 

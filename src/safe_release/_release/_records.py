@@ -37,6 +37,7 @@ __all__ = [
     "now",
     "release_record",
     "releases",
+    "sealed_release",
     "set_state",
 ]
 
@@ -127,36 +128,66 @@ def refuse_if_unfinished(conn: Connection, store: Store, scope: str) -> None:
     raise ReleaseStateError(msg, release_id=row.id)
 
 
+def sealed_release(store: Store, values: dict[str, Any]) -> dict[str, Any]:
+    """The sealed columns of a new release row (from its ``values``) and their ``mac``."""
+    sealed = {name: values.get(name) for name in RELEASES.fields}
+    sealed["mac"] = RELEASES.seal(store.signer, (values["id"],), sealed)
+    return sealed
+
+
 def insert_release(conn: Connection, store: Store, values: dict[str, Any]) -> None:
     """Insert the release row (status ``running``), sealed, and its ``started`` event."""
     refuse_if_unfinished(conn, store, values["scope"])
-    sealed = {name: values.get(name) for name in RELEASES.fields}
-    mac = RELEASES.seal(store.signer, (values["id"],), sealed)
-    conn.execute(insert(store.tables.release).values(**values, mac=mac))
+    mac = values.get("mac") or sealed_release(store, values)["mac"]
+    conn.execute(insert(store.tables.release).values(**{**values, "mac": mac}))
     event(conn, store, values["id"], "started", {"name": values["name"],
                                                  "scope": values["scope"]},
           at=values["started_at"])
 
 
 def set_state(conn: Connection, store: Store, release_id: str, kind: str,
-              detail: dict[str, Any] | None = None, **values: Any) -> None:
-    """Update the release row with ``values`` and journal it as event ``kind``."""
-    t = store.tables.release
+              detail: dict[str, Any] | None = None, *, known: dict[str, Any] | None = None,
+              **values: Any) -> dict[str, Any] | None:
+    """Update the release row with ``values``, sealed, and journal it as event ``kind``.
+
+    ``known``: the row's sealed columns and ``mac`` as this process last wrote
+    them; the update is then a compare-and-set on that seal, without reading the
+    row first (a row changed since is read, and verified, as without ``known``).
+    Returns the sealed columns and ``mac`` as now stored (None: nothing changed).
+    """
     if "report" in values and isinstance(values["report"], RollbackReport):
         values["report"] = values["report"].model_dump_json()
     if "status" in values and isinstance(values["status"], ReleaseStatus):
         values["status"] = values["status"].value
     if isinstance(values.get("verification"), Verification):
         values["verification"] = values["verification"].value
+    sealed = None
     if values:
-        row = conn.execute(select(t).where(t.c.id == release_id).with_for_update()).one()
-        sealed = RELEASES.values(row)
-        _check(store, release_id, sealed)
-        sealed.update({k: v for k, v in values.items() if k in RELEASES.fields})
-        values["mac"] = RELEASES.seal(store.signer, (release_id,), sealed)
-        conn.execute(update(t).where(t.c.id == release_id).values(**values))
+        sealed = _reseal(conn, store, release_id, values, known)
     shown = {k: v for k, v in values.items() if k in {"status", "verification", "error"}}
     event(conn, store, release_id, kind, {**shown, **(detail or {})})
+    return sealed
+
+
+def _reseal(conn: Connection, store: Store, release_id: str, values: dict[str, Any],
+            known: dict[str, Any] | None) -> dict[str, Any]:
+    """Write ``values`` with the row's new seal (over the row as it was, verified)."""
+    t = store.tables.release
+    changed = {k: v for k, v in values.items() if k in RELEASES.fields}
+    if known is not None:
+        sealed = {**known, **changed}
+        sealed["mac"] = RELEASES.seal(store.signer, (release_id,), sealed)
+        done = conn.execute(update(t).where(t.c.id == release_id, t.c.mac == known["mac"])
+                            .values(**values, mac=sealed["mac"]))
+        if done.rowcount == 1:
+            return sealed
+    row = conn.execute(select(t).where(t.c.id == release_id).with_for_update()).one()
+    sealed = RELEASES.values(row)
+    _check(store, release_id, sealed)
+    sealed.update(changed)
+    sealed["mac"] = RELEASES.seal(store.signer, (release_id,), sealed)
+    conn.execute(update(t).where(t.c.id == release_id).values(**values, mac=sealed["mac"]))
+    return sealed
 
 
 def event(conn: Connection, store: Store, release_id: str, kind: str,

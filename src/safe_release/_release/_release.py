@@ -26,6 +26,7 @@ from safe_release._release._records import (
     insert_release,
     load,
     now,
+    sealed_release,
     set_state,
 )
 from safe_release._release._rollback import RollbackRun, begin_rollback, notify_all
@@ -118,6 +119,8 @@ class Release:
         self._observations = Observations()
         self._tripped: RollbackTriggered | None = None
         self._lock: ScopeLock | None = None
+        self._sealed: dict[str, Any] | None = None
+        """The release row's sealed columns as this process wrote them."""
         self._undo: Callable[[], None] | None = None
 
     def __repr__(self) -> str:
@@ -168,6 +171,8 @@ class Release:
         values = {"id": self.id, "name": self.name, "scope": self.scope,
                   "status": ReleaseStatus.RUNNING.value, "on_failure": self.on_failure,
                   "owner": owner, "started_at": now(self.store)}
+        sealed = self._sealed = sealed_release(self.store, values)
+        values["mac"] = sealed["mac"]
         lock.acquire(self._wait, then=lambda conn: insert_release(conn, self.store, values))
         self._lock, self.status = lock, ReleaseStatus.RUNNING
         lock.start_heartbeat()
@@ -285,7 +290,7 @@ class Release:
                 if not self._lock.release(conn):
                     raise self._lost_lock()  # rolls this transaction back
                 set_state(conn, self.store, self.id, "succeeded",
-                          {"checks": len(checks), "failed_checks": failed},
+                          {"checks": len(checks), "failed_checks": failed}, known=self._sealed,
                           status=ReleaseStatus.SUCCEEDED, verification=verification,
                           verified_at=at if verification else None, finished_at=at)
         finally:
