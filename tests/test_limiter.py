@@ -6,12 +6,9 @@ import contextlib
 import importlib
 import json
 import math
-import shutil
-import socket
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +30,7 @@ from safe_release.adapters._limiter import (
 )
 from safe_release.adapters._limiter_redis import RedisLimiter
 from safe_release.adapters._limiter_store import StoreLimiter
+from tests.conftest import free_port
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -69,41 +67,6 @@ def assert_paced(times: Sequence[float], limit: Limit, tol: float = 1e-3) -> Non
 # -- backends ---------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    """A throw-away redis-server on 127.0.0.1, or skip when none is installed."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is not installed (apt-get install redis-server)")
-    redis = pytest.importorskip("redis")
-    port = _free_port()
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            break
-        except redis.exceptions.ConnectionError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                pytest.skip("redis-server did not start")
-            time.sleep(0.02)
-    client.close()
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
 
 
 @contextlib.contextmanager
@@ -659,7 +622,7 @@ class TestRedisLimiter:
     def test_unreachable_server_is_a_store_error(self) -> None:
         """A refused connection is StoreError, without the URL's password."""
         pytest.importorskip("redis")
-        limiter = RedisLimiter(f"redis://:s3cret@127.0.0.1:{_free_port()}/0")
+        limiter = RedisLimiter(f"redis://:s3cret@127.0.0.1:{free_port()}/0")
         with pytest.raises(sr.StoreError, match="Redis") as info:
             limiter.reserve(KEY, LIM, T0)
         assert "s3cret" not in str(info.value)

@@ -15,10 +15,6 @@ import itertools
 import json
 import logging
 import math
-import shutil
-import socket
-import subprocess
-import time
 import uuid
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -90,41 +86,6 @@ def _shop(server: _Server, limiter: LimiterBackend | None = None) -> _Shop:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module", name="redis_url")
-def fixture_redis_url() -> Iterator[str]:
-    """A throw-away redis-server on 127.0.0.1, or skip when none is installed."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is not installed (apt-get install redis-server)")
-    redis = pytest.importorskip("redis")
-    port = _free_port()
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            break
-        except redis.exceptions.ConnectionError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                pytest.skip("redis-server did not start")
-            time.sleep(0.02)
-    client.close()
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
 
 
 def _state(shop: _Shop) -> sr.adapters.BucketState:
