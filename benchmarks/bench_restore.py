@@ -500,10 +500,13 @@ def report(args: argparse.Namespace, results: list[Result], skipped: list[str],
             "table beside `prices`, one statement and its commit per restore, no snapshot "
             "check, change log or catalog read, and the 1 % restores told which keys "
             "changed.\n\n"
-            "The last two lines: `with sr.release(...): pass` on an SQLite file store "
-            "(no checkpoint, no failure), and a release that pushed 5,000 price changes to a "
-            "FakeAmazon with its real patchListingsItem quota and then failed, timed on the "
-            "fake clock from the start of its rollback to restored.\n\n"
+            "The release lines: `with sr.release(...): pass` (no failure) on an SQLite file "
+            "store and on PostgreSQL, with no checkpoint and with a config checkpoint; every "
+            "release and checkpoint record it writes is sealed (docs/security.md). The last "
+            "line: a release that pushed 5,000 price changes to a FakeAmazon with its real "
+            "patchListingsItem quota and then failed, timed on the fake clock from the start "
+            "of its rollback to restored; each of its ledger entries and compensations is "
+            "sealed too.\n\n"
             "```text\n" + "\n".join(lines) + "\n```\n"))
         print(f"\nwrote {DOCS}")
     return 0 if ok else 1
