@@ -508,3 +508,34 @@ class TestTogether:
             "2 changed, 0 inserted, 0 deleted"] * 2
         assert contents(store, orders, lines) == before
 
+
+
+class TestTamperedBatch:
+    def test_one_tampered_manifest_refuses_the_whole_batch(
+            self, store: sr.Store, tables: tuple[sa.Table, sa.Table]) -> None:
+        """A batch member whose manifest does not verify: no table of the batch is restored."""
+        orders, lines = tables
+        cps = [sr.table_checkpoint(store.engine, t) for t in (orders, lines)]
+        t = store.tables.checkpoint
+
+        def job() -> None:
+            reorganise(store, orders, lines)
+            with store.engine.begin() as conn:
+                row = conn.execute(sa.select(t).where(t.c.name.like("%orders%"))).one()
+                forged = row.manifest[:-2] + ("A" if row.manifest[-2] != "A" else "B") \
+                    + row.manifest[-1]
+                conn.execute(sa.update(t).where(t.c.release_id == row.release_id,
+                                                t.c.seq == row.seq).values(manifest=forged))
+                release_id = row.release_id
+            sr.resign_release(store, release_id, force=True)  # the seal passes; the manifest not
+
+        after: list[list[tuple[Any, ...]]] = []
+        with pytest.raises(RollbackFailedError) as info:
+            fail_release(store, cps, lambda: (job(), after.extend(contents(store, orders,
+                                                                             lines))))
+        report = info.value.report
+        assert isinstance(report, sr.RollbackReport)
+        assert report.status is ReleaseStatus.ROLLBACK_FAILED
+        details = sorted(s.detail.split(":")[0] for s in report.failed)
+        assert details == ["SnapshotTamperedError", "not restored"]
+        assert contents(store, orders, lines) == after  # neither table half-restored

@@ -304,6 +304,9 @@ class CheckpointSet:
                     else self._restore_one(row, live)]
         together: list[tuple[Row[Any], TableCheckpoint, JsonState]] = []
         steps: dict[int, StepResult] = {}
+        refused = self._refuse_batch(batch)
+        if refused is not None:
+            return refused
         for row in batch:
             try:
                 state = self.verified_state(row)
@@ -324,6 +327,36 @@ class CheckpointSet:
                 else self._restore_together(group)
             steps.update({t[0].seq: step for t, step in zip(group, done, strict=True)})
         return [steps[row.seq] for row in batch]
+
+    def _unverified(self, row: Row[Any]) -> Exception | None:
+        """Why the record's seal or signed manifest does not verify, else None."""
+        try:
+            self.verified_state(row)
+        except (RecordTamperedError, SnapshotTamperedError) as exc:
+            return exc
+        return None
+
+    def _refuse_batch(self, batch: list[Row[Any]]) -> list[StepResult] | None:
+        """Every record of a batch verified before any is applied; one refusal refuses all.
+
+        The tables of one database come back together or not at all: restoring
+        the others without the one whose manifest does not verify could leave
+        them apart (or fail on a foreign key, hiding the tampering).
+        """
+        errors = {row.seq: error for row in batch if (error := self._unverified(row)) is not None}
+        if not errors:
+            return None
+        names = ", ".join(row.name for row in batch if row.seq in errors)
+        steps = []
+        for row in batch:
+            if row.seq in errors:
+                steps.append(self._failed(row, errors[row.seq]))
+                continue
+            detail = (f"not restored: {names}, restored in one transaction with it, does not "
+                      "verify; tables of one database are restored together or not at all")
+            self._set(row.seq, "failed", detail)
+            steps.append(StepResult(kind="checkpoint", name=row.name, ok=False, detail=detail))
+        return steps
 
     def _restore_together(self, together: list[tuple[Row[Any], TableCheckpoint, JsonState]],
                           ) -> list[StepResult]:
