@@ -539,3 +539,40 @@ class TestTamperedBatch:
         details = sorted(s.detail.split(":")[0] for s in report.failed)
         assert details == ["SnapshotTamperedError", "not restored"]
         assert contents(store, orders, lines) == after  # neither table half-restored
+
+
+class TestForeignKeyActions:
+    @pytest.fixture(name="family")
+    def fixture_family(self, store: sr.Store) -> Iterator[tuple[sa.Table, sa.Table]]:
+        """``parents`` and ``kids`` (ON UPDATE CASCADE, ON DELETE SET NULL), three of each."""
+        md = sa.MetaData(schema=store.schema)
+        parents = sa.Table("parents", md, sa.Column("id", sa.Integer, primary_key=True))
+        kids = sa.Table("kids", md, sa.Column("id", sa.Integer, primary_key=True),
+                        sa.Column("parent_id", sa.Integer, sa.ForeignKey(
+                            parents.c.id, onupdate="CASCADE", ondelete="SET NULL")))
+        md.create_all(store.engine)
+        with store.engine.begin() as conn:
+            conn.execute(parents.insert(), [{"id": n} for n in (1, 2, 3)])
+            conn.execute(kids.insert(), [{"id": n, "parent_id": n} for n in (1, 2, 3)])
+        yield parents, kids
+        md.drop_all(store.engine)
+
+    def test_the_jobs_own_cascades_run_and_roll_back(
+            self, store: sr.Store, family: tuple[sa.Table, sa.Table]) -> None:
+        """A checkpointed child table does not break the job's valid ON UPDATE/DELETE actions."""
+        parents, kids = family
+        before = contents(store, parents, kids)
+        cps = [sr.table_checkpoint(store.engine, t) for t in (parents, kids)]
+
+        def job() -> None:
+            with store.engine.begin() as conn:
+                if conn.dialect.name == "sqlite":
+                    conn.exec_driver_sql("PRAGMA foreign_keys = ON")
+                conn.execute(parents.update().where(parents.c.id == 1).values(id=100))
+                conn.execute(kids.update().where(kids.c.id == 1).values(id=10))
+                conn.execute(parents.delete().where(parents.c.id == 2))
+            assert contents(store, kids)[0] == [(2, None), (3, 3), (10, 100)]
+
+        report = fail_release(store, cps, job)
+        assert (report.status, report.failed) == (ReleaseStatus.ROLLED_BACK, ())
+        assert contents(store, parents, kids) == before

@@ -15,9 +15,10 @@ with the snapshot, so its cost follows the blast radius, not the table size.
   rights, so nobody else may attach it to a table: ``EXECUTE`` is revoked from
   ``PUBLIC`` (needed to create a trigger, not to fire one), and the function raises
   when fired on any table but the one it was made for (``TG_RELID``).
-- SQLite: row-level triggers (``INSERT OR IGNORE``). SQLite's ``INSERT OR REPLACE``
-  deletes rows without firing delete triggers, so the log is only kept when the
-  key is the table's one unique constraint (a replace then replaces the same key).
+- SQLite: row-level triggers (an insert unless the key is logged already). SQLite's
+  ``INSERT OR REPLACE`` deletes rows without firing delete triggers, so the log is
+  only kept when the key is the table's one unique constraint (a replace then
+  replaces the same key).
 
 The log is trusted only while it is complete: the log is there, every trigger is
 there and enabled, ``sr_full`` is not set, and the table has the captured columns;
@@ -132,7 +133,7 @@ class ChangeLog:
         cols = ", ".join(prep.quote(k) for k in self.key)
         if conn.dialect.name == "sqlite":
             # keyed by the key itself (WITHOUT ROWID): a logged key is one B-tree
-            # descent, for the triggers' INSERT OR IGNORE and for the restore's joins
+            # descent, for the triggers' existence check and for the restore's joins
             keys = sqlite_keyed_columns(conn, self.source, self.key, self.key,
                                         [f"{FULL} BOOLEAN NOT NULL DEFAULT 0"])
             run(conn, f"CREATE TABLE {log} ({keys}) WITHOUT ROWID")
@@ -148,14 +149,21 @@ class ChangeLog:
         cols = ", ".join(prep.quote(k) for k in self.key)
         log, src = prep.quote(self.name), prep.quote(self.source.name)
 
-        def row(alias: str) -> str:
-            return "(" + ", ".join(f"{alias}.{prep.quote(k)}" for k in self.key) + ")"
+        def logged(alias: str) -> str:
+            # not INSERT OR IGNORE: inside a foreign-key action (ON UPDATE CASCADE, ON
+            # DELETE SET NULL) SQLite applies the outer statement's conflict mode to the
+            # trigger's insert, so a key logged twice failed the job's valid statement
+            values = ", ".join(f"{alias}.{prep.quote(k)}" for k in self.key)
+            same = " AND ".join(f"{prep.quote(k)} IS {alias}.{prep.quote(k)}" for k in self.key)
+            return (f"INSERT INTO {log} ({cols}) SELECT {values} "  # noqa: S608 - quoted names
+                    f"WHERE NOT EXISTS (SELECT 1 FROM {log} WHERE {same});")
 
-        rows = {"i": row("NEW"), "u": f"{row('OLD')}, {row('NEW')}", "d": row("OLD")}
+        body = {"i": logged("NEW"), "u": logged("OLD") + " " + logged("NEW"),
+                "d": logged("OLD")}
         for event, op in _SQLITE_EVENTS.items():
             run(conn,
-                f"CREATE TRIGGER {prep.quote(self._trigger(event))} AFTER {op} ON {src} "  # noqa: S608 - quoted names
-                f"BEGIN INSERT OR IGNORE INTO {log} ({cols}) VALUES {rows[event]}; END")
+                f"CREATE TRIGGER {prep.quote(self._trigger(event))} AFTER {op} ON {src} "
+                f"BEGIN {body[event]} END")
 
     def _create_pg_triggers(self, conn: Connection) -> None:
         prep = conn.dialect.identifier_preparer
