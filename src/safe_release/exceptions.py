@@ -27,6 +27,7 @@ catches the SDK's failures without catching your own bugs:
     └── RollbackFailedError (report)
     CheckpointError
     ├── SnapshotTamperedError
+    ├── RestoreBlockedError
     ├── SnapshotMissingError
     └── CheckpointNotFoundError (also LookupError)
     SigningKeyError
@@ -90,6 +91,7 @@ __all__ = [
     "ReleaseLockedError",
     "ReleaseNotFoundError",
     "ReleaseStateError",
+    "RestoreBlockedError",
     "RetentionError",
     "RollbackFailedError",
     "RollbackTriggered",
@@ -264,6 +266,14 @@ class CheckpointError(SafeReleaseError):
 
 class SnapshotTamperedError(CheckpointError):
     """A snapshot's signed manifest does not match its content; it was not restored."""
+
+
+class RestoreBlockedError(CheckpointError):
+    """A restore waited its bounded time for a lock another transaction holds, and gave up.
+
+    Often the job's own session still holds uncommitted changes: roll it back
+    (or pass it as ``release(..., sessions=[...])``), then run `Store.recover`.
+    """
 
 
 class SnapshotMissingError(CheckpointError):

@@ -42,7 +42,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from safe_release._checkpoints import _snapfile, _snapshot
 from safe_release._checkpoints._apply import Applier, Restore, missing, tampered
 from safe_release._store._engine import write_tx
-from safe_release.exceptions import CheckpointError
+from safe_release.exceptions import CheckpointError, RestoreBlockedError, StoreError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -60,6 +60,8 @@ __all__ = ["RestoreJob", "batch_records", "restore_jobs"]
 _MAX_PASSES = 8
 # how long a restore of several tables waits for their locks (PostgreSQL), seconds
 _LOCK_WAIT_S = 60.0
+RESTORE_LOCK_WAIT_S = 60.0
+"""Seconds a restore waits for a row or table lock before `RestoreBlockedError`."""
 _LOCK_NOT_AVAILABLE = "55P03"
 
 
@@ -107,12 +109,33 @@ def _restore_or_settle(jobs: Sequence[RestoreJob]) -> list[str]:
     transaction is rolled back and the restore runs again, settling (no savepoint
     slows the cheapest order down).
     """
-    if len(jobs) > 1:
-        return _restore(jobs, settle=True)
     try:
-        return _restore(jobs, settle=False)
-    except _Refused:
-        return _restore(jobs, settle=True)
+        if len(jobs) > 1:
+            return _restore(jobs, settle=True)
+        try:
+            return _restore(jobs, settle=False)
+        except _Refused:
+            return _restore(jobs, settle=True)
+    except StoreError as exc:
+        if not _waited_for_a_lock(exc):
+            raise
+        names = ", ".join(j.description for j in jobs)
+        msg = (f"restoring {names} waited as long as it may (PostgreSQL: "
+               f"{RESTORE_LOCK_WAIT_S:g} s; SQLite: the engine's busy timeout) for a lock "
+               "another transaction holds, and gave up; nothing was restored. Often it is "
+               "the job's own session, still holding uncommitted changes: roll it back or "
+               "close it "
+               "before the exception leaves the release (or pass it as release(..., "
+               "sessions=[session])), then run 'safe-release recover' (store.recover())")
+        raise RestoreBlockedError(msg) from exc
+
+
+def _waited_for_a_lock(exc: StoreError) -> bool:
+    """Whether the store error is a lock wait that ran out (PostgreSQL or SQLite)."""
+    cause = getattr(exc.__cause__, "orig", None)
+    if getattr(cause, "sqlstate", None) == _LOCK_NOT_AVAILABLE:
+        return True
+    return "database is locked" in str(cause)
 
 
 def _restore(jobs: Sequence[RestoreJob], *, settle: bool) -> list[str]:
@@ -148,6 +171,8 @@ def _compare_hashes(jobs: Sequence[RestoreJob], hashes: dict[int, Future[str]]) 
 def _apply(conn: Connection, jobs: Sequence[RestoreJob], aliases: dict[int, str], *,
            settle: bool) -> list[str]:
     """Prepare every table, run their statements, drop their change logs."""
+    if conn.dialect.name == "postgresql":  # never wait without bound on the job's locks
+        conn.exec_driver_sql(f"SET LOCAL lock_timeout = {int(RESTORE_LOCK_WAIT_S * 1000)}")
     if settle:
         _defer_foreign_keys(conn)
         if conn.dialect.name == "postgresql":

@@ -58,7 +58,7 @@ def guarded(
     trigger: Trigger | None = None, verify: Sequence[Check] = (),
     notify: Sequence[Callable[[RollbackReport], object]] = (), scope: str | None = None,
     on_failure: OnFailure = "rollback", wait: float | timedelta = 0.0,
-    lease: float | timedelta = 30.0,
+    lease: float | timedelta = 30.0, sessions: Sequence[Any] = (),
 ) -> _Guard:
     """Decorate a sync or async job function: each call runs in a new `release`.
 
@@ -69,4 +69,4 @@ def guarded(
     return _Guard(name, {"store": store, "checkpoint": checkpoint, "adapters": adapters,
                          "trigger": trigger, "verify": verify, "notify": notify,
                          "scope": scope, "on_failure": on_failure, "wait": wait,
-                         "lease": lease})
+                         "lease": lease, "sessions": sessions})

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import uuid
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Literal
@@ -53,6 +54,8 @@ if TYPE_CHECKING:
 
 __all__ = ["OnFailure", "Release", "current_release", "release"]
 
+_log = logging.getLogger("safe_release.release")
+
 OnFailure = Literal["rollback", "manual"]
 _CURRENT: ContextVar[Release | None] = ContextVar("safe_release_release", default=None)
 
@@ -90,6 +93,7 @@ class Release:
         verify: Sequence[Check] = (), notify: Sequence[Callable[[RollbackReport], object]] = (),
         scope: str | None = None, on_failure: OnFailure = "rollback",
         wait: float | timedelta = 0.0, lease: float | timedelta = 30.0,
+        sessions: Sequence[Any] = (),
     ) -> None:
         if on_failure not in {"rollback", "manual"}:
             msg = f"on_failure={on_failure!r} must be 'rollback' or 'manual'"
@@ -110,6 +114,11 @@ class Release:
         self._adapters = _args.checked_adapters(_args.items(adapters, "adapters"))
         self._checks = normalize_checks(_args.items(verify, "verify"))
         self._notify = _args.items(notify, "notify")
+        self._sessions = _args.items(sessions, "sessions")
+        if not all(callable(getattr(s, "rollback", None)) for s in self._sessions):
+            msg = ("sessions= takes the job's open sessions or connections (objects with "
+                   "rollback(), such as a SQLAlchemy Session or Connection)")
+            raise InvalidArgumentError(msg)
         if not all(callable(n) for n in self._notify):
             msg = "notify= takes callables that receive the RollbackReport"
             raise InvalidArgumentError(msg)
@@ -253,6 +262,7 @@ class Release:
         if failure is None:
             self._succeed()  # checks the lock in its own transaction
             return False
+        self._release_sessions()
         if self.on_failure == "manual":
             self._park(failure)
         else:
@@ -319,6 +329,11 @@ class Release:
         _add_note(exc, f"nothing was restored (on_failure='manual'): run 'safe-release "
                        f"rollback {self.id}' or store.rollback({self.id!r})")
 
+    def _release_sessions(self) -> None:
+        """Roll back the job's own sessions: a restore would wait on their locks."""
+        for session in self._sessions:
+            _roll_back_session(self.id, session)
+
     def _roll_back(self, exc: BaseException) -> None:
         assert self._lock is not None  # noqa: S101 - set by _start
         lock = self._lock
@@ -366,12 +381,20 @@ def failed_error(report: RollbackReport, original: BaseException | None,
     return err
 
 
+def _roll_back_session(release_id: str, session: Any) -> None:
+    try:
+        session.rollback()
+    except Exception as exc:  # noqa: BLE001 - logged; the restore's wait is bounded anyway
+        _log.warning("release %s: rolling back session %s failed (%s: %s)", release_id,
+                     type(session).__name__, type(exc).__name__, exc)
+
+
 def release(
     name: str, *, store: Store, checkpoint: Sequence[Any] = (), adapters: Sequence[Any] = (),
     trigger: Trigger | None = None, verify: Sequence[Check] = (),
     notify: Sequence[Callable[[RollbackReport], object]] = (), scope: str | None = None,
     on_failure: OnFailure = "rollback", wait: float | timedelta = 0.0,
-    lease: float | timedelta = 30.0,
+    lease: float | timedelta = 30.0, sessions: Sequence[Any] = (),
 ) -> Release:
     """A release of the job ``name``; use it as ``with`` or ``async with``.
 
@@ -384,7 +407,11 @@ def release(
     to queue for it (0: fail at once with `ReleaseLockedError`); ``lease`` is how
     long the lock outlives a process that stops renewing it.
     ``on_failure="manual"`` restores nothing and waits in ``pending_rollback``.
+    ``sessions`` are the job's own open sessions or connections (anything with
+    ``rollback()``): on failure they are rolled back first, so that the restore
+    does not wait on their uncommitted changes (it waits at most
+    ``RESTORE_LOCK_WAIT_S``, then fails with `RestoreBlockedError`).
     """
     return Release(name, store=store, checkpoint=checkpoint, adapters=adapters,
                    trigger=trigger, verify=verify, notify=notify, scope=scope,
-                   on_failure=on_failure, wait=wait, lease=lease)
+                   on_failure=on_failure, wait=wait, lease=lease, sessions=sessions)
