@@ -41,10 +41,14 @@ def parser(doc: str) -> argparse.ArgumentParser:
     out = argparse.ArgumentParser(description=doc.split("\n", maxsplit=1)[0])
     out.add_argument("--pg-url", help="PostgreSQL URL (default: $" + ", $".join(PG_ENVS) + ")")
     out.add_argument("--quick", action="store_true", help="small sizes, for CI smoke runs")
-    out.add_argument("--no-local-pg", action="store_true",
-                     help="without a URL, skip PostgreSQL instead of starting a local one")
-    out.add_argument("--write-docs", action="store_true",
-                     help="write the results into docs/performance.md")
+    out.add_argument(
+        "--no-local-pg",
+        action="store_true",
+        help="without a URL, skip PostgreSQL instead of starting a local one",
+    )
+    out.add_argument(
+        "--write-docs", action="store_true", help="write the results into docs/performance.md"
+    )
     return out
 
 
@@ -54,7 +58,8 @@ def postgres_url(args: argparse.Namespace, stack: contextlib.ExitStack) -> str |
     The local server lives as long as ``stack``; None when there is none to be had.
     """
     url: str | None = args.pg_url or next(
-        (os.environ[e] for e in PG_ENVS if os.environ.get(e)), None)
+        (os.environ[e] for e in PG_ENVS if os.environ.get(e)), None
+    )
     if url is None and not args.no_local_pg:
         with contextlib.suppress(PostgresUnavailableError):
             url = stack.enter_context(TemporaryPostgres())

@@ -48,10 +48,13 @@ def run(n: int = 5000, *, store: sr.Store | None = None) -> dict[str, Any]:
     limit = fake.limit(OPERATION)
     ideal = max(n - limit.burst, 0) / limit.rate
     return {
-        "writes": n, "simulated_s": simulated, "ideal_s": ideal,
+        "writes": n,
+        "simulated_s": simulated,
+        "ideal_s": ideal,
         "ratio": simulated / ideal if ideal else 1.0,
         "throttled_429": sum(c.status == 429 for c in fake.calls[first:]),
-        "duplicates": _duplicates(fake), "failed_steps": sum(not s.ok for s in steps),
+        "duplicates": _duplicates(fake),
+        "failed_steps": sum(not s.ok for s in steps),
         "restored": sum(p == Decimal("10.00") for p in fake.prices.values()),
         "wall_s": wall,
     }
@@ -60,10 +63,15 @@ def run(n: int = 5000, *, store: sr.Store | None = None) -> dict[str, Any]:
 @contextlib.contextmanager
 def _adapter(fake: FakeAmazon, clock: FakeClock) -> Any:
     creds = fake.credentials
-    with AmazonAdapter(seller_id=creds.seller_id, client_id=creds.client_id,
-                       client_secret=creds.client_secret, refresh_token=creds.refresh_token,
-                       marketplace_id=creds.marketplace_id, transport=fake.transport,
-                       clock=clock) as adapter:
+    with AmazonAdapter(
+        seller_id=creds.seller_id,
+        client_id=creds.client_id,
+        client_secret=creds.client_secret,
+        refresh_token=creds.refresh_token,
+        marketplace_id=creds.marketplace_id,
+        transport=fake.transport,
+        clock=clock,
+    ) as adapter:
         yield adapter
 
 

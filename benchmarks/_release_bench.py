@@ -31,12 +31,15 @@ __all__ = ["compensation", "overhead"]
 _OP = "patchListingsItem"
 
 
-def overhead(runs: int = 300, warmup: int = 20, *, url: str | None = None,
-             checkpoint: bool = False) -> dict[str, float]:
+def overhead(
+    runs: int = 300, warmup: int = 20, *, url: str | None = None, checkpoint: bool = False
+) -> dict[str, float]:
     """Median and p90 milliseconds of an empty release (SQLite file, or ``url``)."""
     schema = f"bench_{uuid.uuid4().hex[:8]}" if url is not None else None
-    with tempfile.TemporaryDirectory() as folder, \
-            sr.connect(url or f"sqlite:///{Path(folder) / 'bench.db'}", schema=schema) as store:
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        sr.connect(url or f"sqlite:///{Path(folder) / 'bench.db'}", schema=schema) as store,
+    ):
         try:
             items: list[Any] = []
             if checkpoint:
@@ -55,8 +58,10 @@ def overhead(runs: int = 300, warmup: int = 20, *, url: str | None = None,
                 with store.engine.begin() as conn:
                     conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
     times.sort()
-    return {"median_ms": statistics.median(times) * 1e3,
-            "p90_ms": times[int(len(times) * 0.9)] * 1e3}
+    return {
+        "median_ms": statistics.median(times) * 1e3,
+        "p90_ms": times[int(len(times) * 0.9)] * 1e3,
+    }
 
 
 class _JobFailedError(Exception):
@@ -71,8 +76,9 @@ def compensation(n: int = 5000) -> dict[str, Any]:
         fake.add_listing(f"SKU-{i}", price=Decimal("10.00"), quantity=1)
     with contextlib.ExitStack() as stack:
         folder = stack.enter_context(tempfile.TemporaryDirectory())
-        store = stack.enter_context(sr.connect(f"sqlite:///{Path(folder) / 'bench.db'}",
-                                               clock=clock))
+        store = stack.enter_context(
+            sr.connect(f"sqlite:///{Path(folder) / 'bench.db'}", clock=clock)
+        )
         adapter = stack.enter_context(_adapter(fake, clock))
         rel = sr.release("reprice", store=store, adapters=[adapter])
         wall = time.perf_counter()
@@ -92,11 +98,15 @@ def compensation(n: int = 5000) -> dict[str, Any]:
     ideal = (n - limit.burst) / limit.rate
     writes = [c for c in fake.calls if c.operation == _OP]
     return {
-        "writes": n, "simulated_s": simulated, "ideal_s": ideal, "ratio": simulated / ideal,
+        "writes": n,
+        "simulated_s": simulated,
+        "ideal_s": ideal,
+        "ratio": simulated / ideal,
         "throttled_429": sum(c.status == 429 for c in writes),
         "duplicates": 0 if _no_duplicates(fake) else 1,
         "restored": sum(fake.price(f"SKU-{i}") == Decimal("10.00") for i in range(n)),
-        "status": report.status.value, "wall_s": wall,
+        "status": report.status.value,
+        "wall_s": wall,
     }
 
 
@@ -111,7 +121,11 @@ def _no_duplicates(fake: FakeAmazon) -> bool:
 def _adapter(fake: FakeAmazon, clock: FakeClock) -> AmazonAdapter:
     creds = fake.credentials
     return AmazonAdapter(
-        seller_id=creds.seller_id, client_id=creds.client_id,
-        client_secret=creds.client_secret, refresh_token=creds.refresh_token,
-        marketplace_id=creds.marketplace_id, transport=fake.transport, clock=clock,
+        seller_id=creds.seller_id,
+        client_id=creds.client_id,
+        client_secret=creds.client_secret,
+        refresh_token=creds.refresh_token,
+        marketplace_id=creds.marketplace_id,
+        transport=fake.transport,
+        clock=clock,
     )

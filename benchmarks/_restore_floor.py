@@ -37,10 +37,18 @@ __all__ = ["floor_samples"]
 _CACHE_KIB = 65_536
 
 
-def floor_samples(engine: sa.Engine, prices: sa.Table, snap: sa.Table, *, rounds: int,
-                  scenarios: tuple[tuple[str, str], ...], timed_copy: Callable[[], float],
-                  vacuum: Callable[[], None], changed: dict[str, sa.ColumnElement[bool]],
-                  bound: str) -> dict[str, list[float]]:
+def floor_samples(
+    engine: sa.Engine,
+    prices: sa.Table,
+    snap: sa.Table,
+    *,
+    rounds: int,
+    scenarios: tuple[tuple[str, str], ...],
+    timed_copy: Callable[[], float],
+    vacuum: Callable[[], None],
+    changed: dict[str, sa.ColumnElement[bool]],
+    bound: str,
+) -> dict[str, list[float]]:
     """``samples[name]`` and ``samples["copy " + name]`` per scenario, seconds.
 
     ``snap`` is created (same definition as ``prices``), filled from ``prices`` and
@@ -67,8 +75,9 @@ def floor_samples(engine: sa.Engine, prices: sa.Table, snap: sa.Table, *, rounds
     return samples
 
 
-def _restore(engine: sa.Engine, diff: Diff, name: str,
-             changed: sa.ColumnElement[bool] | None) -> float:
+def _restore(
+    engine: sa.Engine, diff: Diff, name: str, changed: sa.ColumnElement[bool] | None
+) -> float:
     """Seconds of the one statement that puts ``name``'s change back, with its commit."""
     if name == "wiped":
         statement: sa.Executable = diff.insert_all()

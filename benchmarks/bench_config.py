@@ -181,19 +181,21 @@ def version_rows(name: str, count: int) -> list[dict[str, Any]]:
     rows = []
     for number in range(1, count + 1):
         text = canonical(pricing(number))
-        rows.append({
-            "name": name,
-            "version": number,
-            "content": text,
-            "content_hash": hashlib.sha256(text.encode("utf-8")).hexdigest(),
-            "size": len(text.encode("utf-8")),
-            "author": "bench-seed",
-            "message": f"seeded version {number}",
-            "created_at": SEED_TIME + timedelta(minutes=number),
-            "parent": number - 1 or None,
-            "rolled_back_from": None,
-            "restores": None,
-        })
+        rows.append(
+            {
+                "name": name,
+                "version": number,
+                "content": text,
+                "content_hash": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+                "size": len(text.encode("utf-8")),
+                "author": "bench-seed",
+                "message": f"seeded version {number}",
+                "created_at": SEED_TIME + timedelta(minutes=number),
+                "parent": number - 1 or None,
+                "rolled_back_from": None,
+                "restores": None,
+            }
+        )
     return rows
 
 
@@ -201,8 +203,15 @@ def seed(store: sr.Store, names: list[str], count: int) -> float:
     """Bulk-insert ``count`` versions of each name; returns the seconds taken."""
     tables = store.tables
     heads = [
-        {"name": n, "head": count, "latest": count, "last_good": None, "candidate": None,
-         "rollout_bp": None, "updated_at": SEED_TIME + timedelta(minutes=count)}
+        {
+            "name": n,
+            "head": count,
+            "latest": count,
+            "last_good": None,
+            "candidate": None,
+            "rollout_bp": None,
+            "updated_at": SEED_TIME + timedelta(minutes=count),
+        }
         for n in names
     ]
     began = time.perf_counter()
@@ -377,8 +386,9 @@ def run_backend(label: str, pg_url: str | None, sizes: Sizes) -> tuple[Result, s
         measure_reads(backend, result, sizes)
         print(f"  {label}: publish ...", flush=True)
         measure_publish(backend, result, sizes)
-        print(f"  {label}: history (seeding {sizes.names * sizes.versions:,} rows) ...",
-              flush=True)
+        print(
+            f"  {label}: history (seeding {sizes.names * sizes.versions:,} rows) ...", flush=True
+        )
         measure_history(backend, result, sizes)
     finally:
         backend.close()
@@ -400,12 +410,18 @@ def table(results: list[Result]) -> str:
         ("cached `current()`, median µs/call", lambda r: us(r.cached_us)),
         ("uncached `get(head)`, median µs/call", lambda r: us(r.uncached_us)),
         ("ratio uncached / cached", lambda r: f"{r.cached_ratio:,.0f}x"),
-        (f"`publish`, versions/s ({first.publishes} sequential)",
-         lambda r: f"{r.publish_per_s:,.0f} ({r.publish_ms:.2f} ms each)"),
-        (f"`history(limit=50)`, median µs, 1 name x {first.small_rows} versions",
-         lambda r: us(r.history_small_us)),
-        (f"`history(limit=50)`, median µs, {first.stored_rows:,} versions stored",
-         lambda r: us(r.history_big_us)),
+        (
+            f"`publish`, versions/s ({first.publishes} sequential)",
+            lambda r: f"{r.publish_per_s:,.0f} ({r.publish_ms:.2f} ms each)",
+        ),
+        (
+            f"`history(limit=50)`, median µs, 1 name x {first.small_rows} versions",
+            lambda r: us(r.history_small_us),
+        ),
+        (
+            f"`history(limit=50)`, median µs, {first.stored_rows:,} versions stored",
+            lambda r: us(r.history_big_us),
+        ),
         ("ratio many / few versions", lambda r: f"{r.history_ratio:.2f}x"),
         (f"bulk seed of {first.stored_rows:,} version rows, s", lambda r: f"{r.seed_s:.1f}"),
         ("history query plan", lambda r: f"`{r.plan}`"),
@@ -414,8 +430,9 @@ def table(results: list[Result]) -> str:
         "| measure | " + " | ".join(r.backend for r in results) + " |",
         "|---|" + "---|" * len(results),
     ]
-    lines += [f"| {label} | " + " | ".join(cell(r) for r in results) + " |"
-              for label, cell in rows]
+    lines += [
+        f"| {label} | " + " | ".join(cell(r) for r in results) + " |" for label, cell in rows
+    ]
     return "\n".join(lines)
 
 
@@ -424,16 +441,26 @@ def checks(result: Result) -> list[tuple[bool, str]]:
     r = result
     refreshed = f"{r.refreshed_batches}/{r.cached_batches} timed batches included a refresh"
     return [
-        (r.cached_ratio >= CACHED_TARGET_RATIO and r.cached_us < CACHED_TARGET_US,
-         (f"{r.backend}: cached current() {us(r.cached_us)} µs (target < "
-          f"{CACHED_TARGET_US:g}), {r.cached_ratio:,.0f}x faster than get(head) (target >= "
-          f"{CACHED_TARGET_RATIO:g}x); {refreshed}")),
-        (r.history_ratio <= HISTORY_TARGET_RATIO,
-         (f"{r.backend}: history(limit=50) with {r.stored_rows:,} versions stored is "
-          f"{r.history_ratio:.2f}x the time with {r.small_rows} (target <= "
-          f"{HISTORY_TARGET_RATIO:g}x)")),
-        (r.plan_ok,
-         f"{r.backend}: the history query walks the (name, version) primary key index, no sort"),
+        (
+            r.cached_ratio >= CACHED_TARGET_RATIO and r.cached_us < CACHED_TARGET_US,
+            (
+                f"{r.backend}: cached current() {us(r.cached_us)} µs (target < "
+                f"{CACHED_TARGET_US:g}), {r.cached_ratio:,.0f}x faster than get(head) (target >= "
+                f"{CACHED_TARGET_RATIO:g}x); {refreshed}"
+            ),
+        ),
+        (
+            r.history_ratio <= HISTORY_TARGET_RATIO,
+            (
+                f"{r.backend}: history(limit=50) with {r.stored_rows:,} versions stored is "
+                f"{r.history_ratio:.2f}x the time with {r.small_rows} (target <= "
+                f"{HISTORY_TARGET_RATIO:g}x)"
+            ),
+        ),
+        (
+            r.plan_ok,
+            f"{r.backend}: the history query walks the (name, version) primary key index, no sort",
+        ),
     ]
 
 
@@ -509,13 +536,17 @@ def main(argv: list[str] | None = None) -> int:
         if url is not None:
             targets.append(("PostgreSQL", url))
         else:
-            skipped.append("PostgreSQL: no URL (--pg-url, $" + ", $".join(PG_ENVS)
-                           + ") and no local PostgreSQL binaries")
+            skipped.append(
+                "PostgreSQL: no URL (--pg-url, $"
+                + ", $".join(PG_ENVS)
+                + ") and no local PostgreSQL binaries"
+            )
         return _run(args, targets, skipped)
 
 
-def _run(args: argparse.Namespace, targets: list[tuple[str, str | None]],
-         skipped: list[str]) -> int:
+def _run(
+    args: argparse.Namespace, targets: list[tuple[str, str | None]], skipped: list[str]
+) -> int:
     """Measure every target, print the report, write the docs when asked."""
     sizes = QUICK if args.quick else FULL
     print("bench_config: measuring ...", flush=True)

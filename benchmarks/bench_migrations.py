@@ -37,13 +37,14 @@ REVISIONS = 50
 
 
 def _create(n: int) -> tuple[str, str]:
-    parent = (f', sa.Column("parent_id", sa.Integer, sa.ForeignKey("t{n - 1}.id"))'
-              if n > 0 else "")
-    up = (f'op.create_table("t{n}", sa.Column("id", sa.Integer, primary_key=True), '
-          f'sa.Column("sku", sa.String(40), nullable=False, unique=True), '
-          f'sa.Column("price", sa.Numeric(12, 2)), sa.Column("qty", sa.Integer, '
-          f'nullable=False), sa.Column("updated_at", sa.DateTime(timezone=True)), '
-          f'sa.Column("attrs", sa.JSON){parent})')
+    parent = f', sa.Column("parent_id", sa.Integer, sa.ForeignKey("t{n - 1}.id"))' if n > 0 else ""
+    up = (
+        f'op.create_table("t{n}", sa.Column("id", sa.Integer, primary_key=True), '
+        f'sa.Column("sku", sa.String(40), nullable=False, unique=True), '
+        f'sa.Column("price", sa.Numeric(12, 2)), sa.Column("qty", sa.Integer, '
+        f'nullable=False), sa.Column("updated_at", sa.DateTime(timezone=True)), '
+        f'sa.Column("attrs", sa.JSON){parent})'
+    )
     return up, f'op.drop_table("t{n}")'
 
 
@@ -51,17 +52,27 @@ def _change(i: int) -> tuple[str, str]:
     t = f"t{i % TABLES}"
     kind = i % 4
     if kind == 0:
-        return (f'op.add_column("{t}", sa.Column("c{i}", sa.String(30)))',
-                f'with op.batch_alter_table("{t}") as b:\n    b.drop_column("c{i}")')
+        return (
+            f'op.add_column("{t}", sa.Column("c{i}", sa.String(30)))',
+            f'with op.batch_alter_table("{t}") as b:\n    b.drop_column("c{i}")',
+        )
     if kind == 1:
-        return (f'op.create_index("ix_{t}_{i}", "{t}", ["qty"])',
-                f'op.drop_index("ix_{t}_{i}", table_name="{t}")')
+        return (
+            f'op.create_index("ix_{t}_{i}", "{t}", ["qty"])',
+            f'op.drop_index("ix_{t}_{i}", table_name="{t}")',
+        )
     if kind == 2:
-        return ((f'op.add_column("{t}", sa.Column("d{i}", sa.Integer, nullable=False, '
-                f'server_default="0"))'),
-                f'with op.batch_alter_table("{t}") as b:\n    b.drop_column("d{i}")')
-    return (f'op.execute("UPDATE {t} SET qty = qty + 1")',
-            f'op.execute("UPDATE {t} SET qty = qty - 1")')
+        return (
+            (
+                f'op.add_column("{t}", sa.Column("d{i}", sa.Integer, nullable=False, '
+                f'server_default="0"))'
+            ),
+            f'with op.batch_alter_table("{t}") as b:\n    b.drop_column("d{i}")',
+        )
+    return (
+        f'op.execute("UPDATE {t} SET qty = qty + 1")',
+        f'op.execute("UPDATE {t} SET qty = qty - 1")',
+    )
 
 
 def build(root: Path) -> AlembicProject:
@@ -139,14 +150,20 @@ def main(argv: list[str] | None = None) -> int:
     quiet = statistics.median(unsynced)
     quiet_ratio = statistics.median(c / u for (_, c), u in zip(pairs, unsynced, strict=True))
     lines = [
-        (f"{REVISIONS}-revision chain, {TABLES} tables, {rows:,} seeded rows per table, SQLite "
-        f"file, {rounds} rounds (median):"),
+        (
+            f"{REVISIONS}-revision chain, {TABLES} tables, {rows:,} seeded rows per table, SQLite "
+            f"file, {rounds} rounds (median):"
+        ),
         f"- plain alembic upgrade head + downgrade base + upgrade head: {base:.2f} s",
-        (f"- safe_release.migrations.check ({walked} revisions up/down/up, schema and "
-        f"per-column data compared): {spent:.2f} s"),
+        (
+            f"- safe_release.migrations.check ({walked} revisions up/down/up, schema and "
+            f"per-column data compared): {spent:.2f} s"
+        ),
         f"- ratio check / plain: {ratio:.2f} (target <= {TARGET:.0f}): {verdict}",
-        (f"- for reference: plain with `PRAGMA synchronous = OFF` (as the check's scratch "
-        f"file has it) took {quiet:.2f} s; check / that: {quiet_ratio:.2f}"),
+        (
+            f"- for reference: plain with `PRAGMA synchronous = OFF` (as the check's scratch "
+            f"file has it) took {quiet:.2f} s; check / that: {quiet_ratio:.2f}"
+        ),
     ]
     print("\n".join(lines))
     if args.write_docs and not args.quick:
@@ -173,10 +190,16 @@ the rounds' own ratios.
 
 def _section(lines: list[str]) -> str:
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    return (f"## Migration checker (`benchmarks/bench_migrations.py`)\n\nMeasured {when} with "
-            f"`python benchmarks/bench_migrations.py`; Python {platform.python_version()}, "
-            f"SQLAlchemy {sqlalchemy.__version__}.\n\n" + lines[0] + "\n\n"
-            + "\n".join(lines[1:]) + "\n\n" + _EXPLAINED)
+    return (
+        f"## Migration checker (`benchmarks/bench_migrations.py`)\n\nMeasured {when} with "
+        f"`python benchmarks/bench_migrations.py`; Python {platform.python_version()}, "
+        f"SQLAlchemy {sqlalchemy.__version__}.\n\n"
+        + lines[0]
+        + "\n\n"
+        + "\n".join(lines[1:])
+        + "\n\n"
+        + _EXPLAINED
+    )
 
 
 if __name__ == "__main__":

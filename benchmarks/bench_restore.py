@@ -146,7 +146,8 @@ def _median_ratio(top: list[float], bottom: list[float]) -> float:
 def prices_table(schema: str | None, name: str = "prices") -> sa.Table:
     """The benchmark's prices table (a copy has the same definition)."""
     return sa.Table(
-        name, sa.MetaData(schema=schema),
+        name,
+        sa.MetaData(schema=schema),
         sa.Column("sku", sa.String(64), primary_key=True),
         sa.Column("store", sa.String(8), primary_key=True),
         sa.Column("price", sa.Numeric(18, 4)),
@@ -159,9 +160,17 @@ def prices_table(schema: str | None, name: str = "prices") -> sa.Table:
 def seed(engine: sa.Engine, table: sa.Table, rows: int) -> None:
     """Fill ``table`` with ``rows`` prices."""
     at = datetime(2025, 1, 1, tzinfo=timezone.utc)
-    data = [{"sku": f"SKU-{i:07d}", "store": ("US", "EU", "JP")[i % 3],
-             "price": Decimal(i % 997) + Decimal("0.1234"), "qty": i % 50,
-             "currency": "USD", "updated_at": at} for i in range(rows)]
+    data = [
+        {
+            "sku": f"SKU-{i:07d}",
+            "store": ("US", "EU", "JP")[i % 3],
+            "price": Decimal(i % 997) + Decimal("0.1234"),
+            "qty": i % 50,
+            "currency": "USD",
+            "updated_at": at,
+        }
+        for i in range(rows)
+    ]
     with engine.begin() as conn:
         conn.execute(table.insert(), data)
 
@@ -191,8 +200,9 @@ def copier(engine: sa.Engine, prices: sa.Table, copy: sa.Table) -> Callable[[], 
     return measured
 
 
-def measure(label: str, store: sr.Store, rows: int, *, rounds: int,
-            profile: bool = False) -> Result:
+def measure(
+    label: str, store: sr.Store, rows: int, *, rounds: int, profile: bool = False
+) -> Result:
     """Every measurement on one store's database, interleaved with the copy.
 
     Each round runs: copy, capture; then per scenario the checkpoint's capture
@@ -214,10 +224,16 @@ def measure(label: str, store: sr.Store, rows: int, *, rounds: int,
     bench.result.details = [f"{name}: {bench.details[name]}" for name, _ in SCENARIOS]
     bench.discard_last()  # no trigger of the checkpoint's left on prices
     bench.result.floor = _restore_floor.floor_samples(
-        engine, prices, prices_table(schema, "prices_floor"), rounds=rounds,
-        scenarios=SCENARIOS, timed_copy=bench.timed_copy,
-        vacuum=lambda: vacuum(engine, prices), bound=clustered(rows), changed={
-            "1 %": prices.c.sku.like("%00"), "1 % clustered": prices.c.sku < clustered(rows)})
+        engine,
+        prices,
+        prices_table(schema, "prices_floor"),
+        rounds=rounds,
+        scenarios=SCENARIOS,
+        timed_copy=bench.timed_copy,
+        vacuum=lambda: vacuum(engine, prices),
+        bound=clustered(rows),
+        changed={"1 %": prices.c.sku.like("%00"), "1 % clustered": prices.c.sku < clustered(rows)},
+    )
     if profile:
         for name, sql in SCENARIOS:
             bench.change(sql)
@@ -229,8 +245,9 @@ def measure(label: str, store: sr.Store, rows: int, *, rounds: int,
 class _Bench:
     """One backend's checkpoint, the checkpoint taken last, and the samples so far."""
 
-    def __init__(self, store: sr.Store, prices: sa.Table, timed_copy: Callable[[], float],
-                 result: Result) -> None:
+    def __init__(
+        self, store: sr.Store, prices: sa.Table, timed_copy: Callable[[], float], result: Result
+    ) -> None:
         self.store, self.prices, self.timed_copy, self.result = store, prices, timed_copy, result
         self.cp, self.release = table_checkpoint(store.engine, prices), uuid.uuid4().hex
         self.seqs = iter(range(1, 10_000))
@@ -305,8 +322,10 @@ def profiled(engine: sa.Engine, title: str, work: Callable[[], object]) -> str:
         sa.event.remove(engine, "before_cursor_execute", before)
         sa.event.remove(engine, "after_cursor_execute", after)
     in_sql = sum(s for s, _ in spans)
-    head = (f"-- {title}: {total * 1e3:.1f} ms, {len(spans)} statements "
-            f"({in_sql * 1e3:.1f} ms in SQL, {(total - in_sql) * 1e3:.1f} ms outside)")
+    head = (
+        f"-- {title}: {total * 1e3:.1f} ms, {len(spans)} statements "
+        f"({in_sql * 1e3:.1f} ms in SQL, {(total - in_sql) * 1e3:.1f} ms outside)"
+    )
     lines = [head]
     lines += [f"{s * 1e3:8.2f} ms  {sql[:150]}" for s, sql in sorted(spans, reverse=True)]
     return "\n".join(lines)
@@ -328,29 +347,38 @@ def vacuum(engine: sa.Engine, table: sa.Table) -> None:
 # -- whole releases ----------------------------------------------------------------------
 
 
-def measure_release_overhead(runs: int, url: str | None = None, *,
-                             checkpoint: bool = False) -> str:
+def measure_release_overhead(
+    runs: int, url: str | None = None, *, checkpoint: bool = False
+) -> str:
     """Median ``release()`` overhead with no failure (SQLite file store, or ``url``)."""
     figures = _release_bench.overhead(runs, url=url, checkpoint=checkpoint)
     passed = figures["median_ms"] <= RELEASE_OVERHEAD_MS
     what = "a config checkpoint" if checkpoint else "no checkpoint"
     where = "PostgreSQL" if url else "SQLite"
-    return (f"{'PASS' if passed else 'FAIL'}  release() overhead, {what}, {where}: "
-            f"median {figures['median_ms']:.2f} ms (p90 {figures['p90_ms']:.2f} ms; "
-            f"target <= {RELEASE_OVERHEAD_MS:g} ms)")
+    return (
+        f"{'PASS' if passed else 'FAIL'}  release() overhead, {what}, {where}: "
+        f"median {figures['median_ms']:.2f} ms (p90 {figures['p90_ms']:.2f} ms; "
+        f"target <= {RELEASE_OVERHEAD_MS:g} ms)"
+    )
 
 
 def measure_compensation(writes: int) -> str:
     """A failed release compensating ``writes`` price changes on FakeAmazon's real quota."""
     f = _release_bench.compensation(writes)
-    passed = (f["ratio"] <= COMPENSATION_RATIO and f["throttled_429"] == 0
-              and f["duplicates"] == 0 and f["restored"] == writes)
-    return (f"{'PASS' if passed else 'FAIL'}  compensating {writes:,} price writes "
-            f"(patchListingsItem 5/s, burst 5; fake clock): {f['simulated_s']:.1f} s simulated "
-            f"vs {f['ideal_s']:.1f} s ideal = {f['ratio']:.4f}x (target <= "
-            f"{COMPENSATION_RATIO:g}x), {f['throttled_429']} answered 429, "
-            f"{f['duplicates']} duplicates, {f['restored']:,} prices restored, release "
-            f"{f['status']}, {f['wall_s']:.1f} s wall")
+    passed = (
+        f["ratio"] <= COMPENSATION_RATIO
+        and f["throttled_429"] == 0
+        and f["duplicates"] == 0
+        and f["restored"] == writes
+    )
+    return (
+        f"{'PASS' if passed else 'FAIL'}  compensating {writes:,} price writes "
+        f"(patchListingsItem 5/s, burst 5; fake clock): {f['simulated_s']:.1f} s simulated "
+        f"vs {f['ideal_s']:.1f} s ideal = {f['ratio']:.4f}x (target <= "
+        f"{COMPENSATION_RATIO:g}x), {f['throttled_429']} answered 429, "
+        f"{f['duplicates']} duplicates, {f['restored']:,} prices restored, release "
+        f"{f['status']}, {f['wall_s']:.1f} s wall"
+    )
 
 
 # -- report ------------------------------------------------------------------------------
@@ -361,10 +389,18 @@ def checks(r: Result) -> list[tuple[bool, str]]:
     fulls = ("wiped", "rewritten")
     return [
         _check(r.to_copy("capture"), CAPTURE_TARGET, f"{r.backend}: capture / copy"),
-        *(_check(r.to_copy(name), FULL_TARGET, f"{r.backend}: full restore ({name}) / copy")
-          for name in fulls),
-        *(_check(r.partial_to(name), PARTIAL_TARGET,
-                 f"{r.backend}: 1 % restore / full restore ({name})") for name in fulls),
+        *(
+            _check(r.to_copy(name), FULL_TARGET, f"{r.backend}: full restore ({name}) / copy")
+            for name in fulls
+        ),
+        *(
+            _check(
+                r.partial_to(name),
+                PARTIAL_TARGET,
+                f"{r.backend}: 1 % restore / full restore ({name})",
+            )
+            for name in fulls
+        ),
     ]
 
 
@@ -377,10 +413,20 @@ def _ratio_rows(*, floor: bool) -> list[tuple[str, Callable[[Result], str]]]:
     head = "bare-SQL floor: " if floor else ""
     fulls = ("wiped", "rewritten")
     return [
-        *((f"{head}full restore ({name}) / copy",
-           lambda r, name=name: f"{r.to_copy(name, floor=floor):.2f}") for name in fulls),
-        *((f"{head}1 % restore / full restore ({name})",
-           lambda r, name=name: f"{r.partial_to(name, floor=floor):.2f}") for name in fulls),
+        *(
+            (
+                f"{head}full restore ({name}) / copy",
+                lambda r, name=name: f"{r.to_copy(name, floor=floor):.2f}",
+            )
+            for name in fulls
+        ),
+        *(
+            (
+                f"{head}1 % restore / full restore ({name})",
+                lambda r, name=name: f"{r.partial_to(name, floor=floor):.2f}",
+            )
+            for name in fulls
+        ),
     ]
 
 
@@ -389,27 +435,34 @@ def table(results: list[Result]) -> str:
     rows: list[tuple[str, Callable[[Result], str]]] = [
         ("rows in `prices`", lambda r: f"{r.rows:,}"),
         ("pairs per ratio (rounds)", lambda r: f"{r.pairs()}"),
-        ("`INSERT INTO prices_copy SELECT * FROM prices`, ms (every pair's copy)",
-         lambda r: f"{r.ms('copy'):.0f}"),
+        (
+            "`INSERT INTO prices_copy SELECT * FROM prices`, ms (every pair's copy)",
+            lambda r: f"{r.ms('copy'):.0f}",
+        ),
         ("capture, ms", lambda r: f"{r.ms('capture'):.0f}"),
         ("full restore, every row deleted (wiped), ms", lambda r: f"{r.ms('wiped'):.0f}"),
-        ("full restore, every row updated (rewritten), ms",
-         lambda r: f"{r.ms('rewritten'):.0f}"),
+        ("full restore, every row updated (rewritten), ms", lambda r: f"{r.ms('rewritten'):.0f}"),
         ("restore after 1 % updated, ms", lambda r: f"{r.ms('1 %'):.1f}"),
-        ("restore after 1 % updated, clustered, ms",
-         lambda r: f"{r.ms('1 % clustered'):.1f}"),
+        ("restore after 1 % updated, clustered, ms", lambda r: f"{r.ms('1 % clustered'):.1f}"),
         ("capture / copy", lambda r: f"{r.to_copy('capture'):.2f}"),
         *_ratio_rows(floor=False),
-        ("1 % clustered / full restore (wiped, rewritten)",
-         lambda r: f"{r.partial_to('wiped', partial='1 % clustered'):.2f}, "
-                   f"{r.partial_to('rewritten', partial='1 % clustered'):.2f}"),
+        (
+            "1 % clustered / full restore (wiped, rewritten)",
+            lambda r: (
+                f"{r.partial_to('wiped', partial='1 % clustered'):.2f}, "
+                f"{r.partial_to('rewritten', partial='1 % clustered'):.2f}"
+            ),
+        ),
         *_ratio_rows(floor=True),
         ("restore details", lambda r: "; ".join(r.details)),
     ]
-    lines = ["| measure | " + " | ".join(r.backend for r in results) + " |",
-             "|---|" + "---|" * len(results)]
-    lines += [f"| {label} | " + " | ".join(cell(r) for r in results) + " |"
-              for label, cell in rows]
+    lines = [
+        "| measure | " + " | ".join(r.backend for r in results) + " |",
+        "|---|" + "---|" * len(results),
+    ]
+    lines += [
+        f"| {label} | " + " | ".join(cell(r) for r in results) + " |" for label, cell in rows
+    ]
     return "\n".join(lines)
 
 
@@ -431,8 +484,11 @@ def run(label: str, url: str | None, rows: int, *, profile: bool = False) -> Res
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; 0 when every target passes."""
     cli = common_parser(__doc__ or "")
-    cli.add_argument("--profile", action="store_true",
-                     help="time every SQL statement of one restore per scenario")
+    cli.add_argument(
+        "--profile",
+        action="store_true",
+        help="time every SQL statement of one restore per scenario",
+    )
     cli.add_argument("--sqlite-only", action="store_true", help="skip PostgreSQL")
     cli.add_argument("--pg-only", action="store_true", help="skip SQLite")
     args = cli.parse_args(argv)
@@ -447,13 +503,13 @@ def main(argv: list[str] | None = None) -> int:
             targets.append(("PostgreSQL", url))
         else:
             skipped.append("PostgreSQL: no URL (--pg-url, $" + ", $".join(PG_ENVS) + ")")
-        results = [run(label, target, rows, profile=args.profile)
-                   for label, target in targets]
+        results = [run(label, target, rows, profile=args.profile) for label, target in targets]
         return report(args, results, skipped, url)
 
 
-def report(args: argparse.Namespace, results: list[Result], skipped: list[str],
-           pg_url: str | None = None) -> int:
+def report(
+    args: argparse.Namespace, results: list[Result], skipped: list[str], pg_url: str | None = None
+) -> int:
     """Print the table and verdicts; write the docs when asked."""
     lines, ok = [], True
     for result in results:
@@ -463,17 +519,20 @@ def report(args: argparse.Namespace, results: list[Result], skipped: list[str],
     if not args.pg_only:
         quick = args.quick
         runs = 100 if quick else 300
-        extras = [measure_release_overhead(runs),
-                  measure_release_overhead(runs, checkpoint=True)]
+        extras = [measure_release_overhead(runs), measure_release_overhead(runs, checkpoint=True)]
         if pg_url is not None:
-            extras += [measure_release_overhead(runs, pg_url),
-                       measure_release_overhead(runs, pg_url, checkpoint=True)]
+            extras += [
+                measure_release_overhead(runs, pg_url),
+                measure_release_overhead(runs, pg_url, checkpoint=True),
+            ]
         for extra in (*extras, measure_compensation(500 if quick else 5000)):
             lines.append(extra)
             ok = ok and extra.startswith("PASS")
     lines += [f"SKIP  {s}" for s in skipped]
-    head = (f"Python {platform.python_version()}, SQLAlchemy {sa.__version__}, "
-            f"{os.cpu_count()} CPUs, {platform.system()} {platform.release()}")
+    head = (
+        f"Python {platform.python_version()}, SQLAlchemy {sa.__version__}, "
+        f"{os.cpu_count()} CPUs, {platform.system()} {platform.release()}"
+    )
     body = table(results)
     for result in results:
         for prof in result.profiles:
@@ -482,32 +541,36 @@ def report(args: argparse.Namespace, results: list[Result], skipped: list[str],
     if args.write_docs:
         command = "python benchmarks/bench_restore.py" + (" --quick" if args.quick else "")
         date = datetime.now(tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-        write_docs("bench_restore", (
-            f"## Table checkpoints\n\nMeasured {date} with `{command}`; {head}.\n\n{body}\n\n"
-            "The copy is `INSERT INTO prices_copy SELECT * FROM prices` into an empty table "
-            "with the same definition. Full restores: after every row was deleted (the "
-            "restore re-inserts them all) and after every row was updated (it rewrites them "
-            "all); the 1 % restore (every 100th row) is held against both; the clustered "
-            "1 % (the first 1 % of the SKUs) is shown for information. The operations are "
-            "interleaved with the copy, in rounds (copy, capture; copy, wiped restore; copy, "
-            "1 % restore; copy, clustered 1 % restore; copy, rewritten restore): each ratio "
-            "is the median over the rounds of the operation / the copy measured just before "
-            "it (the 1 % restores: / the full restores of their own round), so that the "
-            "machine's speed drifting between rounds cancels out; the milliseconds are "
-            "medians over the rounds. Each restore restores a checkpoint captured just "
-            "before its change. The bare-SQL floor lines repeat the rounds with the "
-            "restore's statements alone (`benchmarks/_restore_floor.py`): a plain snapshot "
-            "table beside `prices`, one statement and its commit per restore, no snapshot "
-            "check, change log or catalog read, and the 1 % restores told which keys "
-            "changed.\n\n"
-            "The release lines: `with sr.release(...): pass` (no failure) on an SQLite file "
-            "store and on PostgreSQL, with no checkpoint and with a config checkpoint; every "
-            "release and checkpoint record it writes is sealed (docs/security.md). The last "
-            "line: a release that pushed 5,000 price changes to a FakeAmazon with its real "
-            "patchListingsItem quota and then failed, timed on the fake clock from the start "
-            "of its rollback to restored; each of its ledger entries and compensations is "
-            "sealed too.\n\n"
-            "```text\n" + "\n".join(lines) + "\n```\n"))
+        write_docs(
+            "bench_restore",
+            (
+                f"## Table checkpoints\n\nMeasured {date} with `{command}`; {head}.\n\n{body}\n\n"
+                "The copy is `INSERT INTO prices_copy SELECT * FROM prices` into an empty table "
+                "with the same definition. Full restores: after every row was deleted (the "
+                "restore re-inserts them all) and after every row was updated (it rewrites them "
+                "all); the 1 % restore (every 100th row) is held against both; the clustered "
+                "1 % (the first 1 % of the SKUs) is shown for information. The operations are "
+                "interleaved with the copy, in rounds (copy, capture; copy, wiped restore; copy, "
+                "1 % restore; copy, clustered 1 % restore; copy, rewritten restore): each ratio "
+                "is the median over the rounds of the operation / the copy measured just before "
+                "it (the 1 % restores: / the full restores of their own round), so that the "
+                "machine's speed drifting between rounds cancels out; the milliseconds are "
+                "medians over the rounds. Each restore restores a checkpoint captured just "
+                "before its change. The bare-SQL floor lines repeat the rounds with the "
+                "restore's statements alone (`benchmarks/_restore_floor.py`): a plain snapshot "
+                "table beside `prices`, one statement and its commit per restore, no snapshot "
+                "check, change log or catalog read, and the 1 % restores told which keys "
+                "changed.\n\n"
+                "The release lines: `with sr.release(...): pass` (no failure) on an SQLite file "
+                "store and on PostgreSQL, with no checkpoint and with a config checkpoint; every "
+                "release and checkpoint record it writes is sealed (docs/security.md). The last "
+                "line: a release that pushed 5,000 price changes to a FakeAmazon with its real "
+                "patchListingsItem quota and then failed, timed on the fake clock from the start "
+                "of its rollback to restored; each of its ledger entries and compensations is "
+                "sealed too.\n\n"
+                "```text\n" + "\n".join(lines) + "\n```\n"
+            ),
+        )
         print(f"\nwrote {DOCS}")
     return 0 if ok else 1
 

@@ -38,14 +38,17 @@ def main(url: str) -> None:
         pricing = store.config("pricing", schema=PricingRules)
         good = pricing.publish(
             {"min_margin": "0.15", "max_discount": "0.20", "floors": {"US": "12.00"}},
-            author="pricing-team", message="Q4 rules",
+            author="pricing-team",
+            message="Q4 rules",
         )
         pricing.mark_good(good.version, author="pricing-team")
         print("v1 price:", reprice(Decimal(10), Decimal(20), pricing.value, "US"))
 
         pricing.publish(
             {"min_margin": "0.01", "max_discount": "0.80", "floors": {}},
-            author="intern", message="Black Friday!!", expected_version=good.version,
+            author="intern",
+            message="Black Friday!!",
+            expected_version=good.version,
         )
         print("v2 price:", reprice(Decimal(10), Decimal(20), pricing.value, "US"))
         print(pricing.diff(1, 2))

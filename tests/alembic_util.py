@@ -97,9 +97,11 @@ class AlembicProject:
         (self.root / "migrations" / "script.py.mako").write_text(
             '"""${message}"""\nrevision = ${repr(up_revision)}\n'
             "down_revision = ${repr(down_revision)}\n\n\ndef upgrade():\n    pass\n\n\n"
-            "def downgrade():\n    pass\n")
+            "def downgrade():\n    pass\n"
+        )
         (self.root / "alembic.ini").write_text(
-            "[alembic]\nscript_location = %(here)s/migrations\n")
+            "[alembic]\nscript_location = %(here)s/migrations\n"
+        )
 
     @property
     def versions(self) -> Path:
@@ -126,15 +128,24 @@ class AlembicProject:
         if down is True:
             down = self.revisions[-1] if self.revisions else None
         path = self.versions / f"{revision}.py"
-        path.write_text(REVISION.format(
-            message=f"revision {revision}", revision=revision, down=down,
-            branch_labels=branch_labels, imports=imports, extra=extra,
-            upgrade=_body(upgrade), downgrade=_body(downgrade)))
+        path.write_text(
+            REVISION.format(
+                message=f"revision {revision}",
+                revision=revision,
+                down=down,
+                branch_labels=branch_labels,
+                imports=imports,
+                extra=extra,
+                upgrade=_body(upgrade),
+                downgrade=_body(downgrade),
+            )
+        )
         self.revisions.append(revision)
         return path
 
-    def config(self, url: str, *, schema: str | None = None,
-               version_table: str | None = None) -> Config:
+    def config(
+        self, url: str, *, schema: str | None = None, version_table: str | None = None
+    ) -> Config:
         """A Config for ``url`` (PostgreSQL: objects in ``schema``)."""
         config = Config(str(self.ini))
         config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))

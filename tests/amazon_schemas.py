@@ -19,8 +19,10 @@ import pytest
 from jsonschema import Draft4Validator
 
 ROOT = Path(__file__).resolve().parent.parent
-MODELS = Path(os.environ.get("SAFE_RELEASE_MODELS_DIR")
-              or ROOT.parent / "shared" / "reference" / "amazon-sp-api")
+MODELS = Path(
+    os.environ.get("SAFE_RELEASE_MODELS_DIR")
+    or ROOT.parent / "shared" / "reference" / "amazon-sp-api"
+)
 REQUEST_BODIES = {
     "patchListingsItem": "ListingsItemPatchRequest",
     "confirmShipment": "ConfirmShipmentRequest",

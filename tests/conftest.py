@@ -93,9 +93,7 @@ def pg_engine(pg_url: str) -> Iterator[Engine]:
     name="backend",
     params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
 )
-def fixture_backend(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> Iterator[Backend]:
+def fixture_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
     """Each storage test runs twice: on an SQLite file and on real PostgreSQL."""
     if request.param == "sqlite":
         yield Backend("sqlite", f"sqlite:///{tmp_path / 'store.db'}", None)
@@ -107,8 +105,9 @@ def fixture_backend(
         conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
 
 
-@pytest.fixture(name="scratch", params=["sqlite", pytest.param("postgresql",
-                                                               marks=pytest.mark.postgres)])
+@pytest.fixture(
+    name="scratch", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
 def fixture_scratch(request: pytest.FixtureRequest) -> str | None:
     """Where migrations.check builds its scratch database.
 

@@ -148,9 +148,13 @@ def make_amazon(fake: FakeAmazon, clock: Any, **options: Any) -> AmazonAdapter:
     creds = fake.credentials
     options.setdefault("transport", fake.transport)
     return AmazonAdapter(
-        seller_id=creds.seller_id, client_id=creds.client_id,
-        client_secret=creds.client_secret, refresh_token=creds.refresh_token,
-        marketplace_id=creds.marketplace_id, clock=clock, **options,
+        seller_id=creds.seller_id,
+        client_id=creds.client_id,
+        client_secret=creds.client_secret,
+        refresh_token=creds.refresh_token,
+        marketplace_id=creds.marketplace_id,
+        clock=clock,
+        **options,
     )
 
 
@@ -184,14 +188,17 @@ def peak(calls: Iterable[Call], window: float = 1.0) -> int:
 
 def read_orders(adapter: AmazonAdapter) -> httpx.Response:
     """One getOrders page."""
-    return adapter.call("getOrders", params={"MarketplaceIds": adapter.marketplace_id,
-                                             "CreatedAfter": ORDERS_SINCE})
+    return adapter.call(
+        "getOrders",
+        params={"MarketplaceIds": adapter.marketplace_id, "CreatedAfter": ORDERS_SINCE},
+    )
 
 
 async def aread(adapter: AmazonAdapter) -> int:
     """One getListingsItem through the async surface; its status."""
     response = await adapter.acall(
-        READ, path_params={"sellerId": adapter.seller_id, "sku": SKU},
+        READ,
+        path_params={"sellerId": adapter.seller_id, "sku": SKU},
         params={"marketplaceIds": adapter.marketplace_id},
     )
     return response.status_code
@@ -244,10 +251,24 @@ SHOP_OPERATIONS = {
     for op in (
         Operation.declare("getThing", "GET", "/things/{thingId}", rate=1000, burst=1000),
         Operation.declare("slowThing", "GET", "/slow", rate=10, burst=1),
-        Operation.declare("createThing", "POST", "/things", rate=1000, burst=1000,
-                          side_effect=SideEffect.COMPENSABLE, max_body_bytes=256),
-        Operation.declare("putThing", "PUT", "/things/{thingId}", rate=1000, burst=1000,
-                          side_effect=SideEffect.REVERSIBLE, idempotent=True),
+        Operation.declare(
+            "createThing",
+            "POST",
+            "/things",
+            rate=1000,
+            burst=1000,
+            side_effect=SideEffect.COMPENSABLE,
+            max_body_bytes=256,
+        ),
+        Operation.declare(
+            "putThing",
+            "PUT",
+            "/things/{thingId}",
+            rate=1000,
+            burst=1000,
+            side_effect=SideEffect.REVERSIBLE,
+            idempotent=True,
+        ),
     )
 }
 
@@ -260,8 +281,13 @@ class Shop(MarketplaceAdapter):
 
     def __init__(self, server: Server, *, outcome: object = None, **options: Any) -> None:
         options.setdefault("clock", server.clock)
-        super().__init__(base_url="https://shop.test", seller="S1", app="A1",
-                         transport=httpx.MockTransport(server), **options)
+        super().__init__(
+            base_url="https://shop.test",
+            seller="S1",
+            app="A1",
+            transport=httpx.MockTransport(server),
+            **options,
+        )
         self.outcome = outcome
         self.reconciled: list[str] = []
 
@@ -329,8 +355,7 @@ class TestPacing:
         adapter = make_amazon(fake, vclock, limits={READ: Limit(40, 10)})
         adapter.tokens.token()
         start = vclock.monotonic()
-        errors = vclock.run(16, lambda i: [adapter.get_listing(SKU)
-                                           for _ in range(37 + (i < 8))])
+        errors = vclock.run(16, lambda i: [adapter.get_listing(SKU) for _ in range(37 + (i < 8))])
         assert errors == []
         calls = sent(fake)
         assert len(calls) == 600
@@ -366,11 +391,15 @@ class TestPacing:
         assert bucket(adapter).epoch >= 1
         assert vclock.monotonic() <= 1.3 * (192 - 3) / 2
 
-    @pytest.mark.xfail(strict=True, reason=(
-        "KNOWN LIMITATION: without rate headers the limiter learns a ceiling from 429s and "
-        "probes above it after 5 quiet seconds; against a real limit far below the declared "
-        "one that costs about 6 % 429s (target 5 %). Amazon sends x-amzn-RateLimit-Limit on "
-        "2xx, which the adapter follows exactly (0 429s: see the hinted tests)"))
+    @pytest.mark.xfail(
+        strict=True,
+        reason=(
+            "KNOWN LIMITATION: without rate headers the limiter learns a ceiling from 429s and "
+            "probes above it after 5 quiet seconds; against a real limit far below the declared "
+            "one that costs about 6 % 429s (target 5 %). Amazon sends x-amzn-RateLimit-Limit on "
+            "2xx, which the adapter follows exactly (0 429s: see the hinted tests)"
+        ),
+    )
     def test_lower_limit_without_hints_keeps_429s_rare(self, vclock: VirtualClock) -> None:
         """No rate header, real quota 2/s (documented 5/s): at most 5 % of requests are 429."""
         fake = new_fake(vclock)
@@ -387,8 +416,7 @@ class TestPacing:
         fake.faults.throttle_storm(0.005)
         adapter = make_amazon(fake, vclock, limits={READ: Limit(40, 10)})
         adapter.tokens.token()
-        errors = vclock.run(16, lambda i: [adapter.get_listing(SKU)
-                                           for _ in range(37 + (i < 8))])
+        errors = vclock.run(16, lambda i: [adapter.get_listing(SKU) for _ in range(37 + (i < 8))])
         assert errors == []
         assert vclock.monotonic() <= 1.1 * (600 - 10) / 40
 
@@ -399,16 +427,17 @@ class TestPacing:
         fake = new_fake(vclock)
         fake.set_limit(READ, rate=40, burst=10)
         fake.faults.throttle_storm(0.005)
-        adapter = make_amazon(fake, vclock, limits={READ: Limit(40, 10)},
-                              transport=Rewriting(fake, None))
+        adapter = make_amazon(
+            fake, vclock, limits={READ: Limit(40, 10)}, transport=Rewriting(fake, None)
+        )
         adapter.tokens.token()
-        errors = vclock.run(16, lambda i: [adapter.get_listing(SKU)
-                                           for _ in range(37 + (i < 8))])
+        errors = vclock.run(16, lambda i: [adapter.get_listing(SKU) for _ in range(37 + (i < 8))])
         assert errors == []
         assert vclock.monotonic() <= 1.25 * (600 - 10) / 40
 
-    def test_rate_hint_lowers_the_bucket(self, fake: FakeAmazon, fake_clock: FakeClock,
-                                         amazon_adapter: AmazonAdapter) -> None:
+    def test_rate_hint_lowers_the_bucket(
+        self, fake: FakeAmazon, fake_clock: FakeClock, amazon_adapter: AmazonAdapter
+    ) -> None:
         """x-amzn-RateLimit-Limit: 1 on the first answer paces the rest at 1/s, no 429."""
         fake.set_limit(READ, rate=1, burst=10)
         amazon_adapter.get_listing(SKU)
@@ -432,21 +461,38 @@ class TestPacing:
     def test_replenish_headers_hold_the_next_call(self, fake_clock: FakeClock) -> None:
         """Walmart-style 'no token left, next at T' makes the next request wait for T."""
         next_at = fake_clock.time() + 5
-        server = Server(fake_clock, httpx.Response(200, json={}, headers={
-            "x-current-token-count": "0", "x-next-replenish-time": str(int(next_at * 1000))}))
+        server = Server(
+            fake_clock,
+            httpx.Response(
+                200,
+                json={},
+                headers={
+                    "x-current-token-count": "0",
+                    "x-next-replenish-time": str(int(next_at * 1000)),
+                },
+            ),
+        )
         shop = Shop(server)
         shop.call("getThing", path_params={"thingId": "1"})
         shop.call("getThing", path_params={"thingId": "2"})
         assert server.times[1] - server.times[0] >= 5.0
 
-    @pytest.mark.parametrize(("count", "when"), [("abc", "1"), ("-1", "9e12"), ("0", "nan"),
-                                                 ("0", "1"), ("inf", "9e12")])
+    @pytest.mark.parametrize(
+        ("count", "when"),
+        [("abc", "1"), ("-1", "9e12"), ("0", "nan"), ("0", "1"), ("inf", "9e12")],
+    )
     def test_garbage_replenish_headers_are_ignored(
         self, fake_clock: FakeClock, count: str, when: str
     ) -> None:
         """Unusable replenish headers (or a refill time in the past) do not hold calls."""
-        server = Server(fake_clock, httpx.Response(200, json={}, headers={
-            "x-current-token-count": count, "x-next-replenishment-time": when}))
+        server = Server(
+            fake_clock,
+            httpx.Response(
+                200,
+                json={},
+                headers={"x-current-token-count": count, "x-next-replenishment-time": when},
+            ),
+        )
         shop = Shop(server)
         shop.call("getThing", path_params={"thingId": "1"})
         shop.call("getThing", path_params={"thingId": "2"})
@@ -458,16 +504,25 @@ class TestPacing:
         """Each operation x seller x app x region has its own bucket."""
         other = fake.new_app()
         adapter = AmazonAdapter(
-            seller_id=other.seller_id, client_id=other.client_id,
-            client_secret=other.client_secret, refresh_token=other.refresh_token,
-            region="eu", base_url="https://sp.test", transport=fake.transport, clock=fake_clock,
+            seller_id=other.seller_id,
+            client_id=other.client_id,
+            client_secret=other.client_secret,
+            refresh_token=other.refresh_token,
+            region="eu",
+            base_url="https://sp.test",
+            transport=fake.transport,
+            clock=fake_clock,
         )
         op = amazon_adapter.operation(READ)
-        keys = {amazon_adapter.quota_key(op), adapter.quota_key(op),
-                amazon_adapter.quota_key(amazon_adapter.operation("getOrders"))}
+        keys = {
+            amazon_adapter.quota_key(op),
+            adapter.quota_key(op),
+            amazon_adapter.quota_key(amazon_adapter.operation("getOrders")),
+        }
         assert len(keys) == 3
         assert amazon_adapter.quota_key(op) == (
-            f"amazon|{READ}|{amazon_adapter.seller}|{amazon_adapter.app}|na")
+            f"amazon|{READ}|{amazon_adapter.seller}|{amazon_adapter.app}|na"
+        )
 
 
 # -- one quota, many callers -------------------------------------------------------------
@@ -509,9 +564,13 @@ class TestSharedQuota:
         first = make_amazon(fake, fake_clock, limiter=shared)
         creds = fake.new_app()
         other = AmazonAdapter(
-            seller_id=creds.seller_id, client_id=creds.client_id,
-            client_secret=creds.client_secret, refresh_token=creds.refresh_token,
-            transport=fake.transport, clock=fake_clock, limiter=shared,
+            seller_id=creds.seller_id,
+            client_id=creds.client_id,
+            client_secret=creds.client_secret,
+            refresh_token=creds.refresh_token,
+            transport=fake.transport,
+            clock=fake_clock,
+            limiter=shared,
         )
         fake.drain(READ, credentials=fake.credentials)
         first.get_listing(SKU)
@@ -531,8 +590,11 @@ class TestSharedQuota:
         second_store = sr.connect(backend.url, schema=backend.schema, clock=clock)
         try:
             first = make_amazon(fake, clock, limiter=StoreLimiter(store))
-            second = make_amazon(fake, clock, limiter=first.limiter if processes == 1
-                                 else StoreLimiter(second_store))
+            second = make_amazon(
+                fake,
+                clock,
+                limiter=first.limiter if processes == 1 else StoreLimiter(second_store),
+            )
             fake.drain(READ)
             first.get_listing(SKU)
             paused_until = bucket(second).paused_until
@@ -551,13 +613,15 @@ class TestSharedQuota:
         fake.set_limit(READ, rate=40, burst=10)
         second_store = sr.connect(backend.url, schema=backend.schema)
         try:
-            adapters = [make_amazon(fake, vclock, limiter=StoreLimiter(s),
-                                    limits={READ: Limit(40, 10)})
-                        for s in (store, second_store)]
+            adapters = [
+                make_amazon(fake, vclock, limiter=StoreLimiter(s), limits={READ: Limit(40, 10)})
+                for s in (store, second_store)
+            ]
             for adapter in adapters:
                 adapter.tokens.token()
-            errors = vclock.run(16, lambda i: [adapters[i % 2].get_listing(SKU)
-                                               for _ in range(12 + (i < 8))])
+            errors = vclock.run(
+                16, lambda i: [adapters[i % 2].get_listing(SKU) for _ in range(12 + (i < 8))]
+            )
         finally:
             second_store.close()
         assert errors == []
@@ -662,8 +726,12 @@ class TestRetries:
 
     def test_deadline_bounds_retries(self, fake: FakeAmazon, fake_clock: FakeClock) -> None:
         """A 2 s deadline during an outage: no retry is started past it; the 503 is raised."""
-        adapter = make_amazon(fake, fake_clock, retry=RetryPolicy(deadline=2.0),
-                              breaker=CircuitBreaker(failure_threshold=100, clock=fake_clock))
+        adapter = make_amazon(
+            fake,
+            fake_clock,
+            retry=RetryPolicy(deadline=2.0),
+            breaker=CircuitBreaker(failure_threshold=100, clock=fake_clock),
+        )
         adapter.tokens.token()
         fake.faults.outage(fake_clock.time(), fake_clock.time() + 600)
         with pytest.raises(MarketplaceHTTPError) as info:
@@ -743,8 +811,9 @@ class TestRetries:
     def test_retry_budget_stops_a_retry_storm(self, vclock: VirtualClock) -> None:
         """Every call fails: retries stay within the budget (~20 % of requests), not 6x."""
         fake = new_fake(vclock)
-        adapter = make_amazon(fake, vclock,
-                              breaker=CircuitBreaker(failure_threshold=10**6, clock=vclock))
+        adapter = make_amazon(
+            fake, vclock, breaker=CircuitBreaker(failure_threshold=10**6, clock=vclock)
+        )
         fake.faults.error_rate = 1.0
         outcomes: Counter[str] = Counter()
 
@@ -763,8 +832,12 @@ class TestRetries:
     ) -> None:
         """The contrast: a budget that allows everything sends max_attempts per call."""
         policy = RetryPolicy(budget_ratio=1.0, budget_min_per_window=10**6)
-        adapter = make_amazon(fake, fake_clock, retry=policy,
-                              breaker=CircuitBreaker(failure_threshold=10**6, clock=fake_clock))
+        adapter = make_amazon(
+            fake,
+            fake_clock,
+            retry=policy,
+            breaker=CircuitBreaker(failure_threshold=10**6, clock=fake_clock),
+        )
         fake.faults.error_rate = 1.0
         for _ in range(10):
             with pytest.raises(MarketplaceHTTPError):
@@ -778,8 +851,10 @@ class TestRetries:
         assert response.status_code == 200
         assert server.times[1] - server.times[0] >= 7.0
 
-    @pytest.mark.parametrize("value", ["soon", "-5", "1e9", "NaN", "99999999999",
-                                       "Wed, 32 Foo 2026 99:00:00 GMT", "", "5" * 80])
+    @pytest.mark.parametrize(
+        "value",
+        ["soon", "-5", "1e9", "NaN", "99999999999", "Wed, 32 Foo 2026 99:00:00 GMT", "", "5" * 80],
+    )
     def test_garbage_retry_after_on_429_is_ignored(
         self, fake_clock: FakeClock, value: str
     ) -> None:
@@ -809,8 +884,9 @@ class TestCircuitBreaker:
     @staticmethod
     def _adapter(fake: FakeAmazon, clock: FakeClock, **options: Any) -> AmazonAdapter:
         breaker = CircuitBreaker(failure_threshold=3, window=30, recovery=10, clock=clock)
-        return make_amazon(fake, clock, breaker=breaker,
-                           retry=RetryPolicy(max_attempts=1), **options)
+        return make_amazon(
+            fake, clock, breaker=breaker, retry=RetryPolicy(max_attempts=1), **options
+        )
 
     def test_opens_on_sustained_5xx_and_sends_nothing(
         self, fake: FakeAmazon, fake_clock: FakeClock
@@ -882,9 +958,7 @@ class TestCircuitBreaker:
                 adapter.get_listing(SKU)
         assert adapter.breaker.state == "closed"
 
-    def test_a_probe_answered_404_closes_it(
-        self, fake: FakeAmazon, fake_clock: FakeClock
-    ) -> None:
+    def test_a_probe_answered_404_closes_it(self, fake: FakeAmazon, fake_clock: FakeClock) -> None:
         """The server is up if it answers 404: the probe closes the circuit."""
         adapter = self._adapter(fake, fake_clock)
         fake.faults.outage(fake_clock.time(), fake_clock.time() + 5)
@@ -973,8 +1047,9 @@ class TestReconcile:
         """A PUT declared idempotent is resent after a read timeout."""
         server = Server(fake_clock, httpx.ReadTimeout)
         shop = Shop(server)
-        assert shop.call("putThing", path_params={"thingId": "1"},
-                         json={"v": 1}).status_code == 200
+        assert (
+            shop.call("putThing", path_params={"thingId": "1"}, json={"v": 1}).status_code == 200
+        )
         assert len(server.requests) == 2
         assert shop.reconciled == []
 
@@ -1014,10 +1089,21 @@ class TestBadInput:
         assert isinstance(info.value, LookupError)
         assert server.requests == []
 
-    @pytest.mark.parametrize(("rate", "burst"), [
-        (0, 5), (-1, 5), (float("nan"), 5), (float("inf"), 5), (True, 5), ("5", 5),
-        (5, 0), (5, -1), (5, 1.5), (5, True),
-    ])
+    @pytest.mark.parametrize(
+        ("rate", "burst"),
+        [
+            (0, 5),
+            (-1, 5),
+            (float("nan"), 5),
+            (float("inf"), 5),
+            (True, 5),
+            ("5", 5),
+            (5, 0),
+            (5, -1),
+            (5, 1.5),
+            (5, True),
+        ],
+    )
     def test_bad_declared_limits(self, rate: Any, burst: Any) -> None:
         """Zero, negative or non-numeric rates and bursts are refused at declaration."""
         with pytest.raises(InvalidArgumentError, match=r"rate|burst"):
@@ -1040,8 +1126,9 @@ class TestBadInput:
         with pytest.raises(UnknownOperationError):
             Shop(Server(fake_clock), limits={"nope": Limit(1, 1)})
 
-    @pytest.mark.parametrize("limits", [{"getThing": 5}, {"getThing": (1,)},
-                                        [("getThing", (1, 1))]])
+    @pytest.mark.parametrize(
+        "limits", [{"getThing": 5}, {"getThing": (1,)}, [("getThing", (1, 1))]]
+    )
     def test_malformed_limit_overrides(self, fake_clock: FakeClock, limits: Any) -> None:
         """limits= that is not a mapping of (rate, burst) pairs: InvalidArgumentError."""
         with pytest.raises(InvalidArgumentError):
@@ -1063,8 +1150,16 @@ class TestBadInput:
         assert isinstance(info.value, ValueError)
         assert server.requests == []
 
-    @pytest.mark.parametrize("value", [Decimal("19.99"), datetime(2026, 1, 1, tzinfo=timezone.utc),
-                                       {1, 2}, float("nan"), float("inf")])
+    @pytest.mark.parametrize(
+        "value",
+        [
+            Decimal("19.99"),
+            datetime(2026, 1, 1, tzinfo=timezone.utc),
+            {1, 2},
+            float("nan"),
+            float("inf"),
+        ],
+    )
     def test_a_body_that_is_not_json_is_refused(self, fake_clock: FakeClock, value: Any) -> None:
         """A body with a Decimal, datetime, set or NaN: InvalidArgumentError, nothing sent."""
         server = Server(fake_clock)
@@ -1072,9 +1167,17 @@ class TestBadInput:
             Shop(server).call("createThing", json={"value": value})
         assert server.requests == []
 
-    @pytest.mark.parametrize("path_params", [None, {}, {"other": "1"},
-                                             {"thingId": "1", "extra": "2"},
-                                             {"thingId": ""}, {"thingId": 7}])
+    @pytest.mark.parametrize(
+        "path_params",
+        [
+            None,
+            {},
+            {"other": "1"},
+            {"thingId": "1", "extra": "2"},
+            {"thingId": ""},
+            {"thingId": 7},
+        ],
+    )
     def test_bad_path_parameters(self, fake_clock: FakeClock, path_params: Any) -> None:
         """Missing, extra, empty or non-string path parameters: InvalidArgumentError, unsent."""
         server = Server(fake_clock)
@@ -1091,8 +1194,9 @@ class TestBadInput:
     @pytest.mark.parametrize("body", [b"{not json", b"<html>502</html>", b"\xff\xfe"])
     def test_malformed_json_is_a_response_error(self, fake_clock: FakeClock, body: bytes) -> None:
         """A 200 whose body is not JSON: MarketplaceResponseError from response_json."""
-        server = Server(fake_clock, httpx.Response(200, content=body,
-                                                   headers={"content-type": "text/html"}))
+        server = Server(
+            fake_clock, httpx.Response(200, content=body, headers={"content-type": "text/html"})
+        )
         shop = Shop(server)
         response = shop.call("getThing", path_params={"thingId": "1"})
         with pytest.raises(MarketplaceResponseError, match="not JSON"):
@@ -1159,15 +1263,25 @@ class TestAsync:
     ) -> None:
         """An async patch goes through pacing, auth and the fake like a sync one."""
         adapter = make_amazon(fake, fake_clock)
-        body = {"productType": "PRODUCT", "patches": [{
-            "op": "replace", "path": "/attributes/fulfillment_availability",
-            "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": 9}]}]}
+        body = {
+            "productType": "PRODUCT",
+            "patches": [
+                {
+                    "op": "replace",
+                    "path": "/attributes/fulfillment_availability",
+                    "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": 9}],
+                }
+            ],
+        }
 
         async def main() -> dict[str, Any]:
             async with adapter:
                 response = await adapter.acall(
-                    "patchListingsItem", path_params={"sellerId": adapter.seller_id, "sku": SKU},
-                    params={"marketplaceIds": adapter.marketplace_id}, json=body)
+                    "patchListingsItem",
+                    path_params={"sellerId": adapter.seller_id, "sku": SKU},
+                    params={"marketplaceIds": adapter.marketplace_id},
+                    json=body,
+                )
                 return response.json()  # type: ignore[no-any-return]
 
         assert asyncio.run(main())["status"] == "ACCEPTED"

@@ -13,7 +13,8 @@ from safe_release.testing import FakeClock
 class _Shop(MarketplaceAdapter):
     marketplace = "shop"
     operations: ClassVar[dict[str, Operation]] = {
-        "get": Operation.declare("get", "GET", "/items", rate=10, burst=5)}
+        "get": Operation.declare("get", "GET", "/items", rate=10, burst=5)
+    }
 
 
 class TestReplenishHint:
@@ -25,11 +26,20 @@ class TestReplenishHint:
 
         def handler(request: httpx.Request) -> httpx.Response:
             sent.append(clock.time())
-            return httpx.Response(200, json={}, headers={
-                "x-current-token-count": "0", "x-next-replenish-time": str(next_ms)})
+            return httpx.Response(
+                200,
+                json={},
+                headers={"x-current-token-count": "0", "x-next-replenish-time": str(next_ms)},
+            )
 
-        shop = _Shop(base_url="https://shop.test", seller="s", app="a", clock=clock,
-                     transport=httpx.MockTransport(handler), limiter=MemoryLimiter())
+        shop = _Shop(
+            base_url="https://shop.test",
+            seller="s",
+            app="a",
+            clock=clock,
+            transport=httpx.MockTransport(handler),
+            limiter=MemoryLimiter(),
+        )
         shop.call("get")
         shop.call("get")
         assert sent[1] - sent[0] >= 2.0
@@ -37,10 +47,16 @@ class TestReplenishHint:
     def test_garbage_replenish_headers_are_ignored(self) -> None:
         """Unparseable or negative counts change nothing."""
         clock = FakeClock()
-        shop = _Shop(base_url="https://shop.test", seller="s", app="a", clock=clock,
-                     transport=httpx.MockTransport(lambda _request: httpx.Response(200)))
+        shop = _Shop(
+            base_url="https://shop.test",
+            seller="s",
+            app="a",
+            clock=clock,
+            transport=httpx.MockTransport(lambda _request: httpx.Response(200)),
+        )
         for count, when in (("x", "1"), ("-1", "1"), ("1", "nan"), ("1", "soon")):
-            response = httpx.Response(200, headers={
-                "x-current-token-count": count, "x-next-replenish-time": when})
+            response = httpx.Response(
+                200, headers={"x-current-token-count": count, "x-next-replenish-time": when}
+            )
             assert shop.replenish_hint(response) is None
         assert shop.replenish_hint(httpx.Response(200)) is None

@@ -40,41 +40,66 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 MP = "ATVPDKIKX0DER"
-ADDRESS = {"addressLine1": "1 Main St", "city": "Seattle", "countryCode": "US",
-           "name": "Warehouse", "phoneNumber": "2065550100", "postalCode": "98101"}
+ADDRESS = {
+    "addressLine1": "1 Main St",
+    "city": "Seattle",
+    "countryCode": "US",
+    "name": "Warehouse",
+    "phoneNumber": "2065550100",
+    "postalCode": "98101",
+}
 SINCE = datetime(2025, 12, 31, tzinfo=timezone.utc)
 
 
 # -- helpers ---------------------------------------------------------------------------
 
 
-def make_amazon(fake: FakeAmazon, clock: Any, creds: FakeAmazonCredentials | None = None,
-                **options: Any) -> AmazonAdapter:
+def make_amazon(
+    fake: FakeAmazon, clock: Any, creds: FakeAmazonCredentials | None = None, **options: Any
+) -> AmazonAdapter:
     """An AmazonAdapter for ``creds`` (default: the fake's seller) on the fake."""
     creds = creds or fake.credentials
     options.setdefault("transport", fake.transport)
     return AmazonAdapter(
-        seller_id=creds.seller_id, client_id=creds.client_id,
-        client_secret=creds.client_secret, refresh_token=creds.refresh_token,
-        marketplace_id=creds.marketplace_id, clock=clock, **options,
+        seller_id=creds.seller_id,
+        client_id=creds.client_id,
+        client_secret=creds.client_secret,
+        refresh_token=creds.refresh_token,
+        marketplace_id=creds.marketplace_id,
+        clock=clock,
+        **options,
     )
 
 
 def plan_body(*items: tuple[str, int]) -> dict[str, Any]:
     """A createInboundPlan body."""
-    return {"destinationMarketplaces": [MP], "name": "restock", "sourceAddress": dict(ADDRESS),
-            "items": [{"msku": sku, "quantity": qty, "labelOwner": "SELLER",
-                       "prepOwner": "SELLER"} for sku, qty in items]}
+    return {
+        "destinationMarketplaces": [MP],
+        "name": "restock",
+        "sourceAddress": dict(ADDRESS),
+        "items": [
+            {"msku": sku, "quantity": qty, "labelOwner": "SELLER", "prepOwner": "SELLER"}
+            for sku, qty in items
+        ],
+    }
 
 
-def package(adapter: AmazonAdapter, order_id: str, tracking: str = "1Z999AA10123456784",
-            ) -> dict[str, Any]:
+def package(
+    adapter: AmazonAdapter,
+    order_id: str,
+    tracking: str = "1Z999AA10123456784",
+) -> dict[str, Any]:
     """A packageDetail shipping every item of the order (read through the adapter)."""
     items = adapter.get_order_items(order_id)
-    return {"packageReferenceId": "1", "carrierCode": "UPS", "trackingNumber": tracking,
-            "shipDate": "2026-01-01T10:00:00Z",
-            "orderItems": [{"orderItemId": i["OrderItemId"], "quantity": i["QuantityOrdered"]}
-                           for i in items]}
+    return {
+        "packageReferenceId": "1",
+        "carrierCode": "UPS",
+        "trackingNumber": tracking,
+        "shipDate": "2026-01-01T10:00:00Z",
+        "orderItems": [
+            {"orderItemId": i["OrderItemId"], "quantity": i["QuantityOrdered"]} for i in items
+        ],
+    }
 
 
 def sent(fake: FakeAmazon, operation: str) -> list[Call]:
@@ -126,8 +151,9 @@ class Checking(httpx.BaseTransport):
                 validate_request(call.operation, json.loads(request.content))
                 self.requests.append(call.operation)
         if has_model(call.operation) and response.status_code != 502:
-            validate_response(call.operation, response.status_code,
-                              response.json() if response.content else None)
+            validate_response(
+                call.operation, response.status_code, response.json() if response.content else None
+            )
             self.responses.append((call.operation, response.status_code))
         return response
 
@@ -135,8 +161,14 @@ class Checking(httpx.BaseTransport):
 class Corrupting(httpx.BaseTransport):
     """The fake's transport, replacing the body of one operation's answers."""
 
-    def __init__(self, fake: FakeAmazon, operation: str, content: bytes, status: int = 200,
-                 content_type: str = "application/json") -> None:
+    def __init__(
+        self,
+        fake: FakeAmazon,
+        operation: str,
+        content: bytes,
+        status: int = 200,
+        content_type: str = "application/json",
+    ) -> None:
         self.fake, self.operation = fake, operation
         self.content, self.status, self.content_type = content, status, content_type
 
@@ -144,8 +176,12 @@ class Corrupting(httpx.BaseTransport):
         response = self.fake.transport.handle_request(request)
         if self.fake.calls[-1].operation != self.operation:
             return response
-        return httpx.Response(self.status, content=self.content, request=request,
-                              headers={"content-type": self.content_type})
+        return httpx.Response(
+            self.status,
+            content=self.content,
+            request=request,
+            headers={"content-type": self.content_type},
+        )
 
 
 @pytest.fixture(name="fake")
@@ -167,9 +203,7 @@ def fixture_adapter(fake: FakeAmazon, amazon_adapter: AmazonAdapter) -> AmazonAd
 
 
 class TestOrders:
-    def test_get_orders_follows_next_token(
-        self, fake: FakeAmazon, adapter: AmazonAdapter
-    ) -> None:
+    def test_get_orders_follows_next_token(self, fake: FakeAmazon, adapter: AmazonAdapter) -> None:
         """150 orders come back from two pages, oldest first; page 2 asks by NextToken only."""
         created = [fake.add_order(items=[("SKU-1", 1)]).order_id for _ in range(150)]
         orders = adapter.get_orders(created_after=SINCE)
@@ -198,8 +232,10 @@ class TestOrders:
         """getOrderItems returns each line with SKU, quantity and price."""
         order = fake.add_order(items=[("SKU-1", 2), ("SKU-2", 1, "7.50")])
         items = adapter.get_order_items(order.order_id)
-        assert [(i["SellerSKU"], i["QuantityOrdered"]) for i in items] == [("SKU-1", 2),
-                                                                           ("SKU-2", 1)]
+        assert [(i["SellerSKU"], i["QuantityOrdered"]) for i in items] == [
+            ("SKU-1", 2),
+            ("SKU-2", 1),
+        ]
         assert items[1]["ItemPrice"] == {"CurrencyCode": "USD", "Amount": "7.50"}
 
     def test_unknown_order_is_a_404(self, adapter: AmazonAdapter) -> None:
@@ -209,8 +245,9 @@ class TestOrders:
         assert (info.value.status, info.value.code) == (404, "NotFound")
         assert info.value.request_id
 
-    def test_another_sellers_order_is_not_visible(self, fake: FakeAmazon,
-                                                  adapter: AmazonAdapter) -> None:
+    def test_another_sellers_order_is_not_visible(
+        self, fake: FakeAmazon, adapter: AmazonAdapter
+    ) -> None:
         """An order of another seller answers 404 to this seller's token."""
         other = fake.authorize("A2OTHERSELLER")
         order = fake.add_order(seller_id=other.seller_id)
@@ -231,8 +268,11 @@ class TestListings:
         """The change carries the price it replaced, for compensation."""
         change = adapter.update_price("SKU-1", Decimal("24.50"))
         assert isinstance(change, ListingChange)
-        assert (change.field, change.old, change.new) == ("price", Decimal("19.99"),
-                                                          Decimal("24.50"))
+        assert (change.field, change.old, change.new) == (
+            "price",
+            Decimal("19.99"),
+            Decimal("24.50"),
+        )
         assert (change.status, change.marketplace_id) == ("ACCEPTED", MP)
         assert change.submission_id
         assert fake.price("SKU-1") == Decimal("24.50")
@@ -252,9 +292,13 @@ class TestListings:
         creds = fake.authorize("A1EUSELLER", marketplace_id="A1PA6795UKMFR9")
         fake.add_listing("DE-1", price=Decimal("9.00"), currency="EUR", seller_id="A1EUSELLER")
         adapter = AmazonAdapter(
-            seller_id=creds.seller_id, client_id=creds.client_id,
-            client_secret=creds.client_secret, refresh_token=creds.refresh_token,
-            region="eu", transport=fake.transport, clock=fake_clock,
+            seller_id=creds.seller_id,
+            client_id=creds.client_id,
+            client_secret=creds.client_secret,
+            refresh_token=creds.refresh_token,
+            region="eu",
+            transport=fake.transport,
+            clock=fake_clock,
         )
         adapter.update_price("DE-1", Decimal("9.50"))
         listing = fake.listing("DE-1", seller_id="A1EUSELLER")
@@ -280,8 +324,10 @@ class TestListings:
         assert fake.price("SKU-1") == Decimal("19.99")
         assert fake.writes("patchListingsItem") == []
 
-    @pytest.mark.parametrize("price", [Decimal(0), Decimal(-1), Decimal("NaN"),
-                                       Decimal("Infinity"), 19.99, "19.99", None])
+    @pytest.mark.parametrize(
+        "price",
+        [Decimal(0), Decimal(-1), Decimal("NaN"), Decimal("Infinity"), 19.99, "19.99", None],
+    )
     def test_bad_price_is_refused_before_anything_is_sent(
         self, fake: FakeAmazon, adapter: AmazonAdapter, price: Any
     ) -> None:
@@ -357,8 +403,7 @@ class TestInboundPlans:
         assert status["operationStatus"] == "FAILED"
         assert status["operationProblems"][0]["code"] == "FBA_INB_0004"
 
-    def test_cancel(self, fake: FakeAmazon, adapter: AmazonAdapter,
-                    fake_clock: FakeClock) -> None:
+    def test_cancel(self, fake: FakeAmazon, adapter: AmazonAdapter, fake_clock: FakeClock) -> None:
         """cancel_inbound_plan voids the plan and returns an operation that succeeds."""
         ref = adapter.create_inbound_plan(plan_body(("SKU-1", 24)))
         operation_id = adapter.cancel_inbound_plan(ref.inbound_plan_id)
@@ -554,9 +599,12 @@ class TestAuth:
             async with adapter:
                 await adapter.acall("getOrderItems", path_params={"orderId": order.order_id})
                 fake_clock.advance(3601)
-                responses = await asyncio.gather(*[
-                    adapter.acall("getOrderItems", path_params={"orderId": order.order_id})
-                    for _ in range(29)])
+                responses = await asyncio.gather(
+                    *[
+                        adapter.acall("getOrderItems", path_params={"orderId": order.order_id})
+                        for _ in range(29)
+                    ]
+                )
                 return [r.status_code for r in responses]
 
         assert asyncio.run(main()) == [200] * 29
@@ -572,9 +620,12 @@ class TestAuth:
                 await adapter.acall("getOrderItems", path_params={"orderId": order.order_id})
                 assert isinstance(fake.clock, FakeClock)
                 fake.clock.advance(3601)
-                await asyncio.gather(*[
-                    adapter.acall("getOrderItems", path_params={"orderId": order.order_id})
-                    for _ in range(20)])
+                await asyncio.gather(
+                    *[
+                        adapter.acall("getOrderItems", path_params={"orderId": order.order_id})
+                        for _ in range(20)
+                    ]
+                )
 
         asyncio.run(main())
         assert fake.tokens_issued == 2
@@ -603,8 +654,9 @@ class TestAuth:
         assert "invalid_grant" in str(info.value)
         assert sent(fake, "getListingsItem") == []
 
-    def test_rotated_client_secret(self, fake: FakeAmazon, fake_clock: FakeClock,
-                                   adapter: AmazonAdapter) -> None:
+    def test_rotated_client_secret(
+        self, fake: FakeAmazon, fake_clock: FakeClock, adapter: AmazonAdapter
+    ) -> None:
         """invalid_client says to update the secret; the new secret works."""
         new = fake.rotate_client_secret()
         with pytest.raises(TokenRefreshError, match="update the client secret") as info:
@@ -612,8 +664,9 @@ class TestAuth:
         assert "invalid_client" in str(info.value)
         assert make_amazon(fake, fake_clock, new).get_price("SKU-1") == Decimal("19.99")
 
-    def test_throttled_token_endpoint(self, fake: FakeAmazon, adapter: AmazonAdapter,
-                                      fake_clock: FakeClock) -> None:
+    def test_throttled_token_endpoint(
+        self, fake: FakeAmazon, adapter: AmazonAdapter, fake_clock: FakeClock
+    ) -> None:
         """LWA answering 429: TokenRefreshError (retry later), then recovery after the cooldown."""
         fake.faults.token_endpoint_throttled = True
         with pytest.raises(TokenRefreshError, match="throttling"):
@@ -625,7 +678,10 @@ class TestAuth:
         assert adapter.get_price("SKU-1") == Decimal("19.99")
 
     def test_failed_proactive_refresh_keeps_the_valid_token(
-        self, fake: FakeAmazon, adapter: AmazonAdapter, fake_clock: FakeClock,
+        self,
+        fake: FakeAmazon,
+        adapter: AmazonAdapter,
+        fake_clock: FakeClock,
         caplog: pytest.LogCaptureFixture,
     ) -> None:
         """Inside the last minute LWA is throttled: the still-valid token keeps working."""
@@ -652,8 +708,9 @@ class TestAuth:
                 return httpx.Response(200, json=body, request=request)
 
         stored: list[Secret] = []
-        adapter = make_amazon(fake, fake_clock, transport=Rotating(),
-                              on_refresh_token_rotated=stored.append)
+        adapter = make_amazon(
+            fake, fake_clock, transport=Rotating(), on_refresh_token_rotated=stored.append
+        )
         adapter.get_price("SKU-1")
         assert stored == [Secret(successor.refresh_token)]
         fake.deauthorize()  # the original refresh token is gone now
@@ -699,10 +756,20 @@ class TestSecrets:
         attempt(lambda: make_amazon(fake, fake_clock, rotated).get_price("SKU-1"))
         assert len(errors) >= 6
 
-        secrets = [creds.client_secret, creds.refresh_token, rotated.client_secret,
-                   *access_tokens(fake)]
-        texts = [repr(adapter), str(adapter), repr(adapter.tokens), repr(health),
-                 repr(adapter.limiter), caplog.text]
+        secrets = [
+            creds.client_secret,
+            creds.refresh_token,
+            rotated.client_secret,
+            *access_tokens(fake),
+        ]
+        texts = [
+            repr(adapter),
+            str(adapter),
+            repr(adapter.tokens),
+            repr(health),
+            repr(adapter.limiter),
+            caplog.text,
+        ]
         texts += [f"{r.getMessage()} {r.args!r}" for r in caplog.records]
         for error in errors:
             current: BaseException | None = error
@@ -731,9 +798,13 @@ class TestSecrets:
         creds = fake.credentials
         with fake.serve() as base_url:
             adapter = AmazonAdapter(
-                seller_id=creds.seller_id, client_id=creds.client_id,
-                client_secret=creds.client_secret, refresh_token=creds.refresh_token,
-                base_url=base_url, token_url=base_url + "/auth/o2/token", clock=fake_clock,
+                seller_id=creds.seller_id,
+                client_id=creds.client_id,
+                client_secret=creds.client_secret,
+                refresh_token=creds.refresh_token,
+                base_url=base_url,
+                token_url=base_url + "/auth/o2/token",
+                clock=fake_clock,
             )
             with adapter:
                 assert adapter.update_price("SKU-1", Decimal("20.50")).old == Decimal("19.99")
@@ -823,9 +894,13 @@ class TestRegions:
         transport = Checking(fake)
         creds = fake.credentials
         adapter = AmazonAdapter(
-            seller_id=creds.seller_id, client_id=creds.client_id,
-            client_secret=creds.client_secret, refresh_token=creds.refresh_token,
-            region=region, transport=transport, clock=fake_clock,
+            seller_id=creds.seller_id,
+            client_id=creds.client_id,
+            client_secret=creds.client_secret,
+            refresh_token=creds.refresh_token,
+            region=region,
+            transport=transport,
+            clock=fake_clock,
         )
         assert adapter.health().ok
         assert set(transport.hosts) == {"api.amazon.com", httpx.URL(ENDPOINTS[region]).host}
@@ -835,8 +910,9 @@ class TestRegions:
         assert adapter.quota_key(adapter.operation("getOrders")).endswith("|" + region)
 
     @pytest.mark.parametrize("region", ["xx", "NA", "", "us-east-1"])
-    def test_unknown_region_is_refused(self, fake: FakeAmazon, fake_clock: FakeClock,
-                                       region: str) -> None:
+    def test_unknown_region_is_refused(
+        self, fake: FakeAmazon, fake_clock: FakeClock, region: str
+    ) -> None:
         """A region other than na/eu/fe without base_url: InvalidArgumentError."""
         with pytest.raises(InvalidArgumentError, match="region"):
             make_amazon(fake, fake_clock, region=region)
@@ -844,21 +920,29 @@ class TestRegions:
     def test_base_url_overrides_the_region(self, fake: FakeAmazon, fake_clock: FakeClock) -> None:
         """base_url= (a sandbox, a fake server) takes any region name."""
         transport = Checking(fake)
-        adapter = make_amazon(fake, fake_clock, region="sandbox",
-                              base_url="https://sandbox.sellingpartnerapi-na.amazon.com",
-                              transport=transport)
+        adapter = make_amazon(
+            fake,
+            fake_clock,
+            region="sandbox",
+            base_url="https://sandbox.sellingpartnerapi-na.amazon.com",
+            transport=transport,
+        )
         assert adapter.get_price("SKU-1") == Decimal("19.99")
         assert transport.hosts[-1] == "sandbox.sellingpartnerapi-na.amazon.com"
 
-    @pytest.mark.parametrize("field", ["seller_id", "client_id", "client_secret",
-                                       "refresh_token"])
-    def test_empty_credentials_are_refused(self, fake: FakeAmazon, fake_clock: FakeClock,
-                                           field: str) -> None:
+    @pytest.mark.parametrize("field", ["seller_id", "client_id", "client_secret", "refresh_token"])
+    def test_empty_credentials_are_refused(
+        self, fake: FakeAmazon, fake_clock: FakeClock, field: str
+    ) -> None:
         """An empty seller id, client id, secret or refresh token: InvalidArgumentError."""
         creds = fake.credentials
-        kwargs = {"seller_id": creds.seller_id, "client_id": creds.client_id,
-                  "client_secret": creds.client_secret, "refresh_token": creds.refresh_token,
-                  field: ""}
+        kwargs = {
+            "seller_id": creds.seller_id,
+            "client_id": creds.client_id,
+            "client_secret": creds.client_secret,
+            "refresh_token": creds.refresh_token,
+            field: "",
+        }
         with pytest.raises(InvalidArgumentError) as info:
             AmazonAdapter(**kwargs, transport=fake.transport, clock=fake_clock)
         assert creds.client_secret not in str(info.value)
@@ -879,8 +963,12 @@ class TestRequestSchemas:
         order = fake.add_order(items=[("SKU-1", 2)])
         adapter.confirm_shipment(order.order_id, package(adapter, order.order_id))
         adapter.create_inbound_plan(plan_body(("SKU-1", 24), ("SKU-2", 6)))
-        assert transport.requests == ["patchListingsItem", "patchListingsItem",
-                                      "confirmShipment", "createInboundPlan"]
+        assert transport.requests == [
+            "patchListingsItem",
+            "patchListingsItem",
+            "confirmShipment",
+            "createInboundPlan",
+        ]
 
     def test_every_answer_the_adapter_reads_fits_the_model(
         self, fake: FakeAmazon, fake_clock: FakeClock
@@ -898,25 +986,36 @@ class TestRequestSchemas:
         with pytest.raises(MarketplaceHTTPError):
             adapter.get_order_items("nope")
         operations = {operation for operation, _ in transport.responses}
-        assert operations >= {"getOrders", "getOrderItems", "getInventorySummaries",
-                              "createInboundPlan", "getInboundOperationStatus",
-                              "cancelInboundPlan"}
+        assert operations >= {
+            "getOrders",
+            "getOrderItems",
+            "getInventorySummaries",
+            "createInboundPlan",
+            "getInboundOperationStatus",
+            "cancelInboundPlan",
+        }
 
 
 class TestBadInput:
-    def test_malformed_json_is_a_response_error(self, fake: FakeAmazon,
-                                                fake_clock: FakeClock) -> None:
+    def test_malformed_json_is_a_response_error(
+        self, fake: FakeAmazon, fake_clock: FakeClock
+    ) -> None:
         """A 200 listing whose body is not JSON: MarketplaceResponseError, not a crash."""
-        adapter = make_amazon(fake, fake_clock,
-                              transport=Corrupting(fake, "getListingsItem", b'{"sku": '))
+        adapter = make_amazon(
+            fake, fake_clock, transport=Corrupting(fake, "getListingsItem", b'{"sku": ')
+        )
         with pytest.raises(MarketplaceResponseError, match="not JSON"):
             adapter.get_price("SKU-1")
 
-    def test_html_403_page_is_an_auth_error(self, fake: FakeAmazon,
-                                            fake_clock: FakeClock) -> None:
+    def test_html_403_page_is_an_auth_error(self, fake: FakeAmazon, fake_clock: FakeClock) -> None:
         """An HTML 403 from a proxy: MarketplaceAuthError saying the body is not SP-API's."""
-        adapter = make_amazon(fake, fake_clock, transport=Corrupting(
-            fake, "getListingsItem", b"<html>denied</html>", 403, "text/html"))
+        adapter = make_amazon(
+            fake,
+            fake_clock,
+            transport=Corrupting(
+                fake, "getListingsItem", b"<html>denied</html>", 403, "text/html"
+            ),
+        )
         with pytest.raises(MarketplaceAuthError, match="not an SP-API error document"):
             adapter.get_price("SKU-1")
 
@@ -927,8 +1026,9 @@ class TestBadInput:
         fake.faults.garbage_next("getInventorySummaries")
         assert len(adapter.get_inventory_summaries()) == 1
 
-    def test_oversized_payload_is_never_sent(self, fake: FakeAmazon,
-                                             adapter: AmazonAdapter) -> None:
+    def test_oversized_payload_is_never_sent(
+        self, fake: FakeAmazon, adapter: AmazonAdapter
+    ) -> None:
         """A plan body over 5 MiB: PayloadTooLargeError before any request, token included."""
         body = plan_body(*[("X" * 40, 1)] * 120_000)
         with pytest.raises(PayloadTooLargeError, match="split it"):
@@ -960,8 +1060,9 @@ class TestBadInput:
 
 
 class TestLifecycle:
-    def test_context_managers_close_every_client(self, fake: FakeAmazon,
-                                                 fake_clock: FakeClock) -> None:
+    def test_context_managers_close_every_client(
+        self, fake: FakeAmazon, fake_clock: FakeClock
+    ) -> None:
         """with and async with close the SP-API and LWA clients."""
         with make_amazon(fake, fake_clock) as adapter:
             adapter.get_price("SKU-1")
@@ -981,4 +1082,5 @@ class TestLifecycle:
     def test_repr_shows_state(self, adapter: AmazonAdapter) -> None:
         """repr names the seller, region and breaker state."""
         assert repr(adapter) == (
-            "<AmazonAdapter amazon seller='A1FAKESELLER01' region='na' breaker=closed>")
+            "<AmazonAdapter amazon seller='A1FAKESELLER01' region='na' breaker=closed>"
+        )

@@ -17,14 +17,21 @@ class TestExports:
     def test_all_is_sorted_and_complete(self) -> None:
         """__all__ is sorted and names exactly the public attributes."""
         public = {n for n in dir(sr) if not n.startswith(("_", "@"))} - {
-            "annotations", "exceptions", "testing", "cli", "adapters", "migrations"}
+            "annotations",
+            "exceptions",
+            "testing",
+            "cli",
+            "adapters",
+            "migrations",
+        }
         assert sr.__all__ == sorted(sr.__all__, key=_isort)
         assert set(sr.__all__) == public
 
     def test_exceptions_module_is_complete(self) -> None:
         """safe_release.exceptions exports every error class, all re-exported at the top."""
         classes = {
-            n for n, obj in vars(exceptions).items()
+            n
+            for n, obj in vars(exceptions).items()
             if inspect.isclass(obj) and issubclass(obj, Exception)
         }
         assert set(exceptions.__all__) == classes

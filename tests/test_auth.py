@@ -53,8 +53,11 @@ class Refresher:
             raise self.fail_with
         self.events.append(f"refresh {self.calls}")
         rotated = Secret(f"{REFRESH_VALUE}-{self.calls}") if self.rotate else None
-        return TokenGrant(access_token=Secret(f"{VALUE}-{self.calls}"),
-                          expires_in=self.lifetime, refresh_token=rotated)
+        return TokenGrant(
+            access_token=Secret(f"{VALUE}-{self.calls}"),
+            expires_in=self.lifetime,
+            refresh_token=rotated,
+        )
 
 
 def _wait_for_waiters(provider: TokenProvider, count: int) -> None:
@@ -84,9 +87,18 @@ class TestSecret:
     def test_formatting_hides_the_value(self) -> None:
         """f-strings, format specs, %-formatting and containers never show it."""
         secret = Secret(VALUE)
-        shown = [f"{secret}", f"{secret!r}", f"{secret:>40}", "{}".format(secret),  # noqa: UP032
-                 "%s" % secret, "%r" % (secret,), repr([secret]), str({"t": secret}),  # noqa: UP031
-                 repr((secret,)), "x".join([str(secret)])]
+        shown = [
+            f"{secret}",
+            f"{secret!r}",
+            f"{secret:>40}",
+            "{}".format(secret),  # noqa: UP032
+            "%s" % secret,  # noqa: UP031 - the test builds a %-format on purpose
+            "%r" % (secret,),  # noqa: UP031 - the test builds a %-format on purpose
+            repr([secret]),
+            str({"t": secret}),
+            repr((secret,)),
+            "x".join([str(secret)]),
+        ]
         assert all(VALUE not in text and "***" in text for text in shown)
 
     def test_logging_hides_the_value(self, caplog: pytest.LogCaptureFixture) -> None:
@@ -259,8 +271,12 @@ class TestTokenLifecycle:
 
     @pytest.mark.parametrize(
         ("option", "value"),
-        [("skew", -1.0), ("skew", float("nan")), ("failure_cooldown", -0.5),
-         ("failure_cooldown", "1")],
+        [
+            ("skew", -1.0),
+            ("skew", float("nan")),
+            ("failure_cooldown", -0.5),
+            ("failure_cooldown", "1"),
+        ],
     )
     def test_bad_options(self, option: str, value: object) -> None:
         """Bad durations raise InvalidArgumentError naming the option."""
@@ -467,7 +483,8 @@ class TestSingleFlight:
         for thread in threads:
             thread.join()
         assert sorted(type(e).__name__ for e in errors) == (
-            ["KeyboardInterrupt"] + ["TokenRefreshError"] * 3)
+            ["KeyboardInterrupt"] + ["TokenRefreshError"] * 3
+        )
         refresh.fail_with = None
         assert provider.token().reveal() == f"{VALUE}-2"  # no cooldown after an interrupt
 
@@ -477,8 +494,9 @@ class TestRefreshFailure:
         """Any exception becomes TokenRefreshError from it; its text is not copied."""
         clock = FakeClock()
         cause = ValueError(f"refresh_token={REFRESH_VALUE} rejected")
-        provider = TokenProvider(Refresher(clock, fail_with=cause), clock=clock,
-                                 marketplace="amazon")
+        provider = TokenProvider(
+            Refresher(clock, fail_with=cause), clock=clock, marketplace="amazon"
+        )
         with pytest.raises(TokenRefreshError) as info:
             provider.token()
         assert info.value.__cause__ is cause
@@ -491,8 +509,11 @@ class TestRefreshFailure:
     def test_our_own_errors_keep_their_message(self) -> None:
         """A SafeReleaseError from the refresh keeps its message and attributes."""
         clock = FakeClock()
-        cause = TokenRefreshError("LWA answered 400 invalid_grant: re-authorize the seller",
-                                  marketplace="amazon", operation="lwa")
+        cause = TokenRefreshError(
+            "LWA answered 400 invalid_grant: re-authorize the seller",
+            marketplace="amazon",
+            operation="lwa",
+        )
         provider = TokenProvider(Refresher(clock, fail_with=cause), clock=clock)
         with pytest.raises(TokenRefreshError, match="invalid_grant") as info:
             provider.token()

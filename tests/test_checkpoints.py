@@ -79,7 +79,8 @@ class TestConfigCheckpoint:
         assert cfg.verify(state, c)[0]
 
     def test_prune_keeps_checkpointed_version(
-            self, store: sr.Store, cfg: sr.ConfigStore[Any]) -> None:
+        self, store: sr.Store, cfg: sr.ConfigStore[Any]
+    ) -> None:
         """Config prune never deletes a version a live checkpoint refers to; pruned ones may go."""
         release = rid()
         CheckpointSet(store, release, "s").capture([cfg])
@@ -100,13 +101,23 @@ class TestCheckpointSet:
         cps.capture([cfg, box.cp()])
         recs = cps.records()
         assert [(r.seq, r.kind, r.name, r.status) for r in recs] == [
-            (1, "config", "config pricing", "captured"), (2, "custom", "box", "captured")]
+            (1, "config", "config pricing", "captured"),
+            (2, "custom", "box", "captured"),
+        ]
         with store.engine.connect() as conn:
-            manifest = conn.execute(sa.select(store.tables.checkpoint.c.manifest).where(
-                store.tables.checkpoint.c.seq == 2)).scalar_one()
+            manifest = conn.execute(
+                sa.select(store.tables.checkpoint.c.manifest).where(
+                    store.tables.checkpoint.c.seq == 2
+                )
+            ).scalar_one()
         payload = store.signer.verify(manifest)
-        assert payload == {"release_id": release, "seq": 2, "kind": "custom", "name": "box",
-                           "state": {"value": [1, 2]}}
+        assert payload == {
+            "release_id": release,
+            "seq": 2,
+            "kind": "custom",
+            "name": "box",
+            "state": {"value": [1, 2]},
+        }
 
     def test_restore_newest_first_and_idempotent(self, store: sr.Store) -> None:
         """Restore runs newest first, records each step, and skips restored ones next time."""
@@ -143,8 +154,9 @@ class TestCheckpointSet:
         cps = CheckpointSet(store, rid(), "s")
         cps.capture([box.cp()])
         with store.engine.begin() as conn:
-            conn.execute(store.tables.checkpoint.update().values(
-                state=json.dumps({"value": "evil"})))
+            conn.execute(
+                store.tables.checkpoint.update().values(state=json.dumps({"value": "evil"}))
+            )
         [step] = cps.restore([box.cp()])
         assert not step.ok
         assert "RecordTamperedError" in step.detail
@@ -157,8 +169,9 @@ class TestCheckpointSet:
         cps = CheckpointSet(store, release, "s")
         cps.capture([box.cp()])
         with store.engine.begin() as conn:
-            conn.execute(store.tables.checkpoint.update().values(
-                state=json.dumps({"value": "evil"})))
+            conn.execute(
+                store.tables.checkpoint.update().values(state=json.dumps({"value": "evil"}))
+            )
         sr.resign_release(store, release, force=True)
         [step] = cps.restore([box.cp()])
         assert not step.ok
@@ -193,8 +206,12 @@ class TestCheckpointSet:
     def test_rebuild_config_and_table(self, store: sr.Store, cfg: sr.ConfigStore[Any]) -> None:
         """Without live objects, the store's own config and tables are rebuilt and verified."""
         md = sa.MetaData(schema=store.schema)
-        t = sa.Table("stock", md, sa.Column("sku", sa.String(10), primary_key=True),
-                     sa.Column("qty", sa.Integer))
+        t = sa.Table(
+            "stock",
+            md,
+            sa.Column("sku", sa.String(10), primary_key=True),
+            sa.Column("qty", sa.Integer),
+        )
         md.create_all(store.engine)
         with store.engine.begin() as conn:
             conn.execute(t.insert(), [{"sku": "A", "qty": 1}])
@@ -307,12 +324,18 @@ def _verify(store: sr.Store, root: Path, *revisions: str, dialect: str = "sqlite
     """Record revisions as verified with their files' current hashes."""
     from safe_release.migrations.compat import record_verified, revision_file_sha256  # noqa: PLC0415
 
-    record_verified(store, {r: revision_file_sha256(root / "mig" / "versions" / f"{r}.py")
-                            for r in revisions}, dialect)
+    record_verified(
+        store,
+        {r: revision_file_sha256(root / "mig" / "versions" / f"{r}.py") for r in revisions},
+        dialect,
+    )
 
 
-def _capture_then_upgrade(store: sr.Store, project: tuple[Config, sa.Engine], **kw: Any,
-                          ) -> tuple[AlembicCheckpoint, CheckpointContext, dict[str, Any]]:
+def _capture_then_upgrade(
+    store: sr.Store,
+    project: tuple[Config, sa.Engine],
+    **kw: Any,
+) -> tuple[AlembicCheckpoint, CheckpointContext, dict[str, Any]]:
     """Capture the project's revision (r1, unless moved), then upgrade to r2."""
     config, engine = project
     cp = alembic_checkpoint(config, engine=engine, **kw)
@@ -335,8 +358,9 @@ class TestAlembicCheckpoint:
         with pytest.raises(sr.InvalidArgumentError, match=r"alembic\.ini"):
             alembic_checkpoint(tmp_path / "nope.ini")
 
-    def test_restore_downgrades(self, tmp_path: Path, sqlite_store: sr.Store,
-                                project: tuple[Config, sa.Engine]) -> None:
+    def test_restore_downgrades(
+        self, tmp_path: Path, sqlite_store: sr.Store, project: tuple[Config, sa.Engine]
+    ) -> None:
         """The revision is recorded and restored by downgrading through verified revisions."""
         _verify(sqlite_store, tmp_path, "r1", "r2")
         cp, c, state = _capture_then_upgrade(sqlite_store, project)
@@ -346,13 +370,15 @@ class TestAlembicCheckpoint:
         assert "t_r2" not in sa.inspect(project[1]).get_table_names()
         assert cp.restore(state, c) == "already at r1"
 
-    def test_unverified_revision_is_refused(self, sqlite_store: sr.Store,
-                                            project: tuple[Config, sa.Engine]) -> None:
+    def test_unverified_revision_is_refused(
+        self, sqlite_store: sr.Store, project: tuple[Config, sa.Engine]
+    ) -> None:
         """A downgrade through a revision never verified is refused, database untouched."""
         engine = project[1]
         cp, c, state = _capture_then_upgrade(sqlite_store, project)
-        with pytest.raises(sr.UnverifiedRevisionError,
-                           match="safe-release migrations check") as info:
+        with pytest.raises(
+            sr.UnverifiedRevisionError, match="safe-release migrations check"
+        ) as info:
             cp.restore(state, c)
         assert info.value.revisions == ("r2",)
         assert isinstance(info.value, sr.CheckpointError)
@@ -360,8 +386,9 @@ class TestAlembicCheckpoint:
         assert cp.heads() == ["r2"]
         assert "t_r2" in sa.inspect(engine).get_table_names()
 
-    def test_changed_file_is_unverified_again(self, tmp_path: Path, sqlite_store: sr.Store,
-                                              project: tuple[Config, sa.Engine]) -> None:
+    def test_changed_file_is_unverified_again(
+        self, tmp_path: Path, sqlite_store: sr.Store, project: tuple[Config, sa.Engine]
+    ) -> None:
         """Editing a revision file after verification makes it unverified."""
         _verify(sqlite_store, tmp_path, "r1", "r2")
         cp, c, state = _capture_then_upgrade(sqlite_store, project)
@@ -372,17 +399,18 @@ class TestAlembicCheckpoint:
         assert info.value.revisions == ("r2",)
         assert cp.heads() == ["r2"]
 
-    def test_verified_on_another_dialect_only(self, tmp_path: Path, sqlite_store: sr.Store,
-                                              project: tuple[Config, sa.Engine]) -> None:
+    def test_verified_on_another_dialect_only(
+        self, tmp_path: Path, sqlite_store: sr.Store, project: tuple[Config, sa.Engine]
+    ) -> None:
         """A verification on PostgreSQL does not cover an SQLite database."""
         _verify(sqlite_store, tmp_path, "r1", "r2", dialect="postgresql")
         cp, c, state = _capture_then_upgrade(sqlite_store, project)
         with pytest.raises(sr.UnverifiedRevisionError, match="not verified on sqlite"):
             cp.restore(state, c)
 
-    def test_down_to_base_checks_every_revision(self, tmp_path: Path,
-                                                sqlite_store: sr.Store,
-                                                project: tuple[Config, sa.Engine]) -> None:
+    def test_down_to_base_checks_every_revision(
+        self, tmp_path: Path, sqlite_store: sr.Store, project: tuple[Config, sa.Engine]
+    ) -> None:
         """Restoring to base passes every revision; each one must be verified."""
         command.downgrade(project[0], "base")
         _verify(sqlite_store, tmp_path, "r2")
@@ -399,8 +427,9 @@ class TestAlembicCheckpoint:
         cp, c, state = _capture_then_upgrade(sqlite_store, project, require_verified=False)
         assert cp.restore(state, c) == "downgraded from r2 to r1"
 
-    def test_refusal_fails_the_rollback_step(self, tmp_path: Path, sqlite_store: sr.Store,
-                                             project: tuple[Config, sa.Engine]) -> None:
+    def test_refusal_fails_the_rollback_step(
+        self, tmp_path: Path, sqlite_store: sr.Store, project: tuple[Config, sa.Engine]
+    ) -> None:
         """In a release the refusal is a failed step; recover() finishes once verified."""
         config, engine = project
         cp = alembic_checkpoint(config, engine=engine)

@@ -15,8 +15,10 @@ from safe_release.cli._app import cli
 from safe_release.migrations import compat, plan
 from tests.alembic_util import AlembicProject
 
-ORDERS = ('op.create_table("orders", sa.Column("id", sa.Integer, primary_key=True), '
-          'sa.Column("sku", sa.String(20), nullable=False), sa.Column("note", sa.Text))')
+ORDERS = (
+    'op.create_table("orders", sa.Column("id", sa.Integer, primary_key=True), '
+    'sa.Column("sku", sa.String(20), nullable=False), sa.Column("note", sa.Text))'
+)
 LOSSY_UP = 'with op.batch_alter_table("orders") as b:\n    b.drop_column("note")'
 LOSSY_DOWN = 'op.add_column("orders", sa.Column("note", sa.Text))'
 
@@ -31,11 +33,15 @@ def fixture_project(tmp_path: Path) -> AlembicProject:
     """A two-revision project whose database is a file in tmp_path, at r1."""
     project = AlembicProject(tmp_path)
     project.add("r1", ORDERS, 'op.drop_table("orders")')
-    project.add("r2", 'op.add_column("orders", sa.Column("ref", sa.String(30)))',
-                'op.drop_column("orders", "ref")')
+    project.add(
+        "r2",
+        'op.add_column("orders", sa.Column("ref", sa.String(30)))',
+        'op.drop_column("orders", "ref")',
+    )
     (tmp_path / "alembic.ini").write_text(
         "[alembic]\nscript_location = %(here)s/migrations\n"
-        f"sqlalchemy.url = sqlite:///{tmp_path / 'erp.db'}\n")
+        f"sqlalchemy.url = sqlite:///{tmp_path / 'erp.db'}\n"
+    )
     command.upgrade(project.config(f"sqlite:///{tmp_path / 'erp.db'}"), "r1")
     return project
 
@@ -55,8 +61,9 @@ class TestCheckCommand:
         first = json.loads(result.output)["first_failure"]
         assert (first["revision"], first["table"], first["column"]) == ("r3", "orders", "note")
 
-    def test_record_marks_revisions_verified(self, project: AlembicProject,
-                                             tmp_path: Path) -> None:
+    def test_record_marks_revisions_verified(
+        self, project: AlembicProject, tmp_path: Path
+    ) -> None:
         """--record stores the verified revisions with their file hashes."""
         url = f"sqlite:///{tmp_path / 'store.db'}"
         result = invoke("--url", url, "migrations", "check", "-c", str(project.ini), "--record")
@@ -66,8 +73,7 @@ class TestCheckCommand:
 
     def test_missing_ini(self, tmp_path: Path) -> None:
         """No alembic.ini: a usage error (exit 2) naming the option."""
-        result = CliRunner().invoke(cli, ["migrations", "check", "-c",
-                                          str(tmp_path / "nope.ini")])
+        result = CliRunner().invoke(cli, ["migrations", "check", "-c", str(tmp_path / "nope.ini")])
         assert result.exit_code == 2
         assert "nope.ini" in result.output
         assert "does not exist" in result.output
@@ -102,13 +108,20 @@ class TestPlan:
         assert "downgrade loses" in report.format_text()
 
     def test_plan_with_store_reports_verification_and_floor(
-        self, project: AlembicProject, tmp_path: Path,
+        self,
+        project: AlembicProject,
+        tmp_path: Path,
     ) -> None:
         """With a store and an app: unverified revisions and the rollback floor."""
         url = f"sqlite:///{tmp_path / 'store.db'}"
         v1 = sa.MetaData()
-        sa.Table("orders", v1, sa.Column("id", sa.Integer, primary_key=True),
-                 sa.Column("sku", sa.String(20), nullable=False), sa.Column("note", sa.Text))
+        sa.Table(
+            "orders",
+            v1,
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("sku", sa.String(20), nullable=False),
+            sa.Column("note", sa.Text),
+        )
         with sr.connect(url) as store:
             compat.record(store, "erp", "1.0", v1)
             report = plan(project.ini, store=store, app="erp")
@@ -152,19 +165,30 @@ class TestUpgradeRunner:
         store_url = f"sqlite:///{tmp_path / 'store.db'}"
         with sr.connect(store_url) as store:
             compat.record(store, "erp-web", "1.4", sa.MetaData())
-        refused = CliRunner().invoke(cli, ["--url", store_url, "migrations", "upgrade",
-                                           "-c", str(EXAMPLE), "--db-url", erp])
+        refused = CliRunner().invoke(
+            cli, ["--url", store_url, "migrations", "upgrade", "-c", str(EXAMPLE), "--db-url", erp]
+        )
         assert refused.exit_code == 1
         assert "erp-web" in refused.output
         engine = sa.create_engine(erp)
         assert "orders" not in sa.inspect(engine).get_table_names()
-        ok = invoke("--url", store_url, "migrations", "upgrade", "-c", str(EXAMPLE),
-                    "--db-url", erp, "0006")
+        ok = invoke(
+            "--url",
+            store_url,
+            "migrations",
+            "upgrade",
+            "-c",
+            str(EXAMPLE),
+            "--db-url",
+            erp,
+            "0006",
+        )
         assert ok.exit_code == 0, ok.output
         with sr.connect(store_url) as store:
             compat.retire(store, "erp-web", "1.4")
-        done = invoke("--url", store_url, "migrations", "upgrade", "-c", str(EXAMPLE),
-                      "--db-url", erp)
+        done = invoke(
+            "--url", store_url, "migrations", "upgrade", "-c", str(EXAMPLE), "--db-url", erp
+        )
         assert done.exit_code == 0, done.output
         assert done.output.strip() == "upgraded through 0007"
         assert "title" not in {c["name"] for c in sa.inspect(engine).get_columns("listings")}
@@ -175,16 +199,24 @@ class TestPlanTarget:
     def test_offline_sql_is_rendered_for_the_target_database(self, tmp_path: Path) -> None:
         """--db-url on another dialect: its SQL (PostgreSQL types), not alembic.ini's."""
         project = AlembicProject(tmp_path)
-        project.add("r1", 'op.create_table("t", sa.Column("id", sa.Integer, primary_key=True),'
-                    ' sa.Column("st", sa.Enum("a", "b", name="t_st")))', 'op.drop_table("t")')
+        project.add(
+            "r1",
+            'op.create_table("t", sa.Column("id", sa.Integer, primary_key=True),'
+            ' sa.Column("st", sa.Enum("a", "b", name="t_st")))',
+            'op.drop_table("t")',
+        )
         config = project.config(f"sqlite:///{tmp_path / 'erp.db'}")
         target = project.config("postgresql+psycopg://u@127.0.0.1:1/x")
         from safe_release.migrations._check import copy_config  # noqa: PLC0415
         from safe_release.migrations._plan import _sql  # noqa: PLC0415
 
         notes: list[str] = []
-        sql = _sql(copy_config(config, url=target.get_main_option("sqlalchemy.url")),
-                   "upgrade", "base:r1", notes)
+        sql = _sql(
+            copy_config(config, url=target.get_main_option("sqlalchemy.url")),
+            "upgrade",
+            "base:r1",
+            notes,
+        )
         assert sql is not None, notes
         assert "CREATE TYPE t_st AS ENUM" in sql
 
@@ -196,7 +228,9 @@ class TestPlanTarget:
             sr.migrations.upgrade(project.ini, store=None)
 
     def test_without_a_store_a_contract_revision_is_refused(
-        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        self,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
     ) -> None:
         """No --url: revisions up to the contract run; the contract is refused, no store file."""
         monkeypatch.delenv("SAFE_RELEASE_URL", raising=False)
@@ -204,8 +238,9 @@ class TestPlanTarget:
         erp = f"sqlite:///{tmp_path / 'erp.db'}"
         ok = invoke("migrations", "upgrade", "-c", str(EXAMPLE), "--db-url", erp, "0006")
         assert ok.exit_code == 0, ok.output
-        refused = CliRunner().invoke(cli, ["migrations", "upgrade", "-c", str(EXAMPLE),
-                                           "--db-url", erp])
+        refused = CliRunner().invoke(
+            cli, ["migrations", "upgrade", "-c", str(EXAMPLE), "--db-url", erp]
+        )
         assert refused.exit_code == 1
         assert "no store was given" in refused.output
         assert not (tmp_path / "safe_release.db").exists()

@@ -53,8 +53,9 @@ def _fail(store: sr.Store, *, manual: bool = False, name: str = "sync") -> str:
 
 
 class TestReleases:
-    def test_list_and_show(self, store: sr.Store, run: Callable[..., Result],
-                           clock: FakeClock) -> None:
+    def test_list_and_show(
+        self, store: sr.Store, run: Callable[..., Result], clock: FakeClock
+    ) -> None:
         """list prints newest first; show accepts the printed 12-character prefix."""
         with sr.release("sync", store=store):
             pass
@@ -72,8 +73,7 @@ class TestReleases:
         assert data["id"] == failed
         assert data["status"] == "rolled_back"
 
-    def test_list_empty_and_unknown_id(self, store: sr.Store,
-                                       run: Callable[..., Result]) -> None:
+    def test_list_empty_and_unknown_id(self, store: sr.Store, run: Callable[..., Result]) -> None:
         """No releases: a plain sentence; an unknown id: exit 1 with advice."""
         del store
         assert "no releases recorded yet" in _ok(run("releases", "list")).stdout
@@ -130,11 +130,12 @@ class TestRollbackAndRecover:
         rel._unbind()
         _PARTS.clear()
 
-    def test_recover_says_what_it_left(self, backend: Backend,
-                                       run: Callable[..., Result]) -> None:
+    def test_recover_says_what_it_left(self, backend: Backend, run: Callable[..., Result]) -> None:
         """A rollback whose scope a live process holds is listed as left for later."""
-        with sr.connect(backend.url, schema=backend.schema) as store, \
-                sr.release("sync", store=store) as rel:  # real clock: a live lease
+        with (
+            sr.connect(backend.url, schema=backend.schema) as store,
+            sr.release("sync", store=store) as rel,
+        ):  # real clock: a live lease
             t = store.tables.release
             with store.engine.begin() as conn:
                 conn.execute(t.update().where(t.c.id == rel.id).values(status="rolling_back"))

@@ -100,9 +100,19 @@ class TestProcesses:
         store = _seed(backend)
         procs = [
             subprocess.Popen(
-                [sys.executable, "-c", _WORKER, backend.url, backend.schema or "",
-                 f"p{i}", str(PER_WRITER), mode],
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                [
+                    sys.executable,
+                    "-c",
+                    _WORKER,
+                    backend.url,
+                    backend.schema or "",
+                    f"p{i}",
+                    str(PER_WRITER),
+                    mode,
+                ],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
             )
             for i in range(4)
         ]

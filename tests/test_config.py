@@ -89,7 +89,10 @@ class TestPublish:
         cfg.publish(PricingRules.model_validate(RULES), author="a")
         assert cfg.value == PricingRules.model_validate(RULES)
         assert cfg.current().content == {
-            "min_margin": 0.12, "max_discount": 0.3, "floor": {"US": "9.99"}}
+            "min_margin": 0.12,
+            "max_discount": 0.3,
+            "floor": {"US": "9.99"},
+        }
 
 
 class TestValidation:
@@ -461,8 +464,7 @@ class TestCache:
         queries: list[str] = []
         from sqlalchemy import event  # noqa: PLC0415
 
-        event.listen(store.engine, "before_cursor_execute",
-                     lambda *args: queries.append(args[2]))
+        event.listen(store.engine, "before_cursor_execute", lambda *args: queries.append(args[2]))
         for _ in range(100):
             assert cfg.current() is first
         assert queries == []
@@ -481,8 +483,9 @@ class TestCache:
         writer.rollback()
         assert reader.value == {"v": 1}
 
-    def test_other_process_seen_within_ttl(self, backend: Backend, store: sr.Store,
-                                           clock: FakeClock) -> None:
+    def test_other_process_seen_within_ttl(
+        self, backend: Backend, store: sr.Store, clock: FakeClock
+    ) -> None:
         """A publish by another process shows up once ttl has passed, not before."""
         reader = store.config("p", ttl=0.5)
         reader.publish({"v": 1}, author="a")
@@ -492,8 +495,9 @@ class TestCache:
             "s = sr.connect(sys.argv[1], schema=sys.argv[2] or None)\n"
             "s.config('p').publish({'v': 2}, author='other-process')\n"
         )
-        subprocess.run([sys.executable, "-c", code, backend.url, backend.schema or ""],
-                       check=True, timeout=60)
+        subprocess.run(
+            [sys.executable, "-c", code, backend.url, backend.schema or ""], check=True, timeout=60
+        )
         clock.advance(0.4)
         assert reader.value == {"v": 1}  # still within ttl: bounded staleness
         clock.advance(0.2)
@@ -530,13 +534,15 @@ class TestHardening:
 
     def test_invalid_canary_does_not_break_stable_keys(self, store: sr.Store) -> None:
         """A candidate this code's schema rejects is served to nobody; stable keys still read."""
+
         class Old(BaseModel):
             model_config = ConfigDict(extra="forbid", frozen=True)
             margin: float
 
         store.config("p", schema=Old).publish({"margin": 0.1}, author="a")
-        store.config("p").publish({"margin": 0.2, "new": 1}, author="a",
-                                  rollout=sr.Rollout(percent=50))
+        store.config("p").publish(
+            {"margin": 0.2, "new": 1}, author="a", rollout=sr.Rollout(percent=50)
+        )
         reader = store.config("p", schema=Old)
         assert reader.value.margin == 0.1
         assert {reader.value_for(k).margin for k in range(200)} == {0.1}
@@ -560,6 +566,7 @@ class TestHardening:
 
     def test_aliases_are_stored_by_alias(self, store: sr.Store) -> None:
         """A schema with field aliases reads back what it wrote."""
+
         class Aliased(BaseModel):
             floor: float = Field(alias="Floor")
 
@@ -611,11 +618,14 @@ class TestHardening:
 
     @pytest.mark.parametrize(
         "kwargs",
-        [{"author": "x\udc80"}, {"author": "a", "message": "m\udc80"},
-         {"author": "a\x00b"}, {"author": "a", "message": "nul\x00"}],
+        [
+            {"author": "x\udc80"},
+            {"author": "a", "message": "m\udc80"},
+            {"author": "a\x00b"},
+            {"author": "a", "message": "nul\x00"},
+        ],
     )
-    def test_unencodable_author_and_message(self, store: sr.Store,
-                                            kwargs: dict[str, str]) -> None:
+    def test_unencodable_author_and_message(self, store: sr.Store, kwargs: dict[str, str]) -> None:
         """Surrogates and NUL in author/message are refused before writing."""
         with pytest.raises(sr.InvalidArgumentError):
             store.config("p").publish({"a": 1}, **kwargs)  # type: ignore[arg-type]

@@ -99,15 +99,17 @@ KEYS = st.integers(0, 10**6) | _TEXT
 _DEEP: Any = 0
 for _ in range(70):
     _DEEP = [_DEEP]
-BAD_CONTENTS = st.sampled_from([
-    ({"price": float("nan")}, sr.ConfigContentError),
-    ({"x": [1, float("-inf")]}, sr.ConfigContentError),
-    ({1: "int key"}, sr.ConfigContentError),
-    ({"s": {1, 2}}, sr.ConfigContentError),
-    ({"b": b"bytes"}, sr.ConfigContentError),
-    ({"deep": _DEEP}, sr.ConfigContentError),
-    ({"blob": "x" * (1024 * 1024)}, sr.ContentTooLargeError),
-])
+BAD_CONTENTS = st.sampled_from(
+    [
+        ({"price": float("nan")}, sr.ConfigContentError),
+        ({"x": [1, float("-inf")]}, sr.ConfigContentError),
+        ({1: "int key"}, sr.ConfigContentError),
+        ({"s": {1, 2}}, sr.ConfigContentError),
+        ({"b": b"bytes"}, sr.ConfigContentError),
+        ({"deep": _DEEP}, sr.ConfigContentError),
+        ({"blob": "x" * (1024 * 1024)}, sr.ContentTooLargeError),
+    ]
+)
 STEPS = st.sampled_from([0.0, 0.25, 0.5, 0.75, 1.0, 2.5])
 READS = ("current", "value", "for_key", "rollout", "refresh")
 
@@ -376,8 +378,9 @@ class ConfigStoreMachine(RuleBasedStateMachine):
             self._read_back(who, want)
 
     @rule(who=WHO, bad=BAD_CONTENTS, percent=st.none() | PERCENTS)
-    def publish_bad_content(self, who: int, bad: tuple[Any, type[sr.SafeReleaseError]],
-                            percent: float | None) -> None:
+    def publish_bad_content(
+        self, who: int, bad: tuple[Any, type[sr.SafeReleaseError]], percent: float | None
+    ) -> None:
         """Content JSON cannot hold (or too large) is refused before anything is written."""
         content, error = bad
         rollout = None if percent is None else sr.Rollout(percent=percent)
@@ -602,8 +605,10 @@ class ConfigStoreMachine(RuleBasedStateMachine):
             assert got == head.content
         elif kind == "for_key":
             serves = head
-            if entry.candidate is not None and entry.bp is not None and (
-                entry.bp >= BUCKETS or bucket(NAME, entry.candidate, str(key)) < entry.bp
+            if (
+                entry.candidate is not None
+                and entry.bp is not None
+                and (entry.bp >= BUCKETS or bucket(NAME, entry.candidate, str(key)) < entry.bp)
             ):
                 serves = self.m.versions[entry.candidate]
             assert got == serves

@@ -27,12 +27,18 @@ def test_example_runs(script: Path, backend: Backend, request: pytest.FixtureReq
         with engine.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA "{backend.schema}"'))
         # examples take a plain URL: point them at the test schema via search_path
-        url = make_url(url).update_query_dict(
-            {"options": f"-csearch_path={backend.schema}"}).render_as_string(
-                hide_password=False)
+        url = (
+            make_url(url)
+            .update_query_dict({"options": f"-csearch_path={backend.schema}"})
+            .render_as_string(hide_password=False)
+        )
     out = subprocess.run(
-        [sys.executable, str(script), url], capture_output=True, text=True, timeout=120,
-        check=False, env={**os.environ, "PYTHONWARNINGS": "error"},
+        [sys.executable, str(script), url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "PYTHONWARNINGS": "error"},
     )
     assert out.returncode == 0, out.stderr
     assert "rolled back" in out.stdout

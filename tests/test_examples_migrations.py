@@ -43,8 +43,9 @@ def fixture_engine(backend: Backend) -> Iterator[sa.Engine]:
 def config(engine: sa.Engine, store: sr.Store) -> Config:
     """The example's own alembic.ini and env.py, pointed at ``engine``'s database."""
     cfg = Config(str(PROJECT / "alembic.ini"))
-    cfg.set_main_option("sqlalchemy.url",
-                        engine.url.render_as_string(hide_password=False).replace("%", "%%"))
+    cfg.set_main_option(
+        "sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%")
+    )
     cfg.attributes["safe_release_store"] = store
     return cfg
 
@@ -54,27 +55,56 @@ def seed(engine: sa.Engine) -> None:
     meta = sa.MetaData()
     meta.reflect(engine)
     with engine.begin() as conn:
-        conn.execute(meta.tables["orders"].insert(), [
-            {"id": i, "sku": f"SKU-{i % 7}", "qty": i % 5 + 1,
-             "status": ["new", "paid", "cancelled", "legacy"][i % 4],
-             "placed_at": None if i % 6 == 0 else dt.datetime(2024, 5, 1, i % 24, tzinfo=UTC),
-             "note": None if i % 3 == 0 else f"gift wrap #{i}"} for i in range(1, 101)])
-        conn.execute(meta.tables["prices"].insert(), [
-            {"sku": f"SKU-{i}", "amount": Decimal(f"{i}9.9{i}"),
-             "currency": None if i % 2 else "USD"} for i in range(7)])
-        conn.execute(meta.tables["listings"].insert(), [
-            {"id": i, "sku": f"SKU-{i}", "title": None if i == 3 else f"Mug {i} \u2615"}
-            for i in range(7)])
+        conn.execute(
+            meta.tables["orders"].insert(),
+            [
+                {
+                    "id": i,
+                    "sku": f"SKU-{i % 7}",
+                    "qty": i % 5 + 1,
+                    "status": ["new", "paid", "cancelled", "legacy"][i % 4],
+                    "placed_at": None
+                    if i % 6 == 0
+                    else dt.datetime(2024, 5, 1, i % 24, tzinfo=UTC),
+                    "note": None if i % 3 == 0 else f"gift wrap #{i}",
+                }
+                for i in range(1, 101)
+            ],
+        )
+        conn.execute(
+            meta.tables["prices"].insert(),
+            [
+                {
+                    "sku": f"SKU-{i}",
+                    "amount": Decimal(f"{i}9.9{i}"),
+                    "currency": None if i % 2 else "USD",
+                }
+                for i in range(7)
+            ],
+        )
+        conn.execute(
+            meta.tables["listings"].insert(),
+            [
+                {"id": i, "sku": f"SKU-{i}", "title": None if i == 3 else f"Mug {i} \u2615"}
+                for i in range(7)
+            ],
+        )
 
 
 def snapshot(engine: sa.Engine) -> dict[str, Any]:
     """Every row of every ERP table, as stored, and each table's columns."""
     with engine.connect() as conn:
         insp = sa.inspect(conn)
-        return {t: (sorted(conn.exec_driver_sql(f'SELECT * FROM "{t}"').all(),  # noqa: S608
-                           key=repr),
-                    [(c["name"], str(c["type"]), c["nullable"]) for c in insp.get_columns(t)])
-                for t in ("orders", "prices", "listings")}
+        return {
+            t: (
+                sorted(
+                    conn.exec_driver_sql(f'SELECT * FROM "{t}"').all(),  # noqa: S608
+                    key=repr,
+                ),
+                [(c["name"], str(c["type"]), c["nullable"]) for c in insp.get_columns(t)],
+            )
+            for t in ("orders", "prices", "listings")
+        }
 
 
 class TestErpMigrations:
@@ -100,8 +130,9 @@ class TestErpMigrations:
         with engine.connect() as conn:
             assert not sa.inspect(conn).has_table("orders")
 
-    def test_contract_waits_for_retirement(self, engine: sa.Engine,
-                                           sqlite_store: sr.Store) -> None:
+    def test_contract_waits_for_retirement(
+        self, engine: sa.Engine, sqlite_store: sr.Store
+    ) -> None:
         """Without erp-web 1.4 retired the chain stops before the contract revision."""
         cfg = config(engine, sqlite_store)
         with pytest.raises(ContractBlockedError, match=r"erp-web 1\.4"):

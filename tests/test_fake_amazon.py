@@ -25,12 +25,24 @@ from tests.amazon_schemas import has_model, usage_plan, validate_request, valida
 BASE = "https://sellingpartnerapi-na.amazon.com"
 LWA = "https://api.amazon.com/auth/o2/token"
 MP = "ATVPDKIKX0DER"
-QUOTA_BODY = {"errors": [{"code": "QuotaExceeded",
-                          "message": "You exceeded your quota for the requested resource.",
-                          "details": ""}]}
+QUOTA_BODY = {
+    "errors": [
+        {
+            "code": "QuotaExceeded",
+            "message": "You exceeded your quota for the requested resource.",
+            "details": "",
+        }
+    ]
+}
 RATE = "x-amzn-RateLimit-Limit"
-ADDRESS = {"addressLine1": "1 Main St", "city": "Seattle", "countryCode": "US",
-           "name": "Warehouse", "phoneNumber": "2065550100", "postalCode": "98101"}
+ADDRESS = {
+    "addressLine1": "1 Main St",
+    "city": "Seattle",
+    "countryCode": "US",
+    "name": "Warehouse",
+    "phoneNumber": "2065550100",
+    "postalCode": "98101",
+}
 
 
 class SchemaChecking(httpx.BaseTransport):
@@ -53,8 +65,13 @@ class SchemaChecking(httpx.BaseTransport):
 class Sp:
     """A minimal SP-API client for the tests: LWA token, then signed calls."""
 
-    def __init__(self, fake: FakeAmazon, creds: FakeAmazonCredentials | None = None, *,
-                 http: httpx.Client | None = None) -> None:
+    def __init__(
+        self,
+        fake: FakeAmazon,
+        creds: FakeAmazonCredentials | None = None,
+        *,
+        http: httpx.Client | None = None,
+    ) -> None:
         self.fake = fake
         self.creds = creds or fake.credentials
         self.transport = SchemaChecking(fake)
@@ -63,8 +80,12 @@ class Sp:
         self.access: str | None = None
 
     def lwa(self, **overrides: str) -> httpx.Response:
-        form = {"grant_type": "refresh_token", "refresh_token": self.creds.refresh_token,
-                "client_id": self.creds.client_id, "client_secret": self.creds.client_secret}
+        form = {
+            "grant_type": "refresh_token",
+            "refresh_token": self.creds.refresh_token,
+            "client_id": self.creds.client_id,
+            "client_secret": self.creds.client_secret,
+        }
         return self.http.post(self.lwa_url, data={**form, **overrides})
 
     def token(self) -> str:
@@ -73,26 +94,41 @@ class Sp:
         self.access = response.json()["access_token"]
         return self.access
 
-    def call(self, method: str, path: str, *, params: dict[str, Any] | None = None,
-             json: Any = None, token: str | None = None) -> httpx.Response:
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        token: str | None = None,
+    ) -> httpx.Response:
         access = token or self.access or self.token()
-        return self.http.request(method, path, params=params, json=json,
-                                 headers={"x-amz-access-token": access})
+        return self.http.request(
+            method, path, params=params, json=json, headers={"x-amz-access-token": access}
+        )
 
     def orders(self, **params: Any) -> httpx.Response:
         return self.call("GET", "/orders/v0/orders", params={"MarketplaceIds": MP, **params})
 
     def listing(self, sku: str, *, token: str | None = None, **params: Any) -> httpx.Response:
-        return self.call("GET", f"/listings/2021-08-01/items/{self.creds.seller_id}/{sku}",
-                         params={"marketplaceIds": MP, **params}, token=token)
+        return self.call(
+            "GET",
+            f"/listings/2021-08-01/items/{self.creds.seller_id}/{sku}",
+            params={"marketplaceIds": MP, **params},
+            token=token,
+        )
 
     def patch(self, sku: str, body: Any, **params: Any) -> httpx.Response:
-        return self.call("PATCH", f"/listings/2021-08-01/items/{self.creds.seller_id}/{sku}",
-                         params={"marketplaceIds": MP, **params}, json=body)
+        return self.call(
+            "PATCH",
+            f"/listings/2021-08-01/items/{self.creds.seller_id}/{sku}",
+            params={"marketplaceIds": MP, **params},
+            json=body,
+        )
 
     def confirm(self, order_id: str, body: Any) -> httpx.Response:
-        return self.call("POST", f"/orders/v0/orders/{order_id}/shipmentConfirmation",
-                         json=body)
+        return self.call("POST", f"/orders/v0/orders/{order_id}/shipmentConfirmation", json=body)
 
     def inventory(self, **params: Any) -> httpx.Response:
         query = {"granularityType": "Marketplace", "granularityId": MP, "marketplaceIds": MP}
@@ -107,43 +143,73 @@ class Sp:
 
 def price_patch(price: float, *, op: str = "replace") -> dict[str, Any]:
     """A patchListingsItem body setting the price (validated against the model)."""
-    body = {"productType": "PRODUCT", "patches": [{
-        "op": op, "path": "/attributes/purchasable_offer",
-        "value": [{"marketplace_id": MP, "currency": "USD",
-                   "our_price": [{"schedule": [{"value_with_tax": price}]}]}],
-    }]}
+    body = {
+        "productType": "PRODUCT",
+        "patches": [
+            {
+                "op": op,
+                "path": "/attributes/purchasable_offer",
+                "value": [
+                    {
+                        "marketplace_id": MP,
+                        "currency": "USD",
+                        "our_price": [{"schedule": [{"value_with_tax": price}]}],
+                    }
+                ],
+            }
+        ],
+    }
     validate_request("patchListingsItem", body)
     return body
 
 
 def quantity_patch(quantity: int, *, op: str = "replace") -> dict[str, Any]:
     """A patchListingsItem body setting the quantity (validated against the model)."""
-    body = {"productType": "PRODUCT", "patches": [{
-        "op": op, "path": "/attributes/fulfillment_availability",
-        "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": quantity}],
-    }]}
+    body = {
+        "productType": "PRODUCT",
+        "patches": [
+            {
+                "op": op,
+                "path": "/attributes/fulfillment_availability",
+                "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": quantity}],
+            }
+        ],
+    }
     validate_request("patchListingsItem", body)
     return body
 
 
-def shipment(order: sr.testing.AmazonOrder, *, tracking: str = "1Z999AA10123456784",
-             package: str = "1") -> dict[str, Any]:
+def shipment(
+    order: sr.testing.AmazonOrder, *, tracking: str = "1Z999AA10123456784", package: str = "1"
+) -> dict[str, Any]:
     """A confirmShipment body shipping every item (validated against the model)."""
-    body = {"marketplaceId": MP, "packageDetail": {
-        "packageReferenceId": package, "carrierCode": "UPS", "trackingNumber": tracking,
-        "shipDate": "2026-01-01T10:00:00Z",
-        "orderItems": [{"orderItemId": i.order_item_id, "quantity": i.quantity}
-                       for i in order.items],
-    }}
+    body = {
+        "marketplaceId": MP,
+        "packageDetail": {
+            "packageReferenceId": package,
+            "carrierCode": "UPS",
+            "trackingNumber": tracking,
+            "shipDate": "2026-01-01T10:00:00Z",
+            "orderItems": [
+                {"orderItemId": i.order_item_id, "quantity": i.quantity} for i in order.items
+            ],
+        },
+    }
     validate_request("confirmShipment", body)
     return body
 
 
 def plan_body(*items: tuple[str, int], name: str = "restock") -> dict[str, Any]:
     """A createInboundPlan body (validated against the model)."""
-    body = {"destinationMarketplaces": [MP], "name": name, "sourceAddress": dict(ADDRESS),
-            "items": [{"msku": sku, "quantity": qty, "labelOwner": "SELLER",
-                       "prepOwner": "SELLER"} for sku, qty in items]}
+    body = {
+        "destinationMarketplaces": [MP],
+        "name": name,
+        "sourceAddress": dict(ADDRESS),
+        "items": [
+            {"msku": sku, "quantity": qty, "labelOwner": "SELLER", "prepOwner": "SELLER"}
+            for sku, qty in items
+        ],
+    }
     validate_request("createInboundPlan", body)
     return body
 
@@ -194,8 +260,10 @@ class TestLoginWithAmazon:
         """A wrong client secret gets 401 invalid_client."""
         response = sp.lwa(client_secret="amzn1.oa2-cs.v1.wrong")  # noqa: S106
         assert response.status_code == 401
-        assert response.json() == {"error": "invalid_client",
-                                   "error_description": "Client authentication failed"}
+        assert response.json() == {
+            "error": "invalid_client",
+            "error_description": "Client authentication failed",
+        }
 
     def test_rotated_secret(self, sp: Sp) -> None:
         """After rotation the old secret is refused and the new one works."""
@@ -248,7 +316,8 @@ class TestAccessTokens:
         response = sp.listing("SKU-1", token="Atza|forged")  # noqa: S106
         assert errors(response) == (403, "Unauthorized")
         assert response.json()["errors"][0]["details"] == (
-            "The access token you provided is revoked, malformed or invalid.")
+            "The access token you provided is revoked, malformed or invalid."
+        )
 
     def test_token_expires_after_an_hour(self, sp: Sp, clock: FakeClock) -> None:
         """A token works for 3599 s of fake time and is 'expired' at 3600 s."""
@@ -259,7 +328,8 @@ class TestAccessTokens:
         response = sp.listing("SKU-1")
         assert errors(response) == (403, "Unauthorized")
         assert response.json()["errors"][0]["details"] == (
-            "The access token you provided has expired.")
+            "The access token you provided has expired."
+        )
         assert RATE not in response.headers
 
     def test_revoke_auth(self, sp: Sp) -> None:
@@ -273,8 +343,9 @@ class TestAccessTokens:
 
     def test_other_sellers_listing(self, sp: Sp) -> None:
         """A sellerId in the path other than the token's seller is refused with 403."""
-        response = sp.call("GET", "/listings/2021-08-01/items/AOTHERSELLER/SKU-1",
-                           params={"marketplaceIds": MP})
+        response = sp.call(
+            "GET", "/listings/2021-08-01/items/AOTHERSELLER/SKU-1", params={"marketplaceIds": MP}
+        )
         assert errors(response) == (403, "Unauthorized")
 
 
@@ -310,8 +381,7 @@ class TestQuota:
         sp.fake.drain("getListingsItem")
         results[429] = sp.listing("SKU-1")
         results[403] = sp.call("GET", "/orders/v0/orders", token="Atza|bad")  # noqa: S106
-        assert {status: r.status_code for status, r in results.items()} == {
-            s: s for s in results}
+        assert {status: r.status_code for status, r in results.items()} == {s: s for s in results}
         assert {s for s, r in results.items() if RATE in r.headers} == {200, 400, 404}
         assert all(r.headers["x-amzn-RequestId"] for r in results.values())
 
@@ -397,8 +467,11 @@ class TestOrders:
             clock.advance(1)
         pages, token = [], None
         while True:
-            params = {"NextToken": token} if token else {
-                "CreatedAfter": "2025-12-31T00:00:00Z", "MaxResultsPerPage": 100}
+            params = (
+                {"NextToken": token}
+                if token
+                else {"CreatedAfter": "2025-12-31T00:00:00Z", "MaxResultsPerPage": 100}
+            )
             payload = sp.orders(**params).json()["payload"]
             pages.append([o["AmazonOrderId"] for o in payload["Orders"]])
             token = payload.get("NextToken")
@@ -412,8 +485,9 @@ class TestOrders:
         """The same NextToken returns the same page again (a retried page read)."""
         for _ in range(3):
             fake.add_order()
-        token = sp.orders(CreatedAfter="2025-01-01T00:00:00Z",
-                          MaxResultsPerPage=2).json()["payload"]["NextToken"]
+        token = sp.orders(CreatedAfter="2025-01-01T00:00:00Z", MaxResultsPerPage=2).json()[
+            "payload"
+        ]["NextToken"]
         first, again = (sp.orders(NextToken=token).json()["payload"] for _ in range(2))
         assert first == again
         assert len(first["Orders"]) == 1
@@ -423,34 +497,46 @@ class TestOrders:
         """CreatedAfter and OrderStatuses select orders."""
         old = fake.add_order(purchase_date=clock.time() - 86_400)
         new = fake.add_order(status="Pending")
-        ids = [o["AmazonOrderId"] for o in sp.orders(
-            CreatedAfter="2025-12-31T12:00:00Z").json()["payload"]["Orders"]]
+        ids = [
+            o["AmazonOrderId"]
+            for o in sp.orders(CreatedAfter="2025-12-31T12:00:00Z").json()["payload"]["Orders"]
+        ]
         assert ids == [new.order_id]
-        ids = [o["AmazonOrderId"] for o in sp.orders(
-            CreatedAfter="2025-01-01T00:00:00Z", OrderStatuses="Unshipped",
-        ).json()["payload"]["Orders"]]
+        ids = [
+            o["AmazonOrderId"]
+            for o in sp.orders(
+                CreatedAfter="2025-01-01T00:00:00Z",
+                OrderStatuses="Unshipped",
+            ).json()["payload"]["Orders"]
+        ]
         assert ids == [old.order_id]
 
     def test_repeated_list_parameters(self, fake: FakeAmazon, sp: Sp) -> None:
         """OrderStatuses as repeated keys works like the comma-separated form."""
         shipped, pending = fake.add_order(status="Shipped"), fake.add_order(status="Pending")
         fake.add_order(status="Canceled")
-        orders = sp.orders(CreatedAfter="2025-01-01T00:00:00Z",
-                           OrderStatuses=["Shipped", "Pending"]).json()["payload"]["Orders"]
+        orders = sp.orders(
+            CreatedAfter="2025-01-01T00:00:00Z", OrderStatuses=["Shipped", "Pending"]
+        ).json()["payload"]["Orders"]
         assert [o["AmazonOrderId"] for o in orders] == [shipped.order_id, pending.order_id]
         assert sp.fake.calls[-1].query["OrderStatuses"] == "Shipped,Pending"
 
-    @pytest.mark.parametrize(("params", "message"), [
-        ({"MarketplaceIds": ""}, "MarketplaceIds"),
-        ({}, "Either CreatedAfter or LastUpdatedAfter"),
-        ({"CreatedAfter": "yesterday"}, "ISO 8601"),
-        ({"CreatedAfter": "2030-01-01T00:00:00Z"}, "future"),
-        ({"CreatedAfter": "2025-01-01T00:00:00Z", "MaxResultsPerPage": 0}, "1 to 100"),
-        ({"CreatedAfter": "2025-01-01T00:00:00Z", "MaxResultsPerPage": "ten"}, "1 to 100"),
-        ({"CreatedAfter": "2025-01-01T00:00:00Z", "LastUpdatedAfter": "2025-01-01"},
-         "cannot be set"),
-        ({"NextToken": "not-a-token"}, "NextToken"),
-    ])
+    @pytest.mark.parametrize(
+        ("params", "message"),
+        [
+            ({"MarketplaceIds": ""}, "MarketplaceIds"),
+            ({}, "Either CreatedAfter or LastUpdatedAfter"),
+            ({"CreatedAfter": "yesterday"}, "ISO 8601"),
+            ({"CreatedAfter": "2030-01-01T00:00:00Z"}, "future"),
+            ({"CreatedAfter": "2025-01-01T00:00:00Z", "MaxResultsPerPage": 0}, "1 to 100"),
+            ({"CreatedAfter": "2025-01-01T00:00:00Z", "MaxResultsPerPage": "ten"}, "1 to 100"),
+            (
+                {"CreatedAfter": "2025-01-01T00:00:00Z", "LastUpdatedAfter": "2025-01-01"},
+                "cannot be set",
+            ),
+            ({"NextToken": "not-a-token"}, "NextToken"),
+        ],
+    )
     def test_bad_parameters(self, sp: Sp, params: dict[str, Any], message: str) -> None:
         """Bad getOrders parameters get 400 InvalidInput with the rate header."""
         response = sp.orders(**params)
@@ -463,8 +549,9 @@ class TestOrders:
         order = fake.add_order(items=[("SKU-1", 2), ("SKU-X", 1, Decimal("3.50"))])
         payload = sp.call("GET", f"/orders/v0/orders/{order.order_id}/orderItems").json()
         items = payload["payload"]["OrderItems"]
-        assert [(i["SellerSKU"], i["QuantityOrdered"], i["ItemPrice"]["Amount"])
-                for i in items] == [("SKU-1", 2, "39.98"), ("SKU-X", 1, "3.50")]
+        assert [
+            (i["SellerSKU"], i["QuantityOrdered"], i["ItemPrice"]["Amount"]) for i in items
+        ] == [("SKU-1", 2, "39.98"), ("SKU-X", 1, "3.50")]
         assert order.total == Decimal("43.48")
 
     def test_unknown_order(self, sp: Sp) -> None:
@@ -484,7 +571,8 @@ class TestConfirmShipment:
         shipped = fake.order(order.order_id)
         assert (shipped.status, shipped.tracking_number) == ("Shipped", "1Z999AA10123456784")
         assert [(s.order_id, s.carrier_code, s.at) for s in fake.shipments] == [
-            (order.order_id, "UPS", clock.time())]
+            (order.order_id, "UPS", clock.time())
+        ]
 
     def test_replay_overwrites(self, fake: FakeAmazon, sp: Sp) -> None:
         """A second confirmation with other tracking overwrites it; history keeps both."""
@@ -500,8 +588,11 @@ class TestConfirmShipment:
         order = fake.add_order()
         for _ in range(2):
             assert sp.confirm(order.order_id, shipment(order)).status_code == 204
-        with pytest.raises(AssertionError, match=rf"confirmShipment orderId={order.order_id}"
-                           r": applied 2 times \(calls #\d+, #\d+\)"):
+        with pytest.raises(
+            AssertionError,
+            match=rf"confirmShipment orderId={order.order_id}"
+            r": applied 2 times \(calls #\d+, #\d+\)",
+        ):
             fake.assert_no_duplicate_writes()
 
     def test_partial_shipment(self, fake: FakeAmazon, sp: Sp) -> None:
@@ -521,15 +612,13 @@ class TestConfirmShipment:
         with pytest.raises(jsonschema.ValidationError, match="trackingNumber"):
             validate_request("confirmShipment", missing)
         assert errors(sp.confirm(order.order_id, missing)) == (400, "InvalidInput")
-        assert errors(sp.confirm(order.order_id, {"marketplaceId": MP})) == (
-            400, "InvalidInput")
+        assert errors(sp.confirm(order.order_id, {"marketplaceId": MP})) == (400, "InvalidInput")
         wrong_item = shipment(order)
         wrong_item["packageDetail"]["orderItems"][0]["orderItemId"] = "999"
         assert errors(sp.confirm(order.order_id, wrong_item)) == (400, "InvalidInput")
         assert errors(sp.confirm("111-0000000-0000000", shipment(order))) == (404, "NotFound")
         canceled = fake.add_order(status="Canceled")
-        assert errors(sp.confirm(canceled.order_id, shipment(canceled))) == (
-            400, "InvalidInput")
+        assert errors(sp.confirm(canceled.order_id, shipment(canceled))) == (400, "InvalidInput")
         assert fake.shipments == []
         assert fake.writes() == []
 
@@ -544,12 +633,14 @@ class TestListings:
     def test_price_and_quantity(self, sp: Sp) -> None:
         """attributes, offers and fulfillmentAvailability carry price and quantity."""
         body = sp.listing(
-            "SKU-1", includedData="attributes,offers,fulfillmentAvailability,issues").json()
+            "SKU-1", includedData="attributes,offers,fulfillmentAvailability,issues"
+        ).json()
         offer = body["attributes"]["purchasable_offer"][0]
         assert offer["our_price"][0]["schedule"][0]["value_with_tax"] == 19.99
         assert body["offers"][0]["price"] == {"currencyCode": "USD", "amount": "19.99"}
         assert body["fulfillmentAvailability"] == [
-            {"fulfillmentChannelCode": "DEFAULT", "quantity": 5}]
+            {"fulfillmentChannelCode": "DEFAULT", "quantity": 5}
+        ]
         assert body["attributes"]["fulfillment_availability"][0]["quantity"] == 5
 
     def test_unknown_sku(self, sp: Sp) -> None:
@@ -570,8 +661,10 @@ class TestListings:
         assert (response.status_code, body["status"], body["issues"]) == (200, "ACCEPTED", [])
         assert len(body["submissionId"]) == 32
         assert fake.price("SKU-1") == Decimal("17.5")
-        assert sp.listing("SKU-1", includedData="offers").json()["offers"][0]["price"][
-            "amount"] == "17.5"
+        assert (
+            sp.listing("SKU-1", includedData="offers").json()["offers"][0]["price"]["amount"]
+            == "17.5"
+        )
 
     def test_patch_quantity_with_add(self, fake: FakeAmazon, sp: Sp) -> None:
         """An add on fulfillment_availability sets the quantity."""
@@ -603,27 +696,40 @@ class TestListings:
     def test_other_attributes(self, fake: FakeAmazon, sp: Sp) -> None:
         """Other attributes are stored, shown and deleted like Amazon's."""
         item_name = [{"value": "New name", "marketplace_id": MP}]
-        body = {"productType": "PRODUCT", "patches": [
-            {"op": "replace", "path": "/attributes/item_name", "value": item_name}]}
+        body = {
+            "productType": "PRODUCT",
+            "patches": [{"op": "replace", "path": "/attributes/item_name", "value": item_name}],
+        }
         validate_request("patchListingsItem", body)
         sp.patch("SKU-1", body)
         attrs = sp.listing("SKU-1", includedData="attributes").json()["attributes"]
         assert attrs["item_name"] == item_name
-        delete = {"productType": "PRODUCT",
-                  "patches": [{"op": "delete", "path": "/attributes/item_name"}]}
+        delete = {
+            "productType": "PRODUCT",
+            "patches": [{"op": "delete", "path": "/attributes/item_name"}],
+        }
         sp.patch("SKU-1", delete)
         assert "item_name" not in fake.listing("SKU-1").attributes
 
-    @pytest.mark.parametrize("body", [
-        {"patches": []},
-        {"productType": "PRODUCT", "patches": [{"op": "move", "path": "/attributes/x",
-                                                 "value": [{}]}]},
-        {"productType": "PRODUCT", "patches": [{"op": "replace", "path": "/sku",
-                                                 "value": [{}]}]},
-        {"productType": "PRODUCT", "patches": [{"op": "replace",
-                                                 "path": "/attributes/x", "value": 3}]},
-        {"productType": "PRODUCT", "patches": ["replace /attributes/x"]},
-    ])
+    @pytest.mark.parametrize(
+        "body",
+        [
+            {"patches": []},
+            {
+                "productType": "PRODUCT",
+                "patches": [{"op": "move", "path": "/attributes/x", "value": [{}]}],
+            },
+            {
+                "productType": "PRODUCT",
+                "patches": [{"op": "replace", "path": "/sku", "value": [{}]}],
+            },
+            {
+                "productType": "PRODUCT",
+                "patches": [{"op": "replace", "path": "/attributes/x", "value": 3}],
+            },
+            {"productType": "PRODUCT", "patches": ["replace /attributes/x"]},
+        ],
+    )
     def test_malformed_patch(self, fake: FakeAmazon, sp: Sp, body: dict[str, Any]) -> None:
         """Bodies the model rejects (or paths outside /attributes) get 400 InvalidInput."""
         if body.get("patches") != [{"op": "replace", "path": "/sku", "value": [{}]}]:
@@ -636,8 +742,10 @@ class TestListings:
         """A body that is not JSON is 400 InvalidInput."""
         response = sp.http.patch(
             f"/listings/2021-08-01/items/{sp.creds.seller_id}/SKU-1",
-            params={"marketplaceIds": MP}, content=b"{nope",
-            headers={"x-amz-access-token": sp.token()})
+            params={"marketplaceIds": MP},
+            content=b"{nope",
+            headers={"x-amz-access-token": sp.token()},
+        )
         assert errors(response) == (400, "InvalidInput")
 
     def test_duplicate_price_patches(self, fake: FakeAmazon, sp: Sp) -> None:
@@ -675,8 +783,7 @@ class TestInventory:
         assert sizes == [50, 50, 20]
         clock.advance(1)
         chosen = sp.inventory(sellerSkus="S001,S007").json()["payload"]["inventorySummaries"]
-        assert [(s["sellerSku"], s["totalQuantity"]) for s in chosen] == [
-            ("S001", 1), ("S007", 7)]
+        assert [(s["sellerSku"], s["totalQuantity"]) for s in chosen] == [("S001", 1), ("S007", 7)]
 
     def test_bad_parameters(self, sp: Sp, clock: FakeClock) -> None:
         """A wrong granularityType or details flag is 400 InvalidInput."""
@@ -691,13 +798,13 @@ class TestInboundPlans:
         ids = [sp.create_plan(plan_body(("SKU-1", 10))).json() for _ in range(2)]
         assert all(r.keys() == {"inboundPlanId", "operationId"} for r in ids)
         assert len({r["inboundPlanId"] for r in ids}) == 2
-        assert [p.inbound_plan_id for p in fake.inbound_plans] == [
-            r["inboundPlanId"] for r in ids]
+        assert [p.inbound_plan_id for p in fake.inbound_plans] == [r["inboundPlanId"] for r in ids]
         with pytest.raises(AssertionError, match="createInboundPlan: applied 2 times"):
             fake.assert_no_duplicate_writes()
 
-    def test_operation_completes_on_the_clock(self, fake: FakeAmazon, sp: Sp,
-                                              clock: FakeClock) -> None:
+    def test_operation_completes_on_the_clock(
+        self, fake: FakeAmazon, sp: Sp, clock: FakeClock
+    ) -> None:
         """The operation is IN_PROGRESS, then SUCCESS once inbound_processing has passed."""
         fake.inbound_processing = 30
         created = sp.create_plan(plan_body(("SKU-1", 10)))
@@ -706,8 +813,11 @@ class TestInboundPlans:
         assert sp.plan_status(operation_id).json()["operationStatus"] == "IN_PROGRESS"
         clock.advance(30)
         status = sp.plan_status(operation_id).json()
-        assert (status["operation"], status["operationStatus"], status["operationProblems"]) \
-            == ("createInboundPlan", "SUCCESS", [])
+        assert (status["operation"], status["operationStatus"], status["operationProblems"]) == (
+            "createInboundPlan",
+            "SUCCESS",
+            [],
+        )
 
     def test_unknown_msku_fails(self, fake: FakeAmazon, sp: Sp, clock: FakeClock) -> None:
         """A plan for a SKU the seller does not have ends FAILED with a problem."""
@@ -766,6 +876,7 @@ class TestFaults:
 
     def test_error_rate_is_seeded(self) -> None:
         """The same seed fails the same calls; the share is near error_rate."""
+
         def statuses(seed: int) -> list[int]:
             fake = FakeAmazon(seed=seed)
             fake.add_listing("SKU-1", price=Decimal(1))
@@ -819,7 +930,11 @@ class TestFaults:
         assert fake.price("SKU-1") == Decimal("12.0")
         call = fake.calls[-1]
         assert (call.operation, call.status, call.applied, call.lost) == (
-            "patchListingsItem", 200, True, True)
+            "patchListingsItem",
+            200,
+            True,
+            True,
+        )
         assert sp.patch("SKU-1", price_patch(13.0)).status_code == 200
         assert [c.lost for c in fake.writes("patchListingsItem")] == [True, False]
 
@@ -848,9 +963,15 @@ class TestFaults:
         assert (faults.error_rate, faults.latency, faults.storm) == (0, 0, 0)
         assert sp.listing("SKU-1").status_code == 200
 
-    @pytest.mark.parametrize(("name", "value"), [
-        ("error_rate", 1.5), ("error_rate", -0.1), ("latency", -1), ("latency", float("nan")),
-    ])
+    @pytest.mark.parametrize(
+        ("name", "value"),
+        [
+            ("error_rate", 1.5),
+            ("error_rate", -0.1),
+            ("latency", -1),
+            ("latency", float("nan")),
+        ],
+    )
     def test_bad_settings(self, fake: FakeAmazon, name: str, value: float) -> None:
         """Out-of-range fault settings are typed errors."""
         with pytest.raises(sr.InvalidArgumentError, match=name):
@@ -877,7 +998,11 @@ class TestInspection:
         call = sp.fake.calls[-1]
         assert isinstance(call, Call)
         assert (call.operation, call.method, call.status, call.at) == (
-            "patchListingsItem", "PATCH", 200, clock.time())
+            "patchListingsItem",
+            "PATCH",
+            200,
+            clock.time(),
+        )
         assert call.path == f"/listings/2021-08-01/items/{sp.creds.seller_id}/SKU-1"
         assert call.query == {"marketplaceIds": MP} == call.params
         assert call.json == price_patch(15.0)
@@ -890,8 +1015,10 @@ class TestInspection:
         sp.listing("SKU-1")
         sp.patch("SKU-1", price_patch(-5))
         sp.patch("SKU-1", price_patch(5))
-        assert [c.json["patches"][0]["value"][0]["our_price"][0]["schedule"][0][
-            "value_with_tax"] for c in fake.writes()] == [5]
+        assert [
+            c.json["patches"][0]["value"][0]["our_price"][0]["schedule"][0]["value_with_tax"]
+            for c in fake.writes()
+        ] == [5]
         assert fake.writes("confirmShipment") == []
         fake.reset_calls()
         assert (fake.calls, fake.price("SKU-1")) == ([], Decimal(5))
@@ -909,8 +1036,9 @@ class TestInspection:
         token = sp.token()
         fake.add_order()
         text = repr(fake)
-        assert text == ("<FakeAmazon sellers=1 orders=1 listings=2 inbound_plans=0 "
-                        "shipments=0 calls=1>")
+        assert text == (
+            "<FakeAmazon sellers=1 orders=1 listings=2 inbound_plans=0 shipments=0 calls=1>"
+        )
         creds = repr(fake.credentials)
         assert "***" in creds
         for secret in (token, fake.credentials.refresh_token, fake.credentials.client_secret):
@@ -928,14 +1056,17 @@ class TestInspection:
 
 
 class TestSeeding:
-    @pytest.mark.parametrize(("kwargs", "match"), [
-        ({"price": 19.99}, "Decimal"),
-        ({"price": Decimal(-1)}, ">= 0"),
-        ({"price": Decimal("NaN")}, "finite"),
-        ({"price": "abc"}, "finite"),
-        ({"price": Decimal(1), "quantity": -1}, "quantity"),
-        ({"price": Decimal(1), "quantity": True}, "quantity"),
-    ])
+    @pytest.mark.parametrize(
+        ("kwargs", "match"),
+        [
+            ({"price": 19.99}, "Decimal"),
+            ({"price": Decimal(-1)}, ">= 0"),
+            ({"price": Decimal("NaN")}, "finite"),
+            ({"price": "abc"}, "finite"),
+            ({"price": Decimal(1), "quantity": -1}, "quantity"),
+            ({"price": Decimal(1), "quantity": True}, "quantity"),
+        ],
+    )
     def test_bad_listing(self, fake: FakeAmazon, kwargs: dict[str, Any], match: str) -> None:
         """Floats, negative or non-finite prices and bad quantities are refused."""
         with pytest.raises(sr.InvalidArgumentError, match=match):
@@ -992,8 +1123,7 @@ class TestSeeding:
         default, other = fake.credentials, fake.new_app()
         rotated = fake.rotate_client_secret(other)
         assert fake.credentials is default
-        assert (rotated.client_id, rotated.refresh_token) == (other.client_id,
-                                                              other.refresh_token)
+        assert (rotated.client_id, rotated.refresh_token) == (other.client_id, other.refresh_token)
         assert Sp(fake, other).lwa().status_code == 401
         assert Sp(fake, rotated).lwa().status_code == 200
 
@@ -1007,31 +1137,46 @@ def _scenarios(fake: FakeAmazon, sp: Sp) -> dict[str, tuple[Any, Any]]:
     sp.transport.checked.clear()
     cancel = "/inbound/fba/2024-03-20/inboundPlans/{}/cancellation"
     return {
-        "getOrders": (lambda: sp.orders(CreatedAfter="2025-01-01T00:00:00Z"),
-                      sp.orders),
+        "getOrders": (lambda: sp.orders(CreatedAfter="2025-01-01T00:00:00Z"), sp.orders),
         "getOrderItems": (
             lambda: sp.call("GET", f"/orders/v0/orders/{order.order_id}/orderItems"),
-            lambda: sp.call("GET", "/orders/v0/orders/000-0000000-0000000/orderItems")),
-        "confirmShipment": (lambda: sp.confirm(order.order_id, shipment(order)),
-                            lambda: sp.confirm("000-0000000-0000000", shipment(order))),
-        "getListingsItem": (lambda: sp.listing("SKU-1", includedData=EVERY_SECTION),
-                            lambda: sp.listing("NOPE")),
-        "patchListingsItem": (lambda: sp.patch("SKU-1", price_patch(3.0)),
-                              lambda: sp.patch("NOPE", price_patch(3.0))),
-        "getInventorySummaries": (lambda: sp.inventory(details="true"),
-                                  lambda: sp.inventory(granularityType="x")),
-        "createInboundPlan": (lambda: sp.create_plan(plan_body(("SKU-1", 1))),
-                              lambda: sp.create_plan({"items": []})),
+            lambda: sp.call("GET", "/orders/v0/orders/000-0000000-0000000/orderItems"),
+        ),
+        "confirmShipment": (
+            lambda: sp.confirm(order.order_id, shipment(order)),
+            lambda: sp.confirm("000-0000000-0000000", shipment(order)),
+        ),
+        "getListingsItem": (
+            lambda: sp.listing("SKU-1", includedData=EVERY_SECTION),
+            lambda: sp.listing("NOPE"),
+        ),
+        "patchListingsItem": (
+            lambda: sp.patch("SKU-1", price_patch(3.0)),
+            lambda: sp.patch("NOPE", price_patch(3.0)),
+        ),
+        "getInventorySummaries": (
+            lambda: sp.inventory(details="true"),
+            lambda: sp.inventory(granularityType="x"),
+        ),
+        "createInboundPlan": (
+            lambda: sp.create_plan(plan_body(("SKU-1", 1))),
+            lambda: sp.create_plan({"items": []}),
+        ),
         "cancelInboundPlan": (
             lambda: sp.call("PUT", cancel.format(plan["inboundPlanId"])),
-            lambda: sp.call("PUT", cancel.format("wf" + "0" * 36))),
-        "getInboundOperationStatus": (lambda: sp.plan_status(plan["operationId"]),
-                                      lambda: sp.plan_status("0" * 36)),
+            lambda: sp.call("PUT", cancel.format("wf" + "0" * 36)),
+        ),
+        "getInboundOperationStatus": (
+            lambda: sp.plan_status(plan["operationId"]),
+            lambda: sp.plan_status("0" * 36),
+        ),
     }
 
 
-EVERY_SECTION = ("summaries,attributes,issues,offers,fulfillmentAvailability,procurement,"
-                 "relationships,productTypes")
+EVERY_SECTION = (
+    "summaries,attributes,issues,offers,fulfillmentAvailability,procurement,"
+    "relationships,productTypes"
+)
 MODELLED = sorted(op for op in AMAZON_OPERATIONS if has_model(op))
 
 
@@ -1052,8 +1197,9 @@ class TestSchemas:
             validate_request("patchListingsItem", {"productType": "PRODUCT"})
 
     @pytest.mark.parametrize("operation", MODELLED)
-    def test_every_answer_fits_the_model(self, fake: FakeAmazon, sp: Sp,
-                                         clock: FakeClock, operation: str) -> None:
+    def test_every_answer_fits_the_model(
+        self, fake: FakeAmazon, sp: Sp, clock: FakeClock, operation: str
+    ) -> None:
         """2xx, 400/404, 403, 429, 500 and 503 bodies all validate against the model."""
         succeed, fail = _scenarios(fake, sp)[operation]
         statuses = []
@@ -1085,17 +1231,23 @@ class TestServe:
         with fake.serve() as url, httpx.Client(base_url=url, timeout=5) as client:
             assert url.startswith("http://127.0.0.1:")
             creds = fake.credentials
-            token = client.post("/auth/o2/token", data={
-                "grant_type": "refresh_token", "refresh_token": creds.refresh_token,
-                "client_id": creds.client_id, "client_secret": creds.client_secret,
-            }).json()["access_token"]
+            token = client.post(
+                "/auth/o2/token",
+                data={
+                    "grant_type": "refresh_token",
+                    "refresh_token": creds.refresh_token,
+                    "client_id": creds.client_id,
+                    "client_secret": creds.client_secret,
+                },
+            ).json()["access_token"]
             headers = {"x-amz-access-token": token}
             path = f"/listings/2021-08-01/items/{creds.seller_id}/SKU-1"
             read = client.get(path, params={"marketplaceIds": MP}, headers=headers)
             assert (read.status_code, read.headers[RATE]) == (200, "5.0")
             validate_response("getListingsItem", 200, read.json())
-            write = client.patch(path, params={"marketplaceIds": MP}, headers=headers,
-                                 json=price_patch(21.0))
+            write = client.patch(
+                path, params={"marketplaceIds": MP}, headers=headers, json=price_patch(21.0)
+            )
             assert write.json()["status"] == "ACCEPTED"
             assert write.headers["x-amzn-RequestId"]
         assert fake.price("SKU-1") == Decimal("21.0")
@@ -1120,43 +1272,80 @@ class TestAsync:
         path = f"/listings/2021-08-01/items/{fake.credentials.seller_id}/SKU-1"
 
         async def main() -> list[int]:
-            async with httpx.AsyncClient(transport=fake.async_transport,
-                                         base_url=BASE) as client:
-                responses = await asyncio.gather(*(
-                    client.get(path, params={"marketplaceIds": MP},
-                               headers={"x-amz-access-token": token})
-                    for _ in range(5)))
+            async with httpx.AsyncClient(transport=fake.async_transport, base_url=BASE) as client:
+                responses = await asyncio.gather(
+                    *(
+                        client.get(
+                            path,
+                            params={"marketplaceIds": MP},
+                            headers={"x-amz-access-token": token},
+                        )
+                        for _ in range(5)
+                    )
+                )
             return sorted(r.status_code for r in responses)
 
         assert asyncio.run(main()) == [200, 200, 200, 429, 429]
 
 
 class TestEdgeCases:
-    @pytest.mark.parametrize(("value", "attribute"), [
-        ([{"marketplace_id": "A1PA6795UKMFR9", "our_price": []}], "purchasable_offer"),
-        ([{"marketplace_id": MP, "currency": "USD", "our_price": []}], "purchasable_offer"),
-        ([{"marketplace_id": MP, "currency": "DOLLARS",
-           "our_price": [{"schedule": [{"value_with_tax": 1}]}]}], "purchasable_offer"),
-        ([{"marketplace_id": MP, "currency": "USD",
-           "our_price": [{"schedule": [{"value_with_tax": "1.00"}]}]}], "purchasable_offer"),
-    ])
+    @pytest.mark.parametrize(
+        ("value", "attribute"),
+        [
+            ([{"marketplace_id": "A1PA6795UKMFR9", "our_price": []}], "purchasable_offer"),
+            ([{"marketplace_id": MP, "currency": "USD", "our_price": []}], "purchasable_offer"),
+            (
+                [
+                    {
+                        "marketplace_id": MP,
+                        "currency": "DOLLARS",
+                        "our_price": [{"schedule": [{"value_with_tax": 1}]}],
+                    }
+                ],
+                "purchasable_offer",
+            ),
+            (
+                [
+                    {
+                        "marketplace_id": MP,
+                        "currency": "USD",
+                        "our_price": [{"schedule": [{"value_with_tax": "1.00"}]}],
+                    }
+                ],
+                "purchasable_offer",
+            ),
+        ],
+    )
     def test_price_issues(self, fake: FakeAmazon, sp: Sp, value: Any, attribute: str) -> None:
         """Unusable price values make the submission INVALID and change nothing."""
-        body = {"productType": "PRODUCT", "patches": [
-            {"op": "replace", "path": f"/attributes/{attribute}", "value": value}]}
+        body = {
+            "productType": "PRODUCT",
+            "patches": [{"op": "replace", "path": f"/attributes/{attribute}", "value": value}],
+        }
         validate_request("patchListingsItem", body)
         answer = sp.patch("SKU-1", body).json()
         assert (answer["status"], answer["issues"][0]["attributeNames"]) == (
-            "INVALID", [attribute])
+            "INVALID",
+            [attribute],
+        )
         assert fake.price("SKU-1") == Decimal("19.99")
 
-    @pytest.mark.parametrize("patch", [
-        {"op": "replace", "path": "/attributes/fulfillment_availability",
-         "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": -1}]},
-        {"op": "replace", "path": "/attributes/fulfillment_availability",
-         "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": 1.5}]},
-        {"op": "delete", "path": "/attributes/fulfillment_availability"},
-    ])
+    @pytest.mark.parametrize(
+        "patch",
+        [
+            {
+                "op": "replace",
+                "path": "/attributes/fulfillment_availability",
+                "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": -1}],
+            },
+            {
+                "op": "replace",
+                "path": "/attributes/fulfillment_availability",
+                "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": 1.5}],
+            },
+            {"op": "delete", "path": "/attributes/fulfillment_availability"},
+        ],
+    )
     def test_quantity_issues(self, fake: FakeAmazon, sp: Sp, patch: dict[str, Any]) -> None:
         """Negative or fractional quantities and deleting the offer are INVALID."""
         body = {"productType": "PRODUCT", "patches": [patch]}
@@ -1168,16 +1357,18 @@ class TestEdgeCases:
         """A mode other than VALIDATION_PREVIEW is 400."""
         assert errors(sp.patch("SKU-1", price_patch(1.0), mode="LIVE")) == (400, "InvalidInput")
 
-    @pytest.mark.parametrize(("change", "message"), [
-        (lambda b: b.update(destinationMarketplaces=[MP, "A2EUQ1WTGCTBG2"]), "exactly one"),
-        (lambda b: b["items"][0].update(labelOwner="ME"), "labelOwner"),
-        (lambda b: b.update(name="x" * 41), "name"),
-        (lambda b: b["items"][0].update(quantity="3"), "wrong type"),
-        (lambda b: b["items"][0].update(msku=""), "must not be empty"),
-        (lambda b: b.update(items="SKU-1"), "wrong type"),
-    ])
-    def test_bad_inbound_bodies(self, fake: FakeAmazon, sp: Sp,
-                                change: Any, message: str) -> None:
+    @pytest.mark.parametrize(
+        ("change", "message"),
+        [
+            (lambda b: b.update(destinationMarketplaces=[MP, "A2EUQ1WTGCTBG2"]), "exactly one"),
+            (lambda b: b["items"][0].update(labelOwner="ME"), "labelOwner"),
+            (lambda b: b.update(name="x" * 41), "name"),
+            (lambda b: b["items"][0].update(quantity="3"), "wrong type"),
+            (lambda b: b["items"][0].update(msku=""), "must not be empty"),
+            (lambda b: b.update(items="SKU-1"), "wrong type"),
+        ],
+    )
+    def test_bad_inbound_bodies(self, fake: FakeAmazon, sp: Sp, change: Any, message: str) -> None:
         """Each way a plan body can break the model is a 400 that says where."""
         body = plan_body(("SKU-1", 1))
         change(body)
@@ -1191,17 +1382,20 @@ class TestEdgeCases:
     def test_more_order_checks(self, fake: FakeAmazon, sp: Sp, clock: FakeClock) -> None:
         """Too many marketplaces or shipping more units than ordered are 400s."""
         ids = ",".join(f"M{n}" for n in range(51))
-        assert errors(sp.call("GET", "/orders/v0/orders", params={
-            "MarketplaceIds": ids, "CreatedAfter": "2025-01-01T00:00:00Z"})) == (
-            400, "InvalidInput")
+        assert errors(
+            sp.call(
+                "GET",
+                "/orders/v0/orders",
+                params={"MarketplaceIds": ids, "CreatedAfter": "2025-01-01T00:00:00Z"},
+            )
+        ) == (400, "InvalidInput")
         order = fake.add_order()
         body = shipment(order)
         body["packageDetail"]["orderItems"][0]["quantity"] = 2
         assert errors(sp.confirm(order.order_id, body)) == (400, "InvalidInput")
         clock.advance(1)
         naive = sp.orders(CreatedAfter="2025-12-31T00:00:00")
-        assert [o["AmazonOrderId"] for o in naive.json()["payload"]["Orders"]] == [
-            order.order_id]
+        assert [o["AmazonOrderId"] for o in naive.json()["payload"]["Orders"]] == [order.order_id]
 
     def test_inventory_lookups(self, fake: FakeAmazon, sp: Sp, clock: FakeClock) -> None:
         """sellerSku filters one SKU; a bad nextToken is 400; fake.inventory() reads it."""
@@ -1223,8 +1417,7 @@ class TestEdgeCases:
         """GET on the token endpoint is 405; a client_credentials grant is unsupported."""
         assert sp.http.get(LWA).status_code == 405
         response = sp.lwa(grant_type="client_credentials")
-        assert (response.status_code, response.json()["error"]) == (
-            400, "unsupported_grant_type")
+        assert (response.status_code, response.json()["error"]) == (400, "unsupported_grant_type")
 
     def test_set_limit_keeps_spent_tokens(self, sp: Sp, clock: FakeClock) -> None:
         """Lowering burst clamps saved tokens; already-spent tokens stay spent."""
@@ -1246,6 +1439,7 @@ class TestEdgeCases:
 
     def test_real_clock_sleeps(self) -> None:
         """With a clock that is not a FakeClock, latency is a sleep on that clock."""
+
         class Recording:
             def __init__(self) -> None:
                 self.now, self.slept = 1_767_225_600.0, []

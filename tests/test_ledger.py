@@ -49,8 +49,11 @@ class Spy(httpx.BaseTransport):
         self.before(request)
         status = self.reject(request)
         if status is not None:
-            return httpx.Response(status, request=request, json={"errors": [{
-                "code": "InvalidInput", "message": "rejected by the test"}]})
+            return httpx.Response(
+                status,
+                request=request,
+                json={"errors": [{"code": "InvalidInput", "message": "rejected by the test"}]},
+            )
         response = self.fake.transport.handle_request(request)
         self.after(request)
         return response
@@ -67,18 +70,33 @@ class Crash(BaseException):
 def make_adapter(fake: FakeAmazon, clock: FakeClock, **options: Any) -> AmazonAdapter:
     creds = fake.credentials
     options.setdefault("transport", fake.transport)
-    return AmazonAdapter(seller_id=creds.seller_id, client_id=creds.client_id,
-                         client_secret=creds.client_secret, refresh_token=creds.refresh_token,
-                         marketplace_id=creds.marketplace_id, clock=clock, **options)
+    return AmazonAdapter(
+        seller_id=creds.seller_id,
+        client_id=creds.client_id,
+        client_secret=creds.client_secret,
+        refresh_token=creds.refresh_token,
+        marketplace_id=creds.marketplace_id,
+        clock=clock,
+        **options,
+    )
 
 
 def quantity_patch(adapter: AmazonAdapter, sku: str, quantity: int) -> dict[str, Any]:
     """call() arguments setting ``sku``'s quantity, with no inverse."""
-    return {"path_params": {"sellerId": adapter.seller_id, "sku": sku},
-            "params": {"marketplaceIds": adapter.marketplace_id},
-            "json": {"productType": "PRODUCT", "patches": [{
-                "op": "replace", "path": "/attributes/fulfillment_availability",
-                "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": quantity}]}]}}
+    return {
+        "path_params": {"sellerId": adapter.seller_id, "sku": sku},
+        "params": {"marketplaceIds": adapter.marketplace_id},
+        "json": {
+            "productType": "PRODUCT",
+            "patches": [
+                {
+                    "op": "replace",
+                    "path": "/attributes/fulfillment_availability",
+                    "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": quantity}],
+                }
+            ],
+        },
+    }
 
 
 def rows(store: sr.Store) -> list[dict[str, Any]]:
@@ -92,9 +110,15 @@ def patches(fake: FakeAmazon) -> list[tuple[str, Any]]:
     out = []
     for call in fake.writes("patchListingsItem"):
         value = call.json["patches"][0]["value"][0]
-        out.append((call.path.rsplit("/", 1)[-1],
-                    value.get("quantity", value.get("our_price", [{}])[0]
-                              .get("schedule", [{}])[0].get("value_with_tax"))))
+        out.append(
+            (
+                call.path.rsplit("/", 1)[-1],
+                value.get(
+                    "quantity",
+                    value.get("our_price", [{}])[0].get("schedule", [{}])[0].get("value_with_tax"),
+                ),
+            )
+        )
     return out
 
 
@@ -117,10 +141,10 @@ def fixture_journal(store: sr.Store) -> Journal:
 
 
 @pytest.fixture(name="adapter")
-def fixture_adapter(fake: FakeAmazon, fake_clock: FakeClock, spy: Spy,
-                    journal: Journal) -> Iterator[AmazonAdapter]:
-    adapter = make_adapter(fake, fake_clock, transport=spy,
-                           async_transport=fake.async_transport)
+def fixture_adapter(
+    fake: FakeAmazon, fake_clock: FakeClock, spy: Spy, journal: Journal
+) -> Iterator[AmazonAdapter]:
+    adapter = make_adapter(fake, fake_clock, transport=spy, async_transport=fake.async_transport)
     adapter.bind_journal(journal)
     yield adapter
     adapter.close()
@@ -133,17 +157,22 @@ class TestJournaling:
         """The row says "sending" while the request is on the wire, "succeeded" after."""
         seen: list[str] = []
         spy.before = lambda request: seen.extend(
-            r["state"] for r in rows(store) if request.method == "PATCH")
+            r["state"] for r in rows(store) if request.method == "PATCH"
+        )
         adapter.update_price("SKU-1", NEW)
         assert seen == ["sending"]
         (row,) = rows(store)
         assert (row["state"], row["operation"], row["side_effect"]) == (
-            "succeeded", "patchListingsItem", "reversible")
+            "succeeded",
+            "patchListingsItem",
+            "reversible",
+        )
         assert row["adapter"] == adapter.identity
         assert json.loads(row["response"])["body"]["status"] == "ACCEPTED"
         inverse = Inverse.model_validate_json(row["inverse"])
         assert inverse.body["patches"][0]["value"][0]["our_price"][0]["schedule"][0] == {
-            "value_with_tax": 19.99}
+            "value_with_tax": 19.99
+        }
         assert inverse.body["patches"][0]["value"][0]["currency"] == "USD"
 
     def test_reads_are_not_journaled(self, store: sr.Store, adapter: AmazonAdapter) -> None:
@@ -172,6 +201,7 @@ class TestJournaling:
                 answered.append(503)
                 return 503
             return None
+
         spy.reject = once
         adapter.update_price("SKU-1", NEW)
         assert answered == [503]
@@ -188,6 +218,7 @@ class TestJournaling:
             if request.method == "PATCH" and not failed:
                 failed.append(1)
                 raise httpx.ConnectError("refused", request=request)
+
         spy.before = once
         adapter.update_price("SKU-1", NEW)
         assert failed == [1]
@@ -204,46 +235,67 @@ class TestJournaling:
         assert row["state"] == "failed"
         assert json.loads(row["response"])["status"] == 404
 
-    def test_explicit_idempotency_key(self, store: sr.Store, fake: FakeAmazon,
-                                      adapter: AmazonAdapter) -> None:
+    def test_explicit_idempotency_key(
+        self, store: sr.Store, fake: FakeAmazon, adapter: AmazonAdapter
+    ) -> None:
         """A given key is stored as is; the same key again is not resent."""
         body = {"marketplaceId": adapter.marketplace_id}
         order = fake.add_order(items=[("SKU-1", 1)])
-        package = {"packageReferenceId": "1", "carrierCode": "UPS",
-                   "trackingNumber": "1Z1", "shipDate": "2026-01-01T10:00:00Z",
-                   "orderItems": [{"orderItemId": order.items[0].order_item_id,
-                                   "quantity": 1}]}
+        package = {
+            "packageReferenceId": "1",
+            "carrierCode": "UPS",
+            "trackingNumber": "1Z1",
+            "shipDate": "2026-01-01T10:00:00Z",
+            "orderItems": [{"orderItemId": order.items[0].order_item_id, "quantity": 1}],
+        }
         for tracking in ("1Z1", "1Z2"):
-            adapter.call("confirmShipment", path_params={"orderId": order.order_id},
-                         json={**body, "packageDetail": {**package, "trackingNumber": tracking}},
-                         idempotency_key=f"ship-{order.order_id}")
+            adapter.call(
+                "confirmShipment",
+                path_params={"orderId": order.order_id},
+                json={**body, "packageDetail": {**package, "trackingNumber": tracking}},
+                idempotency_key=f"ship-{order.order_id}",
+            )
         assert [r["idem_key"] for r in rows(store)] == [f"ship-{order.order_id}"]
         assert len(fake.writes("confirmShipment")) == 1
 
-    def test_no_secret_in_the_ledger(self, store: sr.Store, fake: FakeAmazon,
-                                     adapter: AmazonAdapter) -> None:
+    def test_no_secret_in_the_ledger(
+        self, store: sr.Store, fake: FakeAmazon, adapter: AmazonAdapter
+    ) -> None:
         """No access token, refresh token or client secret in any stored column."""
         adapter.update_price("SKU-1", NEW)
         adapter.update_quantity("SKU-2", 9)
         dump = json.dumps(rows(store), default=str)
-        secrets = [*fake._lwa._tokens, fake.credentials.refresh_token,
-                   fake.credentials.client_secret]
+        secrets = [
+            *fake._lwa._tokens,
+            fake.credentials.refresh_token,
+            fake.credentials.client_secret,
+        ]
         assert secrets
         assert not [s for s in secrets if s in dump]
         assert "x-amz-access-token" not in dump
 
-    def test_async_calls_are_journaled(self, store: sr.Store, fake: FakeAmazon,
-                                       adapter: AmazonAdapter) -> None:
+    def test_async_calls_are_journaled(
+        self, store: sr.Store, fake: FakeAmazon, adapter: AmazonAdapter
+    ) -> None:
         """acall journals its write like call."""
-        body = {"productType": "PRODUCT", "patches": [{"op": "replace",
-                "path": "/attributes/fulfillment_availability",
-                "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": 3}]}]}
-        where = {"path_params": {"sellerId": adapter.seller_id, "sku": "SKU-1"},
-                 "params": {"marketplaceIds": adapter.marketplace_id}}
-        asyncio.run(adapter.acall("patchListingsItem", **where, json=body,
-                                  idempotency_key="q3"))
-        again = asyncio.run(adapter.acall("patchListingsItem", **where, json=body,
-                                          idempotency_key="q3"))
+        body = {
+            "productType": "PRODUCT",
+            "patches": [
+                {
+                    "op": "replace",
+                    "path": "/attributes/fulfillment_availability",
+                    "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": 3}],
+                }
+            ],
+        }
+        where = {
+            "path_params": {"sellerId": adapter.seller_id, "sku": "SKU-1"},
+            "params": {"marketplaceIds": adapter.marketplace_id},
+        }
+        asyncio.run(adapter.acall("patchListingsItem", **where, json=body, idempotency_key="q3"))
+        again = asyncio.run(
+            adapter.acall("patchListingsItem", **where, json=body, idempotency_key="q3")
+        )
         assert again.headers[REPLAYED_HEADER] == "1"
         assert [r["state"] for r in rows(store)] == ["succeeded"]
         assert fake.quantity("SKU-1") == 3
@@ -252,12 +304,24 @@ class TestJournaling:
         self, store: sr.Store, adapter: AmazonAdapter
     ) -> None:
         """Query parameters that look like credentials (Shopee, Lazada sign in the query)."""
-        where = {"path_params": {"sellerId": adapter.seller_id, "sku": "SKU-1"},
-                 "params": {"marketplaceIds": adapter.marketplace_id,
-                            "access_token": "tok-123", "sign": "abc9"}}
-        body = {"productType": "PRODUCT", "patches": [{
-            "op": "replace", "path": "/attributes/fulfillment_availability",
-            "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": 2}]}]}
+        where = {
+            "path_params": {"sellerId": adapter.seller_id, "sku": "SKU-1"},
+            "params": {
+                "marketplaceIds": adapter.marketplace_id,
+                "access_token": "tok-123",
+                "sign": "abc9",
+            },
+        }
+        body = {
+            "productType": "PRODUCT",
+            "patches": [
+                {
+                    "op": "replace",
+                    "path": "/attributes/fulfillment_availability",
+                    "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": 2}],
+                }
+            ],
+        }
         adapter.call("patchListingsItem", **where, json=body)
         stored = json.dumps(rows(store), default=str)
         assert "tok-123" not in stored
@@ -300,9 +364,11 @@ class TestJournaling:
         self, store: sr.Store, adapter: AmazonAdapter, journal: Journal
     ) -> None:
         """RollbackTriggered from the observer propagates after the row is finished."""
+
         def trip(ok: bool, latency: float) -> None:
             del ok, latency
             raise RollbackTriggered("error rate over 5 %", trigger="ErrorRate")
+
         with pytest.raises(MarketplaceHTTPError):
             adapter.get_listing("NOPE")  # a read: no row; the observer is not reached yet
         journal.observer = trip
@@ -312,15 +378,19 @@ class TestJournaling:
 
 
 class TestCompensation:
-    def test_restores_prices_newest_first(self, fake: FakeAmazon, adapter: AmazonAdapter,
-                                          journal: Journal) -> None:
+    def test_restores_prices_newest_first(
+        self, fake: FakeAmazon, adapter: AmazonAdapter, journal: Journal
+    ) -> None:
         """Three price changes go back in reverse order, once each."""
         for sku in ("SKU-1", "SKU-2", "SKU-3"):
             adapter.update_price(sku, NEW)
         steps = journal.compensate([adapter])
         assert [(s.kind, s.ok) for s in steps] == [("compensation", True)] * 3
-        assert [s.name for s in steps] == ["amazon price of SKU-3", "amazon price of SKU-2",
-                                           "amazon price of SKU-1"]
+        assert [s.name for s in steps] == [
+            "amazon price of SKU-3",
+            "amazon price of SKU-2",
+            "amazon price of SKU-1",
+        ]
         assert patches(fake)[3:] == [("SKU-3", 19.99), ("SKU-2", 19.99), ("SKU-1", 19.99)]
         assert set(fake.prices.values()) == {OLD}
         fake.assert_no_duplicate_writes()
@@ -338,14 +408,21 @@ class TestCompensation:
         assert (fake.price("SKU-1"), fake.quantity("SKU-1")) == (OLD, 5)
         assert [r["comp_state"] for r in rows(store)] == ["done", "done", "superseded"]
 
-    def test_irreversible_writes_are_kept(self, fake: FakeAmazon, adapter: AmazonAdapter,
-                                          journal: Journal) -> None:
+    def test_irreversible_writes_are_kept(
+        self, fake: FakeAmazon, adapter: AmazonAdapter, journal: Journal
+    ) -> None:
         """confirmShipment is reported as kept and not touched."""
         order = fake.add_order(items=[("SKU-1", 1)])
-        adapter.confirm_shipment(order.order_id, {
-            "packageReferenceId": "1", "carrierCode": "UPS", "trackingNumber": "1Z9",
-            "shipDate": "2026-01-01T10:00:00Z",
-            "orderItems": [{"orderItemId": order.items[0].order_item_id, "quantity": 1}]})
+        adapter.confirm_shipment(
+            order.order_id,
+            {
+                "packageReferenceId": "1",
+                "carrierCode": "UPS",
+                "trackingNumber": "1Z9",
+                "shipDate": "2026-01-01T10:00:00Z",
+                "orderItems": [{"orderItemId": order.items[0].order_item_id, "quantity": 1}],
+            },
+        )
         adapter.update_price("SKU-1", NEW)
         steps = journal.compensate([adapter])
         assert [(s.kind, s.ok) for s in steps] == [("compensation", True), ("kept", True)]
@@ -353,16 +430,18 @@ class TestCompensation:
         assert "irreversible" in steps[1].detail
         assert len(fake.shipments) == 1
 
-    def test_a_write_without_inverse_is_kept(self, adapter: AmazonAdapter,
-                                             journal: Journal) -> None:
+    def test_a_write_without_inverse_is_kept(
+        self, adapter: AmazonAdapter, journal: Journal
+    ) -> None:
         """A raw call without inverse= cannot be undone: kept."""
         adapter.call("patchListingsItem", **quantity_patch(adapter, "SKU-1", 1))
         (step,) = journal.compensate([adapter])
         assert (step.kind, step.ok) == ("kept", True)
         assert "no inverse" in step.detail
 
-    def test_second_compensate_sends_nothing(self, fake: FakeAmazon, adapter: AmazonAdapter,
-                                             journal: Journal) -> None:
+    def test_second_compensate_sends_nothing(
+        self, fake: FakeAmazon, adapter: AmazonAdapter, journal: Journal
+    ) -> None:
         """Compensating twice: the second run reports the same steps and sends nothing."""
         adapter.update_price("SKU-1", NEW)
         first = journal.compensate([adapter])
@@ -385,8 +464,7 @@ class TestCompensation:
         assert fake.price("SKU-1") == OLD
 
     def test_a_failing_compensation_is_a_step_not_an_exception(
-        self, store: sr.Store, fake: FakeAmazon, adapter: AmazonAdapter, journal: Journal,
-        spy: Spy
+        self, store: sr.Store, fake: FakeAmazon, adapter: AmazonAdapter, journal: Journal, spy: Spy
     ) -> None:
         """A 400 answer: failed step, comp_state failed; the next run sends it again."""
         adapter.update_price("SKU-1", NEW)
@@ -401,8 +479,12 @@ class TestCompensation:
         assert fake.price("SKU-1") == OLD
 
     def test_crash_after_the_inverse_landed_is_not_resent(
-        self, store: sr.Store, fake: FakeAmazon, fake_clock: FakeClock,
-        adapter: AmazonAdapter, spy: Spy
+        self,
+        store: sr.Store,
+        fake: FakeAmazon,
+        fake_clock: FakeClock,
+        adapter: AmazonAdapter,
+        spy: Spy,
     ) -> None:
         """Crash after the fake applied the compensation: a re-opened journal reconciles."""
         adapter.update_price("SKU-1", NEW)
@@ -411,14 +493,17 @@ class TestCompensation:
         def crash(request: httpx.Request) -> None:
             if request.method == "PATCH":
                 raise Crash
+
         spy.after = crash
         with pytest.raises(Crash):
             Journal(store, release_id="rel-1", scope="prices").compensate([adapter])
         assert [r["comp_state"] for r in rows(store)] == [None, "sending"]
         with make_adapter(fake, fake_clock) as fresh:
             steps = Journal(store, release_id="rel-1", scope="prices").compensate([fresh])
-        assert [(s.name, s.ok) for s in steps] == [("amazon price of SKU-2", True),
-                                                   ("amazon price of SKU-1", True)]
+        assert [(s.name, s.ok) for s in steps] == [
+            ("amazon price of SKU-2", True),
+            ("amazon price of SKU-1", True),
+        ]
         assert "reading back" in steps[0].detail
         assert set(fake.prices.values()) == {OLD}
         fake.assert_no_duplicate_writes()
@@ -444,9 +529,11 @@ class TestCompensation:
         adapter.update_price("SKU-1", NEW)
         journal.compensate([adapter])
         (check,) = journal.verify([adapter])
-        assert (check.kind, check.name, check.ok) == ("check",
-                                                      "restored amazon patchListingsItem SKU-1",
-                                                      True)
+        assert (check.kind, check.name, check.ok) == (
+            "check",
+            "restored amazon patchListingsItem SKU-1",
+            True,
+        )
         adapter.bind_journal(None)
         adapter.update_price("SKU-1", Decimal("1.00"))
         assert not journal.verify([adapter])[0].ok
@@ -471,20 +558,33 @@ class TestCompensation:
 
 
 class TestReplay:
-    def test_replay_after_rollback(self, store: sr.Store, fake: FakeAmazon,
-                                   fake_clock: FakeClock) -> None:
+    def test_replay_after_rollback(
+        self, store: sr.Store, fake: FakeAmazon, fake_clock: FakeClock
+    ) -> None:
         """The same job again: compensated prices resent; shipment and kept writes not."""
         order = fake.add_order(items=[("SKU-1", 1)])
-        package = {"packageReferenceId": "1", "carrierCode": "UPS", "trackingNumber": "1Z9",
-                   "shipDate": "2026-01-01T10:00:00Z",
-                   "orderItems": [{"orderItemId": order.items[0].order_item_id,
-                                   "quantity": 1}]}
-        raw = {"path_params": {"sellerId": fake.credentials.seller_id, "sku": "SKU-3"},
-               "params": {"marketplaceIds": fake.credentials.marketplace_id},
-               "idempotency_key": "sku3-out-of-stock",
-               "json": {"productType": "PRODUCT", "patches": [{
-                   "op": "replace", "path": "/attributes/fulfillment_availability",
-                   "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": 0}]}]}}
+        package = {
+            "packageReferenceId": "1",
+            "carrierCode": "UPS",
+            "trackingNumber": "1Z9",
+            "shipDate": "2026-01-01T10:00:00Z",
+            "orderItems": [{"orderItemId": order.items[0].order_item_id, "quantity": 1}],
+        }
+        raw = {
+            "path_params": {"sellerId": fake.credentials.seller_id, "sku": "SKU-3"},
+            "params": {"marketplaceIds": fake.credentials.marketplace_id},
+            "idempotency_key": "sku3-out-of-stock",
+            "json": {
+                "productType": "PRODUCT",
+                "patches": [
+                    {
+                        "op": "replace",
+                        "path": "/attributes/fulfillment_availability",
+                        "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": 0}],
+                    }
+                ],
+            },
+        }
 
         def job(release_id: str) -> list[str | None]:
             with make_adapter(fake, fake_clock) as adapter:
@@ -495,9 +595,9 @@ class TestReplay:
                 assert adapter.journal is not None
                 adapter.journal.compensate([adapter])
             return answers
+
         job("rel-1")
         assert job("rel-2") == ["1"]
         assert len(fake.writes("confirmShipment")) == 1
-        assert [sku for sku, _ in patches(fake)] == ["SKU-3", "SKU-1", "SKU-1", "SKU-1",
-                                                     "SKU-1"]
+        assert [sku for sku, _ in patches(fake)] == ["SKU-3", "SKU-1", "SKU-1", "SKU-1", "SKU-1"]
         assert fake.price("SKU-1") == OLD

@@ -67,8 +67,6 @@ def assert_paced(times: Sequence[float], limit: Limit, tol: float = 1e-3) -> Non
 # -- backends ---------------------------------------------------------------------------
 
 
-
-
 @contextlib.contextmanager
 def _pg_store(request: pytest.FixtureRequest) -> Iterator[sr.Store]:
     engine: Engine = request.getfixturevalue("pg_engine")

@@ -51,45 +51,64 @@ def run(project: AlembicProject, root: Path, scratch: str | None, **kw: object) 
 
 def errors(report: CheckReport) -> list[tuple[str, str, str | None, str | None]]:
     """(kind, revision, table, column) of each error finding."""
-    return [(f.kind, f.revision, f.table, f.column) for f in report.findings
-            if f.severity == "error"]
+    return [
+        (f.kind, f.revision, f.table, f.column) for f in report.findings if f.severity == "error"
+    ]
 
 
 class TestCheckPasses:
     def test_a_reversible_chain_passes(self, tmp_path: Path, scratch: str | None) -> None:
         """Create, add column, index, batch alter: every revision verified, nothing found."""
         project = base_project(tmp_path)
-        project.add("r3", 'op.add_column("orders", sa.Column("ref", sa.String(30)))',
-                    'with op.batch_alter_table("orders") as b:\n    b.drop_column("ref")')
-        project.add("r4", 'op.create_index("ix_lines_qty", "lines", ["qty"])',
-                    'op.drop_index("ix_lines_qty", table_name="lines")')
+        project.add(
+            "r3",
+            'op.add_column("orders", sa.Column("ref", sa.String(30)))',
+            'with op.batch_alter_table("orders") as b:\n    b.drop_column("ref")',
+        )
+        project.add(
+            "r4",
+            'op.create_index("ix_lines_qty", "lines", ["qty"])',
+            'op.drop_index("ix_lines_qty", table_name="lines")',
+        )
         report = run(project, tmp_path, scratch)
         assert report.ok, report.format_text()
         assert report.verified == ("r1", "r2", "r3", "r4")
         assert report.as_dict()["ok"] is True
 
     def test_rows_written_into_a_new_column_are_reported_lost_as_info(
-        self, tmp_path: Path, scratch: str | None,
+        self,
+        tmp_path: Path,
+        scratch: str | None,
     ) -> None:
         """Values in a column the revision added are dropped by its downgrade: reported, OK."""
         project = base_project(tmp_path)
-        project.add("r3", 'op.add_column("orders", sa.Column("ref", sa.String(30)))',
-                    'with op.batch_alter_table("orders") as b:\n    b.drop_column("ref")')
+        project.add(
+            "r3",
+            'op.add_column("orders", sa.Column("ref", sa.String(30)))',
+            'with op.batch_alter_table("orders") as b:\n    b.drop_column("ref")',
+        )
         report = run(project, tmp_path, scratch)
         info = [f for f in report.findings if f.kind == "lost"]
         assert [(f.revision, f.table, f.column, f.severity) for f in info] == [
-            ("r3", "orders", "ref", "info")]
+            ("r3", "orders", "ref", "info")
+        ]
         assert report.ok
 
     def test_branches_and_merge(self, tmp_path: Path, scratch: str | None) -> None:
         """Two branches off r2 and their merge are each walked up, down and up."""
         project = base_project(tmp_path)
-        project.add("b1", 'op.add_column("orders", sa.Column("b1", sa.Integer))',
-                    'with op.batch_alter_table("orders") as b:\n    b.drop_column("b1")',
-                    down="r2")
-        project.add("c1", 'op.add_column("lines", sa.Column("c1", sa.Integer))',
-                    'with op.batch_alter_table("lines") as b:\n    b.drop_column("c1")',
-                    down="r2")
+        project.add(
+            "b1",
+            'op.add_column("orders", sa.Column("b1", sa.Integer))',
+            'with op.batch_alter_table("orders") as b:\n    b.drop_column("b1")',
+            down="r2",
+        )
+        project.add(
+            "c1",
+            'op.add_column("lines", sa.Column("c1", sa.Integer))',
+            'with op.batch_alter_table("lines") as b:\n    b.drop_column("c1")',
+            down="r2",
+        )
         project.add("m1", "pass", "pass", down=("b1", "c1"))
         report = run(project, tmp_path, scratch)
         assert report.ok, report.format_text()
@@ -99,7 +118,9 @@ class TestCheckPasses:
 
 class TestCheckFinds:
     def test_a_lossy_downgrade_fails_naming_table_column_revision(
-        self, tmp_path: Path, scratch: str | None,
+        self,
+        tmp_path: Path,
+        scratch: str | None,
     ) -> None:
         """A drop_column whose downgrade re-adds an empty column loses data: caught."""
         project = base_project(tmp_path)
@@ -121,7 +142,9 @@ class TestCheckFinds:
         assert "rows missing" in report.findings[0].message
 
     def test_a_forgotten_index_is_a_schema_difference(
-        self, tmp_path: Path, scratch: str | None,
+        self,
+        tmp_path: Path,
+        scratch: str | None,
     ) -> None:
         """A downgrade that leaves an index behind: the first schema failure names it."""
         project = base_project(tmp_path)
@@ -133,8 +156,11 @@ class TestCheckFinds:
         assert (first.kind, first.revision, first.table) == ("schema", "r3", "orders")
         assert "ix_orders_price" in first.message
 
-    def test_a_failing_downgrade_stops_the_walk(self, tmp_path: Path, scratch: str | None,
-                                                ) -> None:
+    def test_a_failing_downgrade_stops_the_walk(
+        self,
+        tmp_path: Path,
+        scratch: str | None,
+    ) -> None:
         """A downgrade that raises: the report names the revision and the step."""
         project = base_project(tmp_path)
         project.add("r3", "pass", 'raise RuntimeError("cannot go back")')
@@ -148,12 +174,17 @@ class TestCheckFinds:
     def test_an_enum_type_left_behind(self, tmp_path: Path, pg_url: str) -> None:
         """PostgreSQL: a downgrade leaving its ENUM type behind: schema differs, re-up fails."""
         project = AlembicProject(tmp_path)
-        project.add("e1", 'op.create_table("t", sa.Column("id", sa.Integer, primary_key=True),'
-                    ' sa.Column("s", sa.Enum("a", "b", name="t_state")))',
-                    'op.drop_table("t")')
+        project.add(
+            "e1",
+            'op.create_table("t", sa.Column("id", sa.Integer, primary_key=True),'
+            ' sa.Column("s", sa.Enum("a", "b", name="t_state")))',
+            'op.drop_table("t")',
+        )
         report = run(project, tmp_path, pg_url)
-        assert [(f.kind, f.revision) for f in report.findings] == [("schema", "e1"),
-                                                                   ("error", "e1")]
+        assert [(f.kind, f.revision) for f in report.findings] == [
+            ("schema", "e1"),
+            ("error", "e1"),
+        ]
         assert "type t_state was added" in report.findings[0].message
         # ... and, as with `alembic upgrade` after such a downgrade, upgrading again fails
         assert report.failed_step == "e1 upgrade again"
@@ -161,9 +192,11 @@ class TestCheckFinds:
 
 
 class TestSeeding:
-    CHECKED = ('op.create_table("codes", sa.Column("id", sa.Integer, primary_key=True), '
-               'sa.Column("code", sa.String(12), nullable=False), '
-               'sa.CheckConstraint("code LIKE \'SKU-%\'", name="ck_code"))')
+    CHECKED = (
+        'op.create_table("codes", sa.Column("id", sa.Integer, primary_key=True), '
+        'sa.Column("code", sa.String(12), nullable=False), '
+        'sa.CheckConstraint("code LIKE \'SKU-%\'", name="ck_code"))'
+    )
 
     def test_unseedable_table_is_a_warning(self, tmp_path: Path, scratch: str | None) -> None:
         """Generated rows the table refuses: a warning saying to give rows=, the check OK."""
@@ -171,7 +204,8 @@ class TestSeeding:
         project.add("k1", self.CHECKED, 'op.drop_table("codes")')
         report = run(project, tmp_path, scratch)
         assert [(f.kind, f.severity, f.table) for f in report.findings] == [
-            ("seed", "warning", "codes")]
+            ("seed", "warning", "codes")
+        ]
         assert "rows=" in report.findings[0].message
         assert report.ok
 
@@ -179,7 +213,7 @@ class TestSeeding:
         """rows={'codes': fn} makes the table seedable; a lossy change is then caught."""
         project = AlembicProject(tmp_path)
         project.add("k1", self.CHECKED, 'op.drop_table("codes")')
-        project.add("k2", 'op.execute("UPDATE codes SET code = \'SKU-x\'")', "pass")
+        project.add("k2", "op.execute(\"UPDATE codes SET code = 'SKU-x'\")", "pass")
         report = run(project, tmp_path, scratch, rows={"codes": lambda i: {"code": f"SKU-{i}"}})
         assert errors(report) == [("data", "k2", "codes", "code")]
 
@@ -253,8 +287,10 @@ class TestPytestFixture:
             migration_check(project.ini)
 
 
-ENUM_TABLE = ('op.create_table("t", sa.Column("id", sa.Integer, primary_key=True), '
-              'sa.Column("s", sa.Enum("a", "b", name="t_state"), nullable=False))')
+ENUM_TABLE = (
+    'op.create_table("t", sa.Column("id", sa.Integer, primary_key=True), '
+    'sa.Column("s", sa.Enum("a", "b", name="t_state"), nullable=False))'
+)
 ADD_VALUE = """with op.get_context().autocommit_block():
     op.execute("ALTER TYPE t_state ADD VALUE 'c'")"""
 REMOVE_VALUE = """op.execute("UPDATE t SET s = 'a' WHERE s = 'c'")
@@ -291,7 +327,8 @@ SILENT_ENV = ENV_PY.replace(
     "    with context.begin_transaction():\n        context.run_migrations()\n\n\nif",
     "    with context.begin_transaction():\n        try:\n"
     "            context.run_migrations()\n        except Exception:\n"
-    "            pass\n\n\nif")
+    "            pass\n\n\nif",
+)
 
 
 class TestNoFalsePass:
@@ -317,43 +354,54 @@ class TestNoFalsePass:
     def test_a_swallowed_refusal_is_still_raised(self, tmp_path: Path) -> None:
         """env.py connecting elsewhere and hiding the refusal: still refused."""
         other = tmp_path / "production.db"
-        bad = SILENT_ENV.replace('connection = config.attributes.get("connection")',
-                                 f'connection = None; config.set_main_option('
-                                 f'"sqlalchemy.url", "sqlite:///{other}")')
+        bad = SILENT_ENV.replace(
+            'connection = config.attributes.get("connection")',
+            f'connection = None; config.set_main_option("sqlalchemy.url", "sqlite:///{other}")',
+        )
         project = AlembicProject(tmp_path, env_py=bad)
         project.add("r1", ORDERS, 'op.drop_table("orders")')
         with pytest.raises(sr.MigrationEnvironmentError):
             check(project.ini)
 
     def test_rows_lost_in_a_table_that_could_not_take_probe_rows(
-        self, tmp_path: Path, scratch: str | None,
+        self,
+        tmp_path: Path,
+        scratch: str | None,
     ) -> None:
         """A seed warning on a table does not hide rows its downgrade deletes."""
         project = base_project(tmp_path)
-        project.add("r3", 'op.add_column("lines", sa.Column("grade", sa.Integer, '
-                    'sa.CheckConstraint("grade BETWEEN 1 AND 5", name="ck_grade")))',
-                    'op.execute("DELETE FROM lines WHERE qty % 2 = 0")\n'
-                    'with op.batch_alter_table("lines") as b:\n'
-                    '    b.drop_constraint("ck_grade", type_="check")\n'
-                    '    b.drop_column("grade")')
+        project.add(
+            "r3",
+            'op.add_column("lines", sa.Column("grade", sa.Integer, '
+            'sa.CheckConstraint("grade BETWEEN 1 AND 5", name="ck_grade")))',
+            'op.execute("DELETE FROM lines WHERE qty % 2 = 0")\n'
+            'with op.batch_alter_table("lines") as b:\n'
+            '    b.drop_constraint("ck_grade", type_="check")\n'
+            '    b.drop_column("grade")',
+        )
         report = run(project, tmp_path, scratch)
         assert ("data", "r3", "lines", None) in errors(report)
 
-    def test_probe_rows_deleted_by_the_downgrade(self, tmp_path: Path,
-                                                 scratch: str | None) -> None:
+    def test_probe_rows_deleted_by_the_downgrade(
+        self, tmp_path: Path, scratch: str | None
+    ) -> None:
         """Rows written under the new schema and deleted by the downgrade are named lost."""
         project = base_project(tmp_path)
-        project.add("r3", 'op.add_column("orders", sa.Column("ref", sa.String(30)))',
-                    'op.execute("DELETE FROM orders WHERE ref IS NOT NULL")\n'
-                    'with op.batch_alter_table("orders") as b:\n    b.drop_column("ref")')
+        project.add(
+            "r3",
+            'op.add_column("orders", sa.Column("ref", sa.String(30)))',
+            'op.execute("DELETE FROM orders WHERE ref IS NOT NULL")\n'
+            'with op.batch_alter_table("orders") as b:\n    b.drop_column("ref")',
+        )
         report = run(project, tmp_path, scratch)
         lost = [f for f in report.findings if f.kind == "lost" and f.severity == "error"]
         assert lost
         assert "rows written to orders under r3's schema are gone" in lost[0].message
         assert "'" not in lost[0].message.split("e.g. key ")[1]
 
-    def test_case_folding_data_migration_is_caught(self, tmp_path: Path,
-                                                   scratch: str | None) -> None:
+    def test_case_folding_data_migration_is_caught(
+        self, tmp_path: Path, scratch: str | None
+    ) -> None:
         """Seeded text has mixed case, so a downgrade lowering it loses data."""
         project = base_project(tmp_path)
         project.add("r3", "pass", 'op.execute("UPDATE orders SET sku = lower(sku)")')
@@ -391,15 +439,23 @@ class TestBadInput:
 
 
 class TestTypeChangesThroughHelpers:
-    def test_numeric_scale_narrowed_and_restored(self, tmp_path: Path,
-                                                 scratch: str | None) -> None:
+    def test_numeric_scale_narrowed_and_restored(
+        self, tmp_path: Path, scratch: str | None
+    ) -> None:
         """sr_op.alter_column_type narrowing a Numeric's scale: undo restores; no false loss."""
         project = AlembicProject(tmp_path)
-        project.add("n1", 'op.create_table("amounts", sa.Column("id", sa.Integer, '
-                    'primary_key=True), sa.Column("amt", sa.Numeric(10, 4)))',
-                    'op.drop_table("amounts")')
-        project.add("n2", 'sr_op.alter_column_type("amounts", "amt", sa.Numeric(10, 1))',
-                    "sr_op.undo()", imports="from safe_release.migrations import ops as sr_op")
+        project.add(
+            "n1",
+            'op.create_table("amounts", sa.Column("id", sa.Integer, '
+            'primary_key=True), sa.Column("amt", sa.Numeric(10, 4)))',
+            'op.drop_table("amounts")',
+        )
+        project.add(
+            "n2",
+            'sr_op.alter_column_type("amounts", "amt", sa.Numeric(10, 1))',
+            "sr_op.undo()",
+            imports="from safe_release.migrations import ops as sr_op",
+        )
         report = run(project, tmp_path, scratch)
         assert report.ok, report.format_text()
 
@@ -410,30 +466,40 @@ class TestRecreatedChecks:
     def kinds(root: Path) -> AlembicProject:
         """k1: a kinds table with an IN-list CHECK constraint, ck_kind."""
         project = AlembicProject(root)
-        project.add("k1", 'op.create_table("kinds", sa.Column("id", sa.Integer, '
-                    'primary_key=True), sa.Column("kind", sa.String(5)), '
-                    "sa.CheckConstraint(\"kind IN ('a', 'b')\", name='ck_kind'))",
-                    'op.drop_table("kinds")')
+        project.add(
+            "k1",
+            'op.create_table("kinds", sa.Column("id", sa.Integer, '
+            'primary_key=True), sa.Column("kind", sa.String(5)), '
+            "sa.CheckConstraint(\"kind IN ('a', 'b')\", name='ck_kind'))",
+            'op.drop_table("kinds")',
+        )
         return project
 
-    def test_a_check_constraint_recreated_by_undo_is_the_same(self, tmp_path: Path,
-                                                              pg_url: str) -> None:
+    def test_a_check_constraint_recreated_by_undo_is_the_same(
+        self, tmp_path: Path, pg_url: str
+    ) -> None:
         """sr_op.drop_table + undo re-spells an IN-list CHECK; the check sees no change."""
         project = self.kinds(tmp_path)
-        project.add("k2", 'sr_op.drop_table("kinds")', "sr_op.undo()",
-                    imports="from safe_release.migrations import ops as sr_op")
-        report = run(project, tmp_path, pg_url,
-                     rows={"kinds": lambda i: {"kind": "ab"[i % 2]}})
+        project.add(
+            "k2",
+            'sr_op.drop_table("kinds")',
+            "sr_op.undo()",
+            imports="from safe_release.migrations import ops as sr_op",
+        )
+        report = run(project, tmp_path, pg_url, rows={"kinds": lambda i: {"kind": "ab"[i % 2]}})
         assert report.ok, report.format_text()
 
-    def test_a_changed_check_constraint_is_still_reported(self, tmp_path: Path,
-                                                          pg_url: str) -> None:
+    def test_a_changed_check_constraint_is_still_reported(
+        self, tmp_path: Path, pg_url: str
+    ) -> None:
         """A downgrade that re-creates the CHECK with another meaning is a difference."""
         project = self.kinds(tmp_path)
-        project.add("k2", 'op.drop_constraint("ck_kind", "kinds", type_="check")',
-                    "op.create_check_constraint(\"ck_kind\", \"kinds\", \"kind IN ('a', 'c')\")")
-        report = run(project, tmp_path, pg_url,
-                     rows={"kinds": lambda _i: {"kind": "a"}})
+        project.add(
+            "k2",
+            'op.drop_constraint("ck_kind", "kinds", type_="check")',
+            'op.create_check_constraint("ck_kind", "kinds", "kind IN (\'a\', \'c\')")',
+        )
+        report = run(project, tmp_path, pg_url, rows={"kinds": lambda _i: {"kind": "a"}})
         first = report.first_failure
         assert first is not None
         assert (first.kind, first.revision) == ("schema", "k2")

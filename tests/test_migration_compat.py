@@ -51,8 +51,12 @@ class Erp:
         self.store = store
         self.md: sa.MetaData | None = None
 
-    def shape(self, *extra: sa.Column[Any], drop: tuple[str, ...] = (),
-              replace: dict[str, sa.Column[Any]] | None = None) -> None:
+    def shape(
+        self,
+        *extra: sa.Column[Any],
+        drop: tuple[str, ...] = (),
+        replace: dict[str, sa.Column[Any]] | None = None,
+    ) -> None:
         """Rebuild ``orders`` as base columns + ``extra`` - ``drop``, ``replace``d."""
         self.drop()
         md = sa.MetaData(schema=self.store.schema)
@@ -69,13 +73,11 @@ class Erp:
 
     def check(self, version: str) -> compat.CompatResult:
         """compat.check of ``version`` against the current shape."""
-        return compat.check(self.store, APP, version, self.store.engine,
-                            schema=self.store.schema)
+        return compat.check(self.store, APP, version, self.store.engine, schema=self.store.schema)
 
     def floor(self) -> compat.RollbackFloor:
         """compat.rollback_floor against the current shape."""
-        return compat.rollback_floor(self.store, APP, self.store.engine,
-                                     schema=self.store.schema)
+        return compat.rollback_floor(self.store, APP, self.store.engine, schema=self.store.schema)
 
 
 @pytest.fixture(name="erp")
@@ -133,8 +135,10 @@ class TestCheck:
     def test_dropped_column_blocks_reads(self, erp: Erp, v1: str) -> None:
         """A dropped column: the old code selects and writes it."""
         erp.shape(drop=("note",))
-        assert codes(erp.check(v1)) == {("read", "column-missing", "note"),
-                                        ("write", "column-missing", "note")}
+        assert codes(erp.check(v1)) == {
+            ("read", "column-missing", "note"),
+            ("write", "column-missing", "note"),
+        }
 
     def test_renamed_column_blocks_reads(self, erp: Erp, v1: str) -> None:
         """A rename is a drop for the old code (its name is gone)."""
@@ -150,8 +154,12 @@ class TestCheck:
 
     def test_widened_string_is_safe(self, erp: Erp, v1: str) -> None:
         """A longer VARCHAR (or TEXT) still holds what the old code writes."""
-        erp.shape(replace={"sku": sa.Column("sku", sa.String(200), nullable=False),
-                           "note": sa.Column("note", sa.Text)})
+        erp.shape(
+            replace={
+                "sku": sa.Column("sku", sa.String(200), nullable=False),
+                "note": sa.Column("note", sa.Text),
+            }
+        )
         assert erp.check(v1).ok
 
     def test_narrowed_string_blocks_writes(self, erp: Erp, v1: str) -> None:
@@ -173,16 +181,16 @@ class TestCheck:
 
     def test_removed_enum_value_blocks_writes(self, erp: Erp, v1: str) -> None:
         """An enum value the old code writes was removed."""
-        erp.shape(replace={"status": sa.Column("status", _status("new", "paid"),
-                                               nullable=False)})
+        erp.shape(replace={"status": sa.Column("status", _status("new", "paid"), nullable=False)})
         result = erp.check(v1)
         assert ("write", "enum-value-removed", "status") in codes(result)
         assert "shipped" in result.write[0].message
 
     def test_added_enum_value_blocks_reads(self, erp: Erp, v1: str) -> None:
         """A new enum value: the old code cannot read rows holding it."""
-        erp.shape(replace={"status": sa.Column("status", _status(*STATUS, "returned"),
-                                               nullable=False)})
+        erp.shape(
+            replace={"status": sa.Column("status", _status(*STATUS, "returned"), nullable=False)}
+        )
         assert codes(erp.check(v1)) == {("read", "enum-value-added", "status")}
 
     def test_sdk_tables_are_ignored(self, erp: Erp, store: sr.Store) -> None:
@@ -195,18 +203,22 @@ class TestCheck:
 
 
 class TestTypes:
-    @pytest.mark.parametrize(("old", "new", "problem"), [
-        (sa.Numeric(10, 2), sa.Numeric(12, 4), None),
-        (sa.Numeric(10, 4), sa.Numeric(10, 2), "type-narrowed"),
-        (sa.Integer(), sa.BigInteger(), None),
-        (sa.Double(), sa.Double(), None),
-        (sa.String(20), sa.Text(), None),
-        (sa.Text(), sa.String(20), "type-narrowed"),
-        (sa.DateTime(), sa.Integer(), "type-changed"),
-        (sa.Boolean(), sa.Boolean(), None),
-    ])
-    def test_type_rules(self, erp: Erp, store: sr.Store, old: Any, new: Any,
-                        problem: str | None) -> None:
+    @pytest.mark.parametrize(
+        ("old", "new", "problem"),
+        [
+            (sa.Numeric(10, 2), sa.Numeric(12, 4), None),
+            (sa.Numeric(10, 4), sa.Numeric(10, 2), "type-narrowed"),
+            (sa.Integer(), sa.BigInteger(), None),
+            (sa.Double(), sa.Double(), None),
+            (sa.String(20), sa.Text(), None),
+            (sa.Text(), sa.String(20), "type-narrowed"),
+            (sa.DateTime(), sa.Integer(), "type-changed"),
+            (sa.Boolean(), sa.Boolean(), None),
+        ],
+    )
+    def test_type_rules(
+        self, erp: Erp, store: sr.Store, old: Any, new: Any, problem: str | None
+    ) -> None:
         """Widening keeps old code working; narrowing or another kind of type does not."""
         compat.record(store, APP, "1.0", app_metadata(sa.Column("v", old)))
         erp.shape(sa.Column("v", new))
@@ -230,8 +242,12 @@ class TestTypes:
 
     def test_server_default_removed(self, erp: Erp, store: sr.Store) -> None:
         """A NOT NULL column the old code left to its server default lost the default."""
-        compat.record(store, APP, "1.0", app_metadata(
-            sa.Column("qty", sa.Integer, nullable=False, server_default="1")))
+        compat.record(
+            store,
+            APP,
+            "1.0",
+            app_metadata(sa.Column("qty", sa.Integer, nullable=False, server_default="1")),
+        )
         erp.shape(sa.Column("qty", sa.Integer, nullable=False))
         assert codes(erp.check("1.0")) == {("write", "default-removed", "qty")}
 
@@ -245,8 +261,7 @@ class TestTypes:
 
 
 def _step_v3_not_null(erp: Erp) -> None:
-    erp.shape(sa.Column("qty", sa.Integer, nullable=False),
-              sa.Column("channel", sa.String(20)))
+    erp.shape(sa.Column("qty", sa.Integer, nullable=False), sa.Column("channel", sa.String(20)))
 
 
 class TestRollbackFloor:
@@ -257,9 +272,15 @@ class TestRollbackFloor:
         clock.advance(60)
         compat.record(store, APP, "2.0", app_metadata(sa.Column("qty", sa.Integer)))
         clock.advance(60)
-        compat.record(store, APP, "3.0", app_metadata(
-            sa.Column("qty", sa.Integer, nullable=False, default=1),
-            sa.Column("channel", sa.String(20))))
+        compat.record(
+            store,
+            APP,
+            "3.0",
+            app_metadata(
+                sa.Column("qty", sa.Integer, nullable=False, default=1),
+                sa.Column("channel", sa.String(20)),
+            ),
+        )
         clock.advance(60)
 
     @pytest.mark.usefixtures("three")
@@ -271,32 +292,41 @@ class TestRollbackFloor:
         floor = erp.floor()
         assert (floor.floor, floor.safe) == ("3.0", ("3.0",))
         assert [r.version for r in floor.results] == ["3.0", "2.0", "1.0"]
-        erp.shape(sa.Column("qty", sa.Integer, nullable=False),
-                  sa.Column("channel", sa.String(20)), drop=("note",))
+        erp.shape(
+            sa.Column("qty", sa.Integer, nullable=False),
+            sa.Column("channel", sa.String(20)),
+            drop=("note",),
+        )
         assert erp.floor().floor is None
-        compat.record(store, APP, "4.0", app_metadata(
-            sa.Column("qty", sa.Integer, nullable=False, default=1),
-            sa.Column("channel", sa.String(20)), drop=("note",)))
+        compat.record(
+            store,
+            APP,
+            "4.0",
+            app_metadata(
+                sa.Column("qty", sa.Integer, nullable=False, default=1),
+                sa.Column("channel", sa.String(20)),
+                drop=("note",),
+            ),
+        )
         assert erp.floor().floor == "4.0"
 
     def test_an_incompatible_middle_version_stops_the_floor(
-            self, erp: Erp, store: sr.Store, clock: FakeClock) -> None:
+        self, erp: Erp, store: sr.Store, clock: FakeClock
+    ) -> None:
         """The floor needs every newer version compatible, not just the oldest."""
-        for version, extra in (("1.0", ()), ("2.0", (sa.Column("legacy", sa.Text),)),
-                               ("3.0", ())):
+        for version, extra in (("1.0", ()), ("2.0", (sa.Column("legacy", sa.Text),)), ("3.0", ())):
             compat.record(store, APP, version, app_metadata(*extra))
             clock.advance(1)
         erp.shape()
         floor = erp.floor()
-        assert {r.version: r.ok for r in floor.results} == {"3.0": True, "2.0": False,
-                                                            "1.0": True}
+        assert {r.version: r.ok for r in floor.results} == {"3.0": True, "2.0": False, "1.0": True}
         assert floor.floor == "3.0"
 
-    def test_retired_versions_are_skipped(self, erp: Erp, store: sr.Store,
-                                          clock: FakeClock) -> None:
+    def test_retired_versions_are_skipped(
+        self, erp: Erp, store: sr.Store, clock: FakeClock
+    ) -> None:
         """A retired version is neither a rollback target nor a blocker."""
-        for version, extra in (("1.0", ()), ("2.0", (sa.Column("legacy", sa.Text),)),
-                               ("3.0", ())):
+        for version, extra in (("1.0", ()), ("2.0", (sa.Column("legacy", sa.Text),)), ("3.0", ())):
             compat.record(store, APP, version, app_metadata(*extra))
             clock.advance(1)
         erp.shape()
@@ -345,8 +375,7 @@ class TestRecord:
         with pytest.raises(sr.InvalidArgumentError, match="new version"):
             compat.record(store, APP, v1, app_metadata(sa.Column("x", sa.Integer)))
 
-    def test_versions_and_retirement(self, store: sr.Store, clock: FakeClock,
-                                     v1: str) -> None:
+    def test_versions_and_retirement(self, store: sr.Store, clock: FakeClock, v1: str) -> None:
         """versions() lists oldest first; retire() is idempotent and is_retired sees it."""
         clock.advance(5)
         compat.record(store, APP, "2.0", app_metadata())
@@ -363,18 +392,23 @@ class TestRecord:
         assert not compat.is_retired(store, APP, "9.9")
         assert compat.versions(store, "other") == []
 
-    @pytest.mark.parametrize(("call", "match"), [
-        (lambda s: compat.record(s, "", "1", sa.MetaData()), "app must be"),
-        (lambda s: compat.record(s, APP, " ", sa.MetaData()), "version must be"),
-        (lambda s: compat.record(s, APP, "1", object()), "Base.metadata"),
-        (lambda s: compat.retire(s, APP, "9.9"), "no schema is recorded"),
-        (lambda s: compat.check(s, APP, "9.9", s.engine), "no schema is recorded"),
-        (lambda _s: compat.record("nope", APP, "1", sa.MetaData()),  # type: ignore[arg-type]
-         "safe_release Store"),
-    ])
-    def test_bad_input_is_a_typed_error(self, sqlite_store: sr.Store,
-                                        call: Callable[[sr.Store], object],
-                                        match: str) -> None:
+    @pytest.mark.parametrize(
+        ("call", "match"),
+        [
+            (lambda s: compat.record(s, "", "1", sa.MetaData()), "app must be"),
+            (lambda s: compat.record(s, APP, " ", sa.MetaData()), "version must be"),
+            (lambda s: compat.record(s, APP, "1", object()), "Base.metadata"),
+            (lambda s: compat.retire(s, APP, "9.9"), "no schema is recorded"),
+            (lambda s: compat.check(s, APP, "9.9", s.engine), "no schema is recorded"),
+            (
+                lambda _s: compat.record("nope", APP, "1", sa.MetaData()),  # type: ignore[arg-type]
+                "safe_release Store",
+            ),
+        ],
+    )
+    def test_bad_input_is_a_typed_error(
+        self, sqlite_store: sr.Store, call: Callable[[sr.Store], object], match: str
+    ) -> None:
         """Empty names, non-MetaData, unknown versions: InvalidArgumentError with advice."""
         with pytest.raises(sr.InvalidArgumentError, match=match):
             call(sqlite_store)
@@ -415,9 +449,11 @@ class TestMetadataJson:
     def test_no_default_values_or_urls_are_stored(self, store: sr.Store) -> None:
         """Default values and server-default text never reach the store."""
         md = app_metadata(
-            sa.Column("token", sa.String(40), default="hunter2-secret",
-                      server_default="s3cr3t-server"),
-            sa.Column("dsn", sa.Text, server_default=sa.text("'postgresql://u:pw@h/db'")))
+            sa.Column(
+                "token", sa.String(40), default="hunter2-secret", server_default="s3cr3t-server"
+            ),
+            sa.Column("dsn", sa.Text, server_default=sa.text("'postgresql://u:pw@h/db'")),
+        )
         compat.record(store, APP, "1.0", md)
         stored = self._stored(store)
         for secret in ("hunter2", "s3cr3t", "postgresql://", "pw@"):
@@ -434,9 +470,13 @@ class TestGeneratedKeys:
         (SQLite generates neither; not generating them now is no change.)
         """
         md = sa.MetaData(schema=store.schema)
-        sa.Table("ledger", md, sa.Column("id", sa.BigInteger, primary_key=True),
-                 sa.Column("seq", sa.Integer, sa.Identity(), nullable=False),
-                 sa.Column("memo", sa.String(20)))
+        sa.Table(
+            "ledger",
+            md,
+            sa.Column("id", sa.BigInteger, primary_key=True),
+            sa.Column("seq", sa.Integer, sa.Identity(), nullable=False),
+            sa.Column("memo", sa.String(20)),
+        )
         md.create_all(store.engine)
         try:
             recorded = sa.MetaData()

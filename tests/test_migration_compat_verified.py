@@ -40,18 +40,23 @@ class TestVerifiedRevisions:
         """revision_file_sha256 hashes the file's bytes."""
         path = tmp_path / "r1.py"
         path.write_bytes(b"revision = 'r1'\n")
-        assert compat.revision_file_sha256(path) == hashlib.sha256(
-            b"revision = 'r1'\n").hexdigest()
+        assert (
+            compat.revision_file_sha256(path) == hashlib.sha256(b"revision = 'r1'\n").hexdigest()
+        )
         assert compat.revision_file_sha256(str(path)) == compat.revision_file_sha256(path)
 
-    @pytest.mark.parametrize(("revisions", "dialect", "match"), [
-        ({"r1": "not-a-hash"}, "sqlite", "SHA-256"),
-        ({"r1": SHA_A.upper()}, "sqlite", "SHA-256"),
-        ({"": SHA_A}, "sqlite", "revision id"),
-        ({"r1": SHA_A}, "SQLite!", "dialect"),
-    ])
-    def test_bad_input(self, sqlite_store: sr.Store, revisions: dict[str, str], dialect: str,
-                       match: str) -> None:
+    @pytest.mark.parametrize(
+        ("revisions", "dialect", "match"),
+        [
+            ({"r1": "not-a-hash"}, "sqlite", "SHA-256"),
+            ({"r1": SHA_A.upper()}, "sqlite", "SHA-256"),
+            ({"": SHA_A}, "sqlite", "revision id"),
+            ({"r1": SHA_A}, "SQLite!", "dialect"),
+        ],
+    )
+    def test_bad_input(
+        self, sqlite_store: sr.Store, revisions: dict[str, str], dialect: str, match: str
+    ) -> None:
         """Bad hashes, ids or dialect names: InvalidArgumentError saying what to pass."""
         with pytest.raises(sr.InvalidArgumentError, match=match):
             compat.record_verified(sqlite_store, revisions, dialect)
@@ -63,8 +68,10 @@ class TestVerifiedRevisions:
 
 
 def _table(name: str) -> tuple[str, str]:
-    return (f"op.create_table({name!r}, sa.Column('id', sa.Integer, primary_key=True))",
-            f"op.drop_table({name!r})")
+    return (
+        f"op.create_table({name!r}, sa.Column('id', sa.Integer, primary_key=True))",
+        f"op.drop_table({name!r})",
+    )
 
 
 class TestDowngradePath:
@@ -79,11 +86,15 @@ class TestDowngradePath:
         return project
 
     def _verify(self, store: sr.Store, project: AlembicProject, *revs: str) -> None:
-        compat.record_verified(store, {r: compat.revision_file_sha256(
-            project.versions / f"{r}.py") for r in revs}, "sqlite")
+        compat.record_verified(
+            store,
+            {r: compat.revision_file_sha256(project.versions / f"{r}.py") for r in revs},
+            "sqlite",
+        )
 
-    def test_merge_passes_both_branches(self, tmp_path: Path, sqlite_store: sr.Store,
-                                        project: AlembicProject) -> None:
+    def test_merge_passes_both_branches(
+        self, tmp_path: Path, sqlite_store: sr.Store, project: AlembicProject
+    ) -> None:
         """Restoring below a merge passes the merge and both branches."""
         config = project.config(f"sqlite:///{tmp_path / 'erp.db'}")
         command.upgrade(config, "r1")
@@ -104,8 +115,9 @@ class TestDowngradePath:
         assert set(sa.inspect(engine).get_table_names()) == {"alembic_version", "t_r1"}
         engine.dispose()
 
-    def test_unknown_database_revision(self, tmp_path: Path, sqlite_store: sr.Store,
-                                       project: AlembicProject) -> None:
+    def test_unknown_database_revision(
+        self, tmp_path: Path, sqlite_store: sr.Store, project: AlembicProject
+    ) -> None:
         """A database at a revision the project lacks: CheckpointError, nothing run."""
         url = f"sqlite:///{tmp_path / 'erp.db'}"
         config = project.config(url)

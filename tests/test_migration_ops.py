@@ -76,13 +76,16 @@ class Erp:
         """name -> (type, nullable, server default)."""
         with self.engine.connect() as conn:
             cols = sa.inspect(conn).get_columns(table)
-            return {c["name"]: (str(c["type"].compile(conn.dialect)), c["nullable"],
-                                c["default"]) for c in cols}
+            return {
+                c["name"]: (str(c["type"].compile(conn.dialect)), c["nullable"], c["default"])
+                for c in cols
+            }
 
     def indexes(self, table: str) -> list[tuple[str, list[str]]]:
         with self.engine.connect() as conn:
-            return sorted((i["name"], i["column_names"])
-                          for i in sa.inspect(conn).get_indexes(table))
+            return sorted(
+                (i["name"], i["column_names"]) for i in sa.inspect(conn).get_indexes(table)
+            )
 
     def has_table(self, table: str) -> bool:
         with self.engine.connect() as conn:
@@ -110,14 +113,20 @@ def fixture_erp(backend: Backend, tmp_path: Path) -> Iterator[Erp]:
 def seed_orders(erp: Erp, count: int = 30) -> None:
     """Orders with every kind of value, NULLs included."""
     tbl = sa.Table("orders", sa.MetaData(), autoload_with=erp.engine)
-    rows = [{
-        "id": i, "sku": f"SKU-{i}", "note": None if i % 3 == 0 else f"note {i} \u00e9",
-        "price": Decimal(f"{i}.{i % 100:02d}"),
-        "placed_at": None if i % 4 == 0 else dt.datetime(2024, 1, 1 + i % 28, 10, i % 60, 7,
-                                                          123456, tzinfo=dt.timezone.utc),
-        "doc": None if i % 5 == 0 else {"i": i, "tags": ["a", "b"], "x": 1.5},
-        "blob": None if i % 2 == 0 else uuid.UUID(int=i).bytes,
-    } for i in range(1, count + 1)]
+    rows = [
+        {
+            "id": i,
+            "sku": f"SKU-{i}",
+            "note": None if i % 3 == 0 else f"note {i} \u00e9",
+            "price": Decimal(f"{i}.{i % 100:02d}"),
+            "placed_at": None
+            if i % 4 == 0
+            else dt.datetime(2024, 1, 1 + i % 28, 10, i % 60, 7, 123456, tzinfo=dt.timezone.utc),
+            "doc": None if i % 5 == 0 else {"i": i, "tags": ["a", "b"], "x": 1.5},
+            "blob": None if i % 2 == 0 else uuid.UUID(int=i).bytes,
+        }
+        for i in range(1, count + 1)
+    ]
     with erp.engine.begin() as conn:
         conn.execute(tbl.insert(), rows)
         if conn.dialect.name == "postgresql":
@@ -128,8 +137,9 @@ class TestDropColumn:
     def test_round_trip_restores_values_type_nullability_and_index(self, erp: Erp) -> None:
         """drop_column then undo(): every value, the type, nullability and the index return."""
         erp.project.add("a1", ORDERS, "op.drop_table('orders')")
-        erp.project.add("b1", 'sr_op.drop_column("orders", "note")', "sr_op.undo()",
-                        imports=IMPORTS)
+        erp.project.add(
+            "b1", 'sr_op.drop_column("orders", "note")', "sr_op.undo()", imports=IMPORTS
+        )
         erp.upgrade("a1")
         seed_orders(erp)
         before = (erp.rows("orders"), erp.columns("orders"), erp.indexes("orders"))
@@ -142,9 +152,11 @@ class TestDropColumn:
         """The same revision with plain op.drop_column brings back an empty column."""
         erp.project.add("a1", ORDERS, "op.drop_table('orders')")
         erp.project.add(
-            "b1", 'op.drop_index("ix_orders_note", "orders")\nop.drop_column("orders", "note")',
+            "b1",
+            'op.drop_index("ix_orders_note", "orders")\nop.drop_column("orders", "note")',
             'op.add_column("orders", sa.Column("note", sa.Text))\n'
-            'op.create_index("ix_orders_note", "orders", ["note"])')
+            'op.create_index("ix_orders_note", "orders", ["note"])',
+        )
         erp.upgrade("a1")
         seed_orders(erp)
         erp.upgrade()
@@ -154,8 +166,9 @@ class TestDropColumn:
     def test_missing_archive_is_irreversible(self, erp: Erp) -> None:
         """With the archive rows gone, undo() raises naming the revision and the lost column."""
         erp.project.add("a1", ORDERS, "op.drop_table('orders')")
-        erp.project.add("b1", 'sr_op.drop_column("orders", "note")', "sr_op.undo()",
-                        imports=IMPORTS)
+        erp.project.add(
+            "b1", 'sr_op.drop_column("orders", "note")', "sr_op.undo()", imports=IMPORTS
+        )
         erp.upgrade()
         erp.execute("DELETE FROM sr_migration_archive")
         with pytest.raises(IrreversibleMigrationError, match=r"b1.*drop_column") as info:
@@ -165,8 +178,9 @@ class TestDropColumn:
     def test_unknown_column(self, erp: Erp) -> None:
         """An unknown column is a MigrationError naming the columns there are."""
         erp.project.add("a1", ORDERS, "op.drop_table('orders')")
-        erp.project.add("b1", 'sr_op.drop_column("orders", "nope")', "sr_op.undo()",
-                        imports=IMPORTS)
+        erp.project.add(
+            "b1", 'sr_op.drop_column("orders", "nope")', "sr_op.undo()", imports=IMPORTS
+        )
         with pytest.raises(MigrationError, match="no column 'nope'"):
             erp.upgrade()
 
@@ -212,8 +226,11 @@ class TestDropTable:
 class TestAlterColumnType:
     def test_narrowing_round_trip(self, erp: Erp) -> None:
         """Numeric(10,2) -> Integer rounds values; undo brings back type and exact values."""
-        two_step(erp, 'sr_op.alter_column_type("orders", "price", sa.Integer(), '
-                      'using="round(price)::integer")')
+        two_step(
+            erp,
+            'sr_op.alter_column_type("orders", "price", sa.Integer(), '
+            'using="round(price)::integer")',
+        )
         before = (erp.rows("orders"), erp.columns("orders"))
         erp.upgrade()
         assert erp.columns("orders")["price"][0] == "INTEGER"
@@ -224,8 +241,9 @@ class TestAlterColumnType:
 class TestSetNotNull:
     def test_round_trip_puts_nulls_back(self, erp: Erp) -> None:
         """set_not_null fills NULLs and tightens; undo relaxes and restores the NULLs."""
-        two_step(erp, 'sr_op.set_not_null("orders", "placed_at", '
-                      'fill=sa.text("CURRENT_TIMESTAMP"))')
+        two_step(
+            erp, 'sr_op.set_not_null("orders", "placed_at", fill=sa.text("CURRENT_TIMESTAMP"))'
+        )
         before = (erp.rows("orders"), erp.columns("orders"))
         erp.upgrade()
         assert erp.columns("orders")["placed_at"][1] is False
@@ -248,8 +266,10 @@ class TestBackfill:
 
     def test_insert_rows_undo_deletes_only_those_rows(self, erp: Erp) -> None:
         """Rows added by insert_rows go away on downgrade; rows added by others stay."""
-        two_step(erp, 'sr_op.insert_rows("orders", [{"sku": "A", "price": 1}, '
-                      '{"sku": "B", "price": 2}])')
+        two_step(
+            erp,
+            'sr_op.insert_rows("orders", [{"sku": "A", "price": 1}, {"sku": "B", "price": 2}])',
+        )
         erp.upgrade()
         erp.execute("INSERT INTO orders (id, sku, price) VALUES (100, 'other', 3)")
         erp.downgrade("a1")
@@ -259,8 +279,11 @@ class TestBackfill:
 class TestRename:
     def test_rename_column_and_table_round_trip(self, erp: Erp) -> None:
         """Renames are undone in reverse order; data and index stay."""
-        two_step(erp, 'sr_op.rename_column("orders", "note", "remark")\n'
-                      'sr_op.rename_table("orders", "sales_orders")')
+        two_step(
+            erp,
+            'sr_op.rename_column("orders", "note", "remark")\n'
+            'sr_op.rename_table("orders", "sales_orders")',
+        )
         before = erp.rows("orders")
         erp.upgrade()
         assert "remark" in erp.columns("sales_orders")
@@ -271,9 +294,12 @@ class TestRename:
 class TestCreated:
     def test_create_table_and_add_column_are_dropped_by_undo(self, erp: Erp) -> None:
         """Tables and columns the revision created are gone after undo()."""
-        two_step(erp, 'sr_op.create_table("listings", sa.Column("id", sa.Integer, '
-                      'primary_key=True))\n'
-                      'sr_op.add_column("orders", sa.Column("channel", sa.String(10)))')
+        two_step(
+            erp,
+            'sr_op.create_table("listings", sa.Column("id", sa.Integer, '
+            "primary_key=True))\n"
+            'sr_op.add_column("orders", sa.Column("channel", sa.String(10)))',
+        )
         before = erp.columns("orders")
         erp.upgrade()
         assert erp.has_table("listings")
@@ -285,17 +311,25 @@ class TestCreated:
 class TestKeys:
     def test_table_without_primary_key_needs_key(self, erp: Erp) -> None:
         """No primary key: refused, naming key=; with key= the round trip works."""
-        base = ('op.create_table("orders", sa.Column("sku", sa.String(10), nullable=False), '
-                'sa.Column("note", sa.Text))\n'
-                'op.execute("INSERT INTO orders VALUES (\'a\', \'x\'), (\'b\', NULL)")')
+        base = (
+            'op.create_table("orders", sa.Column("sku", sa.String(10), nullable=False), '
+            'sa.Column("note", sa.Text))\n'
+            "op.execute(\"INSERT INTO orders VALUES ('a', 'x'), ('b', NULL)\")"
+        )
         erp.project.add("a1", base, "op.drop_table('orders')")
-        erp.project.add("b1", 'sr_op.drop_column("orders", "note")', "sr_op.undo()",
-                        imports=IMPORTS)
+        erp.project.add(
+            "b1", 'sr_op.drop_column("orders", "note")', "sr_op.undo()", imports=IMPORTS
+        )
         erp.upgrade("a1")
         with pytest.raises(MigrationError, match="pass key="):
             erp.upgrade()
-        erp.project.add("b2", 'sr_op.drop_column("orders", "note", key=["sku"])',
-                        "sr_op.undo()", imports=IMPORTS, down="a1")
+        erp.project.add(
+            "b2",
+            'sr_op.drop_column("orders", "note", key=["sku"])',
+            "sr_op.undo()",
+            imports=IMPORTS,
+            down="a1",
+        )
         (erp.project.versions / "b1.py").unlink()
         erp.upgrade()
         erp.downgrade("a1")
@@ -304,8 +338,13 @@ class TestKeys:
     def test_revision_cannot_be_determined(self, erp: Erp) -> None:
         """A helper called where no revision global exists asks for revision=."""
         erp.project.add("a1", ORDERS, "op.drop_table('orders')")
-        erp.project.add("b1", 'sr_op.drop_column("orders", "note")', "sr_op.undo()",
-                        imports=IMPORTS, extra="revision_id = revision\ndel revision")
+        erp.project.add(
+            "b1",
+            'sr_op.drop_column("orders", "note")',
+            "sr_op.undo()",
+            imports=IMPORTS,
+            extra="revision_id = revision\ndel revision",
+        )
         with pytest.raises(MigrationError, match="revision="):
             erp.upgrade()
 
@@ -330,20 +369,26 @@ class TestIdempotentUndo:
         erp.execute(
             "CREATE TABLE orders (id INTEGER PRIMARY KEY, sku VARCHAR(20) NOT NULL, note TEXT, "
             "price NUMERIC(10, 2) NOT NULL DEFAULT '0', placed_at "
-            + ("TIMESTAMP WITH TIME ZONE, doc JSON, blob BYTEA)" if pg else
-               "DATETIME, doc JSON, blob BLOB)"))
+            + (
+                "TIMESTAMP WITH TIME ZONE, doc JSON, blob BYTEA)"
+                if pg
+                else "DATETIME, doc JSON, blob BLOB)"
+            )
+        )
         erp.execute("INSERT INTO orders (id, sku, price) VALUES (1, 'x', 1)")
         erp.downgrade("a1")
         assert erp.rows("orders") == before
 
 
 class TestOffline:
-    def test_sql_mode_emits_the_plain_operations(self, erp: Erp,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    def test_sql_mode_emits_the_plain_operations(
+        self, erp: Erp, capsys: pytest.CaptureFixture[str]
+    ) -> None:
         """--sql output holds the DDL; undo() leaves a comment instead of guessing."""
         erp.project.add("a1", ORDERS, "op.drop_table('orders')")
-        erp.project.add("b1", 'sr_op.drop_column("orders", "note")', "sr_op.undo()",
-                        imports=IMPORTS)
+        erp.project.add(
+            "b1", 'sr_op.drop_column("orders", "note")', "sr_op.undo()", imports=IMPORTS
+        )
         config = erp.config()
         command.upgrade(config, "head", sql=True)
         command.downgrade(config, "b1:a1", sql=True)
@@ -357,10 +402,22 @@ class TestCodec:
         """Decimals keep their scale, timestamps their offset, bytes and UUIDs their type."""
         from safe_release.migrations._ops_codec import dumps_rows, loads_rows  # noqa: PLC0415
 
-        row = [None, True, 1, 1.5, "x", Decimal("1.10"),
-               dt.datetime(2024, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=2))),
-               dt.date(2024, 1, 2), dt.time(1, 2, 3, 4), dt.timedelta(days=1, seconds=3),
-               b"\x00\xff", uuid.UUID(int=7), {"a": [1, "b"]}, [1, 2]]
+        row = [
+            None,
+            True,
+            1,
+            1.5,
+            "x",
+            Decimal("1.10"),
+            dt.datetime(2024, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=2))),
+            dt.date(2024, 1, 2),
+            dt.time(1, 2, 3, 4),
+            dt.timedelta(days=1, seconds=3),
+            b"\x00\xff",
+            uuid.UUID(int=7),
+            {"a": [1, "b"]},
+            [1, 2],
+        ]
         back = loads_rows(dumps_rows([row]))[0]
         assert back == row
         assert [type(v) for v in back] == [type(v) for v in row]
@@ -374,13 +431,16 @@ class TestCodec:
             dumps_rows([[[Decimal(1)]]])
 
 
-EMP = ('op.create_table("emp", sa.Column("id", sa.Integer, primary_key=True), '
-       'sa.Column("email", sa.String(80), unique=True))')
+EMP = (
+    'op.create_table("emp", sa.Column("id", sa.Integer, primary_key=True), '
+    'sa.Column("email", sa.String(80), unique=True))'
+)
 
 
 class TestUniqueColumns:
     def test_dropping_a_uniquely_constrained_column_round_trips_or_is_refused(
-        self, erp: Erp,
+        self,
+        erp: Erp,
     ) -> None:
         """A UNIQUE column: round-trips on PostgreSQL, refused up front on SQLite.
 
@@ -388,8 +448,7 @@ class TestUniqueColumns:
         could not re-create it, so the upgrade refuses before anything is dropped.
         """
         erp.project.add("a1", EMP, "op.drop_table('emp')")
-        erp.project.add("b1", 'sr_op.drop_column("emp", "email")', "sr_op.undo()",
-                        imports=IMPORTS)
+        erp.project.add("b1", 'sr_op.drop_column("emp", "email")', "sr_op.undo()", imports=IMPORTS)
         erp.upgrade("a1")
         erp.execute("INSERT INTO emp (id, email) VALUES (1, 'a@x'), (2, 'b@x')")
         before = (erp.rows("emp"), erp.columns("emp"))

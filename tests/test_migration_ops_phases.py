@@ -27,13 +27,27 @@ op.execute("INSERT INTO listings VALUES (1, 'Mug'), (2, NULL), (3, 'Tea \u00e9')
 def rename_project(erp: Erp) -> None:
     """listings.title renamed to name: expand (add), migrate (copy), contract (drop)."""
     erp.project.add("a1", BASE, "op.drop_table('listings')")
-    erp.project.add("e1", 'sr_op.add_column("listings", sa.Column("name", sa.String(80)))',
-                    "sr_op.undo()", imports=IMPORTS, extra='sr_phase = "expand"')
-    erp.project.add("m1", 'sr_op.backfill("listings", {"name": sa.column("title")})',
-                    "sr_op.undo()", imports=IMPORTS, extra='sr_phase = "migrate"')
-    erp.project.add("c1", 'sr_op.contract()\nsr_op.drop_column("listings", "title")',
-                    "sr_op.undo()", imports=IMPORTS,
-                    extra='sr_phase = "contract"\nsr_retires = ("erp-web", "1.0")')
+    erp.project.add(
+        "e1",
+        'sr_op.add_column("listings", sa.Column("name", sa.String(80)))',
+        "sr_op.undo()",
+        imports=IMPORTS,
+        extra='sr_phase = "expand"',
+    )
+    erp.project.add(
+        "m1",
+        'sr_op.backfill("listings", {"name": sa.column("title")})',
+        "sr_op.undo()",
+        imports=IMPORTS,
+        extra='sr_phase = "migrate"',
+    )
+    erp.project.add(
+        "c1",
+        'sr_op.contract()\nsr_op.drop_column("listings", "title")',
+        "sr_op.undo()",
+        imports=IMPORTS,
+        extra='sr_phase = "contract"\nsr_retires = ("erp-web", "1.0")',
+    )
 
 
 def retire(store: sr.Store) -> None:
@@ -43,7 +57,9 @@ def retire(store: sr.Store) -> None:
 
 class TestExpandContract:
     def test_contract_refused_until_the_old_version_is_retired(
-        self, erp: Erp, sqlite_store: sr.Store,
+        self,
+        erp: Erp,
+        sqlite_store: sr.Store,
     ) -> None:
         """The contract revision raises ContractBlockedError; after retire() it runs."""
         rename_project(erp)
@@ -63,7 +79,9 @@ class TestExpandContract:
         assert erp.rows("listings") == before
 
     def test_contract_without_a_store_is_refused(
-        self, erp: Erp, monkeypatch: pytest.MonkeyPatch,
+        self,
+        erp: Erp,
+        monkeypatch: pytest.MonkeyPatch,
     ) -> None:
         """No store and no SAFE_RELEASE_URL: retirement cannot be proved, so refused."""
         monkeypatch.delenv("SAFE_RELEASE_URL", raising=False)
@@ -86,18 +104,23 @@ class TestExpandContract:
             check_phases(script, ["e1", "m1", "c1"], sqlite_store)
         retire(sqlite_store)
         assert check_phases(script, ["a1", "e1", "m1", "c1"], sqlite_store) == {
-            "e1": Phase("expand"), "m1": Phase("migrate"),
-            "c1": Phase("contract", ("erp-web", "1.0"))}
+            "e1": Phase("expand"),
+            "m1": Phase("migrate"),
+            "c1": Phase("contract", ("erp-web", "1.0")),
+        }
 
 
 class TestRevisionPhase:
-    @pytest.mark.parametrize(("globals_", "match"), [
-        ({"sr_phase": "shrink"}, "not one of expand, migrate, contract"),
-        ({"sr_phase": "contract"}, "needs sr_retires"),
-        ({"sr_phase": "contract", "sr_retires": ("app",)}, "needs sr_retires"),
-        ({"sr_phase": "expand", "sr_retires": ("a", "1")}, "only a 'contract'"),
-        ({"sr_retires": ("a", "1")}, "sr_phase is not 'contract'"),
-    ])
+    @pytest.mark.parametrize(
+        ("globals_", "match"),
+        [
+            ({"sr_phase": "shrink"}, "not one of expand, migrate, contract"),
+            ({"sr_phase": "contract"}, "needs sr_retires"),
+            ({"sr_phase": "contract", "sr_retires": ("app",)}, "needs sr_retires"),
+            ({"sr_phase": "expand", "sr_retires": ("a", "1")}, "only a 'contract'"),
+            ({"sr_retires": ("a", "1")}, "sr_phase is not 'contract'"),
+        ],
+    )
     def test_bad_declarations(self, globals_: dict[str, object], match: str) -> None:
         """Each bad declaration is a MigrationError saying what to fix."""
         module = types.SimpleNamespace(revision="x1", **globals_)

@@ -35,16 +35,22 @@ def enums(erp: Erp) -> dict[str, list[str]]:
 
 def foreign_keys(erp: Erp, table: str) -> list[tuple[Any, ...]]:
     with erp.engine.connect() as conn:
-        return sorted((fk["constrained_columns"], fk["referred_table"], fk["referred_columns"])
-                      for fk in sa.inspect(conn).get_foreign_keys(table))
+        return sorted(
+            (fk["constrained_columns"], fk["referred_table"], fk["referred_columns"])
+            for fk in sa.inspect(conn).get_foreign_keys(table)
+        )
 
 
 class TestEnums:
     def test_remove_enum_value_round_trip(self, erp: Erp) -> None:
         """The label goes (rows rewritten); undo re-creates it and puts the rows back."""
         erp.project.add("a1", STATUS, STATUS_DOWN)
-        erp.project.add("b1", 'sr_op.remove_enum_value("orders", "status", "legacy", '
-                              'replace_with="new")', "sr_op.undo()", imports=IMPORTS)
+        erp.project.add(
+            "b1",
+            'sr_op.remove_enum_value("orders", "status", "legacy", replace_with="new")',
+            "sr_op.undo()",
+            imports=IMPORTS,
+        )
         erp.upgrade("a1")
         before = (erp.rows("orders"), erp.columns("orders"), enums(erp))
         erp.upgrade()
@@ -57,11 +63,16 @@ class TestEnums:
     def test_created_enum_types_are_dropped_by_undo(self, erp: Erp) -> None:
         """ENUM types created with a table or a column are dropped on downgrade."""
         erp.project.add("a1", STATUS, STATUS_DOWN)
-        erp.project.add("b1", """
+        erp.project.add(
+            "b1",
+            """
 sr_op.create_table("listings", sa.Column("id", sa.Integer, primary_key=True),
                    sa.Column("state", sa.Enum("draft", "live", name="listing_state")))
 sr_op.add_column("orders", sa.Column("channel", sa.Enum("web", "amazon", name="channel")))
-""", "sr_op.undo()", imports=IMPORTS)
+""",
+            "sr_op.undo()",
+            imports=IMPORTS,
+        )
         erp.upgrade("a1")
         before = (erp.columns("orders"), enums(erp))
         erp.upgrade()
@@ -87,9 +98,12 @@ class TestForeignKeys:
     def test_foreign_keys_survive_batch_recreation(self, erp: Erp) -> None:
         """Dropping and restoring other columns keeps both tables' foreign keys."""
         erp.project.add("a1", FK_BASE, "op.drop_table('orders')\nop.drop_table('customers')")
-        erp.project.add("b1", 'sr_op.drop_column("orders", "note")\n'
-                              'sr_op.drop_column("customers", "name")',
-                        "sr_op.undo()", imports=IMPORTS)
+        erp.project.add(
+            "b1",
+            'sr_op.drop_column("orders", "note")\nsr_op.drop_column("customers", "name")',
+            "sr_op.undo()",
+            imports=IMPORTS,
+        )
         erp.upgrade("a1")
         before = (erp.rows("orders"), erp.rows("customers"), foreign_keys(erp, "orders"))
         erp.upgrade()
@@ -100,8 +114,9 @@ class TestForeignKeys:
     def test_dropped_foreign_key_column_comes_back_with_its_constraint(self, erp: Erp) -> None:
         """drop_column of a foreign-key column: undo restores values and the constraint."""
         erp.project.add("a1", FK_BASE, "op.drop_table('orders')\nop.drop_table('customers')")
-        erp.project.add("b1", 'sr_op.drop_column("orders", "customer_id")', "sr_op.undo()",
-                        imports=IMPORTS)
+        erp.project.add(
+            "b1", 'sr_op.drop_column("orders", "customer_id")', "sr_op.undo()", imports=IMPORTS
+        )
         erp.upgrade("a1")
         before = (erp.rows("orders"), foreign_keys(erp, "orders"))
         erp.upgrade()

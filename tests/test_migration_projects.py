@@ -29,13 +29,15 @@ def run(name: str, scratch: str | None) -> CheckReport:
 
 def errors(report: CheckReport) -> list[tuple[str, str, str | None, str | None]]:
     """(kind, revision, table, column) of the error findings."""
-    return [(f.kind, f.revision, f.table, f.column) for f in report.findings
-            if f.severity == "error"]
+    return [
+        (f.kind, f.revision, f.table, f.column) for f in report.findings if f.severity == "error"
+    ]
 
 
 class TestSampleProjects:
-    @pytest.mark.parametrize("name", ["lossless_drop", "branches", "expand_contract",
-                                      "enum_change"])
+    @pytest.mark.parametrize(
+        "name", ["lossless_drop", "branches", "expand_contract", "enum_change"]
+    )
     def test_reversible_projects_pass(self, name: str, scratch: str | None) -> None:
         """Every revision of a reversible sample project is verified."""
         report = run(name, scratch)
@@ -54,8 +56,9 @@ class TestSampleProjects:
         assert report.checked[-1] == "m1"
         assert set(report.checked[1:3]) == {"b1", "c1"}
 
-    def test_a_misconfigured_env_py_cannot_pass(self, tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_a_misconfigured_env_py_cannot_pass(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         """bad_env migrates its own URL: refused before anything runs there."""
         production = tmp_path / "production.db"
         monkeypatch.setenv("SAMPLE_PRODUCTION_URL", f"sqlite:///{production}")

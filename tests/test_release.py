@@ -61,8 +61,11 @@ class TestSuccess:
         assert rel.status is ReleaseStatus.SUCCEEDED
         assert box.value == 2
         rec = release_record(store, rel.id)
-        assert (rec.status, rec.scope, rec.on_failure) == (ReleaseStatus.SUCCEEDED,
-                                                           "price-sync", "rollback")
+        assert (rec.status, rec.scope, rec.on_failure) == (
+            ReleaseStatus.SUCCEEDED,
+            "price-sync",
+            "rollback",
+        )
         assert rec.finished_at is not None
         assert rec.finished_at.tzinfo is not None
         assert rec.verification is None
@@ -79,11 +82,15 @@ class TestSuccess:
         def orders_flow() -> bool:
             return False
 
-        with release("sync", store=store, checkpoint=[box], adapters=[market],
-                     verify=[orders_flow, ("always", lambda: None)]) as rel:
+        with release(
+            "sync",
+            store=store,
+            checkpoint=[box],
+            adapters=[market],
+            verify=[orders_flow, ("always", lambda: None)],
+        ) as rel:
             box.value = 2
-        assert (rel.status, rel.verification) == (ReleaseStatus.SUCCEEDED,
-                                                  Verification.UNVERIFIED)
+        assert (rel.status, rel.verification) == (ReleaseStatus.SUCCEEDED, Verification.UNVERIFIED)
         assert box.value == 2
         rec = release_record(store, rel.id)
         assert rec.verification is Verification.UNVERIFIED
@@ -94,6 +101,7 @@ class TestSuccess:
 
     def test_async_with_succeeds(self, store: sr.Store) -> None:
         """``async with`` runs the same state machine."""
+
         async def job() -> Release:
             async with release("async-job", store=store) as rel:
                 assert current_release() is rel
@@ -110,21 +118,25 @@ class TestSuccess:
         with pytest.raises(ReleaseStateError, match="already entered"), rel:
             pass
 
-    @pytest.mark.parametrize(("kwargs", "match"), [
-        ({"on_failure": "ignore"}, "on_failure"),
-        ({"wait": -1}, "wait"),
-        ({"lease": 0}, "lease"),
-        ({"scope": ""}, "scope"),
-        ({"checkpoint": "prices"}, "checkpoint"),
-        ({"verify": [42]}, "verify"),
-        ({"trigger": 3}, "trigger"),
-        ({"checkpoint": [42]}, "Checkpointable"),
-        ({"adapters": [object()]}, "adapters="),
-        ({"adapters": ["amazon"]}, "adapters="),
-        ({"notify": [5]}, "notify="),
-    ])
-    def test_bad_options_are_typed_errors(self, sqlite_store: sr.Store, kwargs: dict[str, Any],
-                                          match: str) -> None:
+    @pytest.mark.parametrize(
+        ("kwargs", "match"),
+        [
+            ({"on_failure": "ignore"}, "on_failure"),
+            ({"wait": -1}, "wait"),
+            ({"lease": 0}, "lease"),
+            ({"scope": ""}, "scope"),
+            ({"checkpoint": "prices"}, "checkpoint"),
+            ({"verify": [42]}, "verify"),
+            ({"trigger": 3}, "trigger"),
+            ({"checkpoint": [42]}, "Checkpointable"),
+            ({"adapters": [object()]}, "adapters="),
+            ({"adapters": ["amazon"]}, "adapters="),
+            ({"notify": [5]}, "notify="),
+        ],
+    )
+    def test_bad_options_are_typed_errors(
+        self, sqlite_store: sr.Store, kwargs: dict[str, Any], match: str
+    ) -> None:
         """Bad options raise InvalidArgumentError before anything is recorded."""
         with pytest.raises(InvalidArgumentError, match=match):
             release("job", store=sqlite_store, **kwargs)
@@ -157,12 +169,15 @@ class TestSuccess:
 @pytest.mark.usefixtures("fakes")
 class TestRollback:
     def test_exception_restores_checkpoints_and_compensates(
-            self, store: sr.Store, clock: FakeClock) -> None:
+        self, store: sr.Store, clock: FakeClock
+    ) -> None:
         """On an exception rows and marketplace prices go back, and the original re-raises."""
         box, market = Box("prices", 1), FakeMarket()
         market.prices["SKU-1"] = 10.0
-        with pytest.raises(Boom) as info, release(  # noqa: PT012 - the release body is the code under test
-                "price-sync", store=store, checkpoint=[box], adapters=[market]) as rel:
+        with (  # noqa: PT012 - the body is under test
+            pytest.raises(Boom) as info,
+            release("price-sync", store=store, checkpoint=[box], adapters=[market]) as rel,
+        ):
             box.value = 99
             market.update_price("SKU-1", 1.0)
             market.update_price("SKU-1", 2.0)
@@ -174,15 +189,22 @@ class TestRollback:
         assert isinstance(report, RollbackReport)
         assert report is rel.report
         assert report.summary() in info.value.__notes__
-        assert (report.status, report.verification) == (ReleaseStatus.ROLLED_BACK,
-                                                        Verification.VERIFIED)
+        assert (report.status, report.verification) == (
+            ReleaseStatus.ROLLED_BACK,
+            Verification.VERIFIED,
+        )
         assert [s.name for s in report.restored] == [
-            "box prices", "fake price SKU-2", "fake price SKU-1", "fake price SKU-1"]
+            "box prices",
+            "fake price SKU-2",
+            "fake price SKU-1",
+            "fake price SKU-1",
+        ]
         assert report.reason == "Boom: price table broken"
         assert market.journal is None  # unbound after the release
 
-    def test_times_and_journal_are_recorded_in_order(self, store: sr.Store,
-                                                     clock: FakeClock) -> None:
+    def test_times_and_journal_are_recorded_in_order(
+        self, store: sr.Store, clock: FakeClock
+    ) -> None:
         """detected <= rollback started <= restored <= verified <= finished, all journaled."""
         box = Box("prices", 1)
         box.on_restore = lambda: clock.advance(2)
@@ -192,8 +214,14 @@ class TestRollback:
         rec = release_record(store, rel.id)
         assert rec.status is ReleaseStatus.ROLLED_BACK
         assert rec.verification is Verification.VERIFIED
-        times = [rec.started_at, rec.detected_at, rec.rollback_started_at, rec.restored_at,
-                 rec.verified_at, rec.finished_at]
+        times = [
+            rec.started_at,
+            rec.detected_at,
+            rec.rollback_started_at,
+            rec.restored_at,
+            rec.verified_at,
+            rec.finished_at,
+        ]
         assert all(t is not None for t in times)
         assert times == sorted(times)  # type: ignore[type-var]
         assert rec.time_to_restore == 2.0
@@ -202,8 +230,7 @@ class TestRollback:
         assert rec.error == "Boom: x"
         assert _kinds(store, rel.id) == ["started", "rolling_back", "step", "restored"]
 
-    def test_rolling_back_is_written_before_anything_is_restored(
-            self, store: sr.Store) -> None:
+    def test_rolling_back_is_written_before_anything_is_restored(self, store: sr.Store) -> None:
         """While a checkpoint is being restored the row already says rolling_back."""
         seen: list[ReleaseStatus] = []
         box = Box("prices")
@@ -213,12 +240,19 @@ class TestRollback:
         assert seen == [ReleaseStatus.ROLLING_BACK]
 
     @pytest.mark.parametrize("signal", [KeyboardInterrupt, SystemExit])
-    def test_interrupts_roll_back_too(self, sqlite_store: sr.Store,
-                                      signal: type[BaseException]) -> None:
+    def test_interrupts_roll_back_too(
+        self, sqlite_store: sr.Store, signal: type[BaseException]
+    ) -> None:
         """Ctrl-C and SystemExit roll back and are re-raised as themselves."""
         box = Box("prices", 1)
-        with pytest.raises(signal) as info, release("job", store=sqlite_store,  # noqa: PT012 - the release body is the code under test
-                                                    checkpoint=[box]):
+        with (  # noqa: PT012 - the body is under test
+            pytest.raises(signal) as info,
+            release(
+                "job",
+                store=sqlite_store,
+                checkpoint=[box],
+            ),
+        ):
             box.value = 2
             raise signal
         assert box.value == 1
@@ -233,42 +267,48 @@ class TestRollback:
         assert error.startswith("Boom: xxx")
         assert len(error) < 520
 
-    def test_failed_checks_after_rollback_mark_it_unverified(
-            self, store: sr.Store) -> None:
+    def test_failed_checks_after_rollback_mark_it_unverified(self, store: sr.Store) -> None:
         """A failing check or an unhealthy adapter leaves the rollback unverified."""
         market = FakeMarket()
         market.healthy = False
-        with pytest.raises(Boom) as info, release(
-                "job", store=store, adapters=[market], verify=[("stock ok", lambda: True)]):
+        with (
+            pytest.raises(Boom) as info,
+            release("job", store=store, adapters=[market], verify=[("stock ok", lambda: True)]),
+        ):
             raise Boom
         report = info.value.rollback_report  # type: ignore[attr-defined]
-        assert (report.status, report.verification) == (ReleaseStatus.ROLLED_BACK,
-                                                        Verification.UNVERIFIED)
+        assert (report.status, report.verification) == (
+            ReleaseStatus.ROLLED_BACK,
+            Verification.UNVERIFIED,
+        )
         assert [(c.name, c.ok) for c in report.checks] == [
-            ("stock ok", True), ("health fake|S1|app|eu", False)]
+            ("stock ok", True),
+            ("health fake|S1|app|eu", False),
+        ]
 
     def test_notifiers_get_the_report_and_a_failing_one_masks_nothing(
-            self, store: sr.Store) -> None:
+        self, store: sr.Store
+    ) -> None:
         """Each notifier gets the report; one that raises is journaled and ignored."""
         got: list[RollbackReport] = []
 
         def pager(report: RollbackReport) -> None:
             raise ConnectionError("pager down")
 
-        with pytest.raises(Boom), release("job", store=store,
-                                          notify=[pager, got.append]) as rel:
+        with pytest.raises(Boom), release("job", store=store, notify=[pager, got.append]) as rel:
             raise Boom
         assert [r.release_id for r in got] == [rel.id]
         notes = [e for e in release_record(store, rel.id).events if e.kind == "notify_failed"]
-        assert notes[0].detail == {"notifier": "pager",
-                                   "error": "ConnectionError: pager down"}
+        assert notes[0].detail == {"notifier": "pager", "error": "ConnectionError: pager down"}
 
     def test_a_failed_step_raises_rollback_failed(self, store: sr.Store) -> None:
         """A step that fails gives RollbackFailedError with the report and the original."""
         good, bad = Box("a", 1), Box("b", 1)
         bad.fail_restore = True
-        with pytest.raises(RollbackFailedError) as info, release(  # noqa: PT012 - the release body is the code under test
-                "job", store=store, checkpoint=[good, bad]) as rel:
+        with (  # noqa: PT012 - the body is under test
+            pytest.raises(RollbackFailedError) as info,
+            release("job", store=store, checkpoint=[good, bad]) as rel,
+        ):
             good.value = bad.value = 2
             raise Boom("job broke")
         err = info.value
@@ -288,12 +328,15 @@ class TestRollback:
         assert rec.restored_at is None
         assert _lock_rows(store) == []
 
-    def test_an_error_inside_the_rollback_is_the_cause(self, sqlite_store: sr.Store,
-                                                        fakes: FakeRecords) -> None:
+    def test_an_error_inside_the_rollback_is_the_cause(
+        self, sqlite_store: sr.Store, fakes: FakeRecords
+    ) -> None:
         """When restoring itself raises, RollbackFailedError is chained to that error."""
         fakes.fail_store = True
-        with pytest.raises(RollbackFailedError) as info, release(
-                "job", store=sqlite_store, checkpoint=[Box("a")]):
+        with (
+            pytest.raises(RollbackFailedError) as info,
+            release("job", store=sqlite_store, checkpoint=[Box("a")]),
+        ):
             raise Boom
         assert isinstance(info.value.__cause__, RuntimeError)
         assert isinstance(info.value.original, Boom)
@@ -301,9 +344,12 @@ class TestRollback:
     def test_a_swallowed_trigger_still_rolls_back(self, store: sr.Store) -> None:
         """A body that catches RollbackTriggered is rolled back and the trigger re-raised."""
         box = Box("prices", 1)
-        with pytest.raises(sr.exceptions.RollbackTriggered), release(  # noqa: PT012 - the release body is the code under test
-                "job", store=store, checkpoint=[box],
-                trigger=lambda obs: len(obs) >= 2) as rel:
+        with (  # noqa: PT012 - the body is under test
+            pytest.raises(sr.exceptions.RollbackTriggered),
+            release(
+                "job", store=store, checkpoint=[box], trigger=lambda obs: len(obs) >= 2
+            ) as rel,
+        ):
             box.value = 5
             rel.observe(ok=True)
             with contextlib.suppress(sr.exceptions.RollbackTriggered):
@@ -316,8 +362,10 @@ class TestRollback:
         box = Box("prices")
         box.fail_capture = True
         ran = []
-        with pytest.raises(sr.exceptions.CheckpointError), release(
-                "job", store=store, checkpoint=[box]):
+        with (
+            pytest.raises(sr.exceptions.CheckpointError),
+            release("job", store=store, checkpoint=[box]),
+        ):
             ran.append(1)
         assert ran == []
         (rec,) = releases(store)
@@ -341,13 +389,15 @@ class TestRollback:
 
 @pytest.mark.usefixtures("fakes")
 class TestManual:
-    def test_manual_waits_in_pending_rollback_until_rolled_back(
-            self, store: sr.Store) -> None:
+    def test_manual_waits_in_pending_rollback_until_rolled_back(self, store: sr.Store) -> None:
         """on_failure='manual' restores nothing until rollback(store, id) runs it."""
         box, market = Box("prices", 1), FakeMarket()
-        with pytest.raises(Boom) as info, release(  # noqa: PT012 - the release body is the code under test
-                "job", store=store, checkpoint=[box], adapters=[market],
-                on_failure="manual") as rel:
+        with (  # noqa: PT012 - the body is under test
+            pytest.raises(Boom) as info,
+            release(
+                "job", store=store, checkpoint=[box], adapters=[market], on_failure="manual"
+            ) as rel,
+        ):
             box.value = 2
             market.update_price("A", 5.0)
             raise Boom
@@ -378,7 +428,8 @@ class TestManual:
 @pytest.mark.usefixtures("fakes")
 class TestGuarded:
     def test_sync_function_keeps_its_signature_and_gets_a_release_per_call(
-            self, store: sr.Store, clock: FakeClock) -> None:
+        self, store: sr.Store, clock: FakeClock
+    ) -> None:
         """Each call runs in a new release; name, docstring and signature are kept."""
         box = Box("prices", 1)
         ids: list[str] = []
@@ -403,8 +454,10 @@ class TestGuarded:
             job(4, fail=True)
         assert box.value == 3
         assert len(set(ids)) == 2
-        assert [r.status for r in releases(store)] == [ReleaseStatus.ROLLED_BACK,
-                                                       ReleaseStatus.SUCCEEDED]
+        assert [r.status for r in releases(store)] == [
+            ReleaseStatus.ROLLED_BACK,
+            ReleaseStatus.SUCCEEDED,
+        ]
 
     def test_async_function_is_guarded(self, store: sr.Store) -> None:
         """An async job function stays a coroutine function and rolls back on failure."""
@@ -432,8 +485,7 @@ class TestGuarded:
 
 @pytest.mark.usefixtures("fakes")
 class TestRecords:
-    def test_releases_lists_newest_first_by_scope(self, store: sr.Store,
-                                                  clock: FakeClock) -> None:
+    def test_releases_lists_newest_first_by_scope(self, store: sr.Store, clock: FakeClock) -> None:
         """releases() is newest first, filtered by scope and limited."""
         ids = []
         for scope in ["a", "b", "a"]:
@@ -460,8 +512,9 @@ class TestRecords:
 
 
 class TestStoreDown:
-    def test_store_unreachable_at_start_is_a_store_error(self, tmp_path: Any,
-                                                         clock: FakeClock) -> None:
+    def test_store_unreachable_at_start_is_a_store_error(
+        self, tmp_path: Any, clock: FakeClock
+    ) -> None:
         """A release on a store whose tables are gone fails with StoreError before the body."""
         store = sr.connect(f"sqlite:///{tmp_path / 's.db'}", clock=clock)
         with store.engine.begin() as conn:

@@ -30,8 +30,11 @@ class Boom(Exception):  # noqa: N818 - the job's own error
 def fixture_checkpoints(monkeypatch: pytest.MonkeyPatch) -> FakeRecords:
     """Checkpoints through the stand-in set; the journal is the real one."""
     records = FakeRecords()
-    monkeypatch.setattr(_parts, "checkpoints_for",
-                        lambda store, rid, scope: FakeCheckpointSet(records, store, rid, scope))
+    monkeypatch.setattr(
+        _parts,
+        "checkpoints_for",
+        lambda store, rid, scope: FakeCheckpointSet(records, store, rid, scope),
+    )
     return records
 
 
@@ -49,12 +52,15 @@ def _prices(fake: FakeAmazon) -> dict[str, Any]:
 @pytest.mark.usefixtures("checkpoints")
 class TestAmazonRollback:
     def test_prices_and_rows_are_restored_and_verified(
-            self, store: sr.Store, fake: FakeAmazon, amazon_adapter: AmazonAdapter) -> None:
+        self, store: sr.Store, fake: FakeAmazon, amazon_adapter: AmazonAdapter
+    ) -> None:
         """A failing price job: prices back on Amazon, rows back, checks and health pass."""
         before = _prices(fake)
         box = Box("prices table", "v1")
-        with pytest.raises(Boom) as info, release(  # noqa: PT012 - the body is under test
-                "price-sync", store=store, checkpoint=[box], adapters=[amazon_adapter]) as rel:
+        with (  # noqa: PT012 - the body is under test
+            pytest.raises(Boom) as info,
+            release("price-sync", store=store, checkpoint=[box], adapters=[amazon_adapter]) as rel,
+        ):
             assert active_journal() is rel.journal
             box.value = "v2"
             for sku in SKUS:
@@ -73,13 +79,20 @@ class TestAmazonRollback:
         assert release_record(store, rel.id).report == report
 
     def test_error_rate_trigger_sees_adapter_calls(
-            self, store: sr.Store, fake: FakeAmazon, amazon_adapter: AmazonAdapter) -> None:
+        self, store: sr.Store, fake: FakeAmazon, amazon_adapter: AmazonAdapter
+    ) -> None:
         """Adapter calls feed observe(); the trigger trips mid-job and prices go back."""
         before = _prices(fake)
         sent = 0
-        with pytest.raises(RollbackTriggered) as info, release(  # noqa: PT012 - the body
-                "price-sync", store=store, adapters=[amazon_adapter],
-                trigger=lambda obs: len(obs) >= 4) as rel:
+        with (  # noqa: PT012 - the body is under test
+            pytest.raises(RollbackTriggered) as info,
+            release(
+                "price-sync",
+                store=store,
+                adapters=[amazon_adapter],
+                trigger=lambda obs: len(obs) >= 4,
+            ) as rel,
+        ):
             for sku in SKUS:
                 amazon_adapter.update_price(sku, NEW)
                 sent += 1
@@ -90,7 +103,8 @@ class TestAmazonRollback:
         fake.assert_no_duplicate_writes()
 
     def test_success_keeps_the_new_prices(
-            self, store: sr.Store, fake: FakeAmazon, amazon_adapter: AmazonAdapter) -> None:
+        self, store: sr.Store, fake: FakeAmazon, amazon_adapter: AmazonAdapter
+    ) -> None:
         """A job that succeeds keeps its writes; the adapter is unbound afterwards."""
         with release("price-sync", store=store, adapters=[amazon_adapter]) as rel:
             amazon_adapter.update_price("SKU-1", NEW)

@@ -71,8 +71,14 @@ class FakeCheckpointSet:
     def capture(self, items: Any) -> None:
         for seq, item in enumerate(items):
             state = item.capture(None)
-            self._rows().append({"seq": seq, "key": (item.kind, item.describe()),
-                                 "state": state, "status": "captured"})
+            self._rows().append(
+                {
+                    "seq": seq,
+                    "key": (item.kind, item.describe()),
+                    "state": state,
+                    "status": "captured",
+                }
+            )
 
     def restore(self, live: Any, on_step: Any = None) -> list[StepResult]:
         if self.records.fail_store:
@@ -86,8 +92,7 @@ class FakeCheckpointSet:
             try:
                 detail = _restore(item, row)
             except CheckpointError as exc:
-                step = StepResult(kind="checkpoint", name=row["key"][1], ok=False,
-                                  detail=str(exc))
+                step = StepResult(kind="checkpoint", name=row["key"][1], ok=False, detail=str(exc))
             else:
                 row["status"] = "restored"
                 step = StepResult(kind="checkpoint", name=row["key"][1], ok=True, detail=detail)
@@ -103,8 +108,11 @@ class FakeCheckpointSet:
             item = by_key.get(row["key"])
             if row["status"] == "restored" and item is not None:
                 ok, detail = item.verify(row["state"], None)
-                out.append(StepResult(kind="check", name=f"restored {row['key'][1]}", ok=ok,
-                                      detail=detail))
+                out.append(
+                    StepResult(
+                        kind="check", name=f"restored {row['key'][1]}", ok=ok, detail=detail
+                    )
+                )
         return out
 
     def finish(self, live: Any) -> None:
@@ -156,8 +164,9 @@ class FakeMarket:
 
 
 class FakeJournal:
-    def __init__(self, records: FakeRecords, store: object, *, release_id: str,
-                 scope: str) -> None:
+    def __init__(
+        self, records: FakeRecords, store: object, *, release_id: str, scope: str
+    ) -> None:
         self.records, self.release_id = records, release_id
         self.observer: Any = None
 
@@ -165,8 +174,7 @@ class FakeJournal:
         return self.records.ledger.setdefault(self.release_id, [])
 
     def record(self, market: FakeMarket, sku: str, old: float | None) -> None:
-        self._entries().append({"adapter": market.identity, "sku": sku, "old": old,
-                                "comp": None})
+        self._entries().append({"adapter": market.identity, "sku": sku, "old": old, "comp": None})
 
     def compensate(self, adapters: Any, on_step: Any = None) -> list[StepResult]:
         by_id = {a.identity: a for a in adapters}
@@ -177,8 +185,9 @@ class FakeJournal:
             market = by_id.get(entry["adapter"])
             name = f"fake price {entry['sku']}"
             if market is None:
-                step = StepResult(kind="compensation", name=name, ok=False,
-                                  detail="no adapter given")
+                step = StepResult(
+                    kind="compensation", name=name, ok=False, detail="no adapter given"
+                )
             else:
                 first = next(e for e in self._entries() if e["sku"] == entry["sku"])
                 if first is entry:
@@ -212,10 +221,15 @@ class FakeJournal:
 def fixture_fakes(monkeypatch: pytest.MonkeyPatch) -> FakeRecords:
     """Route the release's checkpoint set and journal to the in-memory stand-ins."""
     records = FakeRecords()
-    monkeypatch.setattr(_parts, "checkpoints_for",
-                        lambda store, rid, scope: FakeCheckpointSet(records, store, rid, scope))
-    monkeypatch.setattr(_parts, "journal_for",
-                        lambda store, rid, scope: FakeJournal(records, store, release_id=rid,
-                                                              scope=scope))
+    monkeypatch.setattr(
+        _parts,
+        "checkpoints_for",
+        lambda store, rid, scope: FakeCheckpointSet(records, store, rid, scope),
+    )
+    monkeypatch.setattr(
+        _parts,
+        "journal_for",
+        lambda store, rid, scope: FakeJournal(records, store, release_id=rid, scope=scope),
+    )
     monkeypatch.setattr(_parts, "activate_journal", lambda _journal: lambda: None)
     return records

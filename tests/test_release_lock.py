@@ -60,8 +60,10 @@ class TestLocked:
     def test_second_release_in_a_scope_fails_fast(self, store: sr.Store) -> None:
         """A second release in the same scope raises ReleaseLockedError naming the holder."""
         with release("sync", store=store) as first:
-            with pytest.raises(ReleaseLockedError) as info, release("other", store=store,
-                                                                    scope="sync"):
+            with (
+                pytest.raises(ReleaseLockedError) as info,
+                release("other", store=store, scope="sync"),
+            ):
                 pytest.fail("must not run")
             assert (info.value.scope, info.value.holder) == ("sync", first.id)
             assert "wait=" in str(info.value)
@@ -76,16 +78,19 @@ class TestLocked:
         clock = HookClock()
         other = sr.connect(backend.url, schema=backend.schema, clock=clock)
         try:
-            with release("sync", store=store), pytest.raises(ReleaseLockedError,
-                                                             match="after waiting 2 s"):
+            with (
+                release("sync", store=store),
+                pytest.raises(ReleaseLockedError, match="after waiting 2 s"),
+            ):
                 release("sync", store=other, wait=2).__enter__()
             assert 1.9 <= sum(clock.slept) <= 2.0
             assert len(clock.slept) > 10
         finally:
             other.close()
 
-    def test_waiting_release_runs_once_the_holder_finishes(self, backend: Backend,
-                                                           store: sr.Store) -> None:
+    def test_waiting_release_runs_once_the_holder_finishes(
+        self, backend: Backend, store: sr.Store
+    ) -> None:
         """A waiting release gets the scope as soon as the holder leaves."""
         clock = HookClock()
         other = sr.connect(backend.url, schema=backend.schema, clock=clock)
@@ -135,9 +140,7 @@ class TestLocked:
         with release("sync", store=store) as rel:
             assert rel.status is ReleaseStatus.RUNNING
 
-    def test_a_dead_process_on_this_host_frees_the_scope_at_once(
-        self, store: sr.Store
-    ) -> None:
+    def test_a_dead_process_on_this_host_frees_the_scope_at_once(self, store: sr.Store) -> None:
         """A holder whose process exited (same host and pid namespace) is taken over at once."""
         crashed = release("sync", store=store, lease=3600)
         crashed.__enter__()
@@ -214,8 +217,11 @@ class TestLostLock:
             with rel:
                 t = store.tables.release_lock
                 with store.engine.begin() as conn:  # a recovery took the scope over
-                    conn.execute(update(t).where(t.c.scope == "sync").values(
-                        owner=new_owner("recover-"), release_id="someone-else"))
+                    conn.execute(
+                        update(t)
+                        .where(t.c.scope == "sync")
+                        .values(owner=new_owner("recover-"), release_id="someone-else")
+                    )
                 if fails:
                     raise RuntimeError("boom")
 
@@ -227,8 +233,9 @@ class TestLostLock:
 
 
 class TestAdvisory:
-    def test_a_dead_session_frees_the_scope_before_the_lease_ends(self, backend: Backend,
-                                                                  store: sr.Store) -> None:
+    def test_a_dead_session_frees_the_scope_before_the_lease_ends(
+        self, backend: Backend, store: sr.Store
+    ) -> None:
         """On PostgreSQL a holder whose session ended is taken over at once."""
         if backend.name != "postgresql":
             pytest.skip("advisory locks are PostgreSQL's")
@@ -249,8 +256,7 @@ class TestConcurrency:
     def test_threads_in_one_scope_never_interleave(self, backend: Backend) -> None:
         """Eight threads releasing in one scope run one at a time, all of them."""
         clock = FakeClock()
-        stores = [sr.connect(backend.url, schema=backend.schema, clock=clock)
-                  for _ in range(8)]
+        stores = [sr.connect(backend.url, schema=backend.schema, clock=clock) for _ in range(8)]
         trace: list[tuple[str, int]] = []
         errors: list[BaseException] = []
         start = threading.Barrier(8)
@@ -275,6 +281,7 @@ class TestConcurrency:
             s.close()
         assert errors == []
         assert len(trace) == 48
-        assert all(trace[k][0] == "in" and trace[k + 1] == ("out", trace[k][1])
-                   for k in range(0, 48, 2))
+        assert all(
+            trace[k][0] == "in" and trace[k + 1] == ("out", trace[k][1]) for k in range(0, 48, 2)
+        )
         assert statuses == {ReleaseStatus.SUCCEEDED}

@@ -51,7 +51,8 @@ def _crash_mid_job(store: sr.Store, box: Box, market: FakeMarket) -> str:
 
 class TestRecover:
     def test_a_crashed_running_release_is_rolled_back_once_its_lease_ends(
-            self, store: sr.Store, clock: FakeClock) -> None:
+        self, store: sr.Store, clock: FakeClock
+    ) -> None:
         """recover() skips a live lease, then rolls the dead release back; twice is harmless."""
         box, market = Box("prices", 1), FakeMarket()
         rid = _crash_mid_job(store, box, market)
@@ -70,8 +71,9 @@ class TestRecover:
         assert recover(store, checkpoint=[box], adapters=[market]) == []
         assert box.restores == 1
 
-    def test_a_rollback_interrupted_by_a_crash_is_finished(self, store: sr.Store,
-                                                           clock: FakeClock) -> None:
+    def test_a_rollback_interrupted_by_a_crash_is_finished(
+        self, store: sr.Store, clock: FakeClock
+    ) -> None:
         """A crash mid-rollback leaves rolling_back; recover finishes only what is left."""
         first, second = Box("a", 1), Box("b", 1)
 
@@ -80,9 +82,10 @@ class TestRecover:
             raise Crash
 
         second.on_restore = die  # restored first (newest first), dies before its restore
-        with pytest.raises(Crash), release(  # noqa: PT012 - the release body is under test
-                "sync", store=store, checkpoint=[first, second],
-                                           lease=10) as rel:
+        with (  # noqa: PT012 - the body is under test
+            pytest.raises(Crash),
+            release("sync", store=store, checkpoint=[first, second], lease=10) as rel,
+        ):
             first.value = second.value = 2
             raise ValueError("job failed")
         assert release_record(store, rel.id).status is ReleaseStatus.ROLLING_BACK
@@ -93,13 +96,14 @@ class TestRecover:
         assert (first.restores, second.restores) == (1, 1)
         assert report.reason == "ValueError: job failed"
 
-    def test_a_failed_rollback_is_retried_once_the_cause_is_fixed(
-            self, store: sr.Store) -> None:
+    def test_a_failed_rollback_is_retried_once_the_cause_is_fixed(self, store: sr.Store) -> None:
         """rollback_failed is finished by recover after the fix, restoring only what failed."""
         good, bad = Box("a", 1), Box("b", 1)
         bad.fail_restore = True
-        with pytest.raises(RollbackFailedError), release(  # noqa: PT012 - the body
-                "sync", store=store, checkpoint=[good, bad]) as rel:
+        with (  # noqa: PT012 - the body is under test
+            pytest.raises(RollbackFailedError),
+            release("sync", store=store, checkpoint=[good, bad]) as rel,
+        ):
             good.value = bad.value = 2
             raise Boom
         bad.fail_restore = False
@@ -108,8 +112,7 @@ class TestRecover:
         assert report.release_id == rel.id
         assert (good.value, bad.value, good.restores) == (1, 1, 1)
 
-    def test_missing_live_objects_leave_it_failed(self, store: sr.Store,
-                                                  clock: FakeClock) -> None:
+    def test_missing_live_objects_leave_it_failed(self, store: sr.Store, clock: FakeClock) -> None:
         """Without the job's adapters recover cannot compensate: the report says so."""
         box, market = Box("prices", 1), FakeMarket()
         rid = _crash_mid_job(store, box, market)
@@ -124,7 +127,8 @@ class TestRecover:
         assert box.restores == 1
 
     def test_concurrent_recovers_restore_each_release_once(
-            self, store: sr.Store, clock: FakeClock) -> None:
+        self, store: sr.Store, clock: FakeClock
+    ) -> None:
         """Two recover() calls at once: every release is rolled back exactly once."""
         boxes = [Box(f"b{i}", 1) for i in range(3)]
         for i, box in enumerate(boxes):
@@ -148,14 +152,14 @@ class TestRecover:
         for t in threads:
             t.join(timeout=60)
         assert sorted(rid for ids in results for rid in ids) == sorted(
-            r.id for r in releases(store))
+            r.id for r in releases(store)
+        )
         assert [b.restores for b in boxes] == [1, 1, 1]
         assert [b.value for b in boxes] == [1, 1, 1]
 
     def test_rollback_of_a_locked_scope_is_refused(self, store: sr.Store) -> None:
         """rollback(id) while another holder (a recovery) has the scope: ReleaseLockedError."""
-        with pytest.raises(Boom), release("sync", store=store,
-                                                on_failure="manual") as parked:
+        with pytest.raises(Boom), release("sync", store=store, on_failure="manual") as parked:
             raise Boom
         holder = ScopeLock(store, "sync", release_id="recovery", owner=new_owner(), lease=60)
         holder.acquire(0.0)
@@ -170,8 +174,9 @@ class TestRecover:
 
 
 class TestIncidents:
-    def test_time_to_restore_and_change_failure_rate(self, store: sr.Store,
-                                                     clock: FakeClock) -> None:
+    def test_time_to_restore_and_change_failure_rate(
+        self, store: sr.Store, clock: FakeClock
+    ) -> None:
         """Median and p90 time-to-restore and failed/finished come from the records."""
         for seconds in [1, 2, 3, 4, 10]:
             box = Box("prices")

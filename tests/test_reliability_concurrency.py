@@ -49,7 +49,11 @@ def _spawn(spec: dict[str, Any], path: Path) -> subprocess.Popen[bytes]:
     path.write_text(json.dumps(spec), encoding="utf-8")
     return subprocess.Popen(
         [sys.executable, "-m", "tests.reliability.lock_child", str(path)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ.copy())
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=os.environ.copy(),
+    )
 
 
 def _finish(proc: subprocess.Popen[bytes]) -> None:
@@ -83,8 +87,15 @@ class TestOneReleasePerScope:
         counter = _counter_table(backend)
         _make_counter(store, counter)
         out = tmp_path / "stays.jsonl"
-        spec = {"mode": "loop", "url": backend.url, "schema": backend.schema, "out": str(out),
-                "scope": "s", "iterations": ITERATIONS, "counter": counter}
+        spec = {
+            "mode": "loop",
+            "url": backend.url,
+            "schema": backend.schema,
+            "out": str(out),
+            "scope": "s",
+            "iterations": ITERATIONS,
+            "counter": counter,
+        }
         procs = [_spawn(spec, tmp_path / f"spec{n}.json") for n in range(PROCESSES)]
         for proc in procs:
             _finish(proc)
@@ -120,8 +131,13 @@ class TestWaitZero:
     ) -> None:
         """Another process's wait=0 release fails at once, naming the live holder."""
         out = tmp_path / "try.jsonl"
-        spec = {"mode": "try", "url": backend.url, "schema": backend.schema, "out": str(out),
-                "scope": "s"}
+        spec = {
+            "mode": "try",
+            "url": backend.url,
+            "schema": backend.schema,
+            "out": str(out),
+            "scope": "s",
+        }
         del store  # upgraded the schema; this test needs the real clock the child has
         live = sr.connect(backend.url, schema=backend.schema, clock=sr.SystemClock())
         with live, release("holder", store=live, scope="s", lease=600) as held:

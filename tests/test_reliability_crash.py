@@ -69,8 +69,11 @@ class Kill:
     patch: int | None = None
 
     def __str__(self) -> str:
-        return f"commit {self.commit}" if self.commit else (
-            f"patch {self.patch}" if self.patch else "no kill")
+        return (
+            f"commit {self.commit}"
+            if self.commit
+            else (f"patch {self.patch}" if self.patch else "no kill")
+        )
 
 
 @dataclass
@@ -93,8 +96,9 @@ class World:
         """The test's store (opened once), on the real clock: the child's lease has not expired."""
         if self._store is None:
             with _CONNECT:
-                self._store = sr.connect(self.store_url, schema=self.store_schema,
-                                         clock=sr.SystemClock())
+                self._store = sr.connect(
+                    self.store_url, schema=self.store_schema, clock=sr.SystemClock()
+                )
         return self._store
 
     def close(self) -> None:
@@ -108,8 +112,14 @@ def new_world(backend: str, tmp: Path, pg_url: str | None) -> Iterator[tuple[Wor
     """A seeded world and the fake's base URL; its PostgreSQL schemas dropped after."""
     tmp.mkdir(parents=True, exist_ok=True)
     if backend == "sqlite":
-        w = World(backend, f"sqlite:///{tmp / 'store.db'}", None, f"sqlite:///{tmp / 'erp.db'}",
-                  None, tmp)
+        w = World(
+            backend,
+            f"sqlite:///{tmp / 'store.db'}",
+            None,
+            f"sqlite:///{tmp / 'erp.db'}",
+            None,
+            tmp,
+        )
     else:
         assert pg_url is not None
         tag = uuid.uuid4().hex[:10]
@@ -137,14 +147,26 @@ def run_child(w: World, base_url: str, kill: Kill) -> int:
     """Run the crashing job; its trace lands in ``w.trace``; returns the exit code."""
     trace, spec_path = w.tmp / "trace.jsonl", w.tmp / "spec.json"
     seller = world.Seller.of(w.fake, base_url)
-    spec = {"store_url": w.store_url, "store_schema": w.store_schema, "erp_url": w.erp_url,
-            "erp_schema": w.erp_schema, "seller": seller.__dict__, "lease": LEASE_S,
-            "kill_commit": kill.commit, "kill_patch": kill.patch, "trace": str(trace)}
+    spec = {
+        "store_url": w.store_url,
+        "store_schema": w.store_schema,
+        "erp_url": w.erp_url,
+        "erp_schema": w.erp_schema,
+        "seller": seller.__dict__,
+        "lease": LEASE_S,
+        "kill_commit": kill.commit,
+        "kill_patch": kill.patch,
+        "trace": str(trace),
+    }
     spec_path.write_text(json.dumps(spec), encoding="utf-8")
     proc = subprocess.run(
         [sys.executable, "-m", "tests.reliability.crash_child", str(spec_path)],
-        cwd=ROOT, capture_output=True, timeout=CHILD_TIMEOUT_S, env=os.environ.copy(),
-        check=False)
+        cwd=ROOT,
+        capture_output=True,
+        timeout=CHILD_TIMEOUT_S,
+        env=os.environ.copy(),
+        check=False,
+    )
     if trace.exists():
         w.trace = [json.loads(x) for x in trace.read_text(encoding="utf-8").splitlines()]
     if proc.returncode not in (0, -signal.SIGKILL):
@@ -190,7 +212,8 @@ def check_recovery(w: World, base_url: str, before: dict[str, Any]) -> None:
             assert status in (ReleaseStatus.RUNNING, ReleaseStatus.ROLLING_BACK)
             reports = recover_once(store, parts, adapter)
             assert [(r.release_id, r.status) for r in reports] == [
-                (rid, ReleaseStatus.ROLLED_BACK)], reports
+                (rid, ReleaseStatus.ROLLED_BACK)
+            ], reports
             assert reports[0].failed == ()
         table = world.prices_table(w.erp_schema)
         assert world.world_state(erp, table, store, w.fake) == before
@@ -200,7 +223,9 @@ def check_recovery(w: World, base_url: str, before: dict[str, Any]) -> None:
         assert recover(store, checkpoint=parts, adapters=[adapter]) == []
         assert world.world_state(erp, table, store, w.fake) == before
         assert (len(w.fake.writes()), store.config(world.CONFIG).refresh().version) == (
-            writes, head)
+            writes,
+            head,
+        )
         assert release_record(store, rid).status is ReleaseStatus.ROLLED_BACK
     finally:
         adapter.close()
@@ -246,6 +271,7 @@ def count_points(backend: str, tmp: Path, pg_url: str | None) -> tuple[int, int,
 
 def run_points(backend: str, tmp: Path, pg_url: str | None, kills: list[Kill]) -> None:
     """Every kill point in its own world, in parallel; fail listing every failure."""
+
     def one(n: int, kill: Kill) -> str | None:
         try:
             crash_and_recover(backend, tmp / f"k{n}", pg_url, kill)
@@ -255,15 +281,15 @@ def run_points(backend: str, tmp: Path, pg_url: str | None, kills: list[Kill]) -
 
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         failures = [f for f in pool.map(one, range(len(kills)), kills) if f is not None]
-    assert not failures, f"{len(failures)} of {len(kills)} kill points failed:\n" + \
-        "\n".join(failures)
+    assert not failures, f"{len(failures)} of {len(kills)} kill points failed:\n" + "\n".join(
+        failures
+    )
 
 
 @pytest.fixture(scope="module", name="sqlite_points")
 def fixture_sqlite_points(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, int]:
     """The commits and PATCHes of the job's rollback on SQLite (one run, shared)."""
-    commits, patches, labels = count_points(
-        "sqlite", tmp_path_factory.mktemp("count"), None)
+    commits, patches, labels = count_points("sqlite", tmp_path_factory.mktemp("count"), None)
     assert commits + patches >= 20, labels
     return commits, patches
 
@@ -277,8 +303,9 @@ class TestCrashDuringRollback:
         compensations in between repeat the same three commits and one PATCH.
         """
         commits, patches = sqlite_points
-        picked = sorted({*range(1, min(commits, 16) + 1), *range(max(1, commits - 6),
-                                                                  commits + 1)})
+        picked = sorted(
+            {*range(1, min(commits, 16) + 1), *range(max(1, commits - 6), commits + 1)}
+        )
         kills = [Kill(commit=k) for k in picked]
         kills += [Kill(patch=m) for m in sorted({1, 2, patches})]
         run_points("sqlite", tmp_path, None, kills)

@@ -71,11 +71,18 @@ class Scene:
         world.seed_fake(self.fake)
         c = self.fake.credentials
         self.adapter = AmazonAdapter(
-            seller_id=c.seller_id, client_id=c.client_id, client_secret=c.client_secret,
-            refresh_token=c.refresh_token, marketplace_id=c.marketplace_id,
-            transport=self.fake.transport, clock=self.clock,
-            limits=dict.fromkeys(("patchListingsItem", "getListingsItem", "confirmShipment",
-                                  "getOrderItems"), world.FAST))
+            seller_id=c.seller_id,
+            client_id=c.client_id,
+            client_secret=c.client_secret,
+            refresh_token=c.refresh_token,
+            marketplace_id=c.marketplace_id,
+            transport=self.fake.transport,
+            clock=self.clock,
+            limits=dict.fromkeys(
+                ("patchListingsItem", "getListingsItem", "confirmShipment", "getOrderItems"),
+                world.FAST,
+            ),
+        )
 
     def live(self) -> list[Any]:
         """The job's checkpoints as live objects."""
@@ -92,8 +99,13 @@ class Scene:
     def run(self, damage: Callable[[str], None] = lambda _rid: None, **options: Any) -> str:
         """Run the job in a release; ``damage(release id)`` runs just before it fails."""
         options.setdefault("scope", world.SCOPE)
-        rel = release("price-sync", store=self.store, checkpoint=self.live(),
-                      adapters=[self.adapter], **options)
+        rel = release(
+            "price-sync",
+            store=self.store,
+            checkpoint=self.live(),
+            adapters=[self.adapter],
+            **options,
+        )
         with rel:
             world.run_job(self.erp, self.table, self.pricing, self.adapter)
             damage(rel.id)
@@ -104,8 +116,10 @@ class Scene:
         """The name of the release's snapshot table (in the ERP database, or its own file)."""
         if self.snapshot_file(release_id) is not None:
             with sqlite3.connect(self.snapshot_file(release_id)) as conn:
-                names = [r[0] for r in conn.execute(
-                    "SELECT name FROM sqlite_master WHERE type = 'table'")]
+                names = [
+                    r[0]
+                    for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+                ]
         else:
             names = inspect(self.erp).get_table_names(schema=self.schema)
         [name] = [n for n in names if n.startswith("sr_snap_") and release_id in n]
@@ -122,8 +136,11 @@ class Scene:
 
     def alter_snapshot(self, release_id: str, statement: str) -> None:
         """Run ``statement`` (``{t}``: the snapshot table) where the snapshot lives."""
-        sql = statement.format(t=f'"{self.snapshot(release_id)}"' if self.snapshot_file(
-            release_id) else self.qualified(self.snapshot(release_id)))
+        sql = statement.format(
+            t=f'"{self.snapshot(release_id)}"'
+            if self.snapshot_file(release_id)
+            else self.qualified(self.snapshot(release_id))
+        )
         path = self.snapshot_file(release_id)
         if path is not None:
             with contextlib.closing(sqlite3.connect(path)) as conn, conn:
@@ -149,13 +166,15 @@ class Scene:
         """The release's checkpoint records (sr_checkpoint rows)."""
         t = self.store.tables.checkpoint
         with self.store.engine.connect() as conn:
-            return list(conn.execute(select(t).where(t.c.release_id == release_id)
-                                     .order_by(t.c.seq)))
+            return list(
+                conn.execute(select(t).where(t.c.release_id == release_id).order_by(t.c.seq))
+            )
 
 
 @pytest.fixture(name="scene")
-def fixture_scene(backend: Backend, store: sr.Store, clock: FakeClock,
-                  tmp_path: Path) -> Iterator[Scene]:
+def fixture_scene(
+    backend: Backend, store: sr.Store, clock: FakeClock, tmp_path: Path
+) -> Iterator[Scene]:
     """The job's world beside the store (ERP: its own SQLite file, or the store's schema)."""
     url = f"sqlite:///{tmp_path / 'erp.db'}" if backend.name == "sqlite" else backend.url
     erp = create_engine(url)
@@ -200,8 +219,10 @@ def _job_rows() -> list[tuple[Any, ...]]:
 
 def world_seed_rows() -> list[tuple[Any, ...]]:
     """The seed rows of the ERP table (as `world.seed_erp` writes them)."""
-    return [(sku, Decimal(f"{10 + n}.99"), n * 3, None if n % 2 else f"row {n}")
-            for n, sku in enumerate(world.SKUS)]
+    return [
+        (sku, Decimal(f"{10 + n}.99"), n * 3, None if n % 2 else f"row {n}")
+        for n, sku in enumerate(world.SKUS)
+    ]
 
 
 def _others_restored(scene: Scene, before: dict[str, Any]) -> None:
@@ -250,8 +271,11 @@ class TestTamperedSnapshot:
             else:
                 value = json.dumps(json.loads(row.state) | {"rows": 1})
             with scene.store.engine.begin() as conn:
-                conn.execute(sql_update(t).where(t.c.release_id == rid, t.c.seq == row.seq)
-                             .values({column: value}))
+                conn.execute(
+                    sql_update(t)
+                    .where(t.c.release_id == rid, t.c.seq == row.seq)
+                    .values({column: value})
+                )
 
         _, report = _fails(scene, damage)
         _refused_by_seal(report)
@@ -278,8 +302,11 @@ class TestSnapshotOfAnotherRelease:
             t = scene.store.tables.checkpoint
             [row] = [r for r in scene.checkpoint_rows(rid) if r.kind == "table"]
             with scene.store.engine.begin() as conn:
-                conn.execute(sql_update(t).where(t.c.release_id == rid, t.c.seq == row.seq)
-                             .values(state=a_row.state, manifest=a_row.manifest))
+                conn.execute(
+                    sql_update(t)
+                    .where(t.c.release_id == rid, t.c.seq == row.seq)
+                    .values(state=a_row.state, manifest=a_row.manifest)
+                )
 
         _, report = _fails(scene, damage)
         _refused_by_seal(report)
@@ -321,8 +348,15 @@ class DatabaseSwitch:
         for engine in engines:
             event.listen(engine, "before_cursor_execute", self._statement, retval=True)
 
-    def _statement(self, _conn: object, _cursor: object, sql: str, params: Any,
-                   _context: object, _many: object) -> tuple[str, Any]:
+    def _statement(
+        self,
+        _conn: object,
+        _cursor: object,
+        sql: str,
+        params: Any,
+        _context: object,
+        _many: object,
+    ) -> tuple[str, Any]:
         if self.armed:
             self.seen += 1
             self.log.append(" ".join(sql.split()[:3]))
@@ -355,9 +389,12 @@ class TestDatabaseDown:
         with switch.failing_from(None), pytest.raises(world.JobFailedError):
             scene.run(switch.arm)
         scene.reset()
-        last = max(n for n, sql in enumerate(switch.log, 1)
-                   if sql.startswith("DELETE FROM") and "release_lock" in sql)
-        assert last >= switch.seen - 2, switch.log[last - 1:]  # then at most the unlock
+        last = max(
+            n
+            for n, sql in enumerate(switch.log, 1)
+            if sql.startswith("DELETE FROM") and "release_lock" in sql
+        )
+        assert last >= switch.seen - 2, switch.log[last - 1 :]  # then at most the unlock
         return last
 
     def _fail_at(self, scene: Scene, switch: DatabaseSwitch, k: int) -> str:
@@ -381,14 +418,15 @@ class TestDatabaseDown:
             rid = self._fail_at(scene, switch, k)
             assert scene.rows() in (before["rows"], _job_rows()), k  # never mixed
             reports = recover(scene.store, checkpoint=scene.live(), adapters=[scene.adapter])
-            if release_record(scene.store, rid).status is not ReleaseStatus.ROLLED_BACK or \
-                    reports:  # (rolled back before the fault: see test_down_in_the_last_...)
+            if (
+                release_record(scene.store, rid).status is not ReleaseStatus.ROLLED_BACK or reports
+            ):  # (rolled back before the fault: see test_down_in_the_last_...)
                 assert [(r.release_id, r.status) for r in reports] == [
-                    (rid, ReleaseStatus.ROLLED_BACK)], (k, reports)
+                    (rid, ReleaseStatus.ROLLED_BACK)
+                ], (k, reports)
             assert scene.state() == before, k
             scene.fake.assert_no_duplicate_writes()
-            assert recover(scene.store, checkpoint=scene.live(),
-                           adapters=[scene.adapter]) == []
+            assert recover(scene.store, checkpoint=scene.live(), adapters=[scene.adapter]) == []
             scene.reset()
 
     def test_down_in_the_last_transaction_is_finished_by_recover(self, scene: Scene) -> None:
@@ -398,7 +436,10 @@ class TestDatabaseDown:
         recover(scene.store, checkpoint=scene.live(), adapters=[scene.adapter])
         record = release_record(scene.store, rid)
         assert (record.status, record.report is not None, record.finished_at is not None) == (
-            ReleaseStatus.ROLLED_BACK, True, True)
+            ReleaseStatus.ROLLED_BACK,
+            True,
+            True,
+        )
         with scene.store.engine.connect() as conn:
             assert list(conn.execute(select(scene.store.tables.release_lock))) == []
 

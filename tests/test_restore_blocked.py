@@ -34,11 +34,13 @@ class Boom(Exception):  # noqa: N818 - the job's own error
 def fixture_erp(backend: Backend, store: sr.Store, tmp_path: Path) -> Iterator[sa.Engine]:
     """The ERP's database: its own SQLite file (a short busy timeout), or the store's server."""
     if backend.name == "sqlite":
-        engine = sa.create_engine(f"sqlite:///{tmp_path / 'erp.db'}",
-                                  connect_args={"timeout": 0.5})
+        engine = sa.create_engine(
+            f"sqlite:///{tmp_path / 'erp.db'}", connect_args={"timeout": 0.5}
+        )
     else:
-        engine = sa.create_engine(backend.url, connect_args={
-            "options": f"-c search_path={store.schema}"})
+        engine = sa.create_engine(
+            backend.url, connect_args={"options": f"-c search_path={store.schema}"}
+        )
     yield engine
     engine.dispose()
 
@@ -46,8 +48,12 @@ def fixture_erp(backend: Backend, store: sr.Store, tmp_path: Path) -> Iterator[s
 @pytest.fixture(name="prices")
 def fixture_prices(erp: sa.Engine) -> Iterator[sa.Table]:
     md = sa.MetaData()
-    table = sa.Table("prices", md, sa.Column("sku", sa.String(20), primary_key=True),
-                     sa.Column("price", sa.Integer))
+    table = sa.Table(
+        "prices",
+        md,
+        sa.Column("sku", sa.String(20), primary_key=True),
+        sa.Column("price", sa.Integer),
+    )
     md.create_all(erp)
     with erp.begin() as conn:
         conn.execute(sa.insert(table), [{"sku": "SKU-1", "price": 10}])
@@ -61,15 +67,17 @@ def _price(erp: sa.Engine, prices: sa.Table) -> int:
 
 
 class TestOpenSession:
-    def test_the_wait_is_bounded_and_named(self, store: sr.Store, erp: sa.Engine,
-                                           prices: sa.Table,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_the_wait_is_bounded_and_named(
+        self, store: sr.Store, erp: sa.Engine, prices: sa.Table, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         """A session left open: RestoreBlockedError after the bounded wait; recover finishes."""
         monkeypatch.setattr(_together, "RESTORE_LOCK_WAIT_S", 0.5)
         cp = sr.table_checkpoint(erp, prices)
         session = Session(erp)
-        with pytest.raises(sr.RollbackFailedError) as info, \
-                sr.release("prices", store=store, checkpoint=[cp]):  # noqa: PT012 - the body
+        with (  # noqa: PT012 - the body is under test
+            pytest.raises(sr.RollbackFailedError) as info,
+            sr.release("prices", store=store, checkpoint=[cp]),
+        ):
             session.execute(sa.update(prices).values(price=1))
             session.flush()
             raise Boom  # the session still holds its uncommitted UPDATE
@@ -87,13 +95,16 @@ class TestOpenSession:
         assert done.status is ReleaseStatus.ROLLED_BACK
         assert _price(erp, prices) == 10
 
-    def test_given_sessions_are_rolled_back_first(self, store: sr.Store, erp: sa.Engine,
-                                                  prices: sa.Table) -> None:
+    def test_given_sessions_are_rolled_back_first(
+        self, store: sr.Store, erp: sa.Engine, prices: sa.Table
+    ) -> None:
         """sessions=[session]: rolled back before the restore, which then does not wait."""
         cp = sr.table_checkpoint(erp, prices)
         session = Session(erp)
-        with pytest.raises(Boom) as info, sr.release(  # noqa: PT012 - the body is under test
-                "prices", store=store, checkpoint=[cp], sessions=[session]):
+        with (  # noqa: PT012 - the body is under test
+            pytest.raises(Boom) as info,
+            sr.release("prices", store=store, checkpoint=[cp], sessions=[session]),
+        ):
             with erp.begin() as conn:
                 conn.execute(sa.update(prices).values(price=2))  # committed by the job
             session.execute(sa.update(prices).values(price=1))

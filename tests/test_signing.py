@@ -27,8 +27,7 @@ def _b64(data: dict[str, object]) -> str:
 
 
 class TestKeySources:
-    def test_argument_env_then_file(self, tmp_path: Path,
-                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_argument_env_then_file(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         """signing_key= first, then the variable, then a key file created with mode 0600."""
         payload = {"a": 1}
         token = sr.Signer(KEY).sign(payload)

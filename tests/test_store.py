@@ -16,7 +16,6 @@ import safe_release as sr
 from safe_release._store._engine import DEFAULT_URL, ENV_URL, resolve_url
 
 if TYPE_CHECKING:
-
     from tests.conftest import Backend
 
 
@@ -106,6 +105,7 @@ class TestConnect:
 class TestSchema:
     def test_threads_connect_at_once(self, tmp_path: Path) -> None:
         """Threads creating stores at once (Alembic's proxies are process-wide) all succeed."""
+
         def open_one(i: int) -> str | None:
             with sr.connect(f"sqlite:///{tmp_path / f's{i}.db'}") as store:
                 return store.current_revision()
@@ -118,10 +118,20 @@ class TestSchema:
         """The SDK creates only sr_ tables, tracked in its own version table."""
         insp = inspect(store.engine)
         tables = set(insp.get_table_names(schema=backend.schema))
-        assert tables == {"sr_config", "sr_config_version", "sr_config_event", "sr_rate_bucket",
-                          "sr_release", "sr_release_lock", "sr_release_event", "sr_checkpoint",
-                          "sr_ledger", "sr_app_schema", "sr_migration_verified",
-                          "sr_alembic_version"}
+        assert tables == {
+            "sr_config",
+            "sr_config_version",
+            "sr_config_event",
+            "sr_rate_bucket",
+            "sr_release",
+            "sr_release_lock",
+            "sr_release_event",
+            "sr_checkpoint",
+            "sr_ledger",
+            "sr_app_schema",
+            "sr_migration_verified",
+            "sr_alembic_version",
+        }
         assert store.current_revision() == store.head_revision()
 
     def test_upgrade_is_idempotent(self, store: sr.Store) -> None:
@@ -132,13 +142,18 @@ class TestSchema:
     def test_revisions_match_table_definitions(self, store: sr.Store, backend: Backend) -> None:
         """The Alembic revisions create exactly what the Core tables describe."""
         with store.engine.connect() as conn:
-            ctx = MigrationContext.configure(conn, opts={
-                "include_schemas": backend.schema is not None,
-                "include_name": lambda name, type_, _p: type_ != "schema"
-                or name == backend.schema,
-                "include_object": lambda _o, name, type_, _r, _c: not (
-                    type_ == "table" and name == sr.VERSION_TABLE),
-            })
+            ctx = MigrationContext.configure(
+                conn,
+                opts={
+                    "include_schemas": backend.schema is not None,
+                    "include_name": lambda name, type_, _p: (
+                        type_ != "schema" or name == backend.schema
+                    ),
+                    "include_object": lambda _o, name, type_, _r, _c: (
+                        not (type_ == "table" and name == sr.VERSION_TABLE)
+                    ),
+                },
+            )
             diffs = compare_metadata(ctx, store.tables.metadata)
         assert diffs == []
 
@@ -163,8 +178,12 @@ class TestSchema:
             "print(s.current_revision())\n"
         )
         procs = [
-            subprocess.Popen([sys.executable, "-c", code, backend.url, backend.schema or ""],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            subprocess.Popen(
+                [sys.executable, "-c", code, backend.url, backend.schema or ""],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
             for _ in range(4)
         ]
         outs = [p.communicate(timeout=120) for p in procs]
@@ -214,7 +233,8 @@ class TestBesideAnErpAlembicHistory:
         con = sqlite3.connect(tmp_path / "erp.db")
         assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [("e1",)]
         assert con.execute("SELECT version_num FROM sr_alembic_version").fetchall() == [
-            (sr.Store.head_revision(),)]
+            (sr.Store.head_revision(),)
+        ]
         con.close()
         command.downgrade(cfg, "base")  # type: ignore[arg-type]
         command.upgrade(cfg, "head")  # type: ignore[arg-type]
@@ -338,9 +358,11 @@ class TestBesideAnErpOnPostgres:
             store.config("p").publish({"a": 1}, author="a")
         with erp.connect() as conn:
             assert conn.execute(text("SELECT version_num FROM alembic_version")).all() == [
-                ("erp_head",)]
+                ("erp_head",)
+            ]
             assert conn.execute(text("SELECT version_num FROM sr_alembic_version")).all() == [
-                (sr.Store.head_revision(),)]
+                (sr.Store.head_revision(),)
+            ]
         erp.dispose()
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE "{name}"'))

@@ -30,7 +30,8 @@ def fixture_prices(store: sr.Store) -> Iterator[sa.Table]:
     """An ERP prices table (composite key, every awkward type) in the store's database."""
     md = sa.MetaData(schema=store.schema)
     table = sa.Table(
-        "prices", md,
+        "prices",
+        md,
         sa.Column("sku", sa.String(40), primary_key=True),
         sa.Column("store", sa.String(8), primary_key=True),
         sa.Column("price", sa.Numeric(18, 4)),
@@ -49,7 +50,8 @@ def fixture_prices(store: sr.Store) -> Iterator[sa.Table]:
 def row(i: int, store: str | None = None) -> dict[str, Any]:
     """One price row; odd rows have NULLs."""
     return {
-        "sku": f"SKU-{i:03d}", "store": store or ("US" if i % 2 == 0 else "EU"),
+        "sku": f"SKU-{i:03d}",
+        "store": store or ("US" if i % 2 == 0 else "EU"),
         "price": Decimal("12.3456") + i if i % 3 else None,
         "at": datetime(2025, 1, 1, tzinfo=timezone.utc) + timedelta(hours=i),
         "attrs": {"color": "red", "n": i, "nested": [1, None]} if i % 2 == 0 else None,
@@ -66,17 +68,22 @@ def ctx(store: sr.Store, seq: int = 1) -> CheckpointContext:
 def rows_of(store: sr.Store, table: sa.Table) -> list[tuple[Any, ...]]:
     """Every row, in key order, as plain tuples."""
     with store.engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(sa.select(table).order_by(table.c.sku,
-                                                                         table.c.store))]
+        return [
+            tuple(r) for r in conn.execute(sa.select(table).order_by(table.c.sku, table.c.store))
+        ]
 
 
 def mess_up(store: sr.Store, table: sa.Table) -> None:
     """Change, delete and insert rows the way a buggy job would."""
     with store.engine.begin() as conn:
-        conn.execute(table.update().where(table.c.sku == "SKU-002").values(
-            price=Decimal("0.0001"), attrs={"color": "blue"}, blob=b"x", note=None))
-        conn.execute(table.update().where(table.c.sku == "SKU-001").values(
-            price=Decimal(1), note="set"))
+        conn.execute(
+            table.update()
+            .where(table.c.sku == "SKU-002")
+            .values(price=Decimal("0.0001"), attrs={"color": "blue"}, blob=b"x", note=None)
+        )
+        conn.execute(
+            table.update().where(table.c.sku == "SKU-001").values(price=Decimal(1), note="set")
+        )
         conn.execute(table.delete().where(table.c.sku.in_(["SKU-004", "SKU-005"])))
         conn.execute(table.insert(), [row(100), row(101)])
 
@@ -108,8 +115,9 @@ def triggers(store: sr.Store) -> list[str]:
         return sorted(conn.execute(sa.text(sql), {"t": f'"{store.schema}".prices'}).scalars())
 
 
-def stamping_trigger(store: sr.Store, table: str, *, column: str, assign: str, update: str,
-                     when: str = "") -> list[str]:
+def stamping_trigger(
+    store: sr.Store, table: str, *, column: str, assign: str, update: str, when: str = ""
+) -> list[str]:
     """DDL of a trigger that stamps each row of ``table`` updated.
 
     PostgreSQL: a BEFORE UPDATE trigger running ``assign``; SQLite: an AFTER UPDATE OF
@@ -118,8 +126,10 @@ def stamping_trigger(store: sr.Store, table: str, *, column: str, assign: str, u
     name = f'"{store.schema}".{table}' if store.schema else table
     if store.dialect == "postgresql":
         fn = f'"{store.schema}".stamp_{table}'
-        function = (f"CREATE OR REPLACE FUNCTION {fn}() RETURNS trigger AS "
-                    f"$$ BEGIN {assign}; RETURN NEW; END $$ LANGUAGE plpgsql")
+        function = (
+            f"CREATE OR REPLACE FUNCTION {fn}() RETURNS trigger AS "
+            f"$$ BEGIN {assign}; RETURN NEW; END $$ LANGUAGE plpgsql"
+        )
         trigger = f"CREATE TRIGGER stamp BEFORE UPDATE ON {name} FOR EACH ROW "
         return [function, trigger + f"EXECUTE FUNCTION {fn}()"]
     head = f"CREATE TRIGGER stamp AFTER UPDATE OF {column} ON {name} {when}"
@@ -133,15 +143,17 @@ def has_table(store: sr.Store, name: str) -> bool:
 
 def log_keys(store: sr.Store, state: dict[str, Any]) -> list[tuple[Any, ...]]:
     """The keys in the checkpoint's change log, sorted."""
-    log = sa.Table(str(state["log"]), sa.MetaData(), schema=store.schema,
-                   autoload_with=store.engine)
+    log = sa.Table(
+        str(state["log"]), sa.MetaData(), schema=store.schema, autoload_with=store.engine
+    )
     with store.engine.connect() as conn:
         return sorted(tuple(r) for r in conn.execute(sa.select(log.c.sku, log.c.store)))
 
 
 class TestCaptureRestore:
     def test_restore_puts_every_value_back_exactly(
-            self, store: sr.Store, prices: sa.Table) -> None:
+        self, store: sr.Store, prices: sa.Table
+    ) -> None:
         """Changed, deleted and inserted rows come back with numerics, tz, JSON, bytes, NULLs."""
         before = rows_of(store, prices)
         cp, c = table_checkpoint(store.engine, prices), ctx(store)
@@ -220,8 +232,7 @@ class TestCaptureRestore:
         insp = sa.inspect(store.engine)
         assert insp.has_table(str(state["snapshot"]), schema=store.schema)
         cp.discard(state, c)
-        assert not sa.inspect(store.engine).has_table(str(state["snapshot"]),
-                                                      schema=store.schema)
+        assert not sa.inspect(store.engine).has_table(str(state["snapshot"]), schema=store.schema)
 
 
 class TestRefusals:
@@ -268,8 +279,7 @@ class TestRefusals:
 
 
 class TestBlastRadius:
-    def test_restore_touches_only_differing_rows(
-            self, store: sr.Store, prices: sa.Table) -> None:
+    def test_restore_touches_only_differing_rows(self, store: sr.Store, prices: sa.Table) -> None:
         """Unchanged rows are not rewritten (an update trigger would see only the changed)."""
         cp, c = table_checkpoint(store.engine, prices), ctx(store)
         state = cp.capture(c)
@@ -279,7 +289,8 @@ class TestBlastRadius:
 
     @pytest.mark.parametrize("log", [True, False])
     def test_every_row_changed_plus_an_insert_and_a_delete(
-            self, store: sr.Store, prices: sa.Table, *, log: bool) -> None:
+        self, store: sr.Store, prices: sa.Table, *, log: bool
+    ) -> None:
         """Every row updated, one added, one deleted: all put back (with and without log)."""
         before = rows_of(store, prices)
         cp, c = table_checkpoint(store.engine, prices), ctx(store)
@@ -329,7 +340,8 @@ class TestWipedTable:
         assert rows_of(store, prices) == before
 
     def test_wiped_scope_with_rows_outside_compares(
-            self, store: sr.Store, prices: sa.Table) -> None:
+        self, store: sr.Store, prices: sa.Table
+    ) -> None:
         """Rows outside the ``where`` scope left: the usual comparison, not a refill."""
         before = rows_of(store, prices)
         cp, c = table_checkpoint(store.engine, prices, where="store = 'US'"), ctx(store)
@@ -355,13 +367,15 @@ class TestWipedTable:
         cp, c = table_checkpoint(store.engine, prices), ctx(store)
         state = cp.capture(c)
         self.wipe(store, prices)
-        extra = ", sr_h) SELECT 'SKU-X', 'US', sr_h FROM {snap} WHERE sku = 'SKU-001'" \
-            if store.dialect == "postgresql" else ") VALUES ('SKU-X', 'US')"
+        extra = (
+            ", sr_h) SELECT 'SKU-X', 'US', sr_h FROM {snap} WHERE sku = 'SKU-001'"
+            if store.dialect == "postgresql"
+            else ") VALUES ('SKU-X', 'US')"
+        )
         forge(store, state, "INSERT INTO {snap} (sku, store" + extra)
         with pytest.raises(sr.SnapshotTamperedError, match="altered"):
             cp.restore(state, c)
         assert rows_of(store, prices) == []
-
 
 
 class TestOtherUniqueSets:
@@ -375,13 +389,22 @@ class TestOtherUniqueSets:
     @pytest.fixture(name="listings")
     def fixture_listings(self, store: sr.Store) -> Iterator[sa.Table]:
         md = sa.MetaData(schema=store.schema)
-        table = sa.Table("listings", md, sa.Column("id", sa.Integer, primary_key=True),
-                         sa.Column("sku", sa.String(20), nullable=False),
-                         sa.Column("price", sa.Numeric(10, 2)))
+        table = sa.Table(
+            "listings",
+            md,
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("sku", sa.String(20), nullable=False),
+            sa.Column("price", sa.Numeric(10, 2)),
+        )
         md.create_all(store.engine)
         with store.engine.begin() as conn:
-            conn.execute(table.insert(), [{"id": 1, "sku": "A", "price": Decimal("1.50")},
-                                          {"id": 2, "sku": "B", "price": Decimal("2.50")}])
+            conn.execute(
+                table.insert(),
+                [
+                    {"id": 1, "sku": "A", "price": Decimal("1.50")},
+                    {"id": 2, "sku": "B", "price": Decimal("2.50")},
+                ],
+            )
         yield table
         md.drop_all(store.engine)
 
@@ -407,7 +430,8 @@ class TestOtherUniqueSets:
     @pytest.mark.parametrize("kind", ["column", "expression", "constraint"])
     @pytest.mark.parametrize("log", [True, False])
     def test_value_moved_to_a_new_row_restored(
-            self, store: sr.Store, listings: sa.Table, kind: str, *, log: bool) -> None:
+        self, store: sr.Store, listings: sa.Table, kind: str, *, log: bool
+    ) -> None:
         """The sku moved from row 1 to a new row: put back without a unique violation."""
         self.unique(store, listings, kind)
         before = self.listing_rows(store, listings)
@@ -421,11 +445,19 @@ class TestOtherUniqueSets:
         assert cp.restore(state, c) == "1 changed, 0 inserted, 1 deleted"
         assert self.listing_rows(store, listings) == before
 
-    @pytest.mark.parametrize(("kind", "only"), [
-        (None, True), ("key", True), ("column", False), ("expression", False),
-        ("constraint", False)])
-    def test_key_only_unique(self, store: sr.Store, listings: sa.Table, kind: str | None,
-                             *, only: bool) -> None:
+    @pytest.mark.parametrize(
+        ("kind", "only"),
+        [
+            (None, True),
+            ("key", True),
+            ("column", False),
+            ("expression", False),
+            ("constraint", False),
+        ],
+    )
+    def test_key_only_unique(
+        self, store: sr.Store, listings: sa.Table, kind: str | None, *, only: bool
+    ) -> None:
         """Whether the key is the one unique set, read from the catalog."""
         if kind is not None:
             self.unique(store, listings, kind)
@@ -438,16 +470,19 @@ class TestOtherUniqueSets:
             pytest.skip("partitions are PostgreSQL's")
         parent, part = f'"{store.schema}".acc', f'"{store.schema}".acc_p1'
         columns = "(id int PRIMARY KEY, email text, n int)"
-        ddl = [f"CREATE TABLE {parent} {columns} PARTITION BY RANGE (id)",
-               f"CREATE TABLE {part} PARTITION OF {parent} FOR VALUES FROM (0) TO (1000)",
-               f"CREATE UNIQUE INDEX acc_p1_email ON {part} (email)"]
+        ddl = [
+            f"CREATE TABLE {parent} {columns} PARTITION BY RANGE (id)",
+            f"CREATE TABLE {part} PARTITION OF {parent} FOR VALUES FROM (0) TO (1000)",
+            f"CREATE UNIQUE INDEX acc_p1_email ON {part} (email)",
+        ]
         with store.engine.begin() as conn:
             for sql in ddl:
                 conn.execute(sa.text(sql))
         acc = sa.Table("acc", sa.MetaData(), schema=store.schema, autoload_with=store.engine)
         with store.engine.begin() as conn:
-            conn.execute(acc.insert(), [{"id": 1, "email": "a", "n": 1},
-                                        {"id": 2, "email": "b", "n": 2}])
+            conn.execute(
+                acc.insert(), [{"id": 1, "email": "a", "n": 1}, {"id": 2, "email": "b", "n": 2}]
+            )
         try:
             before = self.listing_rows(store, acc)
             cp, c = table_checkpoint(store.engine, acc), ctx(store)
@@ -462,14 +497,15 @@ class TestOtherUniqueSets:
 
     @pytest.mark.parametrize(("kind", "deletes"), [(None, False), ("column", True)])
     def test_update_first_only_when_the_key_is_the_only_unique_set(
-            self, store: sr.Store, listings: sa.Table, kind: str | None, *,
-            deletes: bool) -> None:
+        self, store: sr.Store, listings: sa.Table, kind: str | None, *, deletes: bool
+    ) -> None:
         """One logged row changed: with no other unique set, the update alone restores it."""
         if kind is not None:
             self.unique(store, listings, kind)
         with store.engine.begin() as conn:  # enough rows for the log to be used (<= 25 %)
-            conn.execute(listings.insert(), [{"id": i, "sku": f"S{i}", "price": 1}
-                                             for i in range(10, 30)])
+            conn.execute(
+                listings.insert(), [{"id": i, "sku": f"S{i}", "price": 1} for i in range(10, 30)]
+            )
         cp, c = table_checkpoint(store.engine, listings), ctx(store)
         state = cp.capture(c)
         with store.engine.begin() as conn:
@@ -484,22 +520,29 @@ class TestOtherUniqueSets:
             assert cp.restore(state, c) == "1 changed, 0 inserted, 0 deleted"
         finally:
             sa.event.remove(store.engine, "before_cursor_execute", seen)
-        writes = [s.split()[0] for s in statements
-                  if s.split()[0] in {"UPDATE", "DELETE"} and "listings" in s.split("WHERE")[0]]
+        writes = [
+            s.split()[0]
+            for s in statements
+            if s.split()[0] in {"UPDATE", "DELETE"} and "listings" in s.split("WHERE")[0]
+        ]
         assert writes == (["DELETE", "UPDATE"] if deletes else ["UPDATE"])
 
     def test_exclusion_constraint_is_a_unique_set(
-            self, store: sr.Store, listings: sa.Table) -> None:
+        self, store: sr.Store, listings: sa.Table
+    ) -> None:
         """PostgreSQL: an exclusion constraint counts as another unique set."""
         if store.dialect != "postgresql":
             pytest.skip("exclusion constraints are PostgreSQL's")
         with store.engine.begin() as conn:
-            conn.execute(sa.text(f'ALTER TABLE "{store.schema}".listings ADD COLUMN during '
-                                 "tsrange, ADD CONSTRAINT listings_during EXCLUDE USING gist "
-                                 "(during WITH &&)"))
+            conn.execute(
+                sa.text(
+                    f'ALTER TABLE "{store.schema}".listings ADD COLUMN during '
+                    "tsrange, ADD CONSTRAINT listings_during EXCLUDE USING gist "
+                    "(during WITH &&)"
+                )
+            )
         with store.engine.connect() as conn:
             assert ChangeLog(listings, ["id"], "r", 1).key_only_unique(conn) is False
-
 
 
 class TestGeneratedColumns:
@@ -515,20 +558,23 @@ class TestGeneratedColumns:
         md = sa.MetaData(schema=store.schema)
         pg = store.dialect == "postgresql"
         columns = [
-            sa.Column("id", sa.Integer, sa.Identity(always=True) if pg else None,
-                      primary_key=True),
+            sa.Column(
+                "id", sa.Integer, sa.Identity(always=True) if pg else None, primary_key=True
+            ),
             sa.Column("sku", sa.String(20), nullable=False),
             sa.Column("price", sa.Numeric(10, 2), quote=True),  # written "price" by SQL
             sa.Column("cents", sa.Numeric(12, 0), sa.Computed("price * 100", persisted=True)),
         ]
         if not pg:  # PostgreSQL < 18 has stored generated columns only
-            columns.append(sa.Column("half", sa.Numeric(10, 2),
-                                     sa.Computed("price / 2", persisted=False)))
+            columns.append(
+                sa.Column("half", sa.Numeric(10, 2), sa.Computed("price / 2", persisted=False))
+            )
         table = sa.Table("items", md, *(c for c in columns))
         md.create_all(store.engine)
         with store.engine.begin() as conn:
-            conn.execute(table.insert(), [{"sku": f"S{i}", "price": Decimal(i)}
-                                          for i in range(1, 7)])
+            conn.execute(
+                table.insert(), [{"sku": f"S{i}", "price": Decimal(i)} for i in range(1, 7)]
+            )
         yield table
         md.drop_all(store.engine)
 
@@ -538,7 +584,8 @@ class TestGeneratedColumns:
 
     @pytest.mark.parametrize("log", [True, False])
     def test_changed_deleted_inserted_restored(
-            self, store: sr.Store, items: sa.Table, *, log: bool) -> None:
+        self, store: sr.Store, items: sa.Table, *, log: bool
+    ) -> None:
         """Every kind of change put back; generated values computed again, ids kept."""
         before = self.item_rows(store, items)
         cp, c = table_checkpoint(store.engine, items), ctx(store)
@@ -565,8 +612,9 @@ class TestGeneratedColumns:
         state = cp.capture(c)
         with store.engine.begin() as conn:
             conn.execute(items.update().where(items.c.id.in_([1, 2])).values(price=Decimal(0)))
-            log = sa.Table(str(state["log"]), sa.MetaData(), schema=store.schema,
-                           autoload_with=store.engine)
+            log = sa.Table(
+                str(state["log"]), sa.MetaData(), schema=store.schema, autoload_with=store.engine
+            )
             conn.execute(log.delete().where(log.c.id == 2))  # hide one change
         assert cp.restore(state, c) == "1 changed, 0 inserted, 0 deleted"
         prices = {r[0]: r[2] for r in self.item_rows(store, items)}
@@ -574,7 +622,8 @@ class TestGeneratedColumns:
 
     @pytest.mark.parametrize("log", [True, False])
     def test_identity_outside_the_key_put_back(
-            self, store: sr.Store, items: sa.Table, *, log: bool) -> None:
+        self, store: sr.Store, items: sa.Table, *, log: bool
+    ) -> None:
         """Keyed by sku, a row deleted and inserted again gets its captured id back.
 
         In place, by an update (the column is GENERATED BY DEFAULT for its statement):
@@ -595,9 +644,13 @@ class TestGeneratedColumns:
         assert self.item_rows(store, items) == before
         assert cp.verify(state, c) == (True, "equal to the checkpoint")
         with store.engine.connect() as conn:  # ALWAYS again after the restore
-            kind = conn.execute(sa.text(
-                "SELECT attidentity FROM pg_attribute WHERE attname = 'id' AND "
-                "attrelid = to_regclass(:t)"), {"t": f'"{store.schema}".items'}).scalar_one()
+            kind = conn.execute(
+                sa.text(
+                    "SELECT attidentity FROM pg_attribute WHERE attname = 'id' AND "
+                    "attrelid = to_regclass(:t)"
+                ),
+                {"t": f'"{store.schema}".items'},
+            ).scalar_one()
         assert kind == "a"
 
     def test_wiped_table_refilled_with_its_ids(self, store: sr.Store, items: sa.Table) -> None:
@@ -617,23 +670,25 @@ class TestGeneratedColumns:
             cp.capture(ctx(store))
 
 
-
 class TestUserTriggers:
     def test_stamping_trigger_fires_and_verify_reports_it(
-            self, store: sr.Store, prices: sa.Table) -> None:
+        self, store: sr.Store, prices: sa.Table
+    ) -> None:
         """A trigger stamping the row on update fires for the restore too; verify says so."""
         ddl = stamping_trigger(
-            store, "prices", column="price", assign="NEW.note := 'stamped'",
-            update="UPDATE prices SET note = 'stamped' WHERE sku = NEW.sku AND "
-                   "store = NEW.store")
+            store,
+            "prices",
+            column="price",
+            assign="NEW.note := 'stamped'",
+            update="UPDATE prices SET note = 'stamped' WHERE sku = NEW.sku AND store = NEW.store",
+        )
         with store.engine.begin() as conn:
             for sql in ddl:
                 conn.execute(sa.text(sql))
         cp, c = table_checkpoint(store.engine, prices), ctx(store)
         state = cp.capture(c)
         with store.engine.begin() as conn:
-            conn.execute(prices.update().where(prices.c.sku == "SKU-001").values(
-                price=Decimal(1)))
+            conn.execute(prices.update().where(prices.c.sku == "SKU-001").values(price=Decimal(1)))
         assert cp.restore(state, c) == "1 changed, 0 inserted, 0 deleted"
         assert cp.verify(state, c) == (False, "1 differ, 0 missing, 0 extra")
         with store.engine.connect() as conn:
@@ -643,7 +698,8 @@ class TestUserTriggers:
 
 class TestChangeLog:
     def test_log_catches_insert_update_delete_and_key_change(
-            self, store: sr.Store, prices: sa.Table) -> None:
+        self, store: sr.Store, prices: sa.Table
+    ) -> None:
         """Every written key is logged (old and new key of a key change); restore undoes all."""
         before = rows_of(store, prices)
         cp, c = table_checkpoint(store.engine, prices), ctx(store)
@@ -655,29 +711,35 @@ class TestChangeLog:
             conn.execute(prices.update().where(prices.c.sku == "SKU-001").values(note="x"))
             conn.execute(prices.delete().where(prices.c.sku == "SKU-002"))
             conn.execute(prices.update().where(prices.c.sku == "SKU-003").values(sku="SKU-903"))
-        assert log_keys(store, state) == [("SKU-001", "EU"), ("SKU-002", "US"),
-                                          ("SKU-003", "EU"), ("SKU-300", "US"),
-                                          ("SKU-903", "EU")]
+        assert log_keys(store, state) == [
+            ("SKU-001", "EU"),
+            ("SKU-002", "US"),
+            ("SKU-003", "EU"),
+            ("SKU-300", "US"),
+            ("SKU-903", "EU"),
+        ]
         assert cp.restore(state, c) == "1 changed, 2 inserted, 2 deleted"
         assert rows_of(store, prices) == before
 
-    def test_restore_compares_only_logged_keys(
-            self, store: sr.Store, prices: sa.Table) -> None:
+    def test_restore_compares_only_logged_keys(self, store: sr.Store, prices: sa.Table) -> None:
         """With a complete log, rows whose key is not logged are not even compared."""
         cp, c = table_checkpoint(store.engine, prices), ctx(store)
         state = cp.capture(c)
         with store.engine.begin() as conn:
-            conn.execute(prices.update().where(prices.c.sku.in_(["SKU-006", "SKU-007"]))
-                         .values(note="x"))
-            log = sa.Table(str(state["log"]), sa.MetaData(), schema=store.schema,
-                           autoload_with=store.engine)
+            conn.execute(
+                prices.update().where(prices.c.sku.in_(["SKU-006", "SKU-007"])).values(note="x")
+            )
+            log = sa.Table(
+                str(state["log"]), sa.MetaData(), schema=store.schema, autoload_with=store.engine
+            )
             conn.execute(log.delete().where(log.c.sku == "SKU-007"))  # hide one change
         assert cp.restore(state, c) == "1 changed, 0 inserted, 0 deleted"
         notes = {r[0]: r[6] for r in rows_of(store, prices)}
         assert (notes["SKU-006"], notes["SKU-007"]) == ("note 6", "x")
 
     def test_incomplete_log_falls_back_to_whole_table(
-            self, store: sr.Store, prices: sa.Table) -> None:
+        self, store: sr.Store, prices: sa.Table
+    ) -> None:
         """A trigger gone (writes unlogged since): the whole table is compared."""
         before = rows_of(store, prices)
         cp, c = table_checkpoint(store.engine, prices), ctx(store)
@@ -692,7 +754,8 @@ class TestChangeLog:
 
     @pytest.mark.postgres
     def test_truncate_falls_back_to_whole_table(
-            self, backend: Backend, store: sr.Store, prices: sa.Table) -> None:
+        self, backend: Backend, store: sr.Store, prices: sa.Table
+    ) -> None:
         """TRUNCATE (no row triggers) marks the log full: every row is put back."""
         if backend.name != "postgresql":
             pytest.skip("SQLite has no TRUNCATE")
@@ -705,7 +768,8 @@ class TestChangeLog:
         assert rows_of(store, prices) == before
 
     def test_triggers_and_log_gone_after_finish_and_restore(
-            self, store: sr.Store, prices: sa.Table) -> None:
+        self, store: sr.Store, prices: sa.Table
+    ) -> None:
         """finish() drops triggers and log but keeps the snapshot; restore drops them too."""
         cp = table_checkpoint(store.engine, prices)
         c1, c2 = ctx(store, 1), ctx(store, 2)
@@ -762,20 +826,21 @@ class TestSnapshotFile:
         with pytest.raises(sr.SnapshotTamperedError, match="another release"):
             cp.restore(state, ctx(store))
 
-
     def test_file_and_log_keyed_without_rowid(self, store: sr.Store, prices: sa.Table) -> None:
         """Snapshot and log are WITHOUT ROWID tables keyed by the key; rows in key order."""
         cp, c = table_checkpoint(store.engine, prices), ctx(store)
         state = cp.capture(c)
         with contextlib.closing(sqlite3.connect(snapshot_file(store, state))) as db:
             (snap_sql,) = db.execute(
-                "SELECT sql FROM sqlite_master WHERE type = 'table'").fetchone()
+                "SELECT sql FROM sqlite_master WHERE type = 'table'"
+            ).fetchone()
             keys = db.execute(f'SELECT sku, store FROM "{state["snapshot"]}"').fetchall()  # noqa: S608 - a name the test made
         assert snap_sql.endswith("PRIMARY KEY (sku, store)) WITHOUT ROWID")
         assert keys == sorted(keys)
         with store.engine.connect() as conn:
-            log_sql = conn.execute(sa.text("SELECT sql FROM sqlite_master WHERE name = :n"),
-                                   {"n": state["log"]}).scalar_one()
+            log_sql = conn.execute(
+                sa.text("SELECT sql FROM sqlite_master WHERE name = :n"), {"n": state["log"]}
+            ).scalar_one()
         assert log_sql.endswith("PRIMARY KEY (sku, store)) WITHOUT ROWID")
         before = rows_of(store, prices)
         mess_up(store, prices)
@@ -791,14 +856,20 @@ class TestSnapshotFile:
         with _snapfile.attached(store.engine, path, "planning", create=False) as conn:
             snap = cp._plan(state, _snapfile.ALIAS)
             for logged in (log, None):
-                diff = Diff(prices, snap, ["sku", "store"], where=None, dialect="sqlite",
-                            logged=logged)
-                for statement in (diff.update_changed(), diff.delete_extra(),
-                                  diff.insert_missing()):
-                    sql = str(statement.compile(dialect=conn.dialect,
-                                                compile_kwargs={"literal_binds": True}))
-                    plan = [str(r[3]) for r in conn.exec_driver_sql(
-                        f"EXPLAIN QUERY PLAN {sql}")]
+                diff = Diff(
+                    prices, snap, ["sku", "store"], where=None, dialect="sqlite", logged=logged
+                )
+                for statement in (
+                    diff.update_changed(),
+                    diff.delete_extra(),
+                    diff.insert_missing(),
+                ):
+                    sql = str(
+                        statement.compile(
+                            dialect=conn.dialect, compile_kwargs={"literal_binds": True}
+                        )
+                    )
+                    plan = [str(r[3]) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")]
                     scans = [p for p in plan if p.startswith("SCAN")]
                     assert len(scans) == (0 if logged is not None else 1), plan
                     assert not any("AUTOMATIC" in p or "TEMP B-TREE" in p for p in plan), plan
@@ -830,7 +901,8 @@ class TestRowHash:
             conn.execute(prices.update().where(prices.c.sku == "SKU-006").values(note="x"))
 
     def test_altered_row_applied_on_log_path_refused(
-            self, store: sr.Store, prices: sa.Table) -> None:
+        self, store: sr.Store, prices: sa.Table
+    ) -> None:
         """A snapshot row the restore would put back, altered: refused, nothing restored."""
         cp, c = table_checkpoint(store.engine, prices), ctx(store)
         state = cp.capture(c)
@@ -856,13 +928,18 @@ class TestRowHash:
         cp, c = table_checkpoint(store.engine, prices), ctx(store)
         state = cp.capture(c)
         self.change_one(store, prices)
-        forge(store, state, "INSERT INTO {snap} (sku, store, sr_h) "
-                            "SELECT 'SKU-X', 'US', sr_h FROM {snap} WHERE sku = 'SKU-001'")
+        forge(
+            store,
+            state,
+            "INSERT INTO {snap} (sku, store, sr_h) "
+            "SELECT 'SKU-X', 'US', sr_h FROM {snap} WHERE sku = 'SKU-001'",
+        )
         with pytest.raises(sr.SnapshotTamperedError, match="21 rows now, 20 recorded"):
             cp.restore(state, c)
 
     def test_altered_row_not_applied_is_not_put_back(
-            self, store: sr.Store, prices: sa.Table) -> None:
+        self, store: sr.Store, prices: sa.Table
+    ) -> None:
         """An altered row outside the blast radius is never read into the table."""
         before = rows_of(store, prices)
         cp, c = table_checkpoint(store.engine, prices), ctx(store)
@@ -882,10 +959,14 @@ class TestRowHash:
         with pytest.raises(sr.SnapshotTamperedError, match="1 of the rows"):
             cp.restore(state, c)
 
-    @pytest.mark.parametrize(("forgery", "match"), [
-        ("UPDATE {snap} SET price = 1 WHERE sku = 'SKU-007'", "1 of the rows this restore"),
-        ("UPDATE {snap} SET sr_h = sr_h + 1 WHERE sku = 'SKU-011'", "content changed"),
-    ], ids=["altered-row", "forged-hash"])
+    @pytest.mark.parametrize(
+        ("forgery", "match"),
+        [
+            ("UPDATE {snap} SET price = 1 WHERE sku = 'SKU-007'", "1 of the rows this restore"),
+            ("UPDATE {snap} SET sr_h = sr_h + 1 WHERE sku = 'SKU-011'", "content changed"),
+        ],
+        ids=["altered-row", "forged-hash"],
+    )
     def test_wiped_table_refuses_an_altered_snapshot(
         self, store: sr.Store, prices: sa.Table, forgery: str, match: str
     ) -> None:
@@ -913,8 +994,10 @@ class TestRowHash:
             conn.execute(prices.delete().where(prices.c.sku == "SKU-006"))
         assert cp.restore(state, c) == "0 changed, 1 inserted, 0 deleted"
         assert rows_of(store, prices) == before
-        live = [col["name"] for col in sa.inspect(store.engine).get_columns(
-            "prices", schema=store.schema)]
+        live = [
+            col["name"]
+            for col in sa.inspect(store.engine).get_columns("prices", schema=store.schema)
+        ]
         assert live == [col.name for col in prices.columns]
 
     def test_seed_not_in_state(self, store: sr.Store, prices: sa.Table) -> None:
@@ -924,4 +1007,3 @@ class TestRowHash:
         c = ctx(store)
         state = table_checkpoint(store.engine, prices).capture(c)
         assert not any(str(s) in repr(state) for s in seeds(c))
-

@@ -30,22 +30,29 @@ class Boom(Exception):  # noqa: N818 - the job's own error
     pass
 
 
-def make_tables(store: sr.Store, *, on_delete: str | None = None,
-                deferrable: bool = False) -> tuple[sa.Table, sa.Table]:
+def make_tables(
+    store: sr.Store, *, on_delete: str | None = None, deferrable: bool = False
+) -> tuple[sa.Table, sa.Table]:
     """``orders`` and ``lines`` (a foreign key to ``orders``), two orders of one line."""
     md = sa.MetaData(schema=store.schema)
-    orders = sa.Table("orders", md, sa.Column("id", sa.Integer, primary_key=True),
-                      sa.Column("total", sa.Integer))
-    fk = sa.ForeignKey(orders.c.id, ondelete=on_delete,
-                       deferrable=deferrable or None)
-    lines = sa.Table("lines", md, sa.Column("id", sa.Integer, primary_key=True),
-                     sa.Column("order_id", sa.Integer, fk, nullable=on_delete == "SET NULL"),
-                     sa.Column("qty", sa.Integer))
+    orders = sa.Table(
+        "orders", md, sa.Column("id", sa.Integer, primary_key=True), sa.Column("total", sa.Integer)
+    )
+    fk = sa.ForeignKey(orders.c.id, ondelete=on_delete, deferrable=deferrable or None)
+    lines = sa.Table(
+        "lines",
+        md,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("order_id", sa.Integer, fk, nullable=on_delete == "SET NULL"),
+        sa.Column("qty", sa.Integer),
+    )
     md.create_all(store.engine)
     with store.engine.begin() as conn:
         conn.execute(orders.insert(), [{"id": 1, "total": 10}, {"id": 2, "total": 20}])
-        conn.execute(lines.insert(), [{"id": 1, "order_id": 1, "qty": 1},
-                                      {"id": 2, "order_id": 2, "qty": 2}])
+        conn.execute(
+            lines.insert(),
+            [{"id": 1, "order_id": 1, "qty": 1}, {"id": 2, "order_id": 2, "qty": 2}],
+        )
     return orders, lines
 
 
@@ -58,15 +65,15 @@ def fixture_tables(store: sr.Store) -> Iterator[tuple[sa.Table, sa.Table]]:
 
 def contents(store: sr.Store, *tables: sa.Table) -> list[list[tuple[Any, ...]]]:
     with store.engine.connect() as conn:
-        return [[tuple(r) for r in conn.execute(sa.select(t).order_by(t.c.id))]
-                for t in tables]
+        return [[tuple(r) for r in conn.execute(sa.select(t).order_by(t.c.id))] for t in tables]
 
 
 def contents_by(store: sr.Store, *tables: sa.Table) -> list[list[tuple[Any, ...]]]:
     """Every row of each table, ordered by its primary key."""
     with store.engine.connect() as conn:
-        return [[tuple(r) for r in conn.execute(sa.select(t).order_by(*t.primary_key))]
-                for t in tables]
+        return [
+            [tuple(r) for r in conn.execute(sa.select(t).order_by(*t.primary_key))] for t in tables
+        ]
 
 
 def reorganise(store: sr.Store, orders: sa.Table, lines: sa.Table) -> None:
@@ -81,6 +88,7 @@ def reorganise(store: sr.Store, orders: sa.Table, lines: sa.Table) -> None:
 
 def fail_release(store: sr.Store, checkpoints: list[Any], job: Any) -> sr.RollbackReport:
     """Run ``job`` in a release that then fails; the rollback's report."""
+
     def run() -> None:
         with sr.release("orders", store=store, checkpoint=checkpoints):
             job()
@@ -93,15 +101,16 @@ def fail_release(store: sr.Store, checkpoints: list[Any], job: Any) -> sr.Rollba
 
 class TestTogether:
     @pytest.mark.parametrize("lines_first", [False, True])
-    def test_orders_and_lines_put_back(self, store: sr.Store,
-                                       tables: tuple[sa.Table, sa.Table], *,
-                                       lines_first: bool) -> None:
+    def test_orders_and_lines_put_back(
+        self, store: sr.Store, tables: tuple[sa.Table, sa.Table], *, lines_first: bool
+    ) -> None:
         """Whatever the order of the checkpoints, both tables come back, verified."""
         orders, lines = tables
         before = contents(store, orders, lines)
         cps = [sr.table_checkpoint(store.engine, t) for t in (orders, lines)]
-        report = fail_release(store, cps[::-1] if lines_first else cps,
-                              lambda: reorganise(store, orders, lines))
+        report = fail_release(
+            store, cps[::-1] if lines_first else cps, lambda: reorganise(store, orders, lines)
+        )
         assert (report.status, report.failed) == (ReleaseStatus.ROLLED_BACK, ())
         assert contents(store, orders, lines) == before
         assert all(c.ok for c in report.checks)
@@ -109,14 +118,18 @@ class TestTogether:
         assert details == ["0 changed, 1 inserted, 1 deleted", "1 changed, 1 inserted, 1 deleted"]
 
     def test_a_config_checkpoint_between_the_tables(
-            self, store: sr.Store, tables: tuple[sa.Table, sa.Table]) -> None:
+        self, store: sr.Store, tables: tuple[sa.Table, sa.Table]
+    ) -> None:
         """Config captured between the tables does not split them (it lives in the store)."""
         orders, lines = tables
         before = contents(store, orders, lines)
         pricing = store.config("pricing")
         pricing.publish({"floor": 1}, author="t")
-        cps = [sr.table_checkpoint(store.engine, orders), pricing,
-               sr.table_checkpoint(store.engine, lines)]
+        cps = [
+            sr.table_checkpoint(store.engine, orders),
+            pricing,
+            sr.table_checkpoint(store.engine, lines),
+        ]
 
         def job() -> None:
             pricing.publish({"floor": 0}, author="bug")
@@ -128,10 +141,12 @@ class TestTogether:
         assert pricing.current().content == {"floor": 1}
 
     @pytest.mark.parametrize("lines_first", [False, True])
-    @pytest.mark.parametrize(("on_delete", "deferrable"),
-                             [("CASCADE", False), ("SET NULL", False), (None, True)])
-    def test_foreign_key_kinds(self, store: sr.Store, on_delete: str | None, *,
-                               deferrable: bool, lines_first: bool) -> None:
+    @pytest.mark.parametrize(
+        ("on_delete", "deferrable"), [("CASCADE", False), ("SET NULL", False), (None, True)]
+    )
+    def test_foreign_key_kinds(
+        self, store: sr.Store, on_delete: str | None, *, deferrable: bool, lines_first: bool
+    ) -> None:
         """Cascades and deferrable keys: all put back.
 
         A cascade from the restore's own delete (``orders`` restored first: the new
@@ -144,8 +159,9 @@ class TestTogether:
         try:
             before = contents(store, orders, lines)
             cps = [sr.table_checkpoint(store.engine, t) for t in (orders, lines)]
-            report = fail_release(store, cps[::-1] if lines_first else cps,
-                                  lambda: reorganise(store, orders, lines))
+            report = fail_release(
+                store, cps[::-1] if lines_first else cps, lambda: reorganise(store, orders, lines)
+            )
             assert report.status is ReleaseStatus.ROLLED_BACK
             assert contents(store, orders, lines) == before
         finally:
@@ -153,7 +169,8 @@ class TestTogether:
 
     @pytest.mark.parametrize("forged", ["orders", "lines"])
     def test_a_tampered_snapshot_restores_neither(
-            self, store: sr.Store, tables: tuple[sa.Table, sa.Table], forged: str) -> None:
+        self, store: sr.Store, tables: tuple[sa.Table, sa.Table], forged: str
+    ) -> None:
         """Either snapshot altered: nothing of either table is restored."""
         orders, lines = tables
         cps = [sr.table_checkpoint(store.engine, t) for t in (orders, lines)]
@@ -170,14 +187,17 @@ class TestTogether:
         assert contents(store, orders, lines) == after
 
     def test_refused_for_good_restores_nothing(
-            self, store: sr.Store, tables: tuple[sa.Table, sa.Table]) -> None:
+        self, store: sr.Store, tables: tuple[sa.Table, sa.Table]
+    ) -> None:
         """A line whose order is outside every checkpoint: refused, nothing restored.
 
         The release's rollback fails, saying so, and its steps wait for `recover`.
         """
         orders, lines = tables
-        cps = [sr.table_checkpoint(store.engine, orders, where="id = 2"),
-               sr.table_checkpoint(store.engine, lines)]
+        cps = [
+            sr.table_checkpoint(store.engine, orders, where="id = 2"),
+            sr.table_checkpoint(store.engine, lines),
+        ]
 
         def job() -> None:
             with store.engine.begin() as conn:
@@ -190,7 +210,8 @@ class TestTogether:
         assert contents(store, orders) == [[(2, 0)]]  # the orders step rolled back too
 
     def test_database_failure_midway_restores_nothing_until_recover(
-            self, store: sr.Store, tables: tuple[sa.Table, sa.Table]) -> None:
+        self, store: sr.Store, tables: tuple[sa.Table, sa.Table]
+    ) -> None:
         """The connection fails between the statements: neither table is half-restored.
 
         The release waits in ``rollback_failed``; ``recover()`` then restores both.
@@ -201,8 +222,11 @@ class TestTogether:
         failures: list[str] = []
 
         def flaky(_conn: object, _cursor: object, statement: str, *_: object) -> None:
-            if not failures and statement.startswith("INSERT INTO") \
-                    and "lines" in statement.split("SELECT", maxsplit=1)[0]:
+            if (
+                not failures
+                and statement.startswith("INSERT INTO")
+                and "lines" in statement.split("SELECT", maxsplit=1)[0]
+            ):
                 failures.append(statement)
                 raise sa.exc.OperationalError(statement, {}, Exception("connection lost"))
 
@@ -216,8 +240,7 @@ class TestTogether:
         finally:
             sa.event.remove(store.engine, "before_cursor_execute", flaky)
         assert failures  # it did fail midway
-        assert contents(store, orders, lines) == [[(2, 20), (3, 30)],
-                                                  [(2, 3, 9), (3, 3, 3)]]
+        assert contents(store, orders, lines) == [[(2, 20), (3, 30)], [(2, 3, 9), (3, 3, 3)]]
         [report] = store.recover(checkpoint=cps)
         assert report.status is ReleaseStatus.ROLLED_BACK
         assert contents(store, orders, lines) == before
@@ -230,15 +253,32 @@ class TestTogether:
         """
         md = sa.MetaData(schema=store.schema)
         deferrable = store.dialect == "postgresql" or None
-        orders = sa.Table("orders", md, sa.Column("id", sa.Integer, primary_key=True),
-                          sa.Column("main_line", sa.Integer))
-        lines = sa.Table("lines", md, sa.Column("id", sa.Integer, primary_key=True),
-                         sa.Column("order_id", sa.Integer,
-                                   sa.ForeignKey(orders.c.id, deferrable=deferrable),
-                                   nullable=False))
-        orders.append_constraint(sa.ForeignKeyConstraint(
-            ["main_line"], [lines.c.id], use_alter=True, name="orders_main_line",
-            deferrable=deferrable))
+        orders = sa.Table(
+            "orders",
+            md,
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("main_line", sa.Integer),
+        )
+        lines = sa.Table(
+            "lines",
+            md,
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column(
+                "order_id",
+                sa.Integer,
+                sa.ForeignKey(orders.c.id, deferrable=deferrable),
+                nullable=False,
+            ),
+        )
+        orders.append_constraint(
+            sa.ForeignKeyConstraint(
+                ["main_line"],
+                [lines.c.id],
+                use_alter=True,
+                name="orders_main_line",
+                deferrable=deferrable,
+            )
+        )
         md.create_all(store.engine)
         try:
             with store.engine.begin() as conn:
@@ -262,13 +302,16 @@ class TestTogether:
                 conn.execute(orders.update().values(main_line=None))
             md.drop_all(store.engine)
 
-    def test_one_table_twice_emptied(self, store: sr.Store,
-                                     tables: tuple[sa.Table, sa.Table]) -> None:
+    def test_one_table_twice_emptied(
+        self, store: sr.Store, tables: tuple[sa.Table, sa.Table]
+    ) -> None:
         """The same table checkpointed whole and in part, then emptied: refilled once."""
         orders, _ = tables
         before = contents(store, orders)
-        cps = [sr.table_checkpoint(store.engine, orders),
-               sr.table_checkpoint(store.engine, orders, where="id = 1")]
+        cps = [
+            sr.table_checkpoint(store.engine, orders),
+            sr.table_checkpoint(store.engine, orders, where="id = 1"),
+        ]
 
         def job() -> None:
             with store.engine.begin() as conn:
@@ -277,19 +320,23 @@ class TestTogether:
                 conn.execute(sa.delete(tables[1]))
                 conn.execute(orders.delete())
 
-        report = fail_release(store, [*cps, sr.table_checkpoint(store.engine, tables[1])],
-                              job)
+        report = fail_release(store, [*cps, sr.table_checkpoint(store.engine, tables[1])], job)
         assert report.status is ReleaseStatus.ROLLED_BACK
         assert contents(store, orders) == before
 
     def test_stamping_trigger_does_not_stop_the_restore(
-            self, store: sr.Store, tables: tuple[sa.Table, sa.Table]) -> None:
+        self, store: sr.Store, tables: tuple[sa.Table, sa.Table]
+    ) -> None:
         """A trigger that stamps every updated row: restored once, the check says so."""
         orders, lines = tables
         ddl = stamping_trigger(
-            store, "orders", column="total", assign="NEW.total := NEW.total + 1000",
+            store,
+            "orders",
+            column="total",
+            assign="NEW.total := NEW.total + 1000",
             update="UPDATE orders SET total = NEW.total + 1000 WHERE id = NEW.id",
-            when="WHEN NEW.total < 1000")
+            when="WHEN NEW.total < 1000",
+        )
         cps = [sr.table_checkpoint(store.engine, t) for t in (orders, lines)]
 
         def job() -> None:
@@ -310,25 +357,34 @@ class TestTogether:
         if store.dialect != "postgresql":
             pytest.skip("ALWAYS identities are PostgreSQL's")
         md = sa.MetaData(schema=store.schema)
-        orders = sa.Table("orders", md, sa.Column("code", sa.String(8), primary_key=True),
-                          sa.Column("id", sa.Integer, sa.Identity(always=True)))
-        lines = sa.Table("lines", md, sa.Column("id", sa.Integer, primary_key=True),
-                         sa.Column("code", sa.String(8),
-                                   sa.ForeignKey(orders.c.code, ondelete="CASCADE")),
-                         sa.Column("qty", sa.Integer))
+        orders = sa.Table(
+            "orders",
+            md,
+            sa.Column("code", sa.String(8), primary_key=True),
+            sa.Column("id", sa.Integer, sa.Identity(always=True)),
+        )
+        lines = sa.Table(
+            "lines",
+            md,
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("code", sa.String(8), sa.ForeignKey(orders.c.code, ondelete="CASCADE")),
+            sa.Column("qty", sa.Integer),
+        )
         md.create_all(store.engine)
         try:
             with store.engine.begin() as conn:
                 conn.execute(orders.insert(), [{"code": "A"}, {"code": "B"}])
-                conn.execute(lines.insert(), [{"id": i, "code": "AB"[i % 2], "qty": i}
-                                              for i in range(20)])
+                conn.execute(
+                    lines.insert(), [{"id": i, "code": "AB"[i % 2], "qty": i} for i in range(20)]
+                )
             before = contents_by(store, orders, lines)
             cps = [sr.table_checkpoint(store.engine, t) for t in (lines, orders)]
 
             def job() -> None:
                 with store.engine.begin() as conn:
-                    conn.execute(orders.update().where(orders.c.code == "A").values(
-                        id=sa.text("DEFAULT")))
+                    conn.execute(
+                        orders.update().where(orders.c.code == "A").values(id=sa.text("DEFAULT"))
+                    )
                     conn.execute(lines.update().where(lines.c.id == 1).values(qty=99))
 
             report = fail_release(store, cps, job)
@@ -340,11 +396,16 @@ class TestTogether:
 
     def test_two_databases_at_one_url(self, store: sr.Store) -> None:
         """Two in-memory SQLite databases share a URL: each restored on its own engine."""
-        engines = [sa.create_engine("sqlite://", poolclass=sa.pool.StaticPool)
-                   for _ in range(2)]
-        stocks = [sa.Table(f"stock{i}", sa.MetaData(),
-                           sa.Column("sku", sa.String(8), primary_key=True),
-                           sa.Column("qty", sa.Integer)) for i in range(2)]
+        engines = [sa.create_engine("sqlite://", poolclass=sa.pool.StaticPool) for _ in range(2)]
+        stocks = [
+            sa.Table(
+                f"stock{i}",
+                sa.MetaData(),
+                sa.Column("sku", sa.String(8), primary_key=True),
+                sa.Column("qty", sa.Integer),
+            )
+            for i in range(2)
+        ]
         for i, (engine, stock) in enumerate(zip(engines, stocks, strict=True)):
             stock.metadata.create_all(engine)
             with engine.begin() as conn:
@@ -363,7 +424,8 @@ class TestTogether:
                 assert conn.execute(sa.select(stock.c.qty)).scalar_one() == i
 
     def test_no_deadlock_with_an_application_transaction(
-            self, store: sr.Store, tables: tuple[sa.Table, sa.Table]) -> None:
+        self, store: sr.Store, tables: tuple[sa.Table, sa.Table]
+    ) -> None:
         """PostgreSQL: an application writing orders then lines during the restore.
 
         The restore takes both locks at once or waits holding none, so the two
@@ -414,15 +476,24 @@ class TestTogether:
         then goes statement by statement and updates the child before the delete.
         """
         md = sa.MetaData(schema=store.schema)
-        cat = sa.Table("cat", md, sa.Column("id", sa.Integer, primary_key=True),
-                       sa.Column("name", sa.String(20), unique=True),
-                       sa.Column("parent_id", sa.Integer))
+        cat = sa.Table(
+            "cat",
+            md,
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("name", sa.String(20), unique=True),
+            sa.Column("parent_id", sa.Integer),
+        )
         cat.append_constraint(sa.ForeignKeyConstraint(["parent_id"], [cat.c.id]))
         md.create_all(store.engine)
         try:
             with store.engine.begin() as conn:
-                conn.execute(cat.insert(), [{"id": 1, "name": "root", "parent_id": None},
-                                            {"id": 2, "name": "child", "parent_id": 1}])
+                conn.execute(
+                    cat.insert(),
+                    [
+                        {"id": 1, "name": "root", "parent_id": None},
+                        {"id": 2, "name": "child", "parent_id": 1},
+                    ],
+                )
             before = contents(store, cat)
 
             def job() -> None:
@@ -447,9 +518,13 @@ class TestTogether:
         if deferrable and store.dialect != "postgresql":
             pytest.skip("DEFERRABLE constraints are PostgreSQL's")
         md = sa.MetaData(schema=store.schema)
-        listings = sa.Table("listings", md, sa.Column("id", sa.Integer, primary_key=True),
-                            sa.Column("sku", sa.String(8)),
-                            sa.UniqueConstraint("sku", deferrable=deferrable or None))
+        listings = sa.Table(
+            "listings",
+            md,
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("sku", sa.String(8)),
+            sa.UniqueConstraint("sku", deferrable=deferrable or None),
+        )
         md.create_all(store.engine)
         try:
             with store.engine.begin() as conn:
@@ -459,8 +534,7 @@ class TestTogether:
             def job() -> None:
                 with store.engine.begin() as conn:
                     for row, sku in ((1, "tmp"), (2, "A"), (1, "B")):
-                        conn.execute(listings.update().where(listings.c.id == row)
-                                     .values(sku=sku))
+                        conn.execute(listings.update().where(listings.c.id == row).values(sku=sku))
 
             cps = [sr.table_checkpoint(store.engine, listings)]
             if not deferrable:
@@ -474,8 +548,7 @@ class TestTogether:
         finally:
             md.drop_all(store.engine)
 
-    def test_twice_is_a_no_op(self, store: sr.Store,
-                              tables: tuple[sa.Table, sa.Table]) -> None:
+    def test_twice_is_a_no_op(self, store: sr.Store, tables: tuple[sa.Table, sa.Table]) -> None:
         """Restoring the same checkpoints again (as recover would) changes nothing."""
         orders, lines = tables
         before = contents(store, orders, lines)
@@ -484,14 +557,16 @@ class TestTogether:
         states = [cp.capture(c) for cp, c in zip(cps, ctxs, strict=True)]
         reorganise(store, orders, lines)
         items = list(zip(cps, states, ctxs, strict=True))
-        assert restore_tables(items) == ["0 changed, 1 inserted, 1 deleted",
-                                         "1 changed, 1 inserted, 1 deleted"]
+        assert restore_tables(items) == [
+            "0 changed, 1 inserted, 1 deleted",
+            "1 changed, 1 inserted, 1 deleted",
+        ]
         assert contents(store, orders, lines) == before
         assert restore_tables(items) == ["0 changed, 0 inserted, 0 deleted"] * 2
 
-    def test_more_files_than_one_attach(self, store: sr.Store,
-                                        tables: tuple[sa.Table, sa.Table],
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_more_files_than_one_attach(
+        self, store: sr.Store, tables: tuple[sa.Table, sa.Table], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         """SQLite: more snapshot files than one connection attaches go in turns."""
         if store.dialect != "sqlite":
             pytest.skip("snapshot files are SQLite's")
@@ -504,15 +579,17 @@ class TestTogether:
         with store.engine.begin() as conn:  # no foreign key in the way of turns
             conn.execute(orders.update().values(total=0))
             conn.execute(lines.update().values(qty=0))
-        assert restore_tables(list(zip(cps, states, ctxs, strict=True))) == [
-            "2 changed, 0 inserted, 0 deleted"] * 2
+        assert (
+            restore_tables(list(zip(cps, states, ctxs, strict=True)))
+            == ["2 changed, 0 inserted, 0 deleted"] * 2
+        )
         assert contents(store, orders, lines) == before
-
 
 
 class TestTamperedBatch:
     def test_one_tampered_manifest_refuses_the_whole_batch(
-            self, store: sr.Store, tables: tuple[sa.Table, sa.Table]) -> None:
+        self, store: sr.Store, tables: tuple[sa.Table, sa.Table]
+    ) -> None:
         """A batch member whose manifest does not verify: no table of the batch is restored."""
         orders, lines = tables
         cps = [sr.table_checkpoint(store.engine, t) for t in (orders, lines)]
@@ -522,17 +599,22 @@ class TestTamperedBatch:
             reorganise(store, orders, lines)
             with store.engine.begin() as conn:
                 row = conn.execute(sa.select(t).where(t.c.name.like("%orders%"))).one()
-                forged = row.manifest[:-2] + ("A" if row.manifest[-2] != "A" else "B") \
+                forged = (
+                    row.manifest[:-2]
+                    + ("A" if row.manifest[-2] != "A" else "B")
                     + row.manifest[-1]
-                conn.execute(sa.update(t).where(t.c.release_id == row.release_id,
-                                                t.c.seq == row.seq).values(manifest=forged))
+                )
+                conn.execute(
+                    sa.update(t)
+                    .where(t.c.release_id == row.release_id, t.c.seq == row.seq)
+                    .values(manifest=forged)
+                )
                 release_id = row.release_id
             sr.resign_release(store, release_id, force=True)  # the seal passes; the manifest not
 
         after: list[list[tuple[Any, ...]]] = []
         with pytest.raises(RollbackFailedError) as info:
-            fail_release(store, cps, lambda: (job(), after.extend(contents(store, orders,
-                                                                             lines))))
+            fail_release(store, cps, lambda: (job(), after.extend(contents(store, orders, lines))))
         report = info.value.report
         assert isinstance(report, sr.RollbackReport)
         assert report.status is ReleaseStatus.ROLLBACK_FAILED
@@ -547,9 +629,16 @@ class TestForeignKeyActions:
         """``parents`` and ``kids`` (ON UPDATE CASCADE, ON DELETE SET NULL), three of each."""
         md = sa.MetaData(schema=store.schema)
         parents = sa.Table("parents", md, sa.Column("id", sa.Integer, primary_key=True))
-        kids = sa.Table("kids", md, sa.Column("id", sa.Integer, primary_key=True),
-                        sa.Column("parent_id", sa.Integer, sa.ForeignKey(
-                            parents.c.id, onupdate="CASCADE", ondelete="SET NULL")))
+        kids = sa.Table(
+            "kids",
+            md,
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column(
+                "parent_id",
+                sa.Integer,
+                sa.ForeignKey(parents.c.id, onupdate="CASCADE", ondelete="SET NULL"),
+            ),
+        )
         md.create_all(store.engine)
         with store.engine.begin() as conn:
             conn.execute(parents.insert(), [{"id": n} for n in (1, 2, 3)])
@@ -558,7 +647,8 @@ class TestForeignKeyActions:
         md.drop_all(store.engine)
 
     def test_the_jobs_own_cascades_run_and_roll_back(
-            self, store: sr.Store, family: tuple[sa.Table, sa.Table]) -> None:
+        self, store: sr.Store, family: tuple[sa.Table, sa.Table]
+    ) -> None:
         """A checkpointed child table does not break the job's valid ON UPDATE/DELETE actions."""
         parents, kids = family
         before = contents(store, parents, kids)

@@ -55,13 +55,22 @@ class TestErrorRate:
         for _ in range(50):
             oks = [rng.random() > 0.2 for _ in range(rng.randint(1, 60))]
             trig = ErrorRate(max=0.15, min_calls=10, window=rng.choice([None, 5.0, 20.0]))
-            assert trig(_obs(*oks)) == trig([Observation(ok, None, i)
-                                             for i, ok in enumerate(oks)])
+            assert trig(_obs(*oks)) == trig([Observation(ok, None, i) for i, ok in enumerate(oks)])
 
-    @pytest.mark.parametrize("kwargs", [{"max": 1.0}, {"max": -0.1}, {"min_calls": 0},
-                                        {"window": 0}, {"window": timedelta(0)},
-                                        {"max": True}, {"window": "a"}, {"window": [1]},
-                                        {"window": float("inf")}])
+    @pytest.mark.parametrize(
+        "kwargs",
+        [
+            {"max": 1.0},
+            {"max": -0.1},
+            {"min_calls": 0},
+            {"window": 0},
+            {"window": timedelta(0)},
+            {"max": True},
+            {"window": "a"},
+            {"window": [1]},
+            {"window": float("inf")},
+        ],
+    )
     def test_bad_arguments_are_typed_errors(self, kwargs: dict[str, object]) -> None:
         """Out-of-range settings raise InvalidArgumentError."""
         with pytest.raises(InvalidArgumentError):
@@ -69,8 +78,10 @@ class TestErrorRate:
 
     def test_repr_names_the_settings(self) -> None:
         """The repr (used in RollbackTriggered) shows the settings."""
-        assert repr(ErrorRate(max=0.05, min_calls=50, window=60)) == \
-            "ErrorRate(max=0.05, min_calls=50, window=60)"
+        assert (
+            repr(ErrorRate(max=0.05, min_calls=50, window=60))
+            == "ErrorRate(max=0.05, min_calls=50, window=60)"
+        )
 
 
 class TestLatency:
@@ -116,9 +127,12 @@ class TestObserve:
         """The observe() that trips raises RollbackTriggered and the release rolls back."""
         box = Box("prices", 1)
         calls = 0
-        with pytest.raises(RollbackTriggered) as info, release(  # noqa: PT012 - the body
-                "sync", store=store, checkpoint=[box],
-                trigger=ErrorRate(max=0.2, min_calls=5)) as rel:
+        with (  # noqa: PT012 - the body is under test
+            pytest.raises(RollbackTriggered) as info,
+            release(
+                "sync", store=store, checkpoint=[box], trigger=ErrorRate(max=0.2, min_calls=5)
+            ) as rel,
+        ):
             box.value = 2
             for ok in [True, True, False, False, True, True]:
                 calls += 1
@@ -135,12 +149,15 @@ class TestObserve:
 
     def test_custom_predicate(self, sqlite_store: sr.Store) -> None:
         """Any callable over the observations is a trigger, named by __name__."""
+
         def two_slow_calls(obs: object) -> bool:
             return sum(o.latency > 1 for o in obs) >= 2  # type: ignore[attr-defined]
 
         assert describe_trigger(two_slow_calls) == "two_slow_calls"
-        with pytest.raises(RollbackTriggered, match="two_slow_calls") as info, release(  # noqa: PT012
-                "job", store=sqlite_store, trigger=two_slow_calls) as rel:
+        with (  # noqa: PT012 - the body is under test
+            pytest.raises(RollbackTriggered, match="two_slow_calls") as info,
+            release("job", store=sqlite_store, trigger=two_slow_calls) as rel,
+        ):
             rel.observe(ok=True, latency=2.0)
             rel.observe(ok=True, latency=0.1)
             rel.observe(ok=True, latency=3.0)

@@ -21,9 +21,7 @@ __all__ = [
     "freeze",
 ]
 
-JSONValue: TypeAlias = (
-    dict[str, "JSONValue"] | list["JSONValue"] | str | int | float | bool | None
-)
+JSONValue: TypeAlias = dict[str, "JSONValue"] | list["JSONValue"] | str | int | float | bool | None
 
 _MAX_DEPTH = 64
 _MAX_INT_BITS = 13_000  # about 4,000 decimal digits
@@ -72,23 +70,32 @@ class _Walk:
             return value
         if isinstance(value, float):
             if not math.isfinite(value):
-                _bad(path, f"{value!r} is not a finite number",
-                     "store a finite number, null or a string instead")
+                _bad(
+                    path,
+                    f"{value!r} is not a finite number",
+                    "store a finite number, null or a string instead",
+                )
             return value
         if isinstance(value, Mapping):
             return self.mapping(value, path, depth)
         if isinstance(value, (list, tuple)):
             return [self.value(v, f"{path}[{i}]", depth + 1) for i, v in enumerate(value)]
-        _bad(path, f"values of type {type(value).__name__} cannot be stored",
-             "convert it to a string, number, bool, null, list or object first")
+        _bad(
+            path,
+            f"values of type {type(value).__name__} cannot be stored",
+            "convert it to a string, number, bool, null, list or object first",
+        )
         return None  # pragma: no cover - _bad raises
 
     def mapping(self, value: Mapping[Any, Any], path: str, depth: int) -> JSONValue:
         out: dict[str, JSONValue] = {}
         for key, item in value.items():
             if not isinstance(key, str):
-                _bad(path, f"key {key!r} is a {type(key).__name__}",
-                     "JSON object keys must be strings")
+                _bad(
+                    path,
+                    f"key {key!r} is a {type(key).__name__}",
+                    "JSON object keys must be strings",
+                )
             _check_text(key, f"{path} (a key)")
             out[key] = self.value(item, f"{path}.{key}", depth + 1)
         return out
@@ -105,8 +112,11 @@ def _check_text(value: str, path: str) -> str:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:
-        _bad(path, f"the text holds a lone surrogate ({value[exc.start]!r}) that UTF-8 "
-             "cannot encode", "decode the source text properly (e.g. errors='replace')")
+        _bad(
+            path,
+            f"the text holds a lone surrogate ({value[exc.start]!r}) that UTF-8 cannot encode",
+            "decode the source text properly (e.g. errors='replace')",
+        )
     return value
 
 

@@ -81,9 +81,11 @@ class RollbackReport(BaseModel):
             + (f", {self.verification.value}" if self.verification else "")
             + (f" in {ttr:.2f} s" if ttr is not None else ""),
             f"  reason: {self.reason}" if self.reason else "",
-            (f"  restored: {len(self.restored)}, failed: {len(self.failed)}, "
-             f"kept: {len(self.kept)}, checks: {sum(c.ok for c in self.checks)}/"
-             f"{len(self.checks)} passed"),
+            (
+                f"  restored: {len(self.restored)}, failed: {len(self.failed)}, "
+                f"kept: {len(self.kept)}, checks: {sum(c.ok for c in self.checks)}/"
+                f"{len(self.checks)} passed"
+            ),
         ]
         lines += [f"  failed: {s.name}: {s.detail}" for s in self.failed]
         lines += [f"  kept: {s.name}: {s.detail}" for s in self.kept]

@@ -41,38 +41,54 @@ class SealedTable:
     fields: tuple[str, ...]
 
     def _message(self, key: Sequence[object], values: Mapping[str, Any]) -> bytes:
-        body = [SEAL_VERSION, self.table, list(key),
-                [[name, values[name]] for name in self.fields]]
+        body = [
+            SEAL_VERSION,
+            self.table,
+            list(key),
+            [[name, values[name]] for name in self.fields],
+        ]
         return canonical_dumps(body).encode("utf-8", "surrogatepass")
 
     def seal(self, signer: Signer, key: Sequence[object], values: Mapping[str, Any]) -> str:
         """The MAC of one row: ``values`` must hold every sealed column (None allowed)."""
         return signer.mac(self._message(key, values))
 
-    def matches(self, signer: Signer, key: Sequence[object], values: Mapping[str, Any],
-                mac: object) -> bool:
+    def matches(
+        self, signer: Signer, key: Sequence[object], values: Mapping[str, Any], mac: object
+    ) -> bool:
         """Whether ``mac`` is the seal of the row as it is."""
         return signer.mac_matches(self._message(key, values), mac)
 
-    def check(self, signer: Signer, key: Sequence[object], values: Mapping[str, Any], *,
-              what: str, release_id: str) -> None:
+    def check(
+        self,
+        signer: Signer,
+        key: Sequence[object],
+        values: Mapping[str, Any],
+        *,
+        what: str,
+        release_id: str,
+    ) -> None:
         """Raise `RecordTamperedError` (`UnsignedRecordError` if unsealed) unless it verifies.
 
         ``values`` holds the sealed columns and ``mac``.
         """
         mac = values.get("mac")
         if mac is None:
-            msg = (f"{what} was recorded before records were sealed, so nothing proves it was "
-                   f"not altered; nothing was sent or restored from it. Check the release's "
-                   f"records ('safe-release releases show {release_id}'), then seal them with "
-                   f"'{RESIGN_COMMAND} {release_id}' and run the rollback again")
+            msg = (
+                f"{what} was recorded before records were sealed, so nothing proves it was "
+                f"not altered; nothing was sent or restored from it. Check the release's "
+                f"records ('safe-release releases show {release_id}'), then seal them with "
+                f"'{RESIGN_COMMAND} {release_id}' and run the rollback again"
+            )
             raise UnsignedRecordError(msg, table=self.table, key=tuple(key))
         if not self.matches(signer, key, values, mac):
-            msg = (f"{what} does not verify with the store's signing key: it was altered, "
-                   f"copied from another release, or sealed with another key; nothing was sent "
-                   f"or restored from it. Find out who changed table {self.table} and restore "
-                   "the row from a backup (or, once a person has checked it, re-seal it with "
-                   f"'{RESIGN_COMMAND} {release_id} --force'); then run the rollback again")
+            msg = (
+                f"{what} does not verify with the store's signing key: it was altered, "
+                f"copied from another release, or sealed with another key; nothing was sent "
+                f"or restored from it. Find out who changed table {self.table} and restore "
+                "the row from a backup (or, once a person has checked it, re-seal it with "
+                f"'{RESIGN_COMMAND} {release_id} --force'); then run the rollback again"
+            )
             raise RecordTamperedError(msg, table=self.table, key=tuple(key))
 
     def values(self, row: Any) -> dict[str, Any]:
@@ -81,15 +97,32 @@ class SealedTable:
         return {name: mapping[name] for name in (*self.fields, "mac")}
 
 
-RELEASES = SealedTable("sr_release", ("name", "scope", "status", "verification", "on_failure",
-                                      "owner", "error", "report"))
+RELEASES = SealedTable(
+    "sr_release",
+    ("name", "scope", "status", "verification", "on_failure", "owner", "error", "report"),
+)
 """``sr_release`` rows, keyed by ``(id,)``."""
 
-CHECKPOINTS = SealedTable("sr_checkpoint", ("scope", "kind", "name", "state", "manifest",
-                                            "status", "detail"))
+CHECKPOINTS = SealedTable(
+    "sr_checkpoint", ("scope", "kind", "name", "state", "manifest", "status", "detail")
+)
 """``sr_checkpoint`` rows, keyed by ``(release_id, seq)``."""
 
-LEDGER = SealedTable("sr_ledger", ("scope", "adapter", "operation", "side_effect", "target",
-                                   "idem_key", "request", "inverse", "state", "response",
-                                   "comp_state", "comp_detail"))
+LEDGER = SealedTable(
+    "sr_ledger",
+    (
+        "scope",
+        "adapter",
+        "operation",
+        "side_effect",
+        "target",
+        "idem_key",
+        "request",
+        "inverse",
+        "state",
+        "response",
+        "comp_state",
+        "comp_detail",
+    ),
+)
 """``sr_ledger`` rows, keyed by ``(release_id, id)``."""

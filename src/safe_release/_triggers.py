@@ -81,7 +81,7 @@ class Observations(Sequence[Observation]):
         """Observations slower than ``threshold`` seconds from index ``start`` on."""
         with self._lock:
             sums = self._slower.setdefault(threshold, [0])
-            for item in self._items[len(sums) - 1:]:
+            for item in self._items[len(sums) - 1 :]:
                 sums.append(sums[-1] + (item.latency is not None and item.latency > threshold))
             return sums[len(self._items)] - sums[start]
 
@@ -143,7 +143,9 @@ class ErrorRate:
     """
 
     def __init__(
-        self, max: float = 0.05, min_calls: int = 50,  # noqa: A002 - the documented name
+        self,
+        max: float = 0.05,  # noqa: A002 - max= is the public keyword
+        min_calls: int = 50,
         window: float | timedelta | None = None,
     ) -> None:
         if isinstance(max, bool) or not isinstance(max, (int, float)) or not 0 <= max < 1:
@@ -175,7 +177,10 @@ class Latency:
     """
 
     def __init__(
-        self, *, p95: float | timedelta, min_calls: int = 50,
+        self,
+        *,
+        p95: float | timedelta,
+        min_calls: int = 50,
         window: float | timedelta | None = None,
     ) -> None:
         threshold = _seconds(p95, "p95")

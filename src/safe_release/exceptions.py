@@ -325,7 +325,12 @@ class ContractBlockedError(MigrationError):
     """A contract revision was refused: an application version that needs the old shape is live."""
 
     def __init__(
-        self, message: str, *, app: str, version: str, revision: str | None = None,
+        self,
+        message: str,
+        *,
+        app: str,
+        version: str,
+        revision: str | None = None,
     ) -> None:
         super().__init__(message, revision=revision)
         self.app = app
@@ -389,8 +394,14 @@ class RateLimitedError(MarketplaceHTTPError):
         request_id: str | None = None,
         retry_after: float | None = None,
     ) -> None:
-        super().__init__(message, marketplace=marketplace, operation=operation, status=status,
-                         code=code, request_id=request_id)
+        super().__init__(
+            message,
+            marketplace=marketplace,
+            operation=operation,
+            status=status,
+            code=code,
+            request_id=request_id,
+        )
         self.retry_after = retry_after
 
 

@@ -48,8 +48,10 @@ class Points:
             os.fsync(fh.fileno())
 
     def statement(self, _conn: object, _cursor: object, sql: str, *_args: object) -> None:
-        if threading.current_thread() is threading.main_thread() and \
-                not sql.lstrip().upper().startswith(("SELECT", "PRAGMA")):
+        if (
+            threading.current_thread() is threading.main_thread()
+            and not sql.lstrip().upper().startswith(("SELECT", "PRAGMA"))
+        ):
             self.last_sql = " ".join(sql.split())[:70]
 
     def commit(self, _conn: object) -> None:
@@ -103,16 +105,23 @@ def main(argv: list[str]) -> int:
     adapter = world.amazon(spec["seller"], transport=KillTransport(points))
     checkpoints = [pricing, table_checkpoint(erp, table)]
     try:
-        with release("price-sync", store=store, checkpoint=checkpoints, adapters=[adapter],
-                     scope=world.SCOPE, lease=spec["lease"]) as rel:
+        with release(
+            "price-sync",
+            store=store,
+            checkpoint=checkpoints,
+            adapters=[adapter],
+            scope=world.SCOPE,
+            lease=spec["lease"],
+        ) as rel:
             points.write("release", rel.id)
             world.run_job(erp, table, pricing, adapter)
             points.armed = True
             raise world.JobFailedError  # noqa: TRY301 - the job fails here, on purpose
     except world.JobFailedError as exc:
         report = getattr(exc, "rollback_report", None)
-        points.write("done", points.commits, points.patches,
-                     None if report is None else report.status.value)
+        points.write(
+            "done", points.commits, points.patches, None if report is None else report.status.value
+        )
         return 0
     finally:
         adapter.close()

@@ -42,7 +42,8 @@ class JobFailedError(Exception):
 def prices_table(schema: str | None) -> Table:
     """The ERP's prices table (in ``schema`` on PostgreSQL)."""
     return Table(
-        "erp_prices", MetaData(schema=schema),
+        "erp_prices",
+        MetaData(schema=schema),
         Column("sku", String(40), primary_key=True),
         Column("price", Numeric(10, 2), nullable=False),
         Column("qty", Integer, nullable=False),
@@ -53,8 +54,15 @@ def prices_table(schema: str | None) -> Table:
 def seed_erp(engine: Engine, table: Table) -> None:
     """Create and fill the ERP table."""
     table.metadata.create_all(engine)
-    rows = [{"sku": sku, "price": Decimal(f"{10 + n}.99"), "qty": n * 3,
-             "note": None if n % 2 else f"row {n}"} for n, sku in enumerate(SKUS)]
+    rows = [
+        {
+            "sku": sku,
+            "price": Decimal(f"{10 + n}.99"),
+            "qty": n * 3,
+            "note": None if n % 2 else f"row {n}",
+        }
+        for n, sku in enumerate(SKUS)
+    ]
     with engine.begin() as conn:
         conn.execute(insert(table), rows)
 
@@ -64,8 +72,7 @@ def seed_fake(fake: FakeAmazon) -> None:
     for n, sku in enumerate(SKUS):
         fake.add_listing(sku, price=Decimal(f"{20 + n}.50"), quantity=5)
     fake.add_order(ORDER_ID, items=[("SKU-0", 1)])
-    for operation in ("patchListingsItem", "getListingsItem", "confirmShipment",
-                      "getOrderItems"):
+    for operation in ("patchListingsItem", "getListingsItem", "confirmShipment", "getOrderItems"):
         fake.set_limit(operation, rate=FAST.rate, burst=FAST.burst)
 
 
@@ -84,40 +91,61 @@ class Seller:
     def of(cls, fake: FakeAmazon, base_url: str) -> Seller:
         """The fake's default seller, reached at ``base_url``."""
         c = fake.credentials
-        return cls(base_url, c.seller_id, c.client_id, c.client_secret, c.refresh_token,
-                   c.marketplace_id)
+        return cls(
+            base_url, c.seller_id, c.client_id, c.client_secret, c.refresh_token, c.marketplace_id
+        )
 
 
-def amazon(seller: Seller | dict[str, Any], transport: httpx.BaseTransport | None = None,
-           ) -> AmazonAdapter:
+def amazon(
+    seller: Seller | dict[str, Any],
+    transport: httpx.BaseTransport | None = None,
+) -> AmazonAdapter:
     """An AmazonAdapter on the served fake (real clock, wide limits)."""
     s = seller if isinstance(seller, Seller) else Seller(**seller)
-    limits = dict.fromkeys(("patchListingsItem", "getListingsItem", "confirmShipment",
-                            "getOrderItems"), FAST)
+    limits = dict.fromkeys(
+        ("patchListingsItem", "getListingsItem", "confirmShipment", "getOrderItems"), FAST
+    )
     return AmazonAdapter(
-        seller_id=s.seller_id, client_id=s.client_id, client_secret=s.client_secret,
-        refresh_token=s.refresh_token, marketplace_id=s.marketplace_id, base_url=s.base_url,
-        token_url=s.base_url + "/auth/o2/token", transport=transport, limits=limits,
+        seller_id=s.seller_id,
+        client_id=s.client_id,
+        client_secret=s.client_secret,
+        refresh_token=s.refresh_token,
+        marketplace_id=s.marketplace_id,
+        base_url=s.base_url,
+        token_url=s.base_url + "/auth/o2/token",
+        transport=transport,
+        limits=limits,
     )
 
 
-def run_job(erp: Engine, table: Table, pricing: sr.ConfigStore[Any],
-            adapter: AmazonAdapter) -> None:
+def run_job(
+    erp: Engine, table: Table, pricing: sr.ConfigStore[Any], adapter: AmazonAdapter
+) -> None:
     """The job's body: every kind of change, then the failure (not raised here)."""
     pricing.publish(BUGGY_CONFIG, author="job", message="buggy markup")
     with erp.begin() as conn:
-        conn.execute(sql_update(table).where(table.c.sku.in_(SKUS[:3]))
-                     .values(price=Decimal("0.01"), note="zeroed"))
+        conn.execute(
+            sql_update(table)
+            .where(table.c.sku.in_(SKUS[:3]))
+            .values(price=Decimal("0.01"), note="zeroed")
+        )
         conn.execute(delete(table).where(table.c.sku == SKUS[7]))
         conn.execute(insert(table).values(sku="SKU-NEW", price=Decimal("1.00"), qty=1))
     for n, sku in enumerate(SKUS):
         adapter.update_price(sku, Decimal(f"{n + 1}.01"))
     items = adapter.get_order_items(ORDER_ID)
-    adapter.confirm_shipment(ORDER_ID, {
-        "packageReferenceId": "1", "carrierCode": "UPS", "trackingNumber": "1Z999AA10123456784",
-        "shipDate": "2026-01-01T10:00:00Z",
-        "orderItems": [{"orderItemId": i["OrderItemId"], "quantity": i["QuantityOrdered"]}
-                       for i in items]})
+    adapter.confirm_shipment(
+        ORDER_ID,
+        {
+            "packageReferenceId": "1",
+            "carrierCode": "UPS",
+            "trackingNumber": "1Z999AA10123456784",
+            "shipDate": "2026-01-01T10:00:00Z",
+            "orderItems": [
+                {"orderItemId": i["OrderItemId"], "quantity": i["QuantityOrdered"]} for i in items
+            ],
+        },
+    )
 
 
 def erp_rows(erp: Engine, table: Table) -> list[tuple[Any, ...]]:
@@ -128,5 +156,8 @@ def erp_rows(erp: Engine, table: Table) -> list[tuple[Any, ...]]:
 
 def world_state(erp: Engine, table: Table, store: sr.Store, fake: FakeAmazon) -> dict[str, Any]:
     """What must equal the checkpoint after a rollback: rows, config, marketplace prices."""
-    return {"rows": erp_rows(erp, table), "config": store.config(CONFIG).refresh().content,
-            "prices": fake.prices}
+    return {
+        "rows": erp_rows(erp, table),
+        "config": store.config(CONFIG).refresh().content,
+        "prices": fake.prices,
+    }

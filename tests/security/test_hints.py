@@ -86,8 +86,6 @@ def _shop(server: _Server, limiter: LimiterBackend | None = None) -> _Shop:
     )
 
 
-
-
 def _state(shop: _Shop) -> sr.adapters.BucketState:
     op = shop.operation("get")
     return shop.limiter.state(shop.quota_key(op), shop.limit(op), shop.clock.time())

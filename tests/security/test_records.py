@@ -43,8 +43,10 @@ def fixture_fake(fake_amazon: FakeAmazon) -> FakeAmazon:
 
 def _park(store: sr.Store, adapter: AmazonAdapter, price: Decimal = NEW) -> str:
     """A release that set SKU-1 to ``price`` and failed, parked in pending_rollback."""
-    with pytest.raises(Boom), sr.release(  # noqa: PT012 - the body is under test
-            "price-sync", store=store, adapters=[adapter], on_failure="manual") as rel:
+    with (  # noqa: PT012 - the body is under test
+        pytest.raises(Boom),
+        sr.release("price-sync", store=store, adapters=[adapter], on_failure="manual") as rel,
+    ):
         adapter.update_price("SKU-1", price)
         raise Boom
     return rel.id
@@ -52,12 +54,23 @@ def _park(store: sr.Store, adapter: AmazonAdapter, price: Decimal = NEW) -> str:
 
 def _quantity(adapter: AmazonAdapter, quantity: int, key: str) -> Any:
     """Set SKU-1's quantity under the caller's idempotency key (a replayable write)."""
-    body = {"productType": "PRODUCT", "patches": [{
-        "op": "replace", "path": "/attributes/fulfillment_availability",
-        "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": quantity}]}]}
-    return adapter.call("patchListingsItem", json=body, idempotency_key=key,
-                        path_params={"sellerId": adapter.seller_id, "sku": "SKU-1"},
-                        params={"marketplaceIds": adapter.marketplace_id})
+    body = {
+        "productType": "PRODUCT",
+        "patches": [
+            {
+                "op": "replace",
+                "path": "/attributes/fulfillment_availability",
+                "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": quantity}],
+            }
+        ],
+    }
+    return adapter.call(
+        "patchListingsItem",
+        json=body,
+        idempotency_key=key,
+        path_params={"sellerId": adapter.seller_id, "sku": "SKU-1"},
+        params={"marketplaceIds": adapter.marketplace_id},
+    )
 
 
 def _set(store: sr.Store, table: sa.Table, where: Any, **values: Any) -> None:
@@ -72,7 +85,8 @@ def _one(store: sr.Store, table: sa.Table, where: Any) -> Any:
 
 class TestLedger:
     def test_rewritten_inverse_is_not_sent(
-            self, store: sr.Store, fake: FakeAmazon, amazon_adapter: AmazonAdapter) -> None:
+        self, store: sr.Store, fake: FakeAmazon, amazon_adapter: AmazonAdapter
+    ) -> None:
         """H1: an inverse rewritten to SKU-2 at 0.01 is refused; nothing is sent for it."""
         rid = _park(store, amazon_adapter)
         t = store.tables.ledger
@@ -89,25 +103,44 @@ class TestLedger:
         assert fake.price("SKU-2") == OLD
         assert fake.price("SKU-1") == NEW  # left as the job left it, for a person to decide
 
-    @pytest.mark.parametrize("column", ["state", "comp_state", "side_effect", "operation",
-                                        "target", "idem_key", "request", "response"])
+    @pytest.mark.parametrize(
+        "column",
+        [
+            "state",
+            "comp_state",
+            "side_effect",
+            "operation",
+            "target",
+            "idem_key",
+            "request",
+            "response",
+        ],
+    )
     def test_any_rewritten_decision_column_is_refused(
-            self, store: sr.Store, fake: FakeAmazon, amazon_adapter: AmazonAdapter,
-            column: str) -> None:
+        self, store: sr.Store, fake: FakeAmazon, amazon_adapter: AmazonAdapter, column: str
+    ) -> None:
         """Every column that gates or shapes a send is sealed: each rewrite is refused."""
         rid = _park(store, amazon_adapter)
         t = store.tables.ledger
         row = _one(store, t, t.c.release_id == rid)
-        value = {"state": "failed", "comp_state": "done", "side_effect": "irreversible",
-                 "operation": "x", "target": "elsewhere", "idem_key": "k",
-                 "request": "{}", "response": "{}"}[column]
+        value = {
+            "state": "failed",
+            "comp_state": "done",
+            "side_effect": "irreversible",
+            "operation": "x",
+            "target": "elsewhere",
+            "idem_key": "k",
+            "request": "{}",
+            "response": "{}",
+        }[column]
         _set(store, t, t.c.id == row.id, **{column: value})
         report = store.rollback(rid, adapters=[amazon_adapter])
         assert [s.detail.split(":")[0] for s in report.failed] == ["RecordTamperedError"]
         fake.assert_no_duplicate_writes()
 
     def test_row_moved_to_another_release_is_refused(
-            self, store: sr.Store, fake: FakeAmazon, amazon_adapter: AmazonAdapter) -> None:
+        self, store: sr.Store, fake: FakeAmazon, amazon_adapter: AmazonAdapter
+    ) -> None:
         """A validly sealed row copied into another release does not verify there."""
         first = _park(store, amazon_adapter)
         store.rollback(first, adapters=[amazon_adapter])
@@ -120,17 +153,22 @@ class TestLedger:
         fake.assert_no_duplicate_writes()
 
     def test_forged_replay_does_not_skip_a_send(
-            self, store: sr.Store, fake: FakeAmazon, amazon_adapter: AmazonAdapter) -> None:
+        self, store: sr.Store, fake: FakeAmazon, amazon_adapter: AmazonAdapter
+    ) -> None:
         """A row forged to say a write is already in place stops the job, sends nothing."""
-        with pytest.raises(Boom), sr.release(  # noqa: PT012 - the body is under test
-                "stock", store=store, adapters=[amazon_adapter]):
+        with (  # noqa: PT012 - the body is under test
+            pytest.raises(Boom),
+            sr.release("stock", store=store, adapters=[amazon_adapter]),
+        ):
             _quantity(amazon_adapter, 3, "q-1")
             raise Boom
         t = store.tables.ledger
         _set(store, t, sa.true(), idem_key="q-2")  # forged: "q-2 is already in place"
         sent = len(fake.writes("patchListingsItem"))
-        with pytest.raises(RecordTamperedError), sr.release(
-                "stock", store=store, adapters=[amazon_adapter], on_failure="manual"):
+        with (
+            pytest.raises(RecordTamperedError),
+            sr.release("stock", store=store, adapters=[amazon_adapter], on_failure="manual"),
+        ):
             _quantity(amazon_adapter, 3, "q-2")
         assert len(fake.writes("patchListingsItem")) == sent
 
@@ -139,8 +177,12 @@ class TestCheckpoints:
     @pytest.fixture(name="prices")
     def fixture_prices(self, store: sr.Store) -> Iterator[sa.Table]:
         md = sa.MetaData(schema=store.schema)
-        table = sa.Table("erp_prices", md, sa.Column("sku", sa.String(20), primary_key=True),
-                         sa.Column("price", sa.Numeric(10, 2)))
+        table = sa.Table(
+            "erp_prices",
+            md,
+            sa.Column("sku", sa.String(20), primary_key=True),
+            sa.Column("price", sa.Numeric(10, 2)),
+        )
         md.create_all(store.engine)
         with store.engine.begin() as conn:
             conn.execute(sa.insert(table), [{"sku": "SKU-1", "price": OLD}])
@@ -149,8 +191,10 @@ class TestCheckpoints:
 
     def _parked(self, store: sr.Store, prices: sa.Table) -> str:
         cp = sr.table_checkpoint(store.engine, prices)
-        with pytest.raises(Boom), sr.release(  # noqa: PT012 - the body is under test
-                "price-sync", store=store, checkpoint=[cp], on_failure="manual") as rel:
+        with (  # noqa: PT012 - the body is under test
+            pytest.raises(Boom),
+            sr.release("price-sync", store=store, checkpoint=[cp], on_failure="manual") as rel,
+        ):
             _set(store, prices, prices.c.sku == "SKU-1", price=NEW)
             raise Boom
         return rel.id
@@ -162,17 +206,22 @@ class TestCheckpoints:
         row = _one(store, t, (t.c.release_id == rid) & (t.c.kind == "table"))
         state = json.loads(row.state)
         state["where"] = "sku IS NOT NULL AND (SELECT count(*) FROM no_such_secrets_xyz) > 0"
-        _set(store, t, (t.c.release_id == rid) & (t.c.seq == row.seq),
-             state=json.dumps(state), status="restored")
+        _set(
+            store,
+            t,
+            (t.c.release_id == rid) & (t.c.seq == row.seq),
+            state=json.dumps(state),
+            status="restored",
+        )
         report = store.rollback(rid)
         text = report.model_dump_json()
         assert "no_such_secrets_xyz" not in text.replace(row.name, "")
         assert any(s.detail.startswith("RecordTamperedError") for s in report.failed)
-        assert any(not c.ok and c.detail.startswith("RecordTamperedError")
-                   for c in report.checks)
+        assert any(not c.ok and c.detail.startswith("RecordTamperedError") for c in report.checks)
 
     def test_status_set_to_discarded_is_not_skipped_silently(
-            self, store: sr.Store, prices: sa.Table) -> None:
+        self, store: sr.Store, prices: sa.Table
+    ) -> None:
         """M2: a checkpoint marked discarded by hand: the rollback fails and says why."""
         rid = self._parked(store, prices)
         t = store.tables.checkpoint
@@ -184,7 +233,8 @@ class TestCheckpoints:
         assert record.status is sr.ReleaseStatus.ROLLBACK_FAILED
 
     def test_prune_does_not_drop_what_a_forged_record_names(
-            self, store: sr.Store, prices: sa.Table) -> None:
+        self, store: sr.Store, prices: sa.Table
+    ) -> None:
         """A pruned checkpoint's state pointing at an ERP table: the table is not dropped."""
         cp = sr.table_checkpoint(store.engine, prices)
         ids = []
@@ -199,8 +249,7 @@ class TestCheckpoints:
         assert store.prune_checkpoints(keep=3) == 0
         assert _one(store, prices, prices.c.sku == "SKU-1").price == OLD
 
-    def test_untouched_release_still_rolls_back(self, store: sr.Store,
-                                                prices: sa.Table) -> None:
+    def test_untouched_release_still_rolls_back(self, store: sr.Store, prices: sa.Table) -> None:
         """The seals cost nothing to an honest rollback: rows back, verified."""
         rid = self._parked(store, prices)
         report = store.rollback(rid)
@@ -212,7 +261,8 @@ class TestCheckpoints:
 @pytest.mark.usefixtures("fake")
 class TestReleaseRows:
     def test_status_rewritten_to_hide_from_recover(
-            self, store: sr.Store, amazon_adapter: AmazonAdapter) -> None:
+        self, store: sr.Store, amazon_adapter: AmazonAdapter
+    ) -> None:
         """A rolling_back release rewritten to succeeded is still found, and refused."""
         rid = _park(store, amazon_adapter)
         t = store.tables.release
@@ -223,7 +273,8 @@ class TestReleaseRows:
         assert store.release_record(rid).tampered is not None
 
     def test_a_row_altered_while_the_release_runs_is_not_sealed_over(
-            self, store: sr.Store) -> None:
+        self, store: sr.Store
+    ) -> None:
         """The success write does not bless a row changed under it: it stays unverified."""
         with sr.release("price-sync", store=store) as rel:
             t = store.tables.release
@@ -231,7 +282,8 @@ class TestReleaseRows:
         assert store.release_record(rel.id).tampered is not None
 
     def test_rewritten_scope_is_refused_by_rollback(
-            self, store: sr.Store, amazon_adapter: AmazonAdapter) -> None:
+        self, store: sr.Store, amazon_adapter: AmazonAdapter
+    ) -> None:
         """The release row's scope edited: rollback refuses it before taking any lock."""
         rid = _park(store, amazon_adapter)
         t = store.tables.release
@@ -242,8 +294,8 @@ class TestReleaseRows:
 
 class TestUnsealedRows:
     def test_rows_from_before_sealing_are_refused_then_resigned(
-            self, backend: Backend, store: sr.Store, fake: FakeAmazon,
-            amazon_adapter: AmazonAdapter) -> None:
+        self, backend: Backend, store: sr.Store, fake: FakeAmazon, amazon_adapter: AmazonAdapter
+    ) -> None:
         """Unsealed rows (an older version) are refused until a person re-seals them."""
         rid = _park(store, amazon_adapter)
         for table in (store.tables.release, store.tables.ledger):
@@ -262,7 +314,8 @@ class TestUnsealedRows:
 
     @pytest.mark.usefixtures("fake")
     def test_resign_refuses_altered_rows_without_force(
-            self, store: sr.Store, amazon_adapter: AmazonAdapter) -> None:
+        self, store: sr.Store, amazon_adapter: AmazonAdapter
+    ) -> None:
         """A row altered after sealing is not re-sealed unless forced; nothing is written."""
         rid = _park(store, amazon_adapter)
         t = store.tables.ledger
@@ -275,16 +328,20 @@ class TestUnsealedRows:
 @pytest.mark.usefixtures("fake")
 class TestRotation:
     def test_records_of_the_previous_key_still_roll_back(
-            self, backend: Backend, amazon_adapter: AmazonAdapter) -> None:
+        self, backend: Backend, amazon_adapter: AmazonAdapter
+    ) -> None:
         """After a rotation, records sealed with the previous key verify; unknown keys do not."""
         old, new = "o" * 40, "n" * 40
         with sr.connect(backend.url, schema=backend.schema, signing_key=old) as before:
             rid = _park(before, amazon_adapter)
-        with sr.connect(backend.url, schema=backend.schema, signing_key=new) as stranger, \
-                pytest.raises(RecordTamperedError):
+        with (
+            sr.connect(backend.url, schema=backend.schema, signing_key=new) as stranger,
+            pytest.raises(RecordTamperedError),
+        ):
             stranger.rollback(rid, adapters=[amazon_adapter])
-        with sr.connect(backend.url, schema=backend.schema, signing_key=new,
-                        previous_signing_keys=[old]) as rotated:
+        with sr.connect(
+            backend.url, schema=backend.schema, signing_key=new, previous_signing_keys=[old]
+        ) as rotated:
             report = rotated.rollback(rid, adapters=[amazon_adapter])
         assert report.status is sr.ReleaseStatus.ROLLED_BACK
 
@@ -293,18 +350,27 @@ class TestRotation:
         old, new = "o" * 40, "n" * 40
         with sr.connect(backend.url, schema=backend.schema, signing_key=old) as before:
             md = sa.MetaData(schema=before.schema)
-            prices = sa.Table("erp_prices", md, sa.Column("sku", sa.String(20), primary_key=True),
-                              sa.Column("price", sa.Numeric(10, 2)))
+            prices = sa.Table(
+                "erp_prices",
+                md,
+                sa.Column("sku", sa.String(20), primary_key=True),
+                sa.Column("price", sa.Numeric(10, 2)),
+            )
             md.create_all(before.engine)
             with before.engine.begin() as conn:
                 conn.execute(sa.insert(prices), [{"sku": "SKU-1", "price": OLD}])
             cp = sr.table_checkpoint(before.engine, prices)
-            with pytest.raises(Boom), sr.release(  # noqa: PT012 - the body is under test
-                    "price-sync", store=before, checkpoint=[cp], on_failure="manual") as rel:
+            with (  # noqa: PT012 - the body is under test
+                pytest.raises(Boom),
+                sr.release(
+                    "price-sync", store=before, checkpoint=[cp], on_failure="manual"
+                ) as rel,
+            ):
                 _set(before, prices, prices.c.sku == "SKU-1", price=NEW)
                 raise Boom
-        with sr.connect(backend.url, schema=backend.schema, signing_key=new,
-                        previous_signing_keys=[old]) as rotated:
+        with sr.connect(
+            backend.url, schema=backend.schema, signing_key=new, previous_signing_keys=[old]
+        ) as rotated:
             report = rotated.rollback(rel.id)
             assert report.status is sr.ReleaseStatus.ROLLED_BACK, report.failed
             assert report.verification is sr.Verification.VERIFIED
@@ -331,10 +397,13 @@ class _NulCapture:
 
 class TestFailedCapture:
     def test_a_capture_error_the_database_cannot_store_never_leaves_it_running(
-            self, store: sr.Store) -> None:
+        self, store: sr.Store
+    ) -> None:
         """L11: an error text PostgreSQL refuses (NUL) still ends the release, scope freed."""
-        with pytest.raises(sr.CheckpointError), \
-                sr.release("job", store=store, checkpoint=[_NulCapture()]):
+        with (
+            pytest.raises(sr.CheckpointError),
+            sr.release("job", store=store, checkpoint=[_NulCapture()]),
+        ):
             pass  # pragma: no cover - the capture fails first
         assert [r.status.value for r in store.releases()] == ["rolled_back"]
         with sr.release("job", store=store):
@@ -342,8 +411,9 @@ class TestFailedCapture:
 
 
 class TestReportsOnATerminal:
-    def test_control_sequences_in_a_report_are_shown_escaped(self, backend: Backend,
-                                                              store: sr.Store) -> None:
+    def test_control_sequences_in_a_report_are_shown_escaped(
+        self, backend: Backend, store: sr.Store
+    ) -> None:
         """A release name and error with terminal escapes: 'releases show' prints them inert."""
         with pytest.raises(RuntimeError), sr.release("x\x1b]0;owned\x07", store=store) as rel:
             raise RuntimeError("boom\r\x1b[2K")

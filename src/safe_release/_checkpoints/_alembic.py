@@ -31,8 +31,9 @@ class AlembicCheckpoint:
 
     kind = "alembic"
 
-    def __init__(self, config: Any, engine: Engine | None, *,
-                 require_verified: bool = True) -> None:
+    def __init__(
+        self, config: Any, engine: Engine | None, *, require_verified: bool = True
+    ) -> None:
         self._config, self._engine = config, engine
         self._require_verified = require_verified
 
@@ -41,8 +42,10 @@ class AlembicCheckpoint:
             return safe_url(self._engine)
         url = self._config.get_main_option("sqlalchemy.url")
         if not url:
-            msg = ("alembic_checkpoint() needs engine= or sqlalchemy.url in the Alembic "
-                   "config to know which database to read")
+            msg = (
+                "alembic_checkpoint() needs engine= or sqlalchemy.url in the Alembic "
+                "config to know which database to read"
+            )
             raise InvalidArgumentError(msg)
         return safe_url(create_engine(url).url) if "://" in url else str(url)
 
@@ -77,8 +80,10 @@ class AlembicCheckpoint:
         del ctx
         heads = self.heads()
         if len(heads) > 1:
-            msg = (f"the database is at several Alembic heads {heads}; merge them "
-                   "(alembic merge) before checkpointing the revision")
+            msg = (
+                f"the database is at several Alembic heads {heads}; merge them "
+                "(alembic merge) before checkpointing the revision"
+            )
             raise CheckpointError(msg)
         return {"heads": list(heads)}
 
@@ -117,15 +122,19 @@ class AlembicCheckpoint:
         paths = _downgrade_passes(self._config, now, wanted)
         dialect = self._dialect()
         verified = verified_revisions(store, dialect)
-        bad = {rev: "never verified" if rev not in verified else "file changed since"
-               for rev, path in paths.items()
-               if verified.get(rev) != revision_file_sha256(path)}
+        bad = {
+            rev: "never verified" if rev not in verified else "file changed since"
+            for rev, path in paths.items()
+            if verified.get(rev) != revision_file_sha256(path)
+        }
         if bad:
             listed = ", ".join(f"{rev} ({why})" for rev, why in bad.items())
-            msg = (f"restoring the Alembic revision would downgrade through revision(s) "
-                   f"{listed} not verified on {dialect}; run 'safe-release migrations check' "
-                   "to verify their downgrades (or pass require_verified=False to "
-                   "alembic_checkpoint() to skip this guard); the database was not touched")
+            msg = (
+                f"restoring the Alembic revision would downgrade through revision(s) "
+                f"{listed} not verified on {dialect}; run 'safe-release migrations check' "
+                "to verify their downgrades (or pass require_verified=False to "
+                "alembic_checkpoint() to skip this guard); the database was not touched"
+            )
             raise UnverifiedRevisionError(msg, revisions=list(bad))
 
     def verify(self, state: JsonState, ctx: CheckpointContext) -> tuple[bool, str]:
@@ -149,8 +158,10 @@ class AlembicCheckpoint:
                 finally:
                     self._config.attributes.pop("connection", None)
         except CommandError as exc:
-            msg = (f"alembic {command} to {target} failed: {exc}; check that the revision's "
-                   "downgrade exists and works (safe_release.migrations checks them)")
+            msg = (
+                f"alembic {command} to {target} failed: {exc}; check that the revision's "
+                "downgrade exists and works (safe_release.migrations checks them)"
+            )
             raise CheckpointError(msg) from exc
 
 
@@ -179,15 +190,18 @@ def _downgrade_passes(config: Any, now: list[str], wanted: list[str]) -> dict[st
     try:
         passed = _ancestors(script, now) - _ancestors(script, wanted)
     except CommandError as exc:
-        msg = (f"cannot tell which revisions restoring the Alembic revision passes: {exc}; "
-               "check that the alembic_checkpoint's project is the one that migrated the "
-               "database")
+        msg = (
+            f"cannot tell which revisions restoring the Alembic revision passes: {exc}; "
+            "check that the alembic_checkpoint's project is the one that migrated the "
+            "database"
+        )
         raise CheckpointError(msg) from exc
     return {s.revision: str(s.path) for s in script.walk_revisions() if s.revision in passed}
 
 
-def alembic_checkpoint(config: Any, *, engine: Engine | None = None,
-                       require_verified: bool = True) -> AlembicCheckpoint:
+def alembic_checkpoint(
+    config: Any, *, engine: Engine | None = None, require_verified: bool = True
+) -> AlembicCheckpoint:
     """Checkpoint the Alembic revision of the ERP's database; restore by downgrade.
 
     ``config`` is an ``alembic.config.Config`` or the path of an ``alembic.ini``.
@@ -204,13 +218,16 @@ def alembic_checkpoint(config: Any, *, engine: Engine | None = None,
 
     if isinstance(config, (str, PathLike)):
         if not Path(config).is_file():
-            msg = (f"alembic_checkpoint(): no alembic.ini at {Path(config).name!r}; give the "
-                   "path of the ERP's alembic.ini (or an alembic Config)")
+            msg = (
+                f"alembic_checkpoint(): no alembic.ini at {Path(config).name!r}; give the "
+                "path of the ERP's alembic.ini (or an alembic Config)"
+            )
             raise InvalidArgumentError(msg)
         config = Config(str(config))
     if not isinstance(config, Config):
-        msg = (f"alembic_checkpoint() takes an alembic Config or an alembic.ini path, "
-               f"not {config!r}")
+        msg = (
+            f"alembic_checkpoint() takes an alembic Config or an alembic.ini path, not {config!r}"
+        )
         raise InvalidArgumentError(msg)
     if engine is not None and not isinstance(engine, Engine):
         msg = f"engine= must be an SQLAlchemy Engine, not {type(engine).__name__}"

@@ -45,8 +45,15 @@ class Applier:
     dialect: str
     description: str
 
-    def apply(self, conn: Connection, snap: Table, state: JsonState,
-               ctx: CheckpointContext, *, check: bool) -> str:
+    def apply(
+        self,
+        conn: Connection,
+        snap: Table,
+        state: JsonState,
+        ctx: CheckpointContext,
+        *,
+        check: bool,
+    ) -> str:
         """Verify (``check``: the in-database snapshot), then delete, update, insert.
 
         One table alone: `prepare`, its statements in the cheapest order
@@ -57,8 +64,15 @@ class Applier:
         restore.finish(conn)
         return restore.detail()
 
-    def prepare(self, conn: Connection, snap: Table, state: JsonState,
-                ctx: CheckpointContext, *, check: bool) -> Restore:
+    def prepare(
+        self,
+        conn: Connection,
+        snap: Table,
+        state: JsonState,
+        ctx: CheckpointContext,
+        *,
+        check: bool,
+    ) -> Restore:
         """Everything before the first row is written; the restore, ready to run.
 
         On PostgreSQL the table is locked first when there is a log (no write may
@@ -72,8 +86,11 @@ class Applier:
         size: int | None = None
         kinds = column_kinds(conn, self.table)
         if conn.dialect.name == "postgresql":  # whole-table joins in memory, not in batches
-            lock = (f"; LOCK TABLE {_snapshot.quoted(conn, self.table)} IN ACCESS EXCLUSIVE "
-                    "MODE" if state.get("log") is not None else "")
+            lock = (
+                f"; LOCK TABLE {_snapshot.quoted(conn, self.table)} IN ACCESS EXCLUSIVE MODE"
+                if state.get("log") is not None
+                else ""
+            )
             _snapshot.run(conn, f"SET LOCAL work_mem = '{_PG_WORK_MEM}'{lock}")
         if check and not _snapshot.exists(conn, snap):
             missing(self.description, snap.name)
@@ -84,8 +101,9 @@ class Applier:
                 # the captured columns, and the generated ones a capture leaves out
                 columns = {str(c) for c in as_list(state, "columns")} | kinds.generated
                 size = log.complete(conn, sorted(columns), limit)
-                logged, size = (log.table, size) if size is not None and size <= limit \
-                    else (None, None)
+                logged, size = (
+                    (log.table, size) if size is not None and size <= limit else (None, None)
+                )
             log.drop_triggers(conn)  # the restore's own writes are not logged
         diff = self.diff(snap, logged, kinds)
         if not empty and check:
@@ -96,8 +114,9 @@ class Applier:
         # column or exclusion constraint), so it may run first and its count can spare
         # the rest
         first = not empty and pk == sorted(self.key) and log.key_only_unique(conn)
-        return Restore(self, diff, state, ctx, log, check=check, empty=empty, size=size,
-                       update_first=first)
+        return Restore(
+            self, diff, state, ctx, log, check=check, empty=empty, size=size, update_first=first
+        )
 
     def diff(self, snap: Table, logged: Table | None, kinds: ColumnKinds | None = None) -> Diff:
         """The statements that compare and apply ``snap`` (``logged``: only those keys).
@@ -105,12 +124,26 @@ class Applier:
         ``kinds``: the table's generated and ``ALWAYS`` identity columns (`_columns`);
         without, every column is compared (a verification).
         """
-        return Diff(self.table, snap, self.key, where=self.where, dialect=self.dialect,
-                    logged=logged, kinds=kinds)
+        return Diff(
+            self.table,
+            snap,
+            self.key,
+            where=self.where,
+            dialect=self.dialect,
+            logged=logged,
+            kinds=kinds,
+        )
 
-    def check_snapshot(self, conn: Connection, snap: Table, state: JsonState,
-                        ctx: CheckpointContext, logged: Table | None, *,
-                        rows: bool = True) -> None:
+    def check_snapshot(
+        self,
+        conn: Connection,
+        snap: Table,
+        state: JsonState,
+        ctx: CheckpointContext,
+        logged: Table | None,
+        *,
+        rows: bool = True,
+    ) -> None:
         """The snapshot's rows are as captured (those the restore applies, see `_rowhash`).
 
         ``rows=False``: per-row hashes are not checked here (the caller checks them
@@ -121,15 +154,20 @@ class Applier:
             seed = _snapshot.pg_seed(conn, ctx)
             count, total, bad = _rowhash.verify(conn, snap, seed, logged, self.key, rows=rows)
             if bad:
-                tampered(self.description, snap.name,
-                         f"{bad} of the rows this restore would put back differ from their "
-                         "capture")
+                tampered(
+                    self.description,
+                    snap.name,
+                    f"{bad} of the rows this restore would put back differ from their capture",
+                )
             digest = _rowhash.digest(count, total)
         else:
             count, digest = _snapshot.snapshot_hash(conn, snap, ctx, recorded)
         if count != state.get("rows") or digest != recorded:
-            tampered(self.description, snap.name,
-                     f"{count} rows now, {state.get('rows')} recorded, or their content changed")
+            tampered(
+                self.description,
+                snap.name,
+                f"{count} rows now, {state.get('rows')} recorded, or their content changed",
+            )
 
 
 @dataclass
@@ -150,7 +188,8 @@ class Restore:
     size: int | None  # the logged keys, when the log is used
     update_first: bool
     counts: dict[str, int] = field(
-        default_factory=lambda: {"changed": 0, "inserted": 0, "deleted": 0})
+        default_factory=lambda: {"changed": 0, "inserted": 0, "deleted": 0}
+    )
 
     def detail(self) -> str:
         """``N changed, N inserted, N deleted``."""
@@ -165,8 +204,11 @@ class Restore:
             self._changes_counted(conn)
         else:
             for statement in ("deleted", "changed", "inserted"):
-                if statement != "inserted" or self.diff.logged is not None \
-                        or not self._none_missing(conn):
+                if (
+                    statement != "inserted"
+                    or self.diff.logged is not None
+                    or not self._none_missing(conn)
+                ):
                     self.step(conn, statement)
 
     def statements(self, conn: Connection) -> tuple[str, ...]:
@@ -217,8 +259,11 @@ class Restore:
         diff = self.diff
         if diff.logged is not None and changed == self.size:
             return
-        if diff.logged is not None or diff.where is not None or changed != conn.execute(
-                diff.count_in_scope()).scalar_one():
+        if (
+            diff.logged is not None
+            or diff.where is not None
+            or changed != conn.execute(diff.count_in_scope()).scalar_one()
+        ):
             self.step(conn, "deleted")
         if diff.logged is not None or not self._none_missing(conn):
             self.step(conn, "inserted")
@@ -235,18 +280,25 @@ class Restore:
         if self.check:
             applier.check_snapshot(conn, diff.snap, state, self.ctx, None, rows=not hashed)
         if hashed:
-            inserted = _rowhash.insert_verified(conn, applier.table, diff.snap,
-                                                _snapshot.pg_seed(conn, self.ctx),
-                                                names=diff.inserted,
-                                                overriding=diff.overriding)
+            inserted = _rowhash.insert_verified(
+                conn,
+                applier.table,
+                diff.snap,
+                _snapshot.pg_seed(conn, self.ctx),
+                names=diff.inserted,
+                overriding=diff.overriding,
+            )
             if inserted != state.get("rows"):
                 bad = as_int(state.get("rows")) - inserted
-                tampered(applier.description, diff.snap.name,
-                         f"{bad} of the rows this restore would put back differ from their "
-                         "capture")
+                tampered(
+                    applier.description,
+                    diff.snap.name,
+                    f"{bad} of the rows this restore would put back differ from their capture",
+                )
         else:
-            inserted = conn.execute(diff.insert_all(),
-                                    execution_options={"preserve_rowcount": True}).rowcount
+            inserted = conn.execute(
+                diff.insert_all(), execution_options={"preserve_rowcount": True}
+            ).rowcount
         self.counts["inserted"] += inserted
         self.empty = False  # a later pass (several tables) compares as usual
         return int(inserted)
@@ -279,26 +331,32 @@ def _identities_settable(conn: Connection, table: Table, names: list[str]) -> It
     target = _snapshot.quoted(conn, table)
     quote = conn.dialect.identifier_preparer.quote
     for name in names:
-        _snapshot.run(conn, f"ALTER TABLE {target} ALTER COLUMN {quote(name)} "
-                            "SET GENERATED BY DEFAULT")
+        _snapshot.run(
+            conn, f"ALTER TABLE {target} ALTER COLUMN {quote(name)} SET GENERATED BY DEFAULT"
+        )
     yield
     for name in names:
-        _snapshot.run(conn, f"ALTER TABLE {target} ALTER COLUMN {quote(name)} "
-                            "SET GENERATED ALWAYS")
+        _snapshot.run(
+            conn, f"ALTER TABLE {target} ALTER COLUMN {quote(name)} SET GENERATED ALWAYS"
+        )
 
 
 def missing(description: str, name: str) -> NoReturn:
     """The snapshot ``name`` is gone: SnapshotMissingError saying what to do."""
-    msg = (f"the snapshot {name} of {description} is gone (dropped or pruned); "
-           "nothing was restored. Restore the rows from a backup")
+    msg = (
+        f"the snapshot {name} of {description} is gone (dropped or pruned); "
+        "nothing was restored. Restore the rows from a backup"
+    )
     raise SnapshotMissingError(msg)
 
 
 def tampered(description: str, name: str, how: str) -> NoReturn:
     """The snapshot ``name`` changed since the capture: SnapshotTamperedError."""
-    msg = (f"the snapshot {name} of {description} was altered since the capture "
-           f"({how}); nothing was restored. Find out who changed it; restore the rows "
-           "from a backup")
+    msg = (
+        f"the snapshot {name} of {description} was altered since the capture "
+        f"({how}); nothing was restored. Find out who changed it; restore the rows "
+        "from a backup"
+    )
     raise SnapshotTamperedError(msg)
 
 

@@ -55,7 +55,8 @@ def column_kinds(conn: Connection, table: Table) -> ColumnKinds:
         version = conn.dialect.server_version_info or (0,)
         sql = _PG_KINDS.format(
             generated="attgenerated <> ''" if version >= (12,) else "false",
-            always="attidentity = 'a'" if version >= (10,) else "false")
+            always="attidentity = 'a'" if version >= (10,) else "false",
+        )
         rows = conn.execute(text(sql), {"t": regclass(conn, table)})
         generated, always = set(), set()
         for name, is_generated, is_always in rows:

@@ -43,8 +43,9 @@ def restore(cfg: ConfigStore[Any], state: JsonState, ctx: CheckpointContext) -> 
             return f"head v{head.version} already carries v{version}'s content"
         cfg.abort(author=AUTHOR)
         return f"aborted the rollout; head v{head.version} carries v{version}'s content"
-    done = cfg.rollback(to=version, author=AUTHOR,
-                        message=f"restore checkpoint of release {ctx.release_id}")
+    done = cfg.rollback(
+        to=version, author=AUTHOR, message=f"restore checkpoint of release {ctx.release_id}"
+    )
     return f"rolled back to v{version}'s content as v{done.version}"
 
 
@@ -65,8 +66,9 @@ def live_config_versions(conn: Connection, tables: Tables, name: str) -> set[int
     import json  # noqa: PLC0415 - only needed here
 
     c = tables.checkpoint.c
-    rows = conn.execute(select(c.state).where(
-        c.kind == "config", c.name == f"config {name}", c.status.in_(LIVE)))
+    rows = conn.execute(
+        select(c.state).where(c.kind == "config", c.name == f"config {name}", c.status.in_(LIVE))
+    )
     out: set[int] = set()
     for (raw,) in rows:
         version = json.loads(raw).get("version")

@@ -22,8 +22,12 @@ class CustomCheckpoint:
 
     kind = "custom"
 
-    def __init__(self, capture_fn: Callable[[], JsonValue],
-                 restore_fn: Callable[[JsonValue], None], name: str) -> None:
+    def __init__(
+        self,
+        capture_fn: Callable[[], JsonValue],
+        restore_fn: Callable[[JsonValue], None],
+        name: str,
+    ) -> None:
         self._capture, self._restore, self._name = capture_fn, restore_fn, name
 
     def describe(self) -> str:
@@ -40,8 +44,10 @@ class CustomCheckpoint:
         try:
             checked = check_json(value)
         except ConfigContentError as exc:
-            msg = (f"checkpoint {self._name!r}: capture_fn returned a value that is not JSON "
-                   f"({exc}); return plain dicts, lists, strings, numbers, bools or None")
+            msg = (
+                f"checkpoint {self._name!r}: capture_fn returned a value that is not JSON "
+                f"({exc}); return plain dicts, lists, strings, numbers, bools or None"
+            )
             raise InvalidArgumentError(msg) from None
         return {"value": checked}
 
@@ -74,7 +80,9 @@ def checkpoint(
             msg = "checkpoint(): a lambda has no stable name; pass name=..."
             raise InvalidArgumentError(msg)
     if not isinstance(name, str) or not name.strip() or len(name) > 400:  # noqa: PLR2004
-        msg = ("checkpoint(name=…) must be a non-empty string of at most 400 characters, "
-               f"not {name!r}")
+        msg = (
+            "checkpoint(name=…) must be a non-empty string of at most 400 characters, "
+            f"not {name!r}"
+        )
         raise InvalidArgumentError(msg)
     return CustomCheckpoint(capture_fn, restore_fn, name)

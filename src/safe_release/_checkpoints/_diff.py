@@ -71,7 +71,7 @@ def _compile_overriding(element: _Overriding, compiler: SQLCompiler, **kw: Any) 
     if not names or not sql.startswith(head):
         msg = f"cannot place OVERRIDING SYSTEM VALUE in {sql[:200]!r}"
         raise CompileError(msg)
-    return f"{head}OVERRIDING SYSTEM VALUE {sql[len(head):]}"
+    return f"{head}OVERRIDING SYSTEM VALUE {sql[len(head) :]}"
 
 
 class Diff:
@@ -114,8 +114,11 @@ class Diff:
     def _distinct(self, name: str) -> ColumnElement[bool]:
         live, kept = self.table.c[name], self.snap.c[name]
         col_type = live.type
-        if (self.dialect == "postgresql" and isinstance(col_type, sqltypes.JSON)
-                and not isinstance(col_type, JSONB)):
+        if (
+            self.dialect == "postgresql"
+            and isinstance(col_type, sqltypes.JSON)
+            and not isinstance(col_type, JSONB)
+        ):
             # json has no equality operator; its text is what was stored, so compare that
             return cast(live, Text).is_distinct_from(cast(kept, Text))
         return live.is_distinct_from(kept)
@@ -125,8 +128,11 @@ class Diff:
             # NOT IN looks each key up in the snapshot's key (its primary key in a
             # snapshot file, WITHOUT ROWID; a unique index in the database), or
             # builds the keys into one ephemeral index where it has none
-            live = tuple_(*(self.table.c[k] for k in self.key)) if len(self.key) > 1 \
+            live = (
+                tuple_(*(self.table.c[k] for k in self.key))
+                if len(self.key) > 1
                 else self.table.c[self.key[0]]
+            )
             kept = select(*(self.snap.c[k] for k in self.key))
             return live.not_in(kept)
         return ~exists().where(self._same_key(self.snap, self.table))
@@ -148,15 +154,21 @@ class Diff:
     def delete_extra(self) -> Delete:
         """Rows in scope that the snapshot does not have (inserted since the capture)."""
         return delete(self.table).where(
-            self._scoped(and_(self._logged(self.table), self._not_in_snapshot())))
+            self._scoped(and_(self._logged(self.table), self._not_in_snapshot()))
+        )
 
     def update_changed(self) -> Update | None:
         """Rows whose values differ from the snapshot's (None: only key columns)."""
         if not self.values:
             return None
         values = {name: self.snap.c[name] for name in self.values}
-        return update(self.table).values(values).where(
-            self._logged(self.table), self._same_key(self.table, self.snap), self._differs())
+        return (
+            update(self.table)
+            .values(values)
+            .where(
+                self._logged(self.table), self._same_key(self.table, self.snap), self._differs()
+            )
+        )
 
     def insert_all(self) -> Insert:
         """Every snapshot row (the table is empty: nothing to compare with)."""
@@ -167,7 +179,8 @@ class Diff:
         """Snapshot rows whose key is gone from the table (deleted since the capture)."""
         current = self.table.alias("sr_current")
         rows = select(*(self.snap.c[n] for n in self.inserted)).where(
-            self._logged(self.snap), ~exists().where(self._same_key(current, self.snap)))
+            self._logged(self.snap), ~exists().where(self._same_key(current, self.snap))
+        )
         return self._insert().from_select(self.inserted, rows)
 
     def _insert(self) -> Insert:
@@ -179,8 +192,12 @@ class Diff:
         """How many rows differ from the snapshot."""
         if not self.values:
             return select(func.count()).where(false())
-        return select(func.count()).select_from(self.table).join(
-            self.snap, self._same_key(self.table, self.snap)).where(self._differs())
+        return (
+            select(func.count())
+            .select_from(self.table)
+            .join(self.snap, self._same_key(self.table, self.snap))
+            .where(self._differs())
+        )
 
     def any_row(self) -> Select[Any]:
         """Whether the table has any row at all (in scope or not)."""
@@ -193,12 +210,17 @@ class Diff:
 
     def count_extra(self) -> Select[Any]:
         """How many rows in scope the snapshot does not have."""
-        return select(func.count()).select_from(self.table).where(
-            self._scoped(self._not_in_snapshot()))
+        return (
+            select(func.count())
+            .select_from(self.table)
+            .where(self._scoped(self._not_in_snapshot()))
+        )
 
     def count_missing(self) -> Select[Any]:
         """How many snapshot rows are gone from the table."""
         current = self.table.alias("sr_current")
-        return select(func.count()).select_from(self.snap).where(
-            ~exists().where(self._same_key(current, self.snap)))
-
+        return (
+            select(func.count())
+            .select_from(self.snap)
+            .where(~exists().where(self._same_key(current, self.snap)))
+        )

@@ -40,8 +40,12 @@ def rebuild(store: Store, kind: str, name: str, state: JsonState) -> Checkpointa
             return None
         qualified = f"{schema}.{table}" if isinstance(schema, str) else table
         try:
-            return table_checkpoint(store.engine, qualified, key=[str(k) for k in key],
-                                    where=where if isinstance(where, str) else None)
+            return table_checkpoint(
+                store.engine,
+                qualified,
+                key=[str(k) for k in key],
+                where=where if isinstance(where, str) else None,
+            )
         except SafeReleaseError:
             return None
     return None

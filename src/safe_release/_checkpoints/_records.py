@@ -82,8 +82,10 @@ class CheckpointSet:
         """Capture each item in order and record it signed; all or nothing."""
         for item in items:
             if not isinstance(item, Checkpointable):
-                msg = (f"checkpoint= items need kind, describe(), capture() and restore(); "
-                       f"{item!r} does not have them")
+                msg = (
+                    f"checkpoint= items need kind, describe(), capture() and restore(); "
+                    f"{item!r} does not have them"
+                )
                 raise CheckpointError(msg)
         taken: list[tuple[int, Checkpointable, JsonState]] = []
         seq = self._next_seq()
@@ -94,9 +96,11 @@ class CheckpointSet:
                 self._undo(taken)
                 if not isinstance(exc, Exception):
                     raise
-                msg = (f"capturing checkpoint {_name(item)} failed ({type(exc).__name__}: "
-                       f"{exc}); the release did not start, and the checkpoints already "
-                       "taken were discarded. Fix the cause and run it again")
+                msg = (
+                    f"capturing checkpoint {_name(item)} failed ({type(exc).__name__}: "
+                    f"{exc}); the release did not start, and the checkpoints already "
+                    "taken were discarded. Fix the cause and run it again"
+                )
                 raise CheckpointError(msg) from exc
             taken.append((seq, item, state))
             seq += 1
@@ -112,8 +116,13 @@ class CheckpointSet:
         leaves nothing to drop, and the job had not run.
         """
         ctx = self._ctx(seq)
-        payload: dict[str, Any] = {"release_id": self._release_id, "seq": seq,
-                                   "kind": item.kind, "name": item.describe(), "state": {}}
+        payload: dict[str, Any] = {
+            "release_id": self._release_id,
+            "seq": seq,
+            "kind": item.kind,
+            "name": item.describe(),
+            "state": {},
+        }
         if item.kind not in _ABANDONS and getattr(item, "abandon", None) is None:
             return self._capture_at_once(item, payload, ctx)
         self._insert(payload, status="capturing")
@@ -132,8 +141,9 @@ class CheckpointSet:
             raise
         return state
 
-    def _capture_at_once(self, item: Checkpointable, payload: dict[str, Any],
-                         ctx: CheckpointContext) -> JsonState:
+    def _capture_at_once(
+        self, item: Checkpointable, payload: dict[str, Any], ctx: CheckpointContext
+    ) -> JsonState:
         try:
             state = _captured_state(item, item.capture(ctx))
         except BaseException:
@@ -150,27 +160,44 @@ class CheckpointSet:
 
     def _insert(self, payload: dict[str, Any], *, status: str, detail: str = "") -> None:
         now = self._now()
-        values = {"scope": self._scope, "kind": payload["kind"], "name": payload["name"],
-                  "state": canonical_dumps(payload["state"]),
-                  "manifest": self._store.signer.sign(payload), "status": status,
-                  "detail": detail}
-        values["mac"] = CHECKPOINTS.seal(self._store.signer, (self._release_id, payload["seq"]),
-                                         values)
+        values = {
+            "scope": self._scope,
+            "kind": payload["kind"],
+            "name": payload["name"],
+            "state": canonical_dumps(payload["state"]),
+            "manifest": self._store.signer.sign(payload),
+            "status": status,
+            "detail": detail,
+        }
+        values["mac"] = CHECKPOINTS.seal(
+            self._store.signer, (self._release_id, payload["seq"]), values
+        )
         with write_tx(self._store.engine, "recording a checkpoint") as conn:
-            conn.execute(insert(self._t).values(
-                release_id=self._release_id, seq=payload["seq"], created_at=now,
-                updated_at=now, **values))
+            conn.execute(
+                insert(self._t).values(
+                    release_id=self._release_id,
+                    seq=payload["seq"],
+                    created_at=now,
+                    updated_at=now,
+                    **values,
+                )
+            )
         self._written[payload["seq"]] = values
 
     def _record(self, payload: dict[str, Any]) -> None:
-        self._rewrite(payload["seq"], state=canonical_dumps(payload["state"]),
-                      manifest=self._store.signer.sign(payload), status="captured")
+        self._rewrite(
+            payload["seq"],
+            state=canonical_dumps(payload["state"]),
+            manifest=self._store.signer.sign(payload),
+            status="captured",
+        )
 
     def _next_seq(self) -> int:
         c = self._t.c
         with read_tx(self._store.engine) as conn:
-            top = conn.execute(select(func.max(c.seq)).where(
-                c.release_id == self._release_id)).scalar()
+            top = conn.execute(
+                select(func.max(c.seq)).where(c.release_id == self._release_id)
+            ).scalar()
         return int(top or 0) + 1
 
     def _undo(self, taken: list[tuple[int, Checkpointable, JsonState]]) -> None:
@@ -183,8 +210,11 @@ class CheckpointSet:
     def _rows(self) -> list[Row[Any]]:
         c = self._t.c
         with read_tx(self._store.engine) as conn:
-            return list(conn.execute(select(self._t).where(
-                c.release_id == self._release_id).order_by(c.seq)))
+            return list(
+                conn.execute(
+                    select(self._t).where(c.release_id == self._release_id).order_by(c.seq)
+                )
+            )
 
     def _tampered(self, row: Row[Any]) -> RecordTamperedError | None:
         """Why ``row`` does not verify with the store's key, or None when it does."""
@@ -195,9 +225,13 @@ class CheckpointSet:
         return None
 
     def _check(self, seq: int, values: dict[str, Any]) -> None:
-        CHECKPOINTS.check(self._store.signer, (self._release_id, seq), values,
-                          what=f"checkpoint record {seq} of release {self._release_id}",
-                          release_id=self._release_id)
+        CHECKPOINTS.check(
+            self._store.signer,
+            (self._release_id, seq),
+            values,
+            what=f"checkpoint record {seq} of release {self._release_id}",
+            release_id=self._release_id,
+        )
 
     def _verified_rows(self) -> list[Row[Any]]:
         """The release's records; `RecordTamperedError` if any does not verify."""
@@ -210,9 +244,17 @@ class CheckpointSet:
 
     def records(self) -> list[CheckpointRecord]:
         """Every checkpoint of the release, in capture order."""
-        return [CheckpointRecord(seq=r.seq, kind=r.kind, name=r.name, status=r.status,
-                                 detail=r.detail, tampered=self._tampered(r) is not None)
-                for r in self._rows()]
+        return [
+            CheckpointRecord(
+                seq=r.seq,
+                kind=r.kind,
+                name=r.name,
+                status=r.status,
+                detail=r.detail,
+                tampered=self._tampered(r) is not None,
+            )
+            for r in self._rows()
+        ]
 
     def _set(self, seq: int, status: str, detail: str) -> None:
         self._rewrite(seq, status=status, detail=detail[:_DETAIL_MAX])
@@ -234,8 +276,14 @@ class CheckpointSet:
             if known is not None:
                 values = {**known, **changes}
                 values["mac"] = CHECKPOINTS.seal(self._store.signer, key, values)
-                if conn.execute(update(self._t).where(*where, c.mac == known["mac"]).values(
-                        updated_at=self._now(), **values)).rowcount == 1:
+                if (
+                    conn.execute(
+                        update(self._t)
+                        .where(*where, c.mac == known["mac"])
+                        .values(updated_at=self._now(), **values)
+                    ).rowcount
+                    == 1
+                ):
                     self._written[seq] = values
                     return
             row = conn.execute(select(self._t).where(*where).with_for_update()).one()
@@ -270,38 +318,62 @@ class CheckpointSet:
                     on_step(step)
         return steps
 
-    def _pending(self, on_step: Callable[[StepResult], None] | None,
-                 ) -> tuple[list[Row[Any]], list[StepResult]]:
+    def _pending(
+        self,
+        on_step: Callable[[StepResult], None] | None,
+    ) -> tuple[list[Row[Any]], list[StepResult]]:
         """Records to restore, and the failed steps of those refused."""
         rows, refused = [], []
         for row in self._rows():
             error = self._tampered(row)
             if error is not None:
-                refused.append(StepResult(kind="checkpoint", name=_record_name(row), ok=False,
-                                          detail=f"{type(error).__name__}: {error}"))
+                refused.append(
+                    StepResult(
+                        kind="checkpoint",
+                        name=_record_name(row),
+                        ok=False,
+                        detail=f"{type(error).__name__}: {error}",
+                    )
+                )
             elif row.status in {"capturing", "captured", "restoring", "failed"}:
                 rows.append(row)
         if refused:
-            _log.error("release %s: %d checkpoint record(s) do not verify; its table "
-                       "checkpoints are not restored", self._release_id, len(refused))
-            refused += [StepResult(
-                kind="checkpoint", name=row.name, ok=False,
-                detail=("not restored: a checkpoint record of this release does not verify, "
-                        "and restoring some tables alone could leave related tables apart"))
-                for row in rows if row.kind == "table"]
+            _log.error(
+                "release %s: %d checkpoint record(s) do not verify; its table "
+                "checkpoints are not restored",
+                self._release_id,
+                len(refused),
+            )
+            refused += [
+                StepResult(
+                    kind="checkpoint",
+                    name=row.name,
+                    ok=False,
+                    detail=(
+                        "not restored: a checkpoint record of this release does not verify, "
+                        "and restoring some tables alone could leave related tables apart"
+                    ),
+                )
+                for row in rows
+                if row.kind == "table"
+            ]
             rows = [row for row in rows if row.kind != "table"]
         for step in refused:
             if on_step is not None:
                 on_step(step)
         return rows, refused
 
-    def _restore_batch(self, batch: list[Row[Any]],
-                       live: Sequence[Checkpointable]) -> list[StepResult]:
+    def _restore_batch(
+        self, batch: list[Row[Any]], live: Sequence[Checkpointable]
+    ) -> list[StepResult]:
         """One record alone, or table checkpoints of one database together (`_together`)."""
         if len(batch) == 1:
             row = batch[0]
-            return [self._abandon_one(row, live) if row.status == "capturing"
-                    else self._restore_one(row, live)]
+            return [
+                self._abandon_one(row, live)
+                if row.status == "capturing"
+                else self._restore_one(row, live)
+            ]
         together: list[tuple[Row[Any], TableCheckpoint, JsonState]] = []
         steps: dict[int, StepResult] = {}
         refused = self._refuse_batch(batch)
@@ -323,8 +395,11 @@ class CheckpointSet:
         # one transaction per engine: the same URL may name two databases (in memory)
         for engine in {id(item.engine): item.engine for _, item, _ in together}.values():
             group = [t for t in together if t[1].engine is engine]
-            done = [self._restore_one(group[0][0], live)] if len(group) == 1 \
+            done = (
+                [self._restore_one(group[0][0], live)]
+                if len(group) == 1
                 else self._restore_together(group)
+            )
             steps.update({t[0].seq: step for t, step in zip(group, done, strict=True)})
         return [steps[row.seq] for row in batch]
 
@@ -352,20 +427,25 @@ class CheckpointSet:
             if row.seq in errors:
                 steps.append(self._failed(row, errors[row.seq]))
                 continue
-            detail = (f"not restored: {names}, restored in one transaction with it, does not "
-                      "verify; tables of one database are restored together or not at all")
+            detail = (
+                f"not restored: {names}, restored in one transaction with it, does not "
+                "verify; tables of one database are restored together or not at all"
+            )
             self._set(row.seq, "failed", detail)
             steps.append(StepResult(kind="checkpoint", name=row.name, ok=False, detail=detail))
         return steps
 
-    def _restore_together(self, together: list[tuple[Row[Any], TableCheckpoint, JsonState]],
-                          ) -> list[StepResult]:
+    def _restore_together(
+        self,
+        together: list[tuple[Row[Any], TableCheckpoint, JsonState]],
+    ) -> list[StepResult]:
         """Restore table checkpoints in one transaction: all of them, or none."""
         for row, _, _ in together:
             self._set(row.seq, "restoring", "")
         try:
-            details = restore_tables([(item, state, self._ctx(row.seq, row.manifest))
-                                      for row, item, state in together])
+            details = restore_tables(
+                [(item, state, self._ctx(row.seq, row.manifest)) for row, item, state in together]
+            )
         except StoreError:
             raise
         except Exception as exc:  # noqa: BLE001 - failed steps are reported, not raised
@@ -387,8 +467,10 @@ class CheckpointSet:
         """A capture the process died in: the job never ran; drop what it left."""
         item = find(live, row.kind, row.name)
         if item is None and row.kind in _ABANDONS:
-            detail = (f"its capture was interrupted; pass the live checkpoint to recover() "
-                      f"to drop the partial {row.kind} snapshot it may have left")
+            detail = (
+                f"its capture was interrupted; pass the live checkpoint to recover() "
+                f"to drop the partial {row.kind} snapshot it may have left"
+            )
             self._set(row.seq, "capturing", detail)
             return StepResult(kind="checkpoint", name=row.name, ok=False, detail=detail)
         if item is not None:
@@ -426,15 +508,20 @@ class CheckpointSet:
             try:
                 state = self.verified_state(row)
             except (RecordTamperedError, SnapshotTamperedError) as exc:
-                _log.error("checkpoint %s of release %s was not finished: %s", row.seq,
-                           self._release_id, exc)
+                _log.error(
+                    "checkpoint %s of release %s was not finished: %s",
+                    row.seq,
+                    self._release_id,
+                    exc,
+                )
                 continue
             item = self._item(row, live, state)
             if item is not None:
                 _finish_one(item, state, self._ctx(row.seq, row.manifest))
 
-    def _item(self, row: Row[Any], live: Sequence[Checkpointable],
-              state: JsonState) -> Checkpointable | None:
+    def _item(
+        self, row: Row[Any], live: Sequence[Checkpointable], state: JsonState
+    ) -> Checkpointable | None:
         """The live object for a record, else one rebuilt from the store (or None)."""
         return find(live, row.kind, row.name) or rebuild(self._store, row.kind, row.name, state)
 
@@ -443,12 +530,19 @@ class CheckpointSet:
         self._check(row.seq, CHECKPOINTS.values(row))
         payload = self._store.signer.verify(row.manifest, what=f"checkpoint {row.name}")
         state = json.loads(row.state)
-        expected = {"release_id": self._release_id, "seq": row.seq, "kind": row.kind,
-                    "name": row.name, "state": state}
+        expected = {
+            "release_id": self._release_id,
+            "seq": row.seq,
+            "kind": row.kind,
+            "name": row.name,
+            "state": state,
+        }
         if payload != expected:
-            msg = (f"the signed manifest of checkpoint {row.name!r} does not match its record "
-                   f"(release {payload.get('release_id')!r}, seq {payload.get('seq')!r}): the "
-                   "record was altered or copied from another release; nothing was restored")
+            msg = (
+                f"the signed manifest of checkpoint {row.name!r} does not match its record "
+                f"(release {payload.get('release_id')!r}, seq {payload.get('seq')!r}): the "
+                "record was altered or copied from another release; nothing was restored"
+            )
             raise SnapshotTamperedError(msg)
         if not isinstance(state, dict):
             msg = f"the state of checkpoint {row.name!r} is not an object; nothing was restored"
@@ -462,8 +556,14 @@ class CheckpointSet:
             try:
                 state = self.verified_state(row)
             except (RecordTamperedError, SnapshotTamperedError) as exc:
-                steps.append(StepResult(kind="check", name=_record_name(row), ok=False,
-                                        detail=f"{type(exc).__name__}: {exc}"))
+                steps.append(
+                    StepResult(
+                        kind="check",
+                        name=_record_name(row),
+                        ok=False,
+                        detail=f"{type(exc).__name__}: {exc}",
+                    )
+                )
                 continue
             if row.status != "restored":
                 continue
@@ -477,8 +577,11 @@ class CheckpointSet:
                 raise
             except Exception as exc:  # noqa: BLE001 - a failed check is reported
                 ok, detail = False, f"{type(exc).__name__}: {exc}"
-            steps.append(StepResult(kind="check", name=f"restored {row.name}", ok=bool(ok),
-                                    detail=str(detail)))
+            steps.append(
+                StepResult(
+                    kind="check", name=f"restored {row.name}", ok=bool(ok), detail=str(detail)
+                )
+            )
         return steps
 
 
@@ -488,8 +591,10 @@ def _record_name(row: Row[Any]) -> str:
 
 
 def _not_found(kind: str, name: str) -> NoReturn:
-    msg = (f"no live checkpoint {name!r} ({kind}) to restore it with; pass it to "
-           "recover(checkpoint=[...]) or rollback(checkpoint=[...])")
+    msg = (
+        f"no live checkpoint {name!r} ({kind}) to restore it with; pass it to "
+        "recover(checkpoint=[...]) or rollback(checkpoint=[...])"
+    )
     raise CheckpointNotFoundError(msg)
 
 
@@ -507,8 +612,13 @@ def _finish_one(item: object, state: JsonState, ctx: CheckpointContext) -> None:
     try:
         done(state, ctx)
     except Exception as exc:  # noqa: BLE001 - best effort: logged, never masks the outcome
-        _log.warning("checkpoint %s could not finish (%s: %s); run store.prune_checkpoints() "
-                     "later to clean up", _name(item), type(exc).__name__, exc)
+        _log.warning(
+            "checkpoint %s could not finish (%s: %s); run store.prune_checkpoints() "
+            "later to clean up",
+            _name(item),
+            type(exc).__name__,
+            exc,
+        )
 
 
 def _captured_state(item: Checkpointable, raw: object) -> JsonState:
@@ -531,8 +641,12 @@ def _abandon(item: object, ctx: CheckpointContext) -> None:
     try:
         drop(ctx)
     except Exception as exc:  # noqa: BLE001 - cleanup after a failure: logged, never masks it
-        _log.warning("could not drop what the capture of %s left (%s: %s)", _name(item),
-                     type(exc).__name__, exc)
+        _log.warning(
+            "could not drop what the capture of %s left (%s: %s)",
+            _name(item),
+            type(exc).__name__,
+            exc,
+        )
 
 
 def _discard(item: object, state: JsonState, ctx: CheckpointContext) -> None:

@@ -48,7 +48,13 @@ if TYPE_CHECKING:
     from sqlalchemy.sql.selectable import Select
 
 __all__ = [
-    "COLUMN", "KIND", "add_column", "digest", "hashed_rows", "insert_verified", "totals",
+    "COLUMN",
+    "KIND",
+    "add_column",
+    "digest",
+    "hashed_rows",
+    "insert_verified",
+    "totals",
     "verify",
 ]
 
@@ -76,24 +82,35 @@ def hashed_rows(conn: Connection, snap: Table, rows: Select[Any], seed: str) -> 
     PostgreSQL's 63-character limit would be cut short, and no longer be the name.
     """
     labels = [f"c{i}" for i in range(len(rows.selected_columns))]
-    inner = rows.with_only_columns(*(c.label(n) for c, n in zip(
-        rows.selected_columns, labels, strict=True))).subquery("s")
+    inner = rows.with_only_columns(
+        *(c.label(n) for c, n in zip(rows.selected_columns, labels, strict=True))
+    ).subquery("s")
     fields = ", ".join(pg_hashable(conn, snap, [f"s.{n}" for n in labels]))
-    row_hash = func.hash_record_extended(literal_column(f"ROW({fields})"),
-                                         literal_column(seed, BigInteger))
+    row_hash = func.hash_record_extended(
+        literal_column(f"ROW({fields})"), literal_column(seed, BigInteger)
+    )
     return select(*inner.c, row_hash)
 
 
 def totals(conn: Connection, snap: Table) -> tuple[int, int]:
     """The snapshot's row count and ``sum(sr_h)`` (capture)."""
-    sql = (f"SELECT count(*), coalesce(sum({COLUMN}), 0) "  # noqa: S608 - quoted names
-           f"FROM {quoted(conn, snap)}")
+    sql = (
+        f"SELECT count(*), coalesce(sum({COLUMN}), 0) "  # noqa: S608 - quoted names
+        f"FROM {quoted(conn, snap)}"
+    )
     count, total = run(conn, sql).one()
     return int(count), int(total)
 
 
-def verify(conn: Connection, snap: Table, seed: str,
-           logged: Table | None, key: list[str], *, rows: bool = True) -> tuple[int, int, int]:
+def verify(
+    conn: Connection,
+    snap: Table,
+    seed: str,
+    logged: Table | None,
+    key: list[str],
+    *,
+    rows: bool = True,
+) -> tuple[int, int, int]:
     """(rows, ``sum(sr_h)``, rows whose ``sr_h`` is wrong among those checked).
 
     Checked: the snapshot rows whose key is in ``logged``, or all rows if None;
@@ -108,21 +125,32 @@ def verify(conn: Connection, snap: Table, seed: str,
     fields = ", ".join(pg_hashable(conn, snap))
     wrong = f"hash_record_extended(ROW({fields}), {seed}) IS DISTINCT FROM s.{COLUMN}"
     if logged is None:
-        sql = (f"SELECT count(*), coalesce(sum(s.{COLUMN}), 0), "  # noqa: S608 - quoted names
-               f"count(*) FILTER (WHERE {wrong}) FROM {name} AS s")
+        sql = (
+            f"SELECT count(*), coalesce(sum(s.{COLUMN}), 0), "  # noqa: S608 - quoted names
+            f"count(*) FILTER (WHERE {wrong}) FROM {name} AS s"
+        )
     else:
         keys = ", ".join(f"s.{quote(k)}" for k in key)
         logged_keys = ", ".join(f"l.{quote(k)}" for k in key)
-        sql = (f"SELECT count(*), coalesce(sum(s.{COLUMN}), 0), "  # noqa: S608 - quoted names
-               f"(SELECT count(*) FROM {name} AS s JOIN {quoted(conn, logged)} AS l "
-               f"ON ({keys}) = ({logged_keys}) WHERE {wrong}) FROM {name} AS s")
+        sql = (
+            f"SELECT count(*), coalesce(sum(s.{COLUMN}), 0), "  # noqa: S608 - quoted names
+            f"(SELECT count(*) FROM {name} AS s JOIN {quoted(conn, logged)} AS l "
+            f"ON ({keys}) = ({logged_keys}) WHERE {wrong}) FROM {name} AS s"
+        )
     with pg_pinned(conn):
         count, total, bad = run(conn, sql).one()
     return int(count), int(total), int(bad)
 
 
-def insert_verified(conn: Connection, table: Table, snap: Table, seed: str, *,
-                    names: Sequence[str], overriding: bool = False) -> int:
+def insert_verified(
+    conn: Connection,
+    table: Table,
+    snap: Table,
+    seed: str,
+    *,
+    names: Sequence[str],
+    overriding: bool = False,
+) -> int:
     """Insert the snapshot rows whose ``sr_h`` is their hash; how many (empty table).
 
     The re-hash and the copy are one pass: a row whose hash is wrong is not
@@ -137,9 +165,11 @@ def insert_verified(conn: Connection, table: Table, snap: Table, seed: str, *,
     picked = ", ".join(f"s.{quote(n)}" for n in names)
     fields = ", ".join(pg_hashable(conn, snap))
     override = "OVERRIDING SYSTEM VALUE " if overriding else ""
-    sql = (f"INSERT INTO {quoted(conn, table)} ({cols}) {override}SELECT {picked} "  # noqa: S608 - quoted names
-           f"FROM {quoted(conn, snap)} AS s "
-           f"WHERE hash_record_extended(ROW({fields}), {seed}) = s.{COLUMN}")
+    sql = (
+        f"INSERT INTO {quoted(conn, table)} ({cols}) {override}SELECT {picked} "  # noqa: S608 - quoted names
+        f"FROM {quoted(conn, snap)} AS s "
+        f"WHERE hash_record_extended(ROW({fields}), {seed}) = s.{COLUMN}"
+    )
     with pg_pinned(conn):
         result = conn.exec_driver_sql(sql, execution_options={"preserve_rowcount": True})
     return int(result.rowcount)

@@ -99,9 +99,11 @@ def create_file(path: Path, database: Path) -> None:
         finally:
             os.close(fd)
     except OSError as exc:
-        msg = (f"cannot create the snapshot file {path.name} beside the database "
-               f"({exc.strerror}); check that the database's directory is writable and "
-               "that nothing else uses that name, then retry")
+        msg = (
+            f"cannot create the snapshot file {path.name} beside the database "
+            f"({exc.strerror}); check that the database's directory is writable and "
+            "that nothing else uses that name, then retry"
+        )
         raise CheckpointError(msg) from exc
 
 
@@ -148,8 +150,9 @@ def alias(n: int) -> str:
 
 
 @contextmanager
-def attached_all(engine: Engine, files: Mapping[str, Path], doing: str, *,
-                 create: bool = False) -> Iterator[Connection]:
+def attached_all(
+    engine: Engine, files: Mapping[str, Path], doing: str, *, create: bool = False
+) -> Iterator[Connection]:
     """`attached`, with each of ``files`` attached under its schema name (`alias`).
 
     For a restore of several tables in one transaction (`_together`); SQLite attaches

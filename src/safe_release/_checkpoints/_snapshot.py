@@ -114,8 +114,9 @@ def snapshot_name(release_id: str, seq: int) -> str:
     return identifier("sr_snap", release_id, seq)
 
 
-def snapshot_table(source: Table, name: str, columns: Sequence[str],
-                   schema: str | None = None) -> Table:
+def snapshot_table(
+    source: Table, name: str, columns: Sequence[str], schema: str | None = None
+) -> Table:
     """A Core description of the snapshot of ``source`` (its schema, its column types)."""
     cols = [Column(c, source.c[c].type) for c in columns]
     return Table(name, MetaData(), *cols, schema=schema or source.schema)
@@ -126,8 +127,11 @@ def create_empty(conn: Connection, source: Table, snap: Table) -> None:
     quote = conn.dialect.identifier_preparer.quote
     cols = ", ".join(quote(c.name) for c in snap.columns)
     run(conn, f"DROP TABLE IF EXISTS {quoted(conn, snap)}")
-    run(conn, f"CREATE TABLE {quoted(conn, snap)} AS SELECT {cols} "  # noqa: S608 - quoted names
-              f"FROM {quoted(conn, source)} WHERE false")
+    run(
+        conn,
+        f"CREATE TABLE {quoted(conn, snap)} AS SELECT {cols} "  # noqa: S608 - quoted names
+        f"FROM {quoted(conn, source)} WHERE false",
+    )
 
 
 def create_keyed(conn: Connection, source: Table, snap: Table, key: Sequence[str]) -> None:
@@ -143,8 +147,13 @@ def create_keyed(conn: Connection, source: Table, snap: Table, key: Sequence[str
     run(conn, f"CREATE TABLE {quoted(conn, snap)} ({columns}) WITHOUT ROWID")
 
 
-def sqlite_keyed_columns(conn: Connection, source: Table, columns: Sequence[str],
-                         key: Sequence[str], extra: Sequence[str] = ()) -> str:
+def sqlite_keyed_columns(
+    conn: Connection,
+    source: Table,
+    columns: Sequence[str],
+    key: Sequence[str],
+    extra: Sequence[str] = (),
+) -> str:
     """``"a" TYPE, …, PRIMARY KEY ("k", …)``: ``columns`` of SQLite table ``source``.
 
     The types are the source's declared ones (``PRAGMA table_xinfo``), or none
@@ -168,8 +177,11 @@ def add_key(conn: Connection, snap: Table, key: Sequence[str]) -> None:
         return
     index = conn.dialect.identifier_preparer.quote(f"{snap.name}_key")
     schema = f"{conn.dialect.identifier_preparer.quote(snap.schema)}." if snap.schema else ""
-    run(conn, f"CREATE UNIQUE INDEX {schema}{index} ON "
-              f"{conn.dialect.identifier_preparer.quote(snap.name)} ({cols})")
+    run(
+        conn,
+        f"CREATE UNIQUE INDEX {schema}{index} ON "
+        f"{conn.dialect.identifier_preparer.quote(snap.name)} ({cols})",
+    )
 
 
 def drop(conn: Connection, snap: Table) -> None:
@@ -180,8 +192,9 @@ def drop(conn: Connection, snap: Table) -> None:
 def exists(conn: Connection, snap: Table) -> bool:
     """Whether the snapshot table is there."""
     if conn.dialect.name == "postgresql":  # one catalog lookup, not the inspector's query
-        found = conn.execute(text("SELECT to_regclass(:t) IS NOT NULL"),
-                             {"t": regclass(conn, snap)}).scalar_one()
+        found = conn.execute(
+            text("SELECT to_regclass(:t) IS NOT NULL"), {"t": regclass(conn, snap)}
+        ).scalar_one()
         return bool(found)
     return inspect(conn).has_table(snap.name, schema=snap.schema)
 
@@ -212,8 +225,9 @@ def pg_row_hashed(conn: Connection, recorded: str | None = None) -> bool:
     return version * 10_000 >= _PG_KEYED_HASH
 
 
-def snapshot_hash(conn: Connection, snap: Table, ctx: CheckpointContext,
-                  recorded: str | None = None) -> tuple[int, str]:
+def snapshot_hash(
+    conn: Connection, snap: Table, ctx: CheckpointContext, recorded: str | None = None
+) -> tuple[int, str]:
     """The snapshot's row count and content hash (``hrx:…``, ``sha256:…``).
 
     ``recorded``: the hash taken at capture, whose kind is used again (so that a
@@ -259,14 +273,19 @@ def pg_seed(conn: Connection, ctx: CheckpointContext, which: int = 0) -> str:
     tag = f"{_UNSAFE.sub('', ctx.release_id.lower())}:{ctx.seq}:{which}"
     if run(conn, f"SELECT to_regclass('{_SEED_TABLE}') IS NULL").scalar():
         try:
-            run(conn, f"CREATE TEMPORARY TABLE {_SEED_TABLE.split('.')[1]} "
-                      "(tag text NOT NULL, v bigint NOT NULL) ON COMMIT DROP")
+            run(
+                conn,
+                f"CREATE TEMPORARY TABLE {_SEED_TABLE.split('.')[1]} "
+                "(tag text NOT NULL, v bigint NOT NULL) ON COMMIT DROP",
+            )
         except DBAPIError as exc:
             if getattr(exc.orig, "sqlstate", None) != _INSUFFICIENT_PRIVILEGE:
                 raise
-            msg = ("a table checkpoint on PostgreSQL needs a temporary table (it holds the "
-                   "snapshot's hash seed, which is never sent in a statement); grant the "
-                   "role it: GRANT TEMPORARY ON DATABASE <database> TO <role>")
+            msg = (
+                "a table checkpoint on PostgreSQL needs a temporary table (it holds the "
+                "snapshot's hash seed, which is never sent in a statement); grant the "
+                "role it: GRANT TEMPORARY ON DATABASE <database> TO <role>"
+            )
             raise CheckpointError(msg) from exc
     dbapi = conn.dialect.loaded_dbapi
     statement = f"COPY {_SEED_TABLE} (tag, v) FROM STDIN"
@@ -281,17 +300,22 @@ def pg_seed(conn: Connection, ctx: CheckpointContext, which: int = 0) -> str:
 
 def _pg_keyed_hash(conn: Connection, snap: Table, seeds: tuple[str, str]) -> tuple[int, str]:
     name, fields = quoted(conn, snap), ", ".join(pg_hashable(conn, snap))
-    sql = (f"SELECT count(*), coalesce(sum(hash_record_extended(ROW({fields}), {seeds[0]})), "  # noqa: S608 - quoted names
-           f"0), coalesce(sum(hash_record_extended(ROW({fields}), {seeds[1]})), 0) "
-           f"FROM {name} AS s")
+    sql = (
+        f"SELECT count(*), coalesce(sum(hash_record_extended(ROW({fields}), {seeds[0]})), "  # noqa: S608 - quoted names
+        f"0), coalesce(sum(hash_record_extended(ROW({fields}), {seeds[1]})), 0) "
+        f"FROM {name} AS s"
+    )
     with pg_pinned(conn):
         count, low, high = run(conn, sql).one()
     digest = hashlib.sha256(f"{count}:{low}:{high}".encode()).hexdigest()
     return int(count), f"hrx:{digest}"
 
 
-def pg_hashable(conn: Connection, snap: Table, refs: Sequence[str] | None = None,
-                ) -> list[str]:
+def pg_hashable(
+    conn: Connection,
+    snap: Table,
+    refs: Sequence[str] | None = None,
+) -> list[str]:
     """The snapshot's columns as hash inputs, as text where a type cannot be hashed.
 
     json, xml and geometric types have no extended hash function. ``refs``: how
@@ -303,8 +327,10 @@ def pg_hashable(conn: Connection, snap: Table, refs: Sequence[str] | None = None
     probe = f"(SELECT (NULL::{quoted(conn, snap)}).*) AS s"
     if _pg_can_hash(conn, cols, probe):
         return named
-    return [ref if _pg_can_hash(conn, [c], probe) else f"{ref}::text"
-            for c, ref in zip(cols, named, strict=True)]
+    return [
+        ref if _pg_can_hash(conn, [c], probe) else f"{ref}::text"
+        for c, ref in zip(cols, named, strict=True)
+    ]
 
 
 def _pg_can_hash(conn: Connection, cols: list[str], probe: str) -> bool:
@@ -360,8 +386,10 @@ def _sqlite_hash(conn: Connection, snap: Table) -> tuple[int, str]:
     row = "||','||".join(f"quote({quote(c.name)})" for c in snap.columns)
     top = run(conn, f"SELECT max(rowid) FROM {name}").scalar() or 0  # noqa: S608
     # the driver's own placeholders: no text() parsing of the quoted names
-    sql = (f"SELECT count(*), CAST(group_concat({row}, char(10)) AS BLOB) FROM {name} "  # noqa: S608
-           "WHERE rowid BETWEEN ? AND ?")
+    sql = (
+        f"SELECT count(*), CAST(group_concat({row}, char(10)) AS BLOB) FROM {name} "  # noqa: S608
+        "WHERE rowid BETWEEN ? AND ?"
+    )
     hasher, count = hashlib.sha256(), 0
     for lo, hi in _chunks(int(top)):
         n, blob = conn.exec_driver_sql(sql, (lo, hi)).one()

@@ -48,7 +48,6 @@ __all__ = ["TableCheckpoint", "database_identity", "restore_tables", "table_chec
 _BINARY = (LargeBinary, BINARY, VARBINARY)
 
 
-
 def database_identity(engine: Engine) -> str:
     """The database a table lives in, as recorded in a checkpoint (no password)."""
     return safe_url(engine)
@@ -84,15 +83,18 @@ def _resolve(engine: Engine, table: object) -> Table:
     if isinstance(inner, Table):
         return inner
     if not isinstance(table, str) or not table.strip():
-        msg = (f"table_checkpoint() takes a Table, an ORM model class or a table name, not "
-               f"{table!r}")
+        msg = (
+            f"table_checkpoint() takes a Table, an ORM model class or a table name, not {table!r}"
+        )
         raise InvalidArgumentError(msg)
     schema, _, name = table.rpartition(".")
     try:
         return Table(name, MetaData(), schema=schema or None, autoload_with=engine)
     except NoSuchTableError:
-        msg = (f"table {table!r} does not exist in {safe_url(engine)}; check the name (and "
-               "the schema, as 'schema.table'), or create the table first")
+        msg = (
+            f"table {table!r} does not exist in {safe_url(engine)}; check the name (and "
+            "the schema, as 'schema.table'), or create the table first"
+        )
         raise InvalidArgumentError(msg) from None
     except DBAPIError as exc:
         doing = f"reading the definition of table {table!r}"
@@ -100,16 +102,23 @@ def _resolve(engine: Engine, table: object) -> Table:
 
 
 def _key(table: Table, key: str | Sequence[str] | None) -> list[str]:
-    names = [c.name for c in table.primary_key.columns] if key is None else (
-        [key] if isinstance(key, str) else list(key))
+    names = (
+        [c.name for c in table.primary_key.columns]
+        if key is None
+        else ([key] if isinstance(key, str) else list(key))
+    )
     if not names:
-        msg = (f"table {table.name!r} has no primary key; give key= the columns that "
-               "identify a row, e.g. key=('sku', 'store')")
+        msg = (
+            f"table {table.name!r} has no primary key; give key= the columns that "
+            "identify a row, e.g. key=('sku', 'store')"
+        )
         raise InvalidArgumentError(msg)
     unknown = [n for n in names if n not in table.c]
     if unknown:
-        msg = (f"key= names columns {unknown} that table {table.name!r} does not have; "
-               f"its columns are {[c.name for c in table.columns]}")
+        msg = (
+            f"key= names columns {unknown} that table {table.name!r} does not have; "
+            f"its columns are {[c.name for c in table.columns]}"
+        )
         raise InvalidArgumentError(msg)
     return names
 
@@ -128,27 +137,36 @@ def _where_sql(where: str | ColumnElement[bool] | None, engine: Engine) -> str |
     sql = where if isinstance(where, str) else _expression_sql(where, engine)
     if not sql.strip() or "\x00" in sql:
         shown = "an empty string" if not sql.strip() else "a NUL character (\\x00)"
-        msg = (f"where= contains {shown}; give an SQL condition such as \"store = 'US'\" "
-               "(a bytes value as an SQL literal, e.g. X'00FF' or '\\x00ff'::bytea)")
+        msg = (
+            f"where= contains {shown}; give an SQL condition such as \"store = 'US'\" "
+            "(a bytes value as an SQL literal, e.g. X'00FF' or '\\x00ff'::bytea)"
+        )
         raise InvalidArgumentError(msg)
     return sql
 
 
 def _expression_sql(where: ColumnElement[bool], engine: Engine) -> str:
-    binary = any(isinstance(b, BindParameter) and (
-        isinstance(b.value, (bytes, bytearray, memoryview)) or isinstance(b.type, _BINARY))
-        for b in iterate(where))
+    binary = any(
+        isinstance(b, BindParameter)
+        and (isinstance(b.value, (bytes, bytearray, memoryview)) or isinstance(b.type, _BINARY))
+        for b in iterate(where)
+    )
     try:
-        sql = None if binary else str(where.compile(
-            dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
+        sql = (
+            None
+            if binary
+            else str(where.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
+        )
     except CompileError:
         sql = None
     if sql is None:
-        msg = ("where= is an SQLAlchemy expression with a value that cannot be written "
-               "as SQL text (a bytes value, or a type without a literal form); the "
-               "checkpoint records its where as SQL, so write it as an SQL string, e.g. "
-               "where=\"blob = '\\x00ff'::bytea\" (PostgreSQL) or "
-               "where=\"blob = X'00FF'\" (SQLite)")
+        msg = (
+            "where= is an SQLAlchemy expression with a value that cannot be written "
+            "as SQL text (a bytes value, or a type without a literal form); the "
+            "checkpoint records its where as SQL, so write it as an SQL string, e.g. "
+            "where=\"blob = '\\x00ff'::bytea\" (PostgreSQL) or "
+            "where=\"blob = X'00FF'\" (SQLite)"
+        )
         raise InvalidArgumentError(msg)
     # every value is inline, so each % in the text is one the dialect doubled
     doubled = engine.dialect.identifier_preparer.quote("%") != '"%"'
@@ -179,10 +197,15 @@ class TableCheckpoint:
         key: Sequence[str],
     ) -> None:
         if where is not None and not isinstance(where, (str, ColumnElement)):
-            hint = (" (decode bytes first, or write the value as an SQL literal)"
-                    if isinstance(where, (bytes, bytearray, memoryview)) else "")
-            msg = (f"where= must be an SQL string or an SQLAlchemy expression, not "
-                   f"{type(where).__name__}{hint}")
+            hint = (
+                " (decode bytes first, or write the value as an SQL literal)"
+                if isinstance(where, (bytes, bytearray, memoryview))
+                else ""
+            )
+            msg = (
+                f"where= must be an SQL string or an SQLAlchemy expression, not "
+                f"{type(where).__name__}{hint}"
+            )
             raise InvalidArgumentError(msg)
         self._engine, self._table, self._key = engine, table, list(key)
         self._where_sql = _where_sql(where, engine)
@@ -250,24 +273,34 @@ class TableCheckpoint:
                 path.unlink(missing_ok=True)
                 raise
         return {
-            "database": database_identity(self._engine), "table": self._table.name,
-            "schema": self._table.schema, "snapshot": name, "columns": list(columns),
-            "key": list(self._key), "where": self._where_sql, "rows": count, "hash": digest,
-            "file": None if path is None else path.name, "log": log.name if tracked else None,
+            "database": database_identity(self._engine),
+            "table": self._table.name,
+            "schema": self._table.schema,
+            "snapshot": name,
+            "columns": list(columns),
+            "key": list(self._key),
+            "where": self._where_sql,
+            "rows": count,
+            "hash": digest,
+            "file": None if path is None else path.name,
+            "log": log.name if tracked else None,
         }
 
     def _captured_columns(self, conn: Connection) -> list[str]:
         """The columns the snapshot holds: all but those the database generates."""
         generated = column_kinds(conn, self._table).generated
         if generated & set(self._key):
-            msg = (f"the key columns {sorted(generated & set(self._key))} of "
-                   f"{self.describe()} are generated by the database; give key= columns "
-                   "the table stores")
+            msg = (
+                f"the key columns {sorted(generated & set(self._key))} of "
+                f"{self.describe()} are generated by the database; give key= columns "
+                "the table stores"
+            )
             raise CheckpointError(msg)
         return [c.name for c in self._table.columns if c.name not in generated]
 
-    def _fill(self, conn: Connection, snap: Table, seed: str | None = None, *,
-              keyed: bool = False) -> int:
+    def _fill(
+        self, conn: Connection, snap: Table, seed: str | None = None, *, keyed: bool = False
+    ) -> int:
         """Create and fill the snapshot, check its keys, index it; the number of rows.
 
         ``seed``: also store each row's keyed hash in ``sr_h`` (PostgreSQL, `_rowhash`;
@@ -285,23 +318,26 @@ class TableCheckpoint:
             _snapshot.create_keyed(conn, self._table, snap, self._key)
             ordered = rows.order_by(*(self._table.c[k] for k in self._key))
             try:
-                count = conn.execute(snap.insert().from_select(columns, ordered),
-                                     execution_options=counted).rowcount
+                count = conn.execute(
+                    snap.insert().from_select(columns, ordered), execution_options=counted
+                ).rowcount
             except IntegrityError:
                 self._check_keys(conn, rows.subquery("sr_rows"), every=True)
                 raise
             return int(count)
         _snapshot.create_empty(conn, self._table, snap)
         if seed is None:
-            count = conn.execute(snap.insert().from_select(columns, rows),
-                                 execution_options=counted).rowcount
+            count = conn.execute(
+                snap.insert().from_select(columns, rows), execution_options=counted
+            ).rowcount
         else:
             target = _rowhash.add_column(conn, snap)
             with _snapshot.pg_pinned(conn):
                 hashed = _rowhash.hashed_rows(conn, snap, rows, seed)
-                count = conn.execute(target.insert().from_select([*columns, _rowhash.COLUMN],
-                                                                 hashed),
-                                     execution_options=counted).rowcount
+                count = conn.execute(
+                    target.insert().from_select([*columns, _rowhash.COLUMN], hashed),
+                    execution_options=counted,
+                ).rowcount
         self._check_keys(conn, snap)
         _snapshot.add_key(conn, snap, self._key)
         return int(count)
@@ -314,22 +350,33 @@ class TableCheckpoint:
         ones outside the primary key.
         """
         keys = [snap.c[k] for k in self._key]
-        nullable = [k for k in self._key if every or (self._table.c[k].nullable
-                                                      and not self._table.c[k].primary_key)]
+        nullable = [
+            k
+            for k in self._key
+            if every or (self._table.c[k].nullable and not self._table.c[k].primary_key)
+        ]
         if nullable:
-            nulls = conn.execute(select(func.count()).select_from(snap).where(
-                or_(*(snap.c[n].is_(None) for n in nullable)))).scalar_one()
+            nulls = conn.execute(
+                select(func.count())
+                .select_from(snap)
+                .where(or_(*(snap.c[n].is_(None) for n in nullable)))
+            ).scalar_one()
             if nulls:
-                msg = (f"{nulls} rows of {self.describe()} have NULL in the key columns "
-                       f"{nullable}; give key= columns that are never NULL")
+                msg = (
+                    f"{nulls} rows of {self.describe()} have NULL in the key columns "
+                    f"{nullable}; give key= columns that are never NULL"
+                )
                 raise CheckpointError(msg)
         pk = [c.name for c in self._table.primary_key.columns]
         if every or sorted(pk) != sorted(self._key):
-            dup = conn.execute(select(*keys).group_by(*keys).having(func.count() > 1)
-                               .limit(1)).first()
+            dup = conn.execute(
+                select(*keys).group_by(*keys).having(func.count() > 1).limit(1)
+            ).first()
             if dup is not None:
-                msg = (f"key= {self._key} does not identify the rows of {self.describe()}: "
-                       "several rows share one key; give key= a unique set of columns")
+                msg = (
+                    f"key= {self._key} does not identify the rows of {self.describe()}: "
+                    "several rows share one key; give key= a unique set of columns"
+                )
                 raise CheckpointError(msg)
 
     # -- restore ------------------------------------------------------------------------
@@ -352,8 +399,15 @@ class TableCheckpoint:
         its file is.
         """
         self._check_name(state, ctx)
-        return RestoreJob(self._engine, self.describe(), self._applier(), state, ctx,
-                          self._file(state), lambda schema: self._plan(state, schema))
+        return RestoreJob(
+            self._engine,
+            self.describe(),
+            self._applier(),
+            state,
+            ctx,
+            self._file(state),
+            lambda schema: self._plan(state, schema),
+        )
 
     def verify(self, state: JsonState, ctx: CheckpointContext) -> tuple[bool, str]:
         """Compare the table with the snapshot now: (equal?, what differs)."""
@@ -364,8 +418,9 @@ class TableCheckpoint:
                 return self._compare(conn, self._plan(state))
         if not path.is_file():
             return False, f"snapshot file {path.name} is gone"
-        with _snapfile.attached(self._engine, path, f"verifying {self.describe()}",
-                                create=False) as conn:
+        with _snapfile.attached(
+            self._engine, path, f"verifying {self.describe()}", create=False
+        ) as conn:
             return self._compare(conn, self._plan(state, _snapfile.ALIAS))
 
     def _compare(self, conn: Connection, snap: Table) -> tuple[bool, str]:
@@ -380,8 +435,9 @@ class TableCheckpoint:
         return ok, ("equal to the checkpoint" if ok else detail)
 
     def _applier(self) -> Applier:
-        return Applier(self._table, self._key, self._where, self._engine.dialect.name,
-                       self.describe())
+        return Applier(
+            self._table, self._key, self._where, self._engine.dialect.name, self.describe()
+        )
 
     # -- finish and discard ---------------------------------------------------------------
 
@@ -406,8 +462,9 @@ class TableCheckpoint:
         name = _snapshot.snapshot_name(ctx.release_id, ctx.seq)
         log = ChangeLog(self._table, self._key, ctx.release_id, ctx.seq)
         path = _snapfile.snapshot_path(self._engine, self._table, name)
-        with write_tx(self._engine, f"dropping an interrupted capture of {self.describe()}"
-                      ) as conn:
+        with write_tx(
+            self._engine, f"dropping an interrupted capture of {self.describe()}"
+        ) as conn:
             log.drop(conn)
             if path is None:
                 columns = [c.name for c in self._table.columns]
@@ -431,9 +488,11 @@ class TableCheckpoint:
         """The snapshot must be this release's and step's (its name says so)."""
         expected = _snapshot.snapshot_name(ctx.release_id, ctx.seq)
         if state.get("snapshot") != expected:
-            msg = (f"the recorded snapshot of {self.describe()} is {state.get('snapshot')!r}, "
-                   f"not this release's {expected!r}: the record was copied from another "
-                   "release; nothing was restored")
+            msg = (
+                f"the recorded snapshot of {self.describe()} is {state.get('snapshot')!r}, "
+                f"not this release's {expected!r}: the record was copied from another "
+                "release; nothing was restored"
+            )
             raise SnapshotTamperedError(msg)
 
     def _file(self, state: JsonState) -> Path | None:
@@ -442,9 +501,11 @@ class TableCheckpoint:
             return None
         path = _snapfile.snapshot_path(self._engine, self._table, str(state.get("snapshot")))
         if path is None or path.name != name:
-            msg = (f"the snapshot file {name!r} of {self.describe()} is not beside this "
-                   f"engine's database ({safe_url(self._engine)}); restore with an engine on "
-                   "the database the checkpoint was captured in")
+            msg = (
+                f"the snapshot file {name!r} of {self.describe()} is not beside this "
+                f"engine's database ({safe_url(self._engine)}); restore with an engine on "
+                "the database the checkpoint was captured in"
+            )
             raise CheckpointError(msg)
         return path
 
@@ -452,24 +513,31 @@ class TableCheckpoint:
         try:
             name, columns, key = str(state["snapshot"]), state["columns"], state["key"]
         except KeyError as exc:
-            msg = (f"the recorded state of {self.describe()} lacks {exc}; it was not "
-                   "written by a table checkpoint")
+            msg = (
+                f"the recorded state of {self.describe()} lacks {exc}; it was not "
+                "written by a table checkpoint"
+            )
             raise SnapshotTamperedError(msg) from None
         if not isinstance(columns, list) or not isinstance(key, list) or key != self._key:
-            msg = (f"the recorded state of {self.describe()} does not match this checkpoint "
-                   f"(key {key!r}, columns {columns!r}); restore it with the checkpoint "
-                   "that captured it")
+            msg = (
+                f"the recorded state of {self.describe()} does not match this checkpoint "
+                f"(key {key!r}, columns {columns!r}); restore it with the checkpoint "
+                "that captured it"
+            )
             raise CheckpointError(msg)
         missing = [str(c) for c in columns if str(c) not in self._table.c]
         if missing:
-            msg = (f"table {self.qualified_name} no longer has the columns {missing} the "
-                   "snapshot holds; restore the schema first (alembic checkpoint), then retry")
+            msg = (
+                f"table {self.qualified_name} no longer has the columns {missing} the "
+                "snapshot holds; restore the schema first (alembic checkpoint), then retry"
+            )
             raise CheckpointError(msg)
         return _snapshot.snapshot_table(self._table, name, [str(c) for c in columns], schema)
 
 
-def restore_tables(items: Sequence[tuple[TableCheckpoint, JsonState, CheckpointContext]],
-                   ) -> list[str]:
+def restore_tables(
+    items: Sequence[tuple[TableCheckpoint, JsonState, CheckpointContext]],
+) -> list[str]:
     """Restore table checkpoints of one database in one transaction (see `_together`).
 
     What each restore did, in the order given. A snapshot that is missing or was

@@ -93,7 +93,7 @@ def restore_jobs(jobs: Sequence[RestoreJob]) -> list[str]:
     if len(files) <= _snapfile.MAX_ATTACHED:
         return _restore_or_settle(jobs)
     for start in range(0, len(jobs), _snapfile.MAX_ATTACHED):  # SQLite's attach limit
-        done += _restore_or_settle(jobs[start:start + _snapfile.MAX_ATTACHED])
+        done += _restore_or_settle(jobs[start : start + _snapfile.MAX_ATTACHED])
     return done
 
 
@@ -120,13 +120,15 @@ def _restore_or_settle(jobs: Sequence[RestoreJob]) -> list[str]:
         if not _waited_for_a_lock(exc):
             raise
         names = ", ".join(j.description for j in jobs)
-        msg = (f"restoring {names} waited as long as it may (PostgreSQL: "
-               f"{RESTORE_LOCK_WAIT_S:g} s; SQLite: the engine's busy timeout) for a lock "
-               "another transaction holds, and gave up; nothing was restored. Often it is "
-               "the job's own session, still holding uncommitted changes: roll it back or "
-               "close it "
-               "before the exception leaves the release (or pass it as release(..., "
-               "sessions=[session])), then run 'safe-release recover' (store.recover())")
+        msg = (
+            f"restoring {names} waited as long as it may (PostgreSQL: "
+            f"{RESTORE_LOCK_WAIT_S:g} s; SQLite: the engine's busy timeout) for a lock "
+            "another transaction holds, and gave up; nothing was restored. Often it is "
+            "the job's own session, still holding uncommitted changes: roll it back or "
+            "close it "
+            "before the exception leaves the release (or pass it as release(..., "
+            "sessions=[session])), then run 'safe-release recover' (store.recover())"
+        )
         raise RestoreBlockedError(msg) from exc
 
 
@@ -168,8 +170,9 @@ def _compare_hashes(jobs: Sequence[RestoreJob], hashes: dict[int, Future[str]]) 
             tampered(job.description, name, "its bytes differ from the capture's")
 
 
-def _apply(conn: Connection, jobs: Sequence[RestoreJob], aliases: dict[int, str], *,
-           settle: bool) -> list[str]:
+def _apply(
+    conn: Connection, jobs: Sequence[RestoreJob], aliases: dict[int, str], *, settle: bool
+) -> list[str]:
     """Prepare every table, run their statements, drop their change logs."""
     if conn.dialect.name == "postgresql":  # never wait without bound on the job's locks
         conn.exec_driver_sql(f"SET LOCAL lock_timeout = {int(RESTORE_LOCK_WAIT_S * 1000)}")
@@ -177,9 +180,10 @@ def _apply(conn: Connection, jobs: Sequence[RestoreJob], aliases: dict[int, str]
         _defer_foreign_keys(conn)
         if conn.dialect.name == "postgresql":
             _lock_all(conn, [j.applier.table for j in jobs if j.state.get("log") is not None])
-    restores = [j.applier.prepare(conn, j.snapshot(aliases.get(i)), j.state, j.ctx,
-                                  check=j.path is None)
-                for i, j in enumerate(jobs)]
+    restores = [
+        j.applier.prepare(conn, j.snapshot(aliases.get(i)), j.state, j.ctx, check=j.path is None)
+        for i, j in enumerate(jobs)
+    ]
     if settle:
         _settle(conn, restores)
     else:
@@ -260,13 +264,16 @@ def _settle(conn: Connection, restores: Sequence[Restore]) -> None:
             raise refused
     if refused is not None:
         raise refused
-    msg = (f"the restore of {len(restores)} tables did not settle in {_MAX_PASSES} passes; "
-           "nothing was restored")
+    msg = (
+        f"the restore of {len(restores)} tables did not settle in {_MAX_PASSES} passes; "
+        "nothing was restored"
+    )
     raise CheckpointError(msg)
 
 
-def _attempt(conn: Connection, restore: Restore,
-             statement: str) -> tuple[int, IntegrityError | None]:
+def _attempt(
+    conn: Connection, restore: Restore, statement: str
+) -> tuple[int, IntegrityError | None]:
     """Run one statement: (rows, None), or (0, the database's refusal).
 
     In a savepoint on PostgreSQL (an error aborts its whole transaction otherwise);

@@ -77,8 +77,9 @@ class ChangeLog:
         self.source, self.key = source, list(key)
         self.name = identifier("sr_chg", release_id, seq)
         cols = [Column(k, source.c[k].type) for k in self.key]
-        self.table = Table(self.name, MetaData(), *cols, Column(FULL, Boolean),
-                           schema=source.schema)
+        self.table = Table(
+            self.name, MetaData(), *cols, Column(FULL, Boolean), schema=source.schema
+        )
         self._ids = (release_id, seq)
 
     def _trigger(self, event: str) -> str:
@@ -118,14 +119,14 @@ class ChangeLog:
         columns; one on an expression is not. SQLite: the table is in the main schema.
         """
         if conn.dialect.name == "postgresql":
-            sets = list(conn.execute(_PG_UNIQUE_SETS, {"t": regclass(conn, self.source)})
-                        .scalars())
+            sets = list(
+                conn.execute(_PG_UNIQUE_SETS, {"t": regclass(conn, self.source)}).scalars()
+            )
         elif self.source.schema not in {None, "main"}:
             return False  # a trigger's statements cannot name another schema's table
         else:
             sets = _sqlite_unique_sets(conn, self.source.name)
-        return all(s is not None and None not in s and sorted(s) == sorted(self.key)
-                   for s in sets)
+        return all(s is not None and None not in s and sorted(s) == sorted(self.key) for s in sets)
 
     def _create_table(self, conn: Connection) -> None:
         prep = conn.dialect.identifier_preparer
@@ -134,12 +135,16 @@ class ChangeLog:
         if conn.dialect.name == "sqlite":
             # keyed by the key itself (WITHOUT ROWID): a logged key is one B-tree
             # descent, for the triggers' existence check and for the restore's joins
-            keys = sqlite_keyed_columns(conn, self.source, self.key, self.key,
-                                        [f"{FULL} BOOLEAN NOT NULL DEFAULT 0"])
+            keys = sqlite_keyed_columns(
+                conn, self.source, self.key, self.key, [f"{FULL} BOOLEAN NOT NULL DEFAULT 0"]
+            )
             run(conn, f"CREATE TABLE {log} ({keys}) WITHOUT ROWID")
             return
-        run(conn, f"CREATE TABLE {log} AS SELECT {cols} "  # noqa: S608 - quoted names
-                  f"FROM {quoted(conn, self.source)} WHERE false")
+        run(
+            conn,
+            f"CREATE TABLE {log} AS SELECT {cols} "  # noqa: S608 - quoted names
+            f"FROM {quoted(conn, self.source)} WHERE false",
+        )
         run(conn, f"ALTER TABLE {log} ADD COLUMN {FULL} BOOLEAN NOT NULL DEFAULT false")
         index = prep.quote(f"{self.name}_key")
         run(conn, f"CREATE UNIQUE INDEX {index} ON {log} ({cols})")
@@ -155,15 +160,18 @@ class ChangeLog:
             # trigger's insert, so a key logged twice failed the job's valid statement
             values = ", ".join(f"{alias}.{prep.quote(k)}" for k in self.key)
             same = " AND ".join(f"{prep.quote(k)} IS {alias}.{prep.quote(k)}" for k in self.key)
-            return (f"INSERT INTO {log} ({cols}) SELECT {values} "  # noqa: S608 - quoted names
-                    f"WHERE NOT EXISTS (SELECT 1 FROM {log} WHERE {same});")
+            return (
+                f"INSERT INTO {log} ({cols}) SELECT {values} "  # noqa: S608 - quoted names
+                f"WHERE NOT EXISTS (SELECT 1 FROM {log} WHERE {same});"
+            )
 
-        body = {"i": logged("NEW"), "u": logged("OLD") + " " + logged("NEW"),
-                "d": logged("OLD")}
+        body = {"i": logged("NEW"), "u": logged("OLD") + " " + logged("NEW"), "d": logged("OLD")}
         for event, op in _SQLITE_EVENTS.items():
-            run(conn,
+            run(
+                conn,
                 f"CREATE TRIGGER {prep.quote(self._trigger(event))} AFTER {op} ON {src} "
-                f"BEGIN {body[event]} END")
+                f"BEGIN {body[event]} END",
+            )
 
     def _create_pg_triggers(self, conn: Connection) -> None:
         prep = conn.dialect.identifier_preparer
@@ -172,8 +180,11 @@ class ChangeLog:
         cols = ", ".join(prep.quote(k) for k in self.key)
         keys = f"INSERT INTO {log} ({cols}) SELECT {cols} FROM"
         src = quoted(conn, self.source)
-        relid = int(conn.execute(text("SELECT to_regclass(:t)::oid"),
-                                 {"t": regclass(conn, self.source)}).scalar_one())
+        relid = int(
+            conn.execute(
+                text("SELECT to_regclass(:t)::oid"), {"t": regclass(conn, self.source)}
+            ).scalar_one()
+        )
         body = (
             "BEGIN\n"  # noqa: S608 - quoted names
             f"  IF TG_RELID <> {relid}::oid THEN\n"
@@ -186,20 +197,30 @@ class ChangeLog:
             "  END IF;\n  RETURN NULL;\nEND"
         )
         fn, tag = self._function(conn), _dollar_tag(body)
-        run(conn, f"CREATE FUNCTION {fn}() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER "
-                  f"SET search_path = pg_catalog, pg_temp AS {tag}\n{body}\n{tag}")
+        run(
+            conn,
+            f"CREATE FUNCTION {fn}() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER "
+            f"SET search_path = pg_catalog, pg_temp AS {tag}\n{body}\n{tag}",
+        )
         run(conn, f"REVOKE ALL ON FUNCTION {fn}() FROM PUBLIC")
-        refs = {"i": "REFERENCING NEW TABLE AS sr_new",
-                "u": "REFERENCING OLD TABLE AS sr_old NEW TABLE AS sr_new",
-                "d": "REFERENCING OLD TABLE AS sr_old", "t": ""}
+        refs = {
+            "i": "REFERENCING NEW TABLE AS sr_new",
+            "u": "REFERENCING OLD TABLE AS sr_old NEW TABLE AS sr_new",
+            "d": "REFERENCING OLD TABLE AS sr_old",
+            "t": "",
+        }
         for event, op in _PG_EVENTS.items():
-            run(conn, f"CREATE TRIGGER {prep.quote(self._trigger(event))} AFTER {op} ON {src} "
-                      f"{refs[event]} FOR EACH STATEMENT EXECUTE FUNCTION {fn}()")
+            run(
+                conn,
+                f"CREATE TRIGGER {prep.quote(self._trigger(event))} AFTER {op} ON {src} "
+                f"{refs[event]} FOR EACH STATEMENT EXECUTE FUNCTION {fn}()",
+            )
 
     # -- use --------------------------------------------------------------------------------
 
-    def complete(self, conn: Connection, columns: Sequence[str],
-                 limit: int | None = None) -> int | None:
+    def complete(
+        self, conn: Connection, columns: Sequence[str], limit: int | None = None
+    ) -> int | None:
         """How many keys are logged, or None if the log may miss some (see the module doc).
 
         ``limit``: count no further than ``limit + 1`` (the caller only needs to know
@@ -209,10 +230,13 @@ class ChangeLog:
         """
         if conn.dialect.name == "postgresql":
             return self._pg_complete(conn, columns, limit)
-        live = [c["name"] for c in inspect(conn).get_columns(
-            self.source.name, schema=self.source.schema)]
+        live = [
+            c["name"]
+            for c in inspect(conn).get_columns(self.source.name, schema=self.source.schema)
+        ]
         if sorted(live) != sorted(columns) or self._triggers(conn, enabled=True) != len(
-                self._events(conn)):
+            self._events(conn)
+        ):
             return None
         if not inspect(conn).has_table(self.name, schema=self.source.schema):
             return None
@@ -225,8 +249,9 @@ class ChangeLog:
             keys = keys.limit(limit + 1)
         return select(func.count()).select_from(keys.subquery())
 
-    def _pg_complete(self, conn: Connection, columns: Sequence[str],
-                     limit: int | None) -> int | None:
+    def _pg_complete(
+        self, conn: Connection, columns: Sequence[str], limit: int | None
+    ) -> int | None:
         """`complete` in one catalog query and one count (a restore's fixed cost)."""
         sql = (
             "SELECT (SELECT array_agg(attname::text) FROM pg_attribute "
@@ -236,14 +261,22 @@ class ChangeLog:
             "to_regclass(:log) IS NOT NULL"
         )
         names = [self._trigger(e) for e in _PG_EVENTS]
-        live, enabled, has_log = conn.execute(text(sql), {
-            "src": regclass(conn, self.source), "names": names,
-            "log": regclass(conn, self.table)}).one()
+        live, enabled, has_log = conn.execute(
+            text(sql),
+            {
+                "src": regclass(conn, self.source),
+                "names": names,
+                "log": regclass(conn, self.table),
+            },
+        ).one()
         if sorted(live or []) != sorted(columns) or enabled != len(names) or not has_log:
             return None
         # the TRUNCATE marker is the one row with NULL keys: found through the key index
-        marker = select(self.table.c[FULL]).where(
-            self.table.c[self.key[0]].is_(None), self.table.c[FULL]).exists()
+        marker = (
+            select(self.table.c[FULL])
+            .where(self.table.c[self.key[0]].is_(None), self.table.c[FULL])
+            .exists()
+        )
         size, full = conn.execute(select(self._count(limit).scalar_subquery(), marker)).one()
         return None if full else int(size)
 
@@ -251,13 +284,20 @@ class ChangeLog:
         names = [self._trigger(e) for e in self._events(conn)]
         if conn.dialect.name == "postgresql":
             state = " AND tgenabled IN ('O', 'A')" if enabled else ""
-            sql = ("SELECT count(*) FROM pg_trigger WHERE tgrelid = to_regclass(:src) "  # noqa: S608 - constants
-                   f"AND tgname = ANY(:names){state}")
-            return int(conn.execute(text(sql), {"src": regclass(conn, self.source),
-                                                "names": names}).scalar_one())
+            sql = (
+                "SELECT count(*) FROM pg_trigger WHERE tgrelid = to_regclass(:src) "  # noqa: S608 - constants
+                f"AND tgname = ANY(:names){state}"
+            )
+            return int(
+                conn.execute(
+                    text(sql), {"src": regclass(conn, self.source), "names": names}
+                ).scalar_one()
+            )
         marks = ", ".join(f":n{i}" for i in range(len(names)))
-        sql = (f"SELECT count(*) FROM sqlite_master WHERE type = 'trigger' "  # noqa: S608 - placeholders
-               f"AND tbl_name = :src AND name IN ({marks})")
+        sql = (
+            f"SELECT count(*) FROM sqlite_master WHERE type = 'trigger' "  # noqa: S608 - placeholders
+            f"AND tbl_name = :src AND name IN ({marks})"
+        )
         params = {"src": self.source.name} | {f"n{i}": n for i, n in enumerate(names)}
         return int(conn.execute(text(sql), params).scalar_one())
 

@@ -64,9 +64,7 @@ class ConfigStore(Generic[T]):
         max_bytes: int,
         ttl: float | timedelta,
     ) -> None:
-        if schema is not None and not (
-            isinstance(schema, type) and issubclass(schema, BaseModel)
-        ):
+        if schema is not None and not (isinstance(schema, type) and issubclass(schema, BaseModel)):
             msg = f"schema= must be a pydantic model class, not {schema!r}"
             raise InvalidArgumentError(msg)
         if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 1:
@@ -163,9 +161,13 @@ class ConfigStore(Generic[T]):
             raise InvalidArgumentError(msg)
         entry = self._fresh_entry()
         cand = entry.candidate
-        if cand is not None and entry.rollout_bp is not None and (
-            entry.rollout_bp >= BUCKETS
-            or bucket(self._name, cand.version, str(key)) < entry.rollout_bp
+        if (
+            cand is not None
+            and entry.rollout_bp is not None
+            and (
+                entry.rollout_bp >= BUCKETS
+                or bucket(self._name, cand.version, str(key)) < entry.rollout_bp
+            )
         ):
             value = self._candidate_value(entry, cand)
             if value is not _INVALID:
@@ -182,8 +184,9 @@ class ConfigStore(Generic[T]):
             try:
                 entry.candidate_value = self._parse(cand)
             except ConfigValidationError as exc:
-                log.warning("serving the stable version instead of candidate v%s: %s",
-                            cand.version, exc)
+                log.warning(
+                    "serving the stable version instead of candidate v%s: %s", cand.version, exc
+                )
                 entry.candidate_value = _INVALID
         return entry.candidate_value
 
@@ -300,8 +303,12 @@ class ConfigStore(Generic[T]):
         draft = _Draft(self._name, data, text, author, message)
         with write_tx(self._store.engine) as conn:
             version = _ops.publish(
-                self._repo, conn, draft=draft, expected=expected_version,
-                rollout=rollout, now=self._now(),
+                self._repo,
+                conn,
+                draft=draft,
+                expected=expected_version,
+                rollout=rollout,
+                now=self._now(),
             )
         self._store.read_cache.invalidate(self._name)
         return version
@@ -330,8 +337,14 @@ class ConfigStore(Generic[T]):
             expected_version = _checks.version_number(expected_version, "expected_version")
         with write_tx(self._store.engine) as conn:
             version = _ops.rollback(
-                self._repo, conn, to=target, author=author, message=message,
-                check=self._check_stored, now=self._now(), expected=expected_version,
+                self._repo,
+                conn,
+                to=target,
+                author=author,
+                message=message,
+                check=self._check_stored,
+                now=self._now(),
+                expected=expected_version,
             )
         self._store.read_cache.invalidate(self._name)
         return version
@@ -428,7 +441,8 @@ class ConfigStore(Generic[T]):
         except ValidationError as exc:
             msg = f"config {self._name!r} content is invalid for {schema.__name__}"
             raise _checks.validation_error(
-                msg, "fix those fields; nothing was stored", exc) from exc
+                msg, "fix those fields; nothing was stored", exc
+            ) from exc
         dumped = model.model_dump(mode="json", by_alias=True, **_NO_COMPUTED)
         _checks.round_trips(schema, model, dumped, self._name)
         return dumped
@@ -447,5 +461,3 @@ class _Draft:
         self.name, self.content, self.text = name, content, text
         self.content_hash = content_hash(text)
         self.author, self.message = author, message
-
-

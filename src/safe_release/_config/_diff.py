@@ -19,9 +19,7 @@ def diff_json(old: JsonValue, new: JsonValue) -> tuple[Change, ...]:
     return tuple(out)
 
 
-def _walk(
-    path: tuple[str | int, ...], old: JsonValue, new: JsonValue, out: list[Change]
-) -> None:
+def _walk(path: tuple[str | int, ...], old: JsonValue, new: JsonValue, out: list[Change]) -> None:
     if isinstance(old, dict) and isinstance(new, dict):
         for key in sorted(old.keys() | new.keys()):
             if key not in new:

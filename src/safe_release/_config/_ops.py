@@ -72,10 +72,14 @@ def publish(
         repo.set(conn, now, head=version.version, latest=version.version)
         repo.event(conn, now, "publish", version.version, draft.author)
     else:
-        repo.set(conn, now, latest=version.version, candidate=version.version,
-                 rollout_bp=rollout.basis_points)
-        repo.event(conn, now, "rollout", version.version, draft.author,
-                   percent=rollout.percent)
+        repo.set(
+            conn,
+            now,
+            latest=version.version,
+            candidate=version.version,
+            rollout_bp=rollout.basis_points,
+        )
+        repo.event(conn, now, "rollout", version.version, draft.author, percent=rollout.percent)
     return version
 
 
@@ -106,12 +110,14 @@ def rollback(
         repo.event(conn, now, "abort", row.candidate, author, reason="rollback")
         if to is None:
             return head
-    target = repo.load(conn, _default_target(repo, conn, head, row.latest), row.latest) \
-        if to is None else repo.load(conn, to, row.latest)
+    target = (
+        repo.load(conn, _default_target(repo, conn, head, row.latest), row.latest)
+        if to is None
+        else repo.load(conn, to, row.latest)
+    )
     if target.version == head.version:
         msg = (
-            f"v{target.version} is already the head of config {repo.name!r}; "
-            "nothing to roll back"
+            f"v{target.version} is already the head of config {repo.name!r}; nothing to roll back"
         )
         raise InvalidArgumentError(msg)
     check(target)
@@ -131,14 +137,19 @@ def rollback(
 
     repo.insert_version(conn, version, canonical_dumps(target.content))
     repo.set(conn, now, head=version.version, latest=version.version)
-    repo.event(conn, now, "rollback", version.version, author,
-               rolled_back_from=head.version, restores=version.restores)
+    repo.event(
+        conn,
+        now,
+        "rollback",
+        version.version,
+        author,
+        rolled_back_from=head.version,
+        restores=version.restores,
+    )
     return version
 
 
-def _default_target(
-    repo: ConfigRepo, conn: Connection, head: ConfigVersion, latest: int
-) -> int:
+def _default_target(repo: ConfigRepo, conn: Connection, head: ConfigVersion, latest: int) -> int:
     """The version before the one whose content the head carries."""
     base = head if head.restores is None else repo.load(conn, head.restores, latest)
     if base.parent is None:
@@ -163,9 +174,7 @@ def mark_good(
     return version
 
 
-def prune(
-    repo: ConfigRepo, conn: Connection, keep: Any, author: str, now: datetime
-) -> list[int]:
+def prune(repo: ConfigRepo, conn: Connection, keep: Any, author: str, now: datetime) -> list[int]:
     """Delete versions outside the retention rules; all or nothing.
 
     The newest ``keep`` deployable versions (aborted rollout candidates were never

@@ -127,7 +127,9 @@ class ConfigRepo:
         else:
             msg = (
                 f"config {self.name!r} has no version {number}; its versions run from "
-                f"1 to {latest}" if latest else f"config {self.name!r} has no versions yet"
+                f"1 to {latest}"
+                if latest
+                else f"config {self.name!r} has no versions yet"
             )
         raise VersionNotFoundError(msg)
 
@@ -164,9 +166,7 @@ class ConfigRepo:
         """Delete the given versions."""
         v = self.t.config_version.c
         conn.execute(
-            delete(self.t.config_version).where(
-                v.name == self.name, v.version.in_(numbers)
-            )
+            delete(self.t.config_version).where(v.name == self.name, v.version.in_(numbers))
         )
 
     def event(

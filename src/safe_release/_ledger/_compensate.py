@@ -64,8 +64,13 @@ def _plan(journal: Journal) -> list[LedgerEntry]:
     for entry in entries:
         if entry.state in _MAY_HAVE_APPLIED or entry.tampered is not None:
             earliest.setdefault((entry.adapter, entry.target), entry.id)
-    marks = {entry.id: mark for entry in entries if entry.comp_state is None
-             and entry.tampered is None and (mark := _mark(entry, earliest)) is not None}
+    marks = {
+        entry.id: mark
+        for entry in entries
+        if entry.comp_state is None
+        and entry.tampered is None
+        and (mark := _mark(entry, earliest)) is not None
+    }
     if not marks:
         return entries
     planned = []
@@ -86,19 +91,26 @@ def _mark(entry: LedgerEntry, earliest: dict[tuple[str, str], int]) -> tuple[str
         return NOT_APPLIED, "the write failed: nothing to undo"
     if entry.side_effect == SideEffect.IRREVERSIBLE.value:
         return KEPT, f"{entry.operation} cannot be undone (irreversible); it was kept"
-    if entry.side_effect != SideEffect.COMPENSABLE.value and \
-            earliest[(entry.adapter, entry.target)] != entry.id:
+    if (
+        entry.side_effect != SideEffect.COMPENSABLE.value
+        and earliest[(entry.adapter, entry.target)] != entry.id
+    ):
         return SUPERSEDED, "an earlier write to the same target restores its value"
     if entry.inverse is None:
         return KEPT, "no inverse was captured (there was no value before); it was kept"
     return None
 
 
-def _step(journal: Journal, entry: LedgerEntry,
-          adapter: MarketplaceAdapter | None) -> StepResult | None:
+def _step(
+    journal: Journal, entry: LedgerEntry, adapter: MarketplaceAdapter | None
+) -> StepResult | None:
     if entry.tampered is not None:
-        return StepResult(kind="compensation", name=f"ledger entry {entry.id} ({entry.target})",
-                          ok=False, detail=f"RecordTamperedError: {entry.tampered}")
+        return StepResult(
+            kind="compensation",
+            name=f"ledger entry {entry.id} ({entry.target})",
+            ok=False,
+            detail=f"RecordTamperedError: {entry.tampered}",
+        )
     if entry.comp_state in _FINAL_SILENT:
         return None
     if entry.comp_state == KEPT:
@@ -106,9 +118,14 @@ def _step(journal: Journal, entry: LedgerEntry,
     if entry.comp_state == DONE:
         return _result(entry, ok=True, detail=entry.comp_detail or "compensated")
     if adapter is None:
-        return _result(entry, ok=False, detail=(
-            f"no adapter for {entry.adapter} was given: pass it (adapters=[…]) to "
-            "recover() or rollback() to compensate this write"))
+        return _result(
+            entry,
+            ok=False,
+            detail=(
+                f"no adapter for {entry.adapter} was given: pass it (adapters=[…]) to "
+                "recover() or rollback() to compensate this write"
+            ),
+        )
     return _send(journal, entry, adapter)
 
 
@@ -123,10 +140,16 @@ def _send(journal: Journal, entry: LedgerEntry, adapter: MarketplaceAdapter) -> 
     if entry.comp_state in (SENDING, AMBIGUOUS):
         outcome = _reconcile(adapter, op, request)
         if outcome is None:
-            return _record(journal, entry, AMBIGUOUS, (
-                "the compensation may or may not have been applied and the marketplace "
-                "could not confirm either way; it was not resent: check the value, then "
-                "run recover() again"))
+            return _record(
+                journal,
+                entry,
+                AMBIGUOUS,
+                (
+                    "the compensation may or may not have been applied and the marketplace "
+                    "could not confirm either way; it was not resent: check the value, then "
+                    "run recover() again"
+                ),
+            )
         if outcome:
             return _record(journal, entry, DONE, "compensated (confirmed by reading back)")
     entry = journal.set_compensation(entry, SENDING, "sending the inverse")
@@ -155,40 +178,57 @@ def _record(journal: Journal, entry: LedgerEntry, state: str, detail: str) -> St
 
 
 def _result(entry: LedgerEntry, *, ok: bool, detail: str) -> StepResult:
-    name = entry.inverse.description if entry.inverse and entry.inverse.description \
-        else entry.name
+    name = entry.inverse.description if entry.inverse and entry.inverse.description else entry.name
     return StepResult(kind="compensation", name=name, ok=ok, detail=detail)
 
 
-def verify(journal: Journal, adapters: Sequence[MarketplaceAdapter], *,
-           sample: int | None) -> list[StepResult]:
+def verify(
+    journal: Journal, adapters: Sequence[MarketplaceAdapter], *, sample: int | None
+) -> list[StepResult]:
     """See `Journal.verify`."""
     by_identity = {adapter.identity: adapter for adapter in adapters}
-    done = [e for e in reversed(journal.entries())
-            if e.comp_state == DONE and e.inverse and e.tampered is None]
-    picked = done if sample is None or len(done) <= sample else \
-        [done[i * len(done) // sample] for i in range(sample)]
+    done = [
+        e
+        for e in reversed(journal.entries())
+        if e.comp_state == DONE and e.inverse and e.tampered is None
+    ]
+    picked = (
+        done
+        if sample is None or len(done) <= sample
+        else [done[i * len(done) // sample] for i in range(sample)]
+    )
     checks = [_read_back(entry, by_identity.get(entry.adapter)) for entry in picked]
     if len(picked) < len(done):
-        checks.append(StepResult(
-            kind="check", name="restored marketplace values (sample)",
-            ok=all(c.ok for c in checks),
-            detail=f"read back {len(picked)} of {len(done)} compensated writes, evenly "
-                   "spread, to spare the read quota the restarted job needs"))
+        checks.append(
+            StepResult(
+                kind="check",
+                name="restored marketplace values (sample)",
+                ok=all(c.ok for c in checks),
+                detail=f"read back {len(picked)} of {len(done)} compensated writes, evenly "
+                "spread, to spare the read quota the restarted job needs",
+            )
+        )
     return checks
 
 
 def _read_back(entry: LedgerEntry, adapter: MarketplaceAdapter | None) -> StepResult:
     name = f"restored {entry.name}"
     if adapter is None:
-        return StepResult(kind="check", name=name, ok=False,
-                          detail=f"no adapter for {entry.adapter} to read it back")
+        return StepResult(
+            kind="check",
+            name=name,
+            ok=False,
+            detail=f"no adapter for {entry.adapter} to read it back",
+        )
     try:
         op, request = adapter.inverse_request(entry.inverse)  # type: ignore[arg-type]
     except (MarketplaceError, InvalidArgumentError):
         outcome = None
     else:
         outcome = _reconcile(adapter, op, request)
-    detail = {True: "the value is back", False: "the value is not the restored one",
-              None: "the marketplace could not be read back"}[outcome]
+    detail = {
+        True: "the value is back",
+        False: "the value is not the restored one",
+        None: "the marketplace could not be read back",
+    }[outcome]
     return StepResult(kind="check", name=name, ok=outcome is True, detail=detail)

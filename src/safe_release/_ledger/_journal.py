@@ -118,42 +118,72 @@ class Journal:
         target = target_text(adapter.ledger_target(op, request))
         table = self.store.tables.ledger
         with write_tx(self.store.engine, "journaling a marketplace write") as conn:
-            latest = self._latest(conn, adapter.identity, target) \
-                if _replayable(op, idempotency_key) else None
-            if latest is not None and latest.idem_key == key and \
-                    latest.state == SUCCEEDED and latest.comp_state in _IN_PLACE:
-                return Ticket(replayed=replayed_response(latest.response, request),
-                              observe=False)
+            latest = (
+                self._latest(conn, adapter.identity, target)
+                if _replayable(op, idempotency_key)
+                else None
+            )
+            if (
+                latest is not None
+                and latest.idem_key == key
+                and latest.state == SUCCEEDED
+                and latest.comp_state in _IN_PLACE
+            ):
+                return Ticket(replayed=replayed_response(latest.response, request), observe=False)
             at = utc_now(self.store.clock)
             stored: dict[str, Any] = {
-                "scope": self.scope, "adapter": adapter.identity, "operation": op.name,
-                "side_effect": op.side_effect.value, "target": target, "idem_key": key,
+                "scope": self.scope,
+                "adapter": adapter.identity,
+                "operation": op.name,
+                "side_effect": op.side_effect.value,
+                "target": target,
+                "idem_key": key,
                 "request": canonical_dumps(encoded),
-                "inverse": inverse.model_dump_json(by_alias=True) if inverse is not None
-                else None, "state": SENDING, "response": None, "comp_state": None,
-                "comp_detail": None}
-            result = conn.execute(insert(table).values(
-                release_id=self.release_id, created_at=at, updated_at=at, **stored,
-            ).returning(table.c.id))
+                "inverse": inverse.model_dump_json(by_alias=True) if inverse is not None else None,
+                "state": SENDING,
+                "response": None,
+                "comp_state": None,
+                "comp_detail": None,
+            }
+            result = conn.execute(
+                insert(table)
+                .values(
+                    release_id=self.release_id,
+                    created_at=at,
+                    updated_at=at,
+                    **stored,
+                )
+                .returning(table.c.id)
+            )
             entry_id = int(result.scalar_one())
             stored["mac"] = seal_values(self.store.signer, self.release_id, entry_id, stored)
-            conn.execute(update(table).where(table.c.id == entry_id)
-                         .values(mac=stored["mac"]))
+            conn.execute(update(table).where(table.c.id == entry_id).values(mac=stored["mac"]))
             return Ticket(entry_id, op, stored=stored)
 
-    def finish(self, ticket: Ticket, *, response: httpx.Response | None = None,
-               error: BaseException | None = None, latency: float = 0.0) -> None:
+    def finish(
+        self,
+        ticket: Ticket,
+        *,
+        response: httpx.Response | None = None,
+        error: BaseException | None = None,
+        latency: float = 0.0,
+    ) -> None:
         """Record the outcome, then report it to `observer` (which may raise)."""
-        if ticket.entry_id is not None and ticket.operation is not None \
-                and ticket.stored is not None:
+        if (
+            ticket.entry_id is not None
+            and ticket.operation is not None
+            and ticket.stored is not None
+        ):
             state, outcome = _outcome(ticket.operation, response, error)
-            self._write(ticket.entry_id, ticket.stored,
-                        {**ticket.stored, "state": state, "response": json.dumps(outcome)})
+            self._write(
+                ticket.entry_id,
+                ticket.stored,
+                {**ticket.stored, "state": state, "response": json.dumps(outcome)},
+            )
         if ticket.observe and self.observer is not None:
             self.observer(error is None, latency)
 
-    def run(self, ticket: Ticket,
-            send: Callable[[list[float]], httpx.Response]) -> httpx.Response:
+    def run(self, ticket: Ticket, send: Callable[[list[float]], httpx.Response]) -> httpx.Response:
         """Send (unless replayed) and record the outcome; ``send`` adds its latency."""
         if ticket.replayed is not None:
             return ticket.replayed
@@ -166,8 +196,9 @@ class Journal:
         self.finish(ticket, response=response, latency=timing[0])
         return response
 
-    async def arun(self, ticket: Ticket,
-                   send: Callable[[list[float]], Awaitable[httpx.Response]]) -> httpx.Response:
+    async def arun(
+        self, ticket: Ticket, send: Callable[[list[float]], Awaitable[httpx.Response]]
+    ) -> httpx.Response:
         """`run` for the async surface (the ledger's database work stays synchronous)."""
         if ticket.replayed is not None:
             return ticket.replayed
@@ -184,16 +215,19 @@ class Journal:
         c = self.store.tables.ledger.c
         row = conn.execute(
             select(self.store.tables.ledger)
-            .where(c.scope == self.scope, c.adapter == identity, c.target == target,
-                   c.state != FAILED)
-            .order_by(c.id.desc()).limit(1)
+            .where(
+                c.scope == self.scope, c.adapter == identity, c.target == target, c.state != FAILED
+            )
+            .order_by(c.id.desc())
+            .limit(1)
         ).first()
         if row is None:
             return None
         entry = LedgerEntry.from_row(row, self.store.signer)
         if entry.tampered is not None:  # a forged "already in place" must not skip a send
-            raise RecordTamperedError(entry.tampered, table=LEDGER_TABLE,
-                                      key=(entry.release_id, entry.id))
+            raise RecordTamperedError(
+                entry.tampered, table=LEDGER_TABLE, key=(entry.release_id, entry.id)
+            )
         return entry
 
     def _write(self, entry_id: int, old: dict[str, Any], new: dict[str, Any]) -> None:
@@ -202,18 +236,27 @@ class Journal:
         with write_tx(self.store.engine, "journaling a marketplace write") as conn:
             self.write_entry(conn, entry_id, old, new)
 
-    def write_entry(self, conn: Connection, entry_id: int, old: dict[str, Any],
-                    new: dict[str, Any]) -> None:
+    def write_entry(
+        self, conn: Connection, entry_id: int, old: dict[str, Any], new: dict[str, Any]
+    ) -> None:
         """Compare-and-set one row on its seal: `RecordTamperedError` if it was altered."""
         table = self.store.tables.ledger
         changed = {k: v for k, v in new.items() if k in LEDGER.fields or k == "mac"}
-        result = conn.execute(update(table).where(
-            table.c.id == entry_id, table.c.release_id == self.release_id,
-            table.c.mac == old["mac"]).values(updated_at=utc_now(self.store.clock), **changed))
+        result = conn.execute(
+            update(table)
+            .where(
+                table.c.id == entry_id,
+                table.c.release_id == self.release_id,
+                table.c.mac == old["mac"],
+            )
+            .values(updated_at=utc_now(self.store.clock), **changed)
+        )
         if result.rowcount != 1:
-            msg = (f"ledger entry {entry_id} of release {self.release_id} was changed by "
-                   "someone else while it was being recorded (its seal no longer matches); "
-                   "the change was not recorded. Find out who writes to sr_ledger")
+            msg = (
+                f"ledger entry {entry_id} of release {self.release_id} was changed by "
+                "someone else while it was being recorded (its seal no longer matches); "
+                "the change was not recorded. Find out who writes to sr_ledger"
+            )
             raise RecordTamperedError(msg, table=LEDGER_TABLE, key=(self.release_id, entry_id))
 
     # -- reading ---------------------------------------------------------------------------
@@ -222,8 +265,11 @@ class Journal:
         """The release's journaled writes, oldest first."""
         c = self.store.tables.ledger.c
         with read_tx(self.store.engine, "reading the side-effect ledger") as conn:
-            rows = conn.execute(select(self.store.tables.ledger)
-                                .where(c.release_id == self.release_id).order_by(c.id))
+            rows = conn.execute(
+                select(self.store.tables.ledger)
+                .where(c.release_id == self.release_id)
+                .order_by(c.id)
+            )
             return [LedgerEntry.from_row(row, self.store.signer) for row in rows]
 
     def summary(self) -> dict[str, int]:
@@ -267,8 +313,9 @@ class Journal:
         with self.quieted():
             return _compensate.compensate(self, adapters, on_step)
 
-    def verify(self, adapters: Sequence[MarketplaceAdapter], *,
-               sample: int | None = VERIFY_SAMPLE) -> list[StepResult]:
+    def verify(
+        self, adapters: Sequence[MarketplaceAdapter], *, sample: int | None = VERIFY_SAMPLE
+    ) -> list[StepResult]:
         """Read compensated values back: one check per compensated write.
 
         Beyond ``sample`` writes (default 100; ``None``: all), an evenly spread
@@ -278,8 +325,7 @@ class Journal:
         with self.quieted():
             return _compensate.verify(self, adapters, sample=sample)
 
-    def set_compensation(self, entry: LedgerEntry, state: str | None,
-                         detail: str) -> LedgerEntry:
+    def set_compensation(self, entry: LedgerEntry, state: str | None, detail: str) -> LedgerEntry:
         """Record a compensation state (before acting on it, and after); the entry now."""
         new = entry.changed(self.store.signer, comp_state=state, comp_detail=detail)
         with write_tx(self.store.engine, "journaling a compensation") as conn:
@@ -287,15 +333,17 @@ class Journal:
         return new
 
 
-def _outcome(op: Operation, response: httpx.Response | None,
-             error: BaseException | None) -> tuple[str, dict[str, Any]]:
+def _outcome(
+    op: Operation, response: httpx.Response | None, error: BaseException | None
+) -> tuple[str, dict[str, Any]]:
     if error is None and response is not None:
         return SUCCEEDED, encode_response(response)
     stored: dict[str, Any] = {"error": type(error).__name__, "detail": str(error)[:500]}
     if isinstance(error, MarketplaceHTTPError):
         stored["status"] = error.status
     if isinstance(error, AmbiguousWriteError) or (
-            isinstance(error, MarketplaceTransportError) and op.resend_is_safe):
+        isinstance(error, MarketplaceTransportError) and op.resend_is_safe
+    ):
         return AMBIGUOUS, stored
     if isinstance(error, MarketplaceError):
         return FAILED, stored

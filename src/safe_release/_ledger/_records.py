@@ -47,8 +47,7 @@ LEDGER_TABLE = LEDGER.table
 _KEY_LENGTH = 64
 
 
-def seal_values(signer: Signer, release_id: str, entry_id: int,
-                values: Mapping[str, Any]) -> str:
+def seal_values(signer: Signer, release_id: str, entry_id: int, values: Mapping[str, Any]) -> str:
     """The seal of ledger row ``entry_id`` holding the stored ``values``."""
     return LEDGER.seal(signer, (release_id, entry_id), values)
 
@@ -83,27 +82,57 @@ class LedgerEntry:
         """Decode a selected row, checking its seal (a failure sets ``tampered``)."""
         stored = LEDGER.values(row)
         try:
-            LEDGER.check(signer, (row.release_id, row.id), stored,
-                         what=f"ledger entry {row.id} of release {row.release_id}",
-                         release_id=row.release_id)
+            LEDGER.check(
+                signer,
+                (row.release_id, row.id),
+                stored,
+                what=f"ledger entry {row.id} of release {row.release_id}",
+                release_id=row.release_id,
+            )
             return cls._decoded(row, stored, None)
         except RecordTamperedError as exc:
             tampered = str(exc)
         try:
             return cls._decoded(row, stored, tampered)
         except (ValueError, TypeError):  # altered beyond decoding: keep what names it
-            return cls(row.id, row.release_id, str(row.adapter), str(row.operation), "",
-                       str(row.target), "", {}, None, str(row.state), None, None, None,
-                       tampered, stored)
+            return cls(
+                row.id,
+                row.release_id,
+                str(row.adapter),
+                str(row.operation),
+                "",
+                str(row.target),
+                "",
+                {},
+                None,
+                str(row.state),
+                None,
+                None,
+                None,
+                tampered,
+                stored,
+            )
 
     @classmethod
-    def _decoded(cls, row: Row[Any], stored: dict[str, Any],
-                 tampered: str | None) -> LedgerEntry:
+    def _decoded(cls, row: Row[Any], stored: dict[str, Any], tampered: str | None) -> LedgerEntry:
         inverse = Inverse.model_validate_json(row.inverse) if row.inverse else None
-        return cls(row.id, row.release_id, row.adapter, row.operation, row.side_effect,
-                   row.target, row.idem_key, json.loads(row.request), inverse, row.state,
-                   json.loads(row.response) if row.response else None, row.comp_state,
-                   row.comp_detail, tampered, stored)
+        return cls(
+            row.id,
+            row.release_id,
+            row.adapter,
+            row.operation,
+            row.side_effect,
+            row.target,
+            row.idem_key,
+            json.loads(row.request),
+            inverse,
+            row.state,
+            json.loads(row.response) if row.response else None,
+            row.comp_state,
+            row.comp_detail,
+            tampered,
+            stored,
+        )
 
     def changed(self, signer: Signer, **values: Any) -> LedgerEntry:
         """This entry with stored ``values`` changed and sealed again (not yet written)."""
@@ -119,8 +148,9 @@ class LedgerEntry:
         """``amazon patchListingsItem SKU-1``: the marketplace, operation and its object."""
         marketplace = self.adapter.split("|", 1)[0]
         values = list(self.request.get("path_params", {}).values())
-        return " ".join(p for p in (marketplace, self.operation, values[-1] if values else "")
-                        if p)
+        return " ".join(
+            p for p in (marketplace, self.operation, values[-1] if values else "") if p
+        )
 
 
 def encode_request(request: httpx.Request, path_params: Mapping[str, str]) -> dict[str, Any]:
@@ -130,9 +160,13 @@ def encode_request(request: httpx.Request, path_params: Mapping[str, str]) -> di
         body: Any = json.loads(content) if content else None
     except ValueError:
         body = content.decode("utf-8", "replace")
-    return {"method": request.method, "path": unquote(request.url.path),
-            "query": _redacted_query(request.url), "path_params": dict(path_params),
-            "json": body}
+    return {
+        "method": request.method,
+        "path": unquote(request.url.path),
+        "query": _redacted_query(request.url),
+        "path_params": dict(path_params),
+        "json": body,
+    }
 
 
 _SECRET_PARAM = re.compile(r"token|secret|sign|pass|key$|signature", re.IGNORECASE)
@@ -141,7 +175,8 @@ _SECRET_PARAM = re.compile(r"token|secret|sign|pass|key$|signature", re.IGNORECA
 def _redacted_query(url: httpx.URL) -> str:
     """The query with secret-looking parameters masked (Shopee and Lazada sign in it)."""
     params: list[tuple[str, str | int | float | bool | None]] = [
-        (k, "***" if _SECRET_PARAM.search(k) else v) for k, v in url.params.multi_items()]
+        (k, "***" if _SECRET_PARAM.search(k) else v) for k, v in url.params.multi_items()
+    ]
     return str(httpx.QueryParams(params))
 
 
@@ -186,7 +221,8 @@ def replayed_response(stored: dict[str, Any] | None, request: httpx.Request) -> 
     stored = stored or {"status": 200, "body": None}
     headers = {REPLAYED_HEADER: "1"}
     if stored.get("body") is not None:
-        return httpx.Response(stored["status"], json=stored["body"], request=request,
-                              headers=headers)
+        return httpx.Response(
+            stored["status"], json=stored["body"], request=request, headers=headers
+        )
     text = stored.get("text")
     return httpx.Response(stored["status"], text=text or "", request=request, headers=headers)

@@ -12,14 +12,17 @@ from safe_release.exceptions import InvalidArgumentError
 if TYPE_CHECKING:
     from safe_release._store._store import Store
 
-__all__ = ["checked_adapters", "checked_checkpoints", "checked_store", "items", "name",
-           "seconds"]
+__all__ = ["checked_adapters", "checked_checkpoints", "checked_store", "items", "name", "seconds"]
 
 
 def seconds(value: float | timedelta, what: str, *, positive: bool) -> float:
     seconds = value.total_seconds() if isinstance(value, timedelta) else value
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0 or (
-            positive and seconds == 0):
+    if (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, (int, float))
+        or seconds < 0
+        or (positive and seconds == 0)
+    ):
         kind = "positive" if positive else "non-negative"
         msg = f"{what}={value!r} must be a {kind} number of seconds (or a timedelta)"
         raise InvalidArgumentError(msg)
@@ -39,8 +42,10 @@ def checked_store(store: object) -> Store:
     from safe_release._store._store import Store  # noqa: PLC0415 - the store imports releases
 
     if not isinstance(store, Store):
-        msg = (f"store= takes the Store from sr.connect(...), not {type(store).__name__}; "
-               "open it once and pass it to every release")
+        msg = (
+            f"store= takes the Store from sr.connect(...), not {type(store).__name__}; "
+            "open it once and pass it to every release"
+        )
         raise InvalidArgumentError(msg)
     return store
 
@@ -49,14 +54,18 @@ def checked_checkpoints(items: tuple[Any, ...]) -> tuple[Any, ...]:
     seen: set[tuple[str, str]] = set()
     for item in items:
         if not isinstance(item, Checkpointable):
-            msg = (f"checkpoint= takes Checkpointable objects (a ConfigStore, "
-                   f"sr.table_checkpoint(...), sr.alembic_checkpoint(...), sr.checkpoint(...)), "
-                   f"not {type(item).__name__}")
+            msg = (
+                f"checkpoint= takes Checkpointable objects (a ConfigStore, "
+                f"sr.table_checkpoint(...), sr.alembic_checkpoint(...), sr.checkpoint(...)), "
+                f"not {type(item).__name__}"
+            )
             raise InvalidArgumentError(msg)
         key = (item.kind, item.describe())
         if key in seen:
-            msg = (f"checkpoint= lists {key[1]!r} ({key[0]}) twice; each checkpoint needs its "
-                   "own name, or a recovery could not tell them apart")
+            msg = (
+                f"checkpoint= lists {key[1]!r} ({key[0]}) twice; each checkpoint needs its "
+                "own name, or a recovery could not tell them apart"
+            )
             raise InvalidArgumentError(msg)
         seen.add(key)
     return items
@@ -64,10 +73,14 @@ def checked_checkpoints(items: tuple[Any, ...]) -> tuple[Any, ...]:
 
 def checked_adapters(items: tuple[Any, ...]) -> tuple[Any, ...]:
     for item in items:
-        if not (isinstance(getattr(item, "identity", None), str)
-                and callable(getattr(item, "bind_journal", None))):
-            msg = (f"adapters= takes marketplace adapters (sr.adapters.MarketplaceAdapter, "
-                   f"e.g. AmazonAdapter), not {type(item).__name__}")
+        if not (
+            isinstance(getattr(item, "identity", None), str)
+            and callable(getattr(item, "bind_journal", None))
+        ):
+            msg = (
+                f"adapters= takes marketplace adapters (sr.adapters.MarketplaceAdapter, "
+                f"e.g. AmazonAdapter), not {type(item).__name__}"
+            )
             raise InvalidArgumentError(msg)
     return items
 

@@ -52,8 +52,9 @@ def _health(adapter: Any) -> StepResult:
     except Exception as exc:  # noqa: BLE001 - an unhealthy adapter is a failed check
         return StepResult(kind="check", name=name, ok=False, detail=describe_error(exc))
     ok = bool(getattr(result, "ok", result))
-    return StepResult(kind="check", name=name, ok=ok,
-                      detail=str(getattr(result, "detail", "") or ""))
+    return StepResult(
+        kind="check", name=name, ok=ok, detail=str(getattr(result, "detail", "") or "")
+    )
 
 
 def run_checks(checks: Sequence[tuple[str, CheckFn]], adapters: Sequence[Any]) -> list[StepResult]:

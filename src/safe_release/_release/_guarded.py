@@ -40,25 +40,36 @@ class _Guard:
     def __call__(self, fn: Callable[P, Any]) -> Callable[P, Any]:
         name, options = self._name, self._options
         if inspect.iscoroutinefunction(fn):
+
             @functools.wraps(fn)
             async def run_async(*args: P.args, **kwargs: P.kwargs) -> Any:
                 async with Release(name, **options):
                     return await fn(*args, **kwargs)
+
             return run_async
 
         @functools.wraps(fn)
         def run(*args: P.args, **kwargs: P.kwargs) -> Any:
             with Release(name, **options):
                 return fn(*args, **kwargs)
+
         return cast("Callable[P, Any]", run)
 
 
 def guarded(
-    name: str, *, store: Store, checkpoint: Sequence[Any] = (), adapters: Sequence[Any] = (),
-    trigger: Trigger | None = None, verify: Sequence[Check] = (),
-    notify: Sequence[Callable[[RollbackReport], object]] = (), scope: str | None = None,
-    on_failure: OnFailure = "rollback", wait: float | timedelta = 0.0,
-    lease: float | timedelta = 30.0, sessions: Sequence[Any] = (),
+    name: str,
+    *,
+    store: Store,
+    checkpoint: Sequence[Any] = (),
+    adapters: Sequence[Any] = (),
+    trigger: Trigger | None = None,
+    verify: Sequence[Check] = (),
+    notify: Sequence[Callable[[RollbackReport], object]] = (),
+    scope: str | None = None,
+    on_failure: OnFailure = "rollback",
+    wait: float | timedelta = 0.0,
+    lease: float | timedelta = 30.0,
+    sessions: Sequence[Any] = (),
 ) -> _Guard:
     """Decorate a sync or async job function: each call runs in a new `release`.
 
@@ -66,7 +77,19 @@ def guarded(
     signature and type hints. Inside, `current_release()` gives the release
     (for ``observe``).
     """
-    return _Guard(name, {"store": store, "checkpoint": checkpoint, "adapters": adapters,
-                         "trigger": trigger, "verify": verify, "notify": notify,
-                         "scope": scope, "on_failure": on_failure, "wait": wait,
-                         "lease": lease, "sessions": sessions})
+    return _Guard(
+        name,
+        {
+            "store": store,
+            "checkpoint": checkpoint,
+            "adapters": adapters,
+            "trigger": trigger,
+            "verify": verify,
+            "notify": notify,
+            "scope": scope,
+            "on_failure": on_failure,
+            "wait": wait,
+            "lease": lease,
+            "sessions": sessions,
+        },
+    )

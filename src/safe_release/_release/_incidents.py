@@ -39,15 +39,20 @@ class IncidentReport(BaseModel):
     """90th percentile (nearest rank) of the same."""
 
 
-def incident_report(store: Store, *, scope: str | None = None,
-                    since: datetime | None = None) -> IncidentReport:
+def incident_report(
+    store: Store, *, scope: str | None = None, since: datetime | None = None
+) -> IncidentReport:
     """Time-to-restore median and p90, and change failure rate, of releases since ``since``."""
     records = releases(store, scope=scope, since=since, limit=0)
     failed = [r for r in records if r.detected_at is not None]
     finished = len(failed) + sum(r.status is ReleaseStatus.SUCCEEDED for r in records)
     ttrs = sorted(t for r in failed if (t := r.time_to_restore) is not None)
     return IncidentReport(
-        scope=scope, since=since, releases=finished, failed=len(failed), restored=len(ttrs),
+        scope=scope,
+        since=since,
+        releases=finished,
+        failed=len(failed),
+        restored=len(ttrs),
         change_failure_rate=len(failed) / finished if finished else 0.0,
         ttr_median=statistics.median(ttrs) if ttrs else None,
         ttr_p90=ttrs[math.ceil(0.9 * len(ttrs)) - 1] if ttrs else None,

@@ -96,8 +96,9 @@ def _advisory_key(store: Store, scope: str) -> int:
 class ScopeLock:
     """The lock of one scope, held for one release (or one recovery)."""
 
-    def __init__(self, store: Store, scope: str, *, release_id: str, owner: str,
-                 lease: float) -> None:
+    def __init__(
+        self, store: Store, scope: str, *, release_id: str, owner: str, lease: float
+    ) -> None:
         self.store = store
         self.scope = scope
         self.release_id = release_id
@@ -112,8 +113,7 @@ class ScopeLock:
 
     # -- acquiring ----------------------------------------------------------------
 
-    def acquire(self, wait: float = 0.0,
-                then: Callable[[Connection], None] | None = None) -> None:
+    def acquire(self, wait: float = 0.0, then: Callable[[Connection], None] | None = None) -> None:
         """Take the lock, polling up to ``wait`` seconds; ``then(conn)`` runs in the same tx.
 
         Raises `ReleaseLockedError` naming the holder when the scope stays locked.
@@ -136,8 +136,7 @@ class ScopeLock:
             "scope runs at a time: wait for it to finish, pass wait=SECONDS to queue, or "
             "run 'safe-release recover' if its process died"
         )
-        return ReleaseLockedError(msg, scope=self.scope, holder=holder,
-                                  release_id=self.release_id)
+        return ReleaseLockedError(msg, scope=self.scope, holder=holder, release_id=self.release_id)
 
     def _try(self, then: Callable[[Connection], None] | None) -> str | None:
         """One attempt: ``None`` when taken, else the holder's release id."""
@@ -162,21 +161,29 @@ class ScopeLock:
         t = self.store.tables.release_lock
         now = self.store.clock.time()
         row = conn.execute(select(t).where(t.c.scope == self.scope).with_for_update()).first()
-        values = {"release_id": self.release_id, "owner": self.owner, "acquired_at": now,
-                  "expires_at": now + self.lease}
+        values = {
+            "release_id": self.release_id,
+            "owner": self.owner,
+            "acquired_at": now,
+            "expires_at": now + self.lease,
+        }
         if row is None:
             dialect_insert = pg_insert if self.store.dialect == "postgresql" else sqlite_insert
             stmt: Any = dialect_insert(t).values(scope=self.scope, **values)
-            done = conn.execute(stmt.on_conflict_do_nothing(index_elements=["scope"])
-                                .returning(t.c.scope)).first()
+            done = conn.execute(
+                stmt.on_conflict_do_nothing(index_elements=["scope"]).returning(t.c.scope)
+            ).first()
             return None if done is not None else "(another release, just now)"
         mine = row.owner == self.owner and row.release_id == self.release_id
         if not (mine or proven_dead or row.expires_at <= now or owner_is_dead(row.owner)):
             return str(row.release_id)
         if not mine:
-            _log.warning("release lock of scope %r taken over from release %s (%s)",
-                         self.scope, row.release_id, "lease expired" if row.expires_at <= now
-                         else "its process is gone")
+            _log.warning(
+                "release lock of scope %r taken over from release %s (%s)",
+                self.scope,
+                row.release_id,
+                "lease expired" if row.expires_at <= now else "its process is gone",
+            )
         conn.execute(update(t).where(t.c.scope == self.scope).values(**values))
         return None
 
@@ -184,8 +191,9 @@ class ScopeLock:
         t = self.store.tables.release_lock
         try:
             with self.store.engine.connect() as conn:
-                return conn.execute(select(t.c.release_id).where(t.c.scope == self.scope)
-                                    ).scalar_one_or_none()
+                return conn.execute(
+                    select(t.c.release_id).where(t.c.scope == self.scope)
+                ).scalar_one_or_none()
         except DBAPIError as exc:
             raise store_error("reading a release lock", self.store.engine, exc) from exc
 
@@ -195,8 +203,10 @@ class ScopeLock:
         engine = self.store.engine
         conn = engine.connect()
         try:
-            got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"),
-                               {"k": _advisory_key(self.store, self.scope)}).scalar()
+            got = conn.execute(
+                text("SELECT pg_try_advisory_lock(:k)"),
+                {"k": _advisory_key(self.store, self.scope)},
+            ).scalar()
             conn.commit()  # the lock is session-level: it outlives this transaction
         except DBAPIError as exc:
             conn.close()
@@ -212,8 +222,9 @@ class ScopeLock:
         if conn is None:
             return
         try:
-            conn.execute(text("SELECT pg_advisory_unlock(:k)"),
-                         {"k": _advisory_key(self.store, self.scope)})
+            conn.execute(
+                text("SELECT pg_advisory_unlock(:k)"), {"k": _advisory_key(self.store, self.scope)}
+            )
             conn.commit()
         except DBAPIError:  # the session is gone, and its lock with it
             _log.warning("could not unlock the advisory lock of scope %r", self.scope)
@@ -225,8 +236,9 @@ class ScopeLock:
 
     def start_heartbeat(self) -> None:
         """Renew the lease every third of it, on a daemon thread, until `close`."""
-        self._thread = threading.Thread(target=self._beat, daemon=True,
-                                        name=f"safe_release lease {self.scope}")
+        self._thread = threading.Thread(
+            target=self._beat, daemon=True, name=f"safe_release lease {self.scope}"
+        )
         self._thread.start()
 
     def _beat(self) -> None:
@@ -242,8 +254,12 @@ class ScopeLock:
             _log.warning("could not renew the lease of scope %r; retrying", self.scope)
             return True
         self.lost = True
-        _log.error("release %s lost the lock of scope %r (taken over); its rollback "
-                   "would race the new holder", self.release_id, self.scope)
+        _log.error(
+            "release %s lost the lock of scope %r (taken over); its rollback "
+            "would race the new holder",
+            self.release_id,
+            self.scope,
+        )
         return False
 
     def renew(self) -> bool:
@@ -251,18 +267,25 @@ class ScopeLock:
         t = self.store.tables.release_lock
         with write_tx(self.store.engine, "renewing a release lock") as conn:
             done = conn.execute(
-                update(t).where(t.c.scope == self.scope, t.c.release_id == self.release_id,
-                                t.c.owner == self.owner)
-                .values(expires_at=self.store.clock.time() + self.lease))
+                update(t)
+                .where(
+                    t.c.scope == self.scope,
+                    t.c.release_id == self.release_id,
+                    t.c.owner == self.owner,
+                )
+                .values(expires_at=self.store.clock.time() + self.lease)
+            )
         self.renewed.set()
         return done.rowcount == 1
 
     def release(self, conn: Connection) -> bool:
         """Delete the lease row (inside the caller's transaction); ``False``: not ours."""
         t = self.store.tables.release_lock
-        done = conn.execute(delete(t).where(t.c.scope == self.scope,
-                                            t.c.release_id == self.release_id,
-                                            t.c.owner == self.owner))
+        done = conn.execute(
+            delete(t).where(
+                t.c.scope == self.scope, t.c.release_id == self.release_id, t.c.owner == self.owner
+            )
+        )
         return done.rowcount == 1
 
     def close(self) -> None:
@@ -274,4 +297,3 @@ class ScopeLock:
 
     def __repr__(self) -> str:
         return f"<ScopeLock {self.scope!r} release={self.release_id}>"
-

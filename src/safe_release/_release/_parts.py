@@ -51,8 +51,9 @@ class JournalLike(Protocol):
 
     observer: Callable[[bool, float], None] | None
 
-    def compensate(self, adapters: Sequence[Any],
-                   on_step: OnStep | None = None) -> list[StepResult]:
+    def compensate(
+        self, adapters: Sequence[Any], on_step: OnStep | None = None
+    ) -> list[StepResult]:
         """Undo the release's marketplace writes, newest first, each at most once."""
 
     def verify(self, adapters: Sequence[Any]) -> list[StepResult]:

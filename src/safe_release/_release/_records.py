@@ -116,15 +116,23 @@ def refuse_if_unfinished(conn: Connection, store: Store, scope: str) -> None:
     release on top of them would let a later recovery undo the new one's work.
     """
     t = store.tables.release
-    row = conn.execute(select(t.c.id, t.c.name, t.c.status).where(
-        t.c.scope == scope, t.c.status.in_(_BLOCKING)).limit(1)).first()
+    row = conn.execute(
+        select(t.c.id, t.c.name, t.c.status)
+        .where(t.c.scope == scope, t.c.status.in_(_BLOCKING))
+        .limit(1)
+    ).first()
     if row is None:
         return
-    how = (f"'safe-release rollback {row.id}' (store.rollback)" if row.status ==
-           "pending_rollback" else "'safe-release recover' (store.recover)")
+    how = (
+        f"'safe-release rollback {row.id}' (store.rollback)"
+        if row.status == "pending_rollback"
+        else "'safe-release recover' (store.recover)"
+    )
     state = "crashed while running" if row.status == "running" else f"is {row.status}"
-    msg = (f"scope {scope!r} has release {row.name} ({row.id}) that {state}; its changes "
-           f"are still in place. Run {how} first, then start this release again")
+    msg = (
+        f"scope {scope!r} has release {row.name} ({row.id}) that {state}; its changes "
+        f"are still in place. Run {how} first, then start this release again"
+    )
     raise ReleaseStateError(msg, release_id=row.id)
 
 
@@ -140,14 +148,26 @@ def insert_release(conn: Connection, store: Store, values: dict[str, Any]) -> No
     refuse_if_unfinished(conn, store, values["scope"])
     mac = values.get("mac") or sealed_release(store, values)["mac"]
     conn.execute(insert(store.tables.release).values(**{**values, "mac": mac}))
-    event(conn, store, values["id"], "started", {"name": values["name"],
-                                                 "scope": values["scope"]},
-          at=values["started_at"])
+    event(
+        conn,
+        store,
+        values["id"],
+        "started",
+        {"name": values["name"], "scope": values["scope"]},
+        at=values["started_at"],
+    )
 
 
-def set_state(conn: Connection, store: Store, release_id: str, kind: str,
-              detail: dict[str, Any] | None = None, *, known: dict[str, Any] | None = None,
-              **values: Any) -> dict[str, Any] | None:
+def set_state(
+    conn: Connection,
+    store: Store,
+    release_id: str,
+    kind: str,
+    detail: dict[str, Any] | None = None,
+    *,
+    known: dict[str, Any] | None = None,
+    **values: Any,
+) -> dict[str, Any] | None:
     """Update the release row with ``values``, sealed, and journal it as event ``kind``.
 
     ``known``: the row's sealed columns and ``mac`` as this process last wrote
@@ -169,16 +189,24 @@ def set_state(conn: Connection, store: Store, release_id: str, kind: str,
     return sealed
 
 
-def _reseal(conn: Connection, store: Store, release_id: str, values: dict[str, Any],
-            known: dict[str, Any] | None) -> dict[str, Any]:
+def _reseal(
+    conn: Connection,
+    store: Store,
+    release_id: str,
+    values: dict[str, Any],
+    known: dict[str, Any] | None,
+) -> dict[str, Any]:
     """Write ``values`` with the row's new seal (over the row as it was, verified)."""
     t = store.tables.release
     changed = {k: v for k, v in values.items() if k in RELEASES.fields}
     if known is not None:
         sealed = {**known, **changed}
         sealed["mac"] = RELEASES.seal(store.signer, (release_id,), sealed)
-        done = conn.execute(update(t).where(t.c.id == release_id, t.c.mac == known["mac"])
-                            .values(**values, mac=sealed["mac"]))
+        done = conn.execute(
+            update(t)
+            .where(t.c.id == release_id, t.c.mac == known["mac"])
+            .values(**values, mac=sealed["mac"])
+        )
         if done.rowcount == 1:
             return sealed
     row = conn.execute(select(t).where(t.c.id == release_id).with_for_update()).one()
@@ -190,17 +218,34 @@ def _reseal(conn: Connection, store: Store, release_id: str, values: dict[str, A
     return sealed
 
 
-def event(conn: Connection, store: Store, release_id: str, kind: str,
-          detail: dict[str, Any], *, at: datetime | None = None) -> None:
+def event(
+    conn: Connection,
+    store: Store,
+    release_id: str,
+    kind: str,
+    detail: dict[str, Any],
+    *,
+    at: datetime | None = None,
+) -> None:
     """Append one entry to the release's journal."""
-    conn.execute(insert(store.tables.release_event).values(
-        release_id=release_id, kind=kind, detail=json.dumps(detail, default=str),
-        at=at or now(store)))
+    conn.execute(
+        insert(store.tables.release_event).values(
+            release_id=release_id,
+            kind=kind,
+            detail=json.dumps(detail, default=str),
+            at=at or now(store),
+        )
+    )
 
 
 def _check(store: Store, release_id: str, sealed: dict[str, Any]) -> None:
-    RELEASES.check(store.signer, (release_id,), sealed, what=f"the record of release "
-                   f"{release_id}", release_id=release_id)
+    RELEASES.check(
+        store.signer,
+        (release_id,),
+        sealed,
+        what=f"the record of release {release_id}",
+        release_id=release_id,
+    )
 
 
 def _tampered(store: Store, row: Row[Any]) -> str | None:
@@ -211,8 +256,14 @@ def _tampered(store: Store, row: Row[Any]) -> str | None:
     return None
 
 
-_TIMES = ("started_at", "detected_at", "rollback_started_at", "restored_at", "verified_at",
-          "finished_at")
+_TIMES = (
+    "started_at",
+    "detected_at",
+    "rollback_started_at",
+    "restored_at",
+    "verified_at",
+    "finished_at",
+)
 
 
 def _record(store: Store, row: Row[Any]) -> ReleaseRecord:
@@ -227,9 +278,16 @@ def _record(store: Store, row: Row[Any]) -> ReleaseRecord:
             raise
         report, status, verification = None, ReleaseStatus.ROLLBACK_FAILED, None
     return ReleaseRecord(
-        id=m["id"], name=m["name"], scope=m["scope"], status=status,
-        verification=verification, on_failure=m["on_failure"], owner=m["owner"],
-        error=m["error"], report=report, tampered=tampered,
+        id=m["id"],
+        name=m["name"],
+        scope=m["scope"],
+        status=status,
+        verification=verification,
+        on_failure=m["on_failure"],
+        owner=m["owner"],
+        error=m["error"],
+        report=report,
+        tampered=tampered,
         **{k: as_utc(m[k]) for k in _TIMES},
     )
 
@@ -264,10 +322,13 @@ def load_any(conn: Connection, store: Store, release_id: str) -> ReleaseRecord:
 def load_events(conn: Connection, store: Store, release_id: str) -> tuple[ReleaseEvent, ...]:
     """The journal of one release, oldest first."""
     e = store.tables.release_event
-    rows = conn.execute(select(e.c.kind, e.c.detail, e.c.at)
-                        .where(e.c.release_id == release_id).order_by(e.c.id))
-    return tuple(ReleaseEvent(kind=r.kind, detail=json.loads(r.detail),
-                              at=as_utc(r.at) or r.at) for r in rows)
+    rows = conn.execute(
+        select(e.c.kind, e.c.detail, e.c.at).where(e.c.release_id == release_id).order_by(e.c.id)
+    )
+    return tuple(
+        ReleaseEvent(kind=r.kind, detail=json.loads(r.detail), at=as_utc(r.at) or r.at)
+        for r in rows
+    )
 
 
 def release_record(store: Store, release_id: str) -> ReleaseRecord:
@@ -277,9 +338,14 @@ def release_record(store: Store, release_id: str) -> ReleaseRecord:
         return record.model_copy(update={"events": load_events(conn, store, release_id)})
 
 
-def releases(store: Store, *, scope: str | None = None, limit: int = 50,
-             statuses: tuple[str, ...] = (), since: datetime | None = None,
-             ) -> list[ReleaseRecord]:
+def releases(
+    store: Store,
+    *,
+    scope: str | None = None,
+    limit: int = 50,
+    statuses: tuple[str, ...] = (),
+    since: datetime | None = None,
+) -> list[ReleaseRecord]:
     """The newest releases first (of one ``scope``, statuses, since a time), at most ``limit``."""
     t = store.tables.release
     query = select(t).order_by(t.c.started_at.desc(), t.c.id.desc())

@@ -42,18 +42,21 @@ RECOVERY_LEASE = 60.0
 """Seconds of lease a recovery holds (renewed while it runs)."""
 
 _UNFINISHED = (ReleaseStatus.RUNNING, ReleaseStatus.ROLLING_BACK, ReleaseStatus.ROLLBACK_FAILED)
-_ROLLBACKABLE = (ReleaseStatus.PENDING_ROLLBACK, ReleaseStatus.ROLLING_BACK,
-                 ReleaseStatus.ROLLBACK_FAILED)
+_ROLLBACKABLE = (
+    ReleaseStatus.PENDING_ROLLBACK,
+    ReleaseStatus.ROLLING_BACK,
+    ReleaseStatus.ROLLBACK_FAILED,
+)
 
 
 def _scope_lock(store: Store, record: ReleaseRecord) -> ScopeLock:
     owner = new_owner("recover-")
-    return ScopeLock(store, record.scope, release_id=record.id, owner=owner,
-                     lease=RECOVERY_LEASE)
+    return ScopeLock(store, record.scope, release_id=record.id, owner=owner, lease=RECOVERY_LEASE)
 
 
-def recover(store: Store, *, checkpoint: Sequence[Any] = (),
-            adapters: Sequence[Any] = ()) -> list[RollbackReport]:
+def recover(
+    store: Store, *, checkpoint: Sequence[Any] = (), adapters: Sequence[Any] = ()
+) -> list[RollbackReport]:
     """Finish every rollback a crash left half-done; safe to run twice, even at once.
 
     Rolls back releases left ``rolling_back`` or ``rollback_failed``, and
@@ -70,8 +73,13 @@ def recover(store: Store, *, checkpoint: Sequence[Any] = (),
         try:
             lock.acquire(0.0)
         except ReleaseLockedError as exc:  # a live release or another recovery holds it
-            _log.warning("recover: scope %r is held by %s; its %d unfinished release(s) are "
-                         "left for a later run", _scope, exc.holder, len(records))
+            _log.warning(
+                "recover: scope %r is held by %s; its %d unfinished release(s) are "
+                "left for a later run",
+                _scope,
+                exc.holder,
+                len(records),
+            )
             continue
         lock.start_heartbeat()
         try:
@@ -120,25 +128,27 @@ def _unsigned(store: Store, release_id: str) -> bool:
 def _stored_status(store: Store, release_id: str) -> str | None:
     t = store.tables.release
     with read_tx(store.engine, "reading a release") as conn:
-        status: str | None = conn.execute(select(t.c.status).where(
-            t.c.id == release_id)).scalar()
+        status: str | None = conn.execute(select(t.c.status).where(t.c.id == release_id)).scalar()
         return status
 
 
 def _refuse(refused: Sequence[ReleaseRecord]) -> NoReturn:
     ids = ", ".join(r.id for r in refused)
     unsigned = all(r.tampered and "before records were sealed" in r.tampered for r in refused)
-    msg = (f"{len(refused)} release record(s) do not verify with the store's signing key and "
-           f"were not recovered: {ids}. Nothing was restored or sent for them; the others "
-           f"were recovered. Check each ('safe-release releases show ID'), then re-seal it "
-           f"with '{RESIGN_COMMAND} ID' (add --force for a record altered after it was "
-           "sealed) and run recover again")
+    msg = (
+        f"{len(refused)} release record(s) do not verify with the store's signing key and "
+        f"were not recovered: {ids}. Nothing was restored or sent for them; the others "
+        f"were recovered. Check each ('safe-release releases show ID'), then re-seal it "
+        f"with '{RESIGN_COMMAND} ID' (add --force for a record altered after it was "
+        "sealed) and run recover again"
+    )
     error = UnsignedRecordError if unsigned else RecordTamperedError
     raise error(msg, table=RELEASES.table, key=tuple(r.id for r in refused))
 
 
-def rollback(store: Store, release_id: str, *, checkpoint: Sequence[Any] = (),
-             adapters: Sequence[Any] = ()) -> RollbackReport:
+def rollback(
+    store: Store, release_id: str, *, checkpoint: Sequence[Any] = (), adapters: Sequence[Any] = ()
+) -> RollbackReport:
     """Roll back a ``pending_rollback`` release (or finish a failed/interrupted rollback).
 
     Raises `ReleaseNotFoundError`, `ReleaseStateError` (running, succeeded or
@@ -169,28 +179,39 @@ def _check_rollbackable(record: ReleaseRecord) -> None:
         return
     advice = {
         ReleaseStatus.RUNNING: "it is still running; if its process died, run "
-                               "'safe-release recover' once its lease has expired",
+        "'safe-release recover' once its lease has expired",
         ReleaseStatus.SUCCEEDED: "it succeeded; to undo it, release the previous config "
-                                 "or data as a new release",
-        ReleaseStatus.ROLLED_BACK: "it was already rolled back; see 'safe-release releases "
-                                   "show'",
+        "or data as a new release",
+        ReleaseStatus.ROLLED_BACK: "it was already rolled back; see 'safe-release releases show'",
     }[record.status]
     msg = f"release {record.name} ({record.id}) is {record.status.value}: {advice}"
     raise ReleaseStateError(msg, release_id=record.id)
 
 
-def _finish(store: Store, release_id: str, allowed: Sequence[ReleaseStatus],
-            checkpoint: Sequence[Any], adapters: Sequence[Any]) -> RollbackReport | None:
+def _finish(
+    store: Store,
+    release_id: str,
+    allowed: Sequence[ReleaseStatus],
+    checkpoint: Sequence[Any],
+    adapters: Sequence[Any],
+) -> RollbackReport | None:
     """Under the scope lock: mark ``rolling_back`` (if still allowed) and run the driver."""
     with write_tx(store.engine, "recovering a release") as conn:
         record = load(conn, store, release_id)
         if record.status not in allowed:
             return None
         crashed = record.status is ReleaseStatus.RUNNING
-        error = ("crashed: its process stopped before the release finished (lease "
-                 "expired); rolled back by recover") if crashed and not record.error else None
-        begin_rollback(conn, store, record, error=error,
-                       kind="recovered" if crashed else "rollback_resumed")
+        error = (
+            (
+                "crashed: its process stopped before the release finished (lease "
+                "expired); rolled back by recover"
+            )
+            if crashed and not record.error
+            else None
+        )
+        begin_rollback(
+            conn, store, record, error=error, kind="recovered" if crashed else "rollback_resumed"
+        )
         record = load(conn, store, release_id)
     report, error_exc = RollbackRun(store, record, live=checkpoint, adapters=adapters).run()
     if error_exc is not None:

@@ -88,11 +88,19 @@ class Release:
     """
 
     def __init__(
-        self, name: str, *, store: Store, checkpoint: Sequence[Any] = (),
-        adapters: Sequence[Any] = (), trigger: Trigger | None = None,
-        verify: Sequence[Check] = (), notify: Sequence[Callable[[RollbackReport], object]] = (),
-        scope: str | None = None, on_failure: OnFailure = "rollback",
-        wait: float | timedelta = 0.0, lease: float | timedelta = 30.0,
+        self,
+        name: str,
+        *,
+        store: Store,
+        checkpoint: Sequence[Any] = (),
+        adapters: Sequence[Any] = (),
+        trigger: Trigger | None = None,
+        verify: Sequence[Check] = (),
+        notify: Sequence[Callable[[RollbackReport], object]] = (),
+        scope: str | None = None,
+        on_failure: OnFailure = "rollback",
+        wait: float | timedelta = 0.0,
+        lease: float | timedelta = 30.0,
         sessions: Sequence[Any] = (),
     ) -> None:
         if on_failure not in {"rollback", "manual"}:
@@ -116,8 +124,10 @@ class Release:
         self._notify = _args.items(notify, "notify")
         self._sessions = _args.items(sessions, "sessions")
         if not all(callable(getattr(s, "rollback", None)) for s in self._sessions):
-            msg = ("sessions= takes the job's open sessions or connections (objects with "
-                   "rollback(), such as a SQLAlchemy Session or Connection)")
+            msg = (
+                "sessions= takes the job's open sessions or connections (objects with "
+                "rollback(), such as a SQLAlchemy Session or Connection)"
+            )
             raise InvalidArgumentError(msg)
         if not all(callable(n) for n in self._notify):
             msg = "notify= takes callables that receive the RollbackReport"
@@ -146,16 +156,22 @@ class Release:
     def observe(self, ok: bool, latency: float | None = None) -> None:  # noqa: FBT001
         """Record one call's outcome; raise `RollbackTriggered` once the trigger trips."""
         if self.status is not ReleaseStatus.RUNNING:
-            msg = (f"release {self.name} is not running ({self.status or 'not started'}); "
-                   "call observe() inside its with block")
+            msg = (
+                f"release {self.name} is not running ({self.status or 'not started'}); "
+                "call observe() inside its with block"
+            )
             raise ReleaseStateError(msg, release_id=self.id)
-        if latency is not None and (isinstance(latency, bool) or not isinstance(
-                latency, (int, float)) or not latency >= 0):
+        if latency is not None and (
+            isinstance(latency, bool) or not isinstance(latency, (int, float)) or not latency >= 0
+        ):
             msg = f"observe(latency={latency!r}) takes seconds as a number >= 0, or None"
             raise InvalidArgumentError(msg)
         self._observations.append(Observation(bool(ok), latency, self.store.clock.monotonic()))
-        if self._tripped is None and self._trigger is not None and \
-                self._trigger(self._observations):
+        if (
+            self._tripped is None
+            and self._trigger is not None
+            and self._trigger(self._observations)
+        ):
             self._tripped = self._triggered()
         if self._tripped is not None:
             raise self._tripped
@@ -164,8 +180,10 @@ class Release:
         assert self._trigger is not None  # noqa: S101 - only called with a trigger
         name = describe_trigger(self._trigger)
         obs = self._observations
-        msg = (f"trigger {name} tripped after {len(obs)} call(s), {obs.failures()} failed: "
-               f"release {self.name} rolls back")
+        msg = (
+            f"trigger {name} tripped after {len(obs)} call(s), {obs.failures()} failed: "
+            f"release {self.name} rolls back"
+        )
         return RollbackTriggered(msg, trigger=name, release_id=self.id)
 
     # -- entering ---------------------------------------------------------------------
@@ -175,11 +193,18 @@ class Release:
             msg = f"release {self.name} ({self.id}) was already entered; create a new one"
             raise ReleaseStateError(msg, release_id=self.id)
         owner = new_owner()
-        lock = ScopeLock(self.store, self.scope, release_id=self.id, owner=owner,
-                         lease=self._lease)
-        values = {"id": self.id, "name": self.name, "scope": self.scope,
-                  "status": ReleaseStatus.RUNNING.value, "on_failure": self.on_failure,
-                  "owner": owner, "started_at": now(self.store)}
+        lock = ScopeLock(
+            self.store, self.scope, release_id=self.id, owner=owner, lease=self._lease
+        )
+        values = {
+            "id": self.id,
+            "name": self.name,
+            "scope": self.scope,
+            "status": ReleaseStatus.RUNNING.value,
+            "on_failure": self.on_failure,
+            "owner": owner,
+            "started_at": now(self.store),
+        }
         sealed = self._sealed = sealed_release(self.store, values)
         values["mac"] = sealed["mac"]
         lock.acquire(self._wait, then=lambda conn: insert_release(conn, self.store, values))
@@ -187,8 +212,7 @@ class Release:
         lock.start_heartbeat()
         try:
             if self._checkpoints:
-                _parts.checkpoints_for(self.store, self.id, self.scope).capture(
-                    self._checkpoints)
+                _parts.checkpoints_for(self.store, self.id, self.scope).capture(self._checkpoints)
             self.journal = _parts.journal_for(self.store, self.id, self.scope)
             self.journal.observer = self.observe
         except BaseException as exc:
@@ -210,8 +234,15 @@ class Release:
 
     def _record_abort(self, lock: ScopeLock, error: str) -> None:
         with write_tx(self.store.engine, "recording a release that could not start") as conn:
-            set_state(conn, self.store, self.id, "aborted", status=ReleaseStatus.ROLLED_BACK,
-                      error=error, finished_at=now(self.store))
+            set_state(
+                conn,
+                self.store,
+                self.id,
+                "aborted",
+                status=ReleaseStatus.ROLLED_BACK,
+                error=error,
+                finished_at=now(self.store),
+            )
             lock.release(conn)
 
     def _bind(self) -> None:
@@ -224,6 +255,7 @@ class Release:
             _parts.bind_adapters(self._adapters, None)
             _CURRENT.reset(token)
             undo_journal()
+
         self._undo = undo
 
     def _unbind(self) -> None:
@@ -243,20 +275,29 @@ class Release:
 
     # -- leaving ----------------------------------------------------------------------
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> Literal[False]:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> Literal[False]:
         self._unbind()
         return self._finish(exc)
 
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> Literal[False]:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> Literal[False]:
         self._unbind()
         return await asyncio.to_thread(self._finish, exc)
 
     def _finish(self, exc: BaseException | None) -> Literal[False]:
         failure = exc if exc is not None else self._tripped
-        if self._lock is not None and (self._lock.lost or (
-                failure is not None and not self._still_ours(self._lock))):
+        if self._lock is not None and (
+            self._lock.lost or (failure is not None and not self._still_ours(self._lock))
+        ):
             self._lock.close()
             raise self._lost_lock() from exc
         if failure is None:
@@ -282,11 +323,13 @@ class Release:
             return True  # the rollback's own writes will fail and say so
 
     def _lost_lock(self) -> ReleaseLockedError:
-        msg = (f"release {self.name} ({self.id}) lost the lock of scope {self.scope!r} while "
-               "it ran (its lease expired and another process took the scope over); it "
-               "neither rolled back nor recorded success: whoever holds the scope now "
-               "finishes it. See 'safe-release releases show' and run 'safe-release recover' "
-               "if it is still unfinished")
+        msg = (
+            f"release {self.name} ({self.id}) lost the lock of scope {self.scope!r} while "
+            "it ran (its lease expired and another process took the scope over); it "
+            "neither rolled back nor recorded success: whoever holds the scope now "
+            "finishes it. See 'safe-release releases show' and run 'safe-release recover' "
+            "if it is still unfinished"
+        )
         return ReleaseLockedError(msg, scope=self.scope, holder=None, release_id=self.id)
 
     def _succeed(self) -> None:
@@ -299,10 +342,18 @@ class Release:
             with write_tx(self.store.engine, "recording a release's success") as conn:
                 if not self._lock.release(conn):
                     raise self._lost_lock()  # rolls this transaction back
-                set_state(conn, self.store, self.id, "succeeded",
-                          {"checks": len(checks), "failed_checks": failed}, known=self._sealed,
-                          status=ReleaseStatus.SUCCEEDED, verification=verification,
-                          verified_at=at if verification else None, finished_at=at)
+                set_state(
+                    conn,
+                    self.store,
+                    self.id,
+                    "succeeded",
+                    {"checks": len(checks), "failed_checks": failed},
+                    known=self._sealed,
+                    status=ReleaseStatus.SUCCEEDED,
+                    verification=verification,
+                    verified_at=at if verification else None,
+                    finished_at=at,
+                )
         finally:
             self._lock.close()
         self.status, self.verification = ReleaseStatus.SUCCEEDED, verification
@@ -315,19 +366,34 @@ class Release:
         at, error = now(self.store), describe_error(exc)
         try:
             with write_tx(self.store.engine, "recording a failed release") as conn:
-                set_state(conn, self.store, self.id, "pending_rollback",
-                          status=ReleaseStatus.PENDING_ROLLBACK, detected_at=at, error=error)
+                set_state(
+                    conn,
+                    self.store,
+                    self.id,
+                    "pending_rollback",
+                    status=ReleaseStatus.PENDING_ROLLBACK,
+                    detected_at=at,
+                    error=error,
+                )
                 self._lock.release(conn)
         finally:
             self._lock.close()
         report = RollbackReport(
-            release_id=self.id, name=self.name, scope=self.scope,
-            status=ReleaseStatus.PENDING_ROLLBACK, reason=error, detected_at=at)
+            release_id=self.id,
+            name=self.name,
+            scope=self.scope,
+            status=ReleaseStatus.PENDING_ROLLBACK,
+            reason=error,
+            detected_at=at,
+        )
         self.status, self.report = ReleaseStatus.PENDING_ROLLBACK, report
         notify_all(self.store, self.id, self._notify, report)
         attach_report(exc, report)
-        _add_note(exc, f"nothing was restored (on_failure='manual'): run 'safe-release "
-                       f"rollback {self.id}' or store.rollback({self.id!r})")
+        _add_note(
+            exc,
+            f"nothing was restored (on_failure='manual'): run 'safe-release "
+            f"rollback {self.id}' or store.rollback({self.id!r})",
+        )
 
     def _release_sessions(self) -> None:
         """Roll back the job's own sessions: a restore would wait on their locks."""
@@ -339,18 +405,28 @@ class Release:
         lock = self._lock
         try:
             with write_tx(self.store.engine, "recording a rollback") as conn:
-                begin_rollback(conn, self.store, load(conn, self.store, self.id),
-                               error=describe_error(exc))
+                begin_rollback(
+                    conn, self.store, load(conn, self.store, self.id), error=describe_error(exc)
+                )
                 record = load(conn, self.store, self.id)
         except StoreError as store_exc:
             lock.close()
             self.status = ReleaseStatus.ROLLBACK_FAILED
-            msg = (f"release {self.name} ({self.id}) failed and its rollback could not start: "
-                   f"{store_exc}; nothing was restored. Once the store is back, run "
-                   "'safe-release recover' (or store.recover())")
+            msg = (
+                f"release {self.name} ({self.id}) failed and its rollback could not start: "
+                f"{store_exc}; nothing was restored. Once the store is back, run "
+                "'safe-release recover' (or store.recover())"
+            )
             raise RollbackFailedError(msg, release_id=self.id, original=exc) from store_exc
-        run = RollbackRun(self.store, record, live=self._checkpoints, adapters=self._adapters,
-                          checks=self._checks, notify=self._notify, finish=lock.release)
+        run = RollbackRun(
+            self.store,
+            record,
+            live=self._checkpoints,
+            adapters=self._adapters,
+            checks=self._checks,
+            notify=self._notify,
+            finish=lock.release,
+        )
         try:
             report, error = run.run()
         finally:
@@ -367,16 +443,18 @@ def _add_note(exc: BaseException, note: str) -> None:
         exc.__notes__ = [*notes, note]  # type: ignore[attr-defined]
 
 
-def failed_error(report: RollbackReport, original: BaseException | None,
-                 cause: BaseException | None) -> RollbackFailedError:
+def failed_error(
+    report: RollbackReport, original: BaseException | None, cause: BaseException | None
+) -> RollbackFailedError:
     """`RollbackFailedError` saying what was and was not restored, chained to ``cause``."""
-    msg = (f"the rollback of release {report.name} ({report.release_id}) did not complete: "
-           f"{len(report.restored)} step(s) restored, {len(report.failed)} failed"
-           + (f" ({describe_error(cause)})" if cause is not None else "")
-           + "; fix the cause and run 'safe-release recover' (or store.recover()), which "
-           "finishes the steps left and is safe to run twice\n" + report.summary())
-    err = RollbackFailedError(msg, release_id=report.release_id, report=report,
-                              original=original)
+    msg = (
+        f"the rollback of release {report.name} ({report.release_id}) did not complete: "
+        f"{len(report.restored)} step(s) restored, {len(report.failed)} failed"
+        + (f" ({describe_error(cause)})" if cause is not None else "")
+        + "; fix the cause and run 'safe-release recover' (or store.recover()), which "
+        "finishes the steps left and is safe to run twice\n" + report.summary()
+    )
+    err = RollbackFailedError(msg, release_id=report.release_id, report=report, original=original)
     err.__cause__ = cause if cause is not None else original
     return err
 
@@ -385,16 +463,29 @@ def _roll_back_session(release_id: str, session: Any) -> None:
     try:
         session.rollback()
     except Exception as exc:  # noqa: BLE001 - logged; the restore's wait is bounded anyway
-        _log.warning("release %s: rolling back session %s failed (%s: %s)", release_id,
-                     type(session).__name__, type(exc).__name__, exc)
+        _log.warning(
+            "release %s: rolling back session %s failed (%s: %s)",
+            release_id,
+            type(session).__name__,
+            type(exc).__name__,
+            exc,
+        )
 
 
 def release(
-    name: str, *, store: Store, checkpoint: Sequence[Any] = (), adapters: Sequence[Any] = (),
-    trigger: Trigger | None = None, verify: Sequence[Check] = (),
-    notify: Sequence[Callable[[RollbackReport], object]] = (), scope: str | None = None,
-    on_failure: OnFailure = "rollback", wait: float | timedelta = 0.0,
-    lease: float | timedelta = 30.0, sessions: Sequence[Any] = (),
+    name: str,
+    *,
+    store: Store,
+    checkpoint: Sequence[Any] = (),
+    adapters: Sequence[Any] = (),
+    trigger: Trigger | None = None,
+    verify: Sequence[Check] = (),
+    notify: Sequence[Callable[[RollbackReport], object]] = (),
+    scope: str | None = None,
+    on_failure: OnFailure = "rollback",
+    wait: float | timedelta = 0.0,
+    lease: float | timedelta = 30.0,
+    sessions: Sequence[Any] = (),
 ) -> Release:
     """A release of the job ``name``; use it as ``with`` or ``async with``.
 
@@ -412,6 +503,17 @@ def release(
     does not wait on their uncommitted changes (it waits at most
     ``RESTORE_LOCK_WAIT_S``, then fails with `RestoreBlockedError`).
     """
-    return Release(name, store=store, checkpoint=checkpoint, adapters=adapters,
-                   trigger=trigger, verify=verify, notify=notify, scope=scope,
-                   on_failure=on_failure, wait=wait, lease=lease, sessions=sessions)
+    return Release(
+        name,
+        store=store,
+        checkpoint=checkpoint,
+        adapters=adapters,
+        trigger=trigger,
+        verify=verify,
+        notify=notify,
+        scope=scope,
+        on_failure=on_failure,
+        wait=wait,
+        lease=lease,
+        sessions=sessions,
+    )

@@ -58,38 +58,52 @@ def resign_release(store: Store, release_id: str, *, force: bool = False) -> Res
     with write_tx(store.engine, "sealing a release's records") as conn:
         found = False
         for sealed, table, owner, order in sets:
-            result[sealed.table], seen = _seal_rows(conn, store, release_id, force=force,
-                                                    table=(sealed, table, owner, order))
+            result[sealed.table], seen = _seal_rows(
+                conn, store, release_id, force=force, table=(sealed, table, owner, order)
+            )
             found = found or seen
         if not found:
-            msg = (f"no release {release_id!r} is recorded in this store; list them with "
-                   "'safe-release releases list'")
+            msg = (
+                f"no release {release_id!r} is recorded in this store; list them with "
+                "'safe-release releases list'"
+            )
             raise ReleaseNotFoundError(msg, release_id=release_id)
         event(conn, store, release_id, "resealed", {"rows": dict(result), "force": force})
     return result
 
 
-def _seal_rows(conn: Connection, store: Store, release_id: str, *, force: bool,
-               table: tuple[SealedTable, Table, Column[Any], Any]) -> tuple[int, bool]:
+def _seal_rows(
+    conn: Connection,
+    store: Store,
+    release_id: str,
+    *,
+    force: bool,
+    table: tuple[SealedTable, Table, Column[Any], Any],
+) -> tuple[int, bool]:
     sealed, t, owner, order = table
-    rows = conn.execute(select(t).where(owner == release_id).order_by(order)
-                        .with_for_update()).all()
+    rows = conn.execute(
+        select(t).where(owner == release_id).order_by(order).with_for_update()
+    ).all()
     count = 0
     for row in rows:
         key = (release_id,) if sealed is RELEASES else (release_id, row._mapping[order.name])  # noqa: SLF001
         values = sealed.values(row)
-        if values["mac"] is not None and sealed.matches(store.signer, key, values,
-                                                          values["mac"]):
+        if values["mac"] is not None and sealed.matches(store.signer, key, values, values["mac"]):
             continue
         if values["mac"] is not None and not force:
-            msg = (f"a {sealed.table} row of release {release_id} ({key[-1]}) was altered "
-                   "after it was sealed, or sealed with another key; nothing was re-sealed. "
-                   "Restore it from a backup, or check it and run again with --force "
-                   "(force=True)")
+            msg = (
+                f"a {sealed.table} row of release {release_id} ({key[-1]}) was altered "
+                "after it was sealed, or sealed with another key; nothing was re-sealed. "
+                "Restore it from a backup, or check it and run again with --force "
+                "(force=True)"
+            )
             raise RecordTamperedError(msg, table=sealed.table, key=key)
         mac = sealed.seal(store.signer, key, values)
-        where = [owner == release_id] if sealed is RELEASES else \
-            [owner == release_id, order == key[-1]]
+        where = (
+            [owner == release_id]
+            if sealed is RELEASES
+            else [owner == release_id, order == key[-1]]
+        )
         conn.execute(update(t).where(*where).values(mac=mac))
         count += 1
     return count, bool(rows)

@@ -35,9 +35,15 @@ __all__ = ["RollbackRun", "begin_rollback", "notify_all"]
 _log = logging.getLogger("safe_release.release")
 
 
-def begin_rollback(conn: Connection, store: Store, record: ReleaseRecord, *,
-                   detected: datetime | None = None, error: str | None = None,
-                   kind: str = "rolling_back") -> None:
+def begin_rollback(
+    conn: Connection,
+    store: Store,
+    record: ReleaseRecord,
+    *,
+    detected: datetime | None = None,
+    error: str | None = None,
+    kind: str = "rolling_back",
+) -> None:
     """Write ``rolling_back`` (and when the failure was seen) before anything is restored."""
     at = now(store)
     values: dict[str, Any] = {"status": ReleaseStatus.ROLLING_BACK}
@@ -82,21 +88,32 @@ class RollbackRun:
         verification = verdict(checks)
         steps = self._all_steps(steps)
         report = RollbackReport(
-            release_id=self.record.id, name=self.record.name, scope=self.record.scope,
-            status=status, verification=verification, reason=self.record.error or "",
+            release_id=self.record.id,
+            name=self.record.name,
+            scope=self.record.scope,
+            status=status,
+            verification=verification,
+            reason=self.record.error or "",
             restored=tuple(s for s in steps if s.kind != "kept" and s.ok),
             failed=tuple(s for s in steps if s.kind != "kept" and not s.ok),
-            kept=tuple(s for s in steps if s.kind == "kept"), checks=tuple(checks),
+            kept=tuple(s for s in steps if s.kind == "kept"),
+            checks=tuple(checks),
             detected_at=self.record.detected_at,
-            rollback_started_at=self.record.rollback_started_at, restored_at=restored_at,
+            rollback_started_at=self.record.rollback_started_at,
+            restored_at=restored_at,
             verified_at=now(self.store) if verification is not None else None,
         )
-        final: dict[str, Any] = {"verification": verification, "verified_at": report.verified_at,
-                 "report": report, "finished_at": now(self.store)}
+        final: dict[str, Any] = {
+            "verification": verification,
+            "verified_at": report.verified_at,
+            "report": report,
+            "finished_at": now(self.store),
+        }
         if restored:
             final.update(status=status, restored_at=restored_at)
-        error = self._write("restored" if restored else "finished", error,
-                            finish=self.finish, **final)
+        error = self._write(
+            "restored" if restored else "finished", error, finish=self.finish, **final
+        )
         notify_all(self.store, self.record.id, self.notify, report)
         return report, error
 
@@ -122,8 +139,11 @@ class RollbackRun:
                 unmatched.remove(step)
             else:
                 journaled.append(step)
-        return [s for i, s in enumerate(journaled) if s.ok or not any(
-            (t.kind, t.name) == (s.kind, s.name) for t in journaled[i + 1:])]
+        return [
+            s
+            for i, s in enumerate(journaled)
+            if s.ok or not any((t.kind, t.name) == (s.kind, s.name) for t in journaled[i + 1 :])
+        ]
 
     def _restore(self) -> tuple[list[StepResult], BaseException | None]:
         steps: list[StepResult] = []
@@ -140,10 +160,14 @@ class RollbackRun:
 
     def _verify(self) -> list[StepResult]:
         rec = self.record
-        checks = guarded_steps("restored checkpoints", lambda: _parts.checkpoints_for(
-            self.store, rec.id, rec.scope).verify(self.live))
-        checks += guarded_steps("compensated marketplace writes", lambda: _parts.journal_for(
-            self.store, rec.id, rec.scope).verify(self.adapters))
+        checks = guarded_steps(
+            "restored checkpoints",
+            lambda: _parts.checkpoints_for(self.store, rec.id, rec.scope).verify(self.live),
+        )
+        checks += guarded_steps(
+            "compensated marketplace writes",
+            lambda: _parts.journal_for(self.store, rec.id, rec.scope).verify(self.adapters),
+        )
         return checks + run_checks(self.checks, self.adapters)
 
     def _on_step(self, step: StepResult) -> None:
@@ -153,9 +177,13 @@ class RollbackRun:
         except StoreError:
             _log.warning("could not journal step %s of release %s", step.name, self.record.id)
 
-    def _write(self, kind: str, error: BaseException | None,
-               finish: Callable[[Connection], object] | None = None,
-               **values: Any) -> BaseException | None:
+    def _write(
+        self,
+        kind: str,
+        error: BaseException | None,
+        finish: Callable[[Connection], object] | None = None,
+        **values: Any,
+    ) -> BaseException | None:
         """Record a transition; a store failure becomes the rollback failure (if none yet)."""
         try:
             with write_tx(self.store.engine, "recording a rollback") as conn:
@@ -168,25 +196,38 @@ class RollbackRun:
         return error
 
 
-def notify_all(store: Store, release_id: str,
-               notify: Sequence[Callable[[RollbackReport], object]],
-               report: RollbackReport) -> None:
+def notify_all(
+    store: Store,
+    release_id: str,
+    notify: Sequence[Callable[[RollbackReport], object]],
+    report: RollbackReport,
+) -> None:
     """Call each notifier; a failing one is logged and journaled, never raised."""
     for notifier in notify:
         _notify_one(store, release_id, notifier, report)
 
 
-def _notify_one(store: Store, release_id: str, notifier: Callable[[RollbackReport], object],
-                report: RollbackReport) -> None:
+def _notify_one(
+    store: Store,
+    release_id: str,
+    notifier: Callable[[RollbackReport], object],
+    report: RollbackReport,
+) -> None:
     try:
         notifier(report)
     except Exception as exc:  # noqa: BLE001 - a notifier must not mask the rollback
         name = getattr(notifier, "__name__", None) or type(notifier).__name__
-        _log.warning("notifier %s failed for release %s: %s", name, release_id,
-                     describe_error(exc))
+        _log.warning(
+            "notifier %s failed for release %s: %s", name, release_id, describe_error(exc)
+        )
         try:
             with write_tx(store.engine, "journaling a notifier failure") as conn:
-                event(conn, store, release_id, "notify_failed",
-                      {"notifier": str(name), "error": describe_error(exc)})
+                event(
+                    conn,
+                    store,
+                    release_id,
+                    "notify_failed",
+                    {"notifier": str(name), "error": describe_error(exc)},
+                )
         except StoreError:
             _log.warning("could not journal the notifier failure")

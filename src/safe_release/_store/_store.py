@@ -267,7 +267,6 @@ class Store:
         self.close()
 
 
-
 def connect(
     url_or_engine: str | Engine | None = None,
     *,
@@ -303,8 +302,14 @@ def connect(
         )
         raise InvalidArgumentError(msg)
     try:
-        store = Store(engine, schema=schema, clock=clock, owns_engine=owns,
-                      signing_key=signing_key, previous_signing_keys=previous_signing_keys)
+        store = Store(
+            engine,
+            schema=schema,
+            clock=clock,
+            owns_engine=owns,
+            signing_key=signing_key,
+            previous_signing_keys=previous_signing_keys,
+        )
         if auto_upgrade:
             store.upgrade()
         else:

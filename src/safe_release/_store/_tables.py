@@ -91,8 +91,12 @@ def build_tables(schema: str | None) -> Tables:
     config_event = Table(
         "sr_config_event",
         md,
-        Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-               autoincrement=True),
+        Column(
+            "id",
+            BigInteger().with_variant(Integer, "sqlite"),
+            primary_key=True,
+            autoincrement=True,
+        ),
         Column("name", String(NAME_LENGTH), nullable=False),
         Column("action", String(32), nullable=False),
         Column("version", Integer, nullable=True),
@@ -115,8 +119,20 @@ def build_tables(schema: str | None) -> Tables:
     release, release_lock, release_event = _release_tables(md)
     checkpoint, ledger = _checkpoint_tables(md)
     app_schema, migration_verified = _migration_tables(md)
-    return Tables(md, config, config_version, config_event, rate_bucket, release, release_lock,
-                  release_event, checkpoint, ledger, app_schema, migration_verified)
+    return Tables(
+        md,
+        config,
+        config_version,
+        config_event,
+        rate_bucket,
+        release,
+        release_lock,
+        release_event,
+        checkpoint,
+        ledger,
+        app_schema,
+        migration_verified,
+    )
 
 
 def _serial() -> BigInteger:

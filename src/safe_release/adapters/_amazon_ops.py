@@ -23,36 +23,61 @@ AMAZON_OPERATIONS: dict[str, Operation] = {
             "getOrderItems", "GET", "/orders/v0/orders/{orderId}/orderItems", rate=0.5, burst=30
         ),
         Operation.declare(
-            "confirmShipment", "POST", "/orders/v0/orders/{orderId}/shipmentConfirmation",
-            rate=2, burst=10, side_effect=SideEffect.IRREVERSIBLE,
+            "confirmShipment",
+            "POST",
+            "/orders/v0/orders/{orderId}/shipmentConfirmation",
+            rate=2,
+            burst=10,
+            side_effect=SideEffect.IRREVERSIBLE,
         ),
         Operation.declare(
-            "getListingsItem", "GET", "/listings/2021-08-01/items/{sellerId}/{sku}",
-            rate=5, burst=10,
+            "getListingsItem",
+            "GET",
+            "/listings/2021-08-01/items/{sellerId}/{sku}",
+            rate=5,
+            burst=10,
         ),
         Operation.declare(
-            "patchListingsItem", "PATCH", "/listings/2021-08-01/items/{sellerId}/{sku}",
-            rate=5, burst=5, side_effect=SideEffect.REVERSIBLE,
+            "patchListingsItem",
+            "PATCH",
+            "/listings/2021-08-01/items/{sellerId}/{sku}",
+            rate=5,
+            burst=5,
+            side_effect=SideEffect.REVERSIBLE,
         ),
         Operation.declare(
             "getInventorySummaries", "GET", "/fba/inventory/v1/summaries", rate=2, burst=2
         ),
         Operation.declare(
-            "createInboundPlan", "POST", "/inbound/fba/2024-03-20/inboundPlans",
-            rate=2, burst=2, side_effect=SideEffect.IRREVERSIBLE,  # a rollback keeps plans
+            "createInboundPlan",
+            "POST",
+            "/inbound/fba/2024-03-20/inboundPlans",
+            rate=2,
+            burst=2,
+            side_effect=SideEffect.IRREVERSIBLE,  # a rollback keeps plans
         ),
         Operation.declare(
-            "cancelInboundPlan", "PUT",
+            "cancelInboundPlan",
+            "PUT",
             "/inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/cancellation",
-            rate=2, burst=2, side_effect=SideEffect.IRREVERSIBLE, idempotent=True,
+            rate=2,
+            burst=2,
+            side_effect=SideEffect.IRREVERSIBLE,
+            idempotent=True,
         ),
         Operation.declare(
-            "getInboundOperationStatus", "GET",
-            "/inbound/fba/2024-03-20/operations/{operationId}", rate=2, burst=6,
+            "getInboundOperationStatus",
+            "GET",
+            "/inbound/fba/2024-03-20/operations/{operationId}",
+            rate=2,
+            burst=6,
         ),
         Operation.declare(
-            "getMarketplaceParticipations", "GET", "/sellers/v1/marketplaceParticipations",
-            rate=0.016, burst=15,
+            "getMarketplaceParticipations",
+            "GET",
+            "/sellers/v1/marketplaceParticipations",
+            rate=0.016,
+            burst=15,
         ),
     )
 }

@@ -37,8 +37,10 @@ class Limit(NamedTuple):
     @classmethod
     def checked(cls, rate: float, burst: int, *, what: str = "limit") -> Limit:
         """A validated limit; bad numbers raise `InvalidArgumentError`."""
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not (
-            math.isfinite(rate) and rate > 0
+        if (
+            isinstance(rate, bool)
+            or not isinstance(rate, (int, float))
+            or not (math.isfinite(rate) and rate > 0)
         ):
             msg = f"{what}: rate must be a positive number of requests per second, not {rate!r}"
             raise InvalidArgumentError(msg)
@@ -87,8 +89,9 @@ class Operation(NamedTuple):
         limit = Limit.checked(rate, burst, what=f"operation {name!r}")
         if idempotent is None:
             idempotent = method.upper() == "GET"
-        return cls(name, method.upper(), path, limit, SideEffect(side_effect), idempotent,
-                   max_body_bytes)
+        return cls(
+            name, method.upper(), path, limit, SideEffect(side_effect), idempotent, max_body_bytes
+        )
 
     @property
     def path_params(self) -> tuple[str, ...]:

@@ -69,8 +69,11 @@ class SyncResult:
 
 
 def sync_prices(
-    engine: Engine, amazon: AmazonAdapter, rules: PricingRules,
-    observe: Callable[..., None], progress: Callable[[int], None],
+    engine: Engine,
+    amazon: AmazonAdapter,
+    rules: PricingRules,
+    observe: Callable[..., None],
+    progress: Callable[[int], None],
 ) -> SyncResult:
     """Price every SKU: refuse prices under the margin floor, push and record the rest."""
     result = SyncResult()

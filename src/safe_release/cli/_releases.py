@@ -59,10 +59,16 @@ def releases_table(records: Sequence[Any]) -> str:
     """Releases, newest first: id, name, scope, status, verification, times."""
     headers = ("ID", "NAME", "SCOPE", "STATUS", "VERIFIED", "STARTED", "TTR", "ERROR")
     rows = [
-        (r.id[:12], r.name, r.scope,
-         r.status.value if r.tampered is None else "UNVERIFIED",
-         r.verification.value if r.verification else "-", _when(r.started_at), _ttr(r),
-         _short(r.error))
+        (
+            r.id[:12],
+            r.name,
+            r.scope,
+            r.status.value if r.tampered is None else "UNVERIFIED",
+            r.verification.value if r.verification else "-",
+            _when(r.started_at),
+            _ttr(r),
+            _short(r.error),
+        )
         for r in records
     ]
     return table(headers, rows)
@@ -70,24 +76,35 @@ def releases_table(records: Sequence[Any]) -> str:
 
 def _show(record: Any) -> str:
     pairs = [
-        ("release", record.id), ("name", record.name), ("scope", record.scope),
+        ("release", record.id),
+        ("name", record.name),
+        ("scope", record.scope),
         ("status", record.status.value),
         ("verification", record.verification.value if record.verification else "-"),
-        ("started", _when(record.started_at)), ("detected", _when(record.detected_at)),
+        ("started", _when(record.started_at)),
+        ("detected", _when(record.detected_at)),
         ("rollback started", _when(record.rollback_started_at)),
-        ("restored", _when(record.restored_at)), ("verified", _when(record.verified_at)),
-        ("finished", _when(record.finished_at)), ("error", record.error or "-"),
+        ("restored", _when(record.restored_at)),
+        ("verified", _when(record.verified_at)),
+        ("finished", _when(record.finished_at)),
+        ("error", record.error or "-"),
     ]
     if record.tampered is not None:
         pairs.append(("integrity", "DOES NOT VERIFY: " + record.tampered))
     text = fields(pairs)
     if record.report is not None:
         text += "\n\n" + record.report.summary()
-        steps = [*record.report.restored, *record.report.failed, *record.report.kept,
-                 *record.report.checks]
+        steps = [
+            *record.report.restored,
+            *record.report.failed,
+            *record.report.kept,
+            *record.report.checks,
+        ]
         if steps:
-            text += "\n\n" + table(("STEP", "NAME", "OK", "DETAIL"), [
-                (s.kind, s.name, "yes" if s.ok else "no", _short(s.detail)) for s in steps])
+            text += "\n\n" + table(
+                ("STEP", "NAME", "OK", "DETAIL"),
+                [(s.kind, s.name, "yes" if s.ok else "no", _short(s.detail)) for s in steps],
+            )
     return text
 
 
@@ -129,20 +146,23 @@ def show(settings: Settings, release_id: str, *, as_json: bool) -> None:
 
 @releases.command()
 @click.argument("release_id")
-@click.option("--force", is_flag=True,
-              help="Also re-seal rows whose seal does not verify (altered after sealing).")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Also re-seal rows whose seal does not verify (altered after sealing).",
+)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @json_option
 @click.pass_obj
-def resign(settings: Settings, release_id: str, *, force: bool, yes: bool,
-           as_json: bool) -> None:
+def resign(settings: Settings, release_id: str, *, force: bool, yes: bool, as_json: bool) -> None:
     """Seal a release's records again, after you have checked them ('releases show')."""
     with settings.store() as store:
         full = _full_id(store, release_id)
         if not yes:
             echo(_show(store.release_record(full)))
-            click.confirm("\nThese records will be trusted by rollback and recover. "
-                          "Seal them?", abort=True)
+            click.confirm(
+                "\nThese records will be trusted by rollback and recover. Seal them?", abort=True
+            )
         result = _releases.resign_release(store, full, force=force)
     if as_json:
         emit_json({"release_id": full, "sealed": dict(result)})
@@ -163,9 +183,11 @@ def _full_id(store: sr.Store, prefix: str) -> str:
 
 
 _WITH = click.option(
-    "--with", "resources", metavar="MODULE:FUNCTION",
+    "--with",
+    "resources",
+    metavar="MODULE:FUNCTION",
     help="A function returning the job's live checkpoints and adapters "
-         "({'checkpoint': [...], 'adapters': [...]}).",
+    "({'checkpoint': [...], 'adapters': [...]}).",
 )
 
 
@@ -208,13 +230,13 @@ def _failed(reports: Sequence[sr.RollbackReport]) -> list[sr.RollbackReport]:
 @_WITH
 @json_option
 @click.pass_obj
-def rollback(settings: Settings, release_id: str, *, resources: str | None,
-             as_json: bool) -> None:
+def rollback(settings: Settings, release_id: str, *, resources: str | None, as_json: bool) -> None:
     """Roll back a release waiting in pending_rollback (or finish a failed rollback)."""
     checkpoints, adapters = load_resources(resources)
     with settings.store(write=True) as store:
-        rep = store.rollback(_full_id(store, release_id), checkpoint=checkpoints,
-                             adapters=adapters)
+        rep = store.rollback(
+            _full_id(store, release_id), checkpoint=checkpoints, adapters=adapters
+        )
     _print_reports([rep], as_json=as_json)
     if rep.failed:
         msg = "the rollback is not complete; fix the cause and run 'safe-release recover'"
@@ -230,11 +252,16 @@ def recover(settings: Settings, *, resources: str | None, as_json: bool) -> None
     checkpoints, adapters = load_resources(resources)
     with settings.store(write=True) as store:
         reports = store.recover(checkpoint=checkpoints, adapters=adapters)
-        waiting = [r for r in _releases.releases(store, statuses=_WAITING, limit=0)
-                   if r.id not in {rep.release_id for rep in reports}]
+        waiting = [
+            r
+            for r in _releases.releases(store, statuses=_WAITING, limit=0)
+            if r.id not in {rep.release_id for rep in reports}
+        ]
     if not as_json and waiting:
-        echo("left for later (a live process or an unexpired lease holds the scope; "
-                   "run recover again once it ends):")
+        echo(
+            "left for later (a live process or an unexpired lease holds the scope; "
+            "run recover again once it ends):"
+        )
         echo(releases_table(waiting))
     if not reports and not as_json:
         echo("nothing recovered now" if waiting else "nothing to recover")
@@ -261,13 +288,16 @@ def report(settings: Settings, *, scope: str | None, as_json: bool) -> None:
 
 def incident_text(stats: Any) -> str:
     """The incident figures as aligned ``key: value`` lines."""
+
     def seconds(value: float | None) -> str:
         return f"{value:.2f} s" if value is not None else "-"
 
-    return fields([
-        ("releases", str(stats.releases)),
-        ("failed", str(stats.failed)),
-        ("change failure rate", f"{stats.change_failure_rate:.1%}"),
-        ("time to restore, median", seconds(stats.ttr_median)),
-        ("time to restore, p90", seconds(stats.ttr_p90)),
-    ])
+    return fields(
+        [
+            ("releases", str(stats.releases)),
+            ("failed", str(stats.failed)),
+            ("change failure rate", f"{stats.change_failure_rate:.1%}"),
+            ("time to restore, median", seconds(stats.ttr_median)),
+            ("time to restore, p90", seconds(stats.ttr_p90)),
+        ]
+    )

@@ -38,8 +38,13 @@ __all__ = [
     "upgrade",
 ]
 
-_LAZY = {"Finding": "_lint", "LintReport": "_lint", "lint": "_lint", "lint_sql": "_lint",
-         "RULES": "_lint_rules"}
+_LAZY = {
+    "Finding": "_lint",
+    "LintReport": "_lint",
+    "lint": "_lint",
+    "lint_sql": "_lint",
+    "RULES": "_lint_rules",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -28,7 +28,8 @@ BATCH = 1000
 
 _metadata = sa.MetaData()
 archive = sa.Table(
-    ARCHIVE_TABLE, _metadata,
+    ARCHIVE_TABLE,
+    _metadata,
     sa.Column("revision", sa.String(255), primary_key=True),
     sa.Column("entry", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("row_no", sa.Integer, primary_key=True, autoincrement=False),
@@ -64,15 +65,24 @@ def forget(conn: sa.Connection, revision: str) -> None:
     conn.execute(archive.delete().where(archive.c.revision == revision))
 
 
-def add_entry(conn: sa.Connection, revision: str, op: str, table: str,
-              info: dict[str, Any]) -> Entry:
+def add_entry(
+    conn: sa.Connection, revision: str, op: str, table: str, info: dict[str, Any]
+) -> Entry:
     """Record a new entry for ``revision`` and return it."""
-    last = conn.execute(sa.select(sa.func.max(archive.c.entry))
-                        .where(archive.c.revision == revision)).scalar()
+    last = conn.execute(
+        sa.select(sa.func.max(archive.c.entry)).where(archive.c.revision == revision)
+    ).scalar()
     entry = Entry(revision, (last or 0) + 1, op, table, info)
-    conn.execute(archive.insert().values(
-        revision=revision, entry=entry.entry, row_no=0, op=op, table_name=table,
-        payload=json.dumps(info, separators=(",", ":"), sort_keys=True)))
+    conn.execute(
+        archive.insert().values(
+            revision=revision,
+            entry=entry.entry,
+            row_no=0,
+            op=op,
+            table_name=table,
+            payload=json.dumps(info, separators=(",", ":"), sort_keys=True),
+        )
+    )
     return entry
 
 
@@ -95,29 +105,45 @@ def add_rows(conn: sa.Connection, entry: Entry, rows: Iterable[list[Any]]) -> in
 
 
 def _page(entry: Entry, row_no: int, rows: list[list[Any]]) -> dict[str, Any]:
-    return {"revision": entry.revision, "entry": entry.entry, "row_no": row_no,
-            "op": entry.op, "table_name": entry.table, "payload": dumps_rows(rows)}
+    return {
+        "revision": entry.revision,
+        "entry": entry.entry,
+        "row_no": row_no,
+        "op": entry.op,
+        "table_name": entry.table,
+        "payload": dumps_rows(rows),
+    }
 
 
 def entries(conn: sa.Connection, revision: str) -> list[Entry]:
     """The entries of ``revision``, newest first (empty if none or no archive)."""
     if not exists(conn):
         return []
-    query = (sa.select(archive.c.entry, archive.c.op, archive.c.table_name, archive.c.payload)
-             .where(archive.c.revision == revision, archive.c.row_no == 0)
-             .order_by(archive.c.entry.desc()))
-    return [Entry(revision, e, op, table, json.loads(payload))
-            for e, op, table, payload in conn.execute(query)]
+    query = (
+        sa.select(archive.c.entry, archive.c.op, archive.c.table_name, archive.c.payload)
+        .where(archive.c.revision == revision, archive.c.row_no == 0)
+        .order_by(archive.c.entry.desc())
+    )
+    return [
+        Entry(revision, e, op, table, json.loads(payload))
+        for e, op, table, payload in conn.execute(query)
+    ]
 
 
 def row_batches(conn: sa.Connection, entry: Entry) -> Iterator[list[list[Any]]]:
     """The archived rows of ``entry`` in order, a page at a time."""
     last = 0
     while True:
-        query = (sa.select(archive.c.row_no, archive.c.payload)
-                 .where(archive.c.revision == entry.revision, archive.c.entry == entry.entry,
-                        archive.c.row_no > last)
-                 .order_by(archive.c.row_no).limit(1))
+        query = (
+            sa.select(archive.c.row_no, archive.c.payload)
+            .where(
+                archive.c.revision == entry.revision,
+                archive.c.entry == entry.entry,
+                archive.c.row_no > last,
+            )
+            .order_by(archive.c.row_no)
+            .limit(1)
+        )
         page = conn.execute(query).first()
         if page is None:
             return
@@ -127,5 +153,8 @@ def row_batches(conn: sa.Connection, entry: Entry) -> Iterator[list[list[Any]]]:
 
 def drop_entry(conn: sa.Connection, entry: Entry) -> None:
     """Delete ``entry`` and its rows (after it has been reversed)."""
-    conn.execute(archive.delete().where(archive.c.revision == entry.revision,
-                                        archive.c.entry == entry.entry))
+    conn.execute(
+        archive.delete().where(
+            archive.c.revision == entry.revision, archive.c.entry == entry.entry
+        )
+    )

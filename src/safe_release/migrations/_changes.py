@@ -36,22 +36,31 @@ class ChangeTracker:
         if self._active:
             conn.exec_driver_sql(
                 "CREATE TABLE IF NOT EXISTS sr_check_changes "
-                "(tbl TEXT PRIMARY KEY, n INTEGER NOT NULL)")
+                "(tbl TEXT PRIMARY KEY, n INTEGER NOT NULL)"
+            )
 
     def refresh(self, conn: Connection) -> None:
         """Load the counters and which tables still have their triggers (two queries)."""
         if not self._active:
             return
         self._counts = dict(conn.exec_driver_sql("SELECT tbl, n FROM sr_check_changes").all())
-        self._armed = {row[0] for row in conn.exec_driver_sql(
-            "SELECT tbl_name FROM sqlite_master WHERE type = 'trigger' "
-            "AND name LIKE 'sr\\_chk\\_d\\_%' ESCAPE '\\'")}
+        self._armed = {
+            row[0]
+            for row in conn.exec_driver_sql(
+                "SELECT tbl_name FROM sqlite_master WHERE type = 'trigger' "
+                "AND name LIKE 'sr\\_chk\\_d\\_%' ESCAPE '\\'"
+            )
+        }
 
     def unchanged(self, name: str, definition: tuple[str, ...]) -> bool:
         """Whether ``name`` is as it was when last `read` (as of the last `refresh`)."""
         last = self._read.get(name)
-        return (self._active and last is not None and name in self._armed
-                and last == (definition, self._counts.get(name, 0)))
+        return (
+            self._active
+            and last is not None
+            and name in self._armed
+            and last == (definition, self._counts.get(name, 0))
+        )
 
     def read(self, conn: Connection, name: str, definition: tuple[str, ...]) -> None:
         """Note that ``name`` was just read; arm its triggers if they are missing."""
@@ -65,11 +74,14 @@ class ChangeTracker:
         quote = conn.dialect.identifier_preparer.quote
         literal = name.replace("'", "''")
         conn.exec_driver_sql(
-            "INSERT OR IGNORE INTO sr_check_changes (tbl, n) VALUES (?, 0)", (name,))
+            "INSERT OR IGNORE INTO sr_check_changes (tbl, n) VALUES (?, 0)", (name,)
+        )
         for event in _EVENTS:
             trigger = quote(f"sr_chk_{event[0].lower()}_{name}")
             bump = f"UPDATE sr_check_changes SET n = n + 1 WHERE tbl = '{literal}'"  # noqa: S608
-            conn.exec_driver_sql(f"CREATE TRIGGER IF NOT EXISTS {trigger} AFTER {event} ON "
-                                 f"{quote(name)} BEGIN {bump}; END")
+            conn.exec_driver_sql(
+                f"CREATE TRIGGER IF NOT EXISTS {trigger} AFTER {event} ON "
+                f"{quote(name)} BEGIN {bump}; END"
+            )
         self._armed.add(name)
         self._counts.setdefault(name, 0)

@@ -62,8 +62,11 @@ class CheckReport:
     @property
     def ok(self) -> bool:
         """Every revision was walked and nothing of error severity was found."""
-        return (self.failed_step is None and len(self.checked) == len(self.revisions)
-                and not any(f.severity == "error" for f in self.findings))
+        return (
+            self.failed_step is None
+            and len(self.checked) == len(self.revisions)
+            and not any(f.severity == "error" for f in self.findings)
+        )
 
     @property
     def first_failure(self) -> CheckFinding | None:
@@ -79,11 +82,17 @@ class CheckReport:
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form (``safe-release migrations check --json``)."""
         first = self.first_failure
-        return {"ok": self.ok, "dialect": self.dialect, "revisions": list(self.revisions),
-                "checked": list(self.checked), "verified": list(self.verified),
-                "failed_step": self.failed_step, "seconds": round(self.seconds, 3),
-                "first_failure": first.as_dict() if first else None,
-                "findings": [f.as_dict() for f in self.findings]}
+        return {
+            "ok": self.ok,
+            "dialect": self.dialect,
+            "revisions": list(self.revisions),
+            "checked": list(self.checked),
+            "verified": list(self.verified),
+            "failed_step": self.failed_step,
+            "seconds": round(self.seconds, 3),
+            "first_failure": first.as_dict() if first else None,
+            "findings": [f.as_dict() for f in self.findings],
+        }
 
     def format_text(self) -> str:
         """A report for a terminal."""
@@ -91,10 +100,12 @@ class CheckReport:
         if self.failed_step:
             lines.append(f"stopped: {self.failed_step}")
         verdict = "OK" if self.ok else "FAILED"
-        lines.append(f"{verdict}: {len(self.checked)} of {len(self.revisions)} revisions "
-                     f"checked up/down/up on {self.dialect} in {self.seconds:.1f} s, "
-                     f"{sum(f.severity == 'error' for f in self.findings)} errors, "
-                     f"{sum(f.severity == 'warning' for f in self.findings)} warnings")
+        lines.append(
+            f"{verdict}: {len(self.checked)} of {len(self.revisions)} revisions "
+            f"checked up/down/up on {self.dialect} in {self.seconds:.1f} s, "
+            f"{sum(f.severity == 'error' for f in self.findings)} errors, "
+            f"{sum(f.severity == 'warning' for f in self.findings)} warnings"
+        )
         return "\n".join(lines)
 
 
@@ -106,8 +117,10 @@ def load_config(config: Config | str | PathLike[str]) -> Config:
         return config
     if isinstance(config, (str, PathLike)) and Path(config).is_file():
         return Config(str(config))
-    msg = (f"expected an alembic Config or the path of an alembic.ini, got {config!r}; "
-           "give the ERP's alembic.ini")
+    msg = (
+        f"expected an alembic Config or the path of an alembic.ini, got {config!r}; "
+        "give the ERP's alembic.ini"
+    )
     raise InvalidArgumentError(msg)
 
 
@@ -119,8 +132,10 @@ def scripts(config: Config) -> Any:
     try:
         return ScriptDirectory.from_config(config)
     except (configparser.Error, CommandError, OSError) as exc:
-        msg = (f"{config.config_file_name or 'the config'} is not a usable Alembic project: "
-               f"{' '.join(str(exc).split())[:200]}")
+        msg = (
+            f"{config.config_file_name or 'the config'} is not a usable Alembic project: "
+            f"{' '.join(str(exc).split())[:200]}"
+        )
         raise InvalidArgumentError(msg) from None
 
 
@@ -128,19 +143,27 @@ def _check_rows(rows: object) -> None:
     if rows is None:
         return
     if not isinstance(rows, Mapping) or not all(
-            isinstance(k, str) and callable(v) for k, v in rows.items()):
-        msg = ("rows= maps table names to functions of the row index returning column values, "
-               "e.g. rows={'codes': lambda i: {'code': f'SKU-{i}'}}")
+        isinstance(k, str) and callable(v) for k, v in rows.items()
+    ):
+        msg = (
+            "rows= maps table names to functions of the row index returning column values, "
+            "e.g. rows={'codes': lambda i: {'code': f'SKU-{i}'}}"
+        )
         raise InvalidArgumentError(msg)
 
 
-def copy_config(config: Config, *, url: str | URL | None = None,
-                output_buffer: TextIO | None = None) -> Config:
+def copy_config(
+    config: Config, *, url: str | URL | None = None, output_buffer: TextIO | None = None
+) -> Config:
     """A copy of ``config`` (the user's is never modified), optionally aimed at ``url``."""
     from alembic.config import Config  # noqa: PLC0415
 
-    copy = Config(config.config_file_name, ini_section=config.config_ini_section,
-                  cmd_opts=config.cmd_opts, output_buffer=output_buffer)
+    copy = Config(
+        config.config_file_name,
+        ini_section=config.config_ini_section,
+        cmd_opts=config.cmd_opts,
+        output_buffer=output_buffer,
+    )
     for key, value in (config.get_section(config.config_ini_section) or {}).items():
         copy.set_main_option(key, value.replace("%", "%%"))
     if url is not None:
@@ -177,8 +200,10 @@ def _scratch(url: str | None) -> Iterator[Engine]:
         elif parsed.get_backend_name() == "postgresql":
             yield _postgres(parsed, stack)
         else:
-            msg = (f"check() runs on SQLite or PostgreSQL, not {parsed.get_backend_name()}; "
-                   "give sqlite:///scratch.db or a postgresql:// server URL")
+            msg = (
+                f"check() runs on SQLite or PostgreSQL, not {parsed.get_backend_name()}; "
+                "give sqlite:///scratch.db or a postgresql:// server URL"
+            )
             raise InvalidArgumentError(msg)
 
 
@@ -191,8 +216,10 @@ def _sqlite(url: URL, stack: ExitStack) -> Engine:
         msg = f"check(url=...): the folder for {path.name} does not exist; create it first"
         raise InvalidArgumentError(msg)
     if path.exists() and path.stat().st_size > 0:
-        msg = (f"{path.name} already exists and is not empty; check() only migrates a scratch "
-               "database: give a new file name (or none for a temporary one)")
+        msg = (
+            f"{path.name} already exists and is not empty; check() only migrates a scratch "
+            "database: give a new file name (or none for a temporary one)"
+        )
         raise InvalidArgumentError(msg)
     engine = create_engine(url)
     event.listen(engine, "connect", _scratch_pragmas)
@@ -216,9 +243,11 @@ def _postgres(url: URL, stack: ExitStack) -> Engine:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     except SQLAlchemyError as exc:
-        msg = (f"could not create a scratch database on {safe_url(url)}: "
-               f"{' '.join(str(getattr(exc, 'orig', exc)).split())[:200]}; the user needs "
-               "CREATEDB (the check never migrates the database the URL names)")
+        msg = (
+            f"could not create a scratch database on {safe_url(url)}: "
+            f"{' '.join(str(getattr(exc, 'orig', exc)).split())[:200]}; the user needs "
+            "CREATEDB (the check never migrates the database the URL names)"
+        )
         raise MigrationEnvironmentError(msg) from None
 
     def drop() -> None:
@@ -233,27 +262,34 @@ def _postgres(url: URL, stack: ExitStack) -> Engine:
 
 def _target_check(engine: Engine, ours: Connection) -> Callable[[Connection], None]:
     """A check that the connection env.py configured is on the scratch database."""
+
     def where(conn: Connection) -> tuple[Any, ...]:
         if conn.dialect.name == "sqlite":
             rows = conn.exec_driver_sql("PRAGMA database_list").fetchall()
             return ("sqlite", *(str(Path(r[2]).resolve()) for r in rows if r[1] == "main"))
-        return tuple(conn.execute(text(
-            "SELECT current_database(), inet_server_addr(), inet_server_port()")).one())
+        return tuple(
+            conn.execute(
+                text("SELECT current_database(), inet_server_addr(), inet_server_port()")
+            ).one()
+        )
 
     def verify(conn: Connection) -> None:
         if conn is ours or where(conn) == where(ours):
             return
-        msg = (f"env.py ran the migrations on {safe_url(conn.engine.url)}, not on the scratch "
-               f"database {safe_url(engine.url)}; it must use "
-               "config.attributes['connection'] when one is given (Alembic's recipe), or "
-               "sqlalchemy.url. Nothing was migrated")
+        msg = (
+            f"env.py ran the migrations on {safe_url(conn.engine.url)}, not on the scratch "
+            f"database {safe_url(engine.url)}; it must use "
+            "config.attributes['connection'] when one is given (Alembic's recipe), or "
+            "sqlalchemy.url. Nothing was migrated"
+        )
         raise MigrationEnvironmentError(msg)
 
     return verify
 
 
-def _guarded_environment(config: Config, script: Any, walker: Walker,
-                         verify: Callable[[Connection], None]) -> Any:
+def _guarded_environment(
+    config: Config, script: Any, walker: Walker, verify: Callable[[Connection], None]
+) -> Any:
     """An EnvironmentContext whose ``configure`` refuses any connection but the scratch one.
 
     Alembic's ``context`` proxy is keyed by class, so the guard is set on the
@@ -268,8 +304,10 @@ def _guarded_environment(config: Config, script: Any, walker: Walker,
         configure(*args, **kwargs)
         conn = env.get_context().connection
         if conn is None:
-            msg = ("env.py configured Alembic without a connection (offline mode or "
-                   "url= only); the check needs it to use config.attributes['connection']")
+            msg = (
+                "env.py configured Alembic without a connection (offline mode or "
+                "url= only); the check needs it to use config.attributes['connection']"
+            )
             raise MigrationEnvironmentError(msg)
         verify(conn)
 
@@ -295,8 +333,11 @@ def check(
     revisions that passed are recorded as verified for the dialect (what
     `alembic_checkpoint` requires before downgrading across them).
     """
-    if isinstance(rows_per_table, bool) or not isinstance(rows_per_table, int) \
-            or not 1 <= rows_per_table <= 100_000:  # noqa: PLR2004 - documented bound
+    if (
+        isinstance(rows_per_table, bool)
+        or not isinstance(rows_per_table, int)
+        or not 1 <= rows_per_table <= 100_000  # noqa: PLR2004 - a row count, named in the message
+    ):
         msg = f"rows_per_table must be an int from 1 to 100000, not {rows_per_table!r}"
         raise InvalidArgumentError(msg)
     _check_rows(rows)
@@ -313,8 +354,9 @@ def check(
     return report
 
 
-def _run(config: Config, script: Any, order: list[Any], engine: Engine,
-         seeder: Seeder) -> CheckReport:
+def _run(
+    config: Config, script: Any, order: list[Any], engine: Engine, seeder: Seeder
+) -> CheckReport:
     started = time.perf_counter()
     failed = None
     refused: list[MigrationEnvironmentError] = []
@@ -341,9 +383,14 @@ def _run(config: Config, script: Any, order: list[Any], engine: Engine,
         raise refused[0]
     if failed is None and len(walker.checked) < len(order):
         failed = _incomplete(walker, len(order))
-    return CheckReport(engine.dialect.name, tuple(s.revision for s in order),
-                       tuple(walker.checked), tuple(walker.findings),
-                       time.perf_counter() - started, failed)
+    return CheckReport(
+        engine.dialect.name,
+        tuple(s.revision for s in order),
+        tuple(walker.checked),
+        tuple(walker.findings),
+        time.perf_counter() - started,
+        failed,
+    )
 
 
 def _failure(walker: Walker, exc: Exception) -> str:
@@ -351,9 +398,11 @@ def _failure(walker: Walker, exc: Exception) -> str:
     detail = " ".join(str(getattr(exc, "orig", None) or exc).split())[:400]
     message = f"{what} raised {type(exc).__name__}: {detail}"
     if isinstance(exc, IrreversibleMigrationError) and what == "downgrade":
-        message += (" (the check wrote rows under the new schema first, as the new code "
-                    "would: the downgrade must cope with them, e.g. give the dropped column "
-                    "a server default)")
+        message += (
+            " (the check wrote rows under the new schema first, as the new code "
+            "would: the downgrade must cope with them, e.g. give the dropped column "
+            "a server default)"
+        )
     walker.findings.append(CheckFinding("error", rev, message))
     return f"{rev} {what}"
 
@@ -361,14 +410,18 @@ def _failure(walker: Walker, exc: Exception) -> str:
 def _incomplete(walker: Walker, total: int) -> str:
     """env.py returned without running every revision and without an error reaching us."""
     if walker.step is None:
-        message = ("env.py never ran the migrations (context.run_migrations() was not "
-                   "called); nothing was checked")
+        message = (
+            "env.py never ran the migrations (context.run_migrations() was not "
+            "called); nothing was checked"
+        )
         rev = "(before the first revision)"
     else:
         rev, what = walker.step
-        message = (f"env.py returned during the {what} of {rev} without an error reaching the "
-                   "check (does it catch exceptions?); "
-                   f"{len(walker.checked)} of {total} revisions were checked")
+        message = (
+            f"env.py returned during the {what} of {rev} without an error reaching the "
+            "check (does it catch exceptions?); "
+            f"{len(walker.checked)} of {total} revisions were checked"
+        )
     walker.findings.append(CheckFinding("error", rev, message))
     return f"{rev} (incomplete)"
 
@@ -380,8 +433,9 @@ def _version_table(config: Config) -> str:
 def _record(store: Store, script: Any, report: CheckReport) -> None:
     from safe_release.migrations import compat  # noqa: PLC0415 - optional part
 
-    revisions = {rev: compat.revision_file_sha256(script.get_revision(rev).path)
-                 for rev in report.verified}
+    revisions = {
+        rev: compat.revision_file_sha256(script.get_revision(rev).path) for rev in report.verified
+    }
     compat.record_verified(store, revisions, report.dialect)
 
 

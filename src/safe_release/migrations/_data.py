@@ -25,8 +25,18 @@ if TYPE_CHECKING:
 
     from sqlalchemy import Connection
 
-__all__ = ["DataDifference", "TableData", "TableShape", "compare_data", "read_keyed",
-           "read_table", "read_tables", "show_key", "show_value", "table_shape"]
+__all__ = [
+    "DataDifference",
+    "TableData",
+    "TableShape",
+    "compare_data",
+    "read_keyed",
+    "read_table",
+    "read_tables",
+    "show_key",
+    "show_value",
+    "table_shape",
+]
 
 _SEP = "\x1f"
 
@@ -69,8 +79,9 @@ class TableData:
             return False
         if self.raw is not None and other.raw is not None and self.names == other.names:
             return self.raw == other.raw
-        return all(other.columns.get(c) == v for c, v in self.columns.items()
-                   if c in other.columns)
+        return all(
+            other.columns.get(c) == v for c, v in self.columns.items() if c in other.columns
+        )
 
     def values(self, column: str) -> list[Any] | None:
         """The column's values in row order (None when they cannot be split)."""
@@ -115,11 +126,15 @@ def table_shape(conn: Connection, name: str) -> TableShape:
         columns = tuple(r[1] for r in rows)
         key = tuple(r[1] for r in sorted((r for r in rows if r[5]), key=lambda r: r[5]))
         return TableShape(columns, key)
-    found = conn.execute(text(
-        "SELECT a.attname, coalesce(array_position(i.indkey::int2[], a.attnum) + 1, 0) "
-        "FROM pg_attribute a LEFT JOIN pg_index i ON i.indrelid = a.attrelid "
-        "AND i.indisprimary WHERE a.attrelid = CAST(:t AS regclass) AND a.attnum > 0 "
-        "AND NOT a.attisdropped ORDER BY a.attnum"), {"t": _quoted(conn, name)}).fetchall()
+    found = conn.execute(
+        text(
+            "SELECT a.attname, coalesce(array_position(i.indkey::int2[], a.attnum) + 1, 0) "
+            "FROM pg_attribute a LEFT JOIN pg_index i ON i.indrelid = a.attrelid "
+            "AND i.indisprimary WHERE a.attrelid = CAST(:t AS regclass) AND a.attnum > 0 "
+            "AND NOT a.attisdropped ORDER BY a.attnum"
+        ),
+        {"t": _quoted(conn, name)},
+    ).fetchall()
     columns = tuple(r[0] for r in found)
     key = tuple(r[0] for r in sorted((r for r in found if r[1]), key=lambda r: r[1]))
     return TableShape(columns, key)
@@ -140,13 +155,20 @@ def read_table(conn: Connection, name: str, shape: TableShape) -> TableData:
     if shape.key:
         order = ", ".join(prep.quote(k) for k in shape.key)
     else:  # no primary key: the whole row orders (and identifies) it
-        order = ("CAST(_t AS text)" if conn.dialect.name == "postgresql"
-                 else ", ".join(prep.quote(c) for c in shape.columns))
+        order = (
+            "CAST(_t AS text)"
+            if conn.dialect.name == "postgresql"
+            else ", ".join(prep.quote(c) for c in shape.columns)
+        )
     parts = ", ".join(_render(conn, c, order) for c in shape.columns)
     source = f"{_quoted(conn, name)} AS _t"
     row = conn.exec_driver_sql(f"SELECT count(*), {parts} FROM {source}").one()  # noqa: S608
-    return TableData(row[0], shape.key or shape.columns,
-                     dict(zip(shape.columns, row[1:], strict=True)), shape.columns)
+    return TableData(
+        row[0],
+        shape.key or shape.columns,
+        dict(zip(shape.columns, row[1:], strict=True)),
+        shape.columns,
+    )
 
 
 def _read_sqlite(conn: Connection, name: str, shape: TableShape) -> TableData:
@@ -155,32 +177,41 @@ def _read_sqlite(conn: Connection, name: str, shape: TableShape) -> TableData:
     order = ", ".join(prep.quote(k) for k in shape.key or shape.columns)
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.execute(f"SELECT {', '.join(prep.quote(c) for c in shape.columns)} "  # noqa: S608
-                       f"FROM {_quoted(conn, name)} ORDER BY {order}")
+        cursor.execute(
+            f"SELECT {', '.join(prep.quote(c) for c in shape.columns)} "  # noqa: S608
+            f"FROM {_quoted(conn, name)} ORDER BY {order}"
+        )
         rows = cursor.fetchall()
     finally:
         cursor.close()
-    return TableData(len(rows), shape.key or shape.columns, names=shape.columns,
-                     raw=cast("list[tuple[Any, ...]]", rows))
+    return TableData(
+        len(rows),
+        shape.key or shape.columns,
+        names=shape.columns,
+        raw=cast("list[tuple[Any, ...]]", rows),
+    )
 
 
-def read_keyed(conn: Connection, name: str, shape: TableShape,
-               keys: list[tuple[Any, ...]]) -> TableData:
+def read_keyed(
+    conn: Connection, name: str, shape: TableShape, keys: list[tuple[Any, ...]]
+) -> TableData:
     """SQLite: only the rows with these primary-key values (the driver's own values)."""
     prep = conn.dialect.identifier_preparer
     columns = ", ".join(prep.quote(c) for c in shape.columns)
     target = ", ".join(prep.quote(k) for k in shape.key)
     rows_sql = ", ".join("(" + ", ".join("?" for _ in shape.key) + ")" for _ in keys)
-    sql = (f"SELECT {columns} FROM {_quoted(conn, name)} "  # noqa: S608 - identifiers
-           f"WHERE ({target}) IN (VALUES {rows_sql})")
+    sql = (
+        f"SELECT {columns} FROM {_quoted(conn, name)} "  # noqa: S608 - identifiers
+        f"WHERE ({target}) IN (VALUES {rows_sql})"
+    )
     params = tuple(v for k in keys for v in k)
     rows = conn.exec_driver_sql(sql, params).all() if keys else []
-    return TableData(len(rows), shape.key, names=shape.columns,
-                     raw=[tuple(r) for r in rows])
+    return TableData(len(rows), shape.key, names=shape.columns, raw=[tuple(r) for r in rows])
 
 
-def read_tables(conn: Connection, names: Iterable[str],
-                shapes: dict[str, TableShape]) -> dict[str, TableData]:
+def read_tables(
+    conn: Connection, names: Iterable[str], shapes: dict[str, TableShape]
+) -> dict[str, TableData]:
     """Read every table in ``names``; ``shapes`` caches their columns and keys."""
     out = {}
     for name in names:
@@ -190,8 +221,9 @@ def read_tables(conn: Connection, names: Iterable[str],
     return out
 
 
-def compare_data(before: Mapping[str, TableData], after: Mapping[str, TableData],
-                 tables: Iterable[str]) -> list[DataDifference]:
+def compare_data(
+    before: Mapping[str, TableData], after: Mapping[str, TableData], tables: Iterable[str]
+) -> list[DataDifference]:
     """What changed in ``tables`` (present in both) between two snapshots."""
     out = []
     for name in tables:
@@ -211,41 +243,63 @@ def _table_differences(name: str, old: TableData, new: TableData) -> list[DataDi
     out = []
     gone = [k for k in old_rows if k not in new_rows]
     if gone:
-        out.append(DataDifference(name, None, f"{len(gone)} of {old.rows} rows missing, "
-                                              f"e.g. key {show_key(gone[0])}"))
+        out.append(
+            DataDifference(
+                name, None, f"{len(gone)} of {old.rows} rows missing, e.g. key {show_key(gone[0])}"
+            )
+        )
     added = [k for k in new_rows if k not in old_rows]
     if added:
-        out.append(DataDifference(name, None, f"{len(added)} rows appeared, e.g. key "
-                                              f"{show_key(added[0])}"))
+        out.append(
+            DataDifference(
+                name, None, f"{len(added)} rows appeared, e.g. key {show_key(added[0])}"
+            )
+        )
     for column in old.columns:
         if column in new.columns and old.columns[column] != new.columns[column]:
             out += _column_difference(name, column, old, new, (old_rows, new_rows))
     return out
 
 
-def _column_difference(name: str, column: str, old: TableData, new: TableData,
-                       rows: tuple[dict[tuple[Any, ...], int], dict[tuple[Any, ...], int]],
-                       ) -> list[DataDifference]:
+def _column_difference(
+    name: str,
+    column: str,
+    old: TableData,
+    new: TableData,
+    rows: tuple[dict[tuple[Any, ...], int], dict[tuple[Any, ...], int]],
+) -> list[DataDifference]:
     before, after = old.values(column), new.values(column)
     if before is None or after is None:
         return [DataDifference(name, column, "values differ")]
     old_rows, new_rows = rows
-    changed = [(k, before[i], after[new_rows[k]]) for k, i in old_rows.items()
-               if k in new_rows and before[i] != after[new_rows[k]]]
+    changed = [
+        (k, before[i], after[new_rows[k]])
+        for k, i in old_rows.items()
+        if k in new_rows and before[i] != after[new_rows[k]]
+    ]
     if not changed:
         return []
     key, was, now = changed[0]
-    return [DataDifference(name, column, f"{len(changed)} of {old.rows} values changed, "
-                                         f"e.g. key {show_key(key)}: {show_value(was)} -> "
-                                         f"{show_value(now)}")]
+    return [
+        DataDifference(
+            name,
+            column,
+            f"{len(changed)} of {old.rows} values changed, "
+            f"e.g. key {show_key(key)}: {show_value(was)} -> "
+            f"{show_value(now)}",
+        )
+    ]
 
 
 def _coarse(name: str, old: TableData, new: TableData) -> list[DataDifference]:
     out = []
     if old.rows != new.rows:
         out.append(DataDifference(name, None, f"{old.rows} rows became {new.rows}"))
-    out += [DataDifference(name, c, "values differ") for c in old.columns
-            if c in new.columns and old.columns[c] != new.columns[c]]
+    out += [
+        DataDifference(name, c, "values differ")
+        for c in old.columns
+        if c in new.columns and old.columns[c] != new.columns[c]
+    ]
     return out
 
 

@@ -39,8 +39,10 @@ if TYPE_CHECKING:
 __all__ = ["RULES", "Finding", "LintReport", "lint", "lint_sql"]
 
 _SAFE_COVERS = {
-    "drop_column": {"ban-drop-column"}, "drop_table": {"ban-drop-table"},
-    "rename_column": {"renaming-column"}, "rename_table": {"renaming-table"},
+    "drop_column": {"ban-drop-column"},
+    "drop_table": {"ban-drop-table"},
+    "rename_column": {"renaming-column"},
+    "rename_table": {"renaming-table"},
     "alter_column_type": {"changing-column-type"},
     "set_not_null": {"adding-not-nullable-field"},
     "remove_enum_value": {"sr-enum-change", "changing-column-type"},
@@ -57,19 +59,31 @@ class _FileResult:
     """Rules already reported, suppressed or handled by a safe helper in this file."""
 
 
-_CONTRACT_ONLY = {"drop_column", "drop_table", "rename_column", "rename_table",
-                  "remove_enum_value"}
+_CONTRACT_ONLY = {
+    "drop_column",
+    "drop_table",
+    "rename_column",
+    "rename_table",
+    "remove_enum_value",
+}
 """Safe helpers that still break the old code, so belong in a contract revision."""
 
 
 def _module_constant(tree: ast.Module, name: str) -> str | None:
     """The string a module-level ``name = "..."`` (or ``name: str = "..."``) assigns."""
     for node in tree.body:
-        target = node.targets[0] if isinstance(node, ast.Assign) and node.targets else (
-            node.target if isinstance(node, ast.AnnAssign) else None)
+        target = (
+            node.targets[0]
+            if isinstance(node, ast.Assign) and node.targets
+            else (node.target if isinstance(node, ast.AnnAssign) else None)
+        )
         value = node.value if isinstance(node, (ast.Assign, ast.AnnAssign)) else None
-        if (isinstance(target, ast.Name) and target.id == name
-                and isinstance(value, ast.Constant) and isinstance(value.value, str)):
+        if (
+            isinstance(target, ast.Name)
+            and target.id == name
+            and isinstance(value, ast.Constant)
+            and isinstance(value.value, str)
+        ):
             return value.value
     return None
 
@@ -86,16 +100,24 @@ def _reachable(functions: dict[str, ast.FunctionDef], start: str) -> list[ast.Fu
         if name in seen or name not in functions or (name == "downgrade" != start):
             continue
         seen.append(name)
-        todo.extend(node.func.id for node in ast.walk(functions[name])
-                    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name))
+        todo.extend(
+            node.func.id
+            for node in ast.walk(functions[name])
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+        )
     return [functions[name] for name in seen]
 
 
 def _is_empty(function: ast.FunctionDef) -> str | None:
     """Why ``function`` does nothing (``None`` when it does something)."""
-    body = [stmt for stmt in function.body if not (
-        isinstance(stmt, ast.Pass) or (isinstance(stmt, ast.Expr)
-                                       and isinstance(stmt.value, ast.Constant)))]
+    body = [
+        stmt
+        for stmt in function.body
+        if not (
+            isinstance(stmt, ast.Pass)
+            or (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant))
+        )
+    ]
     if not body:
         return f"{function.name}() is empty"
     first = body[0]
@@ -124,8 +146,11 @@ class _FileLinter:
         self.hits.extend(checker.check())
         self.covered.update(*(_SAFE_COVERS.get(op, set()) for op, _ in checker.safe_calls))
         if _module_constant(self.tree, "sr_phase") != "contract":
-            self.hits.extend(Hit("sr-contract-phase", call, f"sr_op.{op}")
-                             for op, call in checker.safe_calls if op in _CONTRACT_ONLY)
+            self.hits.extend(
+                Hit("sr-contract-phase", call, f"sr_op.{op}")
+                for op, call in checker.safe_calls
+                if op in _CONTRACT_ONLY
+            )
         self._downgrade(upgrade, checker)
         return self.hits
 
@@ -134,8 +159,9 @@ class _FileLinter:
         if _is_empty(upgrade):
             return
         if downgrade is None:
-            self.hits.append(Hit("sr-empty-downgrade", upgrade, "no downgrade() defined",
-                                 end=upgrade.lineno))
+            self.hits.append(
+                Hit("sr-empty-downgrade", upgrade, "no downgrade() defined", end=upgrade.lineno)
+            )
             return
         if reason := _is_empty(downgrade):
             self.hits.append(Hit("sr-empty-downgrade", downgrade, reason, end=downgrade.lineno))
@@ -143,8 +169,11 @@ class _FileLinter:
         dropped = self._dropped_enums(downgrade)
         for name, node in checker.created_enums.items():
             if not ({name, "?"} & dropped or (name == "?" and dropped)):
-                self.hits.append(Hit("sr-enum-not-dropped", node,
-                                     f"ENUM type {name} not dropped in downgrade()"))
+                self.hits.append(
+                    Hit(
+                        "sr-enum-not-dropped", node, f"ENUM type {name} not dropped in downgrade()"
+                    )
+                )
 
     def _dropped_enums(self, downgrade: ast.FunctionDef) -> set[str]:
         """Enum types ``downgrade`` drops; ``{"?"}`` stands for all (``sr_op.undo()``)."""
@@ -158,8 +187,11 @@ class _FileLinter:
             elif isinstance(node.func, ast.Attribute) and node.func.attr == "drop":
                 enum = enum_name(node.func.value, self.names)
                 dropped.update([enum] if enum else [])
-            elif isinstance(node.func, ast.Attribute) and node.func.attr in {
-                    "execute", "exec_driver_sql"} and (sql := self.names.literal_sql(node)):
+            elif (
+                isinstance(node.func, ast.Attribute)
+                and node.func.attr in {"execute", "exec_driver_sql"}
+                and (sql := self.names.literal_sql(node))
+            ):
                 dropped.update(analyse_sql(str(sql.value)).dropped_enums)
         return dropped
 
@@ -195,8 +227,7 @@ def _lint_file(path: Path, dialects: frozenset[str]) -> _FileResult:
         if suppressions.covers(hit.rule, hit.first, hit.last):
             result.suppressed += 1
             continue
-        result.findings.append(Finding.of(hit.rule, shown, hit.line, result.revision,
-                                          hit.detail))
+        result.findings.append(Finding.of(hit.rule, shown, hit.line, result.revision, hit.detail))
     return result
 
 
@@ -224,8 +255,10 @@ def _py_files(directory: Path, *, recursive: bool = False) -> list[Path]:
 
 def _existing(path: Path) -> Path:
     if not path.exists():
-        msg = (f"{path} does not exist; pass an alembic Config, an alembic.ini path, a "
-               "versions directory or revision files")
+        msg = (
+            f"{path} does not exist; pass an alembic Config, an alembic.ini path, a "
+            "versions directory or revision files"
+        )
         raise InvalidArgumentError(msg)
     return path
 
@@ -243,8 +276,9 @@ def _files(target: object) -> tuple[list[Path], Config | None]:
     if isinstance(target, (list, tuple)):
         paths = [_existing(Path(item)) for item in target]
         return [f for p in paths for f in (_py_files(p) if p.is_dir() else [p])], None
-    msg = (f"cannot lint a {type(target).__name__}; pass a Config, an ini path, a "
-           "directory or files")
+    msg = (
+        f"cannot lint a {type(target).__name__}; pass a Config, an ini path, a directory or files"
+    )
     raise InvalidArgumentError(msg)
 
 
@@ -265,8 +299,11 @@ def _merge_sql(report: LintReport, sql: str, results: Iterable[_FileResult]) -> 
     """Add the SQL findings the revision files did not already account for."""
     covered = {result.revision: result.covered for result in results if result.revision}
     sql_report = lint_sql(sql)
-    fresh = tuple(finding for finding in sql_report.findings
-                  if finding.rule not in covered.get(finding.revision or "", set()))
+    fresh = tuple(
+        finding
+        for finding in sql_report.findings
+        if finding.rule not in covered.get(finding.revision or "", set())
+    )
     return report.merged(LintReport(fresh, sql_report.files, sql_report.suppressed))
 
 

@@ -23,12 +23,18 @@ SAFE = "safe_release.migrations.ops"
 BATCH = "<batch>"
 
 _TABLE_ARG = {
-    "drop_column": (0, "table_name"), "alter_column": (0, "table_name"),
-    "add_column": (0, "table_name"), "drop_table": (0, "table_name"),
-    "rename_table": (0, "old_table_name"), "create_table": (0, "table_name"),
-    "create_index": (1, "table_name"), "drop_index": (1, "table_name"),
-    "create_unique_constraint": (1, "table_name"), "create_check_constraint": (1, "table_name"),
-    "create_foreign_key": (1, "source_table"), "drop_constraint": (1, "table_name"),
+    "drop_column": (0, "table_name"),
+    "alter_column": (0, "table_name"),
+    "add_column": (0, "table_name"),
+    "drop_table": (0, "table_name"),
+    "rename_table": (0, "old_table_name"),
+    "create_table": (0, "table_name"),
+    "create_index": (1, "table_name"),
+    "drop_index": (1, "table_name"),
+    "create_unique_constraint": (1, "table_name"),
+    "create_check_constraint": (1, "table_name"),
+    "create_foreign_key": (1, "source_table"),
+    "drop_constraint": (1, "table_name"),
 }
 """Where an operation takes its table: (position, keyword) in the ``op.`` form."""
 
@@ -90,9 +96,13 @@ class Names:
         """The names ``tree``'s imports and module-level enum assignments bind."""
         names = cls(_imports(tree))
         for node in tree.body:
-            if (isinstance(node, ast.Assign) and len(node.targets) == 1
-                    and isinstance(node.targets[0], ast.Name)
-                    and isinstance(node.value, ast.Call) and names.is_enum(node.value)):
+            if (
+                isinstance(node, ast.Assign)
+                and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name)
+                and isinstance(node.value, ast.Call)
+                and names.is_enum(node.value)
+            ):
                 names.enums[node.targets[0].id] = node.value
         return names
 
@@ -104,8 +114,11 @@ class Names:
     def literal_sql(self, call: ast.Call) -> ast.Constant | None:
         """The SQL string literal ``call`` executes (``"..."`` or ``sa.text("...")``)."""
         arg = call.args[0] if call.args else _keyword(call, "sqltext")
-        if isinstance(arg, ast.Call) and (qualname(arg.func, self.imports) or "").endswith(
-                ".text") and arg.args:
+        if (
+            isinstance(arg, ast.Call)
+            and (qualname(arg.func, self.imports) or "").endswith(".text")
+            and arg.args
+        ):
             arg = arg.args[0]
         return arg if isinstance(arg, ast.Constant) and isinstance(arg.value, str) else None
 
@@ -144,8 +157,10 @@ def enum_name(expr: ast.expr, names: Names) -> str | None:
 
 
 def _creates_type(call: ast.Call) -> bool:
-    return (_literal(_keyword(call, "create_type")) is not False
-            and _literal(_keyword(call, "native_enum")) is not False)
+    return (
+        _literal(_keyword(call, "create_type")) is not False
+        and _literal(_keyword(call, "native_enum")) is not False
+    )
 
 
 class _Args:
@@ -211,21 +226,28 @@ class CallChecker:
 
     def _batch_alias(self, call: ast.Call, target: ast.expr | None) -> None:
         if qualname(call.func, self.imports) == f"{OP}.batch_alter_table" and isinstance(
-                target, ast.Name):
+            target, ast.Name
+        ):
             self.imports[target.id] = BATCH
             self.batch[target.id] = _Args(call, "drop_table", None).table
 
     def _call(self, call: ast.Call) -> None:
         func = call.func
-        if isinstance(func, ast.Attribute) and func.attr in {"create", "drop"} and (
-                enum := enum_name(func.value, self.names)):
+        if (
+            isinstance(func, ast.Attribute)
+            and func.attr in {"create", "drop"}
+            and (enum := enum_name(func.value, self.names))
+        ):
             self._enum_method(call, func.attr, enum)
             return
         module, _, op = (qualname(func, self.imports) or "").rpartition(".")
         if module == OP:
             self._op(op, call, None)
-        elif module == BATCH and isinstance(func, ast.Attribute) and isinstance(
-                func.value, ast.Name):
+        elif (
+            module == BATCH
+            and isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Name)
+        ):
             self._op(op, call, self.batch[func.value.id])
         elif module == SAFE:
             self.safe_calls.append((op, call))
@@ -268,8 +290,14 @@ class CallChecker:
             return
         analysis = analyse_sql(str(literal.value), created_tables=self.created_tables)
         for hit in analysis.hits:
-            self.hits.append(Hit(hit.rule, call, f"execute {hit.statement.snippet}",
-                                 at=literal.lineno + hit.statement.line - 1))
+            self.hits.append(
+                Hit(
+                    hit.rule,
+                    call,
+                    f"execute {hit.statement.snippet}",
+                    at=literal.lineno + hit.statement.line - 1,
+                )
+            )
         for enum in analysis.created_enums:
             self.created_enums.setdefault(enum, call)
 
@@ -319,13 +347,17 @@ def _add_column(checker: CallChecker, a: _Args) -> list[tuple[str, str]]:
         return []
     name = _literal(column.args[0]) if column.args else _literal(_keyword(column, "name"))
     where = f"add_column {a.table}.{name if isinstance(name, str) else '?'}"
-    kinds = {(qualname(arg.func, checker.imports) or "").rsplit(".", 1)[-1]
-             for arg in column.args if isinstance(arg, ast.Call)}
+    kinds = {
+        (qualname(arg.func, checker.imports) or "").rsplit(".", 1)[-1]
+        for arg in column.args
+        if isinstance(arg, ast.Call)
+    }
     required = _literal(_keyword(column, "nullable")) is False or (
-        _literal(_keyword(column, "primary_key")) is True
-        and _keyword(column, "nullable") is None)
+        _literal(_keyword(column, "primary_key")) is True and _keyword(column, "nullable") is None
+    )
     default = _literal(_keyword(column, "server_default")) is not None or isinstance(
-        _keyword(column, "server_default"), (ast.Call, ast.Name, ast.Attribute))
+        _keyword(column, "server_default"), (ast.Call, ast.Name, ast.Attribute)
+    )
     hits = []
     if required and not default and not kinds & {"Identity", "Computed"}:
         hits.append(("adding-required-field", f"{where} nullable=False, no server_default"))
@@ -356,13 +388,16 @@ def _constraint(rule: str, *, not_valid_ok: bool) -> Check:
             return []
         name = a.text(0, "constraint_name")
         return [(rule, f"{_OP_NAMES[rule]} {name} on {a.table}")]
+
     return check
 
 
-_OP_NAMES = {"disallowed-unique-constraint": "create_unique_constraint",
-             "constraint-missing-not-valid": "create_check_constraint",
-             "adding-foreign-key-constraint": "create_foreign_key",
-             "ban-drop-constraint": "drop_constraint"}
+_OP_NAMES = {
+    "disallowed-unique-constraint": "create_unique_constraint",
+    "constraint-missing-not-valid": "create_check_constraint",
+    "adding-foreign-key-constraint": "create_foreign_key",
+    "ban-drop-constraint": "drop_constraint",
+}
 
 
 def _sync_enum_values(_c: CallChecker, _a: _Args) -> list[tuple[str, str]]:
@@ -370,9 +405,13 @@ def _sync_enum_values(_c: CallChecker, _a: _Args) -> list[tuple[str, str]]:
 
 
 _CHECKS: dict[str, Check] = {
-    "drop_column": _drop_column, "drop_table": _drop_table, "rename_table": _rename_table,
-    "alter_column": _alter_column, "add_column": _add_column,
-    "create_index": _create_index, "drop_index": _drop_index,
+    "drop_column": _drop_column,
+    "drop_table": _drop_table,
+    "rename_table": _rename_table,
+    "alter_column": _alter_column,
+    "add_column": _add_column,
+    "create_index": _create_index,
+    "drop_index": _drop_index,
     "create_unique_constraint": _constraint("disallowed-unique-constraint", not_valid_ok=False),
     "create_check_constraint": _constraint("constraint-missing-not-valid", not_valid_ok=True),
     "create_foreign_key": _constraint("adding-foreign-key-constraint", not_valid_ok=True),

@@ -42,95 +42,166 @@ def _rules(*rules: Rule) -> Mapping[str, Rule]:
 
 
 RULES: Mapping[str, Rule] = _rules(
-    Rule("ban-drop-column", ERROR,
-         "dropping a column loses its data on downgrade and breaks old code that reads it",
-         "use sr_op.drop_column (archives the values; sr_op.undo() restores them) in a "
-         "contract revision", squawk=True),
-    Rule("ban-drop-table", ERROR,
-         "dropping a table loses its rows on downgrade and breaks old code that uses it",
-         "use sr_op.drop_table (archives definition and rows) in a contract revision",
-         squawk=True),
-    Rule("renaming-column", ERROR,
-         "renaming a column breaks old code that still uses the old name",
-         "expand/contract: add the new column and backfill, switch the code, then "
-         "sr_op.rename_column or sr_op.drop_column in a contract revision", squawk=True),
-    Rule("renaming-table", ERROR,
-         "renaming a table breaks old code that still uses the old name",
-         "expand/contract: create the new table and copy, switch the code, then "
-         "sr_op.rename_table or sr_op.drop_table in a contract revision", squawk=True),
-    Rule("changing-column-type", ERROR,
-         "a type change can lose values on the way back and break old code's reads and writes",
-         "use sr_op.alter_column_type (archives values the cast changes), or add a new "
-         "column (expand/contract)", squawk=True),
-    Rule("adding-required-field", ERROR,
-         "a NOT NULL column without a server default fails on existing rows and rejects "
-         "old code's inserts",
-         "add it nullable or with a server_default; tighten later with sr_op.set_not_null",
-         squawk=True),
-    Rule("adding-not-nullable-field", ERROR,
-         "SET NOT NULL fails on existing NULLs and rejects old code that writes NULL",
-         "use sr_op.set_not_null(table, column, fill=...) once old code no longer writes NULL",
-         squawk=True),
-    Rule("ban-drop-not-null", WARNING,
-         "after DROP NOT NULL new rows may hold NULL, which old code and the downgrade's "
-         "SET NOT NULL do not expect",
-         "keep the column NOT NULL, or make the downgrade fill NULLs before SET NOT NULL",
-         squawk=True),
-    Rule("disallowed-unique-constraint", WARNING,
-         "a new UNIQUE constraint locks the table, fails on duplicate rows and rejects old "
-         "code's duplicate writes",
-         "deduplicate first; on PostgreSQL create a unique index CONCURRENTLY, then ADD "
-         "CONSTRAINT ... USING INDEX", squawk=True),
-    Rule("constraint-missing-not-valid", WARNING,
-         "a new CHECK constraint scans the table under a lock and fails on existing rows "
-         "that violate it",
-         "add it with postgresql_not_valid=True (NOT VALID), fix the rows, then VALIDATE "
-         "CONSTRAINT", squawk=True, postgresql_only=True),
-    Rule("adding-foreign-key-constraint", WARNING,
-         "a new foreign key locks both tables while it checks every existing row",
-         "add it with postgresql_not_valid=True (NOT VALID), then VALIDATE CONSTRAINT",
-         squawk=True, postgresql_only=True),
-    Rule("require-concurrent-index-creation", WARNING,
-         "CREATE INDEX without CONCURRENTLY blocks writes to the table while it builds",
-         "pass postgresql_concurrently=True inside op.get_context().autocommit_block()",
-         squawk=True, postgresql_only=True),
-    Rule("require-concurrent-index-deletion", WARNING,
-         "DROP INDEX without CONCURRENTLY blocks reads and writes of the table",
-         "pass postgresql_concurrently=True inside op.get_context().autocommit_block()",
-         squawk=True, postgresql_only=True),
-    Rule("ban-drop-constraint", WARNING,
-         "once a constraint is dropped new rows may violate it, and the downgrade that "
-         "re-creates it fails",
-         "keep the constraint until old code is retired; make the downgrade clean up "
-         "violating rows first", squawk=True),
-    Rule("sr-unique-index", WARNING,
-         "a new unique index fails on duplicate rows and rejects old code's duplicate writes",
-         "deduplicate first and make sure old code cannot write duplicates; on PostgreSQL "
-         "build it CONCURRENTLY"),
-    Rule("sr-enum-change", ERROR,
-         "changing or dropping an enum type breaks old code that writes the old values and "
-         "cannot be undone by a plain downgrade",
-         "add values in an expand revision; remove them with sr_op.remove_enum_value "
-         "(archives and rewrites the rows)"),
-    Rule("sr-enum-not-dropped", ERROR,
-         "the upgrade creates a PostgreSQL ENUM type the downgrade leaves behind, so the "
-         "next upgrade fails with 'type already exists'",
-         "drop the type in downgrade (sa.Enum(name=...).drop(op.get_bind())), or create "
-         "it through sr_op.create_table/add_column and call sr_op.undo()",
-         postgresql_only=True),
-    Rule("sr-contract-phase", WARNING,
-         "the helper makes the downgrade lossless, but while the revision is deployed the "
-         "old code still uses the dropped or renamed column, table or enum value",
-         "put it in a revision with sr_phase = 'contract' and sr_retires = (app, version), "
-         "so it runs only once that version is retired"),
-    Rule("sr-empty-downgrade", ERROR,
-         "the downgrade does nothing (or refuses), so rolling back leaves the new schema "
-         "under the old code",
-         "write the reverse operations, or use the sr_op helpers and call sr_op.undo() in "
-         "downgrade"),
-    Rule("sr-syntax-error", ERROR,
-         "the revision file cannot be parsed, so nothing in it was checked",
-         "fix the syntax error; run 'python -m py_compile FILE'"),
+    Rule(
+        "ban-drop-column",
+        ERROR,
+        "dropping a column loses its data on downgrade and breaks old code that reads it",
+        "use sr_op.drop_column (archives the values; sr_op.undo() restores them) in a "
+        "contract revision",
+        squawk=True,
+    ),
+    Rule(
+        "ban-drop-table",
+        ERROR,
+        "dropping a table loses its rows on downgrade and breaks old code that uses it",
+        "use sr_op.drop_table (archives definition and rows) in a contract revision",
+        squawk=True,
+    ),
+    Rule(
+        "renaming-column",
+        ERROR,
+        "renaming a column breaks old code that still uses the old name",
+        "expand/contract: add the new column and backfill, switch the code, then "
+        "sr_op.rename_column or sr_op.drop_column in a contract revision",
+        squawk=True,
+    ),
+    Rule(
+        "renaming-table",
+        ERROR,
+        "renaming a table breaks old code that still uses the old name",
+        "expand/contract: create the new table and copy, switch the code, then "
+        "sr_op.rename_table or sr_op.drop_table in a contract revision",
+        squawk=True,
+    ),
+    Rule(
+        "changing-column-type",
+        ERROR,
+        "a type change can lose values on the way back and break old code's reads and writes",
+        "use sr_op.alter_column_type (archives values the cast changes), or add a new "
+        "column (expand/contract)",
+        squawk=True,
+    ),
+    Rule(
+        "adding-required-field",
+        ERROR,
+        "a NOT NULL column without a server default fails on existing rows and rejects "
+        "old code's inserts",
+        "add it nullable or with a server_default; tighten later with sr_op.set_not_null",
+        squawk=True,
+    ),
+    Rule(
+        "adding-not-nullable-field",
+        ERROR,
+        "SET NOT NULL fails on existing NULLs and rejects old code that writes NULL",
+        "use sr_op.set_not_null(table, column, fill=...) once old code no longer writes NULL",
+        squawk=True,
+    ),
+    Rule(
+        "ban-drop-not-null",
+        WARNING,
+        "after DROP NOT NULL new rows may hold NULL, which old code and the downgrade's "
+        "SET NOT NULL do not expect",
+        "keep the column NOT NULL, or make the downgrade fill NULLs before SET NOT NULL",
+        squawk=True,
+    ),
+    Rule(
+        "disallowed-unique-constraint",
+        WARNING,
+        "a new UNIQUE constraint locks the table, fails on duplicate rows and rejects old "
+        "code's duplicate writes",
+        "deduplicate first; on PostgreSQL create a unique index CONCURRENTLY, then ADD "
+        "CONSTRAINT ... USING INDEX",
+        squawk=True,
+    ),
+    Rule(
+        "constraint-missing-not-valid",
+        WARNING,
+        "a new CHECK constraint scans the table under a lock and fails on existing rows "
+        "that violate it",
+        "add it with postgresql_not_valid=True (NOT VALID), fix the rows, then VALIDATE "
+        "CONSTRAINT",
+        squawk=True,
+        postgresql_only=True,
+    ),
+    Rule(
+        "adding-foreign-key-constraint",
+        WARNING,
+        "a new foreign key locks both tables while it checks every existing row",
+        "add it with postgresql_not_valid=True (NOT VALID), then VALIDATE CONSTRAINT",
+        squawk=True,
+        postgresql_only=True,
+    ),
+    Rule(
+        "require-concurrent-index-creation",
+        WARNING,
+        "CREATE INDEX without CONCURRENTLY blocks writes to the table while it builds",
+        "pass postgresql_concurrently=True inside op.get_context().autocommit_block()",
+        squawk=True,
+        postgresql_only=True,
+    ),
+    Rule(
+        "require-concurrent-index-deletion",
+        WARNING,
+        "DROP INDEX without CONCURRENTLY blocks reads and writes of the table",
+        "pass postgresql_concurrently=True inside op.get_context().autocommit_block()",
+        squawk=True,
+        postgresql_only=True,
+    ),
+    Rule(
+        "ban-drop-constraint",
+        WARNING,
+        "once a constraint is dropped new rows may violate it, and the downgrade that "
+        "re-creates it fails",
+        "keep the constraint until old code is retired; make the downgrade clean up "
+        "violating rows first",
+        squawk=True,
+    ),
+    Rule(
+        "sr-unique-index",
+        WARNING,
+        "a new unique index fails on duplicate rows and rejects old code's duplicate writes",
+        "deduplicate first and make sure old code cannot write duplicates; on PostgreSQL "
+        "build it CONCURRENTLY",
+    ),
+    Rule(
+        "sr-enum-change",
+        ERROR,
+        "changing or dropping an enum type breaks old code that writes the old values and "
+        "cannot be undone by a plain downgrade",
+        "add values in an expand revision; remove them with sr_op.remove_enum_value "
+        "(archives and rewrites the rows)",
+    ),
+    Rule(
+        "sr-enum-not-dropped",
+        ERROR,
+        "the upgrade creates a PostgreSQL ENUM type the downgrade leaves behind, so the "
+        "next upgrade fails with 'type already exists'",
+        "drop the type in downgrade (sa.Enum(name=...).drop(op.get_bind())), or create "
+        "it through sr_op.create_table/add_column and call sr_op.undo()",
+        postgresql_only=True,
+    ),
+    Rule(
+        "sr-contract-phase",
+        WARNING,
+        "the helper makes the downgrade lossless, but while the revision is deployed the "
+        "old code still uses the dropped or renamed column, table or enum value",
+        "put it in a revision with sr_phase = 'contract' and sr_retires = (app, version), "
+        "so it runs only once that version is retired",
+    ),
+    Rule(
+        "sr-empty-downgrade",
+        ERROR,
+        "the downgrade does nothing (or refuses), so rolling back leaves the new schema "
+        "under the old code",
+        "write the reverse operations, or use the sr_op helpers and call sr_op.undo() in "
+        "downgrade",
+    ),
+    Rule(
+        "sr-syntax-error",
+        ERROR,
+        "the revision file cannot be parsed, so nothing in it was checked",
+        "fix the syntax error; run 'python -m py_compile FILE'",
+    ),
 )
 
 
@@ -147,8 +218,7 @@ class Finding:
     fix: str
 
     @classmethod
-    def of(cls, rule_id: str, path: str, line: int, revision: str | None,
-           detail: str) -> Finding:
+    def of(cls, rule_id: str, path: str, line: int, revision: str | None, detail: str) -> Finding:
         """A finding of ``rule_id``; ``detail`` says where (``drop_column orders.note``)."""
         rule = RULES[rule_id]
         message = f"{detail}: {rule.explanation}" if detail else rule.explanation
@@ -156,14 +226,22 @@ class Finding:
 
     def as_dict(self) -> dict[str, object]:
         """The finding as JSON-ready data (stable keys)."""
-        return {"rule": self.rule, "severity": self.severity, "path": self.path,
-                "line": self.line, "revision": self.revision, "message": self.message,
-                "fix": self.fix}
+        return {
+            "rule": self.rule,
+            "severity": self.severity,
+            "path": self.path,
+            "line": self.line,
+            "revision": self.revision,
+            "message": self.message,
+            "fix": self.fix,
+        }
 
     def format_text(self) -> str:
         """``path:line: rule-id [severity] message (fix: ...)``."""
-        return (f"{self.path}:{self.line}: {self.rule} [{self.severity}] {self.message} "
-                f"(fix: {self.fix})")
+        return (
+            f"{self.path}:{self.line}: {self.rule} [{self.severity}] {self.message} "
+            f"(fix: {self.fix})"
+        )
 
 
 def sort_findings(findings: Iterable[Finding]) -> tuple[Finding, ...]:
@@ -190,14 +268,22 @@ class LintReport:
 
     def merged(self, other: LintReport) -> LintReport:
         """This report and ``other`` as one."""
-        return LintReport(sort_findings(self.findings + other.findings),
-                          self.files + other.files, self.suppressed + other.suppressed)
+        return LintReport(
+            sort_findings(self.findings + other.findings),
+            self.files + other.files,
+            self.suppressed + other.suppressed,
+        )
 
     def as_dict(self) -> dict[str, object]:
         """The report as JSON-ready data (stable keys)."""
-        return {"ok": self.ok, "files": self.files, "suppressed": self.suppressed,
-                "errors": self.count(ERROR), "warnings": self.count(WARNING),
-                "findings": [f.as_dict() for f in self.findings]}
+        return {
+            "ok": self.ok,
+            "files": self.files,
+            "suppressed": self.suppressed,
+            "errors": self.count(ERROR),
+            "warnings": self.count(WARNING),
+            "findings": [f.as_dict() for f in self.findings],
+        }
 
     def format_text(self) -> str:
         """One line per finding, then a summary line."""
@@ -210,8 +296,10 @@ class LintReport:
         tail = f", {self.suppressed} suppressed" if self.suppressed else ""
         if not self.findings:
             return f"no findings in {files}{tail}"
-        return (f"{_plural(len(self.findings), 'finding')} ({_plural(self.count(ERROR), 'error')}"
-                f", {_plural(self.count(WARNING), 'warning')}) in {files}{tail}")
+        return (
+            f"{_plural(len(self.findings), 'finding')} ({_plural(self.count(ERROR), 'error')}"
+            f", {_plural(self.count(WARNING), 'warning')}) in {files}{tail}"
+        )
 
 
 def _plural(count: int, word: str) -> str:

@@ -207,13 +207,20 @@ def split_actions(actions: str) -> list[str]:
 
 
 _ADD_CONSTRAINT = re.compile(r"^ADD (?:CONSTRAINT \w+ )?(UNIQUE|CHECK|FOREIGN KEY)\b")
-_ADD_COLUMN = re.compile(r"^ADD (?:COLUMN )?(?:IF NOT EXISTS )?(?!CONSTRAINT\b|PRIMARY\b"
-                         r"|UNIQUE\b|CHECK\b|FOREIGN\b|EXCLUDE\b)\w+ (.*)$")
-_ALTER_COLUMN = re.compile(r"^ALTER (?:COLUMN )?\w+ (SET DATA TYPE|TYPE|SET NOT NULL"
-                           r"|DROP NOT NULL)\b")
-_ALTER_RULES = {"SET DATA TYPE": "changing-column-type", "TYPE": "changing-column-type",
-                "SET NOT NULL": "adding-not-nullable-field",
-                "DROP NOT NULL": "ban-drop-not-null"}
+_ADD_COLUMN = re.compile(
+    r"^ADD (?:COLUMN )?(?:IF NOT EXISTS )?(?!CONSTRAINT\b|PRIMARY\b"
+    r"|UNIQUE\b|CHECK\b|FOREIGN\b|EXCLUDE\b)\w+ (.*)$"
+)
+_ALTER_COLUMN = re.compile(
+    r"^ALTER (?:COLUMN )?\w+ (SET DATA TYPE|TYPE|SET NOT NULL"
+    r"|DROP NOT NULL)\b"
+)
+_ALTER_RULES = {
+    "SET DATA TYPE": "changing-column-type",
+    "TYPE": "changing-column-type",
+    "SET NOT NULL": "adding-not-nullable-field",
+    "DROP NOT NULL": "ban-drop-not-null",
+}
 
 
 def _constraint_rule(kind: str, action: str) -> str | None:
@@ -277,8 +284,10 @@ class SqlAnalysis:
 
 
 _ALTER_TABLE = re.compile(rf"^ALTER TABLE (?:IF EXISTS )?(?:ONLY )?({NAME}) (.*)$")
-_CREATE_TABLE = re.compile(rf"^CREATE (?:(?:GLOBAL |LOCAL )?(?:TEMP|TEMPORARY|UNLOGGED) )?"
-                           rf"TABLE (?:IF NOT EXISTS )?({NAME})")
+_CREATE_TABLE = re.compile(
+    rf"^CREATE (?:(?:GLOBAL |LOCAL )?(?:TEMP|TEMPORARY|UNLOGGED) )?"
+    rf"TABLE (?:IF NOT EXISTS )?({NAME})"
+)
 _CREATE_INDEX = re.compile(rf"^CREATE (UNIQUE )?INDEX (CONCURRENTLY )?.*?\bON (?:ONLY )?({NAME})")
 _DROP_INDEX = re.compile(r"^DROP INDEX (?!CONCURRENTLY\b)")
 _DROP_TABLE = re.compile(rf"^DROP TABLE (?:IF EXISTS )?({NAME}(?: , {NAME})*)")
@@ -307,8 +316,13 @@ class _Analyser:
             self.result.created_tables.clear()
             self.result.created_enums.clear()
         shape = statement.shape
-        for handler in (self.alter_table, self.create_table, self.create_index,
-                        self.drop_table, self.types):
+        for handler in (
+            self.alter_table,
+            self.create_table,
+            self.create_index,
+            self.drop_table,
+            self.types,
+        ):
             if handler(shape, statement):
                 return
         if _DROP_INDEX.match(shape):
@@ -352,7 +366,8 @@ class _Analyser:
             self.result.dropped_enums.update(name_of(p) for p in match.group(1).split(" , "))
             self.hit(["sr-enum-change"], statement)
         elif (match := _ALTER_TYPE.match(shape)) and name_of(
-                match.group(1)) not in self.result.created_enums:
+            match.group(1)
+        ) not in self.result.created_enums:
             self.hit(["sr-enum-change"], statement)
         return match is not None
 
@@ -389,6 +404,7 @@ def lint_sql(sql: str, *, path: str = "<sql>") -> LintReport:
         if suppressions.covers(hit.rule, statement.line, statement.last_line):
             suppressed += 1
             continue
-        findings.append(Finding.of(hit.rule, path, statement.line, statement.revision,
-                                   statement.snippet))
+        findings.append(
+            Finding.of(hit.rule, path, statement.line, statement.revision, statement.snippet)
+        )
     return LintReport(sort_findings(findings), 1, suppressed)

@@ -44,14 +44,35 @@ _DIALECTS: dict[str, sa.engine.Dialect] = {
 }
 # First match along a type's MRO wins, so subclasses come before their bases.
 _GENERICS: tuple[type[sa.types.TypeEngine[Any]], ...] = (
-    sa.Enum, sa.Text, sa.String, sa.BigInteger, sa.SmallInteger, sa.Integer, sa.Double,
-    sa.Float, sa.Numeric, sa.DateTime, sa.Date, sa.Time, sa.Interval, sa.Boolean, sa.Uuid,
-    sa.JSON, sa.LargeBinary, sa.ARRAY,
+    sa.Enum,
+    sa.Text,
+    sa.String,
+    sa.BigInteger,
+    sa.SmallInteger,
+    sa.Integer,
+    sa.Double,
+    sa.Float,
+    sa.Numeric,
+    sa.DateTime,
+    sa.Date,
+    sa.Time,
+    sa.Interval,
+    sa.Boolean,
+    sa.Uuid,
+    sa.JSON,
+    sa.LargeBinary,
+    sa.ARRAY,
 )
 _FAMILIES = {
-    "Enum": "string", "Text": "string", "String": "string",
-    "BigInteger": "integer", "SmallInteger": "integer", "Integer": "integer",
-    "Double": "float", "Float": "float", "Numeric": "numeric",
+    "Enum": "string",
+    "Text": "string",
+    "String": "string",
+    "BigInteger": "integer",
+    "SmallInteger": "integer",
+    "Integer": "integer",
+    "Double": "float",
+    "Float": "float",
+    "Numeric": "numeric",
 }
 
 
@@ -75,7 +96,8 @@ class TypeDesc:
     def label(self, dialect: str | None = None) -> str:
         """The compiled type for ``dialect`` (else any), e.g. ``VARCHAR(20)``."""
         text = self.compiled.get(dialect or "") or next(
-            (v for v in self.compiled.values() if v), None)
+            (v for v in self.compiled.values() if v), None
+        )
         return text or self.generic
 
     def as_dict(self) -> dict[str, Any]:
@@ -88,10 +110,15 @@ class TypeDesc:
     def from_dict(cls, data: dict[str, Any]) -> TypeDesc:
         """Inverse of `as_dict`."""
         enum = data.get("enum")
-        return cls(generic=str(data["generic"]), compiled=dict(data["compiled"]),
-                   length=data.get("length"), precision=data.get("precision"),
-                   scale=data.get("scale"), timezone=data.get("timezone"),
-                   enum=tuple(enum) if enum is not None else None)
+        return cls(
+            generic=str(data["generic"]),
+            compiled=dict(data["compiled"]),
+            length=data.get("length"),
+            precision=data.get("precision"),
+            scale=data.get("scale"),
+            timezone=data.get("timezone"),
+            enum=tuple(enum) if enum is not None else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -120,10 +147,16 @@ class ColumnDesc:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ColumnDesc:
         """Inverse of `as_dict`."""
-        fields = {k: bool(data.get(k, False)) for k in
-                  ("primary_key", "default", "server_default", "autoincrement", "computed")}
-        return cls(name=str(data["name"]), type=TypeDesc.from_dict(data["type"]),
-                   nullable=bool(data["nullable"]), **fields)
+        fields = {
+            k: bool(data.get(k, False))
+            for k in ("primary_key", "default", "server_default", "autoincrement", "computed")
+        }
+        return cls(
+            name=str(data["name"]),
+            type=TypeDesc.from_dict(data["type"]),
+            nullable=bool(data["nullable"]),
+            **fields,
+        )
 
 
 @dataclass(frozen=True)
@@ -141,14 +174,20 @@ class TableDesc:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
-        return {"name": self.name, "schema": self.schema,
-                "columns": [c.as_dict() for c in self.columns]}
+        return {
+            "name": self.name,
+            "schema": self.schema,
+            "columns": [c.as_dict() for c in self.columns],
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TableDesc:
         """Inverse of `as_dict`."""
-        return cls(name=str(data["name"]), schema=data.get("schema"),
-                   columns=tuple(ColumnDesc.from_dict(c) for c in data["columns"]))
+        return cls(
+            name=str(data["name"]),
+            schema=data.get("schema"),
+            columns=tuple(ColumnDesc.from_dict(c) for c in data["columns"]),
+        )
 
 
 @dataclass(frozen=True)
@@ -203,50 +242,64 @@ def _int_or_none(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def describe_type(type_: sa.types.TypeEngine[Any],
-                  enum: tuple[str, ...] | None = None) -> TypeDesc:
+def describe_type(
+    type_: sa.types.TypeEngine[Any], enum: tuple[str, ...] | None = None
+) -> TypeDesc:
     """Describe ``type_`` (an application's or a reflected one); ``enum`` overrides values."""
     values = getattr(type_, "enums", None)
     if enum is None and isinstance(type_, sa.Enum) and values is not None:
         enum = tuple(str(v) for v in values)
     timezone = getattr(type_, "timezone", None)
     return TypeDesc(
-        generic=_generic(type_), compiled=_compiled(type_),
+        generic=_generic(type_),
+        compiled=_compiled(type_),
         length=_int_or_none(getattr(type_, "length", None)),
         precision=_int_or_none(getattr(type_, "precision", None)),
         scale=_int_or_none(getattr(type_, "scale", None)),
-        timezone=timezone if isinstance(timezone, bool) else None, enum=enum)
+        timezone=timezone if isinstance(timezone, bool) else None,
+        enum=enum,
+    )
 
 
 def _describe_column(column: sa.Column[Any]) -> ColumnDesc:
     generated = column.identity is not None or column is column.table.autoincrement_column
     return ColumnDesc(
-        name=column.name, type=describe_type(column.type), nullable=bool(column.nullable),
-        primary_key=column.primary_key, default=column.default is not None,
+        name=column.name,
+        type=describe_type(column.type),
+        nullable=bool(column.nullable),
+        primary_key=column.primary_key,
+        default=column.default is not None,
         # an Identity() is SQLAlchemy's server_default too; it is recorded as generated
         server_default=column.server_default is not None and column.identity is None,
         autoincrement=generated,
-        computed=column.computed is not None)
+        computed=column.computed is not None,
+    )
 
 
 def describe_metadata(metadata: sa.MetaData) -> SchemaDesc:
     """Describe every table of ``metadata`` except the SDK's and Alembic's own."""
     tables = [
-        TableDesc(name=t.name, schema=t.schema,
-                  columns=tuple(_describe_column(c) for c in t.columns))
-        for t in metadata.tables.values() if not ignored_table(t.name)
+        TableDesc(
+            name=t.name, schema=t.schema, columns=tuple(_describe_column(c) for c in t.columns)
+        )
+        for t in metadata.tables.values()
+        if not ignored_table(t.name)
     ]
     tables.sort(key=lambda t: (t.schema or "", t.name))
     return SchemaDesc(tables=tuple(tables))
 
 
-_ENUM_CHECK = re.compile(r"""^[\s(]*"?(?P<col>\w+)"?\)?(?:::[\w ]+)?\s*(?:IN\s*\(|=\s*ANY\b)""",
-                         re.IGNORECASE)
+_ENUM_CHECK = re.compile(
+    r"""^[\s(]*"?(?P<col>\w+)"?\)?(?:::[\w ]+)?\s*(?:IN\s*\(|=\s*ANY\b)""", re.IGNORECASE
+)
 _QUOTED = re.compile(r"'((?:[^']|'')*)'")
 
 
-def _check_enums(inspector: sa.Inspector, table: str, schema: str | None,
-                 ) -> dict[str, tuple[str, ...]]:
+def _check_enums(
+    inspector: sa.Inspector,
+    table: str,
+    schema: str | None,
+) -> dict[str, tuple[str, ...]]:
     """Values allowed by ``col IN ('a', 'b')`` CHECK constraints (non-native enums)."""
     found: dict[str, tuple[str, ...]] = {}
     for check in inspector.get_check_constraints(table, schema=schema):
@@ -260,18 +313,22 @@ def _check_enums(inspector: sa.Inspector, table: str, schema: str | None,
 
 def _generated(info: Any, rowid: str | None) -> bool:
     """Identity, serial/autoincrement, or SQLite's INTEGER PRIMARY KEY (the rowid)."""
-    return bool(info.get("identity")) or info.get("autoincrement") is True or \
-        info["name"] == rowid
+    return bool(info.get("identity")) or info.get("autoincrement") is True or info["name"] == rowid
 
 
-def _reflected_column(info: Any, pk: set[str], enums: dict[str, tuple[str, ...]],
-                      rowid: str | None) -> ColumnDesc:
+def _reflected_column(
+    info: Any, pk: set[str], enums: dict[str, tuple[str, ...]], rowid: str | None
+) -> ColumnDesc:
     name = str(info["name"])
     return ColumnDesc(
-        name=name, type=describe_type(info["type"], enums.get(name)),
-        nullable=bool(info["nullable"]), primary_key=name in pk,
+        name=name,
+        type=describe_type(info["type"], enums.get(name)),
+        nullable=bool(info["nullable"]),
+        primary_key=name in pk,
         server_default=info.get("default") is not None,
-        autoincrement=_generated(info, rowid), computed="computed" in info)
+        autoincrement=_generated(info, rowid),
+        computed="computed" in info,
+    )
 
 
 def reflect_table(inspector: sa.Inspector, name: str, schema: str | None) -> TableDesc:
@@ -336,8 +393,7 @@ def _float_bits(t: TypeDesc) -> int:
 
 
 def _float(old: TypeDesc, new: TypeDesc, _dialect: str) -> str | None:
-    return "double-precision values no longer fit" if _float_bits(new) < _float_bits(
-        old) else None
+    return "double-precision values no longer fit" if _float_bits(new) < _float_bits(old) else None
 
 
 def _same(_old: TypeDesc, _new: TypeDesc, _dialect: str) -> str | None:
@@ -345,6 +401,11 @@ def _same(_old: TypeDesc, _new: TypeDesc, _dialect: str) -> str | None:
 
 
 _NARROWING: dict[str, Callable[[TypeDesc, TypeDesc, str], str | None]] = {
-    "string": _string, "integer": _integer, "numeric": _numeric, "float": _float,
-    "JSON": _same, "Uuid": _same, "Boolean": _same,
+    "string": _string,
+    "integer": _integer,
+    "numeric": _numeric,
+    "float": _float,
+    "JSON": _same,
+    "Uuid": _same,
+    "Boolean": _same,
 }

@@ -34,8 +34,10 @@ def context() -> MigrationContext:
     try:
         return op.get_context()
     except (NameError, AttributeError) as exc:
-        msg = ("safe_release.migrations.ops functions run inside an Alembic revision's "
-               "upgrade() or downgrade() (they use alembic.op.get_bind()); call them there")
+        msg = (
+            "safe_release.migrations.ops functions run inside an Alembic revision's "
+            "upgrade() or downgrade() (they use alembic.op.get_bind()); call them there"
+        )
         raise MigrationError(msg) from exc
 
 
@@ -72,8 +74,10 @@ def caller_revision(revision: str | None) -> str:
     found = caller_globals().get("revision")
     if isinstance(found, str) and found:
         return found
-    msg = ("cannot tell which revision is running: call safe_release.migrations.ops from a "
-           'revision module that defines `revision = "..."`, or pass revision="<id>"')
+    msg = (
+        "cannot tell which revision is running: call safe_release.migrations.ops from a "
+        'revision module that defines `revision = "..."`, or pass revision="<id>"'
+    )
     raise MigrationError(msg)
 
 
@@ -94,13 +98,16 @@ def where(table: str, schema: str | None) -> str:
     return f"{schema}.{table}" if schema else table
 
 
-def columns(conn: sa.Connection, table: str, schema: str | None,
-            revision: str | None = None) -> dict[str, Any]:
+def columns(
+    conn: sa.Connection, table: str, schema: str | None, revision: str | None = None
+) -> dict[str, Any]:
     """The reflected columns of ``table`` by name; MigrationError if there is no such table."""
     insp = sa.inspect(conn)
     if not insp.has_table(table, schema=schema):
-        msg = (f"table {where(table, schema)!r} does not exist; check the name (and schema=) "
-               "against the schema this revision upgrades from")
+        msg = (
+            f"table {where(table, schema)!r} does not exist; check the name (and schema=) "
+            "against the schema this revision upgrades from"
+        )
         raise MigrationError(msg, revision=revision)
     return {c["name"]: c for c in insp.get_columns(table, schema=schema)}
 
@@ -108,14 +115,21 @@ def columns(conn: sa.Connection, table: str, schema: str | None,
 def column(cols: dict[str, Any], table: str, name: str, revision: str | None) -> Any:
     """The reflected column ``name``; MigrationError naming the columns there are."""
     if name not in cols:
-        msg = (f"table {table!r} has no column {name!r} (it has {', '.join(cols)}); "
-               "check the name against the schema this revision upgrades from")
+        msg = (
+            f"table {table!r} has no column {name!r} (it has {', '.join(cols)}); "
+            "check the name against the schema this revision upgrades from"
+        )
         raise MigrationError(msg, revision=revision)
     return cols[name]
 
 
-def key_columns(conn: sa.Connection, table: str, schema: str | None,
-                key: Sequence[str] | None, revision: str | None) -> list[str]:
+def key_columns(
+    conn: sa.Connection,
+    table: str,
+    schema: str | None,
+    key: Sequence[str] | None,
+    revision: str | None,
+) -> list[str]:
     """The columns rows are restored by: ``key`` or the primary key."""
     cols = columns(conn, table, schema, revision)
     if key is not None:
@@ -126,9 +140,11 @@ def key_columns(conn: sa.Connection, table: str, schema: str | None,
             return names
     pk = sa.inspect(conn).get_pk_constraint(table, schema=schema)["constrained_columns"]
     if not pk:
-        msg = (f"table {where(table, schema)!r} has no primary key, so archived rows could "
-               "not be matched back on downgrade; pass key=(...) naming columns that are "
-               "unique and not null")
+        msg = (
+            f"table {where(table, schema)!r} has no primary key, so archived rows could "
+            "not be matched back on downgrade; pass key=(...) naming columns that are "
+            "unique and not null"
+        )
         raise MigrationError(msg, revision=revision)
     return list(pk)
 

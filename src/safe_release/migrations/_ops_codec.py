@@ -38,9 +38,11 @@ def _encode_other(value: Any) -> list[Any]:
     for kind, tag, encode in encoders:
         if isinstance(value, kind):
             return [tag, encode(value)]
-    msg = (f"cannot archive a value of type {type(value).__name__}: the archive keeps "
-           "numbers, strings, bytes, dates/times, UUIDs and JSON documents; convert the "
-           "column with a plain Alembic operation and write the downgrade by hand")
+    msg = (
+        f"cannot archive a value of type {type(value).__name__}: the archive keeps "
+        "numbers, strings, bytes, dates/times, UUIDs and JSON documents; convert the "
+        "column with a plain Alembic operation and write the downgrade by hand"
+    )
     raise MigrationError(msg)
 
 
@@ -75,11 +77,12 @@ def decode_value(data: Any) -> Any:
 def dumps_rows(rows: list[list[Any]]) -> str:
     """Rows of values as compact JSON text (a list of lists)."""
     try:
-        return json.dumps([[encode_value(v) for v in row] for row in rows],
-                          separators=(",", ":"))
+        return json.dumps([[encode_value(v) for v in row] for row in rows], separators=(",", ":"))
     except (TypeError, ValueError) as exc:
-        msg = (f"cannot archive a value ({exc}): JSON documents and arrays must hold JSON "
-               "values; use plain Alembic operations and a hand-written downgrade here")
+        msg = (
+            f"cannot archive a value ({exc}): JSON documents and arrays must hold JSON "
+            "values; use plain Alembic operations and a hand-written downgrade here"
+        )
         raise MigrationError(msg) from exc
 
 

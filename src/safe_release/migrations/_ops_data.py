@@ -24,8 +24,9 @@ def _table(conn: sa.Connection, entry: _archive.Entry) -> sa.TableClause:
     return _oplog.data_table(conn, entry.table, entry.info["schema"])
 
 
-def archive_values(conn: sa.Connection, entry: _archive.Entry, names: Sequence[str],
-                   where: Any = None) -> int:
+def archive_values(
+    conn: sa.Connection, entry: _archive.Entry, names: Sequence[str], where: Any = None
+) -> int:
     """Archive ``names`` of every row of the entry's table (or the rows matching ``where``)."""
     tbl = _table(conn, entry)
     query = sa.select(*(tbl.c[n] for n in names))
@@ -37,41 +38,56 @@ def archive_values(conn: sa.Connection, entry: _archive.Entry, names: Sequence[s
 
 def _chunks(rows: list[list[Any]], size: int = _archive.BATCH) -> Iterator[list[list[Any]]]:
     for start in range(0, len(rows), size):
-        yield rows[start:start + size]
+        yield rows[start : start + size]
 
 
-def restore_values(conn: sa.Connection, entry: _archive.Entry, key: Sequence[str],
-                   names: Sequence[str]) -> None:
+def restore_values(
+    conn: sa.Connection, entry: _archive.Entry, key: Sequence[str], names: Sequence[str]
+) -> None:
     """Write archived ``names`` back, row by key (rows are ``[*key, *names]``)."""
     tbl = _table(conn, entry)
-    stmt = (sa.update(tbl).where(_oplog.key_match(tbl, key))
-            .values({n: sa.bindparam(f"v_{n}", type_=tbl.c[n].type) for n in names}))
+    stmt = (
+        sa.update(tbl)
+        .where(_oplog.key_match(tbl, key))
+        .values({n: sa.bindparam(f"v_{n}", type_=tbl.c[n].type) for n in names})
+    )
     for batch in _archive.row_batches(conn, entry):
         conn.execute(stmt, [_params(key, names, row) for row in batch])
 
 
-def _params(key: Sequence[str], names: Sequence[str], row: list[Any],
-            prefix: str = "v_") -> dict[str, Any]:
+def _params(
+    key: Sequence[str], names: Sequence[str], row: list[Any], prefix: str = "v_"
+) -> dict[str, Any]:
     params = {f"k_{k}": row[i] for i, k in enumerate(key)}
     params.update({f"{prefix}{n}": row[len(key) + j] for j, n in enumerate(names)})
     return params
 
 
-def select_by_keys(conn: sa.Connection, tbl: sa.TableClause, key: Sequence[str],
-                   names: Sequence[str], keys: list[tuple[Any, ...]]) -> list[list[Any]]:
+def select_by_keys(
+    conn: sa.Connection,
+    tbl: sa.TableClause,
+    key: Sequence[str],
+    names: Sequence[str],
+    keys: list[tuple[Any, ...]],
+) -> list[list[Any]]:
     """``[*key, *names]`` of the rows whose key is in ``keys`` (in batches)."""
     found: list[list[Any]] = []
     key_expr: Any = tbl.c[key[0]] if len(key) == 1 else sa.tuple_(*(tbl.c[k] for k in key))
     for start in range(0, len(keys), _archive.BATCH):
-        chunk = keys[start:start + _archive.BATCH]
+        chunk = keys[start : start + _archive.BATCH]
         values: list[Any] = [k[0] for k in chunk] if len(key) == 1 else chunk
         query = sa.select(*(tbl.c[k] for k in key), *(tbl.c[n] for n in names))
         found.extend(list(r) for r in conn.execute(query.where(key_expr.in_(values))))
     return found
 
 
-def backfill(conn: sa.Connection, entry: _archive.Entry, key: Sequence[str],
-             values: dict[str, Any], where: Any) -> int:
+def backfill(
+    conn: sa.Connection,
+    entry: _archive.Entry,
+    key: Sequence[str],
+    values: dict[str, Any],
+    where: Any,
+) -> int:
     """Update the rows; archive ``[*key, *old, *new]`` of each row changed."""
     tbl = _table(conn, entry)
     names = list(values)
@@ -81,9 +97,11 @@ def backfill(conn: sa.Connection, entry: _archive.Entry, key: Sequence[str],
         query, update = query.where(_where(where)), update.where(_where(where))
     old = [list(r) for r in conn.execute(query)]
     conn.execute(update)
-    new = {tuple(r[:len(key)]): r[len(key):]
-           for r in select_by_keys(conn, tbl, key, names, [tuple(r[:len(key)]) for r in old])}
-    rows = (r + new.get(tuple(r[:len(key)]), [None] * len(names)) for r in old)
+    new = {
+        tuple(r[: len(key)]): r[len(key) :]
+        for r in select_by_keys(conn, tbl, key, names, [tuple(r[: len(key)]) for r in old])
+    }
+    rows = (r + new.get(tuple(r[: len(key)]), [None] * len(names)) for r in old)
     return _archive.add_rows(conn, entry, rows)
 
 
@@ -93,25 +111,35 @@ def _same(col: Any, param: sa.BindParameter[Any]) -> sa.ColumnElement[bool]:
     return col.is_not_distinct_from(param)  # type: ignore[no-any-return]
 
 
-def undo_backfill(conn: sa.Connection, entry: _archive.Entry, key: Sequence[str],
-                  names: Sequence[str]) -> None:
+def undo_backfill(
+    conn: sa.Connection, entry: _archive.Entry, key: Sequence[str], names: Sequence[str]
+) -> None:
     """Put old values back, per column, only where the backfilled value is still there."""
     tbl = _table(conn, entry)
     for j, name in enumerate(names):
         col = tbl.c[name]
-        stmt = (sa.update(tbl)
-                .where(_oplog.key_match(tbl, key),
-                       _same(col, sa.bindparam("w_new", type_=col.type)))
-                .values({name: sa.bindparam("v_old", type_=col.type)}))
+        stmt = (
+            sa.update(tbl)
+            .where(_oplog.key_match(tbl, key), _same(col, sa.bindparam("w_new", type_=col.type)))
+            .values({name: sa.bindparam("v_old", type_=col.type)})
+        )
         for batch in _archive.row_batches(conn, entry):
-            conn.execute(stmt, [
-                {**{f"k_{k}": r[i] for i, k in enumerate(key)},
-                 "v_old": r[len(key) + j], "w_new": r[len(key) + len(names) + j]}
-                for r in batch])
+            conn.execute(
+                stmt,
+                [
+                    {
+                        **{f"k_{k}": r[i] for i, k in enumerate(key)},
+                        "v_old": r[len(key) + j],
+                        "w_new": r[len(key) + len(names) + j],
+                    }
+                    for r in batch
+                ],
+            )
 
 
-def insert_rows(conn: sa.Connection, entry: _archive.Entry, key: Sequence[str],
-                rows: Sequence[dict[str, Any]]) -> int:
+def insert_rows(
+    conn: sa.Connection, entry: _archive.Entry, key: Sequence[str], rows: Sequence[dict[str, Any]]
+) -> int:
     """Insert ``rows``; archive the key of each inserted row."""
     tbl = _table(conn, entry)
     stmt = sa.insert(tbl).returning(*(tbl.c[k] for k in key))

@@ -16,7 +16,8 @@ _USAGES = sa.text(
     "SELECT table_schema, table_name, column_name, column_default "
     "FROM information_schema.columns "
     "WHERE udt_name = :name AND udt_schema = COALESCE(:schema, current_schema()) "
-    "ORDER BY table_schema, table_name, ordinal_position")
+    "ORDER BY table_schema, table_name, ordinal_position"
+)
 
 
 def usages(conn: sa.Connection, name: str, schema: str | None) -> list[list[Any]]:
@@ -29,8 +30,9 @@ def _qualified(conn: sa.Connection, name: str, schema: str | None) -> str:
     return f"{quote(schema)}.{quote(name)}" if schema else quote(name)
 
 
-def swap(conn: sa.Connection, name: str, schema: str | None, labels: list[str],
-         cols: list[list[Any]]) -> None:
+def swap(
+    conn: sa.Connection, name: str, schema: str | None, labels: list[str], cols: list[list[Any]]
+) -> None:
     """Give ENUM type ``name`` exactly ``labels``, converting the columns ``cols``."""
     quote = conn.dialect.identifier_preparer.quote
     tmp = f"{name}__sr_new"
@@ -43,11 +45,13 @@ def swap(conn: sa.Connection, name: str, schema: str | None, labels: list[str],
             conn.exec_driver_sql(f"ALTER TABLE {target} ALTER COLUMN {quote(column)} DROP DEFAULT")
         conn.exec_driver_sql(
             f"ALTER TABLE {target} ALTER COLUMN {quote(column)} "
-            f"TYPE {tmp_q} USING {quote(column)}::text::{tmp_q}")
+            f"TYPE {tmp_q} USING {quote(column)}::text::{tmp_q}"
+        )
     conn.exec_driver_sql(f"DROP TYPE {_qualified(conn, name, schema)}")
     conn.exec_driver_sql(f"ALTER TYPE {tmp_q} RENAME TO {quote(name)}")
     for table_schema, table, column, default in cols:
         if default is not None:
             conn.exec_driver_sql(
                 f"ALTER TABLE {quote(table_schema)}.{quote(table)} "
-                f"ALTER COLUMN {quote(column)} SET DEFAULT {default}")
+                f"ALTER COLUMN {quote(column)} SET DEFAULT {default}"
+            )

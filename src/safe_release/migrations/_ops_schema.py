@@ -48,25 +48,38 @@ def column_info(conn: sa.Connection, col: Any, revision: str | None = None) -> d
     try:
         ddl = col["type"].compile(dialect=conn.dialect)
     except sa_exc.CompileError as exc:
-        msg = (f"cannot archive column {col['name']!r}: its type was not recognised when "
-               "reflected; use plain Alembic operations and a hand-written downgrade for it")
+        msg = (
+            f"cannot archive column {col['name']!r}: its type was not recognised when "
+            "reflected; use plain Alembic operations and a hand-written downgrade for it"
+        )
         raise MigrationError(msg, revision=revision) from exc
     enum = enum_info(col["type"]) if conn.dialect.name == "postgresql" else None
-    return {"name": col["name"], "type": ddl, "nullable": bool(col["nullable"]),
-            "default": col.get("default"), "comment": col.get("comment"), "enum": enum,
-            "identity": bool(col.get("identity"))}
+    return {
+        "name": col["name"],
+        "type": ddl,
+        "nullable": bool(col["nullable"]),
+        "default": col.get("default"),
+        "comment": col.get("comment"),
+        "enum": enum,
+        "identity": bool(col.get("identity")),
+    }
 
 
-def build_column(info: dict[str, Any], *args: Any, nullable: bool | None = None,
-                 primary_key: bool = False) -> sa.Column[Any]:
+def build_column(
+    info: dict[str, Any], *args: Any, nullable: bool | None = None, primary_key: bool = False
+) -> sa.Column[Any]:
     """A Column from :func:`column_info` (``nullable`` overrides the recorded one)."""
     default = info.get("default")
     extra: list[Any] = [*args, sa.Identity()] if info.get("identity") else list(args)
     return sa.Column(
-        info["name"], DDLType(info["type"]), *extra,
+        info["name"],
+        DDLType(info["type"]),
+        *extra,
         nullable=info["nullable"] if nullable is None else nullable,
         server_default=_sql(default) if default is not None else None,
-        comment=info.get("comment"), primary_key=primary_key, autoincrement=False,
+        comment=info.get("comment"),
+        primary_key=primary_key,
+        autoincrement=False,
     )
 
 
@@ -107,8 +120,10 @@ def sequence_of(regclass: str) -> sa.Sequence:
 
     So that statements quote it themselves, never pasting the text into SQL.
     """
-    parts = [m.group(2) if m.group(1) is None else m.group(1).replace('""', '"')
-             for m in _NAME_PART.finditer(regclass)]
+    parts = [
+        m.group(2) if m.group(1) is None else m.group(1).replace('""', '"')
+        for m in _NAME_PART.finditer(regclass)
+    ]
     return sa.Sequence(parts[-1], schema=parts[-2] if len(parts) > 1 else None)
 
 
@@ -121,24 +136,31 @@ def _sql(clause: str) -> sa.ColumnElement[Any]:
     return sa.literal_column(clause)
 
 
-def table_info(conn: sa.Connection, table: str, schema: str | None,
-               revision: str | None) -> dict[str, Any]:
+def table_info(
+    conn: sa.Connection, table: str, schema: str | None, revision: str | None
+) -> dict[str, Any]:
     """The JSON definition of a table: columns, keys, indexes, constraints."""
     insp = sa.inspect(conn)
     cols = [column_info(conn, c, revision) for c in insp.get_columns(table, schema=schema)]
     pk = insp.get_pk_constraint(table, schema=schema)
-    indexes = [{"name": i["name"], "columns": i["column_names"], "unique": bool(i["unique"])}
-               for i in insp.get_indexes(table, schema=schema)
-               if "duplicates_constraint" not in i and None not in i["column_names"]]
+    indexes = [
+        {"name": i["name"], "columns": i["column_names"], "unique": bool(i["unique"])}
+        for i in insp.get_indexes(table, schema=schema)
+        if "duplicates_constraint" not in i and None not in i["column_names"]
+    ]
     return {
         "columns": cols,
         "pk": {"name": pk.get("name"), "columns": pk["constrained_columns"]},
         "indexes": indexes,
-        "uniques": [{"name": u["name"], "columns": u["column_names"]}
-                    for u in insp.get_unique_constraints(table, schema=schema)],
+        "uniques": [
+            {"name": u["name"], "columns": u["column_names"]}
+            for u in insp.get_unique_constraints(table, schema=schema)
+        ],
         "fks": [fk_info(fk) for fk in insp.get_foreign_keys(table, schema=schema)],
-        "checks": [{"name": c["name"], "sqltext": c["sqltext"]}
-                   for c in insp.get_check_constraints(table, schema=schema)],
+        "checks": [
+            {"name": c["name"], "sqltext": c["sqltext"]}
+            for c in insp.get_check_constraints(table, schema=schema)
+        ],
     }
 
 
@@ -151,10 +173,15 @@ def fk_target(fk: dict[str, Any]) -> list[str]:
 def fk_info(fk: Any) -> dict[str, Any]:
     """The JSON form of a reflected foreign key."""
     options = fk.get("options") or {}
-    return {"name": fk.get("name"), "columns": fk["constrained_columns"],
-            "ref_schema": fk.get("referred_schema"), "ref_table": fk["referred_table"],
-            "ref_columns": fk["referred_columns"],
-            "ondelete": options.get("ondelete"), "onupdate": options.get("onupdate")}
+    return {
+        "name": fk.get("name"),
+        "columns": fk["constrained_columns"],
+        "ref_schema": fk.get("referred_schema"),
+        "ref_table": fk["referred_table"],
+        "ref_columns": fk["referred_columns"],
+        "ondelete": options.get("ondelete"),
+        "onupdate": options.get("onupdate"),
+    }
 
 
 def table_elements(info: dict[str, Any]) -> list[Any]:
@@ -164,10 +191,15 @@ def table_elements(info: dict[str, Any]) -> list[Any]:
     if pk_cols:
         elements.append(sa.PrimaryKeyConstraint(*info["pk"]["columns"], name=info["pk"]["name"]))
     elements += [sa.UniqueConstraint(*u["columns"], name=u["name"]) for u in info["uniques"]]
-    elements += [sa.CheckConstraint(_sql(c["sqltext"]), name=c["name"])
-                 for c in info["checks"]]
+    elements += [sa.CheckConstraint(_sql(c["sqltext"]), name=c["name"]) for c in info["checks"]]
     for fk in info["fks"]:
-        elements.append(sa.ForeignKeyConstraint(
-            fk["columns"], fk_target(fk), name=fk["name"], ondelete=fk["ondelete"],
-            onupdate=fk["onupdate"]))
+        elements.append(
+            sa.ForeignKeyConstraint(
+                fk["columns"],
+                fk_target(fk),
+                name=fk["name"],
+                ondelete=fk["ondelete"],
+                onupdate=fk["onupdate"],
+            )
+        )
     return elements

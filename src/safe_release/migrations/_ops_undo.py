@@ -35,9 +35,21 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 log = logging.getLogger("safe_release.migrations")
-_OPS = frozenset({
-    "drop_column", "drop_table", "alter_column_type", "set_not_null", "remove_enum_value",
-    "backfill", "insert_rows", "rename_column", "rename_table", "create_table", "add_column"})
+_OPS = frozenset(
+    {
+        "drop_column",
+        "drop_table",
+        "alter_column_type",
+        "set_not_null",
+        "remove_enum_value",
+        "backfill",
+        "insert_rows",
+        "rename_column",
+        "rename_table",
+        "create_table",
+        "add_column",
+    }
+)
 
 
 def undo(revision: str) -> None:
@@ -45,7 +57,8 @@ def undo(revision: str) -> None:
     if _oplog.offline():
         _oplog.context().impl.static_output(
             f"-- safe-release: sr_op.undo() restores revision {revision} from "
-            "sr_migration_archive; run the downgrade online to apply it")
+            "sr_migration_archive; run the downgrade online to apply it"
+        )
         return
     conn = _oplog.bind()
     entries = _archive.entries(conn, revision)
@@ -66,9 +79,13 @@ def _upgrade_calls() -> list[str]:
         tree = None
     if tree is None:
         return []
-    return [ast.unparse(node) for node in ast.walk(tree)
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-            and node.func.attr in _OPS]
+    return [
+        ast.unparse(node)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in _OPS
+    ]
 
 
 def _missing_message(revision: str) -> str:
@@ -79,7 +96,8 @@ def _missing_message(revision: str) -> str:
         f"so what its upgrade removed cannot be restored ({lost}). The upgrade ran without "
         "the safe_release helpers or its archive rows were deleted. Restore those rows from "
         "a backup of the database, or, to accept the loss, write this downgrade with plain "
-        "Alembic operations")
+        "Alembic operations"
+    )
 
 
 def _drop_column(conn: sa.Connection, entry: _archive.Entry) -> None:
@@ -88,12 +106,15 @@ def _drop_column(conn: sa.Connection, entry: _archive.Entry) -> None:
     ensure_enums(conn, [col])
     if col["name"] not in _oplog.columns(conn, entry.table, schema, entry.revision):
         # An unnamed foreign key (SQLite) cannot be added by name: it goes inline.
-        inline = [sa.ForeignKey(fk_target(fk)[0], ondelete=fk["ondelete"],
-                                onupdate=fk["onupdate"])
-                  for fk in info["fks"] if fk["name"] is None and len(fk["columns"]) == 1]
+        inline = [
+            sa.ForeignKey(fk_target(fk)[0], ondelete=fk["ondelete"], onupdate=fk["onupdate"])
+            for fk in info["fks"]
+            if fk["name"] is None and len(fk["columns"]) == 1
+        ]
         with op.batch_alter_table(entry.table, schema=schema) as batch:
-            batch.add_column(build_column(col, *inline, nullable=True),
-                             inline_references=bool(inline) or None)
+            batch.add_column(
+                build_column(col, *inline, nullable=True), inline_references=bool(inline) or None
+            )
     _ops_data.restore_values(conn, entry, info["key"], [col["name"]])
     if not col["nullable"]:
         _require_filled(conn, entry, col["name"])
@@ -104,12 +125,15 @@ def _drop_column(conn: sa.Connection, entry: _archive.Entry) -> None:
 
 def _require_filled(conn: sa.Connection, entry: _archive.Entry, name: str) -> None:
     tbl = sa.table(entry.table, sa.column(name), schema=entry.info["schema"])
-    nulls = conn.execute(sa.select(sa.func.count()).select_from(tbl)
-                         .where(tbl.c[name].is_(None))).scalar_one()
+    nulls = conn.execute(
+        sa.select(sa.func.count()).select_from(tbl).where(tbl.c[name].is_(None))
+    ).scalar_one()
     if nulls:
-        msg = (f"cannot make {entry.table}.{name} NOT NULL again: {nulls} rows written after "
-               f"revision {entry.revision}'s upgrade have no value for it (they are not in the "
-               "archive); give them a value, then run the downgrade again")
+        msg = (
+            f"cannot make {entry.table}.{name} NOT NULL again: {nulls} rows written after "
+            f"revision {entry.revision}'s upgrade have no value for it (they are not in the "
+            "archive); give them a value, then run the downgrade again"
+        )
         raise IrreversibleMigrationError(msg, revision=entry.revision)
 
 
@@ -130,9 +154,14 @@ def _recreate_related(entry: _archive.Entry) -> None:
         for fk in entry.info.get("fks", []):
             if fk["name"] is not None and fk["name"] not in have:
                 batch.create_foreign_key(
-                    fk["name"], fk["ref_table"], fk["columns"], fk["ref_columns"],
-                    referent_schema=fk["ref_schema"], ondelete=fk["ondelete"],
-                    onupdate=fk["onupdate"])
+                    fk["name"],
+                    fk["ref_table"],
+                    fk["columns"],
+                    fk["ref_columns"],
+                    referent_schema=fk["ref_schema"],
+                    ondelete=fk["ondelete"],
+                    onupdate=fk["onupdate"],
+                )
 
 
 def _drop_table(conn: sa.Connection, entry: _archive.Entry) -> None:
@@ -147,8 +176,9 @@ def _drop_table(conn: sa.Connection, entry: _archive.Entry) -> None:
             conn.execute(CreateSequence(sequence_of(seq), if_not_exists=True))
         op.create_table(table, *table_elements(info), schema=schema)
         for index in info["indexes"]:
-            op.create_index(index["name"], table, index["columns"], unique=index["unique"],
-                            schema=schema)
+            op.create_index(
+                index["name"], table, index["columns"], unique=index["unique"], schema=schema
+            )
     _ops_data.insert_all(conn, entry, names)
     _fix_sequences(conn, entry, sequences)
 
@@ -162,14 +192,18 @@ def _fix_sequences(conn: sa.Connection, entry: _archive.Entry, sequences: list[s
     prep = conn.dialect.identifier_preparer
     for col in entry.info["columns"]:
         seq = serial_sequence(col)
-        exists = seq in sequences and conn.execute(
-            sa.text("SELECT to_regclass(:seq)"), {"seq": seq}).scalar() is not None
+        exists = (
+            seq in sequences
+            and conn.execute(sa.text("SELECT to_regclass(:seq)"), {"seq": seq}).scalar()
+            is not None
+        )
         if seq is not None and exists:
             name = col["name"]
             tbl = sa.table(entry.table, sa.column(name), schema=entry.info["schema"])
             owner = f"{prep.format_table(tbl)}.{prep.quote(name)}"
             conn.exec_driver_sql(
-                f"ALTER SEQUENCE {prep.format_sequence(sequence_of(seq))} OWNED BY {owner}")
+                f"ALTER SEQUENCE {prep.format_sequence(sequence_of(seq))} OWNED BY {owner}"
+            )
             top = sa.select(sa.func.max(tbl.c[name])).scalar_subquery()
             conn.execute(sa.select(sa.func.setval(sa.cast(sa.literal(seq), REGCLASS), top)))
 
@@ -183,8 +217,12 @@ def _alter_column_type(conn: sa.Connection, entry: _archive.Entry) -> None:
         quote = conn.dialect.identifier_preparer.quote
         using = f"{quote(col['name'])}::text::{col['type']}"
     with op.batch_alter_table(entry.table, schema=schema) as batch:
-        batch.alter_column(col["name"], type_=DDLType(col["type"]),
-                           existing_nullable=col["nullable"], postgresql_using=using)
+        batch.alter_column(
+            col["name"],
+            type_=DDLType(col["type"]),
+            existing_nullable=col["nullable"],
+            postgresql_using=using,
+        )
     _ops_data.restore_values(conn, entry, info["key"], [col["name"]])
 
 
@@ -228,7 +266,8 @@ def _rename_table(conn: sa.Connection, entry: _archive.Entry) -> None:
     info = entry.info
     insp = sa.inspect(conn)
     if insp.has_table(info["new"], schema=info["schema"]) and not insp.has_table(
-            info["old"], schema=info["schema"]):
+        info["old"], schema=info["schema"]
+    ):
         op.rename_table(info["new"], info["old"], schema=info["schema"])
 
 
@@ -248,9 +287,15 @@ def _add_column(conn: sa.Connection, entry: _archive.Entry) -> None:
 
 
 _HANDLERS: dict[str, Callable[[sa.Connection, _archive.Entry], None]] = {
-    "drop_column": _drop_column, "drop_table": _drop_table,
-    "alter_column_type": _alter_column_type, "backfill": _backfill,
-    "insert_rows": _insert_rows, "set_not_null": _set_not_null, "enum_labels": _enum_labels,
-    "rename_column": _rename_column, "rename_table": _rename_table,
-    "create_table": _create_table, "add_column": _add_column,
+    "drop_column": _drop_column,
+    "drop_table": _drop_table,
+    "alter_column_type": _alter_column_type,
+    "backfill": _backfill,
+    "insert_rows": _insert_rows,
+    "set_not_null": _set_not_null,
+    "enum_labels": _enum_labels,
+    "rename_column": _rename_column,
+    "rename_table": _rename_table,
+    "create_table": _create_table,
+    "add_column": _add_column,
 }

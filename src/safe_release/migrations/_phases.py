@@ -41,11 +41,16 @@ class Phase:
 
 
 def _retires(value: Any, revision: str | None) -> tuple[str, str]:
-    if (isinstance(value, (tuple, list)) and len(value) == 2  # noqa: PLR2004 - (app, version)
-            and all(isinstance(v, str) and v for v in value)):
+    if (
+        isinstance(value, (tuple, list))
+        and len(value) == 2  # noqa: PLR2004 - (app, version)
+        and all(isinstance(v, str) and v for v in value)
+    ):
         return (value[0], value[1])
-    msg = (f"revision {revision}: sr_phase = 'contract' needs sr_retires = (\"app\", "
-           '"version") naming the application version that still uses the old shape')
+    msg = (
+        f"revision {revision}: sr_phase = 'contract' needs sr_retires = (\"app\", "
+        '"version") naming the application version that still uses the old shape'
+    )
     raise MigrationError(msg, revision=revision)
 
 
@@ -60,8 +65,10 @@ def revision_phase(module: ModuleType | Any) -> Phase | None:
             raise MigrationError(msg, revision=revision)
         return None
     if phase not in PHASES:
-        msg = (f"revision {revision}: sr_phase = {phase!r} is not one of {', '.join(PHASES)}; "
-               "fix the module global")
+        msg = (
+            f"revision {revision}: sr_phase = {phase!r} is not one of {', '.join(PHASES)}; "
+            "fix the module global"
+        )
         raise MigrationError(msg, revision=revision)
     if phase != "contract":
         if retires is not None:
@@ -80,19 +87,24 @@ def _is_retired(store: Store, app: str, version: str) -> bool:
 def require_retired(store: Store | None, app: str, version: str, revision: str | None) -> None:
     """ContractBlockedError unless ``app`` ``version`` is recorded as retired in ``store``."""
     if store is None:
-        msg = (f"contract revision {revision} needs {app} {version} to be retired, and no "
-               "store was given to check it: set config.attributes['safe_release_store'] "
-               "in env.py's Config (or SAFE_RELEASE_URL) so retirement can be proved")
+        msg = (
+            f"contract revision {revision} needs {app} {version} to be retired, and no "
+            "store was given to check it: set config.attributes['safe_release_store'] "
+            "in env.py's Config (or SAFE_RELEASE_URL) so retirement can be proved"
+        )
         raise ContractBlockedError(msg, app=app, version=version, revision=revision)
     if not _is_retired(store, app, version):
-        msg = (f"contract revision {revision} removes the shape {app} {version} still uses; "
-               f"retire it first (safe_release.migrations.compat.retire(store, {app!r}, "
-               f"{version!r})) once no instance runs it and it is no rollback target")
+        msg = (
+            f"contract revision {revision} removes the shape {app} {version} still uses; "
+            f"retire it first (safe_release.migrations.compat.retire(store, {app!r}, "
+            f"{version!r})) once no instance runs it and it is no rollback target"
+        )
         raise ContractBlockedError(msg, app=app, version=version, revision=revision)
 
 
-def contract(app: str | None = None, version: str | None = None, *,
-             revision: str | None = None) -> None:
+def contract(
+    app: str | None = None, version: str | None = None, *, revision: str | None = None
+) -> None:
     """Refuse this contract upgrade unless ``app`` ``version`` is retired.
 
     ``app``/``version`` default to the calling module's ``sr_retires``. The store
@@ -114,7 +126,8 @@ def contract(app: str | None = None, version: str | None = None, *,
     if context.as_sql:
         context.impl.static_output(
             f"-- safe-release: contract revision {rev} must not run before {app} {version} "
-            "is retired (not checked in --sql mode)")
+            "is retired (not checked in --sql mode)"
+        )
         return
     store = attributes.get(STORE_ATTRIBUTE)
     if store is not None or not os.environ.get("SAFE_RELEASE_URL"):
@@ -129,8 +142,9 @@ def contract(app: str | None = None, version: str | None = None, *,
         owned.close()
 
 
-def check_phases(script_directory: ScriptDirectory, revisions: Iterable[str],
-                 store: Store | None) -> dict[str, Phase]:
+def check_phases(
+    script_directory: ScriptDirectory, revisions: Iterable[str], store: Store | None
+) -> dict[str, Phase]:
     """The declared phases of ``revisions``; refuses the first blocked contract revision.
 
     Raises MigrationError for a bad declaration and ContractBlockedError for a

@@ -57,9 +57,14 @@ class PendingRevision:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
-        return {"revision": self.revision, "path": self.path, "message": self.message,
-                "verified": self.verified, "downgrade_loses": list(self.losses),
-                "archived_by_sr_op": self.archived}
+        return {
+            "revision": self.revision,
+            "path": self.path,
+            "message": self.message,
+            "verified": self.verified,
+            "downgrade_loses": list(self.losses),
+            "archived_by_sr_op": self.archived,
+        }
 
 
 @dataclass(frozen=True)
@@ -78,33 +83,55 @@ class DeployPlan:
     @property
     def ok(self) -> bool:
         """No lint error, nothing lost on downgrade, every revision verified, floor safe."""
-        return (self.lint.ok and not any(p.losses for p in self.pending)
-                and all(p.verified is not False for p in self.pending)
-                and (self.floor is None or self.floor.floor is not None))
+        return (
+            self.lint.ok
+            and not any(p.losses for p in self.pending)
+            and all(p.verified is not False for p in self.pending)
+            and (self.floor is None or self.floor.floor is not None)
+        )
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form (``safe-release migrations plan --json``)."""
-        return {"ok": self.ok, "database": self.database, "current": list(self.current),
-                "pending": [p.as_dict() for p in self.pending],
-                "upgrade_sql": self.upgrade_sql, "downgrade_sql": self.downgrade_sql,
-                "lint": self.lint.as_dict(),
-                "rollback_floor": self.floor.as_dict() if self.floor else None,
-                "notes": list(self.notes)}
+        return {
+            "ok": self.ok,
+            "database": self.database,
+            "current": list(self.current),
+            "pending": [p.as_dict() for p in self.pending],
+            "upgrade_sql": self.upgrade_sql,
+            "downgrade_sql": self.downgrade_sql,
+            "lint": self.lint.as_dict(),
+            "rollback_floor": self.floor.as_dict() if self.floor else None,
+            "notes": list(self.notes),
+        }
 
     def format_text(self) -> str:
         """The report for a terminal."""
-        out = [(f"database {self.database} at {', '.join(self.current) or 'base'}; "
-               f"{len(self.pending)} pending revision(s)")]
+        out = [
+            (
+                f"database {self.database} at {', '.join(self.current) or 'base'}; "
+                f"{len(self.pending)} pending revision(s)"
+            )
+        ]
         for p in self.pending:
             verified = {True: "verified", False: "NOT verified", None: "verification unknown"}
             out.append(f"- {p.revision} ({p.path}): {p.message} [{verified[p.verified]}]")
             out += [f"    downgrade loses: {loss}" for loss in p.losses]
             if p.archived:
                 out.append("    sr_op archives what it removes; its downgrade restores it")
-        out += ["", "upgrade SQL:", self.upgrade_sql or "(not available)", "",
-                "downgrade SQL:", self.downgrade_sql or "(not available)", "",
-                "lint:", self.lint.format_text(), "", "rollback floor:",
-                self.floor.format_text() if self.floor else "(give --app and a store)"]
+        out += [
+            "",
+            "upgrade SQL:",
+            self.upgrade_sql or "(not available)",
+            "",
+            "downgrade SQL:",
+            self.downgrade_sql or "(not available)",
+            "",
+            "lint:",
+            self.lint.format_text(),
+            "",
+            "rollback floor:",
+            self.floor.format_text() if self.floor else "(give --app and a store)",
+        ]
         out += [f"note: {n}" for n in self.notes]
         out.append("OK" if self.ok else "NOT OK: read the findings above before deploying")
         return "\n".join(out)
@@ -133,13 +160,19 @@ def plan(
     pending = _pending(script, current)
     notes: list[str] = []
     up, down = _offline_sql(copy_config(config, url=url), script, current, pending, notes)
-    report = lint([s.path for s in pending], sql=up if dialect == "postgresql" else None,
-                  dialect=dialect) if pending else lint([], dialect=dialect)
+    report = (
+        lint(
+            [s.path for s in pending], sql=up if dialect == "postgresql" else None, dialect=dialect
+        )
+        if pending
+        else lint([], dialect=dialect)
+    )
     verified = _verified(store, dialect)
     revisions = tuple(_describe(s, report, verified) for s in pending)
     floor = _floor(config, store, app, scratch_url, notes)
-    return DeployPlan(safe_url(create_engine(url).url), current, revisions, up, down,
-                      tuple(notes), report, floor)
+    return DeployPlan(
+        safe_url(create_engine(url).url), current, revisions, up, down, tuple(notes), report, floor
+    )
 
 
 def _current(url: str) -> tuple[tuple[str, ...], str]:
@@ -162,8 +195,13 @@ def _pending(script: ScriptDirectory, current: tuple[str, ...]) -> list[Script]:
     return [s for s in order if s.revision not in applied]
 
 
-def _offline_sql(config: Config, script: ScriptDirectory, current: tuple[str, ...],
-                 pending: list[Script], notes: list[str]) -> tuple[str | None, str | None]:
+def _offline_sql(
+    config: Config,
+    script: ScriptDirectory,
+    current: tuple[str, ...],
+    pending: list[Script],
+    notes: list[str],
+) -> tuple[str | None, str | None]:
     if not pending:
         return "", ""
     heads = script.get_heads()
@@ -181,8 +219,9 @@ def _offline_sql(config: Config, script: ScriptDirectory, current: tuple[str, ..
     return up, down
 
 
-def _per_revision(config: Config, pending: list[Script], command_name: str,
-                  notes: list[str]) -> str | None:
+def _per_revision(
+    config: Config, pending: list[Script], command_name: str, notes: list[str]
+) -> str | None:
     """Each revision's SQL on its own, so one that cannot run offline hides no other."""
     parts = []
     for script in pending:
@@ -190,14 +229,18 @@ def _per_revision(config: Config, pending: list[Script], command_name: str,
         if isinstance(down, (tuple, list)):
             parts.append(f"-- {script.revision}: a merge revision, not rendered offline\n")
             continue
-        span = (f"{down or 'base'}:{script.revision}" if command_name == "upgrade"
-                else f"{script.revision}:{down or 'base'}")
+        span = (
+            f"{down or 'base'}:{script.revision}"
+            if command_name == "upgrade"
+            else f"{script.revision}:{down or 'base'}"
+        )
         failed: list[str] = []
         sql = _sql(config, command_name, span, failed)
         if sql is None:
             notes.append(f"{script.revision}: {failed[0]}")
-            parts.append(f"-- {script.revision}: {command_name} SQL not available offline "
-                         "(see the notes)\n")
+            parts.append(
+                f"-- {script.revision}: {command_name} SQL not available offline (see the notes)\n"
+            )
         else:
             parts.append(sql)
     return "".join(parts) or None
@@ -208,11 +251,12 @@ def _sql(config: Config, command_name: str, span: str, notes: list[str]) -> str 
 
     buffer = io.StringIO()
     try:
-        getattr(command, command_name)(copy_config(config, output_buffer=buffer), span,
-                                       sql=True)
+        getattr(command, command_name)(copy_config(config, output_buffer=buffer), span, sql=True)
     except Exception as exc:  # noqa: BLE001 - a revision that cannot run offline is a note
-        notes.append(f"{command_name} SQL not available offline: {type(exc).__name__}: "
-                     f"{' '.join(str(exc).split())[:200]}")
+        notes.append(
+            f"{command_name} SQL not available offline: {type(exc).__name__}: "
+            f"{' '.join(str(exc).split())[:200]}"
+        )
         return None
     return buffer.getvalue()
 
@@ -225,23 +269,37 @@ def _verified(store: Store | None, dialect: str) -> dict[str, str] | None:
     return compat.verified_revisions(store, dialect)
 
 
-def _describe(script: Script, report: LintReport, verified: dict[str, str] | None,
-              ) -> PendingRevision:
+def _describe(
+    script: Script,
+    report: LintReport,
+    verified: dict[str, str] | None,
+) -> PendingRevision:
     from safe_release.migrations import compat  # noqa: PLC0415
 
     path = Path(script.path)
     findings = [f for f in report.findings if Path(f.path).name == path.name]
-    losses = tuple(f"{_LOSSY[f.rule]} ({f.rule}, line {f.line})" for f in findings
-                   if f.rule in _LOSSY)
-    ok = None if verified is None else (
-        verified.get(script.revision) == compat.revision_file_sha256(path))
+    losses = tuple(
+        f"{_LOSSY[f.rule]} ({f.rule}, line {f.line})" for f in findings if f.rule in _LOSSY
+    )
+    ok = (
+        None
+        if verified is None
+        else (verified.get(script.revision) == compat.revision_file_sha256(path))
+    )
     text = path.read_text(encoding="utf-8", errors="replace")
-    return PendingRevision(script.revision, path.name, (script.doc or "").strip(), ok,
-                           losses, "safe_release.migrations" in text)
+    return PendingRevision(
+        script.revision,
+        path.name,
+        (script.doc or "").strip(),
+        ok,
+        losses,
+        "safe_release.migrations" in text,
+    )
 
 
-def _floor(config: Config, store: Store | None, app: str | None, scratch_url: str | None,
-           notes: list[str]) -> RollbackFloor | None:
+def _floor(
+    config: Config, store: Store | None, app: str | None, scratch_url: str | None, notes: list[str]
+) -> RollbackFloor | None:
     if store is None or app is None:
         return None
     from alembic import command  # noqa: PLC0415

@@ -57,20 +57,23 @@ class AppVersion:
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready form (times in ISO 8601)."""
-        return {"app": self.app, "version": self.version,
-                "recorded_at": self.recorded_at.isoformat(),
-                "retired_at": self.retired_at.isoformat() if self.retired_at else None}
+        return {
+            "app": self.app,
+            "version": self.version,
+            "recorded_at": self.recorded_at.isoformat(),
+            "retired_at": self.retired_at.isoformat() if self.retired_at else None,
+        }
 
 
 def check_name(value: object, what: str) -> str:
     """``value`` as a non-empty name of at most 200 characters, else `InvalidArgumentError`."""
     if not isinstance(value, str) or not value.strip() or len(value) > NAME_LENGTH:
-        msg = (f"{what} must be a non-empty string of at most {NAME_LENGTH} characters, "
-               f"not {value!r}; pass the application's name and release version")
+        msg = (
+            f"{what} must be a non-empty string of at most {NAME_LENGTH} characters, "
+            f"not {value!r}; pass the application's name and release version"
+        )
         raise InvalidArgumentError(msg)
     return value
-
-
 
 
 def _insert(conn: Connection, table: sa.Table) -> Any:
@@ -81,9 +84,11 @@ def _insert(conn: Connection, table: sa.Table) -> Any:
 
 def unknown_version(app: str, version: str) -> InvalidArgumentError:
     """The error for a version that was never recorded."""
-    msg = (f"no schema is recorded for {app!r} version {version!r}; record it with "
-           "safe_release.migrations.compat.record(store, app, version, metadata) when "
-           "that version is released")
+    msg = (
+        f"no schema is recorded for {app!r} version {version!r}; record it with "
+        "safe_release.migrations.compat.record(store, app, version, metadata) when "
+        "that version is released"
+    )
     return InvalidArgumentError(msg)
 
 
@@ -92,25 +97,43 @@ def insert_schema(store: Store, app: str, version: str, desc: SchemaDesc) -> Non
     t = store.tables.app_schema
     text, digest = desc.to_json(), desc.sha256()
     with write_tx(store.engine, "recording an application schema") as conn:
-        seq = conn.execute(sa.select(sa.func.coalesce(sa.func.max(t.c.seq), 0))
-                           .where(t.c.app == app)).scalar_one() + 1
-        conn.execute(_insert(conn, t).values(
-            app=app, version=version, seq=seq, metadata_json=text, metadata_sha256=digest,
-            recorded_at=utc_now(store.clock), retired_at=None).on_conflict_do_nothing())
-        stored = conn.execute(sa.select(t.c.metadata_sha256).where(
-            t.c.app == app, t.c.version == version)).scalar_one()
+        seq = (
+            conn.execute(
+                sa.select(sa.func.coalesce(sa.func.max(t.c.seq), 0)).where(t.c.app == app)
+            ).scalar_one()
+            + 1
+        )
+        conn.execute(
+            _insert(conn, t)
+            .values(
+                app=app,
+                version=version,
+                seq=seq,
+                metadata_json=text,
+                metadata_sha256=digest,
+                recorded_at=utc_now(store.clock),
+                retired_at=None,
+            )
+            .on_conflict_do_nothing()
+        )
+        stored = conn.execute(
+            sa.select(t.c.metadata_sha256).where(t.c.app == app, t.c.version == version)
+        ).scalar_one()
     if stored != digest:
-        msg = (f"{app!r} version {version!r} is already recorded with a different schema; "
-               "a released version's schema must not change: record the new schema under a "
-               "new version")
+        msg = (
+            f"{app!r} version {version!r} is already recorded with a different schema; "
+            "a released version's schema must not change: record the new schema under a "
+            "new version"
+        )
         raise InvalidArgumentError(msg)
 
 
 def _version(row: Any) -> AppVersion:
     recorded = as_utc(row.recorded_at)
     assert recorded is not None  # noqa: S101 - NOT NULL column
-    return AppVersion(app=row.app, version=row.version, recorded_at=recorded,
-                      retired_at=as_utc(row.retired_at))
+    return AppVersion(
+        app=row.app, version=row.version, recorded_at=recorded, retired_at=as_utc(row.retired_at)
+    )
 
 
 def load_versions(store: Store, app: str) -> list[tuple[AppVersion, SchemaDesc]]:
@@ -156,8 +179,10 @@ def is_retired(store: Store, app: str, version: str) -> bool:
 
 def _check_dialect(dialect: object) -> str:
     if not isinstance(dialect, str) or not re.fullmatch(r"[a-z][a-z0-9_]{0,31}", dialect):
-        msg = (f"dialect must be a database dialect name such as 'sqlite' or 'postgresql', "
-               f"not {dialect!r}")
+        msg = (
+            f"dialect must be a database dialect name such as 'sqlite' or 'postgresql', "
+            f"not {dialect!r}"
+        )
         raise InvalidArgumentError(msg)
     return dialect
 
@@ -167,8 +192,10 @@ def _check_revisions(revisions: Mapping[str, str]) -> dict[str, str]:
     for revision, digest in dict(revisions).items():
         check_name(revision, "a revision id")
         if not isinstance(digest, str) or not _SHA256.match(digest):
-            msg = (f"revision {revision!r}: the file hash must be a lower-case hex SHA-256 "
-                   "(use revision_file_sha256(path))")
+            msg = (
+                f"revision {revision!r}: the file hash must be a lower-case hex SHA-256 "
+                "(use revision_file_sha256(path))"
+            )
             raise InvalidArgumentError(msg)
         checked[revision] = digest
     return checked
@@ -183,18 +210,21 @@ def record_verified(store: Store, revisions: Mapping[str, str], dialect: str) ->
     at = utc_now(store.clock)
     with write_tx(store.engine, "recording verified revisions") as conn:
         for revision, digest in sorted(checked.items()):
-            stmt = _insert(conn, t).values(revision=revision, dialect=dialect,
-                                           file_sha256=digest, verified_at=at)
-            conn.execute(stmt.on_conflict_do_update(
-                index_elements=[t.c.revision, t.c.dialect],
-                set_={"file_sha256": digest, "verified_at": at}))
+            stmt = _insert(conn, t).values(
+                revision=revision, dialect=dialect, file_sha256=digest, verified_at=at
+            )
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=[t.c.revision, t.c.dialect],
+                    set_={"file_sha256": digest, "verified_at": at},
+                )
+            )
 
 
 def verified_revisions(store: Store, dialect: str) -> dict[str, str]:
     """Revision id -> SHA-256 of the file the checker verified on ``dialect``."""
     t = store.tables.migration_verified
-    query = sa.select(t.c.revision, t.c.file_sha256).where(
-        t.c.dialect == _check_dialect(dialect))
+    query = sa.select(t.c.revision, t.c.file_sha256).where(t.c.dialect == _check_dialect(dialect))
     with read_tx(store.engine, "reading verified revisions") as conn:
         return {row.revision: row.file_sha256 for row in conn.execute(query)}
 

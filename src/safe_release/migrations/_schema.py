@@ -77,8 +77,11 @@ class Schema:
 
     def changed_tables(self, other: Schema) -> set[str]:
         """Tables present in both whose descriptors differ."""
-        return {t for t in self.tables.keys() & other.tables.keys()
-                if self.tables[t] != other.tables[t]}
+        return {
+            t
+            for t in self.tables.keys() & other.tables.keys()
+            if self.tables[t] != other.tables[t]
+        }
 
 
 def _skip(name: str, version_table: str) -> bool:
@@ -99,8 +102,11 @@ def capture_schema(conn: Connection, version_table: str) -> Schema:
             line = f"{kind} {name}: {' '.join(sql.split())}"
             stored.setdefault(table, []).append((_QUOTED.sub(r"\1", line), line))
     pairs = {t: sorted(v) for t, v in stored.items()}
-    return Schema(conn.dialect.name, {t: tuple(n for n, _ in v) for t, v in pairs.items()},
-                  {t: tuple(raw for _, raw in v) for t, v in pairs.items()})
+    return Schema(
+        conn.dialect.name,
+        {t: tuple(n for n, _ in v) for t, v in pairs.items()},
+        {t: tuple(raw for _, raw in v) for t, v in pairs.items()},
+    )
 
 
 # "t0" and t0 are the same name (batch mode's ALTER TABLE ... RENAME quotes it)
@@ -115,8 +121,12 @@ def _postgres(conn: Connection, version_table: str) -> dict[str, tuple[str, ...]
             lines.setdefault(_name(schema, table), []).append(line)
 
     for schema, table, col, type_, notnull, default in conn.execute(text(_PG_COLUMNS)):
-        add(schema, table, f"column {col} {type_}{' NOT NULL' if notnull else ''}"
-            f"{f' DEFAULT {default}' if default is not None else ''}")
+        add(
+            schema,
+            table,
+            f"column {col} {type_}{' NOT NULL' if notnull else ''}"
+            f"{f' DEFAULT {default}' if default is not None else ''}",
+        )
     for schema, table, name, definition in conn.execute(text(_PG_CONSTRAINTS)):
         add(schema, table, f"constraint {name} {definition}")
     for schema, table, name, definition in conn.execute(text(_PG_INDEXES)):
@@ -129,8 +139,9 @@ def _postgres(conn: Connection, version_table: str) -> dict[str, tuple[str, ...]
     return out
 
 
-def schema_differences(before: Schema, after: Schema, *,
-                       normalize: Callable[[str, str], str | None] | None = None) -> list[str]:
+def schema_differences(
+    before: Schema, after: Schema, *, normalize: Callable[[str, str], str | None] | None = None
+) -> list[str]:
     """One line per difference (empty: the schemas are equal).
 
     ``normalize(table, check)``: PostgreSQL's own spelling of a CHECK definition
@@ -149,24 +160,29 @@ def _thing(name: str) -> str:
     return name if name.startswith("type ") else f"table {name}"
 
 
-def _table_differences(table: str, before: Schema, after: Schema,
-                       normalize: Callable[[str, str], str | None] | None) -> list[str]:
+def _table_differences(
+    table: str, before: Schema, after: Schema, normalize: Callable[[str, str], str | None] | None
+) -> list[str]:
     if before.dialect == "sqlite":
         old, new = _replayed(before.ddl[table], table), _replayed(after.ddl[table], table)
     else:
         old, new = frozenset(before.tables[table]), frozenset(after.tables[table])
         if normalize is not None:
             old, new = _same_checks(table, old, new, normalize)
-    return ([f"{table}: {line} is missing" for line in sorted(old - new)]
-            + [f"{table}: {line} was added" for line in sorted(new - old)])
+    return [f"{table}: {line} is missing" for line in sorted(old - new)] + [
+        f"{table}: {line} was added" for line in sorted(new - old)
+    ]
 
 
 _CHECK = re.compile(r"^constraint (\S+) (CHECK .*)$")
 
 
-def _same_checks(table: str, old: frozenset[str], new: frozenset[str],
-                 normalize: Callable[[str, str], str | None],
-                 ) -> tuple[frozenset[str], frozenset[str]]:
+def _same_checks(
+    table: str,
+    old: frozenset[str],
+    new: frozenset[str],
+    normalize: Callable[[str, str], str | None],
+) -> tuple[frozenset[str], frozenset[str]]:
     """Drop CHECK lines of the same name that mean the same once PostgreSQL re-spells them."""
     gone = {m.group(1): (line, m.group(2)) for line in old - new if (m := _CHECK.match(line))}
     came = {m.group(1): (line, m.group(2)) for line in new - old if (m := _CHECK.match(line))}
@@ -196,21 +212,32 @@ def _replayed(lines: tuple[str, ...], table: str) -> frozenset[str]:
 
 
 def _described(insp: Any, table: str) -> set[str]:
-    out = {f"column {c['name']} {c['type']}{'' if c['nullable'] else ' NOT NULL'}"
-           f"{'' if c.get('default') is None else ' DEFAULT ' + str(c['default'])}"
-           for c in insp.get_columns(table)}
+    out = {
+        f"column {c['name']} {c['type']}{'' if c['nullable'] else ' NOT NULL'}"
+        f"{'' if c.get('default') is None else ' DEFAULT ' + str(c['default'])}"
+        for c in insp.get_columns(table)
+    }
     pk = insp.get_pk_constraint(table)
     out.add(f"primary key ({', '.join(pk['constrained_columns'])})")
-    out |= {f"foreign key {fk.get('name') or ''}({', '.join(fk['constrained_columns'])}) "
-            f"references {fk['referred_table']}({', '.join(fk['referred_columns'])})"
-            f"{_fk_options(fk)}" for fk in insp.get_foreign_keys(table)}
-    out |= {f"index {ix['name']} {'UNIQUE ' if ix['unique'] else ''}"
-            f"({', '.join(str(c) for c in ix['column_names'])})"
-            for ix in insp.get_indexes(table)}
-    out |= {f"unique {u.get('name') or ''}({', '.join(u['column_names'])})"
-            for u in insp.get_unique_constraints(table)}
-    out |= {f"check {c.get('name') or ''}({' '.join(str(c['sqltext']).split())})"
-            for c in insp.get_check_constraints(table)}
+    out |= {
+        f"foreign key {fk.get('name') or ''}({', '.join(fk['constrained_columns'])}) "
+        f"references {fk['referred_table']}({', '.join(fk['referred_columns'])})"
+        f"{_fk_options(fk)}"
+        for fk in insp.get_foreign_keys(table)
+    }
+    out |= {
+        f"index {ix['name']} {'UNIQUE ' if ix['unique'] else ''}"
+        f"({', '.join(str(c) for c in ix['column_names'])})"
+        for ix in insp.get_indexes(table)
+    }
+    out |= {
+        f"unique {u.get('name') or ''}({', '.join(u['column_names'])})"
+        for u in insp.get_unique_constraints(table)
+    }
+    out |= {
+        f"check {c.get('name') or ''}({' '.join(str(c['sqltext']).split())})"
+        for c in insp.get_check_constraints(table)
+    }
     return out
 
 

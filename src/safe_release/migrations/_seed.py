@@ -35,17 +35,24 @@ __all__ = ["Seeder", "reflect"]
 
 _KEY_BASE = 100_000
 _SMALL_BASE = 10_000
-_IN_LIST = re.compile(r"^\s*\(?\s*\"?(\w+)\"?\s+IN\s*\((.*)\)\s*\)?\s*$",
-                      re.IGNORECASE | re.DOTALL)
+_IN_LIST = re.compile(
+    r"^\s*\(?\s*\"?(\w+)\"?\s+IN\s*\((.*)\)\s*\)?\s*$", re.IGNORECASE | re.DOTALL
+)
 _QUOTED = re.compile(r"'((?:[^']|'')*)'")
 
 
-def reflect(conn: Connection, name: str, metadata: MetaData | None = None, *,
-            resolve_fks: bool = True) -> Table:
+def reflect(
+    conn: Connection, name: str, metadata: MetaData | None = None, *, resolve_fks: bool = True
+) -> Table:
     """Reflect table ``name`` (``schema.table`` for a non-default PostgreSQL schema)."""
     schema, _, table = name.rpartition(".")
-    return Table(table, metadata if metadata is not None else MetaData(),
-                 autoload_with=conn, schema=schema or None, resolve_fks=resolve_fks)
+    return Table(
+        table,
+        metadata if metadata is not None else MetaData(),
+        autoload_with=conn,
+        schema=schema or None,
+        resolve_fks=resolve_fks,
+    )
 
 
 def _choices(conn: Connection, table: Table) -> dict[str, list[Any]]:
@@ -95,8 +102,9 @@ def _numeric(col: Column[Any]) -> Maker:
 
 
 def _timestamp(col: Column[Any]) -> Maker:
-    start = datetime(2020, 1, 1, tzinfo=timezone.utc if getattr(col.type, "timezone", False)
-                     else None)
+    start = datetime(
+        2020, 1, 1, tzinfo=timezone.utc if getattr(col.type, "timezone", False) else None
+    )
     return lambda i: start + timedelta(minutes=i, microseconds=i % 1000)
 
 
@@ -148,11 +156,19 @@ class Seeder:
         """Insert ``rows_per_table`` rows into each table (parents first); the seeded names."""
         metadata = MetaData()
         tables = {name: reflect(conn, name, metadata, resolve_fks=False) for name in names}
-        return [name for name in _parents_first(tables)
-                if self.insert(conn, name, tables[name], self.rows_per_table) is not None]
+        return [
+            name
+            for name in _parents_first(tables)
+            if self.insert(conn, name, tables[name], self.rows_per_table) is not None
+        ]
 
-    def insert(self, conn: Connection, name: str, table: Table, n: int,
-               ) -> list[dict[str, Any]] | None:
+    def insert(
+        self,
+        conn: Connection,
+        name: str,
+        table: Table,
+        n: int,
+    ) -> list[dict[str, Any]] | None:
         """Insert ``n`` generated rows in a savepoint; None (and a problem noted) on failure."""
         try:
             rows = self.rows(conn, name, table, n)
@@ -187,11 +203,16 @@ class Seeder:
             if _python_type(fk.parent) in (int, str):  # driver values bind as they are
                 prep = conn.dialect.identifier_preparer
                 schema, _, bare = target_table.rpartition(".")
-                source = (f"{prep.quote_schema(schema)}.{prep.quote(bare)}" if schema
-                          else prep.quote(bare))
-                out[fk.parent.name] = list(conn.exec_driver_sql(
-                    f"SELECT {prep.quote(target_column)} FROM {source} LIMIT 1000"  # noqa: S608
-                ).scalars())
+                source = (
+                    f"{prep.quote_schema(schema)}.{prep.quote(bare)}"
+                    if schema
+                    else prep.quote(bare)
+                )
+                out[fk.parent.name] = list(
+                    conn.exec_driver_sql(
+                        f"SELECT {prep.quote(target_column)} FROM {source} LIMIT 1000"  # noqa: S608
+                    ).scalars()
+                )
                 continue
             if target_table not in table.metadata.tables:
                 reflect(conn, target_table, table.metadata, resolve_fks=False)
@@ -206,15 +227,22 @@ def _insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
         conn.execute(table.insert(), rows)
         return
     names = list(rows[0])
-    binders = [table.c[n].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
-               for n in names]
-    data = [tuple(v if bind is None or v is None else bind(v)
-                  for v, bind in zip((r[n] for n in names), binders, strict=True))
-            for r in rows]
+    binders = [
+        table.c[n].type.dialect_impl(conn.dialect).bind_processor(conn.dialect) for n in names
+    ]
+    data = [
+        tuple(
+            v if bind is None or v is None else bind(v)
+            for v, bind in zip((r[n] for n in names), binders, strict=True)
+        )
+        for r in rows
+    ]
     quote = conn.dialect.identifier_preparer.quote
     conn.exec_driver_sql(
         f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "  # noqa: S608
-        f"VALUES ({', '.join('?' for _ in names)})", data)
+        f"VALUES ({', '.join('?' for _ in names)})",
+        data,
+    )
 
 
 def _hooked(hook: Callable[[int], Mapping[str, Any]], name: str, i: int) -> Mapping[str, Any]:
@@ -249,8 +277,9 @@ def _parents_first(tables: Mapping[str, Table]) -> list[str]:
     return order
 
 
-def _maker(col: Column[Any], choices: Mapping[str, list[Any]],
-           refs: Mapping[str, list[Any]]) -> Callable[[int], Any]:
+def _maker(
+    col: Column[Any], choices: Mapping[str, list[Any]], refs: Mapping[str, list[Any]]
+) -> Callable[[int], Any]:
     """The value of ``col`` for row index ``i``."""
     if col.name in refs:
         values = refs[col.name]

@@ -72,8 +72,14 @@ class CheckFinding:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
-        return {"kind": self.kind, "revision": self.revision, "table": self.table,
-                "column": self.column, "severity": self.severity, "message": self.message}
+        return {
+            "kind": self.kind,
+            "revision": self.revision,
+            "table": self.table,
+            "column": self.column,
+            "severity": self.severity,
+            "message": self.message,
+        }
 
 
 @dataclass(frozen=True)
@@ -90,9 +96,13 @@ class _Probe:
 
 def _reshaped(before: Schema, after: Schema) -> set[str]:
     """Tables whose definition changed beyond their indexes (an index keeps every row)."""
-    return {t for t in before.changed_tables(after)
-            if any(not line.startswith("index ")
-                   for line in set(before.tables[t]) ^ set(after.tables[t]))}
+    return {
+        t
+        for t in before.changed_tables(after)
+        if any(
+            not line.startswith("index ") for line in set(before.tables[t]) ^ set(after.tables[t])
+        )
+    }
 
 
 def _retyped(before: Schema, after: Schema, table: str) -> set[str]:
@@ -101,8 +111,11 @@ def _retyped(before: Schema, after: Schema, table: str) -> set[str]:
         return set()  # SQLite values are compared as Python values
 
     def lines(schema: Schema) -> dict[str, str]:
-        return {line.split(" ")[1]: line for line in schema.tables.get(table, ())
-                if line.startswith("column ")}
+        return {
+            line.split(" ")[1]: line
+            for line in schema.tables.get(table, ())
+            if line.startswith("column ")
+        }
 
     old, new = lines(before), lines(after)
     return {c for c in old if c in new and old[c] != new[c]}
@@ -116,8 +129,9 @@ def _plain_key(column: Any) -> bool:
         return False
 
 
-def _by_key(data: TableData, wanted: set[tuple[Any, ...]]) -> dict[tuple[Any, ...],
-                                                                   dict[str, Any]]:
+def _by_key(
+    data: TableData, wanted: set[tuple[Any, ...]]
+) -> dict[tuple[Any, ...], dict[str, Any]]:
     """The ``wanted`` rows of ``data`` as column -> value, by key."""
     if data.raw is not None:  # SQLite: one pass over the fetched rows
         at = [data.names.index(k) for k in data.key]
@@ -126,8 +140,11 @@ def _by_key(data: TableData, wanted: set[tuple[Any, ...]]) -> dict[tuple[Any, ..
         return {k: dict(zip(data.names, row, strict=True)) for k, row in keyed if k in wanted}
     keys = data.keys() or []
     columns = {c: data.values(c) or [] for c in data.columns}
-    return {key: {c: v[i] for c, v in columns.items() if i < len(v)}
-            for i, key in enumerate(keys) if key in wanted}
+    return {
+        key: {c: v[i] for c, v in columns.items() if i < len(v)}
+        for i, key in enumerate(keys)
+        if key in wanted
+    }
 
 
 @dataclass
@@ -164,8 +181,10 @@ class Walker:
         if heads:
             from safe_release.exceptions import MigrationEnvironmentError  # noqa: PLC0415
 
-            msg = (f"the scratch database is already at {', '.join(heads)}: the check needs "
-                   "an empty database")
+            msg = (
+                f"the scratch database is already at {', '.join(heads)}: the check needs "
+                "an empty database"
+            )
             raise MigrationEnvironmentError(msg)
         return self._walk(conn)
 
@@ -189,8 +208,12 @@ class Walker:
             impl.memo = {}
         return RevisionStep(self.script.revision_map, script, up)
 
-    def _revision(self, conn: Connection, script: Script, before: _State,
-                  ) -> Generator[RevisionStep, None, _State]:
+    def _revision(
+        self,
+        conn: Connection,
+        script: Script,
+        before: _State,
+    ) -> Generator[RevisionStep, None, _State]:
         rev = script.revision
         after = self._state(conn)
         new = after.schema.tables.keys() - before.schema.tables.keys()
@@ -206,8 +229,9 @@ class Walker:
         yield self._step(rev, "upgrade again", script, up=True)
         self.step = (rev, "the check after upgrading it again")
         again = self._state(conn)
-        self._note_schema(rev, after.schema, again.schema, "after upgrading again",
-                          kind="nondeterministic")
+        self._note_schema(
+            rev, after.schema, again.schema, "after upgrading again", kind="nondeterministic"
+        )
         self._note_data(rev, after.data, again.data, "after up, down and up again")
         return self._seeded(conn, rev, again, new)
 
@@ -215,7 +239,8 @@ class Walker:
         schema = capture_schema(conn, self.version_table)
         if self.last is not None:
             for name in schema.changed_tables(self.last) | (
-                    self.last.tables.keys() ^ schema.tables.keys()):
+                self.last.tables.keys() ^ schema.tables.keys()
+            ):
                 self.shapes.pop(name, None)
         self.last = schema
         return schema
@@ -225,8 +250,12 @@ class Walker:
         tables = [t for t in schema.tables if not t.startswith("type ")]
         return _State(schema, self._read(conn, tables, schema))
 
-    def _read(self, conn: Connection, names: Iterable[str], schema: Schema,
-              ) -> dict[str, TableData]:
+    def _read(
+        self,
+        conn: Connection,
+        names: Iterable[str],
+        schema: Schema,
+    ) -> dict[str, TableData]:
         """Each table's data, read again only if it may have changed since last read."""
         tracker = self.tracker
         assert tracker is not None  # noqa: S101 - set when the walk starts
@@ -248,10 +277,16 @@ class Walker:
         before = len(self.seeder.problems)
         self.seeder.seed(conn, tables)
         for table, detail in self.seeder.problems[before:]:
-            self.findings.append(CheckFinding(
-                "seed", rev, f"could not seed {table} ({detail}); its data round-trip was not "
-                f"exercised: give rows={{'{table}': fn}} with valid values", table,
-                severity="warning"))
+            self.findings.append(
+                CheckFinding(
+                    "seed",
+                    rev,
+                    f"could not seed {table} ({detail}); its data round-trip was not "
+                    f"exercised: give rows={{'{table}': fn}} with valid values",
+                    table,
+                    severity="warning",
+                )
+            )
         data = dict(state.data)
         data.update(self._read(conn, tables, state.schema))
         return _State(state.schema, data)
@@ -262,16 +297,25 @@ class Walker:
         for name in sorted(t for t in tables if not t.startswith("type ")):
             shape = self._shape(conn, name)
             table = self._table(conn, name)
-            keyed = conn.dialect.name == "sqlite" and bool(shape.key) and all(
-                _plain_key(table.c[k]) for k in shape.key)
+            keyed = (
+                conn.dialect.name == "sqlite"
+                and bool(shape.key)
+                and all(_plain_key(table.c[k]) for k in shape.key)
+            )
             had = None if keyed else read_table(conn, name, shape)
             rows = self.seeder.insert(conn, name, table, _PROBES) if table.primary_key else None
             if rows is None:
                 detail = self.seeder.problems.pop()[1] if table.primary_key else "no primary key"
-                self.findings.append(CheckFinding(
-                    "seed", rev, f"could not write rows under the new schema of {name} "
-                    f"({detail}); whether the downgrade keeps them was not exercised", name,
-                    severity="warning"))
+                self.findings.append(
+                    CheckFinding(
+                        "seed",
+                        rev,
+                        f"could not write rows under the new schema of {name} "
+                        f"({detail}); whether the downgrade keeps them was not exercised",
+                        name,
+                        severity="warning",
+                    )
+                )
                 continue
             if had is None:  # SQLite, int/str keys: the rows are found by the keys inserted
                 mine = [tuple(r[k] for k in shape.key) for r in rows]
@@ -280,8 +324,9 @@ class Walker:
             else:
                 now = read_table(conn, name, shape)
                 found = _by_key(now, set(now.keys() or ()) - set(had.keys() or ()))
-            out.append(_Probe(name, found, rows,
-                              tuple(c.name for c in table.primary_key), table, keyed))
+            out.append(
+                _Probe(name, found, rows, tuple(c.name for c in table.primary_key), table, keyed)
+            )
         return out
 
     def _table(self, conn: Connection, name: str) -> Table:
@@ -297,56 +342,88 @@ class Walker:
             self.shapes[name] = table_shape(conn, name)
         return self.shapes[name]
 
-    def _settle_probe(self, conn: Connection, rev: str, probe: _Probe, down: Schema,
-                      written: Schema) -> None:
+    def _settle_probe(
+        self, conn: Connection, rev: str, probe: _Probe, down: Schema, written: Schema
+    ) -> None:
         """Report probe rows the downgrade lost or changed, then delete them."""
         if probe.table not in down.tables:
             return
         shape = self._shape(conn, probe.table)
         if any(k not in shape.columns for k in probe.key):
             return
-        data = (read_keyed(conn, probe.table, shape, list(probe.rendered)) if probe.keyed
-                else read_table(conn, probe.table, shape))
+        data = (
+            read_keyed(conn, probe.table, shape, list(probe.rendered))
+            if probe.keyed
+            else read_table(conn, probe.table, shape)
+        )
         now = _by_key(data, set(probe.rendered))
         self._report_probe(rev, probe, now, _retyped(written, down, probe.table))
         table = probe.reflected
         for row in probe.inserted:
             conn.execute(table.delete().where(*[table.c[k] == row[k] for k in probe.key]))
 
-    def _report_probe(self, rev: str, probe: _Probe, now: dict[tuple[Any, ...], dict[str, Any]],
-                      retyped: set[str]) -> None:
+    def _report_probe(
+        self,
+        rev: str,
+        probe: _Probe,
+        now: dict[tuple[Any, ...], dict[str, Any]],
+        retyped: set[str],
+    ) -> None:
         lost = [k for k in probe.rendered if k not in now]
         if lost:
-            self.findings.append(CheckFinding(
-                "lost", rev, f"{len(lost)} of {len(probe.rendered)} rows written to "
-                f"{probe.table} under {rev}'s schema are gone after its downgrade (e.g. key "
-                f"{show_key(lost[0])})", probe.table))
+            self.findings.append(
+                CheckFinding(
+                    "lost",
+                    rev,
+                    f"{len(lost)} of {len(probe.rendered)} rows written to "
+                    f"{probe.table} under {rev}'s schema are gone after its downgrade (e.g. key "
+                    f"{show_key(lost[0])})",
+                    probe.table,
+                )
+            )
         if not now:
             return
         kept = {c for row in now.values() for c in row}
         for column in sorted({c for row in probe.rendered.values() for c in row} - kept):
-            self.findings.append(CheckFinding(
-                "lost", rev, f"values written to {probe.table}.{column} under {rev}'s schema "
-                "are dropped by its downgrade (the column is not in the schema before it)",
-                probe.table, column, severity="info"))
-        changed = {c: (k, probe.rendered[k][c], v) for k, row in now.items()
-                   for c, v in row.items() if c not in retyped
-                   and c in probe.rendered[k] and probe.rendered[k][c] != v}
+            self.findings.append(
+                CheckFinding(
+                    "lost",
+                    rev,
+                    f"values written to {probe.table}.{column} under {rev}'s schema "
+                    "are dropped by its downgrade (the column is not in the schema before it)",
+                    probe.table,
+                    column,
+                    severity="info",
+                )
+            )
+        changed = {
+            c: (k, probe.rendered[k][c], v)
+            for k, row in now.items()
+            for c, v in row.items()
+            if c not in retyped and c in probe.rendered[k] and probe.rendered[k][c] != v
+        }
         for column in sorted(changed):
             key, was, became = changed[column]
-            self.findings.append(CheckFinding(
-                "lost", rev, f"values written to {probe.table}.{column} under {rev}'s schema "
-                f"changed after its downgrade (e.g. key {show_key(key)}: {show_value(was)} -> "
-                f"{show_value(became)})", probe.table, column))
+            self.findings.append(
+                CheckFinding(
+                    "lost",
+                    rev,
+                    f"values written to {probe.table}.{column} under {rev}'s schema "
+                    f"changed after its downgrade (e.g. key {show_key(key)}: {show_value(was)} -> "
+                    f"{show_value(became)})",
+                    probe.table,
+                    column,
+                )
+            )
 
-    def _note_schema(self, rev: str, want: Schema, got: Schema, when: str, *,
-                     kind: str = "schema") -> None:
+    def _note_schema(
+        self, rev: str, want: Schema, got: Schema, when: str, *, kind: str = "schema"
+    ) -> None:
         normalize = self._check_spelling if want.dialect == "postgresql" else None
         for line in schema_differences(want, got, normalize=normalize):
             table = line.split(":", 1)[0].removeprefix("table ").split(" ")[0]
             named = None if line.startswith("type ") else table
-            self.findings.append(CheckFinding(
-                kind, rev, f"schema differs {when}: {line}", named))
+            self.findings.append(CheckFinding(kind, rev, f"schema differs {when}: {line}", named))
 
     def _check_spelling(self, table: str, definition: str) -> str | None:
         """PostgreSQL's spelling of ``definition`` once re-created; None if it cannot be.
@@ -360,22 +437,31 @@ class Walker:
         try:
             with conn.begin_nested():
                 conn.exec_driver_sql(f"CREATE TEMP TABLE sr_check_spelling (LIKE {source})")
-                conn.exec_driver_sql("ALTER TABLE sr_check_spelling ADD CONSTRAINT "
-                                     f"sr_spelled {definition}")
+                conn.exec_driver_sql(
+                    f"ALTER TABLE sr_check_spelling ADD CONSTRAINT sr_spelled {definition}"
+                )
                 spelled = conn.exec_driver_sql(
                     "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = "
-                    "'sr_spelled' AND conrelid = 'sr_check_spelling'::regclass").scalar()
+                    "'sr_spelled' AND conrelid = 'sr_check_spelling'::regclass"
+                ).scalar()
                 conn.exec_driver_sql("DROP TABLE sr_check_spelling")
         except SQLAlchemyError:
             return None
         return str(spelled) if spelled is not None else None
 
-    def _note_data(self, rev: str, want: dict[str, TableData], got: dict[str, TableData],
-                   when: str) -> None:
-        seen = {(f.table, f.column) for f in self.findings
-                if f.revision == rev and f.kind in {"data", "lost"} and f.severity == "error"}
+    def _note_data(
+        self, rev: str, want: dict[str, TableData], got: dict[str, TableData], when: str
+    ) -> None:
+        seen = {
+            (f.table, f.column)
+            for f in self.findings
+            if f.revision == rev and f.kind in {"data", "lost"} and f.severity == "error"
+        }
         for diff in compare_data(want, got, sorted(want.keys() & got.keys())):
             if (diff.table, diff.column) in seen:
                 continue  # already reported after the downgrade
-            self.findings.append(CheckFinding(
-                "data", rev, f"data lost {when}: {diff.describe()}", diff.table, diff.column))
+            self.findings.append(
+                CheckFinding(
+                    "data", rev, f"data lost {when}: {diff.describe()}", diff.table, diff.column
+                )
+            )

@@ -82,8 +82,13 @@ class Problem:
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready form."""
-        return {"access": self.access, "code": self.code, "table": self.table,
-                "column": self.column, "message": self.message}
+        return {
+            "access": self.access,
+            "code": self.code,
+            "table": self.table,
+            "column": self.column,
+            "message": self.message,
+        }
 
     def format_text(self) -> str:
         """``write orders.sku: ...``."""
@@ -108,17 +113,22 @@ class CompatResult:
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready form."""
-        return {"app": self.app, "version": self.version, "ok": self.ok,
-                "recorded_at": self.recorded_at.isoformat(),
-                "read": [p.as_dict() for p in self.read],
-                "write": [p.as_dict() for p in self.write]}
+        return {
+            "app": self.app,
+            "version": self.version,
+            "ok": self.ok,
+            "recorded_at": self.recorded_at.isoformat(),
+            "read": [p.as_dict() for p in self.read],
+            "write": [p.as_dict() for p in self.write],
+        }
 
     def format_text(self) -> str:
         """One line for the verdict, one per problem."""
         problems = (*self.read, *self.write)
         verdict = "ok" if self.ok else f"{len(problems)} problem(s)"
-        return "\n".join([f"{self.app} {self.version}: {verdict}",
-                          *(f"  {p.format_text()}" for p in problems)])
+        return "\n".join(
+            [f"{self.app} {self.version}: {verdict}", *(f"  {p.format_text()}" for p in problems)]
+        )
 
 
 @dataclass(frozen=True)
@@ -145,8 +155,13 @@ class RollbackFloor:
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready form."""
-        return {"app": self.app, "floor": self.floor, "safe": list(self.safe),
-                "retired": list(self.retired), "results": [r.as_dict() for r in self.results]}
+        return {
+            "app": self.app,
+            "floor": self.floor,
+            "safe": list(self.safe),
+            "retired": list(self.retired),
+            "results": [r.as_dict() for r in self.results],
+        }
 
     def format_text(self) -> str:
         """A summary line, then each version's result, newest first."""
@@ -155,8 +170,7 @@ class RollbackFloor:
         elif self.floor is None:
             head = f"rollback floor of {self.app!r}: none (the newest version is incompatible)"
         else:
-            head = (f"rollback floor of {self.app!r}: {self.floor} "
-                    f"(safe: {', '.join(self.safe)})")
+            head = f"rollback floor of {self.app!r}: {self.floor} (safe: {', '.join(self.safe)})"
         lines = [head, *(r.format_text() for r in self.results)]
         if self.retired:
             lines.append(f"retired (skipped): {', '.join(self.retired)}")
@@ -183,8 +197,10 @@ def record(store: Store, app: str, version: str, metadata: sa.MetaData) -> None:
     check_name(app, "app")
     check_name(version, "version")
     if not isinstance(metadata, sa.MetaData):
-        msg = (f"record() takes the application's SQLAlchemy MetaData (e.g. Base.metadata), "
-               f"not {type(metadata).__name__}")
+        msg = (
+            f"record() takes the application's SQLAlchemy MetaData (e.g. Base.metadata), "
+            f"not {type(metadata).__name__}"
+        )
         raise InvalidArgumentError(msg)
     _records.insert_schema(store, app, version, describe_metadata(metadata))
 
@@ -212,27 +228,41 @@ def versions(store: Store, app: str) -> list[AppVersion]:
 # -- checking -------------------------------------------------------------------------
 
 
-def check(store: Store, app: str, version: str, engine_or_connection: sa.Engine |
-          sa.Connection, *, schema: str | None = None) -> CompatResult:
+def check(
+    store: Store,
+    app: str,
+    version: str,
+    engine_or_connection: sa.Engine | sa.Connection,
+    *,
+    schema: str | None = None,
+) -> CompatResult:
     """Compare one recorded version with the database's schema now.
 
     ``schema``: where tables recorded without a schema live (``None``: the
     connection's default schema).
     """
     _check_store(store)
-    recorded, desc = _records.load_schema(store, check_name(app, "app"),
-                                          check_name(version, "version"))
+    recorded, desc = _records.load_schema(
+        store, check_name(app, "app"), check_name(version, "version")
+    )
     return _Live(engine_or_connection, schema).result(recorded, desc)
 
 
-def rollback_floor(store: Store, app: str, engine_or_connection: sa.Engine | sa.Connection,
-                   *, schema: str | None = None) -> RollbackFloor:
+def rollback_floor(
+    store: Store,
+    app: str,
+    engine_or_connection: sa.Engine | sa.Connection,
+    *,
+    schema: str | None = None,
+) -> RollbackFloor:
     """The oldest non-retired version that it and every newer one are compatible."""
     _check_store(store)
     recorded = _records.load_versions(store, check_name(app, "app"))
     if not recorded:
-        msg = (f"no schema is recorded for {app!r}; record each release with "
-               "compat.record(store, app, version, Base.metadata)")
+        msg = (
+            f"no schema is recorded for {app!r}; record each release with "
+            "compat.record(store, app, version, Base.metadata)"
+        )
         raise InvalidArgumentError(msg)
     live = _Live(engine_or_connection, schema)
     newest_first = list(reversed(recorded))
@@ -242,8 +272,12 @@ def rollback_floor(store: Store, app: str, engine_or_connection: sa.Engine | sa.
         if not result.ok:
             break
         floor = result.version
-    return RollbackFloor(app=app, floor=floor, results=results,
-                         retired=tuple(v.version for v, _ in newest_first if v.retired))
+    return RollbackFloor(
+        app=app,
+        floor=floor,
+        results=results,
+        retired=tuple(v.version for v, _ in newest_first if v.retired),
+    )
 
 
 class _Live:
@@ -251,8 +285,10 @@ class _Live:
 
     def __init__(self, bind: object, schema: str | None) -> None:
         if not isinstance(bind, (sa.Engine, sa.Connection)):
-            msg = ("pass the ERP database's SQLAlchemy Engine or Connection, "
-                   f"not {type(bind).__name__}")
+            msg = (
+                "pass the ERP database's SQLAlchemy Engine or Connection, "
+                f"not {type(bind).__name__}"
+            )
             raise InvalidArgumentError(msg)
         self._bind, self._schema = bind, schema
         self._engine = bind if isinstance(bind, sa.Engine) else bind.engine
@@ -267,9 +303,12 @@ class _Live:
         except DBAPIError as exc:
             raise store_error("reading the database schema", self._engine, exc) from exc
         return CompatResult(
-            app=recorded.app, version=recorded.version, recorded_at=recorded.recorded_at,
+            app=recorded.app,
+            version=recorded.version,
+            recorded_at=recorded.recorded_at,
             read=tuple(p for p in problems if p.access == "read"),
-            write=tuple(p for p in problems if p.access == "write"))
+            write=tuple(p for p in problems if p.access == "write"),
+        )
 
     def _reflect(self, name: str, schema: str | None) -> TableDesc | None:
         if self._inspector is None:
@@ -277,8 +316,11 @@ class _Live:
         if schema not in self._names:
             self._names[schema] = set(self._inspector.get_table_names(schema=schema))
         if (schema, name) not in self._tables:
-            self._tables[schema, name] = reflect_table(self._inspector, name, schema) \
-                if name in self._names[schema] else None
+            self._tables[schema, name] = (
+                reflect_table(self._inspector, name, schema)
+                if name in self._names[schema]
+                else None
+            )
         return self._tables[schema, name]
 
     def _table(self, old: TableDesc) -> list[Problem]:
@@ -286,8 +328,15 @@ class _Live:
         new = self._reflect(old.name, schema)
         label = f"{schema}.{old.name}" if schema else old.name
         if new is None:
-            return [Problem("read", "table-missing", label, None,
-                            "the table no longer exists; the old code reads it")]
+            return [
+                Problem(
+                    "read",
+                    "table-missing",
+                    label,
+                    None,
+                    "the table no longer exists; the old code reads it",
+                )
+            ]
         dialect = self._engine.dialect.name
         return _table_problems(old, new, label, dialect)
 
@@ -297,17 +346,17 @@ class _Live:
 _WHY = {
     "column-missing": "the column no longer exists; the old code {}",
     "new-required-column": "a new NOT NULL column without a server default; the old code's "
-                           "INSERTs do not know it and omit it",
+    "INSERTs do not know it and omit it",
     "now-generated": "the column is now generated by the database; the old code writes it",
     "now-not-null": "the column is now NOT NULL without a server default; the old code may "
-                    "write NULL or omit it",
+    "write NULL or omit it",
     "default-removed": "the database no longer fills the column in; the old code omits it "
-                       "and relies on the database",
+    "and relies on the database",
     "type-changed": "the type changed ({}); the old code reads and writes it as {}",
     "type-narrowed": "the type was narrowed ({}): {}",
     "enum-value-removed": "enum value(s) {} no longer allowed; the old code may write them",
     "enum-value-added": "new enum value(s) {}; the old code cannot read rows holding them "
-                        "(SQLAlchemy raises LookupError)",
+    "(SQLAlchemy raises LookupError)",
 }
 _Found = list[tuple[str, str, str]]
 
@@ -324,8 +373,11 @@ def _table_problems(old: TableDesc, new: TableDesc, label: str, dialect: str) ->
         now = live.get(column.name)
         found = _missing(column) if now is None else _column(column, now, dialect)
         out += [Problem(a, code, label, column.name, m) for a, code, m in found]
-    out += [Problem("write", "new-required-column", label, c.name, _WHY["new-required-column"])
-            for c in new.columns if c.name not in known and _requires_value(c)]
+    out += [
+        Problem("write", "new-required-column", label, c.name, _WHY["new-required-column"])
+        for c in new.columns
+        if c.name not in known and _requires_value(c)
+    ]
     return out
 
 
@@ -349,8 +401,11 @@ def _column(old: ColumnDesc, new: ColumnDesc, dialect: str) -> _Found:
         found.append(_found("write", "now-generated"))
     elif _requires_value(new) and old.nullable and not old.primary_key:
         found.append(_found("write", "now-not-null"))
-    elif _requires_value(new) and (old.server_default or _generated_on(old, dialect)) \
-            and not old.default:
+    elif (
+        _requires_value(new)
+        and (old.server_default or _generated_on(old, dialect))
+        and not old.default
+    ):
         found.append(_found("write", "default-removed"))
     return found
 

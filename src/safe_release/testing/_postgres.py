@@ -62,8 +62,9 @@ class TemporaryPostgres:
     removed again by `stop`.
     """
 
-    def __init__(self, datadir: str | Path | None = None, *, database: str = "safe_release_test"
-                 ) -> None:
+    def __init__(
+        self, datadir: str | Path | None = None, *, database: str = "safe_release_test"
+    ) -> None:
         bindir = find_postgres_bindir()
         if bindir is None:
             msg = (
@@ -73,8 +74,9 @@ class TemporaryPostgres:
             raise PostgresUnavailableError(msg)
         self._bin = bindir
         self._owns_dir = datadir is None
-        self._datadir = Path(datadir) if datadir else Path(
-            tempfile.mkdtemp(prefix="sr-pg-")) / "data"
+        self._datadir = (
+            Path(datadir) if datadir else Path(tempfile.mkdtemp(prefix="sr-pg-")) / "data"
+        )
         self._database = database
         self.url: str | None = None
 
@@ -108,14 +110,44 @@ class TemporaryPostgres:
         self._prepare_dir()
         data, port = str(self._datadir), _free_port()
         if not (self._datadir / "PG_VERSION").exists():
-            self._run(str(self._bin / "initdb"), "-D", data, "-U", "postgres",
-                      "--auth=trust", "--no-sync", "-E", "UTF8")
-        opts = (f"-c listen_addresses=127.0.0.1 -p {port} -k {data} -c fsync=off "
-                "-c max_connections=200")
-        self._run(str(self._bin / "pg_ctl"), "-D", data, "-l", f"{data}/server.log", "-w",
-                  "-t", "60", "-o", opts, "start")
-        self._run(str(self._bin / "createdb"), "-h", "127.0.0.1", "-p", str(port),
-                  "-U", "postgres", self._database)
+            self._run(
+                str(self._bin / "initdb"),
+                "-D",
+                data,
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--no-sync",
+                "-E",
+                "UTF8",
+            )
+        opts = (
+            f"-c listen_addresses=127.0.0.1 -p {port} -k {data} -c fsync=off "
+            "-c max_connections=200"
+        )
+        self._run(
+            str(self._bin / "pg_ctl"),
+            "-D",
+            data,
+            "-l",
+            f"{data}/server.log",
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            opts,
+            "start",
+        )
+        self._run(
+            str(self._bin / "createdb"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-U",
+            "postgres",
+            self._database,
+        )
         self.url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/{self._database}"
         return self.url
 
@@ -123,15 +155,27 @@ class TemporaryPostgres:
         """Stop the server and remove the data it created."""
         if (self._datadir / "postmaster.pid").exists():
             with contextlib.suppress(PostgresUnavailableError):
-                self._run(str(self._bin / "pg_ctl"), "-D", str(self._datadir),
-                          "-m", "immediate", "-w", "stop")
+                self._run(
+                    str(self._bin / "pg_ctl"),
+                    "-D",
+                    str(self._datadir),
+                    "-m",
+                    "immediate",
+                    "-w",
+                    "stop",
+                )
         self.url = None
-        shutil.rmtree(self._datadir.parent if self._owns_dir else self._datadir,
-                      ignore_errors=True)
+        shutil.rmtree(
+            self._datadir.parent if self._owns_dir else self._datadir, ignore_errors=True
+        )
 
     def __enter__(self) -> str:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()

@@ -51,9 +51,13 @@ def amazon_adapter(fake_amazon: FakeAmazon, fake_clock: FakeClock) -> Iterator[A
 
     creds = fake_amazon.credentials
     adapter = AmazonAdapter(
-        seller_id=creds.seller_id, client_id=creds.client_id,
-        client_secret=creds.client_secret, refresh_token=creds.refresh_token,
-        marketplace_id=creds.marketplace_id, transport=fake_amazon.transport, clock=fake_clock,
+        seller_id=creds.seller_id,
+        client_id=creds.client_id,
+        client_secret=creds.client_secret,
+        refresh_token=creds.refresh_token,
+        marketplace_id=creds.marketplace_id,
+        transport=fake_amazon.transport,
+        clock=fake_clock,
     )
     yield adapter
     adapter.close()

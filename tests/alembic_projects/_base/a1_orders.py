@@ -1,4 +1,5 @@
 """Orders with a free-text note."""
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -7,9 +8,12 @@ down_revision = None
 
 
 def upgrade() -> None:
-    op.create_table("orders", sa.Column("id", sa.Integer, primary_key=True),
-                    sa.Column("sku", sa.String(40), nullable=False),
-                    sa.Column("note", sa.Text))
+    op.create_table(
+        "orders",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("sku", sa.String(40), nullable=False),
+        sa.Column("note", sa.Text),
+    )
 
 
 def downgrade() -> None:

@@ -1,4 +1,5 @@
 """A misconfigured env.py: it ignores the connection it is handed and migrates its own URL."""
+
 import os
 
 from alembic import context

@@ -1,4 +1,5 @@
 """The shared sample env.py (../_env.py), run in place."""
+
 import runpy
 from pathlib import Path
 

@@ -14,8 +14,12 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("sku", sa.String(40), nullable=False),
         sa.Column("qty", sa.Integer, nullable=False, server_default="1"),
-        sa.Column("status", sa.Enum("new", "paid", "cancelled", "legacy", name="order_status"),
-                  nullable=False, server_default="new"),
+        sa.Column(
+            "status",
+            sa.Enum("new", "paid", "cancelled", "legacy", name="order_status"),
+            nullable=False,
+            server_default="new",
+        ),
         sa.Column("placed_at", sa.DateTime(timezone=True)),
         sa.Column("note", sa.Text),
     )

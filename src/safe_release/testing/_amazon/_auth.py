@@ -66,11 +66,13 @@ class LwaServer:
 
     def exchange(self, body: bytes, *, now: float, generation: int) -> tuple[int, bytes, str]:
         """Answer ``POST /auth/o2/token``: status, body and the client id (or "")."""
-        form = {key: values[-1] for key, values in parse_qs(body.decode("utf-8", "replace"))
-                .items()}
+        form = {
+            key: values[-1] for key, values in parse_qs(body.decode("utf-8", "replace")).items()
+        }
         client_id = form.get("client_id", "")
-        missing = [name for name in ("grant_type", "client_id", "client_secret")
-                   if not form.get(name)]
+        missing = [
+            name for name in ("grant_type", "client_id", "client_secret") if not form.get(name)
+        ]
         if missing:
             description = f"The request is missing a required parameter : {missing[0]}"
             return 400, b.lwa_body("invalid_request", description), client_id

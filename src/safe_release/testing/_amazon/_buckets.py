@@ -14,10 +14,7 @@ __all__ = ["ServerBuckets", "check_operation"]
 def check_operation(operation: str) -> str:
     """``operation`` if the fake knows it, else `UnknownOperationError`."""
     if operation not in AMAZON_OPERATIONS:
-        msg = (
-            f"FakeAmazon has no operation {operation!r}; use one of "
-            f"{sorted(AMAZON_OPERATIONS)}"
-        )
+        msg = f"FakeAmazon has no operation {operation!r}; use one of {sorted(AMAZON_OPERATIONS)}"
         raise UnknownOperationError(msg, marketplace="amazon", operation=operation)
     return operation
 
@@ -86,4 +83,3 @@ class ServerBuckets:
         elapsed = max(0.0, now - bucket.updated)
         bucket.tokens = min(float(limit.burst), bucket.tokens + elapsed * limit.rate)
         bucket.updated = max(bucket.updated, now)
-

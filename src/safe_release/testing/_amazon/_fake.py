@@ -55,7 +55,11 @@ class FakeAmazon:
     """
 
     def __init__(
-        self, *, clock: Clock | None = None, seed: int = 0, seller_id: str = DEFAULT_SELLER,
+        self,
+        *,
+        clock: Clock | None = None,
+        seed: int = 0,
+        seller_id: str = DEFAULT_SELLER,
         marketplace_id: str = DEFAULT_MARKETPLACE,
     ) -> None:
         self.clock: Clock = clock if clock is not None else FakeClock()
@@ -67,8 +71,9 @@ class FakeAmazon:
         self._gateway = Gateway(self._state, self._buckets, self._lwa, self.faults)
         self._calls: list[Call] = []
         client_id, _ = self._lwa.new_app()
-        self.credentials = self.authorize(seller_id, client_id=client_id,
-                                          marketplace_id=marketplace_id)
+        self.credentials = self.authorize(
+            seller_id, client_id=client_id, marketplace_id=marketplace_id
+        )
         self._transport = httpx.MockTransport(self.handler)
 
     # -- the wire ------------------------------------------------------------------
@@ -122,8 +127,10 @@ class FakeAmazon:
                 raise InvalidArgumentError(msg)
             home = self._state.sellers.setdefault(seller_id, marketplace_id or DEFAULT_MARKETPLACE)
             return FakeAmazonCredentials(
-                client_id=app, client_secret=self._lwa.apps[app],
-                refresh_token=self._lwa.authorize(seller_id, app), seller_id=seller_id,
+                client_id=app,
+                client_secret=self._lwa.apps[app],
+                refresh_token=self._lwa.authorize(seller_id, app),
+                seller_id=seller_id,
                 marketplace_id=home,
             )
 
@@ -145,8 +152,9 @@ class FakeAmazon:
         with self._lock:
             old = credentials or self.credentials
             secret = self._lwa.rotate_secret(old.client_id)
-            new = FakeAmazonCredentials(old.client_id, secret, old.refresh_token,
-                                        old.seller_id, old.marketplace_id)
+            new = FakeAmazonCredentials(
+                old.client_id, secret, old.refresh_token, old.seller_id, old.marketplace_id
+            )
             if old is self.credentials:
                 self.credentials = new
             return new
@@ -162,34 +170,62 @@ class FakeAmazon:
         return seller_id or self.credentials.seller_id
 
     def add_listing(
-        self, sku: str, *, price: Decimal | int | str, quantity: int = 0, currency: str = "USD",
-        marketplace_id: str | None = None, seller_id: str | None = None, title: str | None = None,
+        self,
+        sku: str,
+        *,
+        price: Decimal | int | str,
+        quantity: int = 0,
+        currency: str = "USD",
+        marketplace_id: str | None = None,
+        seller_id: str | None = None,
+        title: str | None = None,
     ) -> AmazonListing:
         """Create (or replace) a listing with a price and a merchant-fulfilled quantity."""
         with self._lock:
             seller = self._seller(seller_id)
             return self._state.add_listing(
-                seller, sku, price=price, quantity=quantity, currency=currency,
+                seller,
+                sku,
+                price=price,
+                quantity=quantity,
+                currency=currency,
                 marketplace_id=marketplace_id or self._state.home_marketplace(seller),
-                now=self.clock.time(), title=title,
+                now=self.clock.time(),
+                title=title,
             )
 
     def set_inventory(
-        self, sku: str, *, fulfillable: int, inbound_working: int = 0, reserved: int = 0,
-        unfulfillable: int = 0, seller_id: str | None = None,
+        self,
+        sku: str,
+        *,
+        fulfillable: int,
+        inbound_working: int = 0,
+        reserved: int = 0,
+        unfulfillable: int = 0,
+        seller_id: str | None = None,
     ) -> AmazonInventory:
         """Set the FBA stock getInventorySummaries reports for ``sku``."""
         with self._lock:
             return self._state.set_inventory(
-                self._seller(seller_id), sku, fulfillable=fulfillable,
-                inbound_working=inbound_working, reserved=reserved, unfulfillable=unfulfillable,
+                self._seller(seller_id),
+                sku,
+                fulfillable=fulfillable,
+                inbound_working=inbound_working,
+                reserved=reserved,
+                unfulfillable=unfulfillable,
                 now=self.clock.time(),
             )
 
     def add_order(
-        self, order_id: str | None = None, *, items: Sequence[ItemSpec] = _DEFAULT_ITEMS,
-        status: str = "Unshipped", purchase_date: float | datetime | None = None,
-        marketplace_id: str | None = None, currency: str = "USD", seller_id: str | None = None,
+        self,
+        order_id: str | None = None,
+        *,
+        items: Sequence[ItemSpec] = _DEFAULT_ITEMS,
+        status: str = "Unshipped",
+        purchase_date: float | datetime | None = None,
+        marketplace_id: str | None = None,
+        currency: str = "USD",
+        seller_id: str | None = None,
     ) -> AmazonOrder:
         """Create an order; ``items`` are ``(sku, quantity[, unit_price])``.
 
@@ -199,7 +235,10 @@ class FakeAmazon:
         with self._lock:
             seller = self._seller(seller_id)
             return self._state.add_order(
-                seller, order_id=order_id, items=items, status=status,
+                seller,
+                order_id=order_id,
+                items=items,
+                status=status,
                 purchase_date=self.clock.time() if purchase_date is None else purchase_date,
                 marketplace_id=marketplace_id or self._state.home_marketplace(seller),
                 currency=currency,
@@ -213,8 +252,10 @@ class FakeAmazon:
     @inbound_processing.setter
     def inbound_processing(self, value: float | timedelta) -> None:
         seconds = value.total_seconds() if isinstance(value, timedelta) else value
-        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not (
-            math.isfinite(seconds) and seconds >= 0
+        if (
+            isinstance(seconds, bool)
+            or not isinstance(seconds, (int, float))
+            or not (math.isfinite(seconds) and seconds >= 0)
         ):
             msg = f"inbound_processing must be seconds >= 0, not {value!r}"
             raise InvalidArgumentError(msg)
@@ -240,17 +281,20 @@ class FakeAmazon:
         """Empty ``operation``'s bucket: one app's, or (default) every bucket in use too."""
         with self._lock:
             who = credentials or self.credentials
-            self._buckets.drain(operation, [(who.seller_id, who.client_id)], self.clock.time(),
-                                everyone=credentials is None)
+            self._buckets.drain(
+                operation,
+                [(who.seller_id, who.client_id)],
+                self.clock.time(),
+                everyone=credentials is None,
+            )
 
-    def tokens(
-        self, operation: str, *, credentials: FakeAmazonCredentials | None = None
-    ) -> float:
+    def tokens(self, operation: str, *, credentials: FakeAmazonCredentials | None = None) -> float:
         """Tokens left in one (operation, seller, app) bucket right now."""
         with self._lock:
             who = credentials or self.credentials
-            return self._buckets.tokens(check_operation(operation), who.seller_id,
-                                        who.client_id, self.clock.time())
+            return self._buckets.tokens(
+                check_operation(operation), who.seller_id, who.client_id, self.clock.time()
+            )
 
     # -- inspection ----------------------------------------------------------------
 
@@ -352,4 +396,3 @@ class FakeAmazon:
                 f"listings={len(state.listings)} inbound_plans={len(state.plans)} "
                 f"shipments={len(state.shipments)} calls={len(self._calls)}>"
             )
-

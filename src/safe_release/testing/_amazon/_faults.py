@@ -16,8 +16,10 @@ __all__ = ["FakeAmazonFaults"]
 
 def _seconds(value: float | timedelta, *, what: str) -> float:
     seconds = value.total_seconds() if isinstance(value, timedelta) else value
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not (
-        math.isfinite(seconds) and seconds >= 0
+    if (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, (int, float))
+        or not (math.isfinite(seconds) and seconds >= 0)
     ):
         msg = f"{what} must be a non-negative number of seconds or a timedelta, not {value!r}"
         raise InvalidArgumentError(msg)
@@ -147,8 +149,10 @@ class FakeAmazonFaults:
         active = [
             f"{name}={value}"
             for name, value in (
-                ("error_rate", self._error_rate), ("latency", self._latency),
-                ("storm", self._storm), ("outages", len(self.outages)),
+                ("error_rate", self._error_rate),
+                ("latency", self._latency),
+                ("storm", self._storm),
+                ("outages", len(self.outages)),
                 ("token_endpoint_throttled", self.token_endpoint_throttled),
             )
             if value

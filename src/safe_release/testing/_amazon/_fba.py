@@ -39,9 +39,13 @@ _MAX_NAME = 40
 
 def _summary(record: AmazonInventory, *, details: bool) -> dict[str, Any]:
     summary: dict[str, Any] = {
-        "asin": record.asin, "fnSku": record.fn_sku, "sellerSku": record.sku,
-        "condition": "NewItem", "lastUpdatedTime": b.iso(record.updated),
-        "productName": f"Fake product {record.sku}", "totalQuantity": record.total,
+        "asin": record.asin,
+        "fnSku": record.fn_sku,
+        "sellerSku": record.sku,
+        "condition": "NewItem",
+        "lastUpdatedTime": b.iso(record.updated),
+        "productName": f"Fake product {record.sku}",
+        "totalQuantity": record.total,
     }
     if details:
         summary["inventoryDetails"] = {
@@ -73,11 +77,16 @@ def get_inventory_summaries(state: AmazonState, request: SpRequest) -> Reply:
             wanted.add(request.query["sellerSku"])
         start = request.query.get("startDateTime")
         since = b.from_iso(start, name="startDateTime") if start else float("-inf")
-        skus, next_token = state.paginate(sorted(
-            sku for (seller, sku), record in state.inventory.items()
-            if seller == request.seller_id and (not wanted or sku in wanted)
-            and record.updated >= since
-        ), per_page=_PAGE)
+        skus, next_token = state.paginate(
+            sorted(
+                sku
+                for (seller, sku), record in state.inventory.items()
+                if seller == request.seller_id
+                and (not wanted or sku in wanted)
+                and record.updated >= since
+            ),
+            per_page=_PAGE,
+        )
     payload = {
         "granularity": {"granularityType": "Marketplace", "granularityId": granularity_id},
         "inventorySummaries": [
@@ -114,21 +123,29 @@ def _plan_body(body: object) -> dict[str, Any]:
 def create_inbound_plan(state: AmazonState, request: SpRequest) -> Reply:
     """POST /inbound/fba/2024-03-20/inboundPlans: a NEW plan on every call (202)."""
     document = _plan_body(request.body)
-    known = {sku for (seller, sku) in (*state.listings, *state.inventory)
-             if seller == request.seller_id}
+    known = {
+        sku for (seller, sku) in (*state.listings, *state.inventory) if seller == request.seller_id
+    }
     problems = tuple(
         ("FBA_INB_0004", f"MSKU {item['msku']} is not a listing of this seller.")
-        for item in document["items"] if item["msku"] not in known
+        for item in document["items"]
+        if item["msku"] not in known
     )
     plan_id, operation_id = "wf" + state.ids.uuid(), state.ids.uuid()
     state.plans[plan_id] = AmazonInboundPlan(
-        inbound_plan_id=plan_id, seller_id=request.seller_id, operation_id=operation_id,
+        inbound_plan_id=plan_id,
+        seller_id=request.seller_id,
+        operation_id=operation_id,
         name=document.get("name") or f"FBA ({b.iso(request.now)[:10]})",
-        status="ERRORED" if problems else "ACTIVE", body=MappingProxyType(document),
+        status="ERRORED" if problems else "ACTIVE",
+        body=MappingProxyType(document),
         created=request.now,
     )
     state.operations[operation_id] = InboundOperation(
-        operation_id, "createInboundPlan", plan_id, request.now + state.inbound_seconds,
+        operation_id,
+        "createInboundPlan",
+        plan_id,
+        request.now + state.inbound_seconds,
         problems,
     )
     return Reply(202, {"inboundPlanId": plan_id, "operationId": operation_id}, applied=True)
@@ -147,7 +164,10 @@ def cancel_inbound_plan(state: AmazonState, request: SpRequest) -> Reply:
     operation_id = state.ids.uuid()
     state.plans[plan_id] = dataclasses.replace(plan, status="VOIDED")
     state.operations[operation_id] = InboundOperation(
-        operation_id, "cancelInboundPlan", plan_id, request.now + state.inbound_seconds,
+        operation_id,
+        "cancelInboundPlan",
+        plan_id,
+        request.now + state.inbound_seconds,
     )
     return Reply(202, {"operationId": operation_id}, applied=True)
 
@@ -161,32 +181,49 @@ def get_inbound_operation_status(state: AmazonState, request: SpRequest) -> Repl
         msg = f"Operation {operation_id} was not found."
         raise b.not_found(msg)
     status = operation.status(request.now)
-    problems = [
-        {"code": code, "message": message, "severity": "ERROR"}
-        for code, message in operation.problems
-    ] if status == "FAILED" else []
-    return Reply(200, {
-        "operation": operation.operation, "operationId": operation_id,
-        "operationProblems": problems, "operationStatus": status,
-    })
+    problems = (
+        [
+            {"code": code, "message": message, "severity": "ERROR"}
+            for code, message in operation.problems
+        ]
+        if status == "FAILED"
+        else []
+    )
+    return Reply(
+        200,
+        {
+            "operation": operation.operation,
+            "operationId": operation_id,
+            "operationProblems": problems,
+            "operationStatus": status,
+        },
+    )
 
 
 def get_marketplace_participations(state: AmazonState, request: SpRequest) -> Reply:
     """GET /sellers/v1/marketplaceParticipations: the marketplaces the seller sells in."""
-    marketplaces = sorted({
-        listing.marketplace_id for listing in state.listings.values()
-        if listing.seller_id == request.seller_id
-    } | {state.home_marketplace(request.seller_id)})
+    marketplaces = sorted(
+        {
+            listing.marketplace_id
+            for listing in state.listings.values()
+            if listing.seller_id == request.seller_id
+        }
+        | {state.home_marketplace(request.seller_id)}
+    )
     return Reply(200, {"payload": [_participation(mp) for mp in marketplaces]})
 
 
 def _participation(marketplace_id: str) -> dict[str, Any]:
     name, country, currency, language, domain = MARKETPLACES.get(
-        marketplace_id, (marketplace_id, "US", "USD", "en_US", "www.amazon.com"))
+        marketplace_id, (marketplace_id, "US", "USD", "en_US", "www.amazon.com")
+    )
     return {
         "marketplace": {
-            "id": marketplace_id, "name": name, "countryCode": country,
-            "defaultCurrencyCode": currency, "defaultLanguageCode": language,
+            "id": marketplace_id,
+            "name": name,
+            "countryCode": country,
+            "defaultCurrencyCode": currency,
+            "defaultLanguageCode": language,
             "domainName": domain,
         },
         "participation": {"isParticipating": True, "hasSuspendedListings": False},

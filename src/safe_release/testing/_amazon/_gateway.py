@@ -56,9 +56,16 @@ class _Draft:
 
     def freeze(self) -> Call:
         return Call(
-            operation=self.operation, method=self.method, path=self.path,
-            query=MappingProxyType(self.query), json=self.json, status=self.status, at=self.at,
-            applied=self.applied, lost=self.lost, seller_id=self.seller_id,
+            operation=self.operation,
+            method=self.method,
+            path=self.path,
+            query=MappingProxyType(self.query),
+            json=self.json,
+            status=self.status,
+            at=self.at,
+            applied=self.applied,
+            lost=self.lost,
+            seller_id=self.seller_id,
             client_id=self.client_id,
         )
 
@@ -67,7 +74,10 @@ class Gateway:
     """Answers one request at a time; `FakeAmazon` holds the lock around `handle`."""
 
     def __init__(
-        self, state: AmazonState, buckets: ServerBuckets, lwa: LwaServer,
+        self,
+        state: AmazonState,
+        buckets: ServerBuckets,
+        lwa: LwaServer,
         faults: FakeAmazonFaults,
     ) -> None:
         self.state, self.buckets, self.lwa, self.faults = state, buckets, lwa, faults
@@ -80,8 +90,7 @@ class Gateway:
         body, parsed = _json(request.content)
         params_in = request.url.params  # a repeated key is a list: join it as SP-API does
         query = {key: ",".join(params_in.get_list(key)) for key in params_in}
-        draft = _Draft(operation or "unknown", request.method, request.url.path, query, body,
-                       now)
+        draft = _Draft(operation or "unknown", request.method, request.url.path, query, body, now)
         if operation is None:
             status, code = (405, "MethodNotAllowed") if known else (404, "NotFound")
             reject = b.Reject(status, code, "The requested resource was not found.")
@@ -89,8 +98,9 @@ class Gateway:
         draft.rate = self.buckets.limit(operation).rate
         if self.faults.take_garbage(operation):
             draft.status = 502
-            return self._response(request, 502, b.GARBAGE_HTML, content_type="text/html"), \
-                draft.freeze()
+            return self._response(
+                request, 502, b.GARBAGE_HTML, content_type="text/html"
+            ), draft.freeze()
         try:
             reply = self._run(operation, params, request, draft, parsed=parsed)
         except b.Reject as reject:
@@ -101,13 +111,19 @@ class Gateway:
         return self._response(request, reply.status, content, rate=draft.rate), draft.freeze()
 
     def _run(
-        self, operation: str, params: dict[str, str], request: httpx.Request, draft: _Draft,
-        *, parsed: bool,
+        self,
+        operation: str,
+        params: dict[str, str],
+        request: httpx.Request,
+        draft: _Draft,
+        *,
+        parsed: bool,
     ) -> Reply:
         if self.faults.in_outage(draft.at):
             raise b.unavailable()
-        token = self.lwa.check(request.headers.get(_TOKEN_HEADER), now=draft.at,
-                               generation=self.faults.revocations)
+        token = self.lwa.check(
+            request.headers.get(_TOKEN_HEADER), now=draft.at, generation=self.faults.revocations
+        )
         draft.seller_id, draft.client_id = token.seller_id, token.client_id
         if self.faults.roll_storm() or not self.buckets.take(
             operation, token.seller_id, token.client_id, draft.at
@@ -119,8 +135,9 @@ class Gateway:
             raise b.Reject(413, "RequestEntityTooLarge", "The request body is too large.")
         if not parsed:
             raise b.invalid_input("The request body is not valid JSON.")
-        sp_request = SpRequest(operation, params, draft.query, draft.json, token.seller_id,
-                               token.client_id, draft.at)
+        sp_request = SpRequest(
+            operation, params, draft.query, draft.json, token.seller_id, token.client_id, draft.at
+        )
         return HANDLERS[operation](self.state, sp_request)
 
     def _error(self, request: httpx.Request, draft: _Draft, reject: b.Reject) -> httpx.Response:
@@ -129,7 +146,12 @@ class Gateway:
         return self._response(request, reject.status, content, rate=draft.rate)
 
     def _response(
-        self, request: httpx.Request, status: int, content: bytes, *, rate: float | None = None,
+        self,
+        request: httpx.Request,
+        status: int,
+        content: bytes,
+        *,
+        rate: float | None = None,
         content_type: str = "application/json",
     ) -> httpx.Response:
         headers = {"x-amzn-RequestId": self.state.ids.uuid()}
@@ -147,7 +169,8 @@ class Gateway:
             status, content = 429, b.lwa_body("slow_down", b.LWA_THROTTLED)
         else:
             status, content, client_id = self.lwa.exchange(
-                request.content, now=now, generation=self.faults.revocations)
+                request.content, now=now, generation=self.faults.revocations
+            )
             draft.client_id = client_id or None
         draft.status = status
         return self._response(request, status, content), draft.freeze()

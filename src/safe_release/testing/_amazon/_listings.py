@@ -16,10 +16,18 @@ if TYPE_CHECKING:
 
 __all__ = ["get_listings_item", "patch_listings_item"]
 
-_SECTIONS = frozenset({
-    "summaries", "attributes", "issues", "offers", "fulfillmentAvailability", "procurement",
-    "relationships", "productTypes",
-})
+_SECTIONS = frozenset(
+    {
+        "summaries",
+        "attributes",
+        "issues",
+        "offers",
+        "fulfillmentAvailability",
+        "procurement",
+        "relationships",
+        "productTypes",
+    }
+)
 _OPS = frozenset({"add", "replace", "merge", "delete"})
 _PRICE, _QUANTITY = "purchasable_offer", "fulfillment_availability"
 
@@ -45,23 +53,40 @@ def _listing(state: AmazonState, request: SpRequest) -> tuple[AmazonListing, str
 def _sections(listing: AmazonListing) -> dict[str, Any]:
     mp = listing.marketplace_id
     return {
-        "summaries": [{
-            "marketplaceId": mp, "asin": listing.asin, "productType": listing.product_type,
-            "conditionType": "new_new", "status": ["BUYABLE", "DISCOVERABLE"],
-            "itemName": listing.title, "createdDate": b.iso(listing.created),
-            "lastUpdatedDate": b.iso(listing.updated),
-        }],
+        "summaries": [
+            {
+                "marketplaceId": mp,
+                "asin": listing.asin,
+                "productType": listing.product_type,
+                "conditionType": "new_new",
+                "status": ["BUYABLE", "DISCOVERABLE"],
+                "itemName": listing.title,
+                "createdDate": b.iso(listing.created),
+                "lastUpdatedDate": b.iso(listing.updated),
+            }
+        ],
         "attributes": {
             **listing.attributes,
-            _PRICE: [{"marketplace_id": mp, "currency": listing.currency,
-                      "our_price": [{"schedule": [{"value_with_tax": float(listing.price)}]}]}],
+            _PRICE: [
+                {
+                    "marketplace_id": mp,
+                    "currency": listing.currency,
+                    "our_price": [{"schedule": [{"value_with_tax": float(listing.price)}]}],
+                }
+            ],
             _QUANTITY: [{"fulfillment_channel_code": "DEFAULT", "quantity": listing.quantity}],
         },
         "issues": [],
-        "offers": [{"marketplaceId": mp, "offerType": "B2C",
-                    "price": {"currencyCode": listing.currency, "amount": str(listing.price)}}],
-        "fulfillmentAvailability": [{"fulfillmentChannelCode": "DEFAULT",
-                                     "quantity": listing.quantity}],
+        "offers": [
+            {
+                "marketplaceId": mp,
+                "offerType": "B2C",
+                "price": {"currencyCode": listing.currency, "amount": str(listing.price)},
+            }
+        ],
+        "fulfillmentAvailability": [
+            {"fulfillmentChannelCode": "DEFAULT", "quantity": listing.quantity}
+        ],
         "procurement": [],
         "relationships": [],
         "productTypes": [{"marketplaceId": mp, "productType": listing.product_type}],
@@ -82,8 +107,11 @@ def get_listings_item(state: AmazonState, request: SpRequest) -> Reply:
 
 def _entry(patch: dict[str, Any], attribute: str, marketplace_id: str) -> dict[str, Any]:
     values = patch.get("value")
-    entries = [v for v in values or [] if isinstance(v, dict)
-               and v.get("marketplace_id") in {None, marketplace_id}]
+    entries = [
+        v
+        for v in values or []
+        if isinstance(v, dict) and v.get("marketplace_id") in {None, marketplace_id}
+    ]
     if not entries:
         raise _Issue(attribute, f"'{attribute}' needs a value for marketplace {marketplace_id}.")
     return entries[0]
@@ -162,10 +190,15 @@ def patch_listings_item(state: AmazonState, request: SpRequest) -> Reply:
         for patch in patches:
             updated = _apply(updated, patch, request.now)
     except _Issue as issue:
-        reply["issues"] = [{
-            "code": "InvalidAttribute", "message": issue.message, "severity": "ERROR",
-            "attributeNames": [issue.attribute], "categories": ["INVALID_ATTRIBUTE"],
-        }]
+        reply["issues"] = [
+            {
+                "code": "InvalidAttribute",
+                "message": issue.message,
+                "severity": "ERROR",
+                "attributeNames": [issue.attribute],
+                "categories": ["INVALID_ATTRIBUTE"],
+            }
+        ]
         return Reply(200, {**reply, "status": "INVALID"})
     if mode == "VALIDATION_PREVIEW":
         return Reply(200, {**reply, "status": "VALID"})

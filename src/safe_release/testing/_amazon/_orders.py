@@ -52,8 +52,9 @@ def _window(request: SpRequest) -> tuple[bool, float, float]:
         raise b.invalid_input(
             "LastUpdatedAfter and LastUpdatedBefore cannot be set when CreatedAfter is set."
         )
-    after, before = ("CreatedAfter", "CreatedBefore") if created else (
-        "LastUpdatedAfter", "LastUpdatedBefore")
+    after, before = (
+        ("CreatedAfter", "CreatedBefore") if created else ("LastUpdatedAfter", "LastUpdatedBefore")
+    )
     low = b.from_iso(request.query[after], name=after)
     if low > request.now:
         msg = f"{after} must not be in the future."
@@ -67,7 +68,8 @@ def _matching(state: AmazonState, request: SpRequest, marketplaces: list[str]) -
     by_created, low, high = _window(request)
     statuses = set(csv(request.query.get("OrderStatuses")))
     chosen = [
-        order for order in state.orders.values()
+        order
+        for order in state.orders.values()
         if order.seller_id == request.seller_id
         and order.marketplace_id in marketplaces
         and low <= (order.purchase_date if by_created else order.last_update) < high
@@ -89,8 +91,9 @@ def get_orders(state: AmazonState, request: SpRequest) -> Reply:
         ids, next_token = state.resume(token)
     else:
         per_page = integer(request, "MaxResultsPerPage", default=100, low=1, high=100)
-        ids, next_token = state.paginate(_matching(state, request, marketplaces),
-                                         per_page=per_page)
+        ids, next_token = state.paginate(
+            _matching(state, request, marketplaces), per_page=per_page
+        )
     payload: dict[str, Any] = {"Orders": [_order_json(state.orders[i]) for i in ids]}
     if next_token:
         payload["NextToken"] = next_token
@@ -129,8 +132,13 @@ def get_order_items(state: AmazonState, request: SpRequest) -> Reply:
 def _package(body: object) -> dict[str, Any]:
     document = fields(body, "body", marketplaceId=str, packageDetail=dict)
     package = fields(
-        document["packageDetail"], "packageDetail", packageReferenceId=str, carrierCode=str,
-        trackingNumber=str, shipDate=str, orderItems=list,
+        document["packageDetail"],
+        "packageDetail",
+        packageReferenceId=str,
+        carrierCode=str,
+        trackingNumber=str,
+        shipDate=str,
+        orderItems=list,
     )
     b.from_iso(package["shipDate"], name="packageDetail.shipDate")
     for index, item in enumerate(package["orderItems"]):
@@ -167,21 +175,31 @@ def confirm_shipment(state: AmazonState, request: SpRequest) -> Reply:
     if order.status in {"Canceled", "Pending", "PendingAvailability"}:
         msg = f"Order {order.order_id} is {order.status} and cannot be shipped."
         raise b.invalid_input(msg)
-    state.shipments.append(AmazonShipment(
-        order_id=order.order_id, tracking_number=package["trackingNumber"],
-        carrier_code=package["carrierCode"], package_reference_id=package["packageReferenceId"],
-        ship_date=package["shipDate"], items=lines, at=request.now,
-    ))
+    state.shipments.append(
+        AmazonShipment(
+            order_id=order.order_id,
+            tracking_number=package["trackingNumber"],
+            carrier_code=package["carrierCode"],
+            package_reference_id=package["packageReferenceId"],
+            ship_date=package["shipDate"],
+            items=lines,
+            at=request.now,
+        )
+    )
     shipped = _shipped_quantities(state, order.order_id)
     items = tuple(
-        dataclasses.replace(item, quantity_shipped=min(item.quantity,
-                                                        shipped.get(item.order_item_id, 0)))
+        dataclasses.replace(
+            item, quantity_shipped=min(item.quantity, shipped.get(item.order_item_id, 0))
+        )
         for item in order.items
     )
     complete = all(item.quantity_shipped == item.quantity for item in items)
     state.orders[order.order_id] = dataclasses.replace(
-        order, items=items, status="Shipped" if complete else "PartiallyShipped",
-        last_update=request.now, tracking_number=package["trackingNumber"],
+        order,
+        items=items,
+        status="Shipped" if complete else "PartiallyShipped",
+        last_update=request.now,
+        tracking_number=package["trackingNumber"],
         carrier_code=package["carrierCode"],
     )
     return Reply(204, None, applied=True)

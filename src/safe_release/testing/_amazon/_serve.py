@@ -29,8 +29,10 @@ def _handler_class(handler: Callable[[httpx.Request], httpx.Response]) -> type:
             content = self.rfile.read(length) if length > 0 else b""
             host = self.headers.get("host") or "127.0.0.1"
             request = httpx.Request(
-                self.command, f"http://{host}{self.path}",
-                headers=list(self.headers.items()), content=content,
+                self.command,
+                f"http://{host}{self.path}",
+                headers=list(self.headers.items()),
+                content=content,
             )
             try:
                 response = handler(request)
@@ -60,8 +62,10 @@ def serve(handler: Callable[[httpx.Request], httpx.Response]) -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(handler))
     server.daemon_threads = True
     thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05},
-        name="FakeAmazon.serve", daemon=True,
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.05},
+        name="FakeAmazon.serve",
+        daemon=True,
     )
     thread.start()
     try:

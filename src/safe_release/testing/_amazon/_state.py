@@ -32,10 +32,18 @@ __all__ = [
 ]
 
 DEFAULT_MARKETPLACE = "ATVPDKIKX0DER"  # amazon.com
-ORDER_STATUSES = frozenset({
-    "Pending", "Unshipped", "PartiallyShipped", "Shipped", "Canceled", "Unfulfillable",
-    "InvoiceUnconfirmed", "PendingAvailability",
-})
+ORDER_STATUSES = frozenset(
+    {
+        "Pending",
+        "Unshipped",
+        "PartiallyShipped",
+        "Shipped",
+        "Canceled",
+        "Unfulfillable",
+        "InvoiceUnconfirmed",
+        "PendingAvailability",
+    }
+)
 # Marketplace id -> name, country, currency, language, domain.
 MARKETPLACES: dict[str, tuple[str, str, str, str, str]] = {
     "ATVPDKIKX0DER": ("Amazon.com", "US", "USD", "en_US", "www.amazon.com"),
@@ -143,45 +151,76 @@ class AmazonState:
         return found
 
     def add_listing(
-        self, seller_id: str, sku: str, *, price: object, quantity: object, currency: str,
-        marketplace_id: str, now: float, title: str | None = None,
+        self,
+        seller_id: str,
+        sku: str,
+        *,
+        price: object,
+        quantity: object,
+        currency: str,
+        marketplace_id: str,
+        now: float,
+        title: str | None = None,
     ) -> AmazonListing:
         """Create or replace a listing."""
         if not isinstance(sku, str) or not sku:
             msg = f"a listing needs a non-empty SKU string, not {sku!r}"
             raise InvalidArgumentError(msg)
         listing = AmazonListing(
-            sku=sku, seller_id=seller_id, price=to_price(price, what="price"),
-            quantity=_count(quantity, what="quantity"), currency=currency,
-            marketplace_id=marketplace_id, asin="B0" + self.ids.alnum(8),
-            product_type="PRODUCT", title=title or f"Fake product {sku}", created=now,
+            sku=sku,
+            seller_id=seller_id,
+            price=to_price(price, what="price"),
+            quantity=_count(quantity, what="quantity"),
+            currency=currency,
+            marketplace_id=marketplace_id,
+            asin="B0" + self.ids.alnum(8),
+            product_type="PRODUCT",
+            title=title or f"Fake product {sku}",
+            created=now,
             updated=now,
         )
         self.listings[seller_id, sku] = listing
         return listing
 
     def set_inventory(
-        self, seller_id: str, sku: str, *, fulfillable: object, inbound_working: object,
-        reserved: object, unfulfillable: object, now: float,
+        self,
+        seller_id: str,
+        sku: str,
+        *,
+        fulfillable: object,
+        inbound_working: object,
+        reserved: object,
+        unfulfillable: object,
+        now: float,
     ) -> AmazonInventory:
         """Create or replace the FBA stock of a SKU."""
         known = self.listings.get((seller_id, sku))
         previous = self.inventory.get((seller_id, sku))
         asin = previous.asin if previous else known.asin if known else "B0" + self.ids.alnum(8)
         record = AmazonInventory(
-            sku=sku, seller_id=seller_id, asin=asin,
+            sku=sku,
+            seller_id=seller_id,
+            asin=asin,
             fn_sku=previous.fn_sku if previous else "X00" + self.ids.alnum(7),
             fulfillable=_count(fulfillable, what="fulfillable"),
             inbound_working=_count(inbound_working, what="inbound_working"),
             reserved=_count(reserved, what="reserved"),
-            unfulfillable=_count(unfulfillable, what="unfulfillable"), updated=now,
+            unfulfillable=_count(unfulfillable, what="unfulfillable"),
+            updated=now,
         )
         self.inventory[seller_id, sku] = record
         return record
 
     def add_order(
-        self, seller_id: str, *, order_id: str | None, items: Sequence[ItemSpec], status: str,
-        purchase_date: float | datetime, marketplace_id: str, currency: str,
+        self,
+        seller_id: str,
+        *,
+        order_id: str | None,
+        items: Sequence[ItemSpec],
+        status: str,
+        purchase_date: float | datetime,
+        marketplace_id: str,
+        currency: str,
     ) -> AmazonOrder:
         """Create an order (a new id unless ``order_id`` is given)."""
         if status not in ORDER_STATUSES:
@@ -192,9 +231,14 @@ class AmazonState:
             raise InvalidArgumentError(msg)
         when = purchase_date.timestamp() if isinstance(purchase_date, datetime) else purchase_date
         order = AmazonOrder(
-            order_id=order_id or self.ids.order_id(), seller_id=seller_id, status=status,
-            purchase_date=float(when), last_update=float(when), marketplace_id=marketplace_id,
-            currency=currency, items=tuple(self._item(seller_id, spec) for spec in items),
+            order_id=order_id or self.ids.order_id(),
+            seller_id=seller_id,
+            status=status,
+            purchase_date=float(when),
+            last_update=float(when),
+            marketplace_id=marketplace_id,
+            currency=currency,
+            items=tuple(self._item(seller_id, spec) for spec in items),
         )
         if order.order_id in self.orders:
             msg = f"order {order.order_id!r} already exists"
@@ -213,14 +257,15 @@ class AmazonState:
         else:
             price = listing.price if listing else Decimal("10.00")
         return AmazonOrderItem(
-            order_item_id=self.ids.digits(14), sku=sku, quantity=quantity, unit_price=price,
+            order_item_id=self.ids.digits(14),
+            sku=sku,
+            quantity=quantity,
+            unit_price=price,
             asin=listing.asin if listing else "B0" + self.ids.alnum(8),
             title=listing.title if listing else f"Fake product {sku}",
         )
 
-    def paginate(
-        self, ids: Sequence[str], *, per_page: int
-    ) -> tuple[tuple[str, ...], str | None]:
+    def paginate(self, ids: Sequence[str], *, per_page: int) -> tuple[tuple[str, ...], str | None]:
         """The first page of ``ids`` and a NextToken for the rest (``None`` if none)."""
         if len(ids) <= per_page:
             return tuple(ids), None

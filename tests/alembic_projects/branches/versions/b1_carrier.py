@@ -1,4 +1,5 @@
 """Branch b: a carrier per order."""
+
 import sqlalchemy as sa
 from alembic import op
 

@@ -1,4 +1,5 @@
 """Remove the 'legacy' status: rows holding it become 'paid'; the downgrade restores both."""
+
 from safe_release.migrations import ops as sr_op
 
 revision = "a2"

@@ -1,4 +1,5 @@
 """Rename title to headline, step 1 (expand): the new column, alongside the old."""
+
 import sqlalchemy as sa
 
 from safe_release.migrations import ops as sr_op

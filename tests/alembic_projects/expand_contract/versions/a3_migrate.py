@@ -1,4 +1,5 @@
 """Step 2 (migrate): copy title into headline; the downgrade puts back only those rows."""
+
 import sqlalchemy as sa
 
 from safe_release.migrations import ops as sr_op

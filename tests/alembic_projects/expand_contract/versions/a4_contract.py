@@ -1,4 +1,5 @@
 """Step 3 (contract): drop title once the app version reading it is retired."""
+
 from safe_release.migrations import ops as sr_op
 
 revision = "a4"

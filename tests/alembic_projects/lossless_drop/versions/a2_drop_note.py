@@ -1,4 +1,5 @@
 """Drop orders.note losslessly: sr_op archives it, undo() brings every value back."""
+
 from safe_release.migrations import ops as sr_op
 
 revision = "a2"

@@ -1,4 +1,5 @@
 """Drop orders.note the way autogenerate writes it: the downgrade re-adds it EMPTY."""
+
 import sqlalchemy as sa
 from alembic import op
 

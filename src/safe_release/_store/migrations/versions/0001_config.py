@@ -55,8 +55,10 @@ def upgrade() -> None:
     op.create_table(
         "sr_config_event",
         sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer, "sqlite"),
-            primary_key=True, autoincrement=True,
+            "id",
+            sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+            primary_key=True,
+            autoincrement=True,
         ),
         sa.Column("name", sa.String(200), nullable=False),
         sa.Column("action", sa.String(32), nullable=False),
@@ -66,9 +68,7 @@ def upgrade() -> None:
         sa.Column("at", _TS, nullable=False),
         schema=schema,
     )
-    op.create_index(
-        "ix_sr_config_event_name_id", "sr_config_event", ["name", "id"], schema=schema
-    )
+    op.create_index("ix_sr_config_event_name_id", "sr_config_event", ["name", "id"], schema=schema)
 
 
 def downgrade() -> None:

@@ -50,8 +50,9 @@ def upgrade() -> None:
         sa.Column("report", sa.Text, nullable=True),
         schema=schema,
     )
-    op.create_index("ix_sr_release_scope_started", "sr_release", ["scope", "started_at"],
-                    schema=schema)
+    op.create_index(
+        "ix_sr_release_scope_started", "sr_release", ["scope", "started_at"], schema=schema
+    )
     op.create_index("ix_sr_release_status", "sr_release", ["status"], schema=schema)
     op.create_table(
         "sr_release_lock",
@@ -71,8 +72,9 @@ def upgrade() -> None:
         sa.Column("at", _TS, nullable=False),
         schema=schema,
     )
-    op.create_index("ix_sr_release_event_release_id", "sr_release_event",
-                    ["release_id", "id"], schema=schema)
+    op.create_index(
+        "ix_sr_release_event_release_id", "sr_release_event", ["release_id", "id"], schema=schema
+    )
     _checkpoint_tables(schema)
 
 
@@ -92,8 +94,9 @@ def _checkpoint_tables(schema: str | None) -> None:
         sa.Column("updated_at", _TS, nullable=False),
         schema=schema,
     )
-    op.create_index("ix_sr_checkpoint_scope_status", "sr_checkpoint", ["scope", "status"],
-                    schema=schema)
+    op.create_index(
+        "ix_sr_checkpoint_scope_status", "sr_checkpoint", ["scope", "status"], schema=schema
+    )
     op.create_table(
         "sr_ledger",
         sa.Column("id", _serial(), primary_key=True, autoincrement=True),
@@ -114,14 +117,20 @@ def _checkpoint_tables(schema: str | None) -> None:
         sa.Column("updated_at", _TS, nullable=False),
         schema=schema,
     )
-    op.create_index("ix_sr_ledger_target", "sr_ledger", ["scope", "adapter", "target", "id"],
-                    schema=schema)
+    op.create_index(
+        "ix_sr_ledger_target", "sr_ledger", ["scope", "adapter", "target", "id"], schema=schema
+    )
     op.create_index("ix_sr_ledger_release", "sr_ledger", ["release_id", "id"], schema=schema)
 
 
 def downgrade() -> None:
     """Drop the release tables (snapshot tables in the ERP's database are left)."""
     schema = _schema()
-    for table in ("sr_ledger", "sr_checkpoint", "sr_release_event", "sr_release_lock",
-                  "sr_release"):
+    for table in (
+        "sr_ledger",
+        "sr_checkpoint",
+        "sr_release_event",
+        "sr_release_lock",
+        "sr_release",
+    ):
         op.drop_table(table, schema=schema)
