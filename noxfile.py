@@ -25,8 +25,9 @@ def lint(session: nox.Session) -> None:
     """ruff over the whole tree."""
     session.install("-e", ".[dev]")
     session.run("ruff", "check", "src", "tests", "benchmarks", "examples", "noxfile.py")
-    session.run("ruff", "format", "--check", "src", "tests", "benchmarks", "examples",
-                "noxfile.py")
+    session.run(
+        "ruff", "format", "--check", "src", "tests", "benchmarks", "examples", "noxfile.py"
+    )
 
 
 @nox.session
