@@ -33,7 +33,7 @@ def run(n: int = 5000, *, store: sr.Store | None = None) -> dict[str, Any]:
             store = stack.enter_context(sr.connect(f"sqlite:///{Path(folder) / 'bench.db'}"))
         clock = FakeClock()
         fake = FakeAmazon(clock=clock)
-        adapter = stack.enter_context(_adapter(fake, clock))
+        adapter = stack.enter_context(amazon_adapter(fake, clock))
         journal = Journal(store, release_id=f"bench-{time.time_ns()}", scope="bench")
         adapter.bind_journal(journal)
         for i in range(n):
@@ -60,10 +60,10 @@ def run(n: int = 5000, *, store: sr.Store | None = None) -> dict[str, Any]:
     }
 
 
-@contextlib.contextmanager
-def _adapter(fake: FakeAmazon, clock: FakeClock) -> Any:
+def amazon_adapter(fake: FakeAmazon, clock: FakeClock) -> AmazonAdapter:
+    """An adapter for ``fake``'s seller on ``clock`` (a context manager too)."""
     creds = fake.credentials
-    with AmazonAdapter(
+    return AmazonAdapter(
         seller_id=creds.seller_id,
         client_id=creds.client_id,
         client_secret=creds.client_secret,
@@ -71,8 +71,7 @@ def _adapter(fake: FakeAmazon, clock: FakeClock) -> Any:
         marketplace_id=creds.marketplace_id,
         transport=fake.transport,
         clock=clock,
-    ) as adapter:
-        yield adapter
+    )
 
 
 def _duplicates(fake: FakeAmazon) -> int:

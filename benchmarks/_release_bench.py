@@ -22,8 +22,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from _compensation import amazon_adapter
+
 import safe_release as sr
-from safe_release.adapters.amazon import AmazonAdapter
 from safe_release.testing import FakeAmazon, FakeClock
 
 __all__ = ["compensation", "overhead"]
@@ -79,7 +80,7 @@ def compensation(n: int = 5000) -> dict[str, Any]:
         store = stack.enter_context(
             sr.connect(f"sqlite:///{Path(folder) / 'bench.db'}", clock=clock)
         )
-        adapter = stack.enter_context(_adapter(fake, clock))
+        adapter = stack.enter_context(amazon_adapter(fake, clock))
         rel = sr.release("reprice", store=store, adapters=[adapter])
         wall = time.perf_counter()
         with contextlib.suppress(_JobFailedError), rel:
@@ -116,16 +117,3 @@ def _no_duplicates(fake: FakeAmazon) -> bool:
     except AssertionError:
         return False
     return True
-
-
-def _adapter(fake: FakeAmazon, clock: FakeClock) -> AmazonAdapter:
-    creds = fake.credentials
-    return AmazonAdapter(
-        seller_id=creds.seller_id,
-        client_id=creds.client_id,
-        client_secret=creds.client_secret,
-        refresh_token=creds.refresh_token,
-        marketplace_id=creds.marketplace_id,
-        transport=fake.transport,
-        clock=clock,
-    )

@@ -409,12 +409,16 @@ class Tenacity(Strategy):
     def wait(self) -> tenacity.wait.wait_base:
         """The wait strategy."""
 
+    def retries(self, response: httpx.Response) -> bool:
+        """The retry condition: a 429."""
+        return throttled(response)
+
     def call(self, cid: str) -> bool:
         """Send through a fresh `Retrying` (they keep per-call state)."""
         retrying = tenacity.Retrying(
             wait=self.wait(),
             stop=tenacity.stop_after_attempt(ATTEMPTS),
-            retry=tenacity.retry_if_result(throttled),
+            retry=tenacity.retry_if_result(self.retries),
             sleep=self.pause,
             retry_error_callback=last_response,
         )
@@ -649,16 +653,9 @@ def retryable(response: httpx.Response) -> bool:
 class TenacityJitterOutage(TenacityJitter):
     """tenacity full jitter retrying 429 and 5xx alike (the outage scenario)."""
 
-    def call(self, cid: str) -> bool:
-        """Send through a fresh `Retrying` that also retries 5xx."""
-        retrying = tenacity.Retrying(
-            wait=self.wait(),
-            stop=tenacity.stop_after_attempt(ATTEMPTS),
-            retry=tenacity.retry_if_result(retryable),
-            sleep=self.pause,
-            retry_error_callback=last_response,
-        )
-        return retrying(self.send, cid).status_code == 200
+    def retries(self, response: httpx.Response) -> bool:
+        """The retry condition: a 429 or a 5xx."""
+        return retryable(response)
 
 
 class IdealBucket(Strategy):
