@@ -121,8 +121,9 @@ class Applier:
     def diff(self, snap: Table, logged: Table | None, kinds: ColumnKinds | None = None) -> Diff:
         """The statements that compare and apply ``snap`` (``logged``: only those keys).
 
-        ``kinds``: the table's generated and ``ALWAYS`` identity columns (`_columns`);
-        without, every column is compared (a verification).
+        ``kinds``: the table's generated and ``ALWAYS`` identity columns, and those
+        compared by their exact form (`_columns`); without, every column is compared
+        with its type's equality (enough to find keys and count rows).
         """
         return Diff(
             self.table,

@@ -15,59 +15,215 @@ declare a column the database generates):
 
 A snapshot recorded before generated columns were left out may hold one: the restore
 reads the catalog and neither writes nor compares it.
+
+The catalog also says which columns a type's equality may call equal when the stored
+values are not identical (``exact``), so that "changed" and "verified" mean "not
+identical": ``numeric`` without a scale (``1.10`` = ``1.1``), ``interval`` (``1 day``
+= ``24 hours``), floats (``-0`` = ``0``), ``jsonb``, ``citext`` and text under a
+nondeterministic collation, arrays (``'[0:0]={1}'`` = ``'{1}'``), ranges, composites,
+and the types that have no equality at all (geometric types, ``xml``, ``json``).
+Those are compared by their binary form (the type's send function, as a
+``COPY … BINARY`` would write them; the text form for a type without one). The
+types whose equality is identity are compared as they are, at no extra cost:
+integers, ``boolean``, ``bytea``, ``uuid``, dates and timestamps, ``numeric(p, s)``
+(its scale is fixed), text under a deterministic collation, enums, network
+addresses, ``money``, bit strings. On SQLite every value is compared ``COLLATE
+BINARY`` (whatever the column's collation: ``NOCASE``, ``RTRIM``), and a column
+without a type affinity (``BLOB``, or none declared), which stores ``1`` and ``1.0``
+as they were given, is compared by ``typeof`` too. A key column whose collation is
+not ``BINARY`` is put back too when only its case (or trailing spaces) changed.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from safe_release._checkpoints._snapshot import regclass, run
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from sqlalchemy import Connection, Table
 
-__all__ = ["ColumnKinds", "column_kinds"]
+__all__ = ["ColumnKinds", "Exact", "column_kinds", "keys_without_equality"]
 
-# attgenerated is PostgreSQL 12's, attidentity 10's: an older server has neither kind
-_PG_KINDS = """
-SELECT attname::text, {generated}, {always}
-FROM pg_attribute
-WHERE attrelid = to_regclass(:t) AND attnum > 0 AND NOT attisdropped
+# each column: generated? ALWAYS identity? (attgenerated is PostgreSQL 12's,
+# attidentity 10's: an older server has neither kind), then the type under its
+# domains (a domain compares as its base type), that type's send function, and
+# whether the column's collation is deterministic (every one before PostgreSQL 12)
+_PG_COLUMNS = """
+WITH RECURSIVE col(name, generated, always, typ, typmod, coll) AS (
+    SELECT attname::text, {generated}, {always}, atttypid, atttypmod, attcollation
+    FROM pg_attribute
+    WHERE attrelid = to_regclass(:t) AND attnum > 0 AND NOT attisdropped
+    UNION ALL
+    SELECT col.name, col.generated, col.always, t.typbasetype, t.typtypmod, col.coll
+    FROM col JOIN pg_type t ON t.oid = col.typ
+    WHERE t.typtype = 'd'
+)
+SELECT col.name, col.generated, col.always,
+       t.typname::text, t.typnamespace = 'pg_catalog'::regnamespace,
+       t.typtype, t.typcategory, col.typmod,
+       n.nspname::text, p.proname::text, {deterministic}
+FROM col
+JOIN pg_type t ON t.oid = col.typ AND t.typtype <> 'd'
+LEFT JOIN pg_proc p ON p.oid = t.typsend
+LEFT JOIN pg_namespace n ON n.oid = p.pronamespace
+LEFT JOIN pg_collation c ON c.oid = col.coll
+"""
+# built-in types whose equality holds only between identical values
+_PG_IDENTITY = frozenset({
+    "bool", "int2", "int4", "int8", "oid", "bytea", "uuid", "date", "time",
+    "timestamp", "timestamptz", "money", "inet", "cidr", "macaddr", "macaddr8",
+    "bit", "varbit", "char", "pg_lsn", "text", "varchar", "name",
+})  # fmt: skip
+# ... given a typmod: the scale of numeric(p, s) is fixed; char(n) is stored padded
+_PG_IDENTITY_WITH_TYPMOD = frozenset({"numeric", "bpchar"})
+_PG_ENUM = "e"
+_PG_STRING = "S"
+# the key columns' types, and under them the types of their domains and array elements
+_PG_KEY_TYPES = """
+WITH RECURSIVE k(name, typ) AS (
+    SELECT attname::text, atttypid FROM pg_attribute
+    WHERE attrelid = to_regclass(:t) AND attname = ANY(:keys) AND NOT attisdropped
+    UNION
+    SELECT k.name, CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.typelem END
+    FROM k JOIN pg_type t ON t.oid = k.typ
+    WHERE t.typtype = 'd' OR (t.typcategory = 'A' AND t.typelem <> 0)
+)
+SELECT name, format_type(typ, NULL) FROM k
 """
 # PRAGMA table_xinfo's "hidden": 2 a virtual generated column, 3 a stored one
 _SQLITE_GENERATED = (2, 3)
 
 
 @dataclass(frozen=True)
+class Exact:
+    """How one column is compared when its type's equality is not identity.
+
+    PostgreSQL: ``send`` (schema, function) of the type's send function, whose
+    ``bytea`` results are compared; None: the text forms are. SQLite (every value is
+    compared ``COLLATE BINARY``): ``typeof``, the storage classes are compared too.
+    """
+
+    send: tuple[str, str] | None = None
+    typeof: bool = False
+
+
+@dataclass(frozen=True)
 class ColumnKinds:
-    """``generated``: computed by the database; ``always``: identity ``GENERATED ALWAYS``."""
+    """What the restore must know of a table's columns, from the database's catalog.
+
+    ``generated``: computed by the database; ``always``: identity ``GENERATED ALWAYS``;
+    ``exact``: compared by their exact form, not the type's equality (see the module
+    doc); a key column among them is put back with the other values.
+    """
 
     generated: frozenset[str] = frozenset()
     always: frozenset[str] = frozenset()
+    exact: Mapping[str, Exact] = field(default_factory=dict)
 
 
 def column_kinds(conn: Connection, table: Table) -> ColumnKinds:
     """The generated and ``ALWAYS`` identity columns of ``table``, from the catalog."""
     if conn.dialect.name == "postgresql":
-        version = conn.dialect.server_version_info or (0,)
-        sql = _PG_KINDS.format(
-            generated="attgenerated <> ''" if version >= (12,) else "false",
-            always="attidentity = 'a'" if version >= (10,) else "false",
-        )
-        rows = conn.execute(text(sql), {"t": regclass(conn, table)})
-        generated, always = set(), set()
-        for name, is_generated, is_always in rows:
-            if is_generated:
-                generated.add(str(name))
-            if is_always:
-                always.add(str(name))
-        return ColumnKinds(frozenset(generated), frozenset(always))
+        return _pg_kinds(conn, table)
     if conn.dialect.name == "sqlite":
         prep = conn.dialect.identifier_preparer
         schema = prep.quote(table.schema or "main")
-        info = run(conn, f"PRAGMA {schema}.table_xinfo({prep.quote(table.name)})")
-        return ColumnKinds(frozenset(str(r[1]) for r in info if r[6] in _SQLITE_GENERATED))
+        info = list(run(conn, f"PRAGMA {schema}.table_xinfo({prep.quote(table.name)})"))
+        exact = {str(r[1]): Exact(typeof=True) for r in info if _sqlite_untyped(str(r[2]))}
+        return ColumnKinds(
+            frozenset(str(r[1]) for r in info if r[6] in _SQLITE_GENERATED),
+            exact={**_sqlite_collated_keys(conn, table), **exact},
+        )
     return ColumnKinds()
+
+
+def _pg_kinds(conn: Connection, table: Table) -> ColumnKinds:
+    """`column_kinds` on PostgreSQL: one catalog query (a restore's fixed cost)."""
+    version = conn.dialect.server_version_info or (0,)
+    sql = _PG_COLUMNS.format(
+        generated="attgenerated <> ''" if version >= (12,) else "false",
+        always="attidentity = 'a'" if version >= (10,) else "false",
+        deterministic="coalesce(c.collisdeterministic, true)" if version >= (12,) else "true",
+    )
+    generated, always, exact = set(), set(), {}
+    for row in conn.execute(text(sql), {"t": regclass(conn, table)}):
+        name, is_generated, is_always, typname, builtin, typtype, category, typmod = row[:8]
+        schema, send, deterministic = row[8:]
+        if is_generated:
+            generated.add(str(name))
+        if is_always:
+            always.add(str(name))
+        identity = typtype == _PG_ENUM or (
+            builtin
+            and (
+                typname in _PG_IDENTITY
+                or (typname in _PG_IDENTITY_WITH_TYPMOD and int(typmod) >= 0)
+            )
+            and (category != _PG_STRING or bool(deterministic))
+        )
+        if not identity:
+            exact[str(name)] = Exact(None if send is None else (str(schema), str(send)))
+    return ColumnKinds(frozenset(generated), frozenset(always), exact)
+
+
+def _sqlite_untyped(declared: str) -> bool:
+    """SQLite's affinity rules: a declared type with ``BLOB`` in it, or none, has none."""
+    upper = declared.upper()
+    if any(word in upper for word in ("INT", "CHAR", "CLOB", "TEXT")):
+        return False
+    return not upper or "BLOB" in upper
+
+
+def _sqlite_collated_keys(conn: Connection, table: Table) -> dict[str, Exact]:
+    """Columns of a unique index whose collation is not ``BINARY`` (``NOCASE``, ``RTRIM``…).
+
+    Such a key matches its snapshot row under the collation after only its case (or
+    trailing spaces) changed: the restore compares it ``COLLATE BINARY`` and puts it
+    back with the other values.
+    """
+    prep = conn.dialect.identifier_preparer
+    schema = prep.quote(table.schema or "main")
+    found: dict[str, Exact] = {}
+    for index in run(conn, f"PRAGMA {schema}.index_list({prep.quote(table.name)})"):
+        if not index[2]:  # not unique
+            continue
+        xinfo = run(conn, f"PRAGMA {schema}.index_xinfo({prep.quote(str(index[1]))})")
+        for row in xinfo:
+            if row[5] and row[2] is not None and str(row[4]).upper() != "BINARY":
+                found[str(row[2])] = Exact()
+    return found
+
+
+def keys_without_equality(conn: Connection, table: Table, key: list[str]) -> dict[str, str]:
+    """PostgreSQL: the key columns whose type has no ``=`` (``point``, ``xml``…); their type.
+
+    A restore matches live rows with snapshot rows by the key: such a key cannot be
+    matched, so the capture refuses it. Checked for the type, its domains' base types
+    and its arrays' element types (``=`` on ``point[]`` is found, and fails on the
+    first row).
+    """
+    if conn.dialect.name != "postgresql":
+        return {}
+    rows = conn.execute(text(_PG_KEY_TYPES), {"t": regclass(conn, table), "keys": key})
+    missing: dict[str, str] = {}
+    for name, typ in rows:
+        if not _pg_has_equality(conn, str(typ)):
+            missing.setdefault(str(name), str(typ))
+    return missing
+
+
+def _pg_has_equality(conn: Connection, typ: str) -> bool:
+    """Whether ``=`` is defined for ``typ`` (a name as ``format_type`` writes it)."""
+    try:
+        with conn.begin_nested():
+            run(conn, f"SELECT NULL::{typ} = NULL::{typ}")
+    except DBAPIError:
+        return False
+    return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
@@ -19,12 +20,16 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.exc import CompileError, DBAPIError, IntegrityError, NoSuchTableError
+from sqlalchemy.exc import CompileError, DBAPIError, IntegrityError, NoSuchTableError, SAWarning
 from sqlalchemy.sql.visitors import iterate
 
 from safe_release._checkpoints import _rowhash, _snapfile, _snapshot
 from safe_release._checkpoints._apply import Applier
-from safe_release._checkpoints._columns import column_kinds
+from safe_release._checkpoints._columns import (
+    ColumnKinds,
+    column_kinds,
+    keys_without_equality,
+)
 from safe_release._checkpoints._together import RestoreJob, restore_jobs
 from safe_release._checkpoints._tracking import ChangeLog
 from safe_release._store._engine import read_tx, safe_url, store_error, write_tx
@@ -89,7 +94,11 @@ def _resolve(engine: Engine, table: object) -> Table:
         raise InvalidArgumentError(msg)
     schema, _, name = table.rpartition(".")
     try:
-        return Table(name, MetaData(), schema=schema or None, autoload_with=engine)
+        with warnings.catch_warnings():
+            # a type SQLAlchemy does not know (xml, point, an extension's) is reflected
+            # as NullType: the checkpoint copies and compares by the database's own types
+            warnings.filterwarnings("ignore", "Did not recognize type", SAWarning)
+            return Table(name, MetaData(), schema=schema or None, autoload_with=engine)
     except NoSuchTableError:
         msg = (
             f"table {table!r} does not exist in {safe_url(engine)}; check the name (and "
@@ -296,6 +305,13 @@ class TableCheckpoint:
                 "the table stores"
             )
             raise CheckpointError(msg)
+        for name, typ in keys_without_equality(conn, self._table, self._key).items():
+            msg = (
+                f"the key column {name!r} of {self.describe()} is of type {typ}, which has "
+                "no equality operator: a restore could not match its rows with the "
+                "snapshot's; give key= columns that have one (the primary key)"
+            )
+            raise CheckpointError(msg)
         return [c.name for c in self._table.columns if c.name not in generated]
 
     def _fill(
@@ -426,7 +442,9 @@ class TableCheckpoint:
     def _compare(self, conn: Connection, snap: Table) -> tuple[bool, str]:
         if not _snapshot.exists(conn, snap):
             return False, f"snapshot table {snap.name} is gone"
-        diff = self._applier().diff(snap, None)
+        # every captured column compared (none left out as generated), each exactly
+        exact = ColumnKinds(exact=column_kinds(conn, self._table).exact)
+        diff = self._applier().diff(snap, None, exact)
         changed = conn.execute(diff.count_changed()).scalar_one()
         extra = conn.execute(diff.count_extra()).scalar_one()
         missing = conn.execute(diff.count_missing()).scalar_one()
