@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 import safe_release as sr
-from safe_release._checkpoints import CheckpointContext
+from safe_release._checkpoints import CheckpointContext, _rowhash, _snapshot
 from safe_release._report import ReleaseStatus, Verification
 from safe_release.exceptions import CheckpointError
 
@@ -392,3 +392,76 @@ class TestSqliteStorage:
         )
         assert restored(report) == "1 changed, 0 inserted, 0 deleted"
         assert exact_rows(sqlite_store, table) == before
+
+
+@pytest.mark.postgres
+class TestSnapshotHash:
+    """A snapshot edited into an equal but not identical value is refused, not restored."""
+
+    @pytest.fixture(name="amounts")
+    def fixture_amounts(self, pg_store: sr.Store) -> sa.Table:
+        with pg_store.engine.begin() as conn:
+            conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS citext")
+        return create(
+            pg_store,
+            "amounts",
+            "id int PRIMARY KEY, n numeric, ct citext, jb jsonb, q int",
+            [f"""{k}, 1.10, 'Ab', '{{"a": 1.0}}', 0""" for k in range(1, 21)],
+        )
+
+    def _capture(self, store: sr.Store, table: sa.Table) -> tuple[Any, Any, CheckpointContext]:
+        cp = sr.table_checkpoint(store.engine, table)
+        ctx = CheckpointContext(store, uuid.uuid4().hex, 1)
+        return cp, cp.capture(ctx), ctx
+
+    def _snapshot(self, store: sr.Store, state: Any) -> str:
+        return f'"{store.schema}"."{state["snapshot"]}"'
+
+    @pytest.mark.parametrize(
+        ("column", "value"), [("n", "1.1"), ("ct", "'ab'"), ("jb", """'{"a": 1}'""")]
+    )
+    @pytest.mark.parametrize("wiped", [False, True])
+    def test_an_equal_value_forged_into_the_snapshot_is_refused(
+        self, pg_store: sr.Store, amounts: sa.Table, column: str, value: str, *, wiped: bool
+    ) -> None:
+        """The hash covers the exact form: ``1.10`` → ``1.1`` in the snapshot is found.
+
+        ``wiped``: every row deleted (the rows are checked as they are copied back);
+        else one row changed (the change log's keys are checked).
+        """
+        cp, state, ctx = self._capture(pg_store, amounts)
+        assert str(state["hash"]).startswith("hre:")
+        assert set(state["exact"]) == {"n", "ct", "jb"}
+        with pg_store.engine.begin() as conn:
+            snap = self._snapshot(pg_store, state)
+            conn.exec_driver_sql(f"UPDATE {snap} SET {column} = {value} WHERE id = 3")  # noqa: S608
+            job = amounts.delete() if wiped else amounts.update().where(amounts.c.id == 3)
+            conn.execute(job if wiped else job.values(q=1))
+        before = exact_rows(pg_store, amounts)
+        with pytest.raises(sr.SnapshotTamperedError, match="differ from their capture"):
+            cp.restore(state, ctx)
+        assert exact_rows(pg_store, amounts) == before
+        cp.discard(state, ctx)
+
+    def test_a_hash_of_an_earlier_version_still_verifies(
+        self, pg_store: sr.Store, amounts: sa.Table
+    ) -> None:
+        """``hrh:`` (every value hashed as it is, no ``exact``) is checked as it was taken."""
+        cp, state, ctx = self._capture(pg_store, amounts)
+        snap = self._snapshot(pg_store, state)
+        with pg_store.engine.begin() as conn:  # the sr_h an earlier version wrote
+            seed = _snapshot.pg_seed(conn, ctx)
+            fields = "s.id, s.n, s.ct, s.jb, s.q"
+            conn.exec_driver_sql(
+                f"UPDATE {snap} AS s SET sr_h = hash_record_extended(ROW({fields}), {seed})"  # noqa: S608
+            )
+            count, total = conn.exec_driver_sql(
+                f"SELECT count(*), sum(sr_h) FROM {snap}"  # noqa: S608
+            ).one()
+        old = {k: v for k, v in state.items() if k != "exact"}
+        old["hash"] = _rowhash.digest(int(count), int(total), "hrh:")
+        with pg_store.engine.begin() as conn:
+            conn.execute(amounts.update().where(amounts.c.id == 3).values(n=2))
+        assert cp.restore(old, ctx) == "1 changed, 0 inserted, 0 deleted"
+        assert cp.verify(old, ctx) == (True, "equal to the checkpoint")
+        cp.discard(old, ctx)

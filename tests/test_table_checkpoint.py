@@ -988,7 +988,7 @@ class TestRowHash:
         before = rows_of(store, prices)
         cp, c = table_checkpoint(store.engine, prices), ctx(store)
         state = cp.capture(c)
-        assert str(state["hash"]).startswith("hrh:")
+        assert str(state["hash"]).startswith("hre:")
         assert "sr_h" not in state["columns"]
         with store.engine.begin() as conn:
             conn.execute(prices.delete().where(prices.c.sku == "SKU-006"))

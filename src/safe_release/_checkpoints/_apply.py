@@ -151,16 +151,19 @@ class Applier:
         as it copies); count and sum still are.
         """
         recorded = as_str(state.get("hash"))
-        if _snapshot.pg_row_hashed(conn, recorded):
+        if recorded is not None and _snapshot.pg_row_hashed(conn, recorded):
             seed = _snapshot.pg_seed(conn, ctx)
-            count, total, bad = _rowhash.verify(conn, snap, seed, logged, self.key, rows=rows)
+            exact = _rowhash.recorded_forms(conn, state.get("exact"))
+            count, total, bad = _rowhash.verify(
+                conn, snap, seed, logged, self.key, exact=exact, rows=rows
+            )
             if bad:
                 tampered(
                     self.description,
                     snap.name,
                     f"{bad} of the rows this restore would put back differ from their capture",
                 )
-            digest = _rowhash.digest(count, total)
+            digest = _rowhash.digest(count, total, recorded[: len(_rowhash.KIND)])
         else:
             count, digest = _snapshot.snapshot_hash(conn, snap, ctx, recorded)
         if count != state.get("rows") or digest != recorded:
@@ -286,6 +289,7 @@ class Restore:
                 applier.table,
                 diff.snap,
                 _snapshot.pg_seed(conn, self.ctx),
+                _rowhash.recorded_forms(conn, state.get("exact")),
                 names=diff.inserted,
                 overriding=diff.overriding,
             )

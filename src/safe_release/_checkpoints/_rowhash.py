@@ -2,12 +2,18 @@
 
 At capture (PostgreSQL >= 14) the snapshot gets one extra column, ``sr_h bigint``,
 filled in the same ``INSERT … SELECT`` that copies the rows:
-``hash_record_extended(ROW(<columns>), seed)``. The seed is derived from the store's
+``hash_record_extended(ROW(<columns>), seed)``. A type's hash agrees with its
+equality (``numeric`` ``1.10`` and ``1.1``, ``citext`` ``Ab`` and ``ab`` hash
+alike), so the columns whose equality is not identity (`_columns.Exact`) are hashed
+by their exact form: the bytes of their type's send function (their text if it has
+none). The forms are recorded with the state (``exact``, signed with it), so that a
+restore hashes the snapshot as its capture did. Snapshots recorded before (``hrh:…``)
+are checked as they were hashed. The seed is derived from the store's
 signing key, the release and the step (see `_snapshot.seeds`) and is never stored,
 logged or put in a message; it reaches the server as ``COPY`` data, never in a
 statement or a bound parameter (which the server's log and SQLAlchemy's echo show),
 see `_snapshot.pg_seed`; the functions below take the SQL that reads it back. The
-recorded hash (``hrh:…``, in the signed manifest) is SHA-256 of the row count and
+recorded hash (``hre:…``, in the signed manifest) is SHA-256 of the row count and
 ``sum(sr_h)``.
 
 What a restore verifies, before it writes a row:
@@ -39,32 +45,79 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import BigInteger, Column, MetaData, Table, func, literal_column, select
 
-from safe_release._checkpoints._snapshot import pg_hashable, pg_pinned, quoted, run
+from safe_release._checkpoints._snapshot import (
+    ROW_HASH_KINDS,
+    pg_hashable,
+    pg_pinned,
+    quoted,
+    run,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
     from sqlalchemy import Connection
     from sqlalchemy.sql.selectable import Select
+
+    from safe_release._checkpoints._columns import ColumnKinds
+    from safe_release._checkpoints._protocol import JsonState
 
 __all__ = [
     "COLUMN",
     "KIND",
     "add_column",
     "digest",
+    "forms",
     "hashed_rows",
     "insert_verified",
+    "recorded_forms",
     "totals",
     "verify",
 ]
 
 COLUMN = "sr_h"
-KIND = "hrh:"
+KIND, _VALUES_KIND = ROW_HASH_KINDS
 
 
-def digest(count: int, total: int) -> str:
-    """The recorded hash of a snapshot of ``count`` rows whose ``sr_h`` sum to ``total``."""
-    return KIND + hashlib.sha256(f"{count}:{total}".encode()).hexdigest()
+def digest(count: int, total: int, kind: str = KIND) -> str:
+    """The recorded hash of a snapshot of ``count`` rows whose ``sr_h`` sum to ``total``.
+
+    ``kind``: the prefix of the hash it is compared with (``hrh:``: an earlier
+    version's, which hashed every value as it is).
+    """
+    return kind + hashlib.sha256(f"{count}:{total}".encode()).hexdigest()
+
+
+def forms(kinds: ColumnKinds, columns: Sequence[str]) -> JsonState:
+    """What a capture records of the columns hashed by their exact form (JSON).
+
+    Each captured column whose type's equality is not identity: [schema, send
+    function], or None (hashed as text).
+    """
+    recorded: JsonState = {}
+    for column in columns:
+        if column in kinds.exact:
+            send = kinds.exact[column].send
+            recorded[column] = None if send is None else [send[0], send[1]]
+    return recorded
+
+
+def recorded_forms(conn: Connection, recorded: object) -> dict[str, str | None]:
+    """The recorded forms (`forms`) as `_snapshot.pg_hashable` takes them: quoted SQL.
+
+    ``recorded``: the state's ``exact``; missing from a hash of the kind that had none
+    (``hrh:``): every value hashed as it is.
+    """
+    if not isinstance(recorded, dict):
+        return {}
+    quote = conn.dialect.identifier_preparer.quote
+    sql: dict[str, str | None] = {}
+    for column, form in recorded.items():
+        if isinstance(form, list) and len(form) == 2:  # noqa: PLR2004 - schema, function
+            sql[str(column)] = f"{quote(str(form[0]))}.{quote(str(form[1]))}"
+        else:
+            sql[str(column)] = None
+    return sql
 
 
 def add_column(conn: Connection, snap: Table) -> Table:
@@ -74,10 +127,17 @@ def add_column(conn: Connection, snap: Table) -> Table:
     return Table(snap.name, MetaData(), *cols, Column(COLUMN, BigInteger), schema=snap.schema)
 
 
-def hashed_rows(conn: Connection, snap: Table, rows: Select[Any], seed: str) -> Select[Any]:
+def hashed_rows(
+    conn: Connection,
+    snap: Table,
+    rows: Select[Any],
+    seed: str,
+    exact: Mapping[str, str | None],
+) -> Select[Any]:
     """``rows`` (the source's columns) with their ``sr_h``, for ``INSERT … SELECT``.
 
-    ``seed``: the SQL that reads the seed (`_snapshot.pg_seed`). The columns are
+    ``seed``: the SQL that reads the seed (`_snapshot.pg_seed`); ``exact``: the
+    columns hashed by their exact form (`recorded_forms`). The columns are
     labelled ``c0``, ``c1``… inside: a label SQLAlchemy derives from a name near
     PostgreSQL's 63-character limit would be cut short, and no longer be the name.
     """
@@ -85,7 +145,7 @@ def hashed_rows(conn: Connection, snap: Table, rows: Select[Any], seed: str) -> 
     inner = rows.with_only_columns(
         *(c.label(n) for c, n in zip(rows.selected_columns, labels, strict=True))
     ).subquery("s")
-    fields = ", ".join(pg_hashable(conn, snap, [f"s.{n}" for n in labels]))
+    fields = ", ".join(pg_hashable(conn, snap, [f"s.{n}" for n in labels], exact))
     row_hash = func.hash_record_extended(
         literal_column(f"ROW({fields})"), literal_column(seed, BigInteger)
     )
@@ -109,20 +169,22 @@ def verify(
     logged: Table | None,
     key: list[str],
     *,
+    exact: Mapping[str, str | None],
     rows: bool = True,
 ) -> tuple[int, int, int]:
     """(rows, ``sum(sr_h)``, rows whose ``sr_h`` is wrong among those checked).
 
     Checked: the snapshot rows whose key is in ``logged``, or all rows if None;
     none if not ``rows`` (the caller checks them as it copies, `insert_verified`).
-    ``seed``: the SQL that reads the seed (`_snapshot.pg_seed`). The snapshot is
-    locked against writes until the transaction ends.
+    ``seed``: the SQL that reads the seed (`_snapshot.pg_seed`); ``exact``: the
+    columns hashed by their exact form (`recorded_forms`). The snapshot is locked
+    against writes until the transaction ends.
     """
     name, quote = quoted(conn, snap), conn.dialect.identifier_preparer.quote
     run(conn, f"LOCK TABLE {name} IN SHARE MODE")
     if not rows:
         return (*totals(conn, snap), 0)
-    fields = ", ".join(pg_hashable(conn, snap))
+    fields = ", ".join(pg_hashable(conn, snap, forms=exact))
     wrong = f"hash_record_extended(ROW({fields}), {seed}) IS DISTINCT FROM s.{COLUMN}"
     if logged is None:
         sql = (
@@ -147,6 +209,7 @@ def insert_verified(
     table: Table,
     snap: Table,
     seed: str,
+    exact: Mapping[str, str | None],
     *,
     names: Sequence[str],
     overriding: bool = False,
@@ -158,12 +221,13 @@ def insert_verified(
     (the caller refuses it and the transaction is rolled back). ``names``: the
     columns inserted (the hash covers every captured one); ``overriding``: the table
     has a ``GENERATED ALWAYS`` identity column (`_columns`); ``seed``: the SQL that
-    reads the seed (`_snapshot.pg_seed`).
+    reads the seed (`_snapshot.pg_seed`); ``exact``: the columns hashed by their exact
+    form (`recorded_forms`).
     """
     quote = conn.dialect.identifier_preparer.quote
     cols = ", ".join(quote(n) for n in names)
     picked = ", ".join(f"s.{quote(n)}" for n in names)
-    fields = ", ".join(pg_hashable(conn, snap))
+    fields = ", ".join(pg_hashable(conn, snap, forms=exact))
     override = "OVERRIDING SYSTEM VALUE " if overriding else ""
     sql = (
         f"INSERT INTO {quoted(conn, table)} ({cols}) {override}SELECT {picked} "  # noqa: S608 - quoted names

@@ -9,8 +9,10 @@ stored in the key's B-tree itself, so each lookup of a restore's joins is one
 descent (not the index's and then the rowid's), and there is no index to build.
 
 The content hash is computed by the database. On PostgreSQL >= 14 a capture
-stores a keyed hash per row (see `_rowhash`, ``hrh:…``). Snapshots recorded by
-earlier versions are still checked as they were hashed: two keyed 64-bit sums
+stores a keyed hash per row (see `_rowhash`, ``hre:…``; ``hrh:…`` before the
+values whose type's equality is not identity were hashed by their exact form).
+Snapshots recorded by earlier versions are still checked as they were hashed (so is
+``hrh:…``): two keyed 64-bit sums
 of ``hash_record_extended(ROW(…), seed)`` (``hrx:…``); the seeds are derived from
 the store's signing key, the release and the step, and are never stored, so that
 whoever can write the snapshot cannot forge a matching sum. PostgreSQL < 14: two
@@ -44,7 +46,7 @@ from sqlalchemy.exc import DBAPIError
 from safe_release.exceptions import CheckpointError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Iterator, Mapping, Sequence
 
     from sqlalchemy import Connection, CursorResult
     from sqlalchemy.util.typing import TupleAny
@@ -54,6 +56,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_IDENTIFIER",
+    "ROW_HASH_KINDS",
     "add_key",
     "create_empty",
     "create_keyed",
@@ -86,6 +89,8 @@ _PG_SETTINGS = {
     "bytea_output": "hex",
 }
 _PG_KEYED_HASH = 140_000  # hash_record_extended: PostgreSQL 14
+# a keyed hash per row (`_rowhash`): of the values' exact forms; of the values
+ROW_HASH_KINDS = ("hre:", "hrh:")
 _SEED_PURPOSE = {"purpose": "safe_release table snapshot content hash"}
 # the session's temporary table the seeds are copied into (dropped at the commit)
 _SEED_TABLE = "pg_temp.sr_seed"
@@ -220,7 +225,7 @@ def pg_row_hashed(conn: Connection, recorded: str | None = None) -> bool:
     if conn.dialect.name != "postgresql":
         return False
     if recorded is not None:
-        return recorded.startswith("hrh:")
+        return recorded.startswith(ROW_HASH_KINDS)
     version = int(str((conn.dialect.server_version_info or (0,))[0]))
     return version * 10_000 >= _PG_KEYED_HASH
 
@@ -315,22 +320,30 @@ def pg_hashable(
     conn: Connection,
     snap: Table,
     refs: Sequence[str] | None = None,
+    forms: Mapping[str, str | None] | None = None,
 ) -> list[str]:
     """The snapshot's columns as hash inputs, as text where a type cannot be hashed.
 
     json, xml and geometric types have no extended hash function. ``refs``: how
-    the statement names each column (default ``s."<name>"``).
+    the statement names each column (default ``s."<name>"``). ``forms``: columns
+    hashed by their exact form instead (`_rowhash`): the result of the function named
+    (quoted SQL), or their text if None.
     """
     quote = conn.dialect.identifier_preparer.quote
     cols = [f"s.{quote(c.name)}" for c in snap.columns]
     named = list(refs) if refs is not None else cols
+    forms = forms or {}
+    plain = [c for c, col in zip(cols, snap.columns, strict=True) if col.name not in forms]
     probe = f"(SELECT (NULL::{quoted(conn, snap)}).*) AS s"
-    if _pg_can_hash(conn, cols, probe):
-        return named
-    return [
-        ref if _pg_can_hash(conn, [c], probe) else f"{ref}::text"
-        for c, ref in zip(cols, named, strict=True)
-    ]
+    every = not plain or _pg_can_hash(conn, plain, probe)
+    fields = []
+    for c, col, ref in zip(cols, snap.columns, named, strict=True):
+        if col.name in forms:
+            form = forms[col.name]
+            fields.append(f"({ref})::text" if form is None else f"{form}({ref})")
+        else:
+            fields.append(ref if every or _pg_can_hash(conn, [c], probe) else f"{ref}::text")
+    return fields
 
 
 def _pg_can_hash(conn: Connection, cols: list[str], probe: str) -> bool:

@@ -40,7 +40,7 @@ from safe_release.exceptions import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
     from pathlib import Path
 
     from sqlalchemy import Connection
@@ -257,13 +257,16 @@ class TableCheckpoint:
         log = ChangeLog(self._table, self._key, ctx.release_id, ctx.seq)
         path = _snapfile.snapshot_path(self._engine, self._table, name)
         doing = f"capturing {self.describe()}"
+        exact: JsonState | None = None
         if path is None:
             with write_tx(self._engine, doing) as conn:
-                columns = self._captured_columns(conn)
+                columns, kinds = self._captured_columns(conn)
                 tracked = log.create(conn)
                 snap = _snapshot.snapshot_table(self._table, name, columns)
                 if _snapshot.pg_row_hashed(conn):
-                    self._fill(conn, snap, _snapshot.pg_seed(conn, ctx))
+                    exact = _rowhash.forms(kinds, columns)
+                    hashing = (_snapshot.pg_seed(conn, ctx), _rowhash.recorded_forms(conn, exact))
+                    self._fill(conn, snap, hashing)
                     count, total = _rowhash.totals(conn, snap)
                     digest = _rowhash.digest(count, total)
                 else:
@@ -273,7 +276,7 @@ class TableCheckpoint:
             path.unlink(missing_ok=True)  # left by a capture of this step that crashed
             try:
                 with _snapfile.attached(self._engine, path, doing, create=True) as conn:
-                    columns = self._captured_columns(conn)
+                    columns, _ = self._captured_columns(conn)
                     tracked = log.create(conn)
                     snap = _snapshot.snapshot_table(self._table, name, columns, _snapfile.ALIAS)
                     count = self._fill(conn, snap, keyed=True)
@@ -293,11 +296,13 @@ class TableCheckpoint:
             "hash": digest,
             "file": None if path is None else path.name,
             "log": log.name if tracked else None,
+            **({"exact": exact} if exact is not None else {}),
         }
 
-    def _captured_columns(self, conn: Connection) -> list[str]:
-        """The columns the snapshot holds: all but those the database generates."""
-        generated = column_kinds(conn, self._table).generated
+    def _captured_columns(self, conn: Connection) -> tuple[list[str], ColumnKinds]:
+        """The columns the snapshot holds: all but those the database generates; kinds."""
+        kinds = column_kinds(conn, self._table)
+        generated = kinds.generated
         if generated & set(self._key):
             msg = (
                 f"the key columns {sorted(generated & set(self._key))} of "
@@ -312,15 +317,21 @@ class TableCheckpoint:
                 "snapshot's; give key= columns that have one (the primary key)"
             )
             raise CheckpointError(msg)
-        return [c.name for c in self._table.columns if c.name not in generated]
+        return [c.name for c in self._table.columns if c.name not in generated], kinds
 
     def _fill(
-        self, conn: Connection, snap: Table, seed: str | None = None, *, keyed: bool = False
+        self,
+        conn: Connection,
+        snap: Table,
+        hashing: tuple[str, Mapping[str, str | None]] | None = None,
+        *,
+        keyed: bool = False,
     ) -> int:
         """Create and fill the snapshot, check its keys, index it; the number of rows.
 
-        ``seed``: also store each row's keyed hash in ``sr_h`` (PostgreSQL, `_rowhash`;
-        the SQL that reads the seed, `_snapshot.pg_seed`).
+        ``hashing``: also store each row's keyed hash in ``sr_h`` (PostgreSQL,
+        `_rowhash`): the SQL that reads the seed (`_snapshot.pg_seed`) and the columns
+        hashed by their exact form (`_rowhash.recorded_forms`).
         ``keyed``: an SQLite snapshot file, created ``WITHOUT ROWID`` keyed by the key
         (`_snapshot.create_keyed`) and filled in key order; its primary key is the
         check (a NULL or repeated key fails the copy, and is then reported).
@@ -342,14 +353,14 @@ class TableCheckpoint:
                 raise
             return int(count)
         _snapshot.create_empty(conn, self._table, snap)
-        if seed is None:
+        if hashing is None:
             count = conn.execute(
                 snap.insert().from_select(columns, rows), execution_options=counted
             ).rowcount
         else:
             target = _rowhash.add_column(conn, snap)
             with _snapshot.pg_pinned(conn):
-                hashed = _rowhash.hashed_rows(conn, snap, rows, seed)
+                hashed = _rowhash.hashed_rows(conn, snap, rows, *hashing)
                 count = conn.execute(
                     target.insert().from_select([*columns, _rowhash.COLUMN], hashed),
                     execution_options=counted,
