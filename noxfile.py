@@ -49,5 +49,5 @@ def bench(session: nox.Session) -> None:
     """Run the benchmarks and record their figures in docs/performance.md."""
     session.install("-e", ".[bench]")
     args = ["--write-docs", *session.posargs]
-    session.run("python", "benchmarks/bench_config.py", *args)
-    session.run("python", "benchmarks/bench_throttle.py", *args)
+    for script in ("config", "throttle", "restore", "exact", "migrations"):
+        session.run("python", f"benchmarks/bench_{script}.py", *args)

@@ -158,6 +158,7 @@ def report(results: dict[str, dict[str, dict[str, list[float]]]], rows: int) -> 
     backends = list(results)
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     head = (
+        "## Exact comparison: what comparing by identity costs a restore\n\n"
         f"Measured {now} with `python benchmarks/bench_exact.py`; Python "
         f"{platform.python_version()}, SQLAlchemy {sa.__version__}, "
         f"{platform.system()} {platform.release()}. {rows:,} rows, {ROUNDS} rounds.\n\n"
