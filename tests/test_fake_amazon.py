@@ -18,8 +18,8 @@ import jsonschema
 import pytest
 
 import safe_release as sr
-from safe_release.adapters._amazon_ops import AMAZON_OPERATIONS
 from safe_release.testing import Call, FakeAmazon, FakeAmazonCredentials, FakeClock
+from safe_release.testing._amazon._routes import ROUTES
 from tests.amazon_schemas import has_model, usage_plan, validate_request, validate_response
 
 BASE = "https://sellingpartnerapi-na.amazon.com"
@@ -424,12 +424,12 @@ class TestQuota:
         clock.advance(1)
         assert sp.orders(CreatedAfter="2025-01-01T00:00:00Z").status_code == 200
 
-    @pytest.mark.parametrize("operation", sorted(AMAZON_OPERATIONS))
+    @pytest.mark.parametrize("operation", sorted(ROUTES))
     def test_documented_limits(self, operation: str) -> None:
-        """Default limits are the operation table's, which match the models' Usage Plans."""
+        """Default limits are the fake's route table's, which match the models' Usage Plans."""
         limit = FakeAmazon().limit(operation)
-        assert limit == AMAZON_OPERATIONS[operation].limit
-        if has_model(operation):  # getMarketplaceParticipations: model not shipped
+        assert limit == ROUTES[operation].limit
+        if has_model(operation):  # getMarketplaceParticipations: see test_fake_amazon_routes
             assert (limit.rate, limit.burst) == usage_plan(operation)
 
     def test_bad_limits(self, fake: FakeAmazon) -> None:
@@ -1177,13 +1177,13 @@ EVERY_SECTION = (
     "summaries,attributes,issues,offers,fulfillmentAvailability,procurement,"
     "relationships,productTypes"
 )
-MODELLED = sorted(op for op in AMAZON_OPERATIONS if has_model(op))
+MODELLED = sorted(op for op in ROUTES if has_model(op))
 
 
 class TestSchemas:
     def test_models_cover_the_operations(self) -> None:
-        """Every operation but getMarketplaceParticipations has a shipped model."""
-        assert set(AMAZON_OPERATIONS) - set(MODELLED) == {"getMarketplaceParticipations"}
+        """Every operation the fake serves but getMarketplaceParticipations has a model."""
+        assert set(ROUTES) - set(MODELLED) == {"getMarketplaceParticipations"}
 
     def test_validators_can_fail(self) -> None:
         """The schema check rejects bodies that break the model."""
@@ -1410,7 +1410,7 @@ class TestEdgeCases:
     def test_payload_too_large(self, sp: Sp) -> None:
         """A body over the operation's size limit is 413."""
         body = plan_body(("SKU-1", 1))
-        body["padding"] = "x" * (5 * 1024 * 1024)
+        body["padding"] = "x" * ROUTES["createInboundPlan"].max_body_bytes
         assert errors(sp.create_plan(body)) == (413, "RequestEntityTooLarge")
 
     def test_token_endpoint_oddities(self, sp: Sp) -> None:

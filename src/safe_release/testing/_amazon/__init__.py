@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from safe_release.testing._amazon._fake import FakeAmazon
 from safe_release.testing._amazon._faults import FakeAmazonFaults
-from safe_release.testing._amazon._records import (
+from safe_release.testing._amazon._values import (
     AmazonInboundPlan,
     AmazonInventory,
     AmazonListing,

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from safe_release.adapters._amazon_ops import AMAZON_OPERATIONS
 from safe_release.adapters._operation import Limit
 from safe_release.exceptions import UnknownOperationError
+from safe_release.testing._amazon._routes import ROUTES
 
 __all__ = ["ServerBuckets", "check_operation"]
 
 
 def check_operation(operation: str) -> str:
     """``operation`` if the fake knows it, else `UnknownOperationError`."""
-    if operation not in AMAZON_OPERATIONS:
-        msg = f"FakeAmazon has no operation {operation!r}; use one of {sorted(AMAZON_OPERATIONS)}"
+    if operation not in ROUTES:
+        msg = f"FakeAmazon has no operation {operation!r}; use one of {sorted(ROUTES)}"
         raise UnknownOperationError(msg, marketplace="amazon", operation=operation)
     return operation
 
@@ -29,7 +29,7 @@ class ServerBuckets:
     """Amazon's quota state. Not thread-safe: `FakeAmazon` holds its lock around it."""
 
     def __init__(self) -> None:
-        self._limits = {name: op.limit for name, op in AMAZON_OPERATIONS.items()}
+        self._limits = {name: route.limit for name, route in ROUTES.items()}
         self._buckets: dict[tuple[str, str, str], _Bucket] = {}
 
     def limit(self, operation: str) -> Limit:

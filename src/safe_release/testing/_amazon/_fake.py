@@ -15,9 +15,9 @@ from safe_release.testing._amazon._buckets import ServerBuckets, check_operation
 from safe_release.testing._amazon._faults import FakeAmazonFaults
 from safe_release.testing._amazon._gateway import Gateway
 from safe_release.testing._amazon._inspect import duplicate_report
-from safe_release.testing._amazon._records import FakeAmazonCredentials
 from safe_release.testing._amazon._serve import serve
 from safe_release.testing._amazon._state import DEFAULT_MARKETPLACE, AmazonState, Ids
+from safe_release.testing._amazon._values import FakeAmazonCredentials
 from safe_release.testing._clock import FakeClock
 
 if TYPE_CHECKING:
@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 
     from safe_release._clock import Clock
     from safe_release.adapters._operation import Limit
-    from safe_release.testing._amazon._records import (
+    from safe_release.testing._amazon._state import ItemSpec
+    from safe_release.testing._amazon._values import (
         AmazonInboundPlan,
         AmazonInventory,
         AmazonListing,
@@ -35,7 +36,6 @@ if TYPE_CHECKING:
         AmazonShipment,
         Call,
     )
-    from safe_release.testing._amazon._state import ItemSpec
 
 __all__ = ["DEFAULT_SELLER", "FakeAmazon"]
 

@@ -7,7 +7,6 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from safe_release.testing._amazon import _bodies as b
-from safe_release.testing._amazon._records import AmazonInboundPlan
 from safe_release.testing._amazon._request import (
     Reply,
     SpRequest,
@@ -17,10 +16,11 @@ from safe_release.testing._amazon._request import (
     required,
 )
 from safe_release.testing._amazon._state import MARKETPLACES, InboundOperation
+from safe_release.testing._amazon._values import AmazonInboundPlan
 
 if TYPE_CHECKING:
-    from safe_release.testing._amazon._records import AmazonInventory
     from safe_release.testing._amazon._state import AmazonState
+    from safe_release.testing._amazon._values import AmazonInventory
 
 __all__ = [
     "cancel_inbound_plan",

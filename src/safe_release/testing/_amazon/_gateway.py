@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from safe_release.adapters._amazon_ops import AMAZON_OPERATIONS
 from safe_release.testing._amazon import _bodies as b
 from safe_release.testing._amazon._handlers import HANDLERS, route
-from safe_release.testing._amazon._records import Call
 from safe_release.testing._amazon._request import Reply, SpRequest
+from safe_release.testing._amazon._routes import ROUTES
+from safe_release.testing._amazon._values import Call
 
 if TYPE_CHECKING:
     from safe_release.testing._amazon._auth import LwaServer
@@ -131,7 +131,7 @@ class Gateway:
             raise b.quota_exceeded()
         if self.faults.roll_error():
             raise b.internal_failure()
-        if len(request.content) > AMAZON_OPERATIONS[operation].max_body_bytes:
+        if len(request.content) > ROUTES[operation].max_body_bytes:
             raise b.Reject(413, "RequestEntityTooLarge", "The request body is too large.")
         if not parsed:
             raise b.invalid_input("The request body is not valid JSON.")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
-from safe_release.adapters._amazon_ops import AMAZON_OPERATIONS
 from safe_release.testing._amazon import _fba, _listings, _orders
+from safe_release.testing._amazon._routes import ROUTES
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -30,7 +30,7 @@ HANDLERS: dict[str, Callable[[AmazonState, SpRequest], Reply]] = {
 }
 
 _TEMPLATES = [
-    (op.name, op.method, op.path.strip("/").split("/")) for op in AMAZON_OPERATIONS.values()
+    (route.name, route.method, route.path.strip("/").split("/")) for route in ROUTES.values()
 ]
 
 

@@ -11,7 +11,7 @@ from safe_release.testing._amazon._handlers import route
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from safe_release.testing._amazon._records import Call
+    from safe_release.testing._amazon._values import Call
 
 __all__ = ["duplicate_report"]
 

@@ -11,8 +11,8 @@ from safe_release.testing._amazon import _bodies as b
 from safe_release.testing._amazon._request import Reply, SpRequest, csv, fields, required
 
 if TYPE_CHECKING:
-    from safe_release.testing._amazon._records import AmazonListing
     from safe_release.testing._amazon._state import AmazonState
+    from safe_release.testing._amazon._values import AmazonListing
 
 __all__ = ["get_listings_item", "patch_listings_item"]
 

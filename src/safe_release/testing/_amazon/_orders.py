@@ -6,8 +6,8 @@ import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from safe_release.testing._amazon import _bodies as b
-from safe_release.testing._amazon._records import AmazonOrder, AmazonShipment
 from safe_release.testing._amazon._request import Reply, SpRequest, csv, fields, integer, required
+from safe_release.testing._amazon._values import AmazonOrder, AmazonShipment
 
 if TYPE_CHECKING:
     from safe_release.testing._amazon._state import AmazonState

@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
 from safe_release.exceptions import InvalidArgumentError
-from safe_release.testing._amazon._records import (
+from safe_release.testing._amazon._values import (
     AmazonInboundPlan,
     AmazonInventory,
     AmazonListing,

@@ -1,4 +1,8 @@
-"""What `FakeAmazon` holds and shows: frozen records, safe to hand to tests."""
+"""The values `FakeAmazon` stores and shows, frozen so tests may keep them.
+
+Orders, listings, FBA inventory, inbound plans, shipments, the calls the fake
+answered and the credentials it issued; `safe_release.testing` exports them all.
+"""
 
 from __future__ import annotations
 
