@@ -1,55 +1,57 @@
 """Every error safe_release raises.
 
 All of them derive from `SafeReleaseError`, so one ``except`` clause
-catches the SDK's failures without catching your own bugs:
+catches the SDK's failures without catching your own bugs. Each class is drawn
+under its first base; in parentheses are its other bases (``also``) and the
+attributes it adds to those of the class above it:
 
     SafeReleaseError
     ├── InvalidArgumentError (also ValueError)
     ├── StoreError
     │   ├── StoreConfigurationError
-    │   ├── SchemaOutOfDateError
-    │   └── UnknownSchemaRevisionError
-    └── ConfigError
-        ├── InvalidConfigNameError (also ValueError)
-        ├── ConfigNotFoundError (also LookupError)
-        ├── VersionNotFoundError (also LookupError)
-        ├── VersionConflictError
-        ├── ConfigContentError (also ValueError)
-        │   ├── ContentTooLargeError
-        │   └── ConfigValidationError
-        ├── RetentionError
-        └── RolloutError
-    ReleaseError (release_id)
-    ├── ReleaseLockedError (scope, holder)
-    ├── ReleaseNotFoundError (also LookupError)
-    ├── ReleaseStateError
-    ├── RollbackTriggered (trigger)
-    └── RollbackFailedError (report)
-    CheckpointError
-    ├── SnapshotTamperedError
-    ├── RestoreBlockedError
-    ├── SnapshotMissingError
-    └── CheckpointNotFoundError (also LookupError)
-    SigningKeyError
-    RecordTamperedError (table, key)
-    └── UnsignedRecordError
-    MigrationError (revision)
-    ├── IrreversibleMigrationError
-    ├── ContractBlockedError (app, version)
-    ├── MigrationEnvironmentError
-    └── UnverifiedRevisionError (also CheckpointError; revisions)
-    MarketplaceError (marketplace, operation)
-    ├── MarketplaceHTTPError (status, code, request_id)
-    │   ├── RateLimitedError (retry_after)
-    │   └── MarketplaceAuthError
-    ├── MarketplaceResponseError
-    ├── MarketplaceTransportError
-    │   └── MarketplaceTimeoutError
-    ├── AmbiguousWriteError
-    ├── CircuitOpenError (retry_at)
-    ├── TokenRefreshError
-    ├── UnknownOperationError (also LookupError)
-    └── PayloadTooLargeError (also ValueError)
+    │   ├── SchemaOutOfDateError (current, head)
+    │   └── UnknownSchemaRevisionError (current, head)
+    ├── ConfigError
+    │   ├── InvalidConfigNameError (also ValueError)
+    │   ├── ConfigNotFoundError (also LookupError)
+    │   ├── VersionNotFoundError (also LookupError)
+    │   ├── VersionConflictError (expected, actual)
+    │   ├── ConfigContentError (also ValueError)
+    │   │   ├── ContentTooLargeError
+    │   │   └── ConfigValidationError (errors)
+    │   ├── RetentionError
+    │   └── RolloutError
+    ├── ReleaseError (release_id)
+    │   ├── ReleaseLockedError (scope, holder)
+    │   ├── ReleaseNotFoundError (also LookupError)
+    │   ├── ReleaseStateError
+    │   ├── RollbackTriggered (trigger)
+    │   └── RollbackFailedError (report, original)
+    ├── CheckpointError
+    │   ├── SnapshotTamperedError
+    │   ├── RestoreBlockedError
+    │   ├── SnapshotMissingError
+    │   └── CheckpointNotFoundError (also LookupError)
+    ├── SigningKeyError
+    ├── RecordTamperedError (table, key)
+    │   └── UnsignedRecordError
+    ├── MigrationError (revision)
+    │   ├── IrreversibleMigrationError
+    │   ├── ContractBlockedError (app, version)
+    │   ├── MigrationEnvironmentError
+    │   └── UnverifiedRevisionError (also CheckpointError; revisions)
+    └── MarketplaceError (marketplace, operation)
+        ├── MarketplaceHTTPError (status, code, request_id)
+        │   ├── RateLimitedError (retry_after)
+        │   └── MarketplaceAuthError
+        ├── MarketplaceResponseError
+        ├── MarketplaceTransportError
+        │   └── MarketplaceTimeoutError
+        ├── AmbiguousWriteError
+        ├── CircuitOpenError (retry_at)
+        ├── TokenRefreshError
+        ├── UnknownOperationError (also LookupError)
+        └── PayloadTooLargeError (also ValueError)
 
 Messages say what was wrong and what to do about it. They never contain
 passwords, tokens or other secrets.
