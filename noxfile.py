@@ -22,19 +22,24 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff over the whole tree."""
+    """ruff over the whole tree; the package's layers (import-linter, pyproject.toml)."""
     session.install("-e", ".[dev]")
     session.run("ruff", "check", "src", "tests", "benchmarks", "examples", "noxfile.py")
     session.run(
         "ruff", "format", "--check", "src", "tests", "benchmarks", "examples", "noxfile.py"
     )
+    session.run("lint-imports")
 
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict on the package."""
+    """mypy --strict on the package, and on a user's code of its public API.
+
+    tests/typing/api.py is checked, never run: its marked lines must stay type errors.
+    """
     session.install("-e", ".[dev]")
     session.run("mypy", "src")
+    session.run("mypy", "tests/typing/api.py")
 
 
 @nox.session
@@ -42,6 +47,8 @@ def docs(session: nox.Session) -> None:
     """Build the documentation in strict mode."""
     session.install("-e", ".[dev]")
     session.run("mkdocs", "build", "--strict", "-d", str(Path(session.create_tmp()) / "site"))
+    # the API reference's built page (its test skips where mkdocs is not installed)
+    session.run("pytest", "-p", "no:cacheprovider", "tests/test_api_reference.py")
 
 
 @nox.session

@@ -45,7 +45,7 @@ def _no_leaked_journal() -> Iterator[None]:
 
     A leak would journal the next test's writes into this test's store.
     """
-    from safe_release._ledger import active_journal, set_active_journal  # noqa: PLC0415
+    from safe_release.adapters import active_journal, set_active_journal  # noqa: PLC0415
 
     yield
     if active_journal() is not None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from safe_release.adapters._auth import Secret, TokenGrant, TokenProvider
+from safe_release.adapters import Secret, TokenGrant, TokenProvider
 from safe_release.exceptions import (
     InvalidArgumentError,
     MarketplaceError,

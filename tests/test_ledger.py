@@ -15,14 +15,13 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
-from safe_release._ledger import (
-    REPLAYED_HEADER,
-    Journal,
+from safe_release._ledger import REPLAYED_HEADER, Journal
+from safe_release.adapters import (
+    Inverse,
     active_journal,
     reset_active_journal,
     set_active_journal,
 )
-from safe_release.adapters import Inverse
 from safe_release.adapters.amazon import AmazonAdapter
 from safe_release.exceptions import MarketplaceHTTPError, RollbackTriggered
 from tests.sealing import reseal

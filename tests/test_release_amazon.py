@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from safe_release._ledger import active_journal
 from safe_release._release import _parts, release, release_record
 from safe_release._report import ReleaseStatus, Verification
+from safe_release.adapters import active_journal
 from safe_release.exceptions import RollbackTriggered
 from tests.test_release_fakes import Box, FakeCheckpointSet, FakeRecords
 

@@ -24,14 +24,16 @@ from safe_release._checkpoints import (
     table_checkpoint,
 )
 from safe_release._clock import Clock, SystemClock
-from safe_release._config._configstore import ConfigStore
-from safe_release._config._models import (
+from safe_release._config import (
     Change,
     ConfigDiff,
+    ConfigStore,
     ConfigVersion,
     Rollout,
     RolloutState,
 )
+from safe_release._facade import Store, connect
+from safe_release._public import present as _present
 from safe_release._release import (
     IncidentReport,
     Release,
@@ -45,9 +47,7 @@ from safe_release._release import (
 )
 from safe_release._report import ReleaseStatus, RollbackReport, StepResult, Verification
 from safe_release._signing import Signer
-from safe_release._store._alembic import exclude_sdk_tables
-from safe_release._store._store import Store, connect
-from safe_release._store._tables import VERSION_TABLE
+from safe_release._store import VERSION_TABLE, StoreCore, exclude_sdk_tables
 from safe_release._triggers import ErrorRate, Latency, Observation, Trigger
 from safe_release.exceptions import (
     AmbiguousWriteError,
@@ -167,6 +167,7 @@ __all__ = [
     "StepResult",
     "Store",
     "StoreConfigurationError",
+    "StoreCore",
     "StoreError",
     "SystemClock",
     "TableCheckpoint",
@@ -189,3 +190,5 @@ __all__ = [
     "resign_release",
     "table_checkpoint",
 ]
+
+_present(__name__, __all__, globals())

@@ -37,7 +37,7 @@ from safe_release.exceptions import CheckpointError, SnapshotTamperedError
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from safe_release.adapters._auth import Secret
+    from safe_release._secrets import Secret
 
 __all__ = [
     "ENV_KEY",

@@ -19,8 +19,7 @@ import httpx
 import pytest
 
 from safe_release._backoff import RetryPolicy
-from safe_release._ledger._inverse import Inverse
-from safe_release.adapters._auth import Secret, TokenGrant, TokenProvider
+from safe_release.adapters import Inverse, Secret, TokenGrant, TokenProvider
 from safe_release.adapters._deadline import asend_within, send_within
 from safe_release.adapters.amazon import AmazonAdapter
 from safe_release.exceptions import (

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 import safe_release as sr
-from safe_release._config._checks import MAX_MESSAGE_LENGTH
+from safe_release._config._arguments import MAX_MESSAGE_LENGTH
 from safe_release._store._tables import NAME_LENGTH
 from safe_release.cli._app import cli
 from safe_release.cli._output import CliError, emit_json, table, visible, visible_lines

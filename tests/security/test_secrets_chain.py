@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from safe_release._backoff import RetryPolicy
-from safe_release.adapters._auth import Secret
+from safe_release.adapters import Secret
 from safe_release.adapters.amazon import AmazonAdapter
 from safe_release.exceptions import TokenRefreshError
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from safe_release._checkpoints._alembic import AlembicCheckpoint, alembic_checkpoint
-from safe_release._checkpoints._config import live_config_versions
+from safe_release._checkpoints._checkpoint_set import CheckpointRecord, CheckpointSet
 from safe_release._checkpoints._custom import CustomCheckpoint, checkpoint
 from safe_release._checkpoints._protocol import Checkpointable, CheckpointContext, JsonState
-from safe_release._checkpoints._rebuild import find, rebuild
-from safe_release._checkpoints._records import CheckpointRecord, CheckpointSet
+from safe_release._checkpoints._rebuild import find, rebuild, register_rebuild
 from safe_release._checkpoints._retention import prune_checkpoints
 from safe_release._checkpoints._table import TableCheckpoint, table_checkpoint
 
@@ -23,8 +22,8 @@ __all__ = [
     "alembic_checkpoint",
     "checkpoint",
     "find",
-    "live_config_versions",
     "prune_checkpoints",
     "rebuild",
+    "register_rebuild",
     "table_checkpoint",
 ]

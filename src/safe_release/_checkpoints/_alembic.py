@@ -10,18 +10,19 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine, create_engine, make_url
 from sqlalchemy.exc import DBAPIError
 
-from safe_release._store._engine import safe_url, store_error
+from safe_release._store import safe_url, store_error
 from safe_release.exceptions import (
     CheckpointError,
     InvalidArgumentError,
     UnverifiedRevisionError,
 )
+from safe_release.migrations import revision_file_sha256, verified_revisions
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from safe_release._checkpoints._protocol import CheckpointContext, JsonState
-    from safe_release._store._store import Store
+    from safe_release._store import StoreCore
 
 __all__ = ["AlembicCheckpoint", "alembic_checkpoint"]
 
@@ -112,13 +113,8 @@ class AlembicCheckpoint:
             return self._engine.dialect.name
         return make_url(self._config.get_main_option("sqlalchemy.url")).get_backend_name()
 
-    def _check_verified(self, now: list[str], wanted: list[str], store: Store) -> None:
+    def _check_verified(self, now: list[str], wanted: list[str], store: StoreCore) -> None:
         """Refuse a downgrade through revisions the checker did not verify (as they are)."""
-        from safe_release.migrations._records import (  # noqa: PLC0415 - import cycle
-            revision_file_sha256,
-            verified_revisions,
-        )
-
         paths = _downgrade_passes(self._config, now, wanted)
         dialect = self._dialect()
         verified = verified_revisions(store, dialect)

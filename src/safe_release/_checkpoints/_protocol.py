@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from pydantic import JsonValue
 
 if TYPE_CHECKING:
-    from safe_release._store._store import Store
+    from safe_release._store import StoreCore
 
 __all__ = ["CheckpointContext", "Checkpointable", "JsonState"]
 
@@ -25,7 +25,7 @@ class CheckpointContext:
     secret derived from the key that signed it is found again after a rotation.
     """
 
-    store: Store
+    store: StoreCore
     release_id: str
     seq: int
     manifest: str | None = None

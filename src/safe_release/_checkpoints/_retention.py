@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
+from safe_release._checkpoints._checkpoint_set import CheckpointSet
 from safe_release._checkpoints._protocol import CheckpointContext
 from safe_release._checkpoints._rebuild import find, rebuild
-from safe_release._checkpoints._records import CheckpointSet
-from safe_release._store._engine import read_tx
+from safe_release._store import read_tx
 from safe_release.exceptions import (
     InvalidArgumentError,
     RecordTamperedError,
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Row
 
     from safe_release._checkpoints._protocol import Checkpointable
-    from safe_release._store._store import Store
+    from safe_release._store import StoreCore
 
 __all__ = ["MIN_KEEP", "prune_checkpoints"]
 
@@ -35,7 +35,7 @@ _UNFINISHED = ("running", "pending_rollback", "rolling_back", "rollback_failed")
 
 
 def prune_checkpoints(
-    store: Store, *, keep: int = MIN_KEEP, live: Sequence[Checkpointable] = ()
+    store: StoreCore, *, keep: int = MIN_KEEP, live: Sequence[Checkpointable] = ()
 ) -> int:
     """Drop the snapshots of all but the last ``keep`` releases of each scope.
 
@@ -73,7 +73,7 @@ def prune_checkpoints(
     return pruned
 
 
-def _doomed(store: Store, keep: int) -> list[Row[Any]]:
+def _doomed(store: StoreCore, keep: int) -> list[Row[Any]]:
     t, r = store.tables.checkpoint, store.tables.release
     c = t.c
     with read_tx(store.engine, "listing checkpoints to prune") as conn:

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from safe_release._store._engine import connection_tx, store_error
+from safe_release._store import connection_tx, store_error
 from safe_release.exceptions import CheckpointError
 
 if TYPE_CHECKING:

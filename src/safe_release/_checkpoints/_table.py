@@ -32,7 +32,7 @@ from safe_release._checkpoints._columns import (
 )
 from safe_release._checkpoints._together import RestoreJob, restore_jobs
 from safe_release._checkpoints._tracking import ChangeLog
-from safe_release._store._engine import read_tx, safe_url, store_error, write_tx
+from safe_release._store import read_tx, safe_url, store_error, write_tx
 from safe_release.exceptions import (
     CheckpointError,
     InvalidArgumentError,

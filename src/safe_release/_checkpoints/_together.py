@@ -41,7 +41,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from safe_release._checkpoints import _snapfile, _snapshot
 from safe_release._checkpoints._apply import Applier, Restore, missing, tampered
-from safe_release._store._engine import write_tx
+from safe_release._store import write_tx
 from safe_release.exceptions import CheckpointError, RestoreBlockedError, StoreError
 
 if TYPE_CHECKING:

@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from safe_release._clock import utc_now
-from safe_release._config import _checks, _ops
+from safe_release._config import _arguments, _checkpoint, _ops
 from safe_release._config._cache import CacheEntry, CacheKey
 from safe_release._config._diff import diff_json
 from safe_release._config._models import ConfigDiff, ConfigVersion, Rollout, RolloutState
 from safe_release._config._repo import ConfigRepo
 from safe_release._config._rollout import BUCKETS, bucket
 from safe_release._json import content_hash, encode_content
-from safe_release._store._engine import read_tx, write_tx
+from safe_release._store import read_tx, write_tx
 from safe_release.exceptions import (
     ConfigValidationError,
     InvalidArgumentError,
@@ -27,8 +27,8 @@ if TYPE_CHECKING:
 
     from pydantic import JsonValue
 
-    from safe_release._checkpoints._protocol import CheckpointContext
-    from safe_release._store._store import Store
+    from safe_release._checkpoints import CheckpointContext
+    from safe_release._store import StoreCore
 
 __all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_TTL", "ConfigStore"]
 
@@ -57,7 +57,7 @@ class ConfigStore(Generic[T]):
 
     def __init__(
         self,
-        store: Store,
+        store: StoreCore,
         name: str,
         *,
         schema: type[BaseModel] | None,
@@ -71,13 +71,13 @@ class ConfigStore(Generic[T]):
             msg = f"max_bytes= must be a positive number of bytes (got {max_bytes!r})"
             raise InvalidArgumentError(msg)
         self._store = store
-        self._name = _checks.check_name(name)
+        self._name = _arguments.check_name(name)
         self._schema = schema
         self._max_bytes = max_bytes
-        self._ttl = _checks.seconds(ttl, "ttl")
+        self._ttl = _arguments.seconds(ttl, "ttl")
         self._repo = ConfigRepo(store.tables, self._name)
         self._key: CacheKey = (self._name, schema)
-        self._entries = store.read_cache.entries
+        self._entries: dict[CacheKey, CacheEntry] = store.read_cache.entries
         self._monotonic = store.clock.monotonic
 
     # -- identity -------------------------------------------------------------
@@ -229,7 +229,7 @@ class ConfigStore(Generic[T]):
                 f"stored version {version.version} of config {self._name!r} does not "
                 f"validate against {self._schema.__name__}"
             )
-            raise _checks.validation_error(
+            raise _arguments.validation_error(
                 msg,
                 "publish a version that does, or deploy code whose schema accepts it",
                 exc,
@@ -239,7 +239,7 @@ class ConfigStore(Generic[T]):
 
     def get(self, version: int) -> ConfigVersion:
         """Version ``version`` (a fresh read, never cached)."""
-        number = _checks.version_number(version, "version")
+        number = _arguments.version_number(version, "version")
         with read_tx(self._store.engine) as conn:
             return self._repo.load(conn, number)
 
@@ -249,7 +249,7 @@ class ConfigStore(Generic[T]):
             msg = f"history(limit=…) must be an int from 1 to 10000 (got {limit!r})"
             raise InvalidArgumentError(msg)
         if before is not None:
-            before = _checks.version_number(before, "before")
+            before = _arguments.version_number(before, "before")
         with read_tx(self._store.engine) as conn:
             versions = self._repo.history(conn, limit, before)
             if not versions:
@@ -289,9 +289,9 @@ class ConfigStore(Generic[T]):
         the config must have no versions yet). Invalid content raises before
         anything is written.
         """
-        author, message = _checks.check_author(author), _checks.check_message(message)
+        author, message = _arguments.check_author(author), _arguments.check_message(message)
         if expected_version is not None:
-            expected_version = _checks.version_number(
+            expected_version = _arguments.version_number(
                 expected_version, "expected_version", zero=True
             )
         if rollout is not None and not (
@@ -331,10 +331,10 @@ class ConfigStore(Generic[T]):
         with ``to=None`` that abort is the whole rollback and the (unchanged)
         stable head is returned.
         """
-        author, message = _checks.check_author(author), _checks.check_message(message)
-        target = None if to is None else _checks.version_number(to, "to")
+        author, message = _arguments.check_author(author), _arguments.check_message(message)
+        target = None if to is None else _arguments.version_number(to, "to")
         if expected_version is not None:
-            expected_version = _checks.version_number(expected_version, "expected_version")
+            expected_version = _arguments.version_number(expected_version, "expected_version")
         with write_tx(self._store.engine) as conn:
             version = _ops.rollback(
                 self._repo,
@@ -353,8 +353,8 @@ class ConfigStore(Generic[T]):
         self, version: int | None = None, *, author: str = "safe_release"
     ) -> ConfigVersion:
         """Record ``version`` (default: the head) as the last known good one."""
-        author = _checks.check_author(author)
-        number = None if version is None else _checks.version_number(version, "version")
+        author = _arguments.check_author(author)
+        number = None if version is None else _arguments.version_number(version, "version")
         with write_tx(self._store.engine) as conn:
             marked = _ops.mark_good(self._repo, conn, number, author, self._now())
         self._store.read_cache.invalidate(self._name)
@@ -367,7 +367,7 @@ class ConfigStore(Generic[T]):
         Returns the deleted version numbers. A ``keep`` under 3 raises
         `RetentionError` and deletes nothing.
         """
-        author = _checks.check_author(author)
+        author = _arguments.check_author(author)
         with write_tx(self._store.engine) as conn:
             return _ops.prune(self._repo, conn, keep, author, self._now())
 
@@ -375,7 +375,7 @@ class ConfigStore(Generic[T]):
         self, *, percent: float | None = None, author: str = "safe_release"
     ) -> ConfigVersion:
         """Widen the rollout to ``percent``, or (default) make the candidate the head."""
-        author = _checks.check_author(author)
+        author = _arguments.check_author(author)
         bp = None if percent is None else Rollout(percent=percent).basis_points
         with write_tx(self._store.engine) as conn:
             version = _ops.promote(self._repo, conn, bp, author, self._now())
@@ -384,7 +384,7 @@ class ConfigStore(Generic[T]):
 
     def abort(self, *, author: str = "safe_release") -> ConfigVersion:
         """Stop serving the rollout candidate; returns the stable head."""
-        author = _checks.check_author(author)
+        author = _arguments.check_author(author)
         with write_tx(self._store.engine) as conn:
             version = _ops.abort(self._repo, conn, author, self._now())
         self._store.read_cache.invalidate(self._name)
@@ -403,21 +403,15 @@ class ConfigStore(Generic[T]):
 
     def capture(self, ctx: CheckpointContext) -> dict[str, JsonValue]:
         """The head's version and content hash, for a release's checkpoint."""
-        from safe_release._checkpoints import _config  # noqa: PLC0415 - import cycle
-
-        return _config.capture(self, ctx)
+        return _checkpoint.capture(self, ctx)
 
     def restore(self, state: dict[str, JsonValue], ctx: CheckpointContext) -> str:
         """Roll the head back to the captured version unless it already carries it."""
-        from safe_release._checkpoints import _config  # noqa: PLC0415 - import cycle
-
-        return _config.restore(self, state, ctx)
+        return _checkpoint.restore(self, state, ctx)
 
     def verify(self, state: dict[str, JsonValue], ctx: CheckpointContext) -> tuple[bool, str]:
         """Whether the head carries the captured version's content."""
-        from safe_release._checkpoints import _config  # noqa: PLC0415 - import cycle
-
-        return _config.verify(self, state, ctx)
+        return _checkpoint.verify(self, state, ctx)
 
     # -- helpers ----------------------------------------------------------------
 
@@ -440,11 +434,11 @@ class ConfigStore(Generic[T]):
             model = schema.model_validate(content)
         except ValidationError as exc:
             msg = f"config {self._name!r} content is invalid for {schema.__name__}"
-            raise _checks.validation_error(
+            raise _arguments.validation_error(
                 msg, "fix those fields; nothing was stored", exc
             ) from exc
         dumped = model.model_dump(mode="json", by_alias=True, **_NO_COMPUTED)
-        _checks.round_trips(schema, model, dumped, self._name)
+        _arguments.round_trips(schema, model, dumped, self._name)
         return dumped
 
     def _check_stored(self, version: ConfigVersion) -> None:

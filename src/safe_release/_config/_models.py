@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
+from safe_release._json import canonical_dumps
 from safe_release.exceptions import InvalidArgumentError
 
 __all__ = ["Change", "ConfigDiff", "ConfigVersion", "Rollout", "RolloutState"]
@@ -136,7 +137,6 @@ class ConfigDiff(BaseModel):
 
 
 def _short(value: Any, limit: int = 60) -> str:
-    from safe_release._json import canonical_dumps  # noqa: PLC0415 - avoid a cycle
 
     text = canonical_dumps(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"

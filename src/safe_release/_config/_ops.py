@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from safe_release._config._models import ConfigVersion, Rollout
+from safe_release._json import canonical_dumps
 from safe_release.exceptions import (
     ConfigError,
     InvalidArgumentError,
@@ -133,7 +134,6 @@ def rollback(
         rolled_back_from=head.version,
         restores=target.restores if target.restores is not None else target.version,
     )
-    from safe_release._json import canonical_dumps  # noqa: PLC0415 - keep imports light
 
     repo.insert_version(conn, version, canonical_dumps(target.content))
     repo.set(conn, now, head=version.version, latest=version.version)

@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Row, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from safe_release._clock import as_utc
+from safe_release._config._checkpoint import live_config_versions
 from safe_release._config._models import ConfigVersion
 from safe_release._json import freeze
 from safe_release.exceptions import ConfigNotFoundError, VersionNotFoundError
@@ -16,7 +17,7 @@ from safe_release.exceptions import ConfigNotFoundError, VersionNotFoundError
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from safe_release._store._tables import Tables
+    from safe_release._store import Tables
 
 __all__ = ["ConfigRepo", "HeadRow"]
 
@@ -156,10 +157,6 @@ class ConfigRepo:
 
     def checkpointed(self, conn: Connection) -> frozenset[int]:
         """Versions a release's checkpoint (not yet restored or pruned) refers to."""
-        from safe_release._checkpoints._config import (  # noqa: PLC0415 - import cycle
-            live_config_versions,
-        )
-
         return frozenset(live_config_versions(conn, self.t, self.name))
 
     def delete_versions(self, conn: Connection, numbers: list[int]) -> None:

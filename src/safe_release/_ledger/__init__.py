@@ -8,14 +8,9 @@ adapter captures with each write.
 
 from __future__ import annotations
 
-from safe_release._ledger._context import (
-    active_journal,
-    reset_active_journal,
-    set_active_journal,
-)
-from safe_release._ledger._inverse import Inverse
+from safe_release._effects import Inverse
+from safe_release._ledger._entries import REPLAYED_HEADER, LedgerEntry
 from safe_release._ledger._journal import Journal, Ticket
-from safe_release._ledger._records import REPLAYED_HEADER, LedgerEntry
 
 __all__ = [
     "REPLAYED_HEADER",
@@ -23,7 +18,4 @@ __all__ = [
     "Journal",
     "LedgerEntry",
     "Ticket",
-    "active_journal",
-    "reset_active_journal",
-    "set_active_journal",
 ]

@@ -13,17 +13,17 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from safe_release._effects import SideEffect
 from safe_release._report import StepResult
-from safe_release._store._engine import write_tx
-from safe_release.adapters._operation import SideEffect
+from safe_release._store import write_tx
 from safe_release.exceptions import AmbiguousWriteError, InvalidArgumentError, MarketplaceError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
+    from safe_release._ledger._entries import LedgerEntry
     from safe_release._ledger._journal import Journal
-    from safe_release._ledger._records import LedgerEntry
-    from safe_release.adapters._base import MarketplaceAdapter
+    from safe_release.adapters import MarketplaceAdapter
 
 __all__ = ["compensate", "verify"]
 

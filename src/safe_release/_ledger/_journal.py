@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import insert, select, update
 
 from safe_release._clock import utc_now
+from safe_release._effects import SideEffect
 from safe_release._json import canonical_dumps
 from safe_release._ledger import _compensate
-from safe_release._ledger._records import (
+from safe_release._ledger._entries import (
     LEDGER_TABLE,
     LedgerEntry,
     encode_request,
@@ -25,8 +26,7 @@ from safe_release._ledger._records import (
     target_text,
 )
 from safe_release._sealing import LEDGER
-from safe_release._store._engine import read_tx, write_tx
-from safe_release.adapters._operation import SideEffect
+from safe_release._store import read_tx, write_tx
 from safe_release.exceptions import (
     AmbiguousWriteError,
     MarketplaceError,
@@ -41,11 +41,10 @@ if TYPE_CHECKING:
     import httpx
     from sqlalchemy import Connection
 
-    from safe_release._ledger._inverse import Inverse
+    from safe_release._effects import Inverse
     from safe_release._report import StepResult
-    from safe_release._store._store import Store
-    from safe_release.adapters._base import MarketplaceAdapter
-    from safe_release.adapters._operation import Operation
+    from safe_release._store import StoreCore
+    from safe_release.adapters import MarketplaceAdapter, Operation
 
 __all__ = ["Journal", "Ticket"]
 
@@ -88,7 +87,7 @@ class Journal:
     sees the same rows and finishes what is left.
     """
 
-    def __init__(self, store: Store, *, release_id: str, scope: str) -> None:
+    def __init__(self, store: StoreCore, *, release_id: str, scope: str) -> None:
         self.store, self.release_id, self.scope = store, release_id, scope
         self.observer: Callable[[bool, float], None] | None = None
         self._quiet = threading.local()

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from safe_release._checkpoints._protocol import Checkpointable
-from safe_release._store._tables import NAME_LENGTH
+from safe_release._checkpoints import Checkpointable
+from safe_release._store import NAME_LENGTH, StoreCore
 from safe_release.exceptions import InvalidArgumentError
-
-if TYPE_CHECKING:
-    from safe_release._store._store import Store
 
 __all__ = ["checked_adapters", "checked_checkpoints", "checked_store", "items", "name", "seconds"]
 
@@ -38,10 +35,8 @@ def items(value: Any, what: str) -> tuple[Any, ...]:
     return (value,)
 
 
-def checked_store(store: object) -> Store:
-    from safe_release._store._store import Store  # noqa: PLC0415 - the store imports releases
-
-    if not isinstance(store, Store):
+def checked_store(store: object) -> StoreCore:
+    if not isinstance(store, StoreCore):
         msg = (
             f"store= takes the Store from sr.connect(...), not {type(store).__name__}; "
             "open it once and pass it to every release"

@@ -12,10 +12,12 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine, Sequence
     from datetime import timedelta
 
-    from safe_release._release._checks import Check
+    from safe_release._checkpoints import Checkpointable
+    from safe_release._release._verification import Check
     from safe_release._report import RollbackReport
-    from safe_release._store._store import Store
+    from safe_release._store import StoreCore
     from safe_release._triggers import Trigger
+    from safe_release.adapters import MarketplaceAdapter
 
 __all__ = ["guarded"]
 
@@ -59,9 +61,9 @@ class _Guard:
 def guarded(
     name: str,
     *,
-    store: Store,
-    checkpoint: Sequence[Any] = (),
-    adapters: Sequence[Any] = (),
+    store: StoreCore,
+    checkpoint: Sequence[Checkpointable] = (),
+    adapters: Sequence[MarketplaceAdapter] = (),
     trigger: Trigger | None = None,
     verify: Sequence[Check] = (),
     notify: Sequence[Callable[[RollbackReport], object]] = (),

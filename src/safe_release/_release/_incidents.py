@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
-from safe_release._release._records import releases
+from safe_release._release._release_rows import releases
 from safe_release._report import ReleaseStatus
 
 if TYPE_CHECKING:
-    from safe_release._store._store import Store
+    from safe_release._store import StoreCore
 
 __all__ = ["IncidentReport", "incident_report"]
 
@@ -40,7 +40,7 @@ class IncidentReport(BaseModel):
 
 
 def incident_report(
-    store: Store, *, scope: str | None = None, since: datetime | None = None
+    store: StoreCore, *, scope: str | None = None, since: datetime | None = None
 ) -> IncidentReport:
     """Time-to-restore median and p90, and change failure rate, of releases since ``since``."""
     records = releases(store, scope=scope, since=since, limit=0)

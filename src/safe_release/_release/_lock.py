@@ -25,7 +25,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 
-from safe_release._store._engine import store_error, write_tx
+from safe_release._store import store_error, write_tx
 from safe_release.exceptions import InvalidArgumentError, ReleaseLockedError, StoreError
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy import Connection
 
-    from safe_release._store._store import Store
+    from safe_release._store import StoreCore
 
 __all__ = ["ScopeLock", "check_lease", "new_owner", "owner_is_dead"]
 
@@ -88,7 +88,7 @@ def owner_is_dead(owner: str) -> bool:
     return False
 
 
-def _advisory_key(store: Store, scope: str) -> int:
+def _advisory_key(store: StoreCore, scope: str) -> int:
     digest = hashlib.sha256(f"safe_release:{store.schema or ''}:{scope}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
 
@@ -97,7 +97,7 @@ class ScopeLock:
     """The lock of one scope, held for one release (or one recovery)."""
 
     def __init__(
-        self, store: Store, scope: str, *, release_id: str, owner: str, lease: float
+        self, store: StoreCore, scope: str, *, release_id: str, owner: str, lease: float
     ) -> None:
         self.store = store
         self.scope = scope

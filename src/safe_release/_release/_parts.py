@@ -11,11 +11,12 @@ import importlib
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from safe_release._ledger import Journal, reset_active_journal, set_active_journal
+from safe_release._ledger import Journal
 from safe_release._report import StepResult
+from safe_release.adapters import reset_active_journal, set_active_journal
 
 if TYPE_CHECKING:
-    from safe_release._store._store import Store
+    from safe_release._store import StoreCore
 
 __all__ = [
     "Checkpoints",
@@ -66,7 +67,7 @@ def checkpoints_for(store: Any, release_id: str, scope: str) -> Checkpoints:
     return cast("Checkpoints", module.CheckpointSet(store, release_id, scope))
 
 
-def journal_for(store: Store, release_id: str, scope: str) -> JournalLike:
+def journal_for(store: StoreCore, release_id: str, scope: str) -> JournalLike:
     """The `Journal` of a release."""
     return Journal(store, release_id=release_id, scope=scope)
 

@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import logging
 from itertools import groupby
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from sqlalchemy import select
 
 from safe_release._release._lock import ScopeLock, new_owner
-from safe_release._release._records import load, release_record, releases
 from safe_release._release._release import failed_error
+from safe_release._release._release_rows import load, release_record, releases
 from safe_release._release._rollback import RollbackRun, begin_rollback
 from safe_release._report import ReleaseStatus, RollbackReport
 from safe_release._sealing import RELEASES, RESIGN_COMMAND
-from safe_release._store._engine import read_tx, write_tx
+from safe_release._store import read_tx, write_tx
 from safe_release.exceptions import (
     RecordTamperedError,
     ReleaseLockedError,
@@ -31,8 +31,10 @@ from safe_release.exceptions import (
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from safe_release._release._records import ReleaseRecord
-    from safe_release._store._store import Store
+    from safe_release._checkpoints import Checkpointable
+    from safe_release._release._release_rows import ReleaseRecord
+    from safe_release._store import StoreCore
+    from safe_release.adapters import MarketplaceAdapter
 
 _log = logging.getLogger("safe_release.release")
 
@@ -49,13 +51,16 @@ _ROLLBACKABLE = (
 )
 
 
-def _scope_lock(store: Store, record: ReleaseRecord) -> ScopeLock:
+def _scope_lock(store: StoreCore, record: ReleaseRecord) -> ScopeLock:
     owner = new_owner("recover-")
     return ScopeLock(store, record.scope, release_id=record.id, owner=owner, lease=RECOVERY_LEASE)
 
 
 def recover(
-    store: Store, *, checkpoint: Sequence[Any] = (), adapters: Sequence[Any] = ()
+    store: StoreCore,
+    *,
+    checkpoint: Sequence[Checkpointable] = (),
+    adapters: Sequence[MarketplaceAdapter] = (),
 ) -> list[RollbackReport]:
     """Finish every rollback a crash left half-done; safe to run twice, even at once.
 
@@ -98,7 +103,7 @@ def recover(
     return reports
 
 
-def _unfinished(store: Store) -> tuple[list[ReleaseRecord], list[ReleaseRecord]]:
+def _unfinished(store: StoreCore) -> tuple[list[ReleaseRecord], list[ReleaseRecord]]:
     """Releases to finish (by scope), and the ones refused because they do not verify.
 
     Every release is looked at, not only those whose stored status says
@@ -119,13 +124,13 @@ def _unfinished(store: Store) -> tuple[list[ReleaseRecord], list[ReleaseRecord]]
     return stuck, refused
 
 
-def _unsigned(store: Store, release_id: str) -> bool:
+def _unsigned(store: StoreCore, release_id: str) -> bool:
     t = store.tables.release
     with read_tx(store.engine, "reading a release") as conn:
         return conn.execute(select(t.c.mac).where(t.c.id == release_id)).scalar() is None
 
 
-def _stored_status(store: Store, release_id: str) -> str | None:
+def _stored_status(store: StoreCore, release_id: str) -> str | None:
     t = store.tables.release
     with read_tx(store.engine, "reading a release") as conn:
         status: str | None = conn.execute(select(t.c.status).where(t.c.id == release_id)).scalar()
@@ -147,7 +152,11 @@ def _refuse(refused: Sequence[ReleaseRecord]) -> NoReturn:
 
 
 def rollback(
-    store: Store, release_id: str, *, checkpoint: Sequence[Any] = (), adapters: Sequence[Any] = ()
+    store: StoreCore,
+    release_id: str,
+    *,
+    checkpoint: Sequence[Checkpointable] = (),
+    adapters: Sequence[MarketplaceAdapter] = (),
 ) -> RollbackReport:
     """Roll back a ``pending_rollback`` release (or finish a failed/interrupted rollback).
 
@@ -189,11 +198,11 @@ def _check_rollbackable(record: ReleaseRecord) -> None:
 
 
 def _finish(
-    store: Store,
+    store: StoreCore,
     release_id: str,
     allowed: Sequence[ReleaseStatus],
-    checkpoint: Sequence[Any],
-    adapters: Sequence[Any],
+    checkpoint: Sequence[Checkpointable],
+    adapters: Sequence[MarketplaceAdapter],
 ) -> RollbackReport | None:
     """Under the scope lock: mark ``rolling_back`` (if still allowed) and run the driver."""
     with write_tx(store.engine, "recovering a release") as conn:
@@ -219,7 +228,7 @@ def _finish(
     return report
 
 
-def _unlock(store: Store, lock: ScopeLock) -> None:
+def _unlock(store: StoreCore, lock: ScopeLock) -> None:
     try:
         with write_tx(store.engine, "freeing a release lock") as conn:
             lock.release(conn)

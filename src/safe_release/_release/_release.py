@@ -20,9 +20,8 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Literal
 
 from safe_release._release import _args, _parts
-from safe_release._release._checks import Check, normalize_checks, run_checks, verdict
 from safe_release._release._lock import ScopeLock, check_lease, new_owner
-from safe_release._release._records import (
+from safe_release._release._release_rows import (
     describe_error,
     insert_release,
     load,
@@ -31,8 +30,9 @@ from safe_release._release._records import (
     set_state,
 )
 from safe_release._release._rollback import RollbackRun, begin_rollback, notify_all
+from safe_release._release._verification import Check, normalize_checks, run_checks, verdict
 from safe_release._report import ReleaseStatus, RollbackReport, Verification
-from safe_release._store._engine import write_tx
+from safe_release._store import write_tx
 from safe_release._triggers import Observation, Observations, Trigger, describe_trigger
 from safe_release.exceptions import (
     InvalidArgumentError,
@@ -50,7 +50,9 @@ if TYPE_CHECKING:
 
     from typing_extensions import Self
 
-    from safe_release._store._store import Store
+    from safe_release._checkpoints import Checkpointable
+    from safe_release._store import StoreCore
+    from safe_release.adapters import MarketplaceAdapter
 
 __all__ = ["OnFailure", "Release", "current_release", "release"]
 
@@ -91,9 +93,9 @@ class Release:
         self,
         name: str,
         *,
-        store: Store,
-        checkpoint: Sequence[Any] = (),
-        adapters: Sequence[Any] = (),
+        store: StoreCore,
+        checkpoint: Sequence[Checkpointable] = (),
+        adapters: Sequence[MarketplaceAdapter] = (),
         trigger: Trigger | None = None,
         verify: Sequence[Check] = (),
         notify: Sequence[Callable[[RollbackReport], object]] = (),
@@ -475,9 +477,9 @@ def _roll_back_session(release_id: str, session: Any) -> None:
 def release(
     name: str,
     *,
-    store: Store,
-    checkpoint: Sequence[Any] = (),
-    adapters: Sequence[Any] = (),
+    store: StoreCore,
+    checkpoint: Sequence[Checkpointable] = (),
+    adapters: Sequence[MarketplaceAdapter] = (),
     trigger: Trigger | None = None,
     verify: Sequence[Check] = (),
     notify: Sequence[Callable[[RollbackReport], object]] = (),

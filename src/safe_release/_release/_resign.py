@@ -18,15 +18,15 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 
-from safe_release._release._records import event
+from safe_release._release._release_rows import event
 from safe_release._sealing import CHECKPOINTS, LEDGER, RELEASES, SealedTable
-from safe_release._store._engine import write_tx
+from safe_release._store import write_tx
 from safe_release.exceptions import RecordTamperedError, ReleaseNotFoundError
 
 if TYPE_CHECKING:
     from sqlalchemy import Column, Connection, Table
 
-    from safe_release._store._store import Store
+    from safe_release._store import StoreCore
 
 __all__ = ["ResignResult", "resign_release"]
 
@@ -40,7 +40,7 @@ class ResignResult(dict[str, int]):
         return sum(self.values())
 
 
-def resign_release(store: Store, release_id: str, *, force: bool = False) -> ResignResult:
+def resign_release(store: StoreCore, release_id: str, *, force: bool = False) -> ResignResult:
     """Seal the unsealed records of one release (and, with ``force``, altered ones).
 
     All of the release's rows are sealed in one transaction, or none:
@@ -74,7 +74,7 @@ def resign_release(store: Store, release_id: str, *, force: bool = False) -> Res
 
 def _seal_rows(
     conn: Connection,
-    store: Store,
+    store: StoreCore,
     release_id: str,
     *,
     force: bool,

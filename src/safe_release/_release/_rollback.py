@@ -14,10 +14,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from safe_release._release import _parts
-from safe_release._release._checks import guarded_steps, run_checks, verdict
-from safe_release._release._records import describe_error, event, now, release_record, set_state
+from safe_release._release._release_rows import (
+    describe_error,
+    event,
+    now,
+    release_record,
+    set_state,
+)
+from safe_release._release._verification import guarded_steps, run_checks, verdict
 from safe_release._report import ReleaseStatus, RollbackReport, StepResult
-from safe_release._store._engine import write_tx
+from safe_release._store import write_tx
 from safe_release.exceptions import StoreError
 
 if TYPE_CHECKING:
@@ -26,9 +32,11 @@ if TYPE_CHECKING:
 
     from sqlalchemy import Connection
 
-    from safe_release._release._checks import CheckFn
-    from safe_release._release._records import ReleaseRecord
-    from safe_release._store._store import Store
+    from safe_release._checkpoints import Checkpointable
+    from safe_release._release._release_rows import ReleaseRecord
+    from safe_release._release._verification import CheckFn
+    from safe_release._store import StoreCore
+    from safe_release.adapters import MarketplaceAdapter
 
 __all__ = ["RollbackRun", "begin_rollback", "notify_all"]
 
@@ -37,7 +45,7 @@ _log = logging.getLogger("safe_release.release")
 
 def begin_rollback(
     conn: Connection,
-    store: Store,
+    store: StoreCore,
     record: ReleaseRecord,
     *,
     detected: datetime | None = None,
@@ -60,10 +68,10 @@ def begin_rollback(
 class RollbackRun:
     """One run of the driver over a release already marked ``rolling_back``."""
 
-    store: Store
+    store: StoreCore
     record: ReleaseRecord
-    live: Sequence[Any] = ()
-    adapters: Sequence[Any] = ()
+    live: Sequence[Checkpointable] = ()
+    adapters: Sequence[MarketplaceAdapter] = ()
     checks: Sequence[tuple[str, CheckFn]] = ()
     notify: Sequence[Callable[[RollbackReport], object]] = ()
     finish: Callable[[Connection], object] | None = None
@@ -197,7 +205,7 @@ class RollbackRun:
 
 
 def notify_all(
-    store: Store,
+    store: StoreCore,
     release_id: str,
     notify: Sequence[Callable[[RollbackReport], object]],
     report: RollbackReport,
@@ -208,7 +216,7 @@ def notify_all(
 
 
 def _notify_one(
-    store: Store,
+    store: StoreCore,
     release_id: str,
     notifier: Callable[[RollbackReport], object],
     report: RollbackReport,

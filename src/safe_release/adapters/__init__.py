@@ -6,16 +6,25 @@ seller x app x region, held by a limiter backend: `MemoryLimiter` (one process,
 the default), `StoreLimiter` (shared by every process on the store's database,
 surviving restarts) or `RedisLimiter` (extra ``redis``). Inside a release, writes
 are journaled with the `Inverse` that undoes them.
+
+Names imported ``as`` themselves and left out of ``__all__`` are the package's
+interface to the rest of safe_release (the ledger's journal), not public API.
 """
 
 from __future__ import annotations
 
 from safe_release._backoff import RetryPolicy
-from safe_release._ledger._inverse import Inverse
-from safe_release.adapters._auth import Secret, TokenGrant, TokenProvider
+from safe_release._effects import Inverse, SideEffect
+from safe_release._public import present as _present
+from safe_release._secrets import Secret
+from safe_release.adapters._auth import TokenGrant, TokenProvider
 from safe_release.adapters._base import MarketplaceAdapter
 from safe_release.adapters._breaker import CircuitBreaker, OutageMode
 from safe_release.adapters._core import Verdict
+from safe_release.adapters._journaling import WriteJournal as WriteJournal
+from safe_release.adapters._journaling import active_journal as active_journal
+from safe_release.adapters._journaling import reset_active_journal as reset_active_journal
+from safe_release.adapters._journaling import set_active_journal as set_active_journal
 from safe_release.adapters._limiter import (
     BucketState,
     LimiterBackend,
@@ -24,7 +33,7 @@ from safe_release.adapters._limiter import (
 )
 from safe_release.adapters._limiter_redis import RedisLimiter
 from safe_release.adapters._limiter_store import StoreLimiter
-from safe_release.adapters._operation import Limit, Operation, SideEffect
+from safe_release.adapters._operation import Limit, Operation
 
 __all__ = [
     "BucketState",
@@ -46,3 +55,5 @@ __all__ = [
     "TokenProvider",
     "Verdict",
 ]
+
+_present(__name__, __all__, globals())

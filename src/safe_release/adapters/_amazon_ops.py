@@ -9,7 +9,8 @@ client of the same models (docs.rs amazon-spapi).
 
 from __future__ import annotations
 
-from safe_release.adapters._operation import Operation, SideEffect
+from safe_release._effects import SideEffect
+from safe_release.adapters._operation import Operation
 
 __all__ = ["AMAZON_OPERATIONS", "LWA_TOKEN_URL"]
 

@@ -18,7 +18,8 @@ from urllib.parse import urlencode
 
 import httpx
 
-from safe_release.adapters._auth import Secret, TokenGrant
+from safe_release._secrets import Secret
+from safe_release.adapters._auth import TokenGrant
 from safe_release.adapters._core import Verdict
 from safe_release.adapters._deadline import send_within
 from safe_release.exceptions import (

@@ -12,7 +12,6 @@ import httpx
 
 from safe_release._backoff import RetryBudget, RetryPolicy, parse_retry_after
 from safe_release._clock import Clock, SystemClock
-from safe_release._ledger._context import active_journal
 from safe_release.adapters._breaker import CircuitBreaker
 from safe_release.adapters._core import (
     Authorize,
@@ -28,6 +27,7 @@ from safe_release.adapters._core import (
     short_text,
 )
 from safe_release.adapters._deadline import asend_within, send_within
+from safe_release.adapters._journaling import WriteJournal, active_journal
 from safe_release.adapters._limiter import LimiterBackend, MemoryLimiter
 from safe_release.adapters._operation import Limit, Operation
 from safe_release.exceptions import (
@@ -45,8 +45,7 @@ if TYPE_CHECKING:
 
     from typing_extensions import Self
 
-    from safe_release._ledger._inverse import Inverse
-    from safe_release._ledger._journal import Journal
+    from safe_release._effects import Inverse
 
 __all__ = ["MarketplaceAdapter", "response_json"]
 
@@ -114,7 +113,7 @@ class MarketplaceAdapter:
         }
         # built now, not inside the first acall: its set-up must not delay a burst
         self._aclient: httpx.AsyncClient | None = httpx.AsyncClient(**self._async_args)
-        self._journal: Journal | None = None
+        self._journal: WriteJournal | None = None
 
     def _check_limits(self, limits: object) -> dict[str, Limit]:
         if not isinstance(limits, Mapping):
@@ -348,11 +347,11 @@ class MarketplaceAdapter:
         return f"{self.marketplace}|{self.seller}|{self.app}|{self.region}"
 
     @property
-    def journal(self) -> Journal | None:
+    def journal(self) -> WriteJournal | None:
         """The journal this adapter's writes go to: the bound one, else the active one."""
         return self._journal if self._journal is not None else active_journal()
 
-    def bind_journal(self, journal: Journal | None) -> None:
+    def bind_journal(self, journal: WriteJournal | None) -> None:
         """Journal this adapter's writes in ``journal`` (None: follow `active_journal`)."""
         self._journal = journal
 

@@ -15,7 +15,7 @@ import math
 import threading
 from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
 
-from safe_release._store._tables import KEY_LENGTH
+from safe_release._store import KEY_LENGTH
 from safe_release.adapters._bucket import (
     MAX_HINT_SECONDS,
     PROBE_AFTER,

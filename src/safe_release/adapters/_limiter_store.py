@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from safe_release._store._engine import read_tx, write_tx
-from safe_release._store._store import Store
+from safe_release._store import StoreCore, read_tx, write_tx
 from safe_release.adapters._limiter import Bucket, BucketLimiterBase, Initial, check_key
 from safe_release.exceptions import InvalidArgumentError, StoreError
 
@@ -36,8 +35,8 @@ class StoreLimiter(BucketLimiterBase):
     SQLite). ``initial`` applies to keys never seen before.
     """
 
-    def __init__(self, store: Store, *, initial: Initial = "full") -> None:
-        if not isinstance(store, Store):
+    def __init__(self, store: StoreCore, *, initial: Initial = "full") -> None:
+        if not isinstance(store, StoreCore):
             msg = f"StoreLimiter needs a Store from sr.connect(), not {type(store).__name__}"
             raise InvalidArgumentError(msg)
         super().__init__(initial=initial)
@@ -45,7 +44,7 @@ class StoreLimiter(BucketLimiterBase):
         self._table = store.tables.rate_bucket
 
     @property
-    def store(self) -> Store:
+    def store(self) -> StoreCore:
         """The store holding the buckets."""
         return self._store
 

@@ -4,28 +4,15 @@ from __future__ import annotations
 
 import math
 import re
-from enum import Enum
 from typing import NamedTuple
 
+from safe_release._effects import SideEffect
 from safe_release.exceptions import InvalidArgumentError
 
-__all__ = ["Limit", "Operation", "SideEffect"]
+__all__ = ["Limit", "Operation"]
 
 _PARAM = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
 _METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
-
-
-class SideEffect(str, Enum):
-    """What a call changes at the marketplace, and whether a rollback can undo it."""
-
-    IDEMPOTENT = "idempotent"
-    """Reads, and writes that are safe to repeat (a full replace of the same value)."""
-    REVERSIBLE = "reversible"
-    """An inverse call exists (set the old price back)."""
-    COMPENSABLE = "compensable"
-    """Another call undoes it (cancel the inbound plan that was created)."""
-    IRREVERSIBLE = "irreversible"
-    """Cannot be undone (confirm shipment, upload tracking, cancel an order)."""
 
 
 class Limit(NamedTuple):

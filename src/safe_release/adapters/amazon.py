@@ -24,10 +24,11 @@ from urllib.parse import unquote
 import httpx
 from pydantic import BaseModel, ConfigDict
 
-from safe_release._ledger._inverse import Inverse
+from safe_release._effects import Inverse
+from safe_release._secrets import Secret
 from safe_release.adapters import _amazon_wire as wire
 from safe_release.adapters._amazon_ops import AMAZON_OPERATIONS, LWA_TOKEN_URL
-from safe_release.adapters._auth import Secret, TokenProvider
+from safe_release.adapters._auth import TokenProvider
 from safe_release.adapters._base import MarketplaceAdapter, response_json
 from safe_release.adapters._core import RECONCILED_HEADER
 from safe_release.exceptions import (

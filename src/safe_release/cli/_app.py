@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
 import safe_release as sr
-from safe_release._store._engine import DEFAULT_URL, ENV_URL, create_store_engine, resolve_url
+from safe_release._store import DEFAULT_URL, ENV_URL, create_store_engine, resolve_url
 from safe_release.cli._config import config
 from safe_release.cli._db import db
 from safe_release.cli._demo import demo

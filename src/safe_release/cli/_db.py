@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from safe_release._store._engine import safe_url
+from safe_release._store import safe_url
 from safe_release.cli._output import CliError, echo, emit_json, fields, json_option
 
 if TYPE_CHECKING:

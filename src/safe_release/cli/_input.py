@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 import yaml
 
-from safe_release._config._configstore import DEFAULT_MAX_BYTES
+from safe_release._config import DEFAULT_MAX_BYTES
 from safe_release.cli._output import CliError, InputError
 
 if TYPE_CHECKING:

@@ -12,8 +12,12 @@ from typing import IO, TYPE_CHECKING
 
 import click
 
-from safe_release._store._engine import ENV_URL
+from safe_release._store import ENV_URL
 from safe_release.cli._output import echo, emit_json, json_option
+from safe_release.migrations import check as run_check
+from safe_release.migrations import lint as run_lint
+from safe_release.migrations import plan as run_plan
+from safe_release.migrations import upgrade as run_upgrade
 
 if TYPE_CHECKING:
     from safe_release.cli._app import Settings
@@ -102,8 +106,6 @@ def check(
     Fails (exit 1) on the first revision whose downgrade does not give back the
     schema, or loses data, naming the table, column and revision.
     """
-    from safe_release.migrations import check as run_check  # noqa: PLC0415
-
     if record:
         with settings.store(write=True) as store:
             report = run_check(_ini(ini), url=scratch_url, rows_per_table=rows, store=store)
@@ -140,8 +142,6 @@ def lint(
     Lints PATHS (revision files or directories), else the project of -c.
     Suppress a finding with '# safe-release: ignore[rule-id]' on its line.
     """
-    from safe_release.migrations import lint as run_lint  # noqa: PLC0415
-
     sql = sql_file.read() if sql_file is not None else None
     if not paths and not ini.is_file():
         msg = f"no {ini}: give revision files or directories, or -c alembic.ini"
@@ -180,8 +180,6 @@ def plan(
     Uses the store (--url) for verified revisions and the floor when one is
     configured or --app is given.
     """
-    from safe_release.migrations import plan as run_plan  # noqa: PLC0415
-
     if app is not None or _store_configured(settings):
         with settings.store(write=False) as store:
             report = run_plan(_ini(ini), url=db_url, store=store, app=app, scratch_url=scratch_url)
@@ -206,8 +204,6 @@ def upgrade(settings: Settings, target: str, ini: Path, db_url: str | None) -> N
     sr_retires version is not retired in the store (--url, or $SAFE_RELEASE_URL;
     without one, every contract revision) stops everything before any revision runs.
     """
-    from safe_release.migrations import upgrade as run_upgrade  # noqa: PLC0415
-
     if _store_configured(settings):
         with settings.store(write=False) as store:
             ran = run_upgrade(_ini(ini), target, store=store, url=db_url)

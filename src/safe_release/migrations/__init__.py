@@ -16,11 +16,18 @@
 from __future__ import annotations
 
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from safe_release._public import present as _present
 from safe_release.migrations._check import CheckReport, assert_reversible, check
+from safe_release.migrations._compat_store import revision_file_sha256 as revision_file_sha256
+from safe_release.migrations._compat_store import verified_revisions as verified_revisions
 from safe_release.migrations._plan import DeployPlan, PendingRevision, plan, upgrade
 from safe_release.migrations._walk import CheckFinding
+
+if TYPE_CHECKING:  # imported on first use (`__getattr__`); typed for users' checkers
+    from safe_release.migrations._lint import Finding, LintReport, lint, lint_sql
+    from safe_release.migrations._lint_rules import RULES
 
 __all__ = [
     "RULES",
@@ -50,6 +57,11 @@ _LAZY = {
 def __getattr__(name: str) -> Any:
     """The linter's names, imported on first use."""
     if name in _LAZY:
-        return getattr(import_module(f"safe_release.migrations.{_LAZY[name]}"), name)
+        found = getattr(import_module(f"safe_release.migrations.{_LAZY[name]}"), name)
+        _present(__name__, [name], {name: found})
+        return found
     msg = f"module 'safe_release.migrations' has no attribute {name!r}"
     raise AttributeError(msg)
+
+
+_present(__name__, [n for n in __all__ if n not in _LAZY], globals())

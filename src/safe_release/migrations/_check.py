@@ -27,8 +27,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from safe_release._store._engine import safe_url
-from safe_release._store._store import Store
+from safe_release._store import StoreCore, safe_url
 from safe_release.exceptions import (
     InvalidArgumentError,
     IrreversibleMigrationError,
@@ -321,7 +320,7 @@ def check(
     url: str | None = None,
     rows_per_table: int = 50,
     rows: Mapping[str, Callable[[int], Mapping[str, Any]]] | None = None,
-    store: Store | None = None,
+    store: StoreCore | None = None,
 ) -> CheckReport:
     """Walk every revision of the project up, down and up again on a scratch database.
 
@@ -341,7 +340,7 @@ def check(
         msg = f"rows_per_table must be an int from 1 to 100000, not {rows_per_table!r}"
         raise InvalidArgumentError(msg)
     _check_rows(rows)
-    if store is not None and not isinstance(store, Store):
+    if store is not None and not isinstance(store, StoreCore):
         msg = f"store= must be a safe_release Store (sr.connect(...)), not {type(store).__name__}"
         raise InvalidArgumentError(msg)
     config = load_config(config)
@@ -430,7 +429,7 @@ def _version_table(config: Config) -> str:
     return config.get_main_option("version_table") or "alembic_version"
 
 
-def _record(store: Store, script: Any, report: CheckReport) -> None:
+def _record(store: StoreCore, script: Any, report: CheckReport) -> None:
     from safe_release.migrations import compat  # noqa: PLC0415 - optional part
 
     revisions = {

@@ -17,6 +17,7 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from safe_release._store import StoreCore, open_store
 from safe_release.exceptions import ContractBlockedError, MigrationError
 
 if TYPE_CHECKING:
@@ -24,8 +25,6 @@ if TYPE_CHECKING:
     from types import ModuleType
 
     from alembic.script import ScriptDirectory
-
-    from safe_release import Store
 
 PHASES = ("expand", "migrate", "contract")
 STORE_ATTRIBUTE = "safe_release_store"
@@ -78,13 +77,13 @@ def revision_phase(module: ModuleType | Any) -> Phase | None:
     return Phase(phase, _retires(retires, revision))
 
 
-def _is_retired(store: Store, app: str, version: str) -> bool:
+def _is_retired(store: StoreCore, app: str, version: str) -> bool:
     from safe_release.migrations.compat import is_retired  # noqa: PLC0415 - optional part
 
     return is_retired(store, app, version)
 
 
-def require_retired(store: Store | None, app: str, version: str, revision: str | None) -> None:
+def require_retired(store: StoreCore | None, app: str, version: str, revision: str | None) -> None:
     """ContractBlockedError unless ``app`` ``version`` is recorded as retired in ``store``."""
     if store is None:
         msg = (
@@ -133,9 +132,7 @@ def contract(
     if store is not None or not os.environ.get("SAFE_RELEASE_URL"):
         require_retired(store, app, version, rev)
         return
-    import safe_release  # noqa: PLC0415 - avoids an import cycle
-
-    owned = safe_release.connect()
+    owned = open_store(StoreCore)
     try:
         require_retired(owned, app, version, rev)
     finally:
@@ -143,7 +140,7 @@ def contract(
 
 
 def check_phases(
-    script_directory: ScriptDirectory, revisions: Iterable[str], store: Store | None
+    script_directory: ScriptDirectory, revisions: Iterable[str], store: StoreCore | None
 ) -> dict[str, Phase]:
     """The declared phases of ``revisions``; refuses the first blocked contract revision.
 

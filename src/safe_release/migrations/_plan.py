@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import create_engine
 from sqlalchemy.exc import DBAPIError
 
-from safe_release._store._engine import safe_url, store_error
+from safe_release._store import safe_url, store_error
+from safe_release.exceptions import InvalidArgumentError
 from safe_release.migrations._check import _scratch, copy_config, load_config, scripts
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
     from alembic.script import Script, ScriptDirectory
 
-    from safe_release._store._store import Store
+    from safe_release._store import StoreCore
     from safe_release.migrations._lint_rules import LintReport
     from safe_release.migrations.compat import RollbackFloor
 
@@ -141,7 +142,7 @@ def plan(
     config: Config | str | PathLike[str],
     *,
     url: str | None = None,
-    store: Store | None = None,
+    store: StoreCore | None = None,
     app: str | None = None,
     scratch_url: str | None = None,
 ) -> DeployPlan:
@@ -151,8 +152,6 @@ def plan(
     config = load_config(config)
     url = url or config.get_main_option("sqlalchemy.url")
     if not url:
-        from safe_release.exceptions import InvalidArgumentError  # noqa: PLC0415
-
         msg = "plan() needs the database to deploy to: url= or sqlalchemy.url in alembic.ini"
         raise InvalidArgumentError(msg)
     script = scripts(config)
@@ -261,7 +260,7 @@ def _sql(config: Config, command_name: str, span: str, notes: list[str]) -> str 
     return buffer.getvalue()
 
 
-def _verified(store: Store | None, dialect: str) -> dict[str, str] | None:
+def _verified(store: StoreCore | None, dialect: str) -> dict[str, str] | None:
     if store is None:
         return None
     from safe_release.migrations import compat  # noqa: PLC0415
@@ -298,7 +297,11 @@ def _describe(
 
 
 def _floor(
-    config: Config, store: Store | None, app: str | None, scratch_url: str | None, notes: list[str]
+    config: Config,
+    store: StoreCore | None,
+    app: str | None,
+    scratch_url: str | None,
+    notes: list[str],
 ) -> RollbackFloor | None:
     if store is None or app is None:
         return None
@@ -319,7 +322,7 @@ def upgrade(
     config: Config | str | PathLike[str],
     target: str = "heads",
     *,
-    store: Store | None,
+    store: StoreCore | None,
     url: str | None = None,
 ) -> list[str]:
     """``alembic upgrade`` that refuses a contract revision whose old version is live.
@@ -337,8 +340,6 @@ def upgrade(
     config = copy_config(load_config(config), url=url)  # the user's Config is not changed
     database = config.get_main_option("sqlalchemy.url")
     if not database:
-        from safe_release.exceptions import InvalidArgumentError  # noqa: PLC0415
-
         msg = "upgrade() needs the database: url= or sqlalchemy.url in alembic.ini"
         raise InvalidArgumentError(msg)
     script = scripts(config)

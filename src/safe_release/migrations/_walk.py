@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from alembic.runtime.migration import RevisionStep
 from sqlalchemy.exc import SQLAlchemyError
 
+from safe_release.exceptions import MigrationEnvironmentError
 from safe_release.migrations._changes import ChangeTracker
 from safe_release.migrations._data import (
     TableData,
@@ -179,8 +180,6 @@ class Walker:
         self.verify_target(conn)
         self.context = context
         if heads:
-            from safe_release.exceptions import MigrationEnvironmentError  # noqa: PLC0415
-
             msg = (
                 f"the scratch database is already at {', '.join(heads)}: the check needs "
                 "an empty database"

@@ -24,10 +24,16 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
-from safe_release._store._engine import store_error
-from safe_release._store._store import Store
+from safe_release._store import StoreCore, store_error
 from safe_release.exceptions import InvalidArgumentError
-from safe_release.migrations import _records
+from safe_release.migrations import _compat_store
+from safe_release.migrations._compat_store import (
+    AppVersion,
+    check_name,
+    record_verified,
+    revision_file_sha256,
+    verified_revisions,
+)
 from safe_release.migrations._metadata_json import (
     ColumnDesc,
     SchemaDesc,
@@ -36,13 +42,6 @@ from safe_release.migrations._metadata_json import (
     compare_types,
     describe_metadata,
     reflect_table,
-)
-from safe_release.migrations._records import (
-    AppVersion,
-    check_name,
-    record_verified,
-    revision_file_sha256,
-    verified_revisions,
 )
 
 if TYPE_CHECKING:
@@ -180,14 +179,14 @@ class RollbackFloor:
 # -- recording -------------------------------------------------------------------------
 
 
-def _check_store(store: object) -> Store:
-    if not isinstance(store, Store):
+def _check_store(store: object) -> StoreCore:
+    if not isinstance(store, StoreCore):
         msg = f"pass a safe_release Store (safe_release.connect(...)), not {store!r}"
         raise InvalidArgumentError(msg)
     return store
 
 
-def record(store: Store, app: str, version: str, metadata: sa.MetaData) -> None:
+def record(store: StoreCore, app: str, version: str, metadata: sa.MetaData) -> None:
     """Record the schema ``app`` ``version`` maps (its ``Base.metadata``).
 
     Recording the same content again is a no-op; different content for a version
@@ -202,34 +201,34 @@ def record(store: Store, app: str, version: str, metadata: sa.MetaData) -> None:
             f"not {type(metadata).__name__}"
         )
         raise InvalidArgumentError(msg)
-    _records.insert_schema(store, app, version, describe_metadata(metadata))
+    _compat_store.insert_schema(store, app, version, describe_metadata(metadata))
 
 
-def retire(store: Store, app: str, version: str) -> None:
+def retire(store: StoreCore, app: str, version: str) -> None:
     """Mark a recorded version retired: no longer a rollback target (contract may run)."""
     _check_store(store)
-    _records.retire(store, check_name(app, "app"), check_name(version, "version"))
+    _compat_store.retire(store, check_name(app, "app"), check_name(version, "version"))
 
 
-def is_retired(store: Store, app: str, version: str) -> bool:
+def is_retired(store: StoreCore, app: str, version: str) -> bool:
     """Whether ``app`` ``version`` was retired (``False`` if it was never recorded)."""
     _check_store(store)
     check_name(app, "app")
     check_name(version, "version")
-    return _records.is_retired(store, app, version)
+    return _compat_store.is_retired(store, app, version)
 
 
-def versions(store: Store, app: str) -> list[AppVersion]:
+def versions(store: StoreCore, app: str) -> list[AppVersion]:
     """Every recorded version of ``app``, oldest first (empty if none)."""
     _check_store(store)
-    return [v for v, _ in _records.load_versions(store, check_name(app, "app"))]
+    return [v for v, _ in _compat_store.load_versions(store, check_name(app, "app"))]
 
 
 # -- checking -------------------------------------------------------------------------
 
 
 def check(
-    store: Store,
+    store: StoreCore,
     app: str,
     version: str,
     engine_or_connection: sa.Engine | sa.Connection,
@@ -242,14 +241,14 @@ def check(
     connection's default schema).
     """
     _check_store(store)
-    recorded, desc = _records.load_schema(
+    recorded, desc = _compat_store.load_schema(
         store, check_name(app, "app"), check_name(version, "version")
     )
     return _Live(engine_or_connection, schema).result(recorded, desc)
 
 
 def rollback_floor(
-    store: Store,
+    store: StoreCore,
     app: str,
     engine_or_connection: sa.Engine | sa.Connection,
     *,
@@ -257,7 +256,7 @@ def rollback_floor(
 ) -> RollbackFloor:
     """The oldest non-retired version that it and every newer one are compatible."""
     _check_store(store)
-    recorded = _records.load_versions(store, check_name(app, "app"))
+    recorded = _compat_store.load_versions(store, check_name(app, "app"))
     if not recorded:
         msg = (
             f"no schema is recorded for {app!r}; record each release with "

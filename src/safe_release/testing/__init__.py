@@ -15,6 +15,7 @@ Import them in your own tests:
 
 from __future__ import annotations
 
+from safe_release._public import present as _present
 from safe_release.testing._amazon import (
     AmazonInboundPlan,
     AmazonInventory,
@@ -50,3 +51,5 @@ __all__ = [
     "TemporaryPostgres",
     "find_postgres_bindir",
 ]
+
+_present(__name__, __all__, globals())

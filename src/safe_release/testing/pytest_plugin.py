@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 import safe_release as sr
+from safe_release.adapters.amazon import AmazonAdapter
+from safe_release.migrations import assert_reversible
 from safe_release.testing._amazon import FakeAmazon
 from safe_release.testing._clock import FakeClock
 
@@ -26,7 +28,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from pathlib import Path
 
-    from safe_release.adapters.amazon import AmazonAdapter
     from safe_release.migrations import CheckReport
 
 __all__ = ["amazon_adapter", "fake_amazon", "fake_clock", "migration_check", "sr_store"]
@@ -47,8 +48,6 @@ def fake_amazon(fake_clock: FakeClock) -> FakeAmazon:
 @pytest.fixture(name="amazon_adapter")
 def amazon_adapter(fake_amazon: FakeAmazon, fake_clock: FakeClock) -> Iterator[AmazonAdapter]:
     """An AmazonAdapter that talks to ``fake_amazon``."""
-    from safe_release.adapters.amazon import AmazonAdapter  # noqa: PLC0415 - optional use
-
     creds = fake_amazon.credentials
     adapter = AmazonAdapter(
         seller_id=creds.seller_id,
@@ -75,7 +74,6 @@ def sr_store(tmp_path: Path, fake_clock: FakeClock) -> Iterator[sr.Store]:
 @pytest.fixture(name="migration_check")
 def migration_check() -> Callable[..., CheckReport]:
     """Check an Alembic project up/down/up; AssertionError with the report unless OK."""
-    from safe_release.migrations import assert_reversible  # noqa: PLC0415 - lazy
 
     def run(config: object, **kwargs: Any) -> CheckReport:
         kwargs.setdefault("url", os.environ.get("SAFE_RELEASE_CHECK_URL") or None)

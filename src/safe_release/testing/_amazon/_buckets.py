@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from safe_release.adapters._operation import Limit
+from safe_release.adapters import Limit
 from safe_release.exceptions import UnknownOperationError
 from safe_release.testing._amazon._routes import ROUTES
 

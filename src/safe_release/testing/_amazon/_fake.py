@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from decimal import Decimal
 
     from safe_release._clock import Clock
-    from safe_release.adapters._operation import Limit
+    from safe_release.adapters import Limit
     from safe_release.testing._amazon._state import ItemSpec
     from safe_release.testing._amazon._values import (
         AmazonInboundPlan,

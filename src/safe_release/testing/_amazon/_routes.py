@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from safe_release.adapters._operation import Limit
+from safe_release.adapters import Limit
 
 __all__ = ["MAX_BODY_BYTES", "ROUTES", "Route"]
 

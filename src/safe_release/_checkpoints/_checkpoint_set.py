@@ -18,7 +18,7 @@ from safe_release._clock import utc_now
 from safe_release._json import canonical_dumps, check_json
 from safe_release._report import StepResult
 from safe_release._sealing import CHECKPOINTS
-from safe_release._store._engine import read_tx, write_tx
+from safe_release._store import read_tx, write_tx
 from safe_release.exceptions import (
     CheckpointError,
     CheckpointNotFoundError,
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Row
 
     from safe_release._checkpoints._protocol import JsonState
-    from safe_release._store._store import Store
+    from safe_release._store import StoreCore
 
 _log = logging.getLogger("safe_release.checkpoints")
 
@@ -61,7 +61,7 @@ class CheckpointRecord(BaseModel):
 class CheckpointSet:
     """The checkpoints of one release: capture them in order, restore them after a failure."""
 
-    def __init__(self, store: Store, release_id: str, scope: str) -> None:
+    def __init__(self, store: StoreCore, release_id: str, scope: str) -> None:
         self._store, self._release_id, self._scope = store, release_id, scope
         self._t = store.tables.checkpoint
         self._written: dict[int, dict[str, Any]] = {}

@@ -16,10 +16,10 @@ from urllib.parse import unquote
 
 import httpx
 
+from safe_release._effects import Inverse
 from safe_release._json import canonical_dumps
-from safe_release._ledger._inverse import Inverse
 from safe_release._sealing import LEDGER
-from safe_release._store._tables import TARGET_LENGTH
+from safe_release._store import TARGET_LENGTH
 from safe_release.exceptions import InvalidArgumentError, RecordTamperedError
 
 if TYPE_CHECKING:

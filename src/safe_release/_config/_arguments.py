@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from safe_release._store._tables import NAME_LENGTH
+from safe_release._store import NAME_LENGTH
 from safe_release.exceptions import (
     ConfigValidationError,
     InvalidArgumentError,

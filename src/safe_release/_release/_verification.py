@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any, Union
 
-from safe_release._release._records import describe_error
+from safe_release._release._release_rows import describe_error
 from safe_release._report import StepResult, Verification
 from safe_release.exceptions import InvalidArgumentError
 

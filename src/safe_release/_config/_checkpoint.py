@@ -1,7 +1,12 @@
-"""A `ConfigStore` as a checkpoint: capture its head, restore by rolling back (forward)."""
+"""A `ConfigStore` as a checkpoint: capture its head, restore by rolling back (forward).
+
+Also what retention needs to know of checkpoints (the versions they still refer
+to), read from the store's checkpoint table.
+"""
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -11,9 +16,9 @@ from safe_release.exceptions import ConfigNotFoundError
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
-    from safe_release._checkpoints._protocol import CheckpointContext, JsonState
+    from safe_release._checkpoints import CheckpointContext, JsonState
     from safe_release._config._configstore import ConfigStore
-    from safe_release._store._tables import Tables
+    from safe_release._store import Tables
 
 __all__ = ["capture", "live_config_versions", "restore", "verify"]
 
@@ -63,8 +68,6 @@ def verify(cfg: ConfigStore[Any], state: JsonState, ctx: CheckpointContext) -> t
 
 def live_config_versions(conn: Connection, tables: Tables, name: str) -> set[int]:
     """Versions of config ``name`` that a checkpoint not yet restored refers to."""
-    import json  # noqa: PLC0415 - only needed here
-
     c = tables.checkpoint.c
     rows = conn.execute(
         select(c.state).where(c.kind == "config", c.name == f"config {name}", c.status.in_(LIVE))

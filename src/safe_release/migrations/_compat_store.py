@@ -13,8 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from safe_release._clock import as_utc, utc_now
-from safe_release._store._engine import read_tx, write_tx
-from safe_release._store._tables import NAME_LENGTH
+from safe_release._store import NAME_LENGTH, read_tx, write_tx
 from safe_release.exceptions import InvalidArgumentError
 from safe_release.migrations._metadata_json import SchemaDesc
 
@@ -24,7 +23,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy import Connection
 
-    from safe_release._store._store import Store
+    from safe_release._store import StoreCore
 
 __all__ = [
     "AppVersion",
@@ -92,7 +91,7 @@ def unknown_version(app: str, version: str) -> InvalidArgumentError:
     return InvalidArgumentError(msg)
 
 
-def insert_schema(store: Store, app: str, version: str, desc: SchemaDesc) -> None:
+def insert_schema(store: StoreCore, app: str, version: str, desc: SchemaDesc) -> None:
     """Record ``desc`` for (app, version); same content again is a no-op."""
     t = store.tables.app_schema
     text, digest = desc.to_json(), desc.sha256()
@@ -136,7 +135,7 @@ def _version(row: Any) -> AppVersion:
     )
 
 
-def load_versions(store: Store, app: str) -> list[tuple[AppVersion, SchemaDesc]]:
+def load_versions(store: StoreCore, app: str) -> list[tuple[AppVersion, SchemaDesc]]:
     """Every recorded version of ``app`` with its schema, oldest first."""
     t = store.tables.app_schema
     query = sa.select(t).where(t.c.app == app).order_by(t.c.recorded_at, t.c.seq, t.c.version)
@@ -145,7 +144,7 @@ def load_versions(store: Store, app: str) -> list[tuple[AppVersion, SchemaDesc]]
     return [(_version(r), SchemaDesc.from_json(r.metadata_json)) for r in rows]
 
 
-def load_schema(store: Store, app: str, version: str) -> tuple[AppVersion, SchemaDesc]:
+def load_schema(store: StoreCore, app: str, version: str) -> tuple[AppVersion, SchemaDesc]:
     """One recorded version, else `InvalidArgumentError` saying how to record it."""
     t = store.tables.app_schema
     query = sa.select(t).where(t.c.app == app, t.c.version == version)
@@ -156,7 +155,7 @@ def load_schema(store: Store, app: str, version: str) -> tuple[AppVersion, Schem
     return _version(row), SchemaDesc.from_json(row.metadata_json)
 
 
-def retire(store: Store, app: str, version: str) -> None:
+def retire(store: StoreCore, app: str, version: str) -> None:
     """Mark a recorded version retired (the first retirement time is kept)."""
     t = store.tables.app_schema
     where = (t.c.app == app, t.c.version == version)
@@ -168,7 +167,7 @@ def retire(store: Store, app: str, version: str) -> None:
         raise unknown_version(app, version)
 
 
-def is_retired(store: Store, app: str, version: str) -> bool:
+def is_retired(store: StoreCore, app: str, version: str) -> bool:
     """Whether the version is recorded and retired."""
     t = store.tables.app_schema
     query = sa.select(t.c.retired_at).where(t.c.app == app, t.c.version == version)
@@ -201,7 +200,7 @@ def _check_revisions(revisions: Mapping[str, str]) -> dict[str, str]:
     return checked
 
 
-def record_verified(store: Store, revisions: Mapping[str, str], dialect: str) -> None:
+def record_verified(store: StoreCore, revisions: Mapping[str, str], dialect: str) -> None:
     """Record revisions (id -> SHA-256 of the revision file) as verified on ``dialect``."""
     checked, dialect = _check_revisions(revisions), _check_dialect(dialect)
     if not checked:
@@ -221,7 +220,7 @@ def record_verified(store: Store, revisions: Mapping[str, str], dialect: str) ->
             )
 
 
-def verified_revisions(store: Store, dialect: str) -> dict[str, str]:
+def verified_revisions(store: StoreCore, dialect: str) -> dict[str, str]:
     """Revision id -> SHA-256 of the file the checker verified on ``dialect``."""
     t = store.tables.migration_verified
     query = sa.select(t.c.revision, t.c.file_sha256).where(t.c.dialect == _check_dialect(dialect))

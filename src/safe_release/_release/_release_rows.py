@@ -12,7 +12,7 @@ from sqlalchemy import insert, select, update
 from safe_release._clock import as_utc, utc_now
 from safe_release._report import ReleaseStatus, RollbackReport, Verification
 from safe_release._sealing import RELEASES
-from safe_release._store._engine import read_tx
+from safe_release._store import read_tx
 from safe_release.exceptions import (
     RecordTamperedError,
     ReleaseNotFoundError,
@@ -22,7 +22,7 @@ from safe_release.exceptions import (
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Row
 
-    from safe_release._store._store import Store
+    from safe_release._store import StoreCore
 
 __all__ = [
     "ERROR_LIMIT",
@@ -91,7 +91,7 @@ class ReleaseRecord(BaseModel):
         return (self.restored_at - self.detected_at).total_seconds()
 
 
-def now(store: Store) -> datetime:
+def now(store: StoreCore) -> datetime:
     """The store clock's time as an aware UTC datetime."""
     return utc_now(store.clock)
 
@@ -108,7 +108,7 @@ def describe_error(exc: BaseException) -> str:
 _BLOCKING = ("running", "rolling_back", "rollback_failed", "pending_rollback")
 
 
-def refuse_if_unfinished(conn: Connection, store: Store, scope: str) -> None:
+def refuse_if_unfinished(conn: Connection, store: StoreCore, scope: str) -> None:
     """Raise `ReleaseStateError` if a release of ``scope`` still needs rolling back.
 
     Called under the scope lock: a ``running`` release found here lost its lock
@@ -136,14 +136,14 @@ def refuse_if_unfinished(conn: Connection, store: Store, scope: str) -> None:
     raise ReleaseStateError(msg, release_id=row.id)
 
 
-def sealed_release(store: Store, values: dict[str, Any]) -> dict[str, Any]:
+def sealed_release(store: StoreCore, values: dict[str, Any]) -> dict[str, Any]:
     """The sealed columns of a new release row (from its ``values``) and their ``mac``."""
     sealed = {name: values.get(name) for name in RELEASES.fields}
     sealed["mac"] = RELEASES.seal(store.signer, (values["id"],), sealed)
     return sealed
 
 
-def insert_release(conn: Connection, store: Store, values: dict[str, Any]) -> None:
+def insert_release(conn: Connection, store: StoreCore, values: dict[str, Any]) -> None:
     """Insert the release row (status ``running``), sealed, and its ``started`` event."""
     refuse_if_unfinished(conn, store, values["scope"])
     mac = values.get("mac") or sealed_release(store, values)["mac"]
@@ -160,7 +160,7 @@ def insert_release(conn: Connection, store: Store, values: dict[str, Any]) -> No
 
 def set_state(
     conn: Connection,
-    store: Store,
+    store: StoreCore,
     release_id: str,
     kind: str,
     detail: dict[str, Any] | None = None,
@@ -191,7 +191,7 @@ def set_state(
 
 def _reseal(
     conn: Connection,
-    store: Store,
+    store: StoreCore,
     release_id: str,
     values: dict[str, Any],
     known: dict[str, Any] | None,
@@ -220,7 +220,7 @@ def _reseal(
 
 def event(
     conn: Connection,
-    store: Store,
+    store: StoreCore,
     release_id: str,
     kind: str,
     detail: dict[str, Any],
@@ -238,7 +238,7 @@ def event(
     )
 
 
-def _check(store: Store, release_id: str, sealed: dict[str, Any]) -> None:
+def _check(store: StoreCore, release_id: str, sealed: dict[str, Any]) -> None:
     RELEASES.check(
         store.signer,
         (release_id,),
@@ -248,7 +248,7 @@ def _check(store: Store, release_id: str, sealed: dict[str, Any]) -> None:
     )
 
 
-def _tampered(store: Store, row: Row[Any]) -> str | None:
+def _tampered(store: StoreCore, row: Row[Any]) -> str | None:
     try:
         _check(store, row.id, RELEASES.values(row))
     except RecordTamperedError as exc:
@@ -266,7 +266,7 @@ _TIMES = (
 )
 
 
-def _record(store: Store, row: Row[Any]) -> ReleaseRecord:
+def _record(store: StoreCore, row: Row[Any]) -> ReleaseRecord:
     m = row._mapping  # noqa: SLF001 - SQLAlchemy's public mapping view of a row
     tampered = _tampered(store, row)
     try:
@@ -292,7 +292,7 @@ def _record(store: Store, row: Row[Any]) -> ReleaseRecord:
     )
 
 
-def load(conn: Connection, store: Store, release_id: str) -> ReleaseRecord:
+def load(conn: Connection, store: StoreCore, release_id: str) -> ReleaseRecord:
     """The release ``release_id``, verified.
 
     Raises `ReleaseNotFoundError` if there is none, `RecordTamperedError` if its
@@ -306,7 +306,7 @@ def load(conn: Connection, store: Store, release_id: str) -> ReleaseRecord:
     return record
 
 
-def load_any(conn: Connection, store: Store, release_id: str) -> ReleaseRecord:
+def load_any(conn: Connection, store: StoreCore, release_id: str) -> ReleaseRecord:
     """The release ``release_id`` as recorded, tampered or not (``tampered`` says)."""
     t = store.tables.release
     row = conn.execute(select(t).where(t.c.id == release_id)).first()
@@ -319,7 +319,7 @@ def load_any(conn: Connection, store: Store, release_id: str) -> ReleaseRecord:
     return _record(store, row)
 
 
-def load_events(conn: Connection, store: Store, release_id: str) -> tuple[ReleaseEvent, ...]:
+def load_events(conn: Connection, store: StoreCore, release_id: str) -> tuple[ReleaseEvent, ...]:
     """The journal of one release, oldest first."""
     e = store.tables.release_event
     rows = conn.execute(
@@ -331,7 +331,7 @@ def load_events(conn: Connection, store: Store, release_id: str) -> tuple[Releas
     )
 
 
-def release_record(store: Store, release_id: str) -> ReleaseRecord:
+def release_record(store: StoreCore, release_id: str) -> ReleaseRecord:
     """One release with its journal; `ReleaseNotFoundError` if it is not recorded."""
     with read_tx(store.engine, "reading a release") as conn:
         record = load_any(conn, store, release_id)
@@ -339,7 +339,7 @@ def release_record(store: Store, release_id: str) -> ReleaseRecord:
 
 
 def releases(
-    store: Store,
+    store: StoreCore,
     *,
     scope: str | None = None,
     limit: int = 50,
