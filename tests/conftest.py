@@ -28,6 +28,8 @@ from safe_release.testing import FakeClock, PostgresUnavailableError, TemporaryP
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+pytest_plugins = ["pytester"]  # tests of the pytest plugin run pytest on example files
+
 ROOT = Path(__file__).resolve().parent.parent
 PG_ENV = "SAFE_RELEASE_TEST_PG_URL"
 REQUIRE_ENV = "SAFE_RELEASE_REQUIRE_PG"

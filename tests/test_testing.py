@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from sqlalchemy import create_engine, text
 
@@ -60,3 +63,52 @@ class TestPytestPlugin:
     def test_plugin_is_registered(self, pytestconfig: pytest.Config) -> None:
         """The pytest11 entry point registers the plugin for every installed project."""
         assert pytestconfig.pluginmanager.has_plugin("safe_release")
+
+    def test_the_plugin_costs_nothing_until_a_fixture_is_used(self) -> None:
+        """Loading the plugin (in every pytest run of a project) imports no safe_release."""
+        code = (
+            "import sys, safe_release_pytest; "
+            "print(sorted(m for m in sys.modules if m.startswith('safe_release.')) "
+            "or 'safe_release' in sys.modules)"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout
+        assert out.strip() == "False"
+
+    @pytest.mark.parametrize(
+        "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+    )
+    def test_each_test_gets_a_store_of_its_own(
+        self,
+        pytester: pytest.Pytester,
+        request: pytest.FixtureRequest,
+        monkeypatch: pytest.MonkeyPatch,
+        backend: str,
+    ) -> None:
+        """Two tests that each publish version 1 of one config both pass, on either engine."""
+        if backend == "postgresql":
+            monkeypatch.setenv("SAFE_RELEASE_TEST_URL", request.getfixturevalue("pg_url"))
+        else:
+            monkeypatch.delenv("SAFE_RELEASE_TEST_URL", raising=False)
+        pytester.makepyfile(
+            """
+            import pytest
+
+            @pytest.mark.parametrize("n", [1, 2])
+            def test_first_version(sr_store, n):
+                cfg = sr_store.config("pricing")
+                assert cfg.publish({"n": n}, author="t", expected_version=0).version == 1
+                assert sr_store.schema is None or sr_store.schema.startswith("sr_test_")
+            """
+        )
+        result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+        result.assert_outcomes(passed=2)
+        if backend == "postgresql":  # the schemas were dropped after the tests
+            engine = create_engine(request.getfixturevalue("pg_url"))
+            with engine.connect() as conn:
+                left = conn.execute(
+                    text("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'sr_test_%'")
+                ).scalar()
+            engine.dispose()
+            assert left == 0
