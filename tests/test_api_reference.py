@@ -36,13 +36,14 @@ PUBLIC_MODULES = (
     "safe_release.migrations.compat",
     "safe_release.migrations.ops",
     "safe_release.testing",
-    "safe_release.testing.pytest_plugin",
+    "safe_release_pytest",
 )
 """Modules whose ``__all__`` is the Python API, each documented in docs/api.md."""
 
 NOT_IN_API_REFERENCE = {
     "safe_release.cli": "the safe-release command, documented in docs/cli.md",
     "safe_release.testing.__main__": "the start/stop command, in docs/testing.md",
+    "safe_release.testing.pytest_plugin": "names safe_release_pytest's fixtures, documented there",
 }
 """Modules without a leading underscore that are not Python API, and why."""
 
@@ -161,7 +162,9 @@ def public_modules(package: ModuleType) -> set[str]:
 
 def test_every_public_module_is_considered() -> None:
     """Each module without an underscore is either in PUBLIC_MODULES or explained."""
-    assert public_modules(safe_release) == set(PUBLIC_MODULES) | set(NOT_IN_API_REFERENCE)
+    # the pytest plugin is a top-level module of its own (it must not import safe_release)
+    found = public_modules(safe_release) | {"safe_release_pytest"}
+    assert found == set(PUBLIC_MODULES) | set(NOT_IN_API_REFERENCE)
 
 
 def test_every_public_module_has_a_directive() -> None:

@@ -42,6 +42,7 @@ from safe_release._release import (
     ResignResult,
     current_release,
     guarded,
+    override,
     release,
     resign_release,
 )
@@ -186,6 +187,7 @@ __all__ = [
     "current_release",
     "exclude_sdk_tables",
     "guarded",
+    "override",
     "release",
     "resign_release",
     "table_checkpoint",

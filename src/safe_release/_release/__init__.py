@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from safe_release._release._guarded import guarded
+from safe_release._release._guarded import guarded, override
 from safe_release._release._incidents import IncidentReport, incident_report
 from safe_release._release._recover import recover, rollback
 from safe_release._release._release import OnFailure, Release, current_release, release
@@ -24,6 +24,7 @@ __all__ = [
     "current_release",
     "guarded",
     "incident_report",
+    "override",
     "recover",
     "release",
     "release_record",
