@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+import rfc8785
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -115,11 +116,28 @@ READS = ("current", "value", "for_key", "rollout", "refresh")
 
 
 def canonical_hash(content: object) -> str:
-    """SHA-256 of the canonical JSON encoding, computed independently of the SDK."""
+    """SHA-256 of the RFC 8785 encoding, computed independently of the SDK.
+
+    Content with an integer beyond RFC 8785's range is hashed over sorted-key JSON
+    (the "legacy" kind), as the SDK documents.
+    """
+    try:
+        return hashlib.sha256(rfc8785.dumps(content)).hexdigest()  # type: ignore[arg-type]
+    except rfc8785.IntegerDomainError:
+        pass
     encoded = json.dumps(
         content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     )
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+
+
+def hash_kind(content: object) -> str:
+    """The kind `canonical_hash` took for ``content``."""
+    try:
+        rfc8785.dumps(content)  # type: ignore[arg-type]
+    except rfc8785.IntegerDomainError:
+        return "legacy"
+    return "jcs"
 
 
 # -- the model ---------------------------------------------------------------------
@@ -291,6 +309,7 @@ class ConfigStoreMachine(RuleBasedStateMachine):
         message: str,
         parent: int | None,
         content_hash: str | None = None,
+        kind: str | None = None,
         rolled_back_from: int | None = None,
         restores: int | None = None,
     ) -> sr.ConfigVersion:
@@ -299,6 +318,7 @@ class ConfigStoreMachine(RuleBasedStateMachine):
             version=self.m.latest + 1,
             content=content,
             content_hash=content_hash or canonical_hash(content),
+            hash_kind=kind or hash_kind(content),
             author=author,
             message=message,
             created_at=self._now(),
@@ -511,6 +531,7 @@ class ConfigStoreMachine(RuleBasedStateMachine):
             message=f"rollback v{head.version} to v{target.version}",
             parent=head.version,
             content_hash=target.content_hash,
+            kind=target.hash_kind,
             rolled_back_from=head.version,
             restores=target.restores if target.restores is not None else target.version,
         )

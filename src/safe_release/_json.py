@@ -1,4 +1,12 @@
-"""Canonical JSON: the one encoding used for stored content and its hash."""
+"""Canonical JSON: the encoding used for stored content, and content hashes.
+
+`canonical_dumps` is the encoding the SDK stores and seals (sorted keys, no
+insignificant whitespace). A config version's content hash is taken over its RFC 8785
+(JCS) encoding instead (`content_hash_of`, kind ``"jcs"``), so that content a reader
+sees as equal hashes alike (``{"x": 1}`` and ``{"x": 1.0}``); versions stored before
+have the ``"legacy"`` kind, SHA-256 of `canonical_dumps`, and stay verifiable
+(`verify_content_hash`).
+"""
 
 from __future__ import annotations
 
@@ -6,23 +14,29 @@ import hashlib
 import json
 import math
 from collections.abc import Mapping
-from typing import Any, NoReturn, TypeAlias
+from typing import Any, Literal, NoReturn, TypeAlias, cast
+
+import rfc8785
 
 from safe_release.exceptions import ConfigContentError, ContentTooLargeError
 
 __all__ = [
     "FrozenDict",
     "FrozenList",
+    "HashKind",
     "JSONValue",
     "canonical_dumps",
     "check_json",
     "content_hash",
+    "content_hash_of",
     "encode_content",
     "freeze",
+    "verify_content_hash",
 ]
 
 JSONValue: TypeAlias = dict[str, "JSONValue"] | list["JSONValue"] | str | int | float | bool | None
 
+HashKind = Literal["jcs", "legacy"]
 _MAX_DEPTH = 64
 _MAX_INT_BITS = 13_000  # about 4,000 decimal digits
 
@@ -35,8 +49,31 @@ def canonical_dumps(value: object) -> str:
 
 
 def content_hash(canonical: str) -> str:
-    """SHA-256 of the canonical encoding, as 64 hex digits."""
+    """SHA-256 of the canonical encoding, as 64 hex digits (the ``"legacy"`` kind)."""
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def content_hash_of(value: object) -> tuple[str, HashKind]:
+    """The content hash of ``value`` (checked content) and its kind, as 64 hex digits.
+
+    ``"jcs"``: SHA-256 of the RFC 8785 encoding (numbers as ECMAScript writes them:
+    ``1.0`` is ``1``; keys sorted by UTF-16 code units). RFC 8785 has no encoding for
+    an integer beyond ±(2**53 - 1) (I-JSON's range); content holding one is hashed
+    the ``"legacy"`` way (SHA-256 of `canonical_dumps`, which keeps every digit).
+    """
+    try:
+        encoded = rfc8785.dumps(cast("Any", value))  # checked content: JSON values
+    except rfc8785.IntegerDomainError:
+        return content_hash(canonical_dumps(value)), "legacy"
+    return hashlib.sha256(encoded).hexdigest(), "jcs"
+
+
+def verify_content_hash(value: object, digest: str, kind: HashKind) -> bool:
+    """Whether ``digest``, a content hash of ``kind``, is the hash of ``value``."""
+    if kind == "legacy":
+        return content_hash(canonical_dumps(value)) == digest
+    found, found_kind = content_hash_of(value)
+    return found_kind == kind and found == digest
 
 
 class _Walk:

@@ -15,7 +15,7 @@ from safe_release._config._diff import diff_json
 from safe_release._config._models import ConfigDiff, ConfigVersion, Rollout, RolloutState
 from safe_release._config._repo import ConfigRepo
 from safe_release._config._rollout import BUCKETS, bucket
-from safe_release._json import content_hash, encode_content
+from safe_release._json import content_hash_of, encode_content
 from safe_release._store import read_tx, write_tx
 from safe_release.exceptions import (
     ConfigValidationError,
@@ -449,9 +449,9 @@ class ConfigStore(Generic[T]):
 class _Draft:
     """Checked content waiting to be written."""
 
-    __slots__ = ("author", "content", "content_hash", "message", "name", "text")
+    __slots__ = ("author", "content", "content_hash", "hash_kind", "message", "name", "text")
 
     def __init__(self, name: str, content: Any, text: str, author: str, message: str) -> None:
         self.name, self.content, self.text = name, content, text
-        self.content_hash = content_hash(text)
+        self.content_hash, self.hash_kind = content_hash_of(content)
         self.author, self.message = author, message

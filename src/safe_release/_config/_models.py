@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from safe_release._json import canonical_dumps
+from safe_release._json import HashKind, canonical_dumps
 from safe_release.exceptions import InvalidArgumentError
 
 __all__ = ["Change", "ConfigDiff", "ConfigVersion", "Rollout", "RolloutState"]
@@ -26,7 +26,17 @@ class ConfigVersion(BaseModel):
     name: str
     version: int = Field(ge=1)
     content: JsonValue
-    content_hash: str = Field(description="SHA-256 of the canonical JSON encoding")
+    content_hash: str = Field(
+        description="SHA-256 of the content's canonical encoding (the kind in hash_kind)"
+    )
+    hash_kind: HashKind = Field(
+        default="jcs",
+        description=(
+            "how content_hash was taken: 'jcs', over the RFC 8785 encoding (1 and 1.0 "
+            "hash alike); 'legacy', over the SDK's own canonical JSON (versions stored "
+            "before revision 0006)"
+        ),
+    )
     author: str
     message: str
     created_at: datetime

@@ -63,6 +63,7 @@ def publish(
         version=row.latest + 1,
         content=draft.content,
         content_hash=draft.content_hash,
+        hash_kind=draft.hash_kind,
         author=draft.author,
         message=draft.message,
         created_at=now,
@@ -127,6 +128,7 @@ def rollback(
         version=row.latest + 1,
         content=target.content,
         content_hash=target.content_hash,
+        hash_kind=target.hash_kind,  # the same content, the same hash as the target's
         author=author,
         message=message or f"rollback v{head.version} to v{target.version}",
         created_at=now,

@@ -80,6 +80,8 @@ def build_tables(schema: str | None) -> Tables:
         Column("version", Integer, primary_key=True),
         Column("content", Text, nullable=False),
         Column("content_hash", String(64), nullable=False),
+        # how content_hash was taken: "jcs" (RFC 8785) or "legacy" (before revision 0006)
+        Column("hash_kind", String(16), nullable=False, server_default="legacy"),
         Column("size", Integer, nullable=False),
         Column("author", String(NAME_LENGTH), nullable=False),
         Column("message", Text, nullable=False),
