@@ -503,7 +503,8 @@ class TestDb:
         url = "postgresql+psycopg://ops:hunter2@db.internal/erp"
         result = CliRunner().invoke(cli, ["--url", url, "config", "list"])
         assert result.exit_code == 1
-        assert result.stderr.startswith("error: database error (RuntimeError: auth for *** ")
+        assert result.stderr.startswith("error: a database operation failed (RuntimeError); ")
+        assert "the driver said: auth for *** failed" in result.stderr
         assert "hunter2" not in result.output
 
 

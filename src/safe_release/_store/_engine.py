@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -165,22 +166,149 @@ def check_schema_name(schema: str | None, engine: Engine) -> str | None:
     return schema
 
 
-def store_error(doing: str, engine: Engine, exc: DBAPIError) -> StoreError:
-    """A `StoreError` for a database failure: what failed, why, what to do; no secrets."""
-    reason = type(exc.orig).__name__ if exc.orig is not None else type(exc).__name__
+def store_error(doing: str, engine: Engine | None, exc: DBAPIError) -> StoreError:
+    """A `StoreError` for a database failure: what failed, why, what to do; no secrets.
+
+    A cause the SDK recognises is named with what to do about it: on SQLite a
+    missing directory, a file that cannot be created, a file that is not a
+    database, a lock held too long; on PostgreSQL a database or role that does
+    not exist, refused credentials, a refused connection or a host that cannot be
+    reached or resolved. Anything else shows the driver's first line. The URL's
+    password never appears. ``engine`` is None when the URL is not known.
+    """
+    url = engine.url if engine is not None else None
+    where = f" on {safe_url(url)}" if url is not None else ""
+    orig = exc.orig if exc.orig is not None else exc
+    detail = _driver_line(orig, url)
+    cause = _sqlite_cause(orig, url) if _is_sqlite(orig, url) else _postgres_cause(orig, url)
+    if cause is not None:
+        return StoreError(f"{doing} failed{where}: {cause}")
+    reason = type(orig).__name__
     if isinstance(exc, (OperationalError, InterfaceError)):
         advice = (
-            "check that the database is reachable, not locked by a long transaction, and "
-            "that the URL and credentials are right, then retry"
+            f"the driver said: {detail}; check that the database is reachable, not locked "
+            "by a long transaction, and that the URL and credentials are right, then retry"
         )
     else:
-        lines = str(exc.orig if exc.orig is not None else exc).strip().splitlines()
-        first = lines[0][:200] if lines else reason
-        password = engine.url.password
-        if password:
-            first = first.replace(str(password), "***")
-        advice = f"the database refused it: {first}"
-    return StoreError(f"{doing} failed on {safe_url(engine)} ({reason}); {advice}")
+        advice = f"the database refused it: {detail}"
+    return StoreError(f"{doing} failed{where} ({reason}); {advice}")
+
+
+_DETAIL_LIMIT = 200
+
+
+def _driver_line(orig: BaseException, url: URL | None) -> str:
+    """The driver's message on one line, shortened, the URL's password masked."""
+    text = " ".join(str(orig).split())[:_DETAIL_LIMIT] or type(orig).__name__
+    password = url.password if url is not None else None
+    return text.replace(str(password), "***") if password else text
+
+
+def _is_sqlite(orig: BaseException, url: URL | None) -> bool:
+    if url is not None:
+        return url.get_backend_name() == "sqlite"
+    return type(orig).__module__.startswith("sqlite3")
+
+
+def _sqlite_cause(orig: BaseException, url: URL | None) -> str | None:
+    """What an SQLite error means, by its error name, and what to do."""
+    name = str(getattr(orig, "sqlite_errorname", ""))
+    path = Path(url.database) if url is not None and url.database else None
+    if name.startswith("SQLITE_CANTOPEN"):
+        return _cannot_open(path)
+    if name.startswith("SQLITE_NOTADB"):
+        what = str(path) if path is not None else "the file"
+        return (
+            f"{what} is not an SQLite database (another kind of file, or damaged); "
+            "point the URL at the store's own file, or at a new path to create one"
+        )
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return (
+            "the database is locked: another connection held its write lock longer than "
+            f"the busy timeout ({_BUSY_TIMEOUT_S:g} s); find the long transaction (another "
+            "process using the same file) and retry once it ends"
+        )
+    if name.startswith("SQLITE_READONLY"):
+        return "the database file is read-only; make it and its directory writable by this user"
+    return None
+
+
+def _cannot_open(path: Path | None) -> str:
+    if path is None:
+        return "SQLite cannot open or create the database file; check the path in the URL"
+    parent = path.parent
+    if not parent.exists():
+        return (
+            f"the directory {parent} does not exist; create it (mkdir -p {parent}) "
+            "or give a path in an existing directory"
+        )
+    if path.is_dir():
+        return f"{path} is a directory; give the path of a file (a new one is created)"
+    if not parent.is_dir():
+        return f"{parent} is not a directory; give a path in an existing directory"
+    return (
+        f"the file {path} cannot be opened or created; check that this user may "
+        f"read and write it and create files in {parent}"
+    )
+
+
+_PG_DATABASE = re.compile(r'database "([^"]*)" does not exist')
+_PG_ROLE = re.compile(r'role "([^"]*)" does not exist')
+_PG_AUTH = re.compile(r'(password authentication failed for user "[^"]*"|no pg_hba\.conf entry)')
+_PG_REFUSED = re.compile(r"connection refused", re.IGNORECASE)
+_PG_UNRESOLVED = re.compile(
+    r"failed to resolve host|could not translate host name|name or service not known",
+    re.IGNORECASE,
+)
+_PG_UNREACHABLE = re.compile(
+    r"no route to host|network is unreachable|timed out|timeout expired", re.IGNORECASE
+)
+
+
+def _postgres_cause(orig: BaseException, url: URL | None) -> str | None:
+    """What a PostgreSQL error means, by SQLSTATE or the driver's message, and what to do.
+
+    A failed connection carries no SQLSTATE in psycopg (the server's FATAL line is
+    in the message), so both are read.
+    """
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    message = str(orig)
+    server = f"{url.host}:{url.port or 5432}" if url is not None and url.host else "the server"
+    database, role, auth = (p.search(message) for p in (_PG_DATABASE, _PG_ROLE, _PG_AUTH))
+    if state == "3D000" or database:
+        name = database.group(1) if database else (url.database if url is not None else "")
+        return (
+            f'database "{name}" does not exist on {server}; create it (createdb {name}) '
+            "or fix the database name in the URL"
+        )
+    if role:
+        return (
+            f'role "{role.group(1)}" does not exist on {server}; create it '
+            f"(CREATE ROLE {role.group(1)} LOGIN) or fix the user name in the URL"
+        )
+    if state in {"28000", "28P01"} or auth:
+        why = auth.group(1) if auth else "authentication failed"
+        return (
+            f"{server} refused the login ({why}); check the user name and password in the "
+            "URL (or PGPASSWORD / ~/.pgpass) and the server's pg_hba.conf"
+        )
+    return _network_cause(message, server) if state is None else None
+
+
+def _network_cause(message: str, server: str) -> str | None:
+    if _PG_REFUSED.search(message):
+        return (
+            f"nothing accepts connections at {server} (connection refused); check that "
+            "PostgreSQL is running there and that the host and port in the URL are right"
+        )
+    if _PG_UNRESOLVED.search(message):
+        return f"the host of {server} cannot be resolved; check the host name in the URL"
+    if _PG_UNREACHABLE.search(message):
+        return (
+            f"{server} cannot be reached (no route, or the connection timed out); check the "
+            "host and port in the URL and that no firewall is in the way"
+        )
+    return None
 
 
 @contextmanager

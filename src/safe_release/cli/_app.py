@@ -15,7 +15,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
 import safe_release as sr
-from safe_release._store import DEFAULT_URL, ENV_URL, create_store_engine, resolve_url
+from safe_release._store import (
+    DEFAULT_URL,
+    ENV_URL,
+    create_store_engine,
+    resolve_url,
+    store_error,
+)
 from safe_release.cli._config import config
 from safe_release.cli._db import db
 from safe_release.cli._demo import demo
@@ -69,17 +75,54 @@ class _Root(click.Group):
         except SQLAlchemyError as exc:
             settings = ctx.find_object(Settings) or Settings(None, None)
             raise CliError(settings.redact(_database_error(exc))) from exc
+        except ModuleNotFoundError as exc:
+            missing = _missing_driver(exc)
+            if missing is None:
+                raise
+            raise CliError(missing) from exc
 
 
 def _database_error(exc: SQLAlchemyError) -> str:
-    cause = exc.orig if isinstance(exc, DBAPIError) else exc
-    lines = str(cause).strip().splitlines()
+    if isinstance(exc, DBAPIError):
+        return str(store_error("a database operation", None, exc))
+    lines = str(exc).strip().splitlines()
     detail = lines[0][:_DETAIL_LIMIT] if lines else ""
     return (
-        f"database error ({type(cause).__name__}: {detail}); check that the database "
+        f"database error ({type(exc).__name__}: {detail}); check that the database "
         "is reachable, the URL and credentials are right and the SDK's tables are "
         "up to date ('safe-release db current')"
     )
+
+
+_POSTGRES_DRIVERS = frozenset({"psycopg", "psycopg2", "psycopg_binary", "psycopg_c"})
+
+
+def _missing_driver(exc: ModuleNotFoundError) -> str | None:
+    """The one-line advice for a database driver that is not installed, else None.
+
+    SQLAlchemy imports a URL's driver when an engine is created (for ``--url``,
+    ``--db-url``, ``--scratch-url`` or an alembic.ini's ``sqlalchemy.url``); the
+    import fails inside its dialect modules, which is how a driver is told apart
+    from any other missing module.
+    """
+    module = (exc.name or "").partition(".")[0]
+    frame = exc.__traceback__
+    while frame is not None and frame.tb_next is not None:
+        frame = frame.tb_next
+    where = frame.tb_frame.f_globals.get("__name__", "") if frame is not None else ""
+    if module == "psycopg2":
+        return (
+            "the PostgreSQL driver psycopg2 is not installed; run: pip install psycopg2-binary, "
+            "or pip install 'safe-release[postgres]' and use a postgresql+psycopg:// URL"
+        )
+    if module in _POSTGRES_DRIVERS:
+        return (
+            f"the PostgreSQL driver ({module}) is not installed; "
+            "run: pip install 'safe-release[postgres]'"
+        )
+    if module and str(where).startswith("sqlalchemy.dialects"):
+        return f"the database driver {module} is not installed; run: pip install {module}"
+    return None
 
 
 @click.group(cls=_Root, context_settings={"help_option_names": ["-h", "--help"]})
