@@ -402,13 +402,35 @@ class TestRollout:
         assert result.exit_code == 1
         assert "no staged rollout to abort" in result.stderr
 
-    def test_out_of_range_percent_exits_1(self, run, files):
-        """A rollout percentage outside (0, 100] is refused before anything is stored."""
+    @pytest.mark.parametrize(
+        ("value", "says"),
+        [
+            ("150", "150.0 is not in the range 0<x<=100"),
+            ("0", "0.0 is not in the range 0<x<=100"),
+            ("-5", "not in the range"),
+            ("nan", "is not a number"),
+            ("0.001", "below the 0.01 % resolution"),
+            ("ten", "is not a valid percent"),
+        ],
+    )
+    def test_out_of_range_percent_is_a_usage_error(self, run, files, value, says):
+        """A rollout percentage outside (0, 100] is a usage error (exit 2): nothing is stored."""
         _ok(run("config", "publish", "pricing", str(files["v1"])))
-        result = run("config", "publish", "pricing", str(files["v2"]), "--rollout", "150")
-        assert result.exit_code == 1
-        assert "out of range" in result.stderr
+        result = run("config", "publish", "pricing", str(files["v2"]), "--rollout", value)
+        assert result.exit_code == 2
+        assert "Invalid value for '--rollout'" in result.stderr
+        assert says in result.stderr
+        assert "Rollout(" not in result.output
         assert _json(run("config", "history", "pricing", "--json"))["versions"][0]["version"] == 1
+
+    def test_promote_percent_out_of_range_is_a_usage_error(self, run, files):
+        """promote --percent 150 is refused by the option (exit 2), the rollout unchanged."""
+        _ok(run("config", "publish", "pricing", str(files["v1"])))
+        _ok(run("config", "publish", "pricing", str(files["v2"]), "--rollout", "10"))
+        result = run("config", "promote", "pricing", "--percent", "150")
+        assert result.exit_code == 2
+        assert "Invalid value for '--percent'" in result.stderr
+        assert _json(run("config", "history", "pricing", "--json"))["rollout"]["percent"] == 10
 
 
 class TestMarkGoodAndPrune:
@@ -418,13 +440,13 @@ class TestMarkGoodAndPrune:
         assert _json(run("config", "mark-good", "pricing", "--json"))["version"] == 3
         assert _json(run("config", "history", "pricing", "--json"))["last_good"] == 3
 
-    def test_prune_below_minimum_exits_1_and_deletes_nothing(self, run, files):
-        """--keep under 3 is a RetentionError: exit 1, every version kept."""
+    def test_prune_below_minimum_is_a_usage_error_and_deletes_nothing(self, run, files):
+        """--keep under 3 is refused by the option (exit 2): every version kept."""
         _publish_three(run, files)
         _ok(run("config", "publish", "pricing", str(files["v1"])))
         result = run("config", "prune", "pricing", "--keep", "2")
-        assert result.exit_code == 1
-        assert "nothing was deleted" in result.stderr
+        assert result.exit_code == 2
+        assert "Invalid value for '--keep': 2 is not in the range x>=3" in result.stderr
         assert len(_json(run("config", "history", "pricing", "--json"))["versions"]) == 4
 
     def test_prune_deletes_old_versions(self, run, files):
@@ -616,7 +638,7 @@ class TestDemo:
         """The demo syncs, trips the trigger, and restores rows, config and Amazon prices."""
         out = _ok(CliRunner().invoke(cli, ["demo", "--skus", "60"])).stdout
         assert "FakeAmazon: http://127.0.0.1:" in out
-        assert "trigger tripped: trigger ErrorRate(max=0.05, min_calls=30)" in out
+        assert "the error-rate trigger tripped: " in out
         assert "ERP prices table equals the checkpoint: True" in out
         assert "Amazon prices equal the ones before the release: True" in out
         assert "pricing config: v3, discount 0.04" in out

@@ -81,8 +81,9 @@ class TestMissingDriver:
             ["migrations", "check", "--scratch-url", PG],
             ["migrations", "plan", "--db-url", PG],
             ["migrations", "upgrade", "--db-url", PG],
+            ["migrations", "upgrade", "--db-url", PG, "--json"],
         ],
-        ids=["check", "plan", "upgrade"],
+        ids=["check", "plan", "upgrade", "upgrade-json"],
     )
     def test_migration_urls_name_the_extra(self, project: AlembicProject, argv: list[str]) -> None:
         """Without psycopg a PostgreSQL URL gives one line naming the postgres extra, exit 1."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import unicodedata
 from collections.abc import Callable
@@ -41,6 +42,23 @@ def _unsafe_characters(*, surrogates: bool = True) -> str:
 def _assert_inert(text: str) -> None:
     for char in ACTIVE:
         assert char not in text, (char, text)
+
+
+# what rich itself writes at a terminal: colours and styles (SGR), cursor show/hide
+_RICH_SEQUENCES = re.compile(r"\x1b\[[0-9;]*m|\x1b\[\?25[hl]")
+
+
+def _assert_inert_drawn(text: str) -> None:
+    """Terminal output: only rich's own style sequences; stored text adds none."""
+    _assert_inert(_RICH_SEQUENCES.sub("", text))
+
+
+@pytest.fixture(name="terminal")
+def fixture_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stdout counts as a terminal: the CLI draws with rich, in colour, 200 columns wide."""
+    monkeypatch.setattr("safe_release.cli._terminal.is_terminal", lambda: True)
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.delenv("NO_COLOR", raising=False)
 
 
 @pytest.fixture(name="run")
@@ -168,6 +186,42 @@ class TestReleaseOutput:
         assert "sync\\x1b]0;owned\\x07" in out
         records = json.loads(_ok(run("releases", "list", "--json")))
         assert records[0]["name"] == name
+
+
+@pytest.mark.usefixtures("terminal")
+class TestTerminalOutput:
+    def test_rich_tables_escape_every_cell(self, store, run):
+        """At a terminal, history and list draw hostile text as escapes, in rich tables."""
+        store.config("pricing").publish({"a": 1}, author=ESC_AUTHOR, message=FORGED_MESSAGE)
+        for args in (("history", "pricing"), ("list",), ("show", "pricing")):
+            out = _ok(run("config", *args))
+            assert ("\x1b[1m" in out) is (args[0] != "show")  # rich drew the tables
+            _assert_inert_drawn(out)
+            assert "ops\\x1b[2J\\x1b[H" in out
+
+    def test_rich_markup_in_stored_text_is_shown_not_applied(self, store, run):
+        """A message written as rich markup is printed literally, never styled."""
+        store.config("pricing").publish({"a": 1}, author="[bold red]x[/]", message="[blink]m")
+        out = _ok(run("config", "history", "pricing"))
+        assert "[bold red]x[/]" in out
+        assert "\x1b[5m" not in out  # no blink
+
+    def test_release_tables_escape_names_and_errors(self, store, run):
+        """releases list at a terminal: a hostile name and error are escapes."""
+        with pytest.raises(RuntimeError), sr.release("sync\x1b]0;owned\x07", store=store):
+            raise RuntimeError("boom\r\x1b[2Kall good\u202e")
+        out = _ok(run("releases", "list"))
+        _assert_inert_drawn(out)
+        assert "sync\\x1b]0;owned\\x07" in out
+
+    def test_json_is_the_same_at_a_terminal(self, store, run, monkeypatch):
+        """--json prints exactly the same document at a terminal: no styles, no table."""
+        store.config("pricing").publish({"a": 1}, author=ESC_AUTHOR, message=FORGED_MESSAGE)
+        drawn = _ok(run("config", "history", "pricing", "--json"))
+        monkeypatch.setattr("safe_release.cli._terminal.is_terminal", lambda: False)
+        plain = _ok(run("config", "history", "pricing", "--json"))
+        assert drawn == plain
+        assert json.loads(drawn)["versions"][0]["author"] == ESC_AUTHOR
 
 
 class TestErrorOutput:

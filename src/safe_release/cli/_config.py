@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import getpass
-from typing import TYPE_CHECKING
+import math
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -49,6 +50,27 @@ pass_settings = click.pass_obj
 def _number_option(flag: str, dest: str, text: str) -> Callable[[FC], FC]:
     return click.option(flag, dest, type=click.IntRange(min=1), metavar="N", help=text)
 
+
+class PercentType(click.FloatRange):
+    """A share of keys in (0, 100], to the 0.01 % the store keeps: else a usage error."""
+
+    name = "percent"
+
+    def __init__(self) -> None:
+        super().__init__(0, 100, min_open=True)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """The value as a float; NaN and shares under 0.01 % fail like the range does."""
+        number = super().convert(value, param, ctx)
+        if math.isnan(number):
+            self.fail(f"{value!r} is not a number.", param, ctx)
+        if round(number * 100) == 0:
+            self.fail(f"{number:g} is below the 0.01 % resolution.", param, ctx)
+        return number
+
+
+PERCENT = PercentType()
+MIN_KEEP = 3
 
 # -- input ----------------------------------------------------------------------
 
@@ -176,7 +198,7 @@ def diff(settings: Settings, *, name: str, a: int, b: int, as_json: bool) -> Non
 @click.option(
     "--rollout",
     "rollout_percent",
-    type=float,
+    type=PERCENT,
     metavar="PERCENT",
     help="Stage the version to PERCENT of keys instead of making it the head.",
 )
@@ -273,7 +295,7 @@ def mark_good(
 @click.option(
     "--percent",
     "widen_to",
-    type=float,
+    type=PERCENT,
     metavar="P",
     help="Widen the rollout to P % of keys (default: make the candidate the head).",
 )
@@ -308,7 +330,11 @@ def abort(settings: Settings, *, name: str, author: str | None, as_json: bool) -
 @config.command()
 @name_argument
 @click.option(
-    "--keep", type=int, required=True, metavar="N", help="Keep the newest N versions (at least 3)."
+    "--keep",
+    type=click.IntRange(min=MIN_KEEP),
+    required=True,
+    metavar="N",
+    help=f"Keep the newest N versions (at least {MIN_KEEP}).",
 )
 @author_option
 @json_option

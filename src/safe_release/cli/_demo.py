@@ -4,7 +4,9 @@ A FakeAmazon is served on 127.0.0.1 and the store and the ERP's prices table
 share one SQLite file. A good release syncs prices; a deploy with a buggy
 pricing config then trips the error-rate trigger, and the release puts back
 the table rows, the config and the prices already pushed to Amazon, verifies
-them, and records the incident.
+them, and records the incident. The demo says what tripped, what was restored
+per kind (rows per table, config versions, marketplace writes), each rollback
+step, and where the store's signing key lives.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import tempfile
 import time
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,13 +25,21 @@ import safe_release as sr
 from safe_release._clock import SystemClock
 from safe_release.adapters import Limit
 from safe_release.adapters.amazon import AmazonAdapter
+from safe_release.cli import _terminal
 from safe_release.cli._demo_job import BUGGY, GOOD, PRICES, PricingRules, seed, sync_prices
+from safe_release.cli._demo_report import (
+    Tally,
+    key_file,
+    key_location,
+    restored_by_kind,
+    trip_text,
+)
 from safe_release.cli._output import CliError, echo
-from safe_release.cli._releases import incident_text, releases_table
+from safe_release.cli._releases import incident_text, releases_table, steps_table
 from safe_release.testing import FakeAmazon
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from sqlalchemy import Engine
 
@@ -56,19 +67,26 @@ _QUICK_OPS = ("getListingsItem", "patchListingsItem")
 def demo(db_path: Path | None, skus: int) -> None:
     """A price sync against a local FakeAmazon: a bad deploy is detected and rolled back."""
     started = time.perf_counter()
+    key = key_file()
+    key_existed = key is None or key.exists()
     with ExitStack() as stack:
         path = stack.enter_context(_location(db_path))
         store = stack.enter_context(sr.connect(f"sqlite:///{path}"))
         fake = FakeAmazon(clock=SystemClock())
         base_url = stack.enter_context(fake.serve())
         amazon = stack.enter_context(_adapter(fake, base_url))
-        echo(f"store and ERP table: {path}\nFakeAmazon: {base_url} (127.0.0.1 only)")
+        echo(
+            f"store and ERP table: {path}",
+            f"FakeAmazon: {base_url} (127.0.0.1 only)",
+            f"signing key: {key_location(key, existed_before=key_existed)}",
+        )
         seed(store.engine, skus, add_listing=lambda sku, p: fake.add_listing(sku, price=p))
         pricing = store.config("pricing", schema=PricingRules)
-        _good_release(store, pricing, amazon, skus)
+        world = _World(store, amazon, skus)
+        _good_release(world, pricing)
         before = _snapshot(store.engine, fake)
         fake.reset_calls()  # from here on, no write may reach Amazon twice
-        report = _bad_release(store, pricing, amazon, skus)
+        report = _bad_release(world, pricing)
         _check_restored(store.engine, fake, before, pricing)
         _records(store)
         fake.assert_no_duplicate_writes()
@@ -100,71 +118,112 @@ def _step(title: str) -> None:
     click.secho(f"\n== {title}", bold=True)
 
 
-def _progress(total: int, counts: dict[str, int]) -> Any:
+def _trigger() -> sr.ErrorRate:
+    return sr.ErrorRate(max=0.05, min_calls=30)
+
+
+@contextmanager
+def _progress(total: int, tally: Tally) -> Iterator[Callable[[int], None]]:
+    """A progress bar at a terminal; elsewhere a line at each quarter of the SKUs."""
+    if _terminal.is_terminal():
+        with _terminal.progress("pricing SKUs", total) as update:
+            yield lambda done: update(done, f"pushed {tally.pushed}, refused {tally.refused}")
+        return
+    every = max(1, total // 4)
+
     def show(done: int) -> None:
-        if done % 20 == 0 or done == total:
+        if done % every == 0 or done == total:
             click.echo(
-                f"  priced {done}/{total} SKUs (pushed {counts['ok']}, "
-                f"refused {counts['refused']})"
+                f"  priced {done}/{total} SKUs (pushed {tally.pushed}, refused {tally.refused})"
             )
 
-    return show
+    yield show
 
 
-def _observer(rel: sr.Release, counts: dict[str, int]) -> Any:
+@dataclass(frozen=True)
+class _World:
+    """What both releases run against: the store, the Amazon adapter, the SKU count."""
+
+    store: sr.Store
+    amazon: AmazonAdapter
+    skus: int
+
+    def release(self, pricing: Any, trigger: sr.ErrorRate) -> sr.Release:
+        """The price-sync release: pricing config and prices table checkpointed."""
+        return sr.release(
+            "price-sync",
+            store=self.store,
+            adapters=[self.amazon],
+            checkpoint=[pricing, sr.table_checkpoint(self.store.engine, PRICES)],
+            trigger=trigger,
+        )
+
+
+def _sync(rel: sr.Release, world: _World, rules: PricingRules, tally: Tally) -> None:
+    """Run the job inside ``rel``, counting its own outcomes in ``tally`` as it observes them."""
+
     def observe(*, ok: bool) -> None:
-        counts["ok" if ok else "refused"] += 1
+        if ok:
+            tally.pushed += 1
+        else:
+            tally.refused += 1
         rel.observe(ok=ok)
 
-    return observe
+    with _progress(world.skus, tally) as show:
+        sync_prices(world.store.engine, world.amazon, rules, observe, show)
 
 
-def _run(
-    rel: sr.Release, store: sr.Store, amazon: AmazonAdapter, rules: PricingRules, skus: int
-) -> None:
-    counts = {"ok": 0, "refused": 0}
-    sync_prices(store.engine, amazon, rules, _observer(rel, counts), _progress(skus, counts))
-
-
-def _good_release(store: sr.Store, pricing: Any, amazon: AmazonAdapter, skus: int) -> None:
+def _good_release(world: _World, pricing: Any) -> None:
     _step("release 1: pricing v1 (4 % off list), a normal price sync")
-    with sr.release(
-        "price-sync",
-        store=store,
-        adapters=[amazon],
-        checkpoint=[pricing, sr.table_checkpoint(store.engine, PRICES)],
-        trigger=sr.ErrorRate(max=0.05, min_calls=30),
-    ) as rel:
+    with world.release(pricing, _trigger()) as rel:
         pricing.publish(GOOD, author=_AUTHOR, message="4 % off list")
-        _run(rel, store, amazon, GOOD, skus)
+        _sync(rel, world, GOOD, Tally())
     pricing.mark_good(author=_AUTHOR)
     status = rel.status.value if rel.status else "?"
     echo(f"release {rel.id[:12]} {status}; pricing v{pricing.refresh().version} marked good")
 
 
-def _bad_release(
-    store: sr.Store, pricing: Any, amazon: AmazonAdapter, skus: int
-) -> sr.RollbackReport:
+def _bad_release(world: _World, pricing: Any) -> sr.RollbackReport:
     _step("release 2: pricing v2 -- a typo makes it 40 % off; the error-rate trigger watches")
-    try:
-        with sr.release(
-            "price-sync",
-            store=store,
-            adapters=[amazon],
-            checkpoint=[pricing, sr.table_checkpoint(store.engine, PRICES)],
-            trigger=sr.ErrorRate(max=0.05, min_calls=30),
-        ) as rel:
-            pricing.publish(BUGGY, author=_AUTHOR, message="40 % off list (meant 4 %)")
-            _run(rel, store, amazon, BUGGY, skus)
-    except sr.RollbackTriggered as exc:
-        echo(f"trigger tripped: {exc}")
-        report: sr.RollbackReport = exc.rollback_report  # type: ignore[attr-defined]
-    else:
-        msg = "the buggy release was not stopped by its trigger"
-        raise CliError(msg)
-    _step("rolled back")
-    echo(report.summary())
+    trigger, tally = _trigger(), Tally()
+    with ExitStack() as rolling:
+        try:
+            with world.release(pricing, trigger) as rel:
+                pricing.publish(BUGGY, author=_AUTHOR, message="40 % off list (meant 4 %)")
+                try:
+                    _sync(rel, world, BUGGY, tally)
+                except sr.RollbackTriggered:
+                    what = "rolling back the ERP table, the pricing config and Amazon's prices…"
+                    rolling.enter_context(_terminal.working(what))
+                    raise
+        except sr.RollbackTriggered as exc:
+            report: sr.RollbackReport = exc.rollback_report  # type: ignore[attr-defined]
+        else:
+            msg = "the buggy release was not stopped by its trigger"
+            raise CliError(msg)
+    echo(
+        f"  stopped after {tally.priced} of {world.skus} SKUs",
+        trip_text(trigger, rel.observations, tally),
+    )
+    _rolled_back(report)
     return report
+
+
+def _rolled_back(report: sr.RollbackReport) -> None:
+    _step("rolled back: what was put back, per kind")
+    ttr = report.time_to_restore
+    verified = report.verification.value if report.verification else "not verified"
+    echo(
+        f"release {report.release_id[:12]} {report.status.value} and {verified}"
+        + (f", restored {ttr:.2f} s after the trip" if ttr is not None else ""),
+        restored_by_kind(report),
+        f"checks after the restore: {sum(c.ok for c in report.checks)} of "
+        f"{len(report.checks)} passed",
+    )
+    steps = steps_table(report)
+    if steps is not None:
+        _step("each rollback step")
+        echo(steps)
 
 
 def _snapshot(engine: Engine, fake: FakeAmazon) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -13,7 +13,8 @@ from typing import IO, TYPE_CHECKING
 import click
 
 from safe_release._store import ENV_URL
-from safe_release.cli._output import echo, emit_json, json_option
+from safe_release.cli._output import echo, emit_json, json_option, visible
+from safe_release.cli._terminal import working
 from safe_release.migrations import check as run_check
 from safe_release.migrations import lint as run_lint
 from safe_release.migrations import plan as run_plan
@@ -106,11 +107,12 @@ def check(
     Fails (exit 1) on the first revision whose downgrade does not give back the
     schema, or loses data, naming the table, column and revision.
     """
-    if record:
-        with settings.store(write=True) as store:
-            report = run_check(_ini(ini), url=scratch_url, rows_per_table=rows, store=store)
-    else:
-        report = run_check(_ini(ini), url=scratch_url, rows_per_table=rows)
+    with working("walking every revision up, down and up on a scratch database…", as_json=as_json):
+        if record:
+            with settings.store(write=True) as store:
+                report = run_check(_ini(ini), url=scratch_url, rows_per_table=rows, store=store)
+        else:
+            report = run_check(_ini(ini), url=scratch_url, rows_per_table=rows)
     _finish(report.ok, report.format_text(), report.as_dict(), as_json=as_json)
 
 
@@ -180,11 +182,14 @@ def plan(
     Uses the store (--url) for verified revisions and the floor when one is
     configured or --app is given.
     """
-    if app is not None or _store_configured(settings):
-        with settings.store(write=False) as store:
-            report = run_plan(_ini(ini), url=db_url, store=store, app=app, scratch_url=scratch_url)
-    else:
-        report = run_plan(_ini(ini), url=db_url, scratch_url=scratch_url)
+    with working("planning the pending revisions…", as_json=as_json):
+        if app is not None or _store_configured(settings):
+            with settings.store(write=False) as store:
+                report = run_plan(
+                    _ini(ini), url=db_url, store=store, app=app, scratch_url=scratch_url
+                )
+        else:
+            report = run_plan(_ini(ini), url=db_url, scratch_url=scratch_url)
     _finish(report.ok, report.format_text(), report.as_dict(), as_json=as_json)
 
 
@@ -196,17 +201,22 @@ def plan(
     metavar="URL",
     help="The database to upgrade (default: sqlalchemy.url of alembic.ini).",
 )
+@json_option
 @click.pass_obj
-def upgrade(settings: Settings, target: str, ini: Path, db_url: str | None) -> None:
+def upgrade(
+    settings: Settings, target: str, ini: Path, db_url: str | None, *, as_json: bool
+) -> None:
     """'alembic upgrade TARGET' that refuses a contract revision while the old version is live.
 
     The pending revisions' phases are read first; a contract revision whose
     sr_retires version is not retired in the store (--url, or $SAFE_RELEASE_URL;
     without one, every contract revision) stops everything before any revision runs.
     """
-    if _store_configured(settings):
-        with settings.store(write=False) as store:
-            ran = run_upgrade(_ini(ini), target, store=store, url=db_url)
-    else:  # without a store a contract revision is refused (retirement can't be proved)
-        ran = run_upgrade(_ini(ini), target, store=None, url=db_url)
-    echo(f"upgraded through {', '.join(ran)}" if ran else "nothing to upgrade")
+    with working(f"upgrading to {visible(target)}…", as_json=as_json):
+        if _store_configured(settings):
+            with settings.store(write=False) as store:
+                ran = run_upgrade(_ini(ini), target, store=store, url=db_url)
+        else:  # without a store a contract revision is refused (retirement can't be proved)
+            ran = run_upgrade(_ini(ini), target, store=None, url=db_url)
+    text = f"upgraded through {', '.join(ran)}" if ran else "nothing to upgrade"
+    _finish(True, text, {"target": target, "upgraded": list(ran)}, as_json=as_json)  # noqa: FBT003

@@ -1,8 +1,10 @@
 r"""What the ``safe-release`` command prints: tables, JSON documents, errors.
 
-Human output goes to stdout as aligned tables; ``--json`` prints exactly one JSON
-document on stdout; errors go to stderr as ``error: <message>`` (exit code 1, or
-2 for an input file the CLI refuses to parse).
+Human output goes to stdout: drawn with rich (tables, colour, progress) when
+stdout is a terminal, else as plain aligned columns that scripts can parse (see
+`_terminal`). ``--json`` prints exactly one JSON document on stdout, never drawn.
+Errors go to stderr as ``error: <message>`` (exit code 1, or 2 for a usage error
+or an input file the CLI refuses to parse).
 
 Text that came from the store or from a user (names, authors, messages, error
 texts, step details) can hold terminal control sequences. Everything printed for
@@ -23,6 +25,8 @@ from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 import click
 
+from safe_release.cli import _terminal
+
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
     from typing import TypeAlias
@@ -37,6 +41,7 @@ __all__ = [
     "CliError",
     "InputError",
     "Pointers",
+    "Table",
     "dump",
     "echo",
     "emit_json",
@@ -69,7 +74,9 @@ class CliError(click.ClickException):
 
     def show(self, file: IO[Any] | None = None) -> None:
         """Print the message (control characters escaped) without a traceback."""
-        click.echo(f"error: {visible_lines(self.format_message())}", file=file, err=file is None)
+        label = click.style("error:", fg="red", bold=True)
+        message = visible_lines(self.format_message())
+        click.echo(f"{label} {message}", file=file, err=file is None)
 
 
 class InputError(CliError):
@@ -137,9 +144,20 @@ def _json_visible(document: str) -> str:
     )
 
 
-def echo(text: str) -> None:
-    """Print human output on stdout with control characters escaped (see `visible_lines`)."""
-    click.echo(visible_lines(text))
+def echo(*parts: str) -> None:
+    """Print human output on stdout, each part on its own lines, control characters escaped.
+
+    A `Table` part is drawn by rich at a terminal and printed as its plain
+    columns elsewhere; text is shown with `visible_lines`.
+    """
+    terminal = _terminal.is_terminal()
+    for part in parts:
+        if terminal and isinstance(part, Table):
+            _terminal.print_table(part.headers, part.rows)
+        elif terminal:
+            _terminal.print_text(visible_lines(part))
+        else:
+            click.echo(visible_lines(part))
 
 
 class Pointers(NamedTuple):
@@ -177,18 +195,33 @@ def percent(value: float) -> str:
     return f"{value:g}%"
 
 
-def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    """Left-aligned columns separated by two spaces (no trailing blanks).
+class Table(str):  # noqa: SLOT000 - it carries its cells as attributes
+    """A table's plain text (what `str` sees) that also keeps its cells for rich.
 
-    Cells are shown with `visible`: a stored value cannot move the cursor, and
-    the columns stay aligned.
+    The plain text is left-aligned columns separated by two spaces (no trailing
+    blanks); `echo` draws the cells with rich instead when stdout is a terminal.
+    Joined to other text it is plain text only. Made by `table`.
     """
-    lines = [[visible(cell) for cell in line] for line in (headers, *rows)]
+
+    headers: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> Table:
+    """A `Table` whose cells are shown with `visible`.
+
+    A stored value cannot move the cursor, and the plain columns stay aligned.
+    """
+    lines = [tuple(visible(cell) for cell in line) for line in (headers, *rows)]
     widths = [max(len(line[i]) for line in lines) for i in range(len(headers))]
-    return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
-        for line in lines
+    made = Table(
+        "\n".join(
+            "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+            for line in lines
+        )
     )
+    made.headers, made.rows = lines[0], tuple(lines[1:])
+    return made
 
 
 def fields(pairs: Sequence[tuple[str, str]]) -> str:
@@ -216,7 +249,7 @@ def _short(text: str, width: int = _MESSAGE_WIDTH) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def history_table(versions: Sequence[sr.ConfigVersion], at: Pointers) -> str:
+def history_table(versions: Sequence[sr.ConfigVersion], at: Pointers) -> Table:
     """The versions of one config, newest first, with their markers."""
     headers = ("VERSION", "CREATED", "AUTHOR", "HASH", "MESSAGE", "MARKERS")
     rows = [
@@ -271,7 +304,7 @@ def list_json(rows: Listing) -> list[dict[str, Any]]:
     return out
 
 
-def list_table(rows: Listing) -> str:
+def list_table(rows: Listing) -> Table:
     """Every config's head and rollout as a table."""
     headers = ("NAME", "HEAD", "CREATED", "AUTHOR", "HASH", "ROLLOUT")
     return table(

@@ -18,14 +18,17 @@ import click
 from safe_release import _release as _releases
 from safe_release.cli._output import (
     CliError,
+    Table,
     dump,
     echo,
     emit_json,
     fields,
     json_option,
     table,
+    visible,
     when,
 )
+from safe_release.cli._terminal import working
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -55,7 +58,7 @@ def _ttr(record: Any) -> str:
     return f"{seconds:.2f}s" if seconds is not None else "-"
 
 
-def releases_table(records: Sequence[Any]) -> str:
+def releases_table(records: Sequence[Any]) -> Table:
     """Releases, newest first: id, name, scope, status, verification, times."""
     headers = ("ID", "NAME", "SCOPE", "STATUS", "VERIFIED", "STARTED", "TTR", "ERROR")
     rows = [
@@ -74,7 +77,24 @@ def releases_table(records: Sequence[Any]) -> str:
     return table(headers, rows)
 
 
-def _show(record: Any) -> str:
+def steps_table(report: sr.RollbackReport) -> Table | None:
+    """Each step of a rollback (restores, compensations, kept writes, checks) and its outcome."""
+    steps = [*report.restored, *report.failed, *report.kept, *report.checks]
+    if not steps:
+        return None
+    return table(
+        ("STEP", "NAME", "OK", "DETAIL"),
+        [(s.kind, s.name, "yes" if s.ok else "no", _short(s.detail)) for s in steps],
+    )
+
+
+def report_parts(report: sr.RollbackReport) -> list[str]:
+    """A rollback report for `echo`: its summary, then its step table."""
+    steps = steps_table(report)
+    return [report.summary()] if steps is None else [report.summary(), "", steps]
+
+
+def _show(record: Any) -> list[str]:
     pairs = [
         ("release", record.id),
         ("name", record.name),
@@ -91,21 +111,10 @@ def _show(record: Any) -> str:
     ]
     if record.tampered is not None:
         pairs.append(("integrity", "DOES NOT VERIFY: " + record.tampered))
-    text = fields(pairs)
+    parts = [fields(pairs)]
     if record.report is not None:
-        text += "\n\n" + record.report.summary()
-        steps = [
-            *record.report.restored,
-            *record.report.failed,
-            *record.report.kept,
-            *record.report.checks,
-        ]
-        if steps:
-            text += "\n\n" + table(
-                ("STEP", "NAME", "OK", "DETAIL"),
-                [(s.kind, s.name, "yes" if s.ok else "no", _short(s.detail)) for s in steps],
-            )
-    return text
+        parts += ["", *report_parts(record.report)]
+    return parts
 
 
 @click.group()
@@ -141,7 +150,7 @@ def show(settings: Settings, release_id: str, *, as_json: bool) -> None:
     if as_json:
         emit_json(dump(record))
     else:
-        echo(_show(record))
+        echo(*_show(record))
 
 
 @releases.command()
@@ -159,7 +168,7 @@ def resign(settings: Settings, release_id: str, *, force: bool, yes: bool, as_js
     with settings.store() as store:
         full = _full_id(store, release_id)
         if not yes:
-            echo(_show(store.release_record(full)))
+            echo(*_show(store.release_record(full)))
             click.confirm(
                 "\nThese records will be trusted by rollback and recover. Seal them?", abort=True
             )
@@ -218,7 +227,7 @@ def _print_reports(reports: Sequence[sr.RollbackReport], *, as_json: bool) -> No
         emit_json([dump(r) for r in reports])
         return
     for rep in reports:
-        echo(rep.summary())
+        echo(*report_parts(rep))
 
 
 def _failed(reports: Sequence[sr.RollbackReport]) -> list[sr.RollbackReport]:
@@ -234,9 +243,9 @@ def rollback(settings: Settings, release_id: str, *, resources: str | None, as_j
     """Roll back a release waiting in pending_rollback (or finish a failed rollback)."""
     checkpoints, adapters = load_resources(resources)
     with settings.store(write=True) as store:
-        rep = store.rollback(
-            _full_id(store, release_id), checkpoint=checkpoints, adapters=adapters
-        )
+        full = _full_id(store, release_id)
+        with working(f"rolling back release {visible(full[:12])}…", as_json=as_json):
+            rep = store.rollback(full, checkpoint=checkpoints, adapters=adapters)
     _print_reports([rep], as_json=as_json)
     if rep.failed:
         msg = "the rollback is not complete; fix the cause and run 'safe-release recover'"
@@ -251,7 +260,8 @@ def recover(settings: Settings, *, resources: str | None, as_json: bool) -> None
     """Finish every rollback a crash left half-done (safe to run twice)."""
     checkpoints, adapters = load_resources(resources)
     with settings.store(write=True) as store:
-        reports = store.recover(checkpoint=checkpoints, adapters=adapters)
+        with working("finishing interrupted rollbacks…", as_json=as_json):
+            reports = store.recover(checkpoint=checkpoints, adapters=adapters)
         waiting = [
             r
             for r in _releases.releases(store, statuses=_WAITING, limit=0)
