@@ -1,4 +1,4 @@
-"""Developer tasks: ``nox -s tests lint typecheck docs bench``."""
+"""Developer tasks: ``nox -s tests minimums lint typecheck docs bench``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["tests", "lint", "typecheck", "docs"]
+nox.options.sessions = ["tests", "minimums", "lint", "typecheck", "docs"]
 nox.options.default_venv_backend = "venv"
 
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
@@ -18,6 +18,19 @@ def tests(session: nox.Session) -> None:
     session.install("-e", ".[tests]")
     session.run("coverage", "run", "-m", "pytest", *session.posargs)
     session.run("coverage", "report")
+
+
+@nox.session
+def minimums(session: nox.Session) -> None:
+    """The suite on the declared minimum of every direct dependency (pyproject's floors).
+
+    uv resolves the lowest version each floor allows (``--resolution
+    lowest-direct``); a floor that does not pass here is wrong.
+    """
+    session.install("uv")
+    env = {"VIRTUAL_ENV": session.virtualenv.location}
+    session.run("uv", "pip", "install", "--resolution", "lowest-direct", "-e", ".[tests]", env=env)
+    session.run("python", "-m", "pytest", "-p", "no:cacheprovider", *session.posargs)
 
 
 @nox.session

@@ -147,6 +147,11 @@ class TestSuccess:
         """store= takes a Store: anything else is refused at once, with advice."""
         with pytest.raises(InvalidArgumentError, match=r"sr\.connect"):
             release("job", store=bad)  # type: ignore[arg-type]
+        if bad is None:  # a guarded job may get its store later (sr.override)
+            job = guarded("job", store=None)(lambda: None)
+            with pytest.raises(InvalidArgumentError, match=r"sr\.override"):
+                job()
+            return
         with pytest.raises(InvalidArgumentError, match=r"sr\.connect"):
             guarded("job", store=bad)  # type: ignore[arg-type]
 
