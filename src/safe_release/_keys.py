@@ -33,6 +33,7 @@ __all__ = [
     "ENV_KEY_FILE",
     "ENV_KEY_FILE_UNSAFE_OK",
     "ENV_PREVIOUS_KEYS",
+    "default_key_file",
     "resolve_keys",
 ]
 
@@ -108,7 +109,8 @@ def _env_previous() -> list[str] | None:
     return [_checked(k, f"${ENV_PREVIOUS_KEYS} (key {i})") for i, k in enumerate(keys, 1)]
 
 
-def _default_key_file() -> Path:
+def default_key_file() -> Path:
+    """Where the signing key file is when ``$SAFE_RELEASE_KEY_FILE`` names none."""
     base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     return Path(base) / "safe_release" / "signing.key"
 
@@ -236,7 +238,7 @@ def resolve_keys(given: object, previous: object) -> list[str]:
         current = _checked(env, f"${ENV_KEY}")
     else:
         path = os.environ.get(ENV_KEY_FILE)
-        current, *from_file = _keys_from_file(Path(path) if path else _default_key_file())
+        current, *from_file = _keys_from_file(Path(path) if path else default_key_file())
     if previous is not None:
         return [current, *_given_previous(previous)]
     env_previous = _env_previous()

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from safe_release._keys import ENV_KEY, ENV_KEY_FILE, _default_key_file
+from safe_release._keys import ENV_KEY, ENV_KEY_FILE, default_key_file
 from safe_release.cli._output import Table, table
 
 if TYPE_CHECKING:
@@ -92,7 +92,7 @@ def key_file() -> Path | None:
     if os.environ.get(ENV_KEY):
         return None
     configured = os.environ.get(ENV_KEY_FILE)
-    return Path(configured) if configured else _default_key_file()
+    return Path(configured) if configured else default_key_file()
 
 
 def key_location(path: Path | None, *, existed_before: bool) -> str:
