@@ -137,7 +137,7 @@ class DocsParser:
             yield region
 
 
-def setup(namespace: dict[str, Any]) -> None:
+def setup_page(namespace: dict[str, Any]) -> None:
     """Give the page a scratch directory, store URL, key file, home and the example ERP."""
     scratch = Path(tempfile.mkdtemp(prefix="sr-docs-"))
     namespace[_SCRATCH] = scratch
@@ -152,7 +152,7 @@ def setup(namespace: dict[str, Any]) -> None:
     os.chdir(scratch)
 
 
-def teardown(namespace: dict[str, Any]) -> None:
+def teardown_page(namespace: dict[str, Any]) -> None:
     """Restore the working directory and environment; remove the scratch directory."""
     cwd, env = namespace.pop(_SAVED)
     os.chdir(cwd)
@@ -185,6 +185,6 @@ DOCS = DocsSybil(
     parsers=[DocsParser()],
     patterns=PAGES,
     path=str(ROOT),
-    setup=setup,
-    teardown=teardown,
+    setup=setup_page,
+    teardown=teardown_page,
 )

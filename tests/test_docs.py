@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import pytest
 from sybil import Document
 
-from tests.docs_sybil import DOCS, ROOT, is_fragment, setup, teardown
+from tests.docs_sybil import DOCS, ROOT, is_fragment, setup_page, teardown_page
 
 if TYPE_CHECKING:
     from sybil import Example
@@ -30,11 +30,11 @@ def run_page(tmp_path: Path, text: str) -> list[str]:
     page = tmp_path / "page.md"
     page.write_text(text)
     document = Document.parse(str(page), *DOCS.parsers)
-    setup(document.namespace)
+    setup_page(document.namespace)
     try:
         return [outcome(example) for example in document.examples()]
     finally:
-        teardown(document.namespace)
+        teardown_page(document.namespace)
 
 
 def outcome(example: Example) -> str:
