@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import inspect
+import re
+from pathlib import Path
 
 import safe_release as sr
 from safe_release import exceptions, testing
@@ -69,3 +71,14 @@ class TestFakeClock:
         """FakeClock and SystemClock satisfy the Clock protocol."""
         assert isinstance(testing.FakeClock(), sr.Clock)
         assert isinstance(sr.SystemClock(), sr.Clock)
+
+
+def test_the_licence_is_declared_and_shipped() -> None:
+    """LICENSE is the Apache-2.0 text, and pyproject names it (the wheel carries it)."""
+    root = Path(__file__).resolve().parent.parent
+    licence = (root / "LICENSE").read_text(encoding="utf-8")
+    assert "Apache License" in licence
+    assert "Version 2.0, January 2004" in licence
+    pyproject = (root / "pyproject.toml").read_text(encoding="utf-8")  # no tomllib on 3.10
+    assert re.search(r'^license = "Apache-2\.0"$', pyproject, re.MULTILINE)
+    assert re.search(r'^license-files = \["LICENSE"\]$', pyproject, re.MULTILINE)
