@@ -24,12 +24,12 @@ from safe_release._release import (
 from safe_release._store import StoreCore, open_store, read_tx
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from datetime import datetime, timedelta
 
     from safe_release._clock import Clock
     from safe_release._release import IncidentReport, ReleaseRecord
-    from safe_release._report import RollbackReport
+    from safe_release._report import RollbackReport, StepResult
     from safe_release._secrets import Secret
 
     _Keys = str | bytes | Secret | Sequence[str | bytes | Secret]
@@ -100,14 +100,17 @@ class Store(StoreCore):
         *,
         checkpoint: Sequence[Checkpointable] = (),
         adapters: Sequence[MarketplaceAdapter] = (),
+        on_step: Callable[[StepResult], object] | None = None,
     ) -> list[RollbackReport]:
         """Finish every rollback a crash left half-done; safe to run twice, even at once.
 
         Give the job's live ``checkpoint`` objects and ``adapters``: the store alone
         can restore config and tables in its own database, but marketplace
-        compensation needs the adapters (and their credentials).
+        compensation needs the adapters (and their credentials). ``on_step`` is
+        told of each restored or compensated step as it is done (a progress
+        display; an error it raises is logged, not raised).
         """
-        return recover(self, checkpoint=checkpoint, adapters=adapters)
+        return recover(self, checkpoint=checkpoint, adapters=adapters, on_step=on_step)
 
     def rollback(
         self,
@@ -115,9 +118,15 @@ class Store(StoreCore):
         *,
         checkpoint: Sequence[Checkpointable] = (),
         adapters: Sequence[MarketplaceAdapter] = (),
+        on_step: Callable[[StepResult], object] | None = None,
     ) -> RollbackReport:
-        """Roll back a release waiting in ``pending_rollback`` (or finish a failed one)."""
-        return rollback(self, release_id, checkpoint=checkpoint, adapters=adapters)
+        """Roll back a release waiting in ``pending_rollback`` (or finish a failed one).
+
+        ``on_step``: as for `recover`.
+        """
+        return rollback(
+            self, release_id, checkpoint=checkpoint, adapters=adapters, on_step=on_step
+        )
 
     def releases(self, *, scope: str | None = None, limit: int = 50) -> list[ReleaseRecord]:
         """Recorded releases, newest first (of one ``scope``, if given)."""

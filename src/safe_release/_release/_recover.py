@@ -18,7 +18,7 @@ from safe_release._release._lock import ScopeLock, new_owner
 from safe_release._release._release import failed_error
 from safe_release._release._release_rows import load, release_record, releases
 from safe_release._release._rollback import RollbackRun, begin_rollback
-from safe_release._report import ReleaseStatus, RollbackReport
+from safe_release._report import ReleaseStatus, RollbackReport, StepResult
 from safe_release._sealing import RELEASES, RESIGN_COMMAND
 from safe_release._store import read_tx, write_tx
 from safe_release.exceptions import (
@@ -29,7 +29,7 @@ from safe_release.exceptions import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from safe_release._checkpoints import Checkpointable
     from safe_release._release._release_rows import ReleaseRecord
@@ -61,6 +61,7 @@ def recover(
     *,
     checkpoint: Sequence[Checkpointable] = (),
     adapters: Sequence[MarketplaceAdapter] = (),
+    on_step: Callable[[StepResult], object] | None = None,
 ) -> list[RollbackReport]:
     """Finish every rollback a crash left half-done; safe to run twice, even at once.
 
@@ -69,6 +70,7 @@ def recover(
     PostgreSQL their session ended). Scopes whose lock a live process holds are
     skipped. ``checkpoint`` and ``adapters`` are the job's live objects, for
     checkpoints and marketplace writes the store cannot restore alone.
+    ``on_step`` is told of each step as it is done (for a progress display).
     """
     stuck, refused = _unfinished(store)
     reports: list[RollbackReport] = []
@@ -90,7 +92,9 @@ def recover(
         try:
             for record in records:
                 try:
-                    report = _finish(store, record.id, _UNFINISHED, checkpoint, adapters)
+                    report = _finish(
+                        store, record.id, _UNFINISHED, checkpoint, adapters, on_step=on_step
+                    )
                 except RecordTamperedError:  # altered between the listing and the lock
                     refused.append(record)
                     continue
@@ -157,13 +161,15 @@ def rollback(
     *,
     checkpoint: Sequence[Checkpointable] = (),
     adapters: Sequence[MarketplaceAdapter] = (),
+    on_step: Callable[[StepResult], object] | None = None,
 ) -> RollbackReport:
     """Roll back a ``pending_rollback`` release (or finish a failed/interrupted rollback).
 
     Raises `ReleaseNotFoundError`, `ReleaseStateError` (running, succeeded or
     already rolled back), `ReleaseLockedError` (another release holds the scope)
     and `RollbackFailedError` (the rollback stopped on an error). Failed steps
-    are in the returned report's ``failed``.
+    are in the returned report's ``failed``. ``on_step`` is told of each step as
+    it is done (for a progress display).
     """
     record = release_record(store, release_id)
     if record.tampered is not None:
@@ -173,7 +179,7 @@ def rollback(
     lock = _scope_lock(store, record)
     lock.acquire(0.0)
     try:
-        report = _finish(store, release_id, _ROLLBACKABLE, checkpoint, adapters)
+        report = _finish(store, release_id, _ROLLBACKABLE, checkpoint, adapters, on_step=on_step)
     finally:
         _unlock(store, lock)
     if report is None:  # finished by someone else between the read and the lock
@@ -203,6 +209,8 @@ def _finish(
     allowed: Sequence[ReleaseStatus],
     checkpoint: Sequence[Checkpointable],
     adapters: Sequence[MarketplaceAdapter],
+    *,
+    on_step: Callable[[StepResult], object] | None = None,
 ) -> RollbackReport | None:
     """Under the scope lock: mark ``rolling_back`` (if still allowed) and run the driver."""
     with write_tx(store.engine, "recovering a release") as conn:
@@ -222,7 +230,8 @@ def _finish(
             conn, store, record, error=error, kind="recovered" if crashed else "rollback_resumed"
         )
         record = load(conn, store, release_id)
-    report, error_exc = RollbackRun(store, record, live=checkpoint, adapters=adapters).run()
+    run = RollbackRun(store, record, live=checkpoint, adapters=adapters, on_step=on_step)
+    report, error_exc = run.run()
     if error_exc is not None:
         raise failed_error(report, None, error_exc)
     return report

@@ -76,6 +76,8 @@ class RollbackRun:
     notify: Sequence[Callable[[RollbackReport], object]] = ()
     finish: Callable[[Connection], object] | None = None
     """Runs inside the final transaction (the release frees its scope lock there)."""
+    on_step: Callable[[StepResult], object] | None = None
+    """Told of each step as it is done (a progress display); its errors are logged."""
 
     def run(self) -> tuple[RollbackReport, BaseException | None]:
         """Restore, compensate, verify, record; the report and the first rollback failure.
@@ -184,6 +186,11 @@ class RollbackRun:
                 event(conn, self.store, self.record.id, "step", step.model_dump())
         except StoreError:
             _log.warning("could not journal step %s of release %s", step.name, self.record.id)
+        if self.on_step is not None:
+            try:
+                self.on_step(step)
+            except Exception:  # noqa: BLE001 - a progress display must not stop a rollback
+                _log.warning("on_step failed on step %s", step.name, exc_info=True)
 
     def _write(
         self,

@@ -28,10 +28,10 @@ from safe_release.cli._output import (
     visible,
     when,
 )
-from safe_release.cli._terminal import working
+from safe_release.cli._terminal import counting
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from datetime import datetime
 
     import safe_release as sr
@@ -244,8 +244,11 @@ def rollback(settings: Settings, release_id: str, *, resources: str | None, as_j
     checkpoints, adapters = load_resources(resources)
     with settings.store(write=True) as store:
         full = _full_id(store, release_id)
-        with working(f"rolling back release {visible(full[:12])}…", as_json=as_json):
-            rep = store.rollback(full, checkpoint=checkpoints, adapters=adapters)
+        doing = f"rolling back release {visible(full[:12])}"
+        with counting(doing, as_json=as_json) as advance:
+            rep = store.rollback(
+                full, checkpoint=checkpoints, adapters=adapters, on_step=_noting(advance)
+            )
     _print_reports([rep], as_json=as_json)
     if rep.failed:
         msg = "the rollback is not complete; fix the cause and run 'safe-release recover'"
@@ -260,8 +263,10 @@ def recover(settings: Settings, *, resources: str | None, as_json: bool) -> None
     """Finish every rollback a crash left half-done (safe to run twice)."""
     checkpoints, adapters = load_resources(resources)
     with settings.store(write=True) as store:
-        with working("finishing interrupted rollbacks…", as_json=as_json):
-            reports = store.recover(checkpoint=checkpoints, adapters=adapters)
+        with counting("finishing interrupted rollbacks", as_json=as_json) as advance:
+            reports = store.recover(
+                checkpoint=checkpoints, adapters=adapters, on_step=_noting(advance)
+            )
         waiting = [
             r
             for r in _releases.releases(store, statuses=_WAITING, limit=0)
@@ -311,3 +316,16 @@ def incident_text(stats: Any) -> str:
             ("time to restore, p90", seconds(stats.ttr_p90)),
         ]
     )
+
+
+def _noting(advance: Callable[[str], None] | None) -> Callable[[sr.StepResult], None] | None:
+    """An ``on_step`` that moves the progress bar on, naming each step (escaped)."""
+    if advance is None:
+        return None
+    done = advance
+
+    def on_step(step: sr.StepResult) -> None:
+        mark = "ok" if step.ok else "FAILED"
+        done(visible(f"{step.kind} {step.name}: {mark}")[:80])
+
+    return on_step

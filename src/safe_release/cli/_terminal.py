@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from rich.console import Console
 
-__all__ = ["is_terminal", "print_table", "print_text", "progress", "working"]
+__all__ = ["counting", "is_terminal", "print_table", "print_text", "progress", "working"]
 
 _GOOD = frozenset({"succeeded", "verified", "yes", "ok", "OK"})
 _BAD = frozenset({"failed", "rollback_failed", "unverified", "UNVERIFIED", "no", "FAIL"})
@@ -123,3 +123,43 @@ def working(description: str, *, as_json: bool = False) -> Any:
     if as_json or not (is_terminal() and _stderr_is_terminal()):
         return nullcontext()
     return _console(err=True).status(description, spinner="dots")
+
+
+@contextmanager
+def counting(description: str, *, as_json: bool = False) -> Iterator[Callable[[str], None] | None]:
+    """A progress bar on stderr for work whose length is not known ahead (a rollback).
+
+    Yields ``advance(note)``: one more item done, ``note`` (already shown with
+    `visible`) naming it. None when nothing is drawn: stdout or stderr is not a
+    terminal, or ``--json``. The bar pulses, counts the items and is erased at
+    the end, so it never mixes with the output.
+    """
+    if as_json or not (is_terminal() and _stderr_is_terminal()):
+        yield None
+        return
+    from rich.progress import (  # noqa: PLC0415 - only a terminal pays for rich
+        BarColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+    from rich.text import Text  # noqa: PLC0415 - as above
+
+    bar = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed} done"),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[note]}", markup=False),
+        console=_console(err=True),
+        transient=True,
+    )
+    with bar:
+        task = bar.add_task(Text(description).plain, total=None, note="")
+
+        def advance(note: str) -> None:
+            bar.update(task, advance=1, note=note)
+
+        yield advance
