@@ -465,3 +465,23 @@ class TestSnapshotHash:
         assert cp.restore(old, ctx) == "1 changed, 0 inserted, 0 deleted"
         assert cp.verify(old, ctx) == (True, "equal to the checkpoint")
         cp.discard(old, ctx)
+
+    def test_a_nocase_key_without_a_unique_index(self, sqlite_store: sr.Store) -> None:
+        """key= a NOCASE column no index covers: a case-only change is still put back."""
+        table = create(
+            sqlite_store,
+            "cust",
+            "id INTEGER PRIMARY KEY, email TEXT COLLATE NOCASE, note TEXT",
+            ["1, 'Ann@X.com', 'a'", "2, 'Bob@X.com', 'b'"],
+        )
+        before = exact_rows(sqlite_store, table)
+        checkpoint = [sr.table_checkpoint(sqlite_store.engine, table, key=["email"])]
+        with (  # noqa: PT012 - the release is the block
+            pytest.raises(Boom) as info,
+            sr.release("catalog", store=sqlite_store, checkpoint=checkpoint),
+        ):
+            with sqlite_store.engine.begin() as conn:
+                conn.exec_driver_sql("UPDATE cust SET email = lower(email)")
+            raise Boom
+        assert restored(info.value.rollback_report) == "2 changed, 0 inserted, 0 deleted"  # type: ignore[attr-defined]
+        assert exact_rows(sqlite_store, table) == before

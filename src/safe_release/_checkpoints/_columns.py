@@ -36,6 +36,7 @@ not ``BINARY`` is put back too when only its case (or trailing spaces) changed.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -97,6 +98,10 @@ WITH RECURSIVE k(name, typ) AS (
 )
 SELECT name, format_type(typ, NULL) FROM k
 """
+# a column definition's name, and its COLLATE clause; table constraints start so
+_SQLITE_NAME = re.compile(r'\s*("(?:[^"]|"")+"|`[^`]+`|\[[^\]]+\]|[^\s(]+)')
+_SQLITE_COLLATE = re.compile(r'\bCOLLATE\s+(["`\[]?)(\w+)[\]"`]?', re.IGNORECASE)
+_SQLITE_TABLE_CONSTRAINTS = frozenset({"CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN"})
 # PRAGMA table_xinfo's "hidden": 2 a virtual generated column, 3 a stored one
 _SQLITE_GENERATED = (2, 3)
 
@@ -139,7 +144,7 @@ def column_kinds(conn: Connection, table: Table) -> ColumnKinds:
         exact = {str(r[1]): Exact(typeof=True) for r in info if _sqlite_untyped(str(r[2]))}
         return ColumnKinds(
             frozenset(str(r[1]) for r in info if r[6] in _SQLITE_GENERATED),
-            exact={**_sqlite_collated_keys(conn, table), **exact},
+            exact={**_sqlite_collated_keys(conn, table), **_sqlite_collated(conn, table), **exact},
         )
     return ColumnKinds()
 
@@ -179,6 +184,61 @@ def _sqlite_untyped(declared: str) -> bool:
     if any(word in upper for word in ("INT", "CHAR", "CLOB", "TEXT")):
         return False
     return not upper or "BLOB" in upper
+
+
+def _sqlite_collated(conn: Connection, table: Table) -> dict[str, Exact]:
+    """Columns declared with a collation other than ``BINARY`` (``NOCASE``, ``RTRIM``…).
+
+    A key column of them matches its snapshot row under that collation after only its
+    case (or trailing spaces) changed, whether or not an index is on it: the restore
+    compares it ``COLLATE BINARY`` and puts it back. SQLite keeps a column's collation
+    only in the ``CREATE TABLE`` text, which is read here.
+    """
+    prep = conn.dialect.identifier_preparer
+    schema = prep.quote(table.schema or "main")
+    sql = conn.execute(
+        text(f"SELECT sql FROM {schema}.sqlite_master WHERE type = 'table' AND name = :n"),  # noqa: S608 - a quoted schema name
+        {"n": table.name},
+    ).scalar()
+    if not sql or "(" not in sql:
+        return {}
+    found: dict[str, Exact] = {}
+    for part in _top_level_parts(str(sql)[str(sql).index("(") + 1 : str(sql).rindex(")")]):
+        named = _SQLITE_NAME.match(part)
+        if named is None or named.group(1).upper() in _SQLITE_TABLE_CONSTRAINTS:
+            continue
+        collate = _SQLITE_COLLATE.search(part, named.end())
+        if collate is not None and collate.group(2).upper() != "BINARY":
+            found[_unquoted(named.group(1))] = Exact()
+    return found
+
+
+def _top_level_parts(body: str) -> list[str]:
+    """``body`` split at the commas outside parentheses and quotes."""
+    parts, depth, quote, start = [], 0, "", 0
+    closing = {"'": "'", '"': '"', "`": "`", "[": "]"}
+    for i, char in enumerate(body):
+        if quote:
+            if char == quote:
+                quote = ""
+        elif char in closing:
+            quote = closing[char]
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "," and depth == 0:
+            parts.append(body[start:i])
+            start = i + 1
+    parts.append(body[start:])
+    return parts
+
+
+def _unquoted(name: str) -> str:
+    if name[:1] in {'"', "`", "["}:
+        inner = name[1:-1]
+        return inner.replace('""', '"') if name[0] == '"' else inner
+    return name
 
 
 def _sqlite_collated_keys(conn: Connection, table: Table) -> dict[str, Exact]:
