@@ -54,8 +54,8 @@ class TestLateBinding:
     def test_functions_are_called_at_each_call(
         self, store: sr.Store, amazon_adapter: AmazonAdapter, listing: FakeAmazon
     ) -> None:
-        del listing  # the SKU the job reprices
         """store= and adapters= given as functions are resolved when the job runs."""
+        del listing  # the SKU the job reprices
         APP.clear()
         with pytest.raises(KeyError):  # no store yet: the application has not started
             sync_from_app(None, "1.00")
@@ -78,8 +78,8 @@ class TestOverride:
     def test_a_test_binds_its_fixtures(
         self, store: sr.Store, amazon_adapter: AmazonAdapter, listing: FakeAmazon
     ) -> None:
-        del listing  # the SKU the job reprices
         """The pattern docs/testing.md shows: the job rolls back against the fakes."""
+        del listing  # the SKU the job reprices
         with sr.override(sync_unbound, store=store, adapters=[amazon_adapter]):
             sync_unbound(amazon_adapter, "9.00")
             with pytest.raises(Boom):
@@ -147,3 +147,12 @@ class TestOverride:
             sr.override(print, store=store),
         ):
             pass
+
+    def test_an_override_binds_one_job_of_a_shared_decorator(self, store: sr.Store) -> None:
+        """One guarded(...) decorating two jobs: overriding one leaves the other unbound."""
+        guard = sr.guarded("price-sync")
+        one, two = guard(lambda: "one"), guard(lambda: "two")
+        with sr.override(one, store=store):
+            assert one() == "one"
+            with pytest.raises(InvalidArgumentError, match="has no store"):
+                two()

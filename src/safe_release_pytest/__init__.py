@@ -12,7 +12,8 @@ not a way round an import cycle). The fixtures are documented in docs/testing.md
   credentials, the same clock).
 - ``sr_store``: a fresh store on ``fake_clock``, of its own for each test: an SQLite
   file under ``tmp_path``; with ``SAFE_RELEASE_TEST_URL`` set to a PostgreSQL URL, a
-  schema of its own on that server, dropped after the test.
+  schema of its own on that server, dropped after the test. Its signing key is the
+  test's own (``$SAFE_RELEASE_SIGNING_KEY`` if set): no key file is written.
 - ``migration_check``: `safe_release.migrations.assert_reversible`, with the
   scratch server from ``$SAFE_RELEASE_CHECK_URL`` when set (a PostgreSQL server
   URL), else a temporary SQLite file: ``migration_check("alembic.ini")``.
@@ -21,6 +22,7 @@ not a way round an import cycle). The fixtures are documented in docs/testing.md
 from __future__ import annotations
 
 import os
+import secrets
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
 __all__ = ["amazon_adapter", "fake_amazon", "fake_clock", "migration_check", "sr_store"]
 
 TEST_URL = "SAFE_RELEASE_TEST_URL"
+SIGNING_KEY = "SAFE_RELEASE_SIGNING_KEY"
 CHECK_URL = "SAFE_RELEASE_CHECK_URL"
 
 
@@ -87,14 +90,16 @@ def sr_store(tmp_path: Path, fake_clock: FakeClock) -> Iterator[sr.Store]:
     """
     import safe_release as sr
 
+    # a key of the test's own unless one is set: nothing is written to the home dir
+    key = None if os.environ.get(SIGNING_KEY) else secrets.token_hex(32)
     url = os.environ.get(TEST_URL)
     if not url or url.startswith("sqlite"):
-        store = sr.connect(f"sqlite:///{tmp_path / 'store.db'}", clock=fake_clock)
+        store = sr.connect(f"sqlite:///{tmp_path / 'store.db'}", clock=fake_clock, signing_key=key)
         yield store
         store.close()
         return
     schema = f"sr_test_{uuid.uuid4().hex[:16]}"
-    store = sr.connect(url, schema=schema, clock=fake_clock)
+    store = sr.connect(url, schema=schema, clock=fake_clock, signing_key=key)
     try:
         yield store
     finally:

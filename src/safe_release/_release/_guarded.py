@@ -36,8 +36,8 @@ R = TypeVar("R")
 
 _LATE = ("store", "checkpoint", "adapters", "sessions")
 _GUARD = "__safe_release_guard__"
-# the options `override` binds, per guard, in this thread or task
-_OVERRIDES: ContextVar[Mapping[_Guard, Mapping[str, Any]] | None] = ContextVar(
+# the options `override` binds, per decorated function, in this thread or task
+_OVERRIDES: ContextVar[Mapping[Callable[..., Any], Mapping[str, Any]] | None] = ContextVar(
     "safe_release_guard_overrides", default=None
 )
 
@@ -51,11 +51,12 @@ class _Guard:
         self._name = name
         self._options = options
 
-    def options(self) -> dict[str, Any]:
-        """The options of one call: late ones resolved, overrides applied."""
-        options = {**self._options, **(_OVERRIDES.get() or {}).get(self, {})}
-        for key in _LATE:  # an overridden one is not called
-            if callable(options[key]):
+    def options(self, job: Callable[..., Any]) -> dict[str, Any]:
+        """The options of one call of ``job``: overrides applied, late ones resolved."""
+        overrides = (_OVERRIDES.get() or {}).get(job, {})
+        options = {**self._options, **overrides}
+        for key in _LATE:  # an overridden one is used as it is, never called
+            if key not in overrides and callable(options[key]):
                 options[key] = options[key]()
         if options["store"] is None:
             msg = (
@@ -78,7 +79,7 @@ class _Guard:
 
             @functools.wraps(fn)
             async def run_async(*args: P.args, **kwargs: P.kwargs) -> Any:
-                async with Release(name, **self.options()):
+                async with Release(name, **self.options(run_async)):
                     return await fn(*args, **kwargs)
 
             setattr(run_async, _GUARD, self)
@@ -86,7 +87,7 @@ class _Guard:
 
         @functools.wraps(fn)
         def run(*args: P.args, **kwargs: P.kwargs) -> Any:
-            with Release(name, **self.options()):
+            with Release(name, **self.options(run)):
                 return fn(*args, **kwargs)
 
         setattr(run, _GUARD, self)
@@ -151,14 +152,13 @@ def override(
     decorator's for calls made in this thread or task while the block runs (other
     threads and tasks are not affected); those left None keep theirs.
     """
-    guard = getattr(job, _GUARD, None)
-    if not isinstance(guard, _Guard):
+    if not isinstance(getattr(job, _GUARD, None), _Guard):
         msg = f"override() takes a function decorated with @sr.guarded, not {job!r}"
         raise InvalidArgumentError(msg)
     given = {"store": store, "checkpoint": checkpoint, "adapters": adapters, "sessions": sessions}
     current = _OVERRIDES.get() or {}
-    mine = {**current.get(guard, {}), **{k: v for k, v in given.items() if v is not None}}
-    token = _OVERRIDES.set({**current, guard: mine})
+    mine = {**current.get(job, {}), **{k: v for k, v in given.items() if v is not None}}
+    token = _OVERRIDES.set({**current, job: mine})
     try:
         yield
     finally:
