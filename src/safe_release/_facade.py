@@ -27,13 +27,12 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from datetime import datetime, timedelta
 
+    from safe_release._checkpoints import Checkpointable
     from safe_release._clock import Clock
     from safe_release._release import IncidentReport, ReleaseRecord
     from safe_release._report import RollbackReport, StepResult
     from safe_release._secrets import Secret
-
-    _Keys = str | bytes | Secret | Sequence[str | bytes | Secret]
-    from safe_release._checkpoints import Checkpointable
+    from safe_release._store import Keys
     from safe_release.adapters import MarketplaceAdapter
 
 __all__ = ["Store", "connect"]
@@ -158,7 +157,7 @@ def connect(
     auto_upgrade: bool = True,
     clock: Clock | None = None,
     signing_key: str | bytes | Secret | None = None,
-    previous_signing_keys: _Keys | None = None,
+    previous_signing_keys: Keys | None = None,
 ) -> Store:
     """Open the SDK's store.
 

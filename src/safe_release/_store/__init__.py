@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from safe_release._store._alembic import exclude_sdk_tables
 from safe_release._store._cache import ReadCache
-from safe_release._store._core import StoreCore, open_store
+from safe_release._store._core import Keys, StoreCore, open_store
 from safe_release._store._engine import (
     DEFAULT_URL,
     ENV_URL,
@@ -42,6 +42,7 @@ __all__ = [
     "NAME_LENGTH",
     "TARGET_LENGTH",
     "VERSION_TABLE",
+    "Keys",
     "ReadCache",
     "StoreCore",
     "Tables",

@@ -9,7 +9,7 @@ the layers below it take a `StoreCore`, so that nothing below the facade imports
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
@@ -42,9 +42,11 @@ if TYPE_CHECKING:
 
     from safe_release._secrets import Secret
 
-    Keys = str | bytes | Secret | Sequence[str | bytes | Secret]
 
-__all__ = ["StoreCore", "open_store"]
+__all__ = ["Keys", "StoreCore", "open_store"]
+
+Keys: TypeAlias = "str | bytes | Secret | Sequence[str | bytes | Secret]"
+"""A signing key, or several: what ``previous_signing_keys=`` takes."""
 
 S = TypeVar("S", bound="StoreCore")
 
