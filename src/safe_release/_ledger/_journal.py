@@ -17,6 +17,7 @@ from safe_release._json import canonical_dumps
 from safe_release._ledger import _compensate
 from safe_release._ledger._entries import (
     LEDGER_TABLE,
+    MAX_RESPONSE_BYTES,
     LedgerEntry,
     encode_request,
     encode_response,
@@ -27,10 +28,13 @@ from safe_release._ledger._entries import (
 )
 from safe_release._sealing import LEDGER
 from safe_release._store import read_tx, write_tx
+from safe_release.adapters import BatchTicket, ItemResult
 from safe_release.exceptions import (
     AmbiguousWriteError,
+    InvalidArgumentError,
     MarketplaceError,
     MarketplaceHTTPError,
+    MarketplaceResponseError,
     MarketplaceTransportError,
     RecordTamperedError,
 )
@@ -44,7 +48,7 @@ if TYPE_CHECKING:
     from safe_release._effects import Inverse
     from safe_release._report import StepResult
     from safe_release._store import StoreCore
-    from safe_release.adapters import MarketplaceAdapter, Operation
+    from safe_release.adapters import BatchItem, MarketplaceAdapter, Operation
 
 __all__ = ["Journal", "Ticket"]
 
@@ -210,6 +214,119 @@ class Journal:
         self.finish(ticket, response=response, latency=timing[0])
         return response
 
+    # -- batches (MarketplaceAdapter.call_items) ---------------------------------------
+
+    def begin_items(
+        self,
+        adapter: MarketplaceAdapter,
+        op: Operation,
+        request: httpx.Request,
+        items: Sequence[BatchItem],
+        *,
+        path_params: Mapping[str, str],
+    ) -> BatchTicket:
+        """Journal each item of a batch as "sending", in one transaction.
+
+        Each item is a ledger entry of its own (target: the item's key; its own
+        inverse), so compensation undoes exactly the items that applied. An item
+        already in place under the same key (an earlier run of this release) is
+        not sent again: it comes back in ``replayed``.
+        """
+        if self.quiet or not op.is_write:
+            return BatchTicket(_Batch(op, [], observe=not self.quiet))
+        whole = encode_request(request, path_params)
+        replayed: dict[int, ItemResult] = {}
+        rows: list[tuple[int, dict[str, Any]]] = []
+        table = self.store.tables.ledger
+        with write_tx(self.store.engine, "journaling a batch of marketplace writes") as conn:
+            at = utc_now(self.store.clock)
+            for index, item in enumerate(items):
+                encoded = {**whole, "json": item.payload}
+                key = idem_key(item.idempotency_key, adapter.identity, op.name, encoded)
+                target = target_text(item.key)
+                latest = (
+                    self._latest(conn, adapter.identity, target)
+                    if _replayable(op, item.idempotency_key)
+                    else None
+                )
+                if (
+                    latest is not None
+                    and latest.idem_key == key
+                    and latest.state == SUCCEEDED
+                    and latest.comp_state in _IN_PLACE
+                ):
+                    replayed[index] = _replayed_item(item.key, latest.response)
+                    continue
+                stored: dict[str, Any] = {
+                    "scope": self.scope,
+                    "adapter": adapter.identity,
+                    "operation": op.name,
+                    "side_effect": op.side_effect.value,
+                    "target": target,
+                    "idem_key": key,
+                    "request": canonical_dumps(encoded),
+                    "inverse": (
+                        item.inverse.model_dump_json(by_alias=True)
+                        if item.inverse is not None
+                        else None
+                    ),
+                    "state": SENDING,
+                    "response": None,
+                    "comp_state": None,
+                    "comp_detail": None,
+                }
+                entry_id = int(
+                    conn.execute(
+                        insert(table)
+                        .values(release_id=self.release_id, created_at=at, updated_at=at, **stored)
+                        .returning(table.c.id)
+                    ).scalar_one()
+                )
+                stored["mac"] = seal_values(self.store.signer, self.release_id, entry_id, stored)
+                conn.execute(update(table).where(table.c.id == entry_id).values(mac=stored["mac"]))
+                rows.append((entry_id, stored))
+        return BatchTicket(_Batch(op, rows), replayed)
+
+    def finish_items(
+        self,
+        ticket: BatchTicket,
+        results: Sequence[ItemResult] | None,
+        *,
+        error: BaseException | None = None,
+        latency: float = 0.0,
+    ) -> None:
+        """Record each sent item's outcome in one transaction, then tell `observer`.
+
+        With ``results``: an item that applied is "succeeded", one that failed is
+        "failed" (nothing to undo). With ``error`` instead (the call raised, or its
+        answer did not say which items applied): every item is recorded as the
+        error says a single write would be; an answer received but unreadable
+        leaves them "ambiguous", to be read back before anything is resent.
+        """
+        batch = ticket.handle
+        if not isinstance(batch, _Batch):
+            msg = "finish_items() takes the ticket begin_items() returned"
+            raise InvalidArgumentError(msg)
+        if batch.rows:
+            if results is not None:
+                outcomes = [_item_outcome(r) for r in results]
+            else:
+                outcome = (
+                    (AMBIGUOUS, {"error": type(error).__name__, "detail": str(error)[:500]})
+                    if isinstance(error, MarketplaceResponseError)
+                    else _outcome(batch.operation, None, error)
+                )
+                outcomes = [outcome] * len(batch.rows)
+            with write_tx(self.store.engine, "journaling a batch of marketplace writes") as conn:
+                for (entry_id, stored), (state, recorded) in zip(
+                    batch.rows, outcomes, strict=True
+                ):
+                    new = {**stored, "state": state, "response": json.dumps(recorded)}
+                    new["mac"] = seal_values(self.store.signer, self.release_id, entry_id, new)
+                    self.write_entry(conn, entry_id, stored, new)
+        if batch.observe and self.observer is not None:
+            self.observer(error is None, latency)
+
     def _latest(self, conn: Connection, identity: str, target: str) -> LedgerEntry | None:
         c = self.store.tables.ledger.c
         row = conn.execute(
@@ -347,3 +464,44 @@ def _outcome(
     if isinstance(error, MarketplaceError):
         return FAILED, stored
     return AMBIGUOUS, stored  # interrupted while sending: it may have landed
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """The ledger rows of one batch being sent (none: not journaled)."""
+
+    operation: Operation
+    rows: list[tuple[int, dict[str, Any]]]
+    observe: bool = True
+
+
+def _item_outcome(result: ItemResult) -> tuple[str, dict[str, Any]]:
+    """The state and stored answer of one item of a batch."""
+    try:
+        body = json.loads(canonical_dumps(result.raw))
+    except (TypeError, ValueError):
+        body = None
+    if len(json.dumps(body)) > MAX_RESPONSE_BYTES:
+        body = None
+    status = result.status if result.status is not None else (200 if result.ok else None)
+    if result.ok:
+        return SUCCEEDED, {"status": status, "body": body}
+    return FAILED, {
+        "error": result.code or "item failed",
+        "detail": result.message[:500],
+        "status": status,
+        "body": body,
+    }
+
+
+def _replayed_item(key: str, stored: dict[str, Any] | None) -> ItemResult:
+    """The recorded result of an item already in place."""
+    stored = stored or {}
+    status = stored.get("status")
+    return ItemResult(
+        key=key,
+        ok=True,
+        status=status if isinstance(status, int) else None,
+        raw=stored.get("body"),
+        replayed=True,
+    )

@@ -19,6 +19,8 @@ from safe_release._public import present as _present
 from safe_release._secrets import Secret
 from safe_release.adapters._auth import TokenGrant, TokenProvider
 from safe_release.adapters._base import MarketplaceAdapter
+from safe_release.adapters._batch import BatchItem, ItemResult
+from safe_release.adapters._batch import BatchTicket as BatchTicket
 from safe_release.adapters._breaker import CircuitBreaker, OutageMode
 from safe_release.adapters._core import Verdict
 from safe_release.adapters._journaling import WriteJournal as WriteJournal
@@ -36,9 +38,11 @@ from safe_release.adapters._limiter_store import StoreLimiter
 from safe_release.adapters._operation import Limit, Operation
 
 __all__ = [
+    "BatchItem",
     "BucketState",
     "CircuitBreaker",
     "Inverse",
+    "ItemResult",
     "Limit",
     "LimiterBackend",
     "MarketplaceAdapter",

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import json as _json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 
 from safe_release._backoff import RetryBudget, RetryPolicy, parse_retry_after
 from safe_release._clock import Clock, SystemClock
+from safe_release.adapters._batch import BatchItem, ItemResult, check_items, check_results
 from safe_release.adapters._breaker import CircuitBreaker
 from safe_release.adapters._core import (
     Authorize,
@@ -270,6 +271,87 @@ class MarketplaceAdapter:
             inverse=inverse,
         )
         return await journal.arun(ticket, lambda timing: self._adrive(op, request, timing))
+
+    def call_items(
+        self,
+        operation: str,
+        items: Sequence[BatchItem],
+        *,
+        body: Callable[[Sequence[BatchItem]], Any],
+        results: Callable[[httpx.Response, Sequence[BatchItem]], Sequence[ItemResult]],
+        path_params: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> list[ItemResult]:
+        """Send a batch of independent changes in one call; one `ItemResult` per item.
+
+        ``body(items)`` builds the request body for the items to send;
+        ``results(response, items)`` reads the answer into one result per item, in
+        order (it may make read calls, such as polling a feed). Inside a release
+        each item is its own ledger entry with its own inverse: a rollback undoes
+        only the items that applied, and items already in place from an earlier run
+        of the release are not sent again. A failed item is never resent by
+        resending the batch: the request is retried only as any call is (a 429; a
+        5xx on an idempotent operation). An answer that does not say which items
+        applied raises `MarketplaceResponseError`, and leaves them ambiguous.
+        """
+        todo = check_items(self.marketplace, operation, items)
+        op, request = self._prepare(operation, path_params, params, body(todo))
+        journal = self.journal
+        if journal is None:
+            response = self._drive(op, request, [0.0])
+            return check_results(self.marketplace, op.name, todo, results(response, todo))
+        ticket = journal.begin_items(self, op, request, todo, path_params=path_params or {})
+        pending = [i for i in range(len(todo)) if i not in ticket.replayed]
+        got: list[ItemResult] = []
+        if pending:
+            sent = [todo[i] for i in pending]
+            if len(sent) < len(todo):
+                op, request = self._prepare(operation, path_params, params, body(sent))
+            timing = [0.0]
+            try:
+                response = self._drive(op, request, timing)
+                got = check_results(self.marketplace, op.name, sent, results(response, sent))
+            except BaseException as exc:
+                journal.finish_items(ticket, None, error=exc, latency=timing[0])
+                raise
+            journal.finish_items(ticket, got, latency=timing[0])
+        return _merged(len(todo), ticket.replayed, pending, got)
+
+    async def acall_items(
+        self,
+        operation: str,
+        items: Sequence[BatchItem],
+        *,
+        body: Callable[[Sequence[BatchItem]], Any],
+        results: Callable[[httpx.Response, Sequence[BatchItem]], Sequence[ItemResult]],
+        path_params: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> list[ItemResult]:
+        """`call_items` for asyncio code (``results`` runs in a worker thread)."""
+        todo = check_items(self.marketplace, operation, items)
+        op, request = self._prepare(operation, path_params, params, body(todo))
+        journal = self.journal
+        if journal is None:
+            response = await self._adrive(op, request, [0.0])
+            read = await asyncio.to_thread(results, response, todo)
+            return check_results(self.marketplace, op.name, todo, read)
+        ticket = journal.begin_items(self, op, request, todo, path_params=path_params or {})
+        pending = [i for i in range(len(todo)) if i not in ticket.replayed]
+        got: list[ItemResult] = []
+        if pending:
+            sent = [todo[i] for i in pending]
+            if len(sent) < len(todo):
+                op, request = self._prepare(operation, path_params, params, body(sent))
+            timing = [0.0]
+            try:
+                response = await self._adrive(op, request, timing)
+                read = await asyncio.to_thread(results, response, sent)
+                got = check_results(self.marketplace, op.name, sent, read)
+            except BaseException as exc:
+                journal.finish_items(ticket, None, error=exc, latency=timing[0])
+                raise
+            journal.finish_items(ticket, got, latency=timing[0])
+        return _merged(len(todo), ticket.replayed, pending, got)
 
     def _drive(self, op: Operation, request: httpx.Request, timing: list[float]) -> httpx.Response:
         plan = self._caller.plan(op, request, self.quota_key(op))
@@ -546,3 +628,12 @@ def response_json(adapter: str, op: Operation, response: httpx.Response) -> Any:
         f"{what} ({kind}); the marketplace may be degraded, retry later"
     )
     raise MarketplaceResponseError(msg, marketplace=adapter, operation=op.name) from cause
+
+
+def _merged(
+    count: int, replayed: Mapping[int, ItemResult], pending: list[int], got: list[ItemResult]
+) -> list[ItemResult]:
+    """Results in the batch's order: the replayed ones where they were, the sent ones between."""
+    by_index = dict(replayed)
+    by_index.update(zip(pending, got, strict=True))
+    return [by_index[i] for i in range(count)]

@@ -13,12 +13,13 @@ from contextvars import ContextVar, Token
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Mapping
+    from collections.abc import Awaitable, Callable, Mapping, Sequence
 
     import httpx
 
     from safe_release._effects import Inverse
     from safe_release.adapters._base import MarketplaceAdapter
+    from safe_release.adapters._batch import BatchItem, BatchTicket, ItemResult
     from safe_release.adapters._operation import Operation
 
 __all__ = ["WriteJournal", "active_journal", "reset_active_journal", "set_active_journal"]
@@ -48,6 +49,31 @@ class WriteJournal(Protocol):
         send: Callable[[list[float]], Awaitable[httpx.Response]],
     ) -> httpx.Response:
         """`run` for asyncio code."""
+
+    def begin_items(
+        self,
+        adapter: MarketplaceAdapter,
+        op: Operation,
+        request: httpx.Request,
+        items: Sequence[BatchItem],
+        *,
+        path_params: Mapping[str, str],
+    ) -> BatchTicket:
+        """Journal each item of a batch as being sent (or find it already in place).
+
+        ``request`` is the batch with every item in it (its method, path and query
+        are recorded with each item's payload).
+        """
+
+    def finish_items(
+        self,
+        ticket: BatchTicket,
+        results: Sequence[ItemResult] | None,
+        *,
+        error: BaseException | None = None,
+        latency: float = 0.0,
+    ) -> None:
+        """Record each sent item's result (``results``, in the order sent), or ``error``."""
 
 
 _ACTIVE: ContextVar[WriteJournal | None] = ContextVar("safe_release_journal", default=None)
