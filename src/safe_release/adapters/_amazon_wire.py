@@ -8,7 +8,6 @@ what was wrong, never ``AttributeError``, ``KeyError`` or ``RecursionError``.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import dataclass
@@ -22,11 +21,12 @@ from safe_release._secrets import Secret
 from safe_release.adapters._auth import TokenGrant
 from safe_release.adapters._core import Verdict
 from safe_release.adapters._deadline import send_within
+from safe_release.adapters._shapes import Shapes, kind, parse_json
+from safe_release.adapters._shapes import text as _text
 from safe_release.exceptions import (
     MarketplaceAuthError,
     MarketplaceError,
     MarketplaceHTTPError,
-    MarketplaceResponseError,
     RateLimitedError,
     TokenRefreshError,
 )
@@ -58,83 +58,18 @@ _HINT_STATUSES = frozenset({400, 404})
 _MAX_TEXT = 300
 _LWA_ERROR = re.compile(r"[a-z_]{1,64}")
 _LISTING = "getListingsItem"
-_KINDS = {
-    dict: "an object",
-    list: "a list",
-    str: "a string",
-    bool: "true/false",
-    type(None): "null",
-    int: "a number",
-    float: "a number",
-}
-
-
-# -- reading bodies ------------------------------------------------------------------------
-
-
-def parse_json(content: bytes) -> Any:
-    """``content`` as JSON; anything that is not (nested too deeply included): ValueError."""
-    try:
-        return json.loads(content)
-    except RecursionError:
-        msg = "JSON nested too deeply"
-        raise ValueError(msg) from None
-
-
-def _kind(value: object) -> str:
-    return _KINDS.get(type(value), type(value).__name__)
-
-
-def wrong_shape(
-    operation: str, where: str, value: object, wanted: str
-) -> MarketplaceResponseError:
-    """The error for a body whose ``where`` is not ``wanted``."""
-    msg = (
-        f"amazon {operation} answered JSON of the wrong shape: {where} is {_kind(value)}, "
-        f"not {wanted}; the marketplace may be degraded or its API changed: retry later, "
-        "and report it if it persists"
-    )
-    return MarketplaceResponseError(msg, marketplace="amazon", operation=operation)
-
-
-def as_object(value: object, where: str, operation: str) -> dict[str, Any]:
-    """``value`` if it is a JSON object, else `MarketplaceResponseError`."""
-    if not isinstance(value, dict):
-        raise wrong_shape(operation, where, value, "an object")
-    return value
-
-
-def field_object(parent: dict[str, Any], name: str, where: str, operation: str) -> dict[str, Any]:
-    """``parent[name]`` as an object (missing or null: empty)."""
-    value = parent.get(name)
-    return {} if value is None else as_object(value, _at(where, name), operation)
-
-
-def field_list(parent: dict[str, Any], name: str, where: str, operation: str) -> list[Any]:
-    """``parent[name]`` as a list (missing or null: empty)."""
-    value = parent.get(name)
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise wrong_shape(operation, _at(where, name), value, "a list")
-    return value
+_SHAPES = Shapes("amazon")
+wrong_shape = _SHAPES.wrong_shape
+as_object = _SHAPES.as_object
+field_object = _SHAPES.field_object
+field_list = _SHAPES.field_list
 
 
 def _objects(
     parent: dict[str, Any], name: str, where: str, operation: str = _LISTING
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     """The entries of the list ``parent[name]``, each of which must be an object."""
-    for index, entry in enumerate(field_list(parent, name, where, operation)):
-        at = f"{_at(where, name)}[{index}]"
-        yield at, as_object(entry, at, operation)
-
-
-def _at(where: str, name: str) -> str:
-    return f"{where}.{name}" if where else name
-
-
-def _text(value: object) -> str:
-    return value if isinstance(value, str) else ""
+    return _SHAPES.objects(parent, name, where, operation)
 
 
 def _first_error(response: httpx.Response) -> dict[str, Any]:
@@ -314,7 +249,7 @@ def _grant_problem(body: object) -> str:
     """What makes ``body`` no usable LWA grant ("" when it is one)."""
     if not isinstance(body, dict):
         return (
-            f"the body is {_kind(body)}, not a JSON object"
+            f"the body is {kind(body)}, not a JSON object"
             if body is not None
             else "the body is not JSON"
         )
@@ -322,15 +257,15 @@ def _grant_problem(body: object) -> str:
         body.get(k) for k in ("access_token", "expires_in", "refresh_token")
     )
     if not isinstance(token, str) or not token:
-        return f"access_token is {_kind(token)}, not a non-empty string"
+        return f"access_token is {kind(token)}, not a non-empty string"
     if (
         isinstance(lifetime, bool)
         or not isinstance(lifetime, (int, float))
         or not (lifetime > 0 and (isinstance(lifetime, int) or math.isfinite(lifetime)))
     ):
-        return f"expires_in is {_kind(lifetime)}, not a positive number of seconds"
+        return f"expires_in is {kind(lifetime)}, not a positive number of seconds"
     if rotated is not None and not isinstance(rotated, str):
-        return f"refresh_token is {_kind(rotated)}, not a string"
+        return f"refresh_token is {kind(rotated)}, not a string"
     return ""
 
 
