@@ -43,6 +43,7 @@ attributes it adds to those of the class above it:
     └── MarketplaceError (marketplace, operation)
         ├── MarketplaceHTTPError (status, code, request_id)
         │   ├── RateLimitedError (retry_after)
+        │   │   └── QuotaExhaustedError (quota, reset_at)
         │   └── MarketplaceAuthError
         ├── MarketplaceResponseError
         ├── MarketplaceTransportError
@@ -63,6 +64,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from datetime import datetime
 
 __all__ = [
     "AmbiguousWriteError",
@@ -87,6 +89,7 @@ __all__ = [
     "MigrationEnvironmentError",
     "MigrationError",
     "PayloadTooLargeError",
+    "QuotaExhaustedError",
     "RateLimitedError",
     "RecordTamperedError",
     "ReleaseError",
@@ -405,6 +408,40 @@ class RateLimitedError(MarketplaceHTTPError):
             request_id=request_id,
         )
         self.retry_after = retry_after
+
+
+class QuotaExhaustedError(RateLimitedError):
+    """A daily budget is spent: nothing was sent, and nothing should be until it resets.
+
+    ``quota`` is the budget's key, ``reset_at`` when it resets (an aware UTC
+    datetime) and ``retry_after`` the seconds until then. Raised before sending
+    when a call would overrun the budget, and when the marketplace says it is spent.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        marketplace: str = "",
+        operation: str = "",
+        status: int = 429,
+        code: str | None = None,
+        request_id: str | None = None,
+        retry_after: float | None = None,
+        quota: str = "",
+        reset_at: datetime | None = None,
+    ) -> None:
+        super().__init__(
+            message,
+            marketplace=marketplace,
+            operation=operation,
+            status=status,
+            code=code,
+            request_id=request_id,
+            retry_after=retry_after,
+        )
+        self.quota = quota
+        self.reset_at = reset_at
 
 
 class MarketplaceAuthError(MarketplaceHTTPError):

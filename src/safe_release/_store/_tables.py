@@ -50,6 +50,7 @@ class Tables:
     config_version: Table
     config_event: Table
     rate_bucket: Table
+    quota_window: Table
     release: Table
     release_lock: Table
     release_event: Table
@@ -118,6 +119,15 @@ def build_tables(schema: str | None) -> Tables:
         Column("paused_until", Double, nullable=False),
         Column("updated_at", Double, nullable=False),
     )
+    quota_window = Table(
+        "sr_quota_window",
+        md,
+        Column("key", String(KEY_LENGTH), primary_key=True),
+        Column("used", BigInteger, nullable=False),
+        Column("reset_at", Double, nullable=False),
+        Column("server_limit", BigInteger, nullable=True),
+        Column("updated_at", Double, nullable=False),
+    )
     release, release_lock, release_event = _release_tables(md)
     checkpoint, ledger = _checkpoint_tables(md)
     app_schema, migration_verified = _migration_tables(md)
@@ -127,6 +137,7 @@ def build_tables(schema: str | None) -> Tables:
         config_version,
         config_event,
         rate_bucket,
+        quota_window,
         release,
         release_lock,
         release_event,

@@ -2,9 +2,9 @@
 
 A call is a generator that *yields actions* (sleep, authorize, send, reconcile)
 and receives their results; `_base.MarketplaceAdapter` runs it with blocking
-I/O, ``MarketplaceAdapter.acall`` with ``await``. Pacing, retries, the retry
-budget, the circuit breaker, token refresh and ambiguous-write handling are
-written once, here.
+I/O, ``MarketplaceAdapter.acall`` with ``await``. Pacing, daily budgets, retries,
+the retry budget, the circuit breaker, token refresh and ambiguous-write
+handling are written once, here.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import logging
 import threading
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from enum import Enum
 from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import quote
@@ -21,6 +22,7 @@ from urllib.parse import quote
 import httpx
 
 from safe_release._backoff import RetryBudget, RetryPolicy, retry_delay, unround_retry_after
+from safe_release.adapters._quota import Daily, Spend, next_reset
 from safe_release.exceptions import (
     AmbiguousWriteError,
     CircuitOpenError,
@@ -28,6 +30,7 @@ from safe_release.exceptions import (
     MarketplaceError,
     MarketplaceTimeoutError,
     MarketplaceTransportError,
+    QuotaExhaustedError,
     RateLimitedError,
 )
 
@@ -120,6 +123,8 @@ class Sent:
 
 Action = Sleep | Authorize | Send | Reconcile
 Plan = Generator[Action, Any, httpx.Response]
+Taken = list[tuple[str, Daily, Spend]]
+"""The daily budgets one attempt spent from: (key, budget, what was granted)."""
 
 
 class Verdict(Enum):
@@ -130,6 +135,8 @@ class Verdict(Enum):
     AUTH_EXPIRED = "auth_expired"
     SERVER = "server"
     FAILED = "failed"
+    EXHAUSTED = "exhausted"
+    """A daily budget is spent (eBay: 429 errorId 2001): no retry until it resets."""
 
 
 @dataclass
@@ -148,6 +155,8 @@ class Caller:
     retry_after: Callable[[httpx.Response], float | None]
     error_for: Callable[[Operation, httpx.Response], MarketplaceError]
     overrides: Mapping[str, object] = field(default_factory=dict)
+    daily_key: Callable[[Operation, Daily], str] | None = None
+    daily_reset: Callable[[Daily, float], float] = next_reset
     _slowest: float = field(default=0.0, init=False, repr=False)
     _in_flight: dict[int, float] = field(default_factory=dict, init=False, repr=False)
     _tickets: itertools.count[int] = field(default_factory=itertools.count, init=False, repr=False)
@@ -164,8 +173,12 @@ class Caller:
             if tried is None:
                 attempt -= 1  # the circuit opened while we waited for our slot: queue
                 continue
-            sent, token = tried
+            sent, token, taken = tried
             verdict = self._verdict(op, key, sent)
+            if verdict is Verdict.AUTH_EXPIRED or (
+                sent.response is None and not sent.maybe_delivered
+            ):
+                self._give_back(taken)  # not a call the marketplace counts
             if verdict is Verdict.OK and sent.response is not None:
                 return sent.response
             if verdict is Verdict.AUTH_EXPIRED and not refreshed:
@@ -191,11 +204,13 @@ class Caller:
         key: str,
         before: tuple[Sent | None, object | None],
         deadline: float,
-    ) -> Generator[Action, Any, tuple[Sent, object] | None]:
-        """Admit, pace, authorize and send once: (what was sent, the token), or None.
+    ) -> Generator[Action, Any, tuple[Sent, object, Taken] | None]:
+        """Admit, pace, authorize, spend and send once, or None.
 
-        None: riding out, the circuit opened while this call waited for its slot,
-        so nothing was sent.
+        Returns what was sent, the token, and the daily budgets spent. None:
+        riding out, the circuit opened while this call waited for its slot, so
+        nothing was sent. A daily budget that cannot pay for the call raises
+        `QuotaExhaustedError` before anything is sent.
         """
         last, stale = before
         probe = yield from self._admit(op, last, deadline)
@@ -203,13 +218,14 @@ class Caller:
         if not probe and self.breaker.rides_out and self.breaker.blocked():
             return None
         token = yield Authorize(request, stale)
+        taken = self._spend(op)
         self.budget.record_request()
         ticket = self._sending()
         try:
             sent: Sent = yield Send(request, deadline)
         finally:
             self._answered(ticket)
-        return sent, token
+        return sent, token, taken
 
     def _sending(self) -> int:
         with self._lock:
@@ -318,6 +334,82 @@ class Caller:
                 return
             # the bucket was paused by a 429 while we waited: queue again behind it
 
+    # -- daily budgets -----------------------------------------------------------
+
+    def _daily(self, op: Operation, daily: Daily) -> str:
+        if self.daily_key is None:
+            return f"{self.marketplace}|daily|{daily.resource}"
+        return self.daily_key(op, daily)
+
+    def _spend(self, op: Operation) -> Taken:
+        """One call from each of ``op``'s daily budgets: all of them, or none and raise."""
+        taken: Taken = []
+        for daily in op.daily:
+            key, now = self._daily(op, daily), self.clock.time()
+            spend = self.limiter.spend(key, daily, self.daily_reset(daily, now), now)
+            if not spend.granted:
+                self._give_back(taken)
+                raise self._quota_error(op, key, spend.limit, spend.reset_at, None)
+            taken.append((key, daily, spend))
+        return taken
+
+    def _give_back(self, taken: Taken) -> None:
+        now = self.clock.time()
+        for key, daily, spend in taken:
+            self.limiter.give_back(key, daily, 1, now, reset_at=spend.reset_at)
+
+    def _exhausted(self, op: Operation, response: httpx.Response) -> QuotaExhaustedError:
+        """The marketplace says a budget is spent: mark ``op``'s budgets so, build the error.
+
+        The answer does not say which of several budgets is spent: each is marked.
+        """
+        now = self.clock.time()
+        found: tuple[str, int, float] | None = None
+        for daily in op.daily or (Daily(1, op.name),):
+            key, reset_at = self._daily(op, daily), self.daily_reset(daily, now)
+            if op.daily:
+                self.limiter.exhausted(key, daily, reset_at, now)
+                state = self.limiter.budget(key, daily, reset_at, now)
+                limit, reset_at = state.limit, state.reset_at
+            else:
+                limit = 0
+            if found is None:
+                found = (key, limit, reset_at)
+        assert found is not None  # noqa: S101 - at least one budget above
+        return self._quota_error(op, *found, response)
+
+    def _quota_error(
+        self,
+        op: Operation,
+        key: str,
+        limit: int,
+        reset_at: float,
+        response: httpx.Response | None,
+    ) -> QuotaExhaustedError:
+        wait = max(reset_at - self.clock.time(), 0.0)
+        when = datetime.fromtimestamp(reset_at, tz=timezone.utc)
+        shown = when.isoformat(timespec="seconds").replace("+00:00", "Z")
+        size = f" of {limit:,} calls" if limit else ""
+        if response is None:
+            why, status = "this call would overrun it, so nothing was sent", 429
+        else:
+            why = f"the marketplace says so (HTTP {response.status_code}); not retried"
+            status = response.status_code
+        msg = (
+            f"{self.marketplace} {op.name}: the daily budget {key}{size} is spent ({why}); "
+            f"it resets at {shown} (in {wait:,.0f} s): send the rest after that, or ask "
+            "the marketplace for a higher limit"
+        )
+        return QuotaExhaustedError(
+            msg,
+            marketplace=self.marketplace,
+            operation=op.name,
+            status=status,
+            retry_after=wait,
+            quota=key,
+            reset_at=when,
+        )
+
     # -- responses ---------------------------------------------------------------
 
     def _judge(self, op: Operation, key: str, response: httpx.Response) -> Verdict:
@@ -362,6 +454,8 @@ class Caller:
 
         Raises the marketplace's error when the call cannot succeed by retrying.
         """
+        if verdict is Verdict.EXHAUSTED:
+            raise self._exhausted(op, response)
         if verdict is Verdict.THROTTLED:
             # a 429 means "not executed": safe to resend, after the paused bucket
             if self._may_retry(attempt, 0.0, deadline, budgeted=False):

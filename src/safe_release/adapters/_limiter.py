@@ -1,10 +1,12 @@
-"""Rate limiting: token buckets per quota key, behind one `LimiterBackend` protocol.
+"""Rate limiting: token buckets and daily budgets per key, behind one `LimiterBackend`.
 
 The pure math on a `Bucket` (`reserve`, `penalize`, `reward`, `hint`, `replenish`,
-`snapshot`) is written once, in `safe_release.adapters._bucket`; a backend only
-loads a bucket, applies one step and stores the result atomically
-(`BucketLimiterBase._transact`). `MemoryLimiter` keeps buckets in this process;
-`StoreLimiter` and `RedisLimiter` share them between processes.
+`snapshot`) is written once, in `safe_release.adapters._bucket`, and that on a daily
+budget's `Window` in `safe_release.adapters._quota`; a backend only loads a bucket
+or window, applies one step and stores the result atomically
+(`BucketLimiterBase._transact`, `BucketLimiterBase._transact_window`).
+`MemoryLimiter` keeps them in this process; `StoreLimiter` and `RedisLimiter`
+share them between processes.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import threading
 from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
 
 from safe_release._store import KEY_LENGTH
+from safe_release.adapters import _quota
 from safe_release.adapters._bucket import (
     MAX_HINT_SECONDS,
     PROBE_AFTER,
@@ -39,6 +42,15 @@ from safe_release.adapters._bucket import (
     snapshot,
 )
 from safe_release.adapters._operation import Limit
+from safe_release.adapters._quota import (
+    BudgetState,
+    Daily,
+    Spend,
+    Window,
+    check_count,
+    check_daily,
+    check_reset,
+)
 from safe_release.exceptions import InvalidArgumentError
 
 if TYPE_CHECKING:
@@ -49,10 +61,14 @@ __all__ = [
     "Bucket",
     "BucketLimiterBase",
     "BucketState",
+    "BudgetState",
+    "Daily",
     "Initial",
     "LimiterBackend",
     "MemoryLimiter",
     "Reservation",
+    "Spend",
+    "Window",
 ]
 
 T = TypeVar("T")
@@ -98,6 +114,35 @@ class LimiterBackend(Protocol):
 
     def refund(self, key: str, limit: Limit, reservation: Reservation, now: float) -> None:
         """Give back a reserved slot that will not be used (the caller gave up)."""
+        ...  # pragma: no cover
+
+    def spend(
+        self, key: str, daily: Daily, reset_at: float, now: float, *, count: int = 1
+    ) -> Spend:
+        """Take ``count`` calls from ``key``'s daily budget, or none if they do not fit.
+
+        ``reset_at`` is when the current window ends (used for a key never seen).
+        """
+        ...  # pragma: no cover
+
+    def give_back(
+        self, key: str, daily: Daily, count: int, now: float, *, reset_at: float | None = None
+    ) -> None:
+        """Return calls taken by `spend` but never sent (``reset_at``: the spend's)."""
+        ...  # pragma: no cover
+
+    def exhausted(self, key: str, daily: Daily, reset_at: float, now: float) -> None:
+        """The server says the budget is spent: refuse until the window ends."""
+        ...  # pragma: no cover
+
+    def sync_budget(
+        self, key: str, daily: Daily, *, limit: int, remaining: int, reset_at: float, now: float
+    ) -> None:
+        """The server's figures for the budget: its limit, calls remaining, window end."""
+        ...  # pragma: no cover
+
+    def budget(self, key: str, daily: Daily, reset_at: float, now: float) -> BudgetState:
+        """The budget as it stands at ``now``."""
         ...  # pragma: no cover
 
 
@@ -301,14 +346,153 @@ class BucketLimiterBase(abc.ABC):
         bucket = self._load(key) or self._fresh(limit, now)
         return snapshot(key, normalize(bucket, limit, now, self._initial), limit, now)
 
+    # -- daily budgets -----------------------------------------------------------
+
+    @abc.abstractmethod
+    def _transact_window(
+        self,
+        key: str,
+        fresh: Window | None,
+        now: float,
+        step: Callable[[Window | None], tuple[Window | None, T]],
+    ) -> T:
+        """Atomically load ``key``'s window (never seen: ``fresh``), apply ``step``...
+
+        ...and store the window it returns, unless that is None or unchanged.
+        """
+
+    @abc.abstractmethod
+    def _load_window(self, key: str) -> Window | None:
+        """The stored window, if any (no lock)."""
+
+    def _budget_step(
+        self,
+        key: str,
+        daily: Daily,
+        now: float,
+        *,
+        reset_at: float | None,
+        step: Callable[[Window], tuple[Window, T]],
+        default: T,
+    ) -> T:
+        """Run ``step`` on ``key``'s repaired window; ``default`` if there is none.
+
+        ``reset_at`` None: a key never seen (or unreadable) is left alone.
+        """
+        fresh = None if reset_at is None else Window(used=0, reset_at=reset_at)
+
+        def recorded(w: Window | None) -> tuple[Window | None, T]:
+            fixed = None if w is None else _quota.repair(w, daily, now, reset_at)
+            if w is not None and fixed is not w:
+                self._warn_once(
+                    key,
+                    "window",
+                    "the stored daily budget for %s held numbers out of bounds (%r); "
+                    "it was repaired",
+                    key,
+                    w,
+                )
+            start = fixed or fresh
+            return (None, default) if start is None else step(start)
+
+        return self._transact_window(key, fresh, now, recorded)
+
+    def spend(
+        self, key: str, daily: Daily, reset_at: float, now: float, *, count: int = 1
+    ) -> Spend:
+        """Take ``count`` calls from ``key``'s daily budget, or none if they do not fit.
+
+        A window whose end has passed starts again empty; ``reset_at`` (the end of
+        the current window) starts a key never seen. Refused (``granted`` False,
+        nothing taken) when ``used + count`` would exceed the limit: the server's
+        once `sync_budget` set it, else ``daily.limit``.
+        """
+        key, daily, now = check_key(key), check_daily(daily), check_time(now)
+        reset_at = check_reset(check_time(reset_at, "reset_at"), daily, now)
+        count = check_count(count)
+        refused = Spend(granted=False, used=0, limit=daily.limit, reset_at=reset_at)
+        return self._budget_step(
+            key,
+            daily,
+            now,
+            reset_at=reset_at,
+            step=lambda w: _quota.spend(w, daily, now, count),
+            default=refused,
+        )
+
+    def give_back(
+        self, key: str, daily: Daily, count: int, now: float, *, reset_at: float | None = None
+    ) -> None:
+        """Return ``count`` calls taken by `spend` but never sent.
+
+        ``reset_at`` is the spend's (`Spend.reset_at`): calls taken from a window
+        that has ended since are not given to the next one.
+        """
+        key, daily, now = check_key(key), check_daily(daily), check_time(now)
+        count = check_count(count)
+        if reset_at is not None:
+            reset_at = check_time(reset_at, "reset_at")
+        self._budget_step(
+            key,
+            daily,
+            now,
+            reset_at=None,
+            step=lambda w: (_quota.give_back(w, daily, now, count, reset_at), None),
+            default=None,
+        )
+
+    def exhausted(self, key: str, daily: Daily, reset_at: float, now: float) -> None:
+        """The server says the budget is spent (eBay: 429 errorId 2001): refuse until it resets."""
+        key, daily, now = check_key(key), check_daily(daily), check_time(now)
+        reset_at = check_reset(check_time(reset_at, "reset_at"), daily, now)
+        self._budget_step(
+            key,
+            daily,
+            now,
+            reset_at=reset_at,
+            step=lambda w: (_quota.exhaust(w, daily, now), None),
+            default=None,
+        )
+
+    def sync_budget(
+        self, key: str, daily: Daily, *, limit: int, remaining: int, reset_at: float, now: float
+    ) -> None:
+        """Seed the budget from the server's figures (eBay: getRateLimits).
+
+        The server's ``limit`` applies from now on, and its window end; the calls
+        used are the larger of the local count (if the server's window is the one
+        stored) and ``limit - remaining``.
+        """
+        key, daily, now = check_key(key), check_daily(daily), check_time(now)
+        limit = check_count(limit, "limit", least=0)
+        remaining = check_count(remaining, "remaining", least=0)
+        reset_at = check_reset(check_time(reset_at, "reset_at"), daily, now)
+
+        def step(w: Window) -> tuple[Window, None]:
+            synced = _quota.sync(
+                w, daily, now, limit=limit, remaining=remaining, reset_at=reset_at
+            )
+            return synced, None
+
+        self._budget_step(key, daily, now, reset_at=reset_at, step=step, default=None)
+
+    def budget(self, key: str, daily: Daily, reset_at: float, now: float) -> BudgetState:
+        """The budget as it stands at ``now`` (a key never seen: unused, ends at ``reset_at``)."""
+        key, daily, now = check_key(key), check_daily(daily), check_time(now)
+        reset_at = check_reset(check_time(reset_at, "reset_at"), daily, now)
+        stored = self._load_window(key)
+        window = None if stored is None else _quota.repair(stored, daily, now, reset_at)
+        return _quota.state(key, window or Window(used=0, reset_at=reset_at), daily, now)
+
 
 class MemoryLimiter(BucketLimiterBase):
-    """Token buckets in this process (the default); safe to share between threads."""
+    """Token buckets and daily budgets in this process (the default); safe across threads."""
 
     def __init__(self, *, initial: Initial = "full") -> None:
         super().__init__(initial=initial)
         self._lock = threading.Lock()
         self._buckets: dict[str, Bucket] = {}
+        self._windows: dict[str, Window] = {}
 
     def _transact(
         self, key: str, limit: Limit, now: float, step: Callable[[Bucket], tuple[Bucket, T]]
@@ -321,6 +505,24 @@ class MemoryLimiter(BucketLimiterBase):
     def _load(self, key: str) -> Bucket | None:
         with self._lock:
             return self._buckets.get(key)
+
+    def _transact_window(
+        self,
+        key: str,
+        fresh: Window | None,
+        now: float,
+        step: Callable[[Window | None], tuple[Window | None, T]],
+    ) -> T:
+        del now
+        with self._lock:
+            new, out = step(self._windows.get(key, fresh))
+            if new is not None:
+                self._windows[key] = new
+            return out
+
+    def _load_window(self, key: str) -> Window | None:
+        with self._lock:
+            return self._windows.get(key)
 
     def __repr__(self) -> str:
         return f"<MemoryLimiter keys={len(self._buckets)} initial={self._initial!r}>"

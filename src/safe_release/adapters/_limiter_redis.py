@@ -1,9 +1,10 @@
-"""`RedisLimiter`: token buckets in Redis, for fleets of workers (extra ``redis``).
+"""`RedisLimiter`: token buckets and daily budgets in Redis, for fleets of workers.
 
-The bucket math is the same pure code as every other backend (`_limiter`); Redis
-only stores the bucket. Each operation reads the bucket and writes the new one
-with a compare-and-set Lua script, retrying when another worker got there first,
-so updates are atomic without copying the math into Lua.
+Needs the extra ``redis``. The bucket and budget math is the same pure code as
+every other backend (`_bucket`, `_quota`); Redis only stores the state. Each
+operation reads the value and writes the new one with a compare-and-set Lua
+script, retrying when another worker got there first, so updates are atomic
+without copying the math into Lua.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import math
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from safe_release.adapters._limiter import Bucket, BucketLimiterBase, Initial
+from safe_release.adapters._limiter import Bucket, BucketLimiterBase, Initial, Window
 from safe_release.exceptions import InvalidArgumentError, StoreConfigurationError, StoreError
 
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ __all__ = ["RedisLimiter"]
 
 T = TypeVar("T")
 _MAX_ATTEMPTS = 500
+_DAILY = "daily:"  # bucket keys (marketplace|operation|…) never start with this
 # KEYS[1]: bucket; ARGV: expected value ('' = absent), new value, TTL in milliseconds.
 _CAS = """
 local current = redis.call('GET', KEYS[1])
@@ -45,11 +47,13 @@ def _redis() -> Any:
 
 
 class RedisLimiter(BucketLimiterBase):
-    """Token buckets in Redis, shared by every worker that uses the same server.
+    """Token buckets and daily budgets in Redis, shared by every worker on the server.
 
     ``client`` is a ``redis.Redis`` or a ``redis://`` URL. Buckets are stored
     under ``prefix + key`` and expire after ``ttl`` without use (a bucket idle
-    that long is full again anyway). ``initial`` applies to keys never seen.
+    that long is full again anyway); a daily budget's window under ``prefix +
+    "daily:" + key``, kept until ``ttl`` after its window ends. ``initial``
+    applies to buckets never seen.
     """
 
     def __init__(
@@ -101,6 +105,40 @@ class RedisLimiter(BucketLimiterBase):
         )
         raise StoreError(msg)
 
+    def _transact_window(
+        self,
+        key: str,
+        fresh: Window | None,
+        now: float,
+        step: Callable[[Window | None], tuple[Window | None, T]],
+    ) -> T:
+        name = self._prefix + _DAILY + key
+        try:
+            for _ in range(_MAX_ATTEMPTS):
+                raw = _text(self._client.get(name))
+                old = _decode_window(raw) if raw else None
+                # an unreadable value counts as a window never seen
+                new, out = step(old if raw else fresh)
+                if new is None or new == old:
+                    return out
+                ttl = self._ttl_ms + max(math.ceil((new.reset_at - now) * 1000), 0)
+                if self._cas(keys=[name], args=[raw, _encode_window(new), ttl]):
+                    return out
+        except self._errors as exc:
+            raise _error(exc) from exc
+        msg = (
+            f"the Redis daily budget {key!r} changed {_MAX_ATTEMPTS} times while being "
+            "updated; too many workers share it, retry"
+        )
+        raise StoreError(msg)
+
+    def _load_window(self, key: str) -> Window | None:
+        try:
+            raw = _text(self._client.get(self._prefix + _DAILY + key))
+        except self._errors as exc:
+            raise _error(exc) from exc
+        return _decode_window(raw) if raw else None
+
     def _load(self, key: str) -> Bucket | None:
         try:
             raw = _text(self._client.get(self._prefix + key))
@@ -135,6 +173,31 @@ def _decode(raw: str) -> Bucket | None:
         )
     except (ValueError, TypeError, OverflowError):
         return None
+
+
+def _encode_window(w: Window) -> str:
+    return json.dumps([w.used, w.reset_at, w.limit])
+
+
+def _decode_window(raw: str) -> Window:
+    """The stored window; an unreadable one has NaN numbers (it is then replaced)."""
+    try:
+        used, reset_at, limit = json.loads(raw)
+        # a NaN (not an int) marks an unreadable number: the window is then replaced
+        return Window(
+            used=_count(used),  # type: ignore[arg-type]
+            reset_at=float(reset_at),
+            limit=None if limit is None else _count(limit),  # type: ignore[arg-type]
+        )
+    except (ValueError, TypeError, OverflowError):
+        return Window(used=math.nan, reset_at=math.nan)  # type: ignore[arg-type]
+
+
+def _count(value: object) -> int | float:
+    """A stored count: an int if whole, else the float (repaired or refused later)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return math.nan
+    return int(value) if math.isfinite(value) and value == int(value) else float(value)
 
 
 def _error(exc: BaseException) -> StoreError:

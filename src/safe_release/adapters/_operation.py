@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from typing import NamedTuple
 
 from safe_release._effects import SideEffect
+from safe_release.adapters._quota import Daily, check_daily
 from safe_release.exceptions import InvalidArgumentError
 
-__all__ = ["Limit", "Operation"]
+__all__ = ["Daily", "Limit", "Operation"]
 
 _PARAM = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
 _METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
@@ -47,6 +49,7 @@ class Operation(NamedTuple):
     side_effect: SideEffect = SideEffect.IDEMPOTENT
     idempotent: bool = True
     max_body_bytes: int = 5 * 1024 * 1024
+    daily: tuple[Daily, ...] = ()
 
     @classmethod
     def declare(
@@ -60,12 +63,14 @@ class Operation(NamedTuple):
         side_effect: SideEffect = SideEffect.IDEMPOTENT,
         idempotent: bool | None = None,
         max_body_bytes: int = 5 * 1024 * 1024,
+        daily: Daily | Sequence[Daily] = (),
     ) -> Operation:
         """Declare an operation; bad declarations raise `InvalidArgumentError`.
 
         ``idempotent`` says whether sending the same request twice has the effect
         of sending it once (default: only for GET). A non-idempotent write whose
         outcome is unknown (a timeout after sending) is reconciled, never resent.
+        ``daily``: the daily budgets every call spends from (each attempt is a call).
         """
         if method.upper() not in _METHODS:
             msg = f"operation {name!r}: method must be one of {sorted(_METHODS)}, not {method!r}"
@@ -77,7 +82,14 @@ class Operation(NamedTuple):
         if idempotent is None:
             idempotent = method.upper() == "GET"
         return cls(
-            name, method.upper(), path, limit, SideEffect(side_effect), idempotent, max_body_bytes
+            name,
+            method.upper(),
+            path,
+            limit,
+            SideEffect(side_effect),
+            idempotent,
+            max_body_bytes,
+            _budgets(name, daily),
         )
 
     @property
@@ -94,3 +106,17 @@ class Operation(NamedTuple):
     def resend_is_safe(self) -> bool:
         """Whether a request that may have been delivered can simply be sent again."""
         return self.idempotent
+
+
+def _budgets(name: str, daily: object) -> tuple[Daily, ...]:
+    """``daily=`` as a tuple of valid budgets, each resource once."""
+    items = (daily,) if isinstance(daily, Daily) else daily
+    if isinstance(items, (str, bytes)) or not isinstance(items, Sequence):
+        msg = f"operation {name!r}: daily= must be a Daily or a sequence of them"
+        raise InvalidArgumentError(msg)
+    budgets = tuple(check_daily(d) for d in items)
+    seen = [(d.resource, d.per) for d in budgets]
+    if len(set(seen)) != len(seen):
+        msg = f"operation {name!r}: daily= names a budget twice ({seen})"
+        raise InvalidArgumentError(msg)
+    return budgets
