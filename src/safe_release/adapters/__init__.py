@@ -36,11 +36,14 @@ from safe_release.adapters._limiter import (
 from safe_release.adapters._limiter_redis import RedisLimiter
 from safe_release.adapters._limiter_store import StoreLimiter
 from safe_release.adapters._operation import Limit, Operation
+from safe_release.adapters._quota import BudgetState, Daily, Spend
 
 __all__ = [
     "BatchItem",
     "BucketState",
+    "BudgetState",
     "CircuitBreaker",
+    "Daily",
     "Inverse",
     "ItemResult",
     "Limit",
@@ -54,6 +57,7 @@ __all__ = [
     "RetryPolicy",
     "Secret",
     "SideEffect",
+    "Spend",
     "StoreLimiter",
     "TokenGrant",
     "TokenProvider",

@@ -31,6 +31,7 @@ from safe_release.adapters._deadline import asend_within, send_within
 from safe_release.adapters._journaling import WriteJournal, active_journal
 from safe_release.adapters._limiter import LimiterBackend, MemoryLimiter
 from safe_release.adapters._operation import Limit, Operation
+from safe_release.adapters._quota import Daily, next_reset
 from safe_release.exceptions import (
     InvalidArgumentError,
     MarketplaceError,
@@ -103,6 +104,8 @@ class MarketplaceAdapter:
             retry_after=self.retry_after,
             error_for=self.error_for,
             overrides=self._limits,
+            daily_key=self.daily_key,
+            daily_reset=self.daily_reset,
         )
         self._client = httpx.Client(base_url=base_url, transport=transport, timeout=timeout)
         if async_transport is None and isinstance(transport, httpx.AsyncBaseTransport):
@@ -158,6 +161,24 @@ class MarketplaceAdapter:
     def quota_key(self, op: Operation) -> str:
         """The token bucket ``op`` draws from: operation x seller x app x region."""
         return f"{self.marketplace}|{op.name}|{self.seller}|{self.app}|{self.region}"
+
+    def daily_key(self, op: Operation, daily: Daily) -> str:
+        """The key of ``daily``'s budget: one per resource x app x region (x seller).
+
+        ``marketplace|daily|resource|app|region``, with ``|seller`` when
+        ``daily.per`` is ``"user"``. ``op`` is there for overrides.
+        """
+        del op
+        key = f"{self.marketplace}|daily|{daily.resource}|{self.app}|{self.region}"
+        return f"{key}|{self.seller}" if daily.per == "user" else key
+
+    def daily_reset(self, daily: Daily, now: float) -> float:
+        """When the window current at ``now`` (wall-clock seconds) ends.
+
+        Default: the next whole ``daily.window`` since the epoch; for a day, the
+        next midnight UTC. Override for a marketplace whose day ends elsewhere.
+        """
+        return next_reset(daily, now)
 
     @property
     def limiter(self) -> LimiterBackend:
