@@ -29,6 +29,15 @@ from safe_release.testing._amazon import (
     FakeAmazonFaults,
 )
 from safe_release.testing._clock import FakeClock
+from safe_release.testing._ebay import (
+    EbayFulfillment,
+    EbayLineItem,
+    EbayOffer,
+    EbayOrder,
+    FakeEbay,
+    FakeEbayCredentials,
+    FakeEbayFaults,
+)
 from safe_release.testing._postgres import (
     PostgresUnavailableError,
     TemporaryPostgres,
@@ -43,10 +52,17 @@ __all__ = [
     "AmazonOrderItem",
     "AmazonShipment",
     "Call",
+    "EbayFulfillment",
+    "EbayLineItem",
+    "EbayOffer",
+    "EbayOrder",
     "FakeAmazon",
     "FakeAmazonCredentials",
     "FakeAmazonFaults",
     "FakeClock",
+    "FakeEbay",
+    "FakeEbayCredentials",
+    "FakeEbayFaults",
     "PostgresUnavailableError",
     "TemporaryPostgres",
     "find_postgres_bindir",

@@ -1,0 +1,79 @@
+"""``FakeEbay.serve()``: the same handler behind a real HTTP server on loopback.
+
+A small copy of the Amazon fake's server (that one is not exported from its
+package): one thread per connection, nothing logged, a lost answer is a hang-up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+__all__ = ["serve_on_loopback"]
+
+_HOP_BY_HOP = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive"})
+_IDLE_TIMEOUT = 30.0
+
+
+def _handler_class(handler: Callable[[httpx.Request], httpx.Response]) -> type:
+    class _Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        timeout = _IDLE_TIMEOUT
+        disable_nagle_algorithm = True
+
+        def _answer(self) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            content = self.rfile.read(length) if length > 0 else b""
+            host = self.headers.get("host") or "127.0.0.1"
+            request = httpx.Request(
+                self.command,
+                f"http://{host}{self.path}",
+                headers=list(self.headers.items()),
+                content=content,
+            )
+            try:
+                response = handler(request)
+            except httpx.TimeoutException:
+                self.close_connection = True  # applied, answer lost: hang up
+                return
+            self.send_response(response.status_code)
+            for name, value in response.headers.items():
+                if name.lower() not in _HOP_BY_HOP:
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(response.content)))
+            self.end_headers()
+            self.wfile.write(response.content)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _answer  # noqa: N815
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            """Log nothing: request lines and headers may carry credentials."""
+
+    return _Handler
+
+
+@contextlib.contextmanager
+def serve_on_loopback(handler: Callable[[httpx.Request], httpx.Response]) -> Iterator[str]:
+    """Serve ``handler`` on ``127.0.0.1`` (an ephemeral port); yields the base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(handler))
+    server.daemon_threads = True
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.05},
+        name="FakeEbay.serve",
+        daemon=True,
+    )
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
