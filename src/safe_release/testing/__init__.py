@@ -43,6 +43,18 @@ from safe_release.testing._postgres import (
     TemporaryPostgres,
     find_postgres_bindir,
 )
+from safe_release.testing._walmart import (
+    FakeWalmart,
+    FakeWalmartCredentials,
+    FakeWalmartFaults,
+    WalmartFeed,
+    WalmartFeedItem,
+    WalmartItem,
+    WalmartLineStatus,
+    WalmartOrder,
+    WalmartOrderLine,
+    WalmartTracking,
+)
 
 __all__ = [
     "AmazonInboundPlan",
@@ -63,8 +75,18 @@ __all__ = [
     "FakeEbay",
     "FakeEbayCredentials",
     "FakeEbayFaults",
+    "FakeWalmart",
+    "FakeWalmartCredentials",
+    "FakeWalmartFaults",
     "PostgresUnavailableError",
     "TemporaryPostgres",
+    "WalmartFeed",
+    "WalmartFeedItem",
+    "WalmartItem",
+    "WalmartLineStatus",
+    "WalmartOrder",
+    "WalmartOrderLine",
+    "WalmartTracking",
     "find_postgres_bindir",
 ]
 
