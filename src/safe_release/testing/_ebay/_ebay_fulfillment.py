@@ -100,10 +100,10 @@ def _range(value: str, now: float) -> tuple[float, float]:
     end = now if not end_text else e.parse_iso(end_text)
     if start is None or end is None:
         raise _f(30810, "Invalid date format. Use 2025-03-01T00:00:00.000Z.")
-    if start > end:
-        raise _f(30840, "The start date is after the end date.")
     if start > now or end > now:
         raise _f(30850, "The dates must not be in the future.")
+    if start > end:
+        raise _f(30840, "The start date is after the end date.")
     if now - start > MAX_LOOKBACK:
         raise _f(30830, "The date range is too long (two years at most).")
     return start, end
