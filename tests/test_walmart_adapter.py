@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
@@ -19,7 +19,14 @@ from typing import Any
 import httpx
 import pytest
 
-from safe_release.adapters import RetryPolicy, Secret
+import safe_release as sr
+from safe_release._ledger import Journal
+from safe_release.adapters import (
+    RetryPolicy,
+    Secret,
+    reset_active_journal,
+    set_active_journal,
+)
 from safe_release.adapters._walmart_wire import code_prefix, error_entries, money, multipart
 from safe_release.adapters.walmart import ENDPOINTS, Health, WalmartAdapter
 from safe_release.exceptions import (
@@ -32,7 +39,7 @@ from safe_release.exceptions import (
     RateLimitedError,
     TokenRefreshError,
 )
-from safe_release.testing import FakeClock
+from safe_release.testing import FakeClock, FakeWalmart
 
 CLIENT_ID, CLIENT_SECRET = "demo-client-id", "demo-client-secret"
 BASIC = "Basic ZGVtby1jbGllbnQtaWQ6ZGVtby1jbGllbnQtc2VjcmV0"  # WIRE.md §4
@@ -821,3 +828,494 @@ class TestHealthScripted:
         put = scripted.sent("/v3/inventory")[-1]
         assert put.headers["WM_SVC.NAME"] == "Walmart Marketplace"
         assert json.loads(put.content) == {"sku": "S", "quantity": {"unit": "EACH", "amount": 9}}
+
+
+# -- end to end against FakeWalmart -----------------------------------------------------------
+
+OLD, NEW = Decimal("19.99"), Decimal("9.99")
+SKUS = ("SKU-1", "SKU-2", "SKU-3")
+SHIP_DATE = datetime(2026, 1, 1, 9, tzinfo=timezone.utc)
+
+
+class Boom(Exception):  # noqa: N818 - the job's own error
+    """The job failing."""
+
+
+class Crash(BaseException):
+    """A process dying mid-call (not an Exception: nothing catches it on the way up)."""
+
+
+class Spy(httpx.BaseTransport):
+    """The fake's transport, with a hook run after the fake answered each request."""
+
+    def __init__(self, fake: FakeWalmart) -> None:
+        self.fake = fake
+        self.after: Callable[[httpx.Request], None] = _nothing
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.fake.transport.handle_request(request)
+        self.after(request)
+        return response
+
+
+def _nothing(request: httpx.Request) -> None:
+    del request
+
+
+def _crash(request: httpx.Request) -> None:
+    del request
+    raise Crash
+
+
+@pytest.fixture(name="fake")
+def fixture_fake(clock: FakeClock) -> FakeWalmart:
+    """FakeWalmart with three items at OLD, quantity 5."""
+    fake = FakeWalmart(clock=clock)
+    for sku in SKUS:
+        fake.add_item(sku, price=OLD, quantity=5)
+    return fake
+
+
+def on_fake(fake: FakeWalmart, clock: FakeClock, **options: Any) -> WalmartAdapter:
+    """A WalmartAdapter signed in as the fake's seller."""
+    creds = fake.credentials
+    options.setdefault("transport", fake.transport)
+    return WalmartAdapter(
+        client_id=creds.client_id,
+        client_secret=creds.client_secret,
+        seller_id=creds.seller_id,
+        base_url="https://marketplace.walmartapis.test",
+        clock=clock,
+        **options,
+    )
+
+
+@pytest.fixture(name="walmart")
+def fixture_walmart(fake: FakeWalmart, clock: FakeClock) -> Iterator[WalmartAdapter]:
+    with on_fake(fake, clock) as adapter:
+        yield adapter
+
+
+def writes(fake: FakeWalmart, operation: str) -> list[Any]:
+    """The applied writes of ``operation`` the fake answered."""
+    return fake.writes(operation)
+
+
+class TestFakePricesAndStock:
+    def test_update_inventory_captures_the_old_quantity(
+        self, fake: FakeWalmart, walmart: WalmartAdapter
+    ) -> None:
+        """The quantity is read first; the change carries it; the fake holds the new one."""
+        change = walmart.update_inventory("SKU-1", 40)
+        assert (change.old, change.new) == (5, 40)
+        assert fake.quantity("SKU-1") == 40
+        assert walmart.get_inventory("SKU-1") == 40
+
+    def test_update_price(self, fake: FakeWalmart, walmart: WalmartAdapter) -> None:
+        """PUT /v3/price sets the BASE price exactly; Walmart's message comes back."""
+        change = walmart.update_price("SKU-1", Decimal("17.50"), old=OLD)
+        assert fake.price("SKU-1") == Decimal("17.50")
+        assert (change.old, change.new) == (OLD, Decimal("17.50"))
+        assert "price has been updated" in change.message
+
+    def test_a_sku_with_reserved_characters(
+        self, fake: FakeWalmart, walmart: WalmartAdapter
+    ) -> None:
+        """A SKU with a space, '/', '&' and '#' round-trips through the query."""
+        sku = "RED M/L & #1"
+        fake.add_item(sku, price=OLD, quantity=2)
+        walmart.update_inventory(sku, 3)
+        assert fake.quantity(sku) == 3
+
+    def test_unknown_sku_is_a_typed_error(self, walmart: WalmartAdapter) -> None:
+        """An item the seller does not have: MarketplaceHTTPError with Walmart's code."""
+        with pytest.raises(MarketplaceHTTPError) as info:
+            walmart.get_inventory("NOPE")
+        assert info.value.status in {400, 404}
+        assert info.value.code
+
+    def test_a_lost_inventory_write_is_read_back_not_resent(
+        self, fake: FakeWalmart, walmart: WalmartAdapter
+    ) -> None:
+        """Applied, answer lost: the quantity is read back and the PUT not sent again."""
+        fake.faults.ambiguous_next("updateInventory")
+        walmart.update_inventory("SKU-2", 11)
+        assert fake.quantity("SKU-2") == 11
+        assert len(fake.writes("updateInventory")) == 1
+        fake.assert_no_duplicate_writes()
+
+    def test_a_504_on_an_inventory_write_is_read_back(
+        self, fake: FakeWalmart, walmart: WalmartAdapter
+    ) -> None:
+        """DOWNSTREAM_SYSTEM_TIME_OUT after it applied: confirmed by reading, sent once."""
+        fake.faults.downstream_timeout_next("updateInventory")
+        assert walmart.update_inventory("SKU-2", 12).new == 12
+        assert len(fake.writes("updateInventory")) == 1
+
+    def test_a_504_on_a_price_write_is_resent_as_it_is_idempotent(
+        self, fake: FakeWalmart, walmart: WalmartAdapter
+    ) -> None:
+        """DOWNSTREAM_SYSTEM_TIME_OUT on an absolute price: sent again, the price is right."""
+        fake.faults.downstream_timeout_next("updatePrice")
+        walmart.update_price("SKU-1", NEW)
+        assert fake.price("SKU-1") == NEW
+
+    def test_an_html_502_page_on_a_read_is_retried(
+        self, fake: FakeWalmart, walmart: WalmartAdapter
+    ) -> None:
+        """A 502 HTML page (garbage_next) on a read: retried, then the answer."""
+        fake.faults.garbage_next("getInventory")
+        assert walmart.get_inventory("SKU-1") == 5
+
+    def test_xml_where_json_was_asked_is_a_response_error(
+        self, fake: FakeWalmart, walmart: WalmartAdapter
+    ) -> None:
+        """An XML answer to a JSON request: MarketplaceResponseError."""
+        fake.faults.xml_next("getInventory")
+        with pytest.raises(MarketplaceResponseError):
+            walmart.get_inventory("SKU-1")
+
+    def test_a_small_bucket_is_paced_by_its_headers(
+        self, fake: FakeWalmart, walmart: WalmartAdapter, clock: FakeClock
+    ) -> None:
+        """A bucket of 2 per minute: the headers pace the adapter to it, without a 429."""
+        fake.set_bucket("updateInventory", capacity=2, per_seconds=60)
+        started = clock.monotonic()
+        for quantity in range(6):
+            walmart.update_inventory("SKU-1", quantity)
+        statuses = [c.status for c in fake.calls if c.operation == "updateInventory"]
+        assert statuses == [200] * 6  # no 429: the headers told the adapter to wait
+        assert clock.monotonic() - started == pytest.approx(120, abs=1)  # 4 refills of 30 s
+        assert fake.quantity("SKU-1") == 5
+
+    def test_async_price_and_inventory(self, fake: FakeWalmart, clock: FakeClock) -> None:
+        """The async methods against the fake's async transport."""
+
+        async def main() -> tuple[Any, Any]:
+            async with on_fake(fake, clock, async_transport=fake.async_transport) as adapter:
+                price = await adapter.aupdate_price("SKU-3", NEW, old=OLD)
+                stock = await adapter.aupdate_inventory("SKU-3", 8)
+                return price, stock
+
+        price, stock = asyncio.run(main())
+        assert (price.new, stock.old, stock.new) == (NEW, 5, 8)
+        assert (fake.price("SKU-3"), fake.quantity("SKU-3")) == (NEW, 8)
+
+    def test_over_loopback_http(self, fake: FakeWalmart, clock: FakeClock) -> None:
+        """The adapter over real HTTP to fake.serve() on 127.0.0.1."""
+        with fake.serve() as base_url:
+            creds = fake.credentials
+            with WalmartAdapter(
+                client_id=creds.client_id,
+                client_secret=creds.client_secret,
+                seller_id=creds.seller_id,
+                base_url=base_url,
+                clock=clock,
+            ) as adapter:
+                assert adapter.update_inventory("SKU-1", 7).old == 5
+        assert fake.quantity("SKU-1") == 7
+
+
+class TestFakeOrders:
+    def test_orders_page_through_next_cursor(
+        self, fake: FakeWalmart, walmart: WalmartAdapter
+    ) -> None:
+        """Five orders, two a page: three requests, every order once."""
+        ids = {fake.add_order(lines=[("SKU-1", 1)]) for _ in range(5)}
+        orders = walmart.get_orders(limit=2)
+        assert {o["purchaseOrderId"] for o in orders} == ids
+        assert len(orders) == 5
+        assert len([c for c in fake.calls if c.operation == "getOrders"]) == 3
+
+    def test_released_orders_then_acknowledge_and_ship(
+        self, fake: FakeWalmart, walmart: WalmartAdapter
+    ) -> None:
+        """Created -> Acknowledged (whole order) -> Shipped (the line) on the fake."""
+        po = fake.add_order(lines=[("SKU-1", 2), ("SKU-2", 1)])
+        assert [o["purchaseOrderId"] for o in walmart.get_released_orders()] == [po]
+        walmart.acknowledge_order(po)
+        assert {line.status for line in fake.order(po).lines} == {"Acknowledged"}
+        walmart.ship_order_lines(
+            po, {"1": 2}, tracking_number="1Z999AA10123456784", ship_date=SHIP_DATE, carrier="UPS"
+        )
+        statuses = [line.status for line in fake.order(po).lines]
+        assert statuses == ["Shipped", "Acknowledged"]
+        assert walmart.get_order(po)["purchaseOrderId"] == po
+
+    def test_a_lost_acknowledgement_is_reconciled_not_resent(
+        self, fake: FakeWalmart, walmart: WalmartAdapter
+    ) -> None:
+        """Applied, answer lost: the order reads Acknowledged, so it is not sent again."""
+        po = fake.add_order(lines=[("SKU-1", 1)])
+        fake.faults.ambiguous_next("acknowledgeOrder")
+        walmart.acknowledge_order(po)
+        assert len(writes(fake, "acknowledgeOrder")) == 1
+        fake.assert_no_duplicate_writes()
+
+    def test_a_lost_shipment_is_reconciled_not_resent(
+        self, fake: FakeWalmart, walmart: WalmartAdapter
+    ) -> None:
+        """Shipping is irreversible and charges the customer: read back, never sent twice."""
+        po = fake.add_order(lines=[("SKU-1", 1)])
+        walmart.acknowledge_order(po)
+        fake.faults.ambiguous_next("shipOrder")
+        walmart.ship_order_lines(
+            po, {"1": 1}, tracking_number="T-1", ship_date=SHIP_DATE, carrier="FedEx"
+        )
+        assert len(writes(fake, "shipOrder")) == 1
+        assert fake.order(po).lines[0].status == "Shipped"
+        fake.assert_no_duplicate_writes()
+
+    def test_a_504_on_shipping_is_reconciled(
+        self, fake: FakeWalmart, walmart: WalmartAdapter
+    ) -> None:
+        """504 DOWNSTREAM_SYSTEM_TIME_OUT after it applied: read back, sent once."""
+        po = fake.add_order(lines=[("SKU-1", 1)])
+        walmart.acknowledge_order(po)
+        fake.faults.downstream_timeout_next("shipOrder")
+        walmart.ship_order_lines(
+            po, {"1": 1}, tracking_number="T-2", ship_date=SHIP_DATE, carrier="USPS"
+        )
+        assert len(writes(fake, "shipOrder")) == 1
+
+    def test_shipping_an_unacknowledged_order_is_refused(
+        self, fake: FakeWalmart, walmart: WalmartAdapter
+    ) -> None:
+        """The fake refuses a Created line: a typed error, nothing shipped."""
+        po = fake.add_order(lines=[("SKU-1", 1)])
+        with pytest.raises(MarketplaceHTTPError):
+            walmart.ship_order_lines(
+                po, {"1": 1}, tracking_number="T", ship_date=SHIP_DATE, carrier="UPS"
+            )
+        assert fake.order(po).lines[0].status == "Created"
+
+
+class TestFakeFeeds:
+    def test_price_feed_results_per_item(self, fake: FakeWalmart, walmart: WalmartAdapter) -> None:
+        """A PROCESSED feed with one failed item: one ItemResult each, in order."""
+        fake.faults.fail_feed_items(["SKU-2"])
+        results = walmart.submit_price_feed(dict.fromkeys(SKUS, NEW), old=dict.fromkeys(SKUS, OLD))
+        assert [(r.key, r.ok) for r in results] == [
+            ("sku SKU-1 price", True),
+            ("sku SKU-2 price", False),
+            ("sku SKU-3 price", True),
+        ]
+        assert results[1].code
+        assert (fake.price("SKU-1"), fake.price("SKU-2")) == (NEW, OLD)
+
+    def test_inventory_feed_reads_old_quantities(
+        self, fake: FakeWalmart, walmart: WalmartAdapter
+    ) -> None:
+        """Each SKU is read first (for its inverse); the feed sets every quantity."""
+        results = walmart.submit_inventory_feed({"SKU-1": 1, "SKU-3": 3})
+        assert all(r.ok for r in results)
+        assert (fake.quantity("SKU-1"), fake.quantity("SKU-3")) == (1, 3)
+        (feed,) = fake.feeds
+        assert feed.feed_id
+
+    def test_a_feed_that_is_not_processed_in_time_is_ambiguous(
+        self, fake: FakeWalmart, walmart: WalmartAdapter
+    ) -> None:
+        """Still in progress after ``wait``: AmbiguousWriteError naming the feed."""
+        fake.feed_processing = 3600
+        with pytest.raises(AmbiguousWriteError, match="get_feed_status"):
+            walmart.submit_inventory_feed({"SKU-1": 1}, wait=60)
+
+    @pytest.mark.parametrize(
+        "prices",
+        [{}, {"": NEW}, {"S": Decimal("1.001")}, {"S": 1.5}, ["S"]],
+    )
+    def test_bad_feeds_are_refused_before_sending(
+        self, fake: FakeWalmart, walmart: WalmartAdapter, prices: Any
+    ) -> None:
+        """Empty feeds, empty SKUs, sub-cent or float prices: nothing sent."""
+        with pytest.raises(InvalidArgumentError):
+            walmart.submit_price_feed(prices)
+        assert fake.calls == []
+
+    @pytest.mark.parametrize("wait", [0, -1, float("nan"), float("inf"), True])
+    def test_bad_wait_is_refused(
+        self, fake: FakeWalmart, walmart: WalmartAdapter, wait: Any
+    ) -> None:
+        """wait= must be a positive, finite number of seconds."""
+        with pytest.raises(InvalidArgumentError):
+            walmart.submit_price_feed({"SKU-1": NEW}, wait=wait)
+        assert fake.calls == []
+
+
+class TestFakeHealth:
+    def test_healthy(self, clock: FakeClock, walmart: WalmartAdapter) -> None:
+        """is_valid, the expiry (900 s after issue) and the scopes."""
+        issued = clock.time()
+        health = walmart.health()
+        assert health.expire_at is not None
+        assert health.expire_at.timestamp() == pytest.approx(issued + 900, abs=1)
+        assert health.ok
+        assert health.is_valid
+        assert health.scopes["price"] == "full_access"
+        assert health.expire_at is not None
+
+    def test_revoked_tokens_are_replaced_once(
+        self, fake: FakeWalmart, walmart: WalmartAdapter
+    ) -> None:
+        """The live token revoked: the probe's 401 brings one new token, and it is valid."""
+        walmart.get_inventory("SKU-1")
+        issued = fake.tokens_issued
+        fake.faults.revoke_auth()
+        health = walmart.health()
+        assert (health.ok, health.is_valid) == (True, True)
+        assert fake.tokens_issued == issued + 1
+
+    def test_a_refused_client_is_unhealthy(self, fake: FakeWalmart, clock: FakeClock) -> None:
+        """Wrong credentials: not ok, not valid, the token error in detail."""
+        creds = fake.credentials
+        with WalmartAdapter(
+            client_id=creds.client_id,
+            client_secret="not-the-secret",  # noqa: S106 - a wrong secret on purpose
+            base_url="https://marketplace.walmartapis.test",
+            transport=fake.transport,
+            clock=clock,
+        ) as adapter:
+            health = adapter.health()
+        assert (health.ok, health.is_valid, health.scopes) == (False, False, {})
+        assert "token" in health.detail
+        assert "not-the-secret" not in health.detail
+
+    def test_scopes_follow_the_fake(self, fake: FakeWalmart, walmart: WalmartAdapter) -> None:
+        """A view-only feeds scope shows as such."""
+        fake.set_scope("feeds", "view_only")
+        assert walmart.health().scopes["feeds"] == "view_only"
+
+
+class TestReleases:
+    def test_a_failing_release_puts_walmart_prices_and_stock_back(
+        self, store: sr.Store, fake: FakeWalmart, walmart: WalmartAdapter
+    ) -> None:
+        """Prices (with old=) and quantities go back; each inverse sent once; health checked."""
+        with (  # noqa: PT012 - the body is under test
+            pytest.raises(Boom) as info,
+            sr.release("wm-sync", store=store, adapters=[walmart]),
+        ):
+            for sku in SKUS:
+                walmart.update_price(sku, NEW, old=OLD)
+                walmart.update_inventory(sku, 0)
+            assert set(fake.prices.values()) == {NEW}
+            raise Boom
+        assert set(fake.prices.values()) == {OLD}
+        assert set(fake.quantities.values()) == {5}
+        fake.assert_no_duplicate_writes()
+        report = info.value.rollback_report  # type: ignore[attr-defined]
+        assert [s.kind for s in report.restored] == ["compensation"] * 6
+        assert all(s.ok for s in report.restored)
+        assert any(c.name.startswith("health walmart") and c.ok for c in report.checks)
+
+    def test_a_price_without_old_is_kept(
+        self, store: sr.Store, fake: FakeWalmart, walmart: WalmartAdapter
+    ) -> None:
+        """No old= given: no inverse, so the rollback keeps that price and says so."""
+        with (  # noqa: PT012 - the body is under test
+            pytest.raises(Boom) as info,
+            sr.release("wm-sync", store=store, adapters=[walmart]),
+        ):
+            walmart.update_price("SKU-1", NEW)
+            raise Boom
+        assert fake.price("SKU-1") == NEW
+        report = info.value.rollback_report  # type: ignore[attr-defined]
+        assert report.restored == ()
+        assert [s.kind for s in report.kept] == ["kept"]
+
+    def test_a_feed_is_compensated_per_item(
+        self, store: sr.Store, fake: FakeWalmart, walmart: WalmartAdapter
+    ) -> None:
+        """Only the items that applied are put back, each by its own PUT."""
+        fake.faults.fail_feed_items(["SKU-2"])
+        with (  # noqa: PT012 - the body is under test
+            pytest.raises(Boom),
+            sr.release("wm-feed", store=store, adapters=[walmart]),
+        ):
+            results = walmart.submit_inventory_feed(dict.fromkeys(SKUS, 0))
+            assert [r.ok for r in results] == [True, False, True]
+            raise Boom
+        assert fake.quantities == dict.fromkeys(SKUS, 5)
+        restored = [c.query["sku"] for c in fake.writes("updateInventory")]
+        assert sorted(restored) == ["SKU-1", "SKU-3"]
+        fake.assert_no_duplicate_writes()
+
+    def test_success_keeps_the_new_values(
+        self, store: sr.Store, fake: FakeWalmart, walmart: WalmartAdapter
+    ) -> None:
+        """A release that succeeds changes nothing back."""
+        with sr.release("wm-sync", store=store, adapters=[walmart]):
+            walmart.update_inventory("SKU-1", 9)
+        assert fake.quantity("SKU-1") == 9
+
+    def test_async_release(self, store: sr.Store, fake: FakeWalmart, clock: FakeClock) -> None:
+        """async with release: the awaited writes are compensated too."""
+
+        async def main() -> None:
+            async with on_fake(fake, clock, async_transport=fake.async_transport) as adapter:
+                with pytest.raises(Boom):  # noqa: PT012 - the body is under test
+                    async with sr.release("wm-async", store=store, adapters=[adapter]):
+                        await adapter.aupdate_inventory("SKU-1", 0)
+                        await adapter.aupdate_price("SKU-1", NEW, old=OLD)
+                        raise Boom
+
+        asyncio.run(main())
+        assert (fake.quantity("SKU-1"), fake.price("SKU-1")) == (5, OLD)
+        fake.assert_no_duplicate_writes()
+
+
+class TestCrashes:
+    def test_a_crash_after_a_quantity_inverse_landed_is_not_resent(
+        self, store: sr.Store, fake: FakeWalmart, clock: FakeClock
+    ) -> None:
+        """Compensation crashes after the fake applied it: recovery reads it back, sends none."""
+        spy = Spy(fake)
+        adapter = on_fake(fake, clock, transport=spy)
+        journal = Journal(store, release_id="rel-1", scope="stock")
+        token = set_active_journal(journal)
+        try:
+            adapter.update_inventory("SKU-1", 0)
+            adapter.update_inventory("SKU-2", 0)
+        finally:
+            reset_active_journal(token)
+
+        def crash(request: httpx.Request) -> None:
+            if request.method == "PUT":
+                raise Crash
+
+        spy.after = crash
+        with pytest.raises(Crash):
+            Journal(store, release_id="rel-1", scope="stock").compensate([adapter])
+        with on_fake(fake, clock) as fresh:
+            steps = Journal(store, release_id="rel-1", scope="stock").compensate([fresh])
+        assert [(s.name, s.ok) for s in steps] == [
+            ("walmart quantity of SKU-2", True),
+            ("walmart quantity of SKU-1", True),
+        ]
+        assert "reading back" in steps[0].detail
+        assert fake.quantities["SKU-1"] == fake.quantities["SKU-2"] == 5
+        assert len(fake.writes("updateInventory")) == 4  # two writes, two inverses: none twice
+        fake.assert_no_duplicate_writes()
+
+    def test_a_crash_after_a_price_inverse_is_left_ambiguous_not_resent(
+        self, store: sr.Store, fake: FakeWalmart, clock: FakeClock
+    ) -> None:
+        """A price cannot be read back: the interrupted inverse is never sent a second time."""
+        spy = Spy(fake)
+        adapter = on_fake(fake, clock, transport=spy)
+        journal = Journal(store, release_id="rel-2", scope="prices")
+        token = set_active_journal(journal)
+        try:
+            adapter.update_price("SKU-1", NEW, old=OLD)
+        finally:
+            reset_active_journal(token)
+        spy.after = _crash
+        with pytest.raises(Crash):
+            Journal(store, release_id="rel-2", scope="prices").compensate([adapter])
+        with on_fake(fake, clock) as fresh:
+            (step,) = Journal(store, release_id="rel-2", scope="prices").compensate([fresh])
+        assert not step.ok
+        assert "not resent" in step.detail
+        assert fake.price("SKU-1") == OLD  # the one inverse that was sent did land
+        assert len(fake.writes("updatePrice")) == 2

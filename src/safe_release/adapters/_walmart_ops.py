@@ -83,7 +83,9 @@ WALMART_OPERATIONS: dict[str, Operation] = {
             200,
             _MINUTE,
             side_effect=SideEffect.REVERSIBLE,
-            idempotent=True,  # an absolute quantity
+            # an absolute quantity, but it can be read back: a lost answer is reconciled
+            # by reading it, so nothing is sent twice
+            idempotent=False,
         ),
         _declare("getOrders", "GET", "/v3/orders", 5000, _MINUTE),
         _declare("getReleasedOrders", "GET", "/v3/orders/released", 60, _MINUTE),

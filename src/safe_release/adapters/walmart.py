@@ -70,7 +70,7 @@ class PriceChange(BaseModel):
     currency: str
     old: Decimal | None
     new: Decimal
-    message: str
+    message: str = ""
 
 
 class InventoryChange(BaseModel):
@@ -272,7 +272,8 @@ class WalmartAdapter(MarketplaceAdapter):
         and a rollback keeps the new price.
         """
         body, inverse = self._price_call(sku, price, currency, old)
-        return self._price_change(self._json("updatePrice", json=body, inverse=inverse), body, old)
+        result = self._json("updatePrice", json=body, inverse=inverse)
+        return _price_change(result, PriceChange(sku=sku, currency=currency, old=old, new=price))
 
     async def aupdate_price(
         self,
@@ -285,7 +286,8 @@ class WalmartAdapter(MarketplaceAdapter):
         """`update_price` for asyncio code."""
         body, inverse = self._price_call(sku, price, currency, old)
         response = await self.acall("updatePrice", json=body, inverse=inverse)
-        return self._price_change(self._object("updatePrice", response), body, old)
+        change = PriceChange(sku=sku, currency=currency, old=old, new=price)
+        return _price_change(self._object("updatePrice", response), change)
 
     def _price_call(
         self, sku: str, price: Decimal, currency: str, old: Decimal | None
@@ -300,32 +302,6 @@ class WalmartAdapter(MarketplaceAdapter):
         body = wire.price_payload(sku, price, currency)
         inverse = None if old is None else _price_inverse(sku, old, currency)
         return body, inverse
-
-    @staticmethod
-    def _price_change(
-        result: dict[str, Any], body: dict[str, Any], old: Decimal | None
-    ) -> PriceChange:
-        answer = wire.field_object(result, "ItemPriceResponse", "", "updatePrice")
-        errors = wire.error_entries(answer)
-        if errors:
-            code = errors[0].get("code")
-            msg = f"walmart updatePrice for {body['sku']} was refused: {str(code)[:80]}"
-            raise MarketplaceHTTPError(
-                msg,
-                marketplace="walmart",
-                operation="updatePrice",
-                status=200,
-                code=wire.code_prefix(code),
-            )
-        current = body["pricing"][0]["currentPrice"]
-        message = answer.get("message")
-        return PriceChange(
-            sku=body["sku"],
-            currency=current["currency"],
-            old=old,
-            new=Decimal(repr(current["amount"])),
-            message=message if isinstance(message, str) else "",
-        )
 
     def get_inventory(self, sku: str, *, ship_node: str | None = None) -> int:
         """The item's quantity (``GET /v3/inventory``), at ``ship_node`` if given."""
@@ -680,6 +656,24 @@ def _unquote_path(segment: str) -> str:
 
 def _reconciled(request: httpx.Request, body: Any) -> httpx.Response:
     return httpx.Response(200, json=body, request=request, headers={RECONCILED_HEADER: "1"})
+
+
+def _price_change(result: dict[str, Any], change: PriceChange) -> PriceChange:
+    """``change`` with Walmart's message; errors inside a 200 answer raise."""
+    answer = wire.field_object(result, "ItemPriceResponse", "", "updatePrice")
+    errors = wire.error_entries(answer)
+    if errors:
+        code = errors[0].get("code")
+        msg = f"walmart updatePrice for {change.sku} was refused: {str(code)[:80]}"
+        raise MarketplaceHTTPError(
+            msg,
+            marketplace="walmart",
+            operation="updatePrice",
+            status=200,
+            code=wire.code_prefix(code),
+        )
+    message = answer.get("message")
+    return change.model_copy(update={"message": message if isinstance(message, str) else ""})
 
 
 def _price_inverse(sku: str, old: Decimal, currency: str) -> Inverse:
