@@ -845,3 +845,29 @@ class TestRelease:
             (step,) = journal.compensate([ebay])
         assert step.ok
         assert fake.price(offers[0]) == OLD
+
+    def test_a_rollback_keeps_to_the_revision_limit(
+        self,
+        store: sr.Store,
+        fake: FakeEbay,
+        clock: FakeClock,
+        ebay: EbayAdapter,
+        offers: list[str],
+    ) -> None:
+        """An inverse past the offer's 250 revisions is not sent: failed today, done tomorrow."""
+        journal = Journal(store, release_id="rel-3", scope="prices")
+        ebay.bind_journal(journal)
+        ebay.update_price(NEW, offer_id=offers[0])
+        ebay.bind_journal(None)
+        now = clock.time()
+        key = f"ebay|revisions|{offers[0]}|{ebay.seller}|{ebay.app}"
+        ebay.limiter.spend(key, REVISIONS, ebay.daily_reset(REVISIONS, now), now, count=249)
+        fake.reset_calls()
+        (step,) = journal.compensate([ebay])
+        assert not step.ok
+        assert "revised 250 times" in step.detail
+        assert fake.writes("bulkUpdatePriceQuantity") == []
+        clock.advance(ebay.daily_reset(REVISIONS, now) - now + 1)
+        (step,) = journal.compensate([ebay])
+        assert step.ok
+        assert fake.price(offers[0]) == OLD

@@ -539,8 +539,8 @@ def _item_result(key: str, entry: dict[str, Any]) -> ItemResult:
     )
 
 
-def failed_items(response: httpx.Response) -> list[tuple[int, str | None, str]]:
-    """(statusCode, errorId, message) of each failed item of a bulk answer."""
+def failed_items(response: httpx.Response) -> list[tuple[str, int, str | None, str]]:
+    """(offerId, statusCode, errorId, message) of each failed item of a bulk answer."""
     try:
         body = parse_json(response.content)
     except ValueError:
@@ -551,5 +551,6 @@ def failed_items(response: httpx.Response) -> list[tuple[int, str | None, str]]:
         status = entry.get("statusCode") if isinstance(entry, dict) else None
         if isinstance(status, int) and not isinstance(status, bool) and status >= 300:  # noqa: PLR2004
             result = _item_result("offer ? x", entry)
-            out.append((status, result.code, result.message))
+            offer_id = _text(entry.get("offerId"))
+            out.append((offer_id, status, result.code, result.message))
     return out

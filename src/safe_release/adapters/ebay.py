@@ -54,6 +54,7 @@ from safe_release.adapters._ebay_wire import (
     offers_in,
 )
 from safe_release.exceptions import (
+    AmbiguousWriteError,
     InvalidArgumentError,
     MarketplaceError,
     MarketplaceHTTPError,
@@ -66,7 +67,7 @@ if TYPE_CHECKING:
 
     from safe_release.adapters._core import Verdict
     from safe_release.adapters._operation import Daily, Operation
-    from safe_release.adapters._quota import BudgetState
+    from safe_release.adapters._quota import BudgetState, Spend
 
 __all__ = ["EbayAdapter", "Health", "OfferChange", "OfferUpdate", "ShippingFulfillmentRef"]
 
@@ -341,17 +342,43 @@ class EbayAdapter(MarketplaceAdapter):
             return super().ledger_target(op, request)
 
     def compensating_call(self, inverse: Inverse) -> httpx.Response:
-        """Send ``inverse``; a bulk revision whose item eBay refused raises (not done)."""
-        response = super().compensating_call(inverse)
-        if inverse.operation == BULK:
-            failed = failed_items(response)
-            if failed:
-                status, code, text = failed[0]
-                msg = f"ebay {BULK} refused the compensating revision: {code}: {text}"
-                raise MarketplaceHTTPError(
-                    msg, marketplace="ebay", operation=BULK, status=status, code=code
-                )
+        """Send ``inverse``; a bulk revision first takes the offers' revisions of the day.
+
+        Offers whose revisions are spent raise `QuotaExhaustedError` (nothing is
+        sent); an item eBay refuses raises `MarketplaceHTTPError`. Either way the
+        step is failed, not done, and ``recover()`` tries it again.
+        """
+        if inverse.operation != BULK:
+            return super().compensating_call(inverse)
+        taken = self._take_revisions(_offer_ids(inverse.body))
+        try:
+            response = super().compensating_call(inverse)
+        except AmbiguousWriteError:
+            raise  # it may have applied: the revision stays spent
+        except BaseException:
+            self._give_back(taken)
+            raise
+        failed = failed_items(response)
+        if failed:
+            self._give_back([offer_id for offer_id, *_ in failed])
+            _, status, code, text = failed[0]
+            msg = f"ebay {BULK} refused the compensating revision: {code}: {text}"
+            raise MarketplaceHTTPError(
+                msg, marketplace="ebay", operation=BULK, status=status, code=code
+            )
         return response
+
+    def _take_revisions(self, offer_ids: list[str]) -> list[str]:
+        """One revision of each offer, or none and `QuotaExhaustedError`."""
+        taken: list[str] = []
+        for offer_id in offer_ids:
+            spent = self._spend_revision(offer_id)
+            if not spent.granted:
+                self._give_back(taken)
+                msg = _revision_text(offer_id, spent)
+                raise self._revision_error(offer_id, msg)
+            taken.append(offer_id)
+        return taken
 
     # -- offers ------------------------------------------------------------------------
 
@@ -422,7 +449,7 @@ class EbayAdapter(MarketplaceAdapter):
             try:
                 got = await self.acall_items(BULK, items, body=bulk_body, results=self._results)
             except BaseException:
-                self._give_back(items)
+                self._give_back([_offer_of(item) for item in items])
                 raise
             results.update(self._settled(chunk, got))
         return [results[i] for i in range(len(updates))], states
@@ -514,9 +541,7 @@ class EbayAdapter(MarketplaceAdapter):
         queue: list[tuple[int, BatchItem]] = []
         for index, update in enumerate(updates):
             item = update.item(states[update.offer_id])
-            now = self.clock.time()
-            reset = self.daily_reset(REVISIONS, now)
-            spent = self.limiter.spend(self._revision_key(update.offer_id), REVISIONS, reset, now)
+            spent = self._spend_revision(update.offer_id)
             if spent.granted:
                 queue.append((index, item))
                 continue
@@ -524,26 +549,30 @@ class EbayAdapter(MarketplaceAdapter):
                 key=item.key,
                 ok=False,
                 code="REVISION_LIMIT",
-                message=(
-                    f"offer {update.offer_id} was revised {spent.used} times today, eBay's "
-                    f"limit is {spent.limit}: not sent; the day resets at "
-                    f"{_iso(spent.reset_at)}"
-                ),
+                message=_revision_text(update.offer_id, spent),
             )
         return results, queue
 
-    def _give_back(self, items: Sequence[BatchItem]) -> None:
+    def _spend_revision(self, offer_id: str) -> Spend:
         now = self.clock.time()
-        for item in items:
-            key = self._revision_key(item.key.split(" ")[1])
-            self.limiter.give_back(key, REVISIONS, 1, now)
+        reset = self.daily_reset(REVISIONS, now)
+        return self.limiter.spend(self._revision_key(offer_id), REVISIONS, reset, now)
+
+    def _give_back(self, offer_ids: Sequence[str]) -> None:
+        now = self.clock.time()
+        for offer_id in offer_ids:
+            self.limiter.give_back(self._revision_key(offer_id), REVISIONS, 1, now)
 
     def _settled(
         self, chunk: list[tuple[int, BatchItem]], got: list[ItemResult]
     ) -> dict[int, ItemResult]:
         """Results by index; revisions not used (failed or replayed items) are given back."""
         self._give_back(
-            [item for (_, item), r in zip(chunk, got, strict=True) if not r.ok or r.replayed]
+            [
+                _offer_of(item)
+                for (_, item), r in zip(chunk, got, strict=True)
+                if not r.ok or r.replayed
+            ]
         )
         return {index: result for (index, _), result in zip(chunk, got, strict=True)}
 
@@ -552,7 +581,7 @@ class EbayAdapter(MarketplaceAdapter):
         try:
             got = send(items)
         except BaseException:
-            self._give_back(items)
+            self._give_back([_offer_of(item) for item in items])
             raise
         return self._settled(chunk, got)
 
@@ -790,6 +819,26 @@ class EbayAdapter(MarketplaceAdapter):
     def _object(self, operation: str, response: httpx.Response) -> dict[str, Any]:
         body = response_json("ebay", self.operation(operation), response)
         return wire.as_object(body, "the body", operation)
+
+
+def _offer_of(item: BatchItem) -> str:
+    """The offer id in a batch item's key (``offer <id> <fields>``)."""
+    return item.key.split(" ")[1]
+
+
+def _offer_ids(body: object) -> list[str]:
+    try:
+        offers = offers_in(body)
+    except MarketplaceError:
+        return []  # sent as it is: eBay judges it
+    return [o["offerId"] for o in offers if isinstance(o.get("offerId"), str)]
+
+
+def _revision_text(offer_id: str, spent: Spend) -> str:
+    return (
+        f"offer {offer_id} was revised {spent.used} times today, eBay's limit is "
+        f"{spent.limit}: not sent; the day resets at {_iso(spent.reset_at)}"
+    )
 
 
 def _records(operation: str, body: dict[str, Any], name: str) -> list[dict[str, Any]]:
