@@ -186,7 +186,7 @@ class TestBadInput:
         [
             (5, "things"),
             Daily(0, "things"),
-            Daily(True, "things"),  # type: ignore[arg-type]
+            Daily(True, "things"),
             Daily(2.5, "things"),  # type: ignore[arg-type]
             Daily(5, ""),
             Daily(5, "a|b"),
