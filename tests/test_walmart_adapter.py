@@ -802,7 +802,8 @@ class TestHealthScripted:
             is_valid=True,
             expire_at=datetime(2019, 6, 19, 19, 38, 18, tzinfo=timezone.utc),
             scopes={"item": "full_access", "feeds": "view_only"},
-            detail="ok",
+            detail="token valid until 2019-06-19T19:38:18Z; scopes: feeds view_only, "
+            "item full_access",
         )
 
     def test_an_unreachable_probe_is_unhealthy(
@@ -1133,6 +1134,33 @@ class TestFakeFeeds:
             walmart.submit_price_feed(prices)
         assert fake.calls == []
 
+    @pytest.mark.parametrize(
+        "quantities", [{}, {"SKU-1": 1, "SKU-2": -1}, {"SKU-1": 1, "SKU-2": True}, {"SKU-1": 1.0}]
+    )
+    def test_bad_inventory_feeds_send_nothing(
+        self, fake: FakeWalmart, walmart: WalmartAdapter, quantities: Any
+    ) -> None:
+        """A bad quantity anywhere in the feed: refused before any read or write."""
+        with pytest.raises(InvalidArgumentError):
+            walmart.submit_inventory_feed(quantities)
+        assert fake.calls == []
+
+    def test_async_feeds(self, fake: FakeWalmart, clock: FakeClock) -> None:
+        """asubmit_*: the same per-item results, polled in a worker thread."""
+
+        async def main() -> tuple[list[Any], list[Any]]:
+            async with on_fake(fake, clock, async_transport=fake.async_transport) as adapter:
+                prices = await adapter.asubmit_price_feed({"SKU-1": NEW}, old={"SKU-1": OLD})
+                stock = await adapter.asubmit_inventory_feed({"SKU-2": 1})
+                return prices, stock
+
+        prices, stock = asyncio.run(main())
+        assert [(r.key, r.ok) for r in prices + stock] == [
+            ("sku SKU-1 price", True),
+            ("sku SKU-2 quantity", True),
+        ]
+        assert (fake.price("SKU-1"), fake.quantity("SKU-2")) == (NEW, 1)
+
     @pytest.mark.parametrize("wait", [0, -1, float("nan"), float("inf"), True])
     def test_bad_wait_is_refused(
         self, fake: FakeWalmart, walmart: WalmartAdapter, wait: Any
@@ -1140,6 +1168,8 @@ class TestFakeFeeds:
         """wait= must be a positive, finite number of seconds."""
         with pytest.raises(InvalidArgumentError):
             walmart.submit_price_feed({"SKU-1": NEW}, wait=wait)
+        with pytest.raises(InvalidArgumentError):
+            walmart.submit_inventory_feed({"SKU-1": 1}, wait=wait)
         assert fake.calls == []
 
 
@@ -1207,7 +1237,9 @@ class TestReleases:
         report = info.value.rollback_report  # type: ignore[attr-defined]
         assert [s.kind for s in report.restored] == ["compensation"] * 6
         assert all(s.ok for s in report.restored)
-        assert any(c.name.startswith("health walmart") and c.ok for c in report.checks)
+        (health,) = [c for c in report.checks if c.name.startswith("health walmart")]
+        assert health.ok
+        assert "price full_access" in health.detail  # step 5: authorisation checked
 
     def test_a_price_without_old_is_kept(
         self, store: sr.Store, fake: FakeWalmart, walmart: WalmartAdapter

@@ -356,12 +356,9 @@ class WalmartAdapter(MarketplaceAdapter):
         release each SKU is its own ledger entry; its inverse (a ``PUT /v3/price``
         of ``old[sku]``) exists only for the SKUs in ``old``.
         """
-        old = {} if old is None else old
-        items = []
-        for sku, price in _pairs("submit_price_feed", prices):
-            body, inverse = self._price_call(sku, price, currency, old.get(sku))
-            items.append(BatchItem(_target(sku, "price"), body, inverse))
-        return self._feed(PRICE_FEED, items, wait)
+        _check_wait(wait)
+        items = self._price_items(prices, currency, old)
+        return self.call_items(PRICE_FEED, items, **self._feed_hooks(PRICE_FEED, wait))
 
     def submit_inventory_feed(
         self, quantities: Mapping[str, int], *, wait: float = FEED_WAIT_S
@@ -370,23 +367,51 @@ class WalmartAdapter(MarketplaceAdapter):
 
         Each SKU's quantity is read first, for its inverse (a ``PUT /v3/inventory``).
         """
-        items = []
-        for sku, quantity in _pairs("submit_inventory_feed", quantities):
-            _check_quantity("submit_inventory_feed", quantity)
-            old = self.get_inventory(sku)
-            kwargs = _inventory_call(sku, quantity, old, None)
-            items.append(BatchItem(_target(sku, "quantity"), kwargs["json"], kwargs["inverse"]))
-        return self._feed(INVENTORY_FEED, items, wait)
-
-    def _feed(self, operation: str, items: list[BatchItem], wait: float) -> list[ItemResult]:
         _check_wait(wait)
+        pairs = _quantities(quantities)
+        items = [_quantity_item(sku, quantity, self.get_inventory(sku)) for sku, quantity in pairs]
+        return self.call_items(INVENTORY_FEED, items, **self._feed_hooks(INVENTORY_FEED, wait))
+
+    async def asubmit_price_feed(
+        self,
+        prices: Mapping[str, Decimal],
+        *,
+        currency: str = "USD",
+        old: Mapping[str, Decimal] | None = None,
+        wait: float = FEED_WAIT_S,
+    ) -> list[ItemResult]:
+        """`submit_price_feed` for asyncio code (the polling runs in a worker thread)."""
+        _check_wait(wait)
+        items = self._price_items(prices, currency, old)
+        return await self.acall_items(PRICE_FEED, items, **self._feed_hooks(PRICE_FEED, wait))
+
+    async def asubmit_inventory_feed(
+        self, quantities: Mapping[str, int], *, wait: float = FEED_WAIT_S
+    ) -> list[ItemResult]:
+        """`submit_inventory_feed` for asyncio code (the polling runs in a worker thread)."""
+        _check_wait(wait)
+        pairs = _quantities(quantities)
+        items = [_quantity_item(sku, qty, await self.aget_inventory(sku)) for sku, qty in pairs]
+        hooks = self._feed_hooks(INVENTORY_FEED, wait)
+        return await self.acall_items(INVENTORY_FEED, items, **hooks)
+
+    def _price_items(
+        self, prices: Mapping[str, Decimal], currency: str, old: Mapping[str, Decimal] | None
+    ) -> list[BatchItem]:
+        before = {} if old is None else old
+        items = []
+        for sku, price in _pairs("submit_price_feed", prices):
+            body, inverse = self._price_call(sku, price, currency, before.get(sku))
+            items.append(BatchItem(_target(sku, "price"), body, inverse))
+        return items
+
+    def _feed_hooks(self, operation: str, wait: float) -> dict[str, Any]:
+        """``body`` and ``results`` for `call_items`: the feed file, then its polled outcome."""
         feed_type = FEED_OPERATIONS[operation]
-        return self.call_items(
-            operation,
-            items,
-            body=lambda sent: wire.feed_document(feed_type, [i.payload for i in sent]),
-            results=lambda response, sent: self._feed_results(operation, response, sent, wait),
-        )
+        return {
+            "body": lambda sent: wire.feed_document(feed_type, [i.payload for i in sent]),
+            "results": lambda response, sent: self._feed_results(operation, response, sent, wait),
+        }
 
     def _feed_results(
         self, operation: str, response: httpx.Response, sent: Sequence[BatchItem], wait: float
@@ -602,12 +627,20 @@ class WalmartAdapter(MarketplaceAdapter):
         except MarketplaceError as exc:
             return Health(ok=False, is_valid=False, expire_at=None, scopes={}, detail=str(exc))
         valid = detail.get("is_valid") is True
+        expire_at = wire.from_epoch_ms(detail.get("expire_at"))
+        granted = {k[:40]: v[:40] for k, v in scopes.items() if isinstance(v, str)}
+        until = f" until {expire_at:%Y-%m-%dT%H:%M:%SZ}" if expire_at is not None else ""
+        shown = ", ".join(f"{k} {v}" for k, v in sorted(granted.items())) or "none"
         return Health(
             ok=valid,
             is_valid=valid,
-            expire_at=wire.from_epoch_ms(detail.get("expire_at")),
-            scopes={k: v for k, v in scopes.items() if isinstance(v, str)},
-            detail="ok" if valid else "Walmart says the access token is not valid",
+            expire_at=expire_at,
+            scopes=granted,
+            detail=(
+                f"token valid{until}; scopes: {shown}"
+                if valid
+                else "Walmart says the access token is not valid: check the app's credentials"
+            ),
         )
 
     def close(self) -> None:
@@ -695,6 +728,18 @@ def _inventory_call(sku: str, quantity: int, old: int, ship_node: str | None) ->
         description=f"walmart quantity of {sku}",
     )
     return {"params": params, "json": wire.quantity_payload(sku, quantity), "inverse": inverse}
+
+
+def _quantities(quantities: Mapping[str, int]) -> list[tuple[str, int]]:
+    pairs = _pairs("submit_inventory_feed", quantities)
+    for _, quantity in pairs:
+        _check_quantity("submit_inventory_feed", quantity)
+    return pairs
+
+
+def _quantity_item(sku: str, quantity: int, old: int) -> BatchItem:
+    kwargs = _inventory_call(sku, quantity, old, None)
+    return BatchItem(_target(sku, "quantity"), kwargs["json"], kwargs["inverse"])
 
 
 def _quantity(body: dict[str, Any]) -> int:
