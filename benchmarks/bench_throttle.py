@@ -22,7 +22,7 @@ status and call id are logged. Side by side, on the same server and quota:
 - ``safe_release``: a `MarketplaceAdapter` with the operation declared at 40/s,
   burst 10, on the real clock.
 
-Scenarios 5-7 also use ``ideal-bucket``: a client bucket pacing at exactly the
+Scenarios 5-8 also use ``ideal-bucket``: a client bucket pacing at exactly the
 quota, applying a new rate to every slot not yet sent and waiting the server's
 exact wait after a 429 (a header only it reads): what perfect information buys.
 
@@ -47,7 +47,16 @@ Scenarios (safe_release must meet the targets; peers are reported only):
    short fresh runs counted for a 429 in their first second): no start-up 429,
    within 0.01 of the ideal bucket's ratio;
 7. the rate header drops 40/s -> 10/s after 3 s (300 calls, integer
-   ``Retry-After``): within 0.02 of the ideal bucket's ratio.
+   ``Retry-After``): within 0.02 of the ideal bucket's ratio;
+8. Walmart's throttle dialect, 16 threads, 600 calls: the server's bucket
+   refills one token every 1/rate s and puts ``x-current-token-count`` (whole
+   tokens left after this request) and ``x-next-replenish-time`` (epoch ms of
+   the next token) on every answer; a 429 carries Walmart's
+   ``REQUEST_THRESHOLD_VIOLATED.GMP_GATEWAY_API`` body and no ``Retry-After``.
+   safe_release reads the headers through `MarketplaceAdapter.replenish_hint`
+   (the base's default); no peer can. Scenario 1's targets. The quota is
+   scenario 1's (40/s, burst 10), not Walmart's per-minute ones (60/min would
+   make one run last ten minutes); the model and the headers are Walmart's.
 
 Ideal completion time is ``(calls - burst) / rate`` (``calls / rate`` in scenario 3,
 whose bucket starts empty). Every run is bounded by a wall-clock budget (a peer
@@ -79,7 +88,7 @@ from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -120,6 +129,14 @@ THROTTLED_BODY = (
     b'{"errors":[{"code":"QuotaExceeded","message":"You exceeded your quota for the '
     b'requested resource.","details":""}]}'
 )
+COUNT_HEADER = "x-current-token-count"  # Walmart: whole tokens left after this request
+REPLENISH_HEADER = "x-next-replenish-time"  # Walmart: the next token, epoch milliseconds
+WALMART_THROTTLED_BODY = (
+    b'{"errors":{"error":[{"code":"REQUEST_THRESHOLD_VIOLATED.GMP_GATEWAY_API",'
+    b'"field":"REQUEST_THRESHOLD_VIOLATED","description":"Request threshold violated",'
+    b'"info":"Too many requests for this API and seller; wait for the next token.",'
+    b'"severity":"ERROR","category":"REQUEST","errorIdentifiers":{"entry":[]}}]}}'
+)
 
 
 @dataclass(frozen=True)
@@ -138,10 +155,11 @@ class Sizes:
     calls6: int = 600  # scenario 6 (start-up, integer Retry-After)
     runs6: int = 10  # scenario 6: short fresh-bucket runs counted for a start-up 429
     calls7: int = 300  # scenario 7 (rate drop)
+    calls8: int = 600  # scenario 8 (Walmart's headers)
 
 
 FULL = Sizes(600, 280, 120, 2.0)
-QUICK = Sizes(120, 120, 80, 2.0, calls5=400, calls6=200, runs6=4, calls7=200)
+QUICK = Sizes(120, 120, 80, 2.0, calls5=400, calls6=200, runs6=4, calls7=200, calls8=120)
 OUTAGE_AT, OUTAGE_FOR = 3.0, 5.0  # scenario 5: seconds after the start, and how long
 OUTAGE_REQUESTS = 20  # scenario 5 targets, riding out: requests while down ...
 OUTAGE_PACE = 2.0  # ... and seconds from the recovery to the full pace
@@ -156,6 +174,8 @@ DROP_AT, DROP_TO = 3.0, 10.0  # scenario 7: when the server's rate drops, and to
 class ServerBucket:
     """The server's quota: a token bucket refilled continuously, 429 when below one token.
 
+    Its whole-token count rises by one every 1/rate s until the bucket is full:
+    Walmart's gradual refill (scenario 8 reports that count and the next rise).
     ``drop`` (server clock, new rate) lowers the rate at that moment (scenario 7).
     """
 
@@ -174,8 +194,8 @@ class ServerBucket:
             self.drop = None if drop is None else (self.at + drop[0], drop[1])
             return self.at
 
-    def take(self) -> tuple[float, float, float]:
-        """(arrival, 0.0, rate) when admitted, else (arrival, seconds until a token, rate)."""
+    def take(self) -> Take:
+        """Take a token if there is one; what the request found (see `Take`)."""
         with self._lock:
             now = time.monotonic()
             if self.drop is not None and now >= self.drop[0]:
@@ -184,12 +204,33 @@ class ServerBucket:
             self._refill(now)
             if self.tokens >= 1.0:
                 self.tokens -= 1.0
-                return now, 0.0, self.rate
-            return now, (1.0 - self.tokens) / self.rate, self.rate
+                return Take(now, 0.0, self.rate, self.tokens)
+            return Take(now, (1.0 - self.tokens) / self.rate, self.rate, self.tokens)
 
     def _refill(self, now: float) -> None:
         self.tokens = min(float(self.burst), self.tokens + (now - self.at) * self.rate)
         self.at = now
+
+
+class Take(NamedTuple):
+    """What one request found in the server's bucket."""
+
+    arrival: float  # server clock (monotonic s)
+    wait: float  # 0.0 when admitted, else seconds until a whole token
+    rate: float
+    tokens: float  # left after this request (fractional; below 1.0 on a 429)
+
+    def next_token(self) -> float:
+        """Seconds from the arrival until the whole-token count next rises."""
+        return (math.floor(self.tokens) + 1.0 - self.tokens) / self.rate
+
+    def walmart_headers(self) -> dict[str, str]:
+        """``x-current-token-count`` and ``x-next-replenish-time`` (epoch ms, rounded up)."""
+        epoch = time.time() - (time.monotonic() - self.arrival) + self.next_token()
+        return {
+            COUNT_HEADER: str(max(0, math.floor(self.tokens))),
+            REPLENISH_HEADER: str(math.ceil(epoch * 1000.0)),
+        }
 
 
 class QuotaServer(ThreadingHTTPServer):
@@ -217,11 +258,14 @@ class Mode:
 
     integer_retry_after: bool = False  # Retry-After rounded up to whole seconds
     rate_header: bool = False  # x-amzn-RateLimit-Limit on every 200
+    walmart: bool = False  # Walmart's token headers on every answer, its 429 (scenario 8)
 
     @classmethod
     def parse(cls, query: Mapping[str, str]) -> Mode:
         """From ``/_reset``'s query."""
-        return cls(query.get("retry") == "int", query.get("hint") == "1")
+        return cls(
+            query.get("retry") == "int", query.get("hint") == "1", query.get("walmart") == "1"
+        )
 
 
 class QuotaHandler(BaseHTTPRequestHandler):
@@ -262,10 +306,18 @@ class QuotaHandler(BaseHTTPRequestHandler):
             self.server.log.append((time.monotonic(), 503, call))
             self._send(503, UNAVAILABLE_BODY, {})
             return
-        arrival, wait, rate = self.server.bucket.take()
+        took = self.server.bucket.take()
+        arrival, wait, rate = took.arrival, took.wait, took.rate
         status = 200 if wait == 0.0 else 429
         self.server.log.append((arrival, status, call))
         mode = self.server.mode
+        if mode.walmart:  # Walmart: the headers on every answer, no Retry-After on a 429
+            headers = took.walmart_headers()
+            if status == 200:
+                self._send(200, OK_BODY, headers)
+            else:  # the exact wait is for the ideal bucket only, as below
+                self._send(429, WALMART_THROTTLED_BODY, {**headers, EXACT_WAIT: f"{wait:.6f}"})
+            return
         if status == 200:
             self._send(200, OK_BODY, {RATE_HEADER: f"{rate:g}"} if mode.rate_header else {})
             return
@@ -313,7 +365,7 @@ class Server:
         """Refill (or drain) the bucket to ``tokens``, set the run's ``mode``, clear the log.
 
         ``mode``: ``retry="int"``, ``hint=1``, ``drop_after=s, drop_to=rate``,
-        ``outage_after=s, outage_for=s``. Returns the server's clock at the reset.
+        ``outage_after=s, outage_for=s``, ``walmart=1``. Returns the server's clock at the reset.
         """
         response = self._control.get("/_reset", params={"tokens": tokens, **mode})
         response.raise_for_status()
@@ -641,6 +693,26 @@ class SafeReleaseHinted(SafeRelease):
         super().__init__(env)
         self.adapter.close()
         self.adapter = HintedBenchAdapter(
+            base_url=env.base_url, seller="bench-seller", app="bench-app", timeout=TIMEOUT
+        )
+
+
+class DeafBenchAdapter(BenchAdapter):
+    """The bench marketplace with Walmart's token headers ignored (scenario 8's control)."""
+
+    def replenish_hint(self, response: httpx.Response) -> tuple[float, float] | None:
+        """Nothing: pace by the declared quota and the 429s alone."""
+        del response
+        return None
+
+
+class SafeReleaseDeaf(SafeRelease):
+    """safe_release not reading ``x-current-token-count`` / ``x-next-replenish-time``."""
+
+    def __init__(self, env: Env) -> None:
+        super().__init__(env)
+        self.adapter.close()
+        self.adapter = DeafBenchAdapter(
             base_url=env.base_url, seller="bench-seller", app="bench-app", timeout=TIMEOUT
         )
 
@@ -1393,6 +1465,41 @@ def scenario7(bench: Bench) -> list[Row]:
     return rows
 
 
+OURS_DEAF = f"{OURS} (headers ignored)"
+WALMART_PEERS = ("naive", "tenacity-exp", "tenacity-jitter", "botocore-adaptive")
+
+
+def scenario8(bench: Bench) -> list[Row]:
+    """Walmart's replenishing bucket and headers, 16 threads, scenario 1's quota.
+
+    The peers of scenario 1 (but the sp-api policy, an Amazon client), the ideal
+    bucket, safe_release reading the headers (the base adapter's default,
+    judged) and, for comparison, safe_release ignoring them.
+    """
+    calls = bench.sizes.calls8
+    ideal = (calls - BURST) / RATE
+    runs: list[tuple[str, type[Strategy]]] = [
+        (name, SYNC[name]) for name in WALMART_PEERS if name in bench.strategies
+    ]
+    if OURS in bench.strategies:
+        runs += [("ideal-bucket", IdealBucket), (OURS, SafeRelease), (OURS_DEAF, SafeReleaseDeaf)]
+    rows = []
+    for label, cls in runs:
+        row, _ = run_threads(
+            bench,
+            cls,
+            label=label,
+            calls=calls,
+            ideal=ideal,
+            prefix="w",
+            budget=budget_for(OURS if label.startswith(OURS) else label, ideal),
+            walmart=1,
+        )
+        rows.append(row)
+        log_line(f"scenario 8, {label}: {row.seconds:.2f} s")
+    return rows
+
+
 def seconds_cell(value: float | None) -> str:
     """Seconds, or ``never``."""
     return "never" if value is None else f"{value:.2f}"
@@ -1589,6 +1696,14 @@ def verdicts(results: dict[int, list[Row]]) -> tuple[list[str], bool]:
         if number in {6, 7}:
             found += checks_costs(rows, f"scenario {number}", 0.01 if number == 6 else 0.02)
             continue
+        if number == 8:
+            found += [
+                c
+                for r in rows
+                if r.name == OURS
+                for c in checks_fast(r, "scenario 8 (Walmart)", 1.03, 0.005, 1.01)
+            ]
+            continue
         for row in (r for r in rows if r.name.startswith(OURS)):
             if number in {1, 4}:
                 name = "scenario 1" if number == 1 else "scenario 4 (async)"
@@ -1608,6 +1723,7 @@ TITLES = {
     5: "Scenario 5: a 5 s outage (503 to everything), 16 threads",
     6: "Scenario 6: a fresh bucket against integer Retry-After, 16 threads",
     7: "Scenario 7: the server's rate drops 40/s -> 10/s, 16 threads",
+    8: "Scenario 8: Walmart's replenishing bucket and token headers, 16 threads",
 }
 
 
@@ -1644,6 +1760,20 @@ def scenario_text(number: int, rows: list[Row], sizes: Sizes) -> str:
             f"{sizes.calls7} calls, the rate header says 40 until {DROP_AT:g} s, then "
             f"{DROP_TO:g}; integer Retry-After; ideal {ideal:.2f} s. The ideal bucket applies "
             "a new rate to every slot not yet sent; safe_release reads the header as a hint"
+        ),
+        8: (
+            f"{sizes.calls8} calls, ideal (calls - burst) / rate = {ideal:.2f} s. The server "
+            "speaks Walmart's throttle dialect: its bucket refills one token every 1/rate s, "
+            f"every answer (200 and 429) carries `{COUNT_HEADER}` (whole tokens left after the "
+            f"request) and `{REPLENISH_HEADER}` (epoch ms of the next token), and a 429 carries "
+            "`REQUEST_THRESHOLD_VIOLATED.GMP_GATEWAY_API` in an `errors.error` body and no "
+            f"`Retry-After`. The quota is scenario 1's ({RATE:g}/s, burst {BURST}), not "
+            "Walmart's per-minute ones, which would make a run last many minutes; the model "
+            "and the signals are Walmart's. safe_release reads the headers through the base "
+            "adapter's `replenish_hint` (judged), and once more ignoring them (not judged); "
+            "no peer reads them (botocore looks for `x-amz-retry-after`, tenacity for "
+            "nothing); the ideal bucket waits the server's exact wait after a 429. The "
+            "sp-api policy, an Amazon client, is left out"
         ),
     }[number]
     notes = "".join(f"\n\n- {r.name}: {note}" for r in rows for note in r.notes)
@@ -1702,7 +1832,9 @@ def header(sizes: Sizes, stores: list[tuple[str, str]], db_versions: list[str]) 
         (
             f"Server: ThreadingHTTPServer on 127.0.0.1 in its own process, token bucket "
             f"{RATE:g}/s burst {BURST}, 429 + Retry-After (decimal seconds; whole seconds, "
-            "rounded up, in scenarios 6 and 7) when empty"
+            "rounded up, in scenarios 6 and 7) when empty; in scenario 8, Walmart's "
+            f"`{COUNT_HEADER}` / `{REPLENISH_HEADER}` on every answer and a 429 without "
+            "Retry-After"
         ),
         "Store-backed limiter: " + (", ".join(db_versions) or "none"),
         (
@@ -1791,7 +1923,9 @@ def drop_schemas(url: str) -> None:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """The command line."""
     parser = common_parser(__doc__ or "")
-    parser.add_argument("--scenarios", default="1,2,3,4,5,6,7", help="which to run (default: all)")
+    parser.add_argument(
+        "--scenarios", default="1,2,3,4,5,6,7,8", help="which to run (default: all)"
+    )
     parser.add_argument(
         "--strategies", default=",".join(SYNC), help="which strategies to run (default: all)"
     )
@@ -1841,6 +1975,7 @@ def _run(args: argparse.Namespace, tmp: Path, stores: list[tuple[str, str]]) -> 
         5: scenario5,
         6: scenario6,
         7: scenario7,
+        8: scenario8,
     }
     print("bench_throttle: measuring ...", flush=True)
     try:
