@@ -484,6 +484,8 @@ class TestBulkUpdatePriceQuantity:
         "entry",
         [
             {"price": {"value": 2.5, "currency": "USD"}},  # a number, not a string
+            {"price": "2.00"},
+            {"offerId": 5, "price": {"value": "2.00", "currency": "USD"}},
             {"price": {"value": "abc", "currency": "USD"}},
             {"price": {"value": "0", "currency": "USD"}},
             {"price": {"value": "2.00", "currency": "EUR"}},
@@ -654,6 +656,7 @@ class TestOrders:
             ({"filter": "orderfulfillmentstatus:{FULFILLED}"}, 30800),
             ({"filter": "orderfulfillmentstatus:{NOT_STARTED|FULFILLED}"}, 30800),
             ({"filter": "creationdate:[2025-01-01..]"}, 30810),
+            ({"filter": "creationdate:[2025-13-01T00:00:00.000Z..]"}, 30810),
             ({"filter": "creationdate:[..2025-12-01T00:00:00.000Z]"}, 30820),
             ({"filter": "creationdate:[2023-01-01T00:00:00.000Z..]"}, 30830),
             (
@@ -740,11 +743,17 @@ class TestShippingFulfillment:
                 }
             ],
         }
+        ebay.ship(order_id, {"lineItems": [{"lineItemId": line}]})  # another, listed second
         one = ebay.call("GET", f"{FUL}/order/{order_id}/shipping_fulfillment/{fulfillment_id}")
         assert one.json() == listed["fulfillments"][0]
         assert fake.fulfillments(order_id)[0].tracking_number == "9400110200881234567890"
         order = ebay.call("GET", f"{FUL}/order/{order_id}").json()
-        assert order["fulfillmentHrefs"] == [response.headers["Location"]]
+        assert order["fulfillmentHrefs"][0] == response.headers["Location"]
+        assert len(order["fulfillmentHrefs"]) == 2
+        second = ebay.http.get(
+            order["fulfillmentHrefs"][1], headers={"Authorization": f"Bearer {ebay.access}"}
+        )
+        assert second.json()["fulfillmentId"] != fulfillment_id
 
     def test_status_moves_as_lines_ship(self, ebay: Ebay, clock: FakeClock) -> None:
         """NOT_STARTED, then IN_PROGRESS while lines remain, then FULFILLED."""
@@ -754,6 +763,11 @@ class TestShippingFulfillment:
         clock.advance(10)
         ebay.ship(order_id, {"lineItems": [{"lineItemId": a, "quantity": 1}]})
         assert fake.order(order_id).status == "IN_PROGRESS"
+        (untracked,) = ebay.call("GET", f"{FUL}/order/{order_id}/shipping_fulfillment").json()[
+            "fulfillments"
+        ]
+        assert "shipmentTrackingNumber" not in untracked
+        assert "shippingCarrierCode" not in untracked
         assert fake.order(order_id).line_items[0].status == "IN_PROGRESS"
         ebay.ship(order_id, {"lineItems": [{"lineItemId": a, "quantity": 1}, {"lineItemId": b}]})
         order = fake.order(order_id)
@@ -970,8 +984,12 @@ class TestDailyQuotas:
         with pytest.raises(InvalidArgumentError):
             fake.daily_used("nope")
         fake.set_daily_limit("sell.inventory", 5, user="u")
-        fake.set_daily_limit("sell.inventory", 6, user="u")
         assert fake.daily_used("sell.inventory", user="u") == 0
+        fake.set_daily_limit("sell.inventory", 6, user="u")  # an existing budget
+        assert fake.daily_used("sell.inventory") == 0
+        fake.set_daily_limit("sell.inventory", 0)
+        offer = fake.add_offer("A", price=Decimal(1), quantity=1)
+        assert Ebay(fake).call("GET", f"{INV}/offer/{offer}").status_code == 429
 
 
 class TestFaults:
@@ -1058,9 +1076,34 @@ class TestFaults:
         assert clock.time() == START + 2.5
         assert ebay.fake.calls[-1].at == START + 2.5
 
+    def test_latency_sleeps_on_another_clock(self) -> None:
+        """With a clock that is not a FakeClock, latency is that clock's sleep."""
+
+        class Other:
+            def __init__(self) -> None:
+                self.inner, self.slept = FakeClock(), 0.0
+
+            def time(self) -> float:
+                return self.inner.time()
+
+            def monotonic(self) -> float:
+                return self.inner.monotonic()
+
+            def sleep(self, seconds: float) -> None:
+                self.slept += seconds
+
+        clock = Other()
+        fake = FakeEbay(clock=clock)
+        fake.faults.latency = 1.5
+        Ebay(fake).token()
+        assert clock.slept == 1.5
+
     def test_fault_arguments_are_checked(self, fake: FakeEbay) -> None:
         """Bad probabilities, durations, counts and operation names are refused."""
         faults = fake.faults
+        faults.error_rate = 0.25
+        faults.throttle_storm(0.5)
+        assert (faults.error_rate, faults.storm) == (0.25, 0.5)
         with pytest.raises(InvalidArgumentError):
             faults.error_rate = 2
         with pytest.raises(InvalidArgumentError):

@@ -120,6 +120,7 @@ class TestRouting:
         """DELETE on /order: no operation, but the path exists (405, not 404)."""
         assert match("DELETE", f"{FUL}/order") == (None, {}, True)
         assert match("GET", f"{FUL}/orders") == (None, {}, False)
+        assert match("GET", f"{FUL}/order//shipping_fulfillment") == (None, {}, False)
 
     def test_every_route_has_a_handler(self) -> None:
         """The fake answers exactly the operations of its route table."""

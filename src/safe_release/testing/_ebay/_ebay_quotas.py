@@ -45,10 +45,6 @@ class Budget:
             self.count, self.reset = 0, next_reset(now)
         return self
 
-    def remaining(self, now: float) -> int:
-        """Calls left in the current window."""
-        return max(0, self.limit - self.roll(now).count)
-
 
 class DailyQuotas:
     """Budgets keyed ``(resource, "app", client_id)`` and ``(resource, "user", user_id)``."""
