@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from safe_release._ledger import Journal
-from safe_release._release import release
+from safe_release._release import recover, release
 from safe_release._report import ReleaseStatus
 from safe_release._secrets import Secret
 from safe_release.adapters import ItemResult, Verdict
@@ -344,6 +344,16 @@ class TestAuth:
         for text in (repr(ebay), str(info.value), repr(ebay.tokens)):
             assert creds.client_secret not in text
             assert creds.refresh_token not in text
+
+    def test_ledger_target_is_the_batch_item_key(self, ebay: EbayAdapter) -> None:
+        """A one-offer bulk call has the target its batch item has; others the path."""
+        op = ebay.operation("bulkUpdatePriceQuantity")
+        one = {"requests": [{"offers": [{"offerId": "77", "availableQuantity": 1}]}]}
+        request = ebay.build_request(op, json=one)
+        assert ebay.ledger_target(op, request) == OfferUpdate("77", quantity=1).key
+        two = {"requests": [*one["requests"], *one["requests"]]}
+        request = ebay.build_request(op, json=two)
+        assert ebay.ledger_target(op, request) == f"POST {op.path}"
 
     def test_bad_arguments(self, fake: FakeEbay, clock: FakeClock) -> None:
         """Bad constructor arguments raise InvalidArgumentError."""
@@ -871,3 +881,53 @@ class TestRelease:
         (step,) = journal.compensate([ebay])
         assert step.ok
         assert fake.price(offers[0]) == OLD
+
+    def test_a_crashed_job_is_rolled_back_by_recover_once(
+        self,
+        store: sr.Store,
+        fake: FakeEbay,
+        clock: FakeClock,
+        ebay: EbayAdapter,
+        offers: list[str],
+    ) -> None:
+        """The job died after a bulk update: recover() undoes it; a second one does nothing."""
+        rel = release("ebay-prices", store=store, adapters=[ebay], lease=10)
+        rel.__enter__()
+        ebay.bulk_update_price_quantity([OfferUpdate(o, price=NEW) for o in offers])
+        rel._unbind()
+        assert rel._lock is not None
+        rel._lock.close()
+        clock.advance(11)
+        (report,) = recover(store, adapters=[ebay])
+        assert report.status is ReleaseStatus.ROLLED_BACK
+        assert set(fake.prices.values()) == {OLD}
+        assert recover(store, adapters=[ebay]) == []
+        assert len(fake.writes("bulkUpdatePriceQuantity")) == 1 + 3
+        fake.assert_no_duplicate_writes()
+
+    def test_a_crash_mid_rollback_is_finished_by_recover(
+        self, store: sr.Store, fake: FakeEbay, clock: FakeClock, offers: list[str]
+    ) -> None:
+        """The process died as an inverse landed: recover() reads it back, sends the rest."""
+        spy = Spy(fake)
+
+        def crash_once(request: httpx.Request) -> None:
+            if request.url.path.endswith("bulk_update_price_quantity"):
+                spy.after = _nothing
+                raise Crash
+
+        ebay = make_ebay(fake, clock, transport=spy)
+        with (  # noqa: PT012 - the body is under test
+            pytest.raises(Crash),
+            release("ebay-prices", store=store, adapters=[ebay], lease=10),
+        ):
+            ebay.bulk_update_price_quantity([OfferUpdate(o, price=NEW) for o in offers[:2]])
+            spy.after = crash_once
+            raise Boom
+        ebay.close()
+        clock.advance(11)
+        with make_ebay(fake, clock) as fresh:
+            (report,) = recover(store, adapters=[fresh])
+        assert report.status is ReleaseStatus.ROLLED_BACK
+        assert set(fake.prices.values()) == {OLD}
+        assert len(fake.writes("bulkUpdatePriceQuantity")) == 1 + 2  # each inverse once

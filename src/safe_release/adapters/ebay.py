@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import unquote
 
 import httpx
 from pydantic import BaseModel, ConfigDict, field_validator
@@ -728,9 +729,10 @@ class EbayAdapter(MarketplaceAdapter):
 
     def _reconcile_fulfillment(self, request: httpx.Request) -> httpx.Response | bool:
         body = json.loads(request.content)
-        order_id = request.url.path.split("/")[-2]
+        # the raw (still percent-encoded) path: an order id may itself hold a '/'
+        order_id = unquote(request.url.raw_path.decode("ascii").split("?", 1)[0].split("/")[-2])
         lines = {(str(i["lineItemId"]), int(i["quantity"])) for i in body["lineItems"]}
-        for record in self.get_shipping_fulfillments(_unquote(order_id)):
+        for record in self.get_shipping_fulfillments(order_id):
             got = {
                 (str(i.get("lineItemId")), int(i.get("quantity", 0)))
                 for i in record.get("lineItems") or []
@@ -932,10 +934,6 @@ def _text_arg(name: str, value: object) -> str:
         msg = f"{name}= must be a non-empty string"
         raise InvalidArgumentError(msg)
     return value
-
-
-def _unquote(text: str) -> str:
-    return httpx.URL("/" + text).path[1:]
 
 
 def _scopes(scopes: object) -> tuple[str, ...]:
