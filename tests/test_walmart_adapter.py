@@ -574,6 +574,101 @@ class TestMoneyAndFeeds:
         assert scripted.requests == []
 
 
+class TestFeedsScripted:
+    FEED = "FFE538D9B25A4000AD2A067ACEDCF4C4@AUoBAQA"
+
+    def status(self, state: str, items: list[dict[str, Any]] | None = None) -> httpx.Response:
+        body: dict[str, Any] = {"feedId": self.FEED, "feedStatus": state, "itemsReceived": 2}
+        if items is not None:
+            body["itemDetails"] = {"itemIngestionStatus": items}
+        return httpx.Response(200, json=body)
+
+    def test_a_feed_answer_without_a_feed_id_is_a_response_error_not_resent(
+        self, scripted: Scripted, wm: WalmartAdapter
+    ) -> None:
+        """200 without feedId: which items applied is unknown; the POST is not repeated."""
+        scripted.on("POST", "/v3/feeds", httpx.Response(200, json={"feed": "?"}))
+        with pytest.raises(MarketplaceResponseError, match="feedId"):
+            wm.submit_price_feed({"S": Decimal("1.00")})
+        assert len(scripted.sent("/v3/feeds")) == 1
+
+    def test_feed_is_posted_as_multipart_and_polled_with_details(
+        self, scripted: Scripted, wm: WalmartAdapter, clock: FakeClock
+    ) -> None:
+        """One multipart POST; polls until PROCESSED; details read with %40 in the id."""
+        scripted.on("POST", "/v3/feeds", httpx.Response(200, json={"feedId": self.FEED}))
+        items = [
+            {"sku": "A", "index": 0, "ingestionStatus": "SUCCESS"},
+            {
+                "sku": "B",
+                "index": 1,
+                "ingestionStatus": "DATA_ERROR",
+                "ingestionErrors": {"ingestionError": {"code": "ERR_1", "description": "bad"}},
+            },
+        ]
+        path = f"/v3/feeds/{self.FEED}"
+        scripted.on(
+            "GET",
+            path,
+            self.status("RECEIVED"),
+            self.status("INPROGRESS"),
+            self.status("PROCESSED", items),
+        )
+        started = clock.monotonic()
+        results = wm.submit_price_feed({"A": Decimal("1.00"), "B": Decimal("2.00")})
+        assert [(r.key, r.ok, r.code, r.message) for r in results] == [
+            ("sku A price", True, None, ""),
+            ("sku B price", False, "ERR_1", "bad"),
+        ]
+        (post,) = scripted.sent("/v3/feeds")
+        assert post.url.params["feedType"] == "price"
+        assert post.headers["content-type"].startswith("multipart/form-data; boundary=")
+        polls = scripted.sent(path)
+        assert all(b"%40" in r.url.raw_path for r in polls)
+        assert polls[-1].url.params["includeDetails"] == "true"
+        assert clock.monotonic() - started == pytest.approx(5 + 10)  # polled at 5 s, then 10 s
+
+    def test_a_processed_feed_missing_an_item_is_a_response_error(
+        self, scripted: Scripted, wm: WalmartAdapter
+    ) -> None:
+        """PROCESSED but silent about a SKU: MarketplaceResponseError, never a guess."""
+        scripted.on("POST", "/v3/feeds", httpx.Response(200, json={"feedId": self.FEED}))
+        only_a = [{"sku": "A", "ingestionStatus": "SUCCESS"}]
+        scripted.on("GET", f"/v3/feeds/{self.FEED}", self.status("PROCESSED", only_a))
+        with pytest.raises(MarketplaceResponseError):
+            wm.submit_price_feed({"A": Decimal("1.00"), "B": Decimal("2.00")})
+
+    def test_an_error_feed_fails_every_item(self, scripted: Scripted, wm: WalmartAdapter) -> None:
+        """feedStatus ERROR: every item failed, with the feed's ingestion error."""
+        scripted.on("POST", "/v3/feeds", httpx.Response(200, json={"feedId": self.FEED}))
+        error = {
+            "feedId": self.FEED,
+            "feedStatus": "ERROR",
+            "ingestionErrors": {
+                "ingestionError": [
+                    {"type": "DATA_ERROR", "code": "ERR_PDI_0001", "description": "unreadable"}
+                ]
+            },
+        }
+        scripted.on("GET", f"/v3/feeds/{self.FEED}", httpx.Response(200, json=error))
+        results = wm.submit_price_feed({"A": Decimal("1.00"), "B": Decimal("2.00")})
+        assert [(r.ok, r.code) for r in results] == [(False, "ERR_PDI_0001")] * 2
+
+    def test_a_lost_feed_answer_is_ambiguous_not_resent(
+        self, scripted: Scripted, wm: WalmartAdapter
+    ) -> None:
+        """A 504 on the POST: a second POST would be a second feed, so it is not sent."""
+        scripted.on(
+            "POST",
+            "/v3/feeds",
+            httpx.Response(504, json=errors_list("DOWNSTREAM_SYSTEM_TIME_OUT")),
+        )
+        scripted.on("GET", "/v3/inventory", inventory("S", 4))
+        with pytest.raises(AmbiguousWriteError):
+            wm.submit_inventory_feed({"S": 1})
+        assert len(scripted.sent("/v3/feeds")) == 1
+
+
 class TestOrdersScripted:
     def page(self, ids: list[str], cursor: str | None) -> httpx.Response:
         meta = {"totalCount": 9, "limit": 2, "nextCursor": cursor}
