@@ -31,6 +31,8 @@ PUBLIC_MODULES = (
     "safe_release",
     "safe_release.adapters",
     "safe_release.adapters.amazon",
+    "safe_release.adapters.ebay",
+    "safe_release.adapters.walmart",
     "safe_release.exceptions",
     "safe_release.migrations",
     "safe_release.migrations.compat",
