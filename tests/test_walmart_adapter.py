@@ -574,6 +574,29 @@ class TestMoneyAndFeeds:
         assert scripted.requests == []
 
 
+class TestInventoryScripted:
+    def test_a_lost_write_at_a_ship_node_is_read_back_at_that_node(
+        self, scripted: Scripted, wm: WalmartAdapter
+    ) -> None:
+        """503 on the PUT; the node's quantity reads as sent: done, the PUT sent once."""
+        scripted.on("GET", "/v3/inventory", inventory("S", 4), inventory("S", 9))
+        scripted.on("PUT", "/v3/inventory", httpx.Response(503))
+        change = wm.update_inventory("S", 9, ship_node="NODE 1")
+        assert (change.old, change.new) == (4, 9)
+        assert len([r for r in scripted.sent("/v3/inventory") if r.method == "PUT"]) == 1
+        reads = [r for r in scripted.sent("/v3/inventory") if r.method == "GET"]
+        assert [r.url.params["shipNode"] for r in reads] == ["NODE 1", "NODE 1"]
+
+    def test_a_lost_write_that_did_not_land_is_sent_again(
+        self, scripted: Scripted, wm: WalmartAdapter
+    ) -> None:
+        """503 on the PUT and the old quantity still there: sent once more."""
+        scripted.on("GET", "/v3/inventory", inventory("S", 4))
+        scripted.on("PUT", "/v3/inventory", httpx.Response(503), inventory("S", 9))
+        wm.update_inventory("S", 9)
+        assert len([r for r in scripted.sent("/v3/inventory") if r.method == "PUT"]) == 2
+
+
 class TestFeedsScripted:
     FEED = "FFE538D9B25A4000AD2A067ACEDCF4C4@AUoBAQA"
 

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, quote
+from urllib.parse import parse_qsl, quote, unquote
 
 import httpx
 from pydantic import BaseModel, ConfigDict
@@ -223,7 +223,8 @@ class WalmartAdapter(MarketplaceAdapter):
         try:
             if op.name == "updateInventory":
                 wanted = json.loads(request.content)["quantity"]["amount"]
-                current = self.get_inventory(request.url.params["sku"])
+                query = request.url.params
+                current = self.get_inventory(query["sku"], ship_node=query.get("shipNode"))
                 if current != wanted:
                     return False
                 return _reconciled(request, json.loads(request.content))
@@ -236,8 +237,9 @@ class WalmartAdapter(MarketplaceAdapter):
     def _reconcile_order(
         self, op: Operation, request: httpx.Request
     ) -> httpx.Response | bool | None:
-        po = request.url.path.rstrip("/").split("/")[-2]
-        order = self.get_order(_unquote_path(po))
+        # the raw (still percent-encoded) path, split before decoding
+        raw = request.url.raw_path.decode("ascii").split("?", 1)[0]
+        order = self.get_order(unquote(raw.rstrip("/").split("/")[-2]))
         if op.name == "acknowledgeOrder":
             done = wire.acknowledged(order, op.name)
         else:
@@ -681,10 +683,6 @@ def _body_sku(request: httpx.Request) -> str:
     except (ValueError, AttributeError):
         return ""
     return sku if isinstance(sku, str) else ""
-
-
-def _unquote_path(segment: str) -> str:
-    return httpx.URL("/" + segment).path.lstrip("/")
 
 
 def _reconciled(request: httpx.Request, body: Any) -> httpx.Response:
