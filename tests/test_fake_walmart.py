@@ -11,6 +11,7 @@ import ast
 import asyncio
 import base64
 import json
+import threading
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -511,6 +512,26 @@ class TestBuckets:
         assert seen[1]["x-next-replenish-time"] == "soon"
         assert int(seen[2]["x-current-token-count"]) < 0
         assert int(seen[2]["x-next-replenish-time"]) < 0
+
+    def test_threads_share_the_bucket(self, fake: FakeWalmart) -> None:
+        """16 threads on one bucket of 50 get exactly 50 answers; the rest are 429."""
+        fake.set_bucket("getInventory", capacity=50, per_seconds=HOUR)
+        wm = Wm(fake)
+        headers = wm.headers()
+        statuses: list[int] = []
+
+        def work() -> None:
+            with httpx.Client(transport=fake.transport, base_url=BASE) as http:
+                for _ in range(5):
+                    response = http.get("/v3/inventory", params={"sku": "SKU-1"}, headers=headers)
+                    statuses.append(response.status_code)
+
+        threads = [threading.Thread(target=work) for _ in range(16)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(statuses) == [200] * 50 + [429] * 30
 
     def test_throttle_storm(self, wm: Wm) -> None:
         """throttle_storm(1): every call is 429 though the bucket has tokens."""
@@ -1127,6 +1148,21 @@ class TestFaults:
         assert fake.order(po).line("1").status == "Shipped"
         assert fake.calls[-1].lost
         assert fake.writes("shipOrder") == [fake.calls[-1]]
+
+    def test_ambiguous_read(self, wm: Wm, fake: FakeWalmart) -> None:
+        """ambiguous_next on a read loses its answer too; nothing is written."""
+        po = fake.add_order(lines=[("SKU-1", 1)])
+        fake.faults.ambiguous_next("getOrder", times=2)
+        for _ in range(2):
+            with pytest.raises(httpx.ReadTimeout):
+                wm.call("GET", f"/v3/orders/{po}")
+        assert wm.call("GET", f"/v3/orders/{po}").status_code == 200
+        assert fake.writes() == []
+
+    def test_empty_body(self, wm: Wm) -> None:
+        """A write without a body is 400 INVALID_REQUEST_CONTENT."""
+        response = wm.http.put("/v3/price", headers=wm.headers())
+        assert codes(response) == ["INVALID_REQUEST_CONTENT.GMP_PRICE_API"]
 
     def test_downstream_timeout(self, wm: Wm, fake: FakeWalmart) -> None:
         """downstream_timeout_next: applied, answered 504 DOWNSTREAM_SYSTEM_TIME_OUT."""

@@ -123,9 +123,10 @@ class FakeWalmartFaults:
         self.revocations += 1
 
     def ambiguous_next(self, operation: str, *, times: int = 1) -> None:
-        """The next ``times`` successful calls of ``operation`` are applied, the answer lost.
+        """The next ``times`` calls of ``operation`` are processed, then the answer is lost.
 
-        The client sees `httpx.ReadTimeout` (through ``serve()``: the server hangs up).
+        Only calls the operation answers 2xx count (a write is applied). The client
+        sees `httpx.ReadTimeout` (through ``serve()``: the server hangs up).
         """
         self._pending["ambiguous"][check_operation(operation)] += _count(times)
 
@@ -134,9 +135,10 @@ class FakeWalmartFaults:
         self._pending["garbage"][check_operation(operation)] += _count(times)
 
     def downstream_timeout_next(self, operation: str, *, times: int = 1) -> None:
-        """The next ``times`` successful writes of ``operation`` are applied, then answered 504.
+        """The next ``times`` calls of ``operation`` are processed, then answered 504.
 
-        The answer is ``DOWNSTREAM_SYSTEM_TIME_OUT.GMP_GATEWAY_API``: an ambiguous write.
+        Only calls the operation answers 2xx count (a write is applied); the answer
+        is ``DOWNSTREAM_SYSTEM_TIME_OUT.GMP_GATEWAY_API``, an ambiguous write.
         """
         self._pending["timeout"][check_operation(operation)] += _count(times)
 

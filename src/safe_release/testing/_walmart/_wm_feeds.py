@@ -67,7 +67,12 @@ def _entries(feed_type: str, file: bytes) -> tuple[list[Any] | None, Any]:
 
 
 def submit_feed(state: WalmartState, request: WmRequest) -> Reply:
-    """POST /v3/feeds?feedType=: a new feed (a new feedId every time), ingested later."""
+    """POST /v3/feeds?feedType=: a new feed (a new feedId every time), ingested later.
+
+    An oversize file is 413 after the feed type's bucket was spent (the gateway
+    counts the call before the receiver reads the file [U]). A file that is not a
+    JSON feed of its type is accepted and ends ERROR.
+    """
     feed_type = request.query["feedType"]
     file = read_file(request.content_type, request.content)
     if len(file) > FEED_TYPES[feed_type].max_bytes:

@@ -4,7 +4,7 @@ Order of checks, as a caller sees them: a 502 HTML page (``garbage_next``), a 50
 without a body (outage: the gateway was not reached), 400 MISSING_REQUEST_HEADER,
 401 for the token, 403 for the scope, 429 (throttle storm, then the bucket), 500
 (``error_rate``), then the operation's own 4xx/2xx. ``downstream_timeout_next``
-turns an applied write's answer into a 504; ``ambiguous_next`` drops it.
+turns a 2xx answer (a write is applied) into a 504; ``ambiguous_next`` drops it.
 
 Every answer after the token check carries the bucket's ``x-current-token-count``
 and ``x-next-replenish-time`` (epoch ms); answers before it cannot be attributed to
@@ -133,10 +133,10 @@ class Gateway:
         except Reject as reject:
             return self._error(request, draft, reject, xml=xml), draft.freeze()
         draft.status, draft.applied = reply.status, reply.applied
-        if reply.applied and self.faults.take("timeout", operation):
+        if self.faults.take("timeout", operation):
             timeout = Reject(504, "DOWNSTREAM_SYSTEM_TIME_OUT" + GATEWAY, "Downstream timed out.")
             return self._error(request, draft, timeout, xml=xml), draft.freeze()
-        draft.lost = reply.applied and self.faults.take("ambiguous", operation)
+        draft.lost = self.faults.take("ambiguous", operation)
         body = reply.xml_body if xml and reply.xml_body is not None else reply.body
         content, kind = render(body, root=reply.root, xml=xml, namespace=reply.namespace)
         return self._response(request, reply.status, content, kind, draft), draft.freeze()
