@@ -410,6 +410,21 @@ class TestDailyBudgets:
         assert [c.status for c in sent(fake, "getOffer")] == [200] * 4
         assert fake.daily_used("sell.inventory") == 4
 
+    def test_a_sellers_own_budget_is_spent_before_sending_too(
+        self, fake: FakeEbay, ebay: EbayAdapter, offers: list[str]
+    ) -> None:
+        """getUserRateLimits seeds the seller's budget: it stops calls the app's would allow."""
+        fake.set_daily_limit("sell.inventory", 3, user=fake.credentials.user_id)
+        states = [s for s in ebay.sync_rate_limits() if s.key.endswith(ebay.seller)]
+        assert [(s.key.split("|")[2], s.limit, s.remaining) for s in states] == [
+            ("sell.inventory", 3, 3)
+        ]
+        for _ in range(3):
+            ebay.get_offer(offers[0])
+        with pytest.raises(QuotaExhaustedError, match=r"sell\.inventory"):
+            ebay.get_offer(offers[0])
+        assert [c.status for c in sent(fake, "getOffer")] == [200] * 3
+
     def test_the_budget_comes_back_after_seven_utc(
         self, fake: FakeEbay, ebay: EbayAdapter, clock: FakeClock, offers: list[str]
     ) -> None:

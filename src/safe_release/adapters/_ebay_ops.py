@@ -46,6 +46,12 @@ REVISIONS = Daily(250, "revisions")
 """A listing may be revised at most 250 times a calendar day (per offer, here)."""
 
 _RATE, _BURST = 10.0, 25  # [U] eBay publishes no per-second limit
+"""Each operation spends its resource's app budget and the seller's (``per="user"``) one.
+
+eBay documents the app figures; a seller's own budget is known only from
+getUserRateLimits (`EbayAdapter.sync_rate_limits`), so until then it is taken as
+large as the app's.
+"""
 
 
 def _op(
@@ -65,7 +71,7 @@ def _op(
         burst=_BURST,
         side_effect=side_effect,
         idempotent=idempotent,
-        daily=daily,
+        daily=(daily, daily._replace(per="user")),
     )
 
 

@@ -768,8 +768,12 @@ class EbayAdapter(MarketplaceAdapter):
     def _sync(
         self, resource: str, per: Literal["app", "user"], report: wire.RateReport
     ) -> BudgetState:
-        op = next(o for o in EBAY_OPERATIONS.values() if o.daily[0].resource == resource)
-        daily = op.daily[0]._replace(per=per)
+        op, daily = next(
+            (o, d)
+            for o in EBAY_OPERATIONS.values()
+            for d in o.daily
+            if d.resource == resource and d.per == per
+        )
         key, now = self.daily_key(op, daily), self.clock.time()
         self.limiter.sync_budget(
             key, daily, limit=report.limit, remaining=report.remaining,
