@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
@@ -1289,6 +1290,51 @@ class TestFakeFeeds:
         with pytest.raises(InvalidArgumentError):
             walmart.submit_inventory_feed({"SKU-1": 1}, wait=wait)
         assert fake.calls == []
+
+
+class TestFakeReads:
+    def test_feed_status_and_list(self, fake: FakeWalmart, walmart: WalmartAdapter) -> None:
+        """get_feed_status (with a page of items) and list_feeds read what the fake holds."""
+        walmart.submit_inventory_feed({"SKU-1": 2})
+        (feed,) = fake.feeds
+        status = walmart.get_feed_status(feed.feed_id, include_details=True)
+        assert status["feedStatus"] == "PROCESSED"
+        assert status["itemDetails"]["itemIngestionStatus"][0]["sku"] == "SKU-1"
+        listed = walmart.list_feeds(feed_id=feed.feed_id)
+        assert listed["results"]["feed"][0]["feedId"] == feed.feed_id
+        assert walmart.token_detail()["is_valid"] is True
+
+    @pytest.mark.parametrize(
+        "kwargs", [{"limit": 51}, {"limit": 0}, {"offset": -1}, {"feed_id": ""}]
+    )
+    def test_bad_feed_reads_are_refused(
+        self, fake: FakeWalmart, walmart: WalmartAdapter, kwargs: dict[str, Any]
+    ) -> None:
+        """limit over 50, a negative offset, an empty id: nothing sent."""
+        args = {"feed_id": "F@1", **kwargs}
+        with pytest.raises(InvalidArgumentError):
+            walmart.get_feed_status(args.pop("feed_id"), include_details=True, **args)
+        assert fake.calls == []
+
+    def test_threads_share_one_token(self, fake: FakeWalmart, walmart: WalmartAdapter) -> None:
+        """Eight threads at once on a new adapter: one token for all of them."""
+        barrier = threading.Barrier(8)
+        errors: list[BaseException] = []
+
+        def read() -> None:
+            barrier.wait()
+            try:
+                walmart.get_inventory("SKU-1")
+            except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+                errors.append(exc)
+
+        threads = [threading.Thread(target=read) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        assert fake.tokens_issued == 1
 
 
 class TestFakeHealth:
