@@ -30,7 +30,7 @@ from safe_release.adapters import _walmart_wire as wire
 from safe_release.adapters._auth import TokenProvider
 from safe_release.adapters._base import MarketplaceAdapter, response_json
 from safe_release.adapters._batch import BatchItem, ItemResult
-from safe_release.adapters._core import RECONCILED_HEADER
+from safe_release.adapters._core import RECONCILED_HEADER, clean_params
 from safe_release.adapters._walmart_ops import (
     ENDPOINTS,
     FEED_OPERATIONS,
@@ -669,7 +669,7 @@ class WalmartAdapter(MarketplaceAdapter):
 
 def _query(params: Mapping[str, Any] | None) -> str:
     """A query string with every reserved character escaped (a space as ``%20``)."""
-    pairs = [(k, v) for k, v in (params or {}).items() if v is not None]
+    pairs = (clean_params(params) or {}).items()  # None dropped, lists comma-joined
     return "&".join(f"{quote(str(k), safe='')}={quote(str(v), safe='')}" for k, v in pairs)
 
 
