@@ -15,10 +15,10 @@ from safe_release.testing._amazon._buckets import ServerBuckets, check_operation
 from safe_release.testing._amazon._faults import FakeAmazonFaults
 from safe_release.testing._amazon._gateway import Gateway
 from safe_release.testing._amazon._inspect import duplicate_report
-from safe_release.testing._amazon._serve import serve
 from safe_release.testing._amazon._state import DEFAULT_MARKETPLACE, AmazonState, Ids
 from safe_release.testing._amazon._values import FakeAmazonCredentials
 from safe_release.testing._clock import FakeClock
+from safe_release.testing._serve import serve
 
 if TYPE_CHECKING:
     import contextlib
@@ -101,7 +101,7 @@ class FakeAmazon:
 
     def serve(self) -> contextlib.AbstractContextManager[str]:
         """Run this fake as an HTTP server on 127.0.0.1; the context yields the base URL."""
-        return serve(self.handler)
+        return serve(self.handler, name="FakeAmazon")
 
     def _wait(self, seconds: float) -> None:
         if seconds <= 0:

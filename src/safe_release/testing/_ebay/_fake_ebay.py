@@ -16,9 +16,9 @@ from safe_release.testing._ebay._ebay_inspect import duplicate_report
 from safe_release.testing._ebay._ebay_oauth import OAuthServer
 from safe_release.testing._ebay._ebay_quotas import DailyQuotas, check_resource
 from safe_release.testing._ebay._ebay_routes import USER_SCOPES, check_operation
-from safe_release.testing._ebay._ebay_serve import serve_on_loopback
 from safe_release.testing._ebay._ebay_state import EbayState, Ids
 from safe_release.testing._ebay._ebay_values import FakeEbayCredentials
+from safe_release.testing._serve import serve
 
 if TYPE_CHECKING:
     import contextlib
@@ -87,7 +87,7 @@ class FakeEbay:
 
     def serve(self) -> contextlib.AbstractContextManager[str]:
         """Run this fake as an HTTP server on 127.0.0.1; the context yields the base URL."""
-        return serve_on_loopback(self.handler)
+        return serve(self.handler, name="FakeEbay")
 
     def _wait(self, seconds: float) -> None:
         if seconds <= 0:

@@ -11,12 +11,12 @@ import httpx
 
 from safe_release.exceptions import InvalidArgumentError
 from safe_release.testing._clock import FakeClock
+from safe_release.testing._serve import serve
 from safe_release.testing._walmart._wm_auth import TokenServer
 from safe_release.testing._walmart._wm_buckets import ServerBuckets, check_api, check_operation
 from safe_release.testing._walmart._wm_faults import FakeWalmartFaults
 from safe_release.testing._walmart._wm_gateway import Gateway
 from safe_release.testing._walmart._wm_inspect import duplicate_report
-from safe_release.testing._walmart._wm_serve import serve
 from safe_release.testing._walmart._wm_state import Ids, WalmartState
 from safe_release.testing._walmart._wm_values import FakeWalmartCredentials
 
@@ -93,7 +93,7 @@ class FakeWalmart:
 
     def serve(self) -> contextlib.AbstractContextManager[str]:
         """Run this fake as an HTTP server on 127.0.0.1; the context yields the base URL."""
-        return serve(self.handler)
+        return serve(self.handler, name="FakeWalmart")
 
     def _wait(self, seconds: float) -> None:
         if seconds <= 0:

@@ -1,4 +1,4 @@
-"""``FakeAmazon.serve()``: the same handler behind a real HTTP server on loopback."""
+"""``serve()`` of every fake marketplace: its handler behind a real HTTP server on loopback."""
 
 from __future__ import annotations
 
@@ -57,14 +57,19 @@ def _handler_class(handler: Callable[[httpx.Request], httpx.Response]) -> type:
 
 
 @contextlib.contextmanager
-def serve(handler: Callable[[httpx.Request], httpx.Response]) -> Iterator[str]:
-    """Serve ``handler`` on ``127.0.0.1`` (an ephemeral port); yields the base URL."""
+def serve(
+    handler: Callable[[httpx.Request], httpx.Response], *, name: str = "fake"
+) -> Iterator[str]:
+    """Serve ``handler`` on ``127.0.0.1`` (an ephemeral port); yields the base URL.
+
+    ``name`` names the server thread (``FakeEbay.serve``).
+    """
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(handler))
     server.daemon_threads = True
     thread = threading.Thread(
         target=server.serve_forever,
         kwargs={"poll_interval": 0.05},
-        name="FakeAmazon.serve",
+        name=f"{name}.serve",
         daemon=True,
     )
     thread.start()
