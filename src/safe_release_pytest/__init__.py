@@ -10,6 +10,10 @@ not a way round an import cycle). The fixtures are documented in docs/testing.md
 - ``fake_amazon``: a `FakeAmazon` on ``fake_clock``.
 - ``amazon_adapter``: an `AmazonAdapter` wired to ``fake_amazon`` (its transport, its
   credentials, the same clock).
+- ``fake_ebay`` / ``ebay_adapter``: a `FakeEbay` on ``fake_clock``, and an
+  `EbayAdapter` signed in to it as its default user.
+- ``fake_walmart`` / ``walmart_adapter``: a `FakeWalmart` on ``fake_clock``, and a
+  `WalmartAdapter` signed in to it as its default seller.
 - ``sr_store``: a fresh store on ``fake_clock``, of its own for each test: an SQLite
   file under ``tmp_path``; with ``SAFE_RELEASE_TEST_URL`` set to a PostgreSQL URL, a
   schema of its own on that server, dropped after the test. Its signing key is the
@@ -34,10 +38,22 @@ if TYPE_CHECKING:
 
     import safe_release as sr
     from safe_release.adapters.amazon import AmazonAdapter
+    from safe_release.adapters.ebay import EbayAdapter
+    from safe_release.adapters.walmart import WalmartAdapter
     from safe_release.migrations import CheckReport
-    from safe_release.testing import FakeAmazon, FakeClock
+    from safe_release.testing import FakeAmazon, FakeClock, FakeEbay, FakeWalmart
 
-__all__ = ["amazon_adapter", "fake_amazon", "fake_clock", "migration_check", "sr_store"]
+__all__ = [
+    "amazon_adapter",
+    "ebay_adapter",
+    "fake_amazon",
+    "fake_clock",
+    "fake_ebay",
+    "fake_walmart",
+    "migration_check",
+    "sr_store",
+    "walmart_adapter",
+]
 
 TEST_URL = "SAFE_RELEASE_TEST_URL"
 SIGNING_KEY = "SAFE_RELEASE_SIGNING_KEY"
@@ -73,6 +89,59 @@ def amazon_adapter(fake_amazon: FakeAmazon, fake_clock: FakeClock) -> Iterator[A
         refresh_token=creds.refresh_token,
         marketplace_id=creds.marketplace_id,
         transport=fake_amazon.transport,
+        clock=fake_clock,
+    )
+    yield adapter
+    adapter.close()
+
+
+@pytest.fixture(name="fake_ebay")
+def fake_ebay(fake_clock: FakeClock) -> FakeEbay:
+    """An in-memory eBay Sell API with its daily quotas and token lifetimes, on the fake clock."""
+    from safe_release.testing import FakeEbay
+
+    return FakeEbay(clock=fake_clock)
+
+
+@pytest.fixture(name="ebay_adapter")
+def ebay_adapter(fake_ebay: FakeEbay, fake_clock: FakeClock) -> Iterator[EbayAdapter]:
+    """An EbayAdapter that talks to ``fake_ebay`` as its default user."""
+    from safe_release.adapters.ebay import EbayAdapter
+
+    creds = fake_ebay.credentials
+    adapter = EbayAdapter(
+        user_id=creds.user_id,
+        client_id=creds.client_id,
+        client_secret=creds.client_secret,
+        refresh_token=creds.refresh_token,
+        scopes=creds.scopes,
+        base_url="https://api.ebay.com",
+        transport=fake_ebay.transport,
+        clock=fake_clock,
+    )
+    yield adapter
+    adapter.close()
+
+
+@pytest.fixture(name="fake_walmart")
+def fake_walmart(fake_clock: FakeClock) -> FakeWalmart:
+    """An in-memory Walmart Marketplace with its replenishing buckets, on the fake clock."""
+    from safe_release.testing import FakeWalmart
+
+    return FakeWalmart(clock=fake_clock)
+
+
+@pytest.fixture(name="walmart_adapter")
+def walmart_adapter(fake_walmart: FakeWalmart, fake_clock: FakeClock) -> Iterator[WalmartAdapter]:
+    """A WalmartAdapter that talks to ``fake_walmart`` as its default seller."""
+    from safe_release.adapters.walmart import WalmartAdapter
+
+    creds = fake_walmart.credentials
+    adapter = WalmartAdapter(
+        client_id=creds.client_id,
+        client_secret=creds.client_secret,
+        seller_id=creds.seller_id,
+        transport=fake_walmart.transport,
         clock=fake_clock,
     )
     yield adapter

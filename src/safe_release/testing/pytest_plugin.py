@@ -10,10 +10,24 @@ from __future__ import annotations
 
 from safe_release_pytest import (
     amazon_adapter,
+    ebay_adapter,
     fake_amazon,
     fake_clock,
+    fake_ebay,
+    fake_walmart,
     migration_check,
     sr_store,
+    walmart_adapter,
 )
 
-__all__ = ["amazon_adapter", "fake_amazon", "fake_clock", "migration_check", "sr_store"]
+__all__ = [
+    "amazon_adapter",
+    "ebay_adapter",
+    "fake_amazon",
+    "fake_clock",
+    "fake_ebay",
+    "fake_walmart",
+    "migration_check",
+    "sr_store",
+    "walmart_adapter",
+]
