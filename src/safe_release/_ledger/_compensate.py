@@ -97,7 +97,7 @@ def _mark(entry: LedgerEntry, earliest: dict[tuple[str, str], int]) -> tuple[str
     ):
         return SUPERSEDED, "an earlier write to the same target restores its value"
     if entry.inverse is None:
-        return KEPT, "no inverse was captured (there was no value before); it was kept"
+        return KEPT, "no inverse was captured (no earlier value was known); it was kept"
     return None
 
 
