@@ -7,6 +7,7 @@ Everything runs on a fake clock through ``fake.transport``. The wire helpers
 from __future__ import annotations
 
 import asyncio
+import pickle
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,7 @@ from safe_release._report import ReleaseStatus
 from safe_release._secrets import Secret
 from safe_release.adapters import ItemResult, Verdict
 from safe_release.adapters import _ebay_wire as wire
+from safe_release.adapters import ebay as ebay_module
 from safe_release.adapters._ebay_ops import EBAY_OPERATIONS, REVISIONS
 from safe_release.adapters.ebay import EbayAdapter, Health, OfferChange, OfferUpdate
 from safe_release.exceptions import (
@@ -220,6 +222,20 @@ class TestWire:
     def test_fulfillment_id_from_location(self, location: str | None, found: str | None) -> None:
         """Only a Location naming this order's shipping_fulfillment/<id> gives an id."""
         assert wire.fulfillment_id(location, "1-2") == found
+
+
+class TestModule:
+    def test_public_objects_show_the_public_module(self) -> None:
+        """Names defined in the private offer and order modules show safe_release.adapters.ebay."""
+        shown = {name: getattr(ebay_module, name).__module__ for name in ebay_module.__all__}
+        assert set(shown.values()) == {"safe_release.adapters.ebay"}
+
+    def test_the_models_pickle_under_the_public_module(self) -> None:
+        """An update and a change round-trip through pickle (found by their public module)."""
+        update = OfferUpdate("5005", price=NEW, quantity=3)
+        change = OfferChange(offer_id="5005", sku="SKU-1", field="price", old=OLD, new=NEW)
+        assert pickle.loads(pickle.dumps(update)) == update  # noqa: S301 - our own bytes
+        assert pickle.loads(pickle.dumps(change)) == change  # noqa: S301 - our own bytes
 
 
 class TestTokenEndpoint:

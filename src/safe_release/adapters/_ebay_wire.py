@@ -22,6 +22,7 @@ import httpx
 
 from safe_release._secrets import Secret
 from safe_release.adapters._auth import TokenGrant
+from safe_release.adapters._base import response_json
 from safe_release.adapters._batch import BatchItem, ItemResult
 from safe_release.adapters._core import Verdict
 from safe_release.adapters._deadline import send_within
@@ -40,6 +41,7 @@ from safe_release.exceptions import (
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from safe_release.adapters._base import MarketplaceAdapter
     from safe_release.adapters._operation import Operation
 
 __all__ = [
@@ -48,6 +50,7 @@ __all__ = [
     "MAX_BULK",
     "MAX_TOKEN_LIFETIME_S",
     "RateReport",
+    "aread",
     "as_object",
     "bulk_body",
     "bulk_results",
@@ -63,6 +66,8 @@ __all__ = [
     "offers_in",
     "parse_money",
     "rate_limits",
+    "read",
+    "records",
     "token_grant",
     "wrong_shape",
 ]
@@ -86,6 +91,26 @@ _SHAPES = Shapes("ebay")
 wrong_shape = _SHAPES.wrong_shape
 as_object = _SHAPES.as_object
 field_list = _SHAPES.field_list
+
+
+def read(adapter: MarketplaceAdapter, operation: str, **kwargs: Any) -> dict[str, Any]:
+    """Call ``operation`` through ``adapter`` and return the JSON object it answered."""
+    return _object(adapter.operation(operation), adapter.call(operation, **kwargs))
+
+
+async def aread(adapter: MarketplaceAdapter, operation: str, **kwargs: Any) -> dict[str, Any]:
+    """`read`, awaited."""
+    return _object(adapter.operation(operation), await adapter.acall(operation, **kwargs))
+
+
+def _object(op: Operation, response: httpx.Response) -> dict[str, Any]:
+    return as_object(response_json("ebay", op, response), "the body", op.name)
+
+
+def records(operation: str, body: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    """The objects of ``body``'s list ``name`` (``orders``, ``offers`` …)."""
+    found = field_list(body, name, "", operation)
+    return [as_object(r, f"{name}[{i}]", operation) for i, r in enumerate(found)]
 
 
 def _errors(response: httpx.Response) -> list[dict[str, Any]]:
