@@ -690,6 +690,32 @@ class TestOrders:
             ebay.get_orders(**kwargs)
         assert fake.calls == []
 
+    def test_async_reads(self, fake: FakeEbay, ebay: EbayAdapter) -> None:
+        """aget_orders pages like iter_orders; aget_order and orderIds read the same orders."""
+        ids = [fake.add_order(line_items=[("SKU-1", 1, OLD)]) for _ in range(5)]
+
+        async def main() -> tuple[list[Any], list[Any], list[Any], dict[str, Any]]:
+            paged = await ebay.aget_orders(limit=2)
+            first = await ebay.aget_orders(limit=2, max_pages=1)
+            by_id = await ebay.aget_orders(order_ids=ids[:2])
+            one = await ebay.aget_order(ids[2])
+            await ebay.aclose()
+            return paged, first, by_id, one
+
+        paged, first, by_id, one = asyncio.run(main())
+        assert sorted(o["orderId"] for o in paged) == sorted(ids)
+        offsets = [c.query.get("offset") for c in sent(fake, "getOrders")]
+        assert offsets == ["0", "2", "4", "0", None]
+        assert len(first) == 2
+        assert {o["orderId"] for o in by_id} == set(ids[:2])
+        assert one["orderId"] == ids[2]
+
+    def test_async_bad_arguments(self, fake: FakeEbay, ebay: EbayAdapter) -> None:
+        """aget_orders refuses what get_orders refuses, before sending."""
+        with pytest.raises(InvalidArgumentError):
+            asyncio.run(ebay.aget_orders(fulfillment_statuses=["FULFILLED", "NOT_STARTED"]))
+        assert fake.calls == []
+
 
 class TestFulfillment:
     def _order(self, fake: FakeEbay) -> tuple[str, str]:
@@ -750,6 +776,54 @@ class TestFulfillment:
                 order, line_items={line: 1}, tracking_number="9400444", carrier="USPS"
             )
         assert "WAS created" in str(info.value)
+        assert len(fake.fulfillments(order)) == 1
+
+    def test_async_create_reconciles_with_async_reads(
+        self, fake: FakeEbay, clock: FakeClock
+    ) -> None:
+        """A lost async answer is read back with awaited calls: found, never sent twice."""
+        spy = Spy(fake)  # the sync transport: only the token endpoint may use it
+        order, line = self._order(fake)
+        fake.faults.ambiguous_next("createShippingFulfillment")
+        ebay = make_ebay(fake, clock, transport=spy, async_transport=fake.async_transport)
+
+        async def main() -> tuple[Any, list[dict[str, Any]]]:
+            ref = await ebay.acreate_shipping_fulfillment(
+                order, line_items={line: 1}, tracking_number="9400555", carrier="USPS"
+            )
+            records = await ebay.aget_shipping_fulfillments(order)
+            await ebay.aclose()
+            return ref, records
+
+        ref, records = asyncio.run(main())
+        assert [f.fulfillment_id for f in fake.fulfillments(order)] == [ref.fulfillment_id]
+        assert [r["fulfillmentId"] for r in records] == [ref.fulfillment_id]
+        assert len(sent(fake, "getShippingFulfillments")) == 2
+        assert [u for u in spy.urls if "/sell/" in u] == []
+        fake.assert_no_duplicate_writes()
+
+    def test_async_create_without_location(self, fake: FakeEbay, clock: FakeClock) -> None:
+        """An async 201 without Location: the same response error; nothing resent."""
+
+        def strip(request: httpx.Request) -> httpx.Response:
+            response = fake.transport.handle_request(request)
+            if response.status_code == 201:
+                return httpx.Response(201, content=b"{}", request=request)
+            return response
+
+        order, line = self._order(fake)
+        ebay = make_ebay(fake, clock, async_transport=httpx.MockTransport(strip))
+
+        async def main() -> None:
+            try:
+                await ebay.acreate_shipping_fulfillment(
+                    order, line_items={line: 1}, tracking_number="9400666", carrier="USPS"
+                )
+            finally:
+                await ebay.aclose()
+
+        with pytest.raises(MarketplaceResponseError, match="WAS created"):
+            asyncio.run(main())
         assert len(fake.fulfillments(order)) == 1
 
     def test_bad_line_items(self, fake: FakeEbay, ebay: EbayAdapter) -> None:

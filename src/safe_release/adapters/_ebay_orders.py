@@ -67,11 +67,13 @@ class OrderCalls(MarketplaceAdapter):
     ) -> Iterator[dict[str, Any]]:
         """Orders matching the filters (record-offset paging), or exactly ``order_ids``."""
         params: dict[str, Any] | None = _first_page(
-            limit,
-            order_ids,
-            created=(created_from, created_to),
-            modified=(modified_from, modified_to),
-            statuses=fulfillment_statuses,
+            created_from=created_from,
+            created_to=created_to,
+            modified_from=modified_from,
+            modified_to=modified_to,
+            fulfillment_statuses=fulfillment_statuses,
+            order_ids=order_ids,
+            limit=limit,
         )
         pages = 0
         while params is not None:
@@ -85,15 +87,57 @@ class OrderCalls(MarketplaceAdapter):
         """`iter_orders` as a list."""
         return list(self.iter_orders(**kwargs))
 
+    async def aget_orders(
+        self,
+        *,
+        created_from: datetime | None = None,
+        created_to: datetime | None = None,
+        modified_from: datetime | None = None,
+        modified_to: datetime | None = None,
+        fulfillment_statuses: Sequence[str] = (),
+        order_ids: Sequence[str] = (),
+        limit: int = 50,
+        max_pages: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """`get_orders`, awaited (the same filters and paging as `iter_orders`)."""
+        params: dict[str, Any] | None = _first_page(
+            created_from=created_from,
+            created_to=created_to,
+            modified_from=modified_from,
+            modified_to=modified_to,
+            fulfillment_statuses=fulfillment_statuses,
+            order_ids=order_ids,
+            limit=limit,
+        )
+        out: list[dict[str, Any]] = []
+        pages = 0
+        while params is not None:
+            body = await wire.aread(self, "getOrders", params=params)
+            orders = wire.records("getOrders", body, "orders")
+            out.extend(orders)
+            pages += 1
+            params = _next_page(params, body, len(orders), pages, max_pages)
+        return out
+
     def get_order(self, order_id: str) -> dict[str, Any]:
         """One order, with its cancel requests (getOrders leaves them empty)."""
         return wire.read(self, "getOrder", path_params={"orderId": order_id})
+
+    async def aget_order(self, order_id: str) -> dict[str, Any]:
+        """`get_order`, awaited."""
+        return await wire.aread(self, "getOrder", path_params={"orderId": order_id})
 
     # -- shipping fulfillments -------------------------------------------------------------
 
     def get_shipping_fulfillments(self, order_id: str) -> list[dict[str, Any]]:
         """The order's shipping fulfillments (``shipmentTrackingNumber``, ``lineItems`` …)."""
         body = wire.read(self, "getShippingFulfillments", path_params={"orderId": order_id})
+        return wire.records("getShippingFulfillments", body, "fulfillments")
+
+    async def aget_shipping_fulfillments(self, order_id: str) -> list[dict[str, Any]]:
+        """`get_shipping_fulfillments`, awaited."""
+        path = {"orderId": order_id}
+        body = await wire.aread(self, "getShippingFulfillments", path_params=path)
         return wire.records("getShippingFulfillments", body, "fulfillments")
 
     def create_shipping_fulfillment(
@@ -114,6 +158,20 @@ class OrderCalls(MarketplaceAdapter):
         response = self.call(_SHIP, path_params={"orderId": order_id}, json=body)
         return _created(order_id, response)
 
+    async def acreate_shipping_fulfillment(
+        self,
+        order_id: str,
+        *,
+        line_items: Mapping[str, int],
+        tracking_number: str,
+        carrier: str,
+        shipped_date: datetime | None = None,
+    ) -> ShippingFulfillmentRef:
+        """`create_shipping_fulfillment`, awaited (a lost answer is read back the same way)."""
+        body = _fulfillment(line_items, tracking_number, carrier, shipped_date)
+        response = await self.acall(_SHIP, path_params={"orderId": order_id}, json=body)
+        return _created(order_id, response)
+
     def reconcile(self, op: Operation, request: httpx.Request) -> httpx.Response | bool | None:
         """A lost fulfillment was created if the order now has one like it (read back)."""
         if op.name != _SHIP:
@@ -123,14 +181,27 @@ class OrderCalls(MarketplaceAdapter):
         except (ValueError, KeyError, TypeError, MarketplaceError):
             return None  # unknown: the write stays ambiguous
 
+    async def areconcile(
+        self, op: Operation, request: httpx.Request
+    ) -> httpx.Response | bool | None:
+        """`reconcile`, reading the order's fulfillments with an awaited call."""
+        if op.name != _SHIP:
+            return await super().areconcile(op, request)
+        try:
+            return _found(request, await self.aget_shipping_fulfillments(_order_of(request)))
+        except (ValueError, KeyError, TypeError, MarketplaceError):
+            return None
+
 
 def _first_page(
-    limit: int,
-    order_ids: Sequence[str],
     *,
-    created: tuple[datetime | None, datetime | None],
-    modified: tuple[datetime | None, datetime | None],
-    statuses: Sequence[str],
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+    modified_from: datetime | None = None,
+    modified_to: datetime | None = None,
+    fulfillment_statuses: Sequence[str] = (),
+    order_ids: Sequence[str] = (),
+    limit: int = 50,
 ) -> dict[str, Any]:
     """The query of the first getOrders page: exactly ``order_ids``, or the filters."""
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_ORDER_LIMIT:
@@ -143,9 +214,9 @@ def _first_page(
             raise InvalidArgumentError(msg)
         return {"orderIds": ",".join(ids)}
     criteria = [
-        _range("creationdate", *created),
-        _range("lastmodifieddate", *modified),
-        _statuses(statuses),
+        _range("creationdate", created_from, created_to),
+        _range("lastmodifieddate", modified_from, modified_to),
+        _statuses(fulfillment_statuses),
     ]
     return {"filter": ",".join(c for c in criteria if c) or None, "limit": limit, "offset": 0}
 
