@@ -20,7 +20,7 @@ from safe_release._ledger import Journal
 from safe_release._release import recover, release
 from safe_release._report import ReleaseStatus
 from safe_release._secrets import Secret
-from safe_release.adapters import ItemResult, Verdict
+from safe_release.adapters import Inverse, ItemResult, Verdict
 from safe_release.adapters import _ebay_wire as wire
 from safe_release.adapters import ebay as ebay_module
 from safe_release.adapters._ebay_ops import EBAY_OPERATIONS, REVISIONS
@@ -640,6 +640,32 @@ class TestOffers:
         assert (change.old, change.new) == (NEW, OLD)
         assert fake.price(offers[0]) == OLD
         assert fake.quantity(offers[1]) == 3
+
+    def test_areconcile_reads_offers_back_awaited(
+        self, fake: FakeEbay, clock: FakeClock, offers: list[str]
+    ) -> None:
+        """areconcile of a revision reads the offers with awaited calls: applied or not."""
+        spy = Spy(fake)  # the sync transport: only the token endpoint may use it
+        ebay = make_ebay(fake, clock, transport=spy, async_transport=fake.async_transport)
+        moved = fake.add_offer("SKU-9", price=NEW, quantity=5)
+
+        def revision(offer_id: str) -> Any:
+            price = {"value": str(NEW), "currency": "USD"}
+            body = {"requests": [{"offers": [{"offerId": offer_id, "price": price}]}]}
+            return ebay.inverse_request(Inverse(operation=wire.BULK, json=body))
+
+        async def main() -> list[Any]:
+            try:
+                return [await ebay.areconcile(*revision(o)) for o in (offers[0], moved)]
+            finally:
+                await ebay.aclose()
+
+        not_applied, applied = asyncio.run(main())
+        assert not_applied is False
+        assert applied.status_code == 200
+        assert applied.json()["responses"] == [{"statusCode": 200, "offerId": moved}]
+        assert len(sent(fake, "getOffer")) == 2
+        assert [u for u in spy.urls if "/sell/" in u] == []
 
 
 # -- orders and fulfillments --------------------------------------------------------------------
