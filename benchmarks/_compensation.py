@@ -222,7 +222,10 @@ def run_walmart(n: int = 5000, *, store: sr.Store | None = None) -> dict[str, An
         "writes": n,
         "written": written,
         "operation": WALMART_OPERATION,
-        "quota": f"PUT /v3/price bucket {capacity:,} per {per:g} s, refilled gradually",
+        "quota": (
+            f"PUT /v3/price bucket {capacity:,} per {per:g} s, refilled gradually (the "
+            "fake's; Walmart's documented default, WIRE.md 7)"
+        ),
         "simulated_s": simulated,
         "ideal_s": ideal,
         "ratio": simulated / ideal if ideal else 1.0,
