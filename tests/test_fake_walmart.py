@@ -12,6 +12,7 @@ import asyncio
 import base64
 import json
 import threading
+import xml.etree.ElementTree as ET
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -466,6 +467,7 @@ class TestBuckets:
             ("shipOrder", 60, MINUTE),
             ("updateInventory", 200, MINUTE),
             ("updatePrice", 100, HOUR),
+            ("getItem", 900, MINUTE),
             ("listFeeds", 5000, MINUTE),
             ("feeds:inventory", 10, HOUR),
             ("feeds:MP_INVENTORY", 50, HOUR),
@@ -601,6 +603,115 @@ class TestPrice:
             404,
             ["CONTENT_NOT_FOUND.GMP_PRICE_API"],
         )
+
+
+class TestItems:
+    def test_get_an_item(self, wm: Wm, fake: FakeWalmart) -> None:
+        """GET /v3/items/{sku}: the Items API's ItemResponse list, the price a JSON number."""
+        response = wm.call("GET", "/v3/items/SKU-1")
+        assert response.status_code == 200
+        body = response.json()
+        assert body["totalItems"] == 1
+        (entry,) = body["ItemResponse"]
+        upc = entry.pop("upc")
+        assert entry == {
+            "mart": "WALMART_US",
+            "sku": "SKU-1",
+            "wpid": fake.item("SKU-1").wpid,
+            "gtin": "00" + upc,
+            "productName": "Fake product SKU-1",
+            "shelf": '["Fake products"]',
+            "productType": "Fake Product",
+            "price": {"currency": "USD", "amount": 19.99},
+            "publishedStatus": "PUBLISHED",
+            "lifecycleStatus": "ACTIVE",
+        }
+        assert b'"amount": 19.99' in response.content  # a number, not a string
+        assert len(upc) == 12
+        assert upc.isdigit()
+        digits = [int(d) for d in upc]
+        assert (sum(digits[0:11:2]) * 3 + sum(digits[1:11:2]) + digits[11]) % 10 == 0
+
+    def test_the_same_upc_every_run(self, fake: FakeWalmart) -> None:
+        """UPCs depend on the seller and SKU only, not on the order items are added in."""
+        other = FakeWalmart()
+        other.add_item("SKU-2", price=Decimal(1), quantity=1)
+        other.add_item("SKU-1", price=Decimal(1), quantity=1)
+        first, second = Wm(fake), Wm(other)
+        for sku in ("SKU-1", "SKU-2"):
+            one = first.call("GET", f"/v3/items/{sku}").json()["ItemResponse"][0]["upc"]
+            two = second.call("GET", f"/v3/items/{sku}").json()["ItemResponse"][0]["upc"]
+            assert one == two
+
+    def test_a_new_price_reads_back_at_once(self, wm: Wm, fake: FakeWalmart) -> None:
+        """The fake models no lag: a price PUT (or price feed) is what the next read shows."""
+        assert wm.price("SKU-1", 24.5).status_code == 200
+        price = wm.call("GET", "/v3/items/SKU-1").json()["ItemResponse"][0]["price"]
+        assert price == {"currency": "USD", "amount": 24.5}
+        fake.add_item("SKU-C", price=Decimal("3.00"), quantity=1, currency="CAD")
+        price = wm.call("GET", "/v3/items/SKU-C").json()["ItemResponse"][0]["price"]
+        assert price == {"currency": "CAD", "amount": 3.0}
+
+    def test_product_id_type(self, wm: Wm) -> None:
+        """productIdType=SKU is accepted; other id types are not served (400)."""
+        ok = wm.call("GET", "/v3/items/SKU-1", params={"productIdType": "SKU"})
+        assert ok.json()["ItemResponse"][0]["sku"] == "SKU-1"
+        bad = wm.call("GET", "/v3/items/SKU-1", params={"productIdType": "GTIN"})
+        assert (bad.status_code, codes(bad)) == (400, ["INVALID_REQUEST_PARAM.GMP_ITEM_QUERY_API"])
+
+    def test_unknown_sku(self, wm: Wm) -> None:
+        """An unknown SKU is 404 CONTENT_NOT_FOUND.GMP_ITEM_QUERY_API."""
+        response = wm.call("GET", "/v3/items/NOPE")
+        assert (response.status_code, codes(response)) == (
+            404,
+            ["CONTENT_NOT_FOUND.GMP_ITEM_QUERY_API"],
+        )
+
+    def test_percent_encoded_sku(self, wm: Wm, fake: FakeWalmart) -> None:
+        """A SKU with reserved characters is found when percent-encoded in the path."""
+        sku = "A&B/C #1+2@x"
+        fake.add_item(sku, price=Decimal("1.50"), quantity=1)
+        response = wm.call("GET", "/v3/items/A%26B%2FC%20%231%2B2%40x")
+        assert response.json()["ItemResponse"][0]["sku"] == sku
+
+    def test_its_own_bucket(self, wm: Wm, fake: FakeWalmart) -> None:
+        """900 a minute by default [U], with the replenish headers; a drained bucket is 429."""
+        response = wm.call("GET", "/v3/items/SKU-1")
+        assert response.headers["x-current-token-count"] == "899"
+        assert fake.bucket_tokens("getInventory") == 200
+        fake.drain("getItem")
+        throttled = wm.call("GET", "/v3/items/SKU-1")
+        assert codes(throttled) == ["REQUEST_THRESHOLD_VIOLATED.GMP_GATEWAY_API"]
+
+    def test_headers_auth_and_scope(self, wm: Wm, fake: FakeWalmart) -> None:
+        """The same rules as every route: headers, token, the item scope."""
+        missing = wm.call("GET", "/v3/items/SKU-1", headers={"WM_SVC.NAME": "x"})
+        assert missing.status_code == 400
+        no_token = wm.headers()
+        del no_token["WM_SEC.ACCESS_TOKEN"]
+        assert wm.call("GET", "/v3/items/SKU-1", headers=no_token).status_code == 401
+        fake.set_scope("item", "view_only")
+        assert wm.call("GET", "/v3/items/SKU-1").status_code == 200
+        fake.set_scope("item", "no_access")
+        assert codes(wm.call("GET", "/v3/items/SKU-1")) == ["FORBIDDEN.GMP_GATEWAY_API"]
+
+    def test_xml_form(self, wm: Wm) -> None:
+        """Without Accept: JSON, ItemResponses in http://walmart.com/ (there is no XSD for it)."""
+        response = wm.call("GET", "/v3/items/SKU-1", accept=None)
+        assert response.headers["content-type"] == "application/xml"
+        root = ET.fromstring(response.content)  # noqa: S314 - the fake's own answer
+        ns = "{http://walmart.com/}"
+        assert root.tag == f"{ns}ItemResponses"
+        assert root.findtext(f"{ns}ItemResponse/{ns}price/{ns}amount") == "19.99"
+        assert root.findtext(f"{ns}totalItems") == "1"
+
+    def test_faults_apply(self, wm: Wm, fake: FakeWalmart) -> None:
+        """getItem takes the same faults as every operation."""
+        fake.faults.garbage_next("getItem")
+        assert wm.call("GET", "/v3/items/SKU-1").status_code == 502
+        fake.faults.xml_next("getItem")
+        assert wm.call("GET", "/v3/items/SKU-1").content.startswith(b"<?xml")
+        assert [c.operation for c in fake.calls[-2:]] == ["getItem", "getItem"]
 
 
 class TestInventory:
@@ -1376,6 +1487,7 @@ PUBLISHED: dict[str, tuple[str, str, int, float]] = {
     "token": ("POST", "/v3/token", 1000, MINUTE),
     "tokenDetail": ("GET", "/v3/token/detail", 1000, MINUTE),
     "updatePrice": ("PUT", "/v3/price", 100, HOUR),
+    "getItem": ("GET", "/v3/items/{sku}", 900, MINUTE),  # not in WIRE.md: a guess [U]
     "getInventory": ("GET", "/v3/inventory", 200, MINUTE),
     "updateInventory": ("PUT", "/v3/inventory", 200, MINUTE),
     "getOrders": ("GET", "/v3/orders", 5000, MINUTE),
@@ -1410,9 +1522,12 @@ class TestRouting:
         """A request on the published method and path is routed to the operation."""
         method, path, _, _ = PUBLISHED[operation]
         raw = path.replace("{purchaseOrderId}", "1234").replace("{feedId}", "AB%40C")
+        raw = raw.replace("{sku}", "A%20B%2FC")
         params = {"purchaseOrderId": "1234"} if "{purchaseOrderId}" in path else {}
         if "{feedId}" in path:
             params = {"feedId": "AB@C"}
+        if "{sku}" in path:
+            params = {"sku": "A B/C"}
         assert route(method, raw) == (operation, params, True)
 
     def test_every_route_has_a_handler(self) -> None:
@@ -1428,7 +1543,9 @@ class TestRouting:
 
     def test_unknown_path_and_method(self, wm: Wm) -> None:
         """Unknown paths are 404 URI_NOT_FOUND; a known path with another method is 405."""
-        assert codes(wm.call("GET", "/v3/items/x")) == ["URI_NOT_FOUND.GMP_GATEWAY_API"]
+        assert codes(wm.call("GET", "/v3/reports/x")) == ["URI_NOT_FOUND.GMP_GATEWAY_API"]
+        assert codes(wm.call("GET", "/v3/items")) == ["URI_NOT_FOUND.GMP_GATEWAY_API"]
+        assert codes(wm.call("PUT", "/v3/items/x")) == ["METHOD_NOT_ALLOWED.GMP_GATEWAY_API"]
         assert codes(wm.call("DELETE", "/v3/price")) == ["METHOD_NOT_ALLOWED.GMP_GATEWAY_API"]
         assert wm.call("POST", "/v3/orders/released").status_code == 405
         assert wm.fake.calls[-1].operation == "unknown"

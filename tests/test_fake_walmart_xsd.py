@@ -4,7 +4,9 @@ The schemas are the Apache-2.0 ones from Walmart's .NET SDK, kept beside the
 repository in ../shared/reference/walmart/xsd (see its PROVENANCE.md): the v3
 order (``http://walmart.com/mp/v3/orders``), the feed acknowledgement and status
 and the gateway error object (``http://walmart.com/``). Without that directory
-the tests are skipped.
+the tests are skipped. The Items API's ``getItem`` answer (``ItemResponses``) has
+no XSD there: its XML form is kept to the JSON's members and checked for shape
+only, in tests/test_fake_walmart.py.
 """
 
 from __future__ import annotations

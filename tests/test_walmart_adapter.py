@@ -28,7 +28,13 @@ from safe_release.adapters import (
     reset_active_journal,
     set_active_journal,
 )
-from safe_release.adapters._walmart_wire import code_prefix, error_entries, money, multipart
+from safe_release.adapters._walmart_wire import (
+    code_prefix,
+    error_entries,
+    money,
+    multipart,
+)
+from safe_release.adapters._walmart_wire import price_payload as wire_price
 from safe_release.adapters.walmart import ENDPOINTS, Health, WalmartAdapter
 from safe_release.exceptions import (
     AmbiguousWriteError,
@@ -598,6 +604,184 @@ class TestInventoryScripted:
         assert len([r for r in scripted.sent("/v3/inventory") if r.method == "PUT"]) == 2
 
 
+def item(sku: str, price: Any = None, **extra: Any) -> dict[str, Any]:
+    """One ``ItemResponse`` entry as Walmart's Items API answers it."""
+    entry: dict[str, Any] = {"mart": "WALMART_US", "sku": sku, "wpid": "5RJ2GJ7XSSAM", **extra}
+    if price is not None:
+        entry["price"] = {"currency": "USD", "amount": price}
+    return entry
+
+
+def items(*entries: dict[str, Any]) -> httpx.Response:
+    return httpx.Response(200, json={"ItemResponse": list(entries), "totalItems": len(entries)})
+
+
+PRICED = {"ItemPriceResponse": {"mart": "WALMART_US", "sku": "S", "message": "Thank you."}}
+
+
+class TestItemsScripted:
+    def test_the_item_is_read_by_sku_in_the_path(
+        self, scripted: Scripted, wm: WalmartAdapter
+    ) -> None:
+        """GET /v3/items/{sku}?productIdType=SKU, the SKU percent-encoded in the path."""
+        scripted.on("GET", "/v3/items/A B/1", items(item("A B/1", 19.99)))
+        assert wm.get_item("A B/1")["wpid"] == "5RJ2GJ7XSSAM"
+        (request,) = scripted.sent("/v3/items/A B/1")
+        assert request.url.raw_path == b"/v3/items/A%20B%2F1?productIdType=SKU"
+        assert request.headers["WM_SVC.NAME"] == "Walmart Marketplace"
+
+    @pytest.mark.parametrize(
+        ("amount", "price"),
+        [(19.99, "19.99"), (5, "5"), (5.0, "5.0"), (1234567.89, "1234567.89"), ("0.10", "0.10")],
+    )
+    def test_the_price_is_the_json_numbers_exact_value(
+        self, scripted: Scripted, wm: WalmartAdapter, amount: Any, price: str
+    ) -> None:
+        """price.amount, a JSON number (or a decimal string), read exactly as a Decimal."""
+        scripted.on("GET", "/v3/items/S", items(item("S", amount)))
+        got = wm.get_price("S")
+        assert got == Decimal(price)
+        assert str(got) == price
+
+    @pytest.mark.parametrize(
+        "entry",
+        [item("S"), {"sku": "S", "price": None}, {"sku": "S", "price": {"currency": "USD"}}],
+    )
+    def test_an_item_without_a_price_has_none(
+        self, scripted: Scripted, wm: WalmartAdapter, entry: dict[str, Any]
+    ) -> None:
+        """No price, a null price or a price without an amount: None, not an error."""
+        scripted.on("GET", "/v3/items/S", items(entry))
+        assert wm.get_price("S") is None
+
+    @pytest.mark.parametrize(
+        "body",
+        [
+            {"ItemResponse": [item("OTHER", 1.5)], "totalItems": 1},
+            {"ItemResponse": [], "totalItems": 0},
+            {"ItemResponse": "S"},
+            {"ItemResponse": [item("S", "cheap")]},
+            {"ItemResponse": [item("S", -1)]},
+            {"ItemResponse": [{"sku": "S", "price": {"currency": "EUR", "amount": 1}}]},
+            {"ItemResponse": [{"sku": "S", "price": 19.99}]},
+            {"ItemResponse": [True]},
+        ],
+    )
+    def test_a_wrong_answer_is_a_response_error(
+        self, scripted: Scripted, wm: WalmartAdapter, body: dict[str, Any]
+    ) -> None:
+        """Another SKU's entry, none, garbage amounts: MarketplaceResponseError, no guess."""
+        scripted.on("GET", "/v3/items/S", httpx.Response(200, json=body))
+        with pytest.raises(MarketplaceResponseError):
+            wm.get_price("S")
+
+    def test_one_entry_as_an_object_is_read_too(
+        self, scripted: Scripted, wm: WalmartAdapter
+    ) -> None:
+        """``ItemResponse`` as a single object (XML-converted JSON) is the one entry."""
+        body = {"ItemResponse": item("S", 3.5), "totalItems": 1}
+        scripted.on("GET", "/v3/items/S", httpx.Response(200, json=body))
+        assert wm.get_price("S") == Decimal("3.5")
+
+    def test_an_unknown_sku_is_a_404(self, scripted: Scripted, wm: WalmartAdapter) -> None:
+        """404 CONTENT_NOT_FOUND.GMP_ITEM_QUERY_API: MarketplaceHTTPError, no price write."""
+        body = errors_object("CONTENT_NOT_FOUND.GMP_ITEM_QUERY_API")
+        scripted.on("GET", "/v3/items/S", httpx.Response(404, json=body))
+        with pytest.raises(MarketplaceHTTPError) as info:
+            wm.update_price("S", Decimal("1.00"))
+        assert (info.value.status, info.value.code) == (404, "CONTENT_NOT_FOUND")
+        assert scripted.sent("/v3/price") == []
+
+    def test_update_price_reads_the_old_price_first(
+        self, scripted: Scripted, wm: WalmartAdapter
+    ) -> None:
+        """Without old=, the item is read, then the PUT; the change carries the price read."""
+        scripted.on("GET", "/v3/items/S", items(item("S", 24.5)))
+        scripted.on("PUT", "/v3/price", httpx.Response(200, json=PRICED))
+        change = wm.update_price("S", Decimal("19.99"))
+        assert (change.old, change.new) == (Decimal("24.5"), Decimal("19.99"))
+        assert [r.url.path for r in scripted.requests[1:]] == ["/v3/items/S", "/v3/price"]
+
+    def test_old_overrides_the_read(self, scripted: Scripted, wm: WalmartAdapter) -> None:
+        """old= given: no read at all, the caller's price is the one replaced."""
+        scripted.on("PUT", "/v3/price", httpx.Response(200, json=PRICED))
+        change = wm.update_price("S", Decimal("19.99"), old=Decimal("21.00"))
+        assert change.old == Decimal("21.00")
+        assert scripted.sent("/v3/items/S") == []
+
+    def test_bad_input_is_refused_before_the_read(
+        self, scripted: Scripted, wm: WalmartAdapter
+    ) -> None:
+        """A bad price, old= or currency: InvalidArgumentError, nothing read or sent."""
+        for kwargs in (
+            {"price": Decimal("1.001")},
+            {"price": Decimal(1), "old": Decimal(-1)},
+            {"price": Decimal(1), "currency": "EUR"},
+        ):
+            with pytest.raises(InvalidArgumentError):
+                wm.update_price("S", **kwargs)
+        with pytest.raises(InvalidArgumentError):
+            wm.get_item("")
+        with pytest.raises(InvalidArgumentError):
+            wm.submit_price_feed({"S": Decimal(1)}, old={"S": Decimal("0.001")})
+        with pytest.raises(InvalidArgumentError):
+            wm.submit_price_feed({"S": Decimal(1)}, old=["S"])  # type: ignore[arg-type]
+        assert scripted.requests == []
+
+    def test_reconcile_reads_the_price_back_exactly(
+        self, scripted: Scripted, wm: WalmartAdapter
+    ) -> None:
+        """A lost price write: applied if the item's price is the one sent, exactly."""
+        op = wm.operation("updatePrice")
+        request = wm.build_request(op, json=wire_price("S", Decimal("19.99"), "USD"))
+        scripted.on("GET", "/v3/items/S", items(item("S", 19.99)))
+        answer = wm.reconcile(op, request)
+        assert isinstance(answer, httpx.Response)
+        assert answer.json()["ItemPriceResponse"]["sku"] == "S"
+        scripted.on("GET", "/v3/items/S", items(item("S", 19.98)))
+        assert wm.reconcile(op, request) is False
+        scripted.on("GET", "/v3/items/S", items(item("S")))
+        assert wm.reconcile(op, request) is False
+        scripted.on("GET", "/v3/items/S", httpx.Response(500, json=errors_list("SYSTEM_ERROR")))
+        assert wm.reconcile(op, request) is None
+        garbled = wm.build_request(op, json={"sku": "S", "pricing": []})
+        assert wm.reconcile(op, garbled) is None
+
+    def test_a_currency_that_differs_is_not_the_price_sent(
+        self, scripted: Scripted, wm: WalmartAdapter
+    ) -> None:
+        """19.99 CAD is not 19.99 USD."""
+        op = wm.operation("updatePrice")
+        request = wm.build_request(op, json=wire_price("S", Decimal("19.99"), "USD"))
+        entry = {"sku": "S", "price": {"currency": "CAD", "amount": 19.99}}
+        scripted.on("GET", "/v3/items/S", items(entry))
+        assert wm.reconcile(op, request) is False
+
+    def test_a_price_feed_reads_each_price_unless_given(
+        self, scripted: Scripted, wm: WalmartAdapter
+    ) -> None:
+        """Each SKU not in old= is read; an unknown SKU (404) gets no inverse, not an error."""
+        scripted.on("GET", "/v3/items/A", items(item("A", 2.5)))
+        body = errors_object("CONTENT_NOT_FOUND.GMP_ITEM_QUERY_API")
+        scripted.on("GET", "/v3/items/C", httpx.Response(404, json=body))
+        scripted.on("POST", "/v3/feeds", httpx.Response(500, json=errors_list("SYSTEM_ERROR")))
+        prices = {"A": Decimal(1), "B": Decimal(2), "C": Decimal(3)}
+        with pytest.raises(AmbiguousWriteError):
+            wm.submit_price_feed(prices, old={"B": Decimal("9.00")})
+        reads = [r.url.path for r in scripted.requests if r.url.path.startswith("/v3/items")]
+        assert reads == ["/v3/items/A", "/v3/items/C"]
+
+    def test_a_failed_read_stops_the_feed_before_it_is_sent(
+        self, scripted: Scripted, wm: WalmartAdapter
+    ) -> None:
+        """A read that fails otherwise (403): the error, and no feed posted."""
+        body = errors_list("FORBIDDEN.GMP_GATEWAY_API")
+        scripted.on("GET", "/v3/items/A", httpx.Response(403, json=body))
+        with pytest.raises(MarketplaceAuthError):
+            wm.submit_price_feed({"A": Decimal(1)})
+        assert scripted.sent("/v3/feeds") == []
+
+
 class TestFeedsScripted:
     FEED = "FFE538D9B25A4000AD2A067ACEDCF4C4@AUoBAQA"
 
@@ -970,9 +1154,11 @@ class Spy(httpx.BaseTransport):
 
     def __init__(self, fake: FakeWalmart) -> None:
         self.fake = fake
+        self.before: Callable[[httpx.Request], None] = _nothing
         self.after: Callable[[httpx.Request], None] = _nothing
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.before(request)
         response = self.fake.transport.handle_request(request)
         self.after(request)
         return response
@@ -980,11 +1166,6 @@ class Spy(httpx.BaseTransport):
 
 def _nothing(request: httpx.Request) -> None:
     del request
-
-
-def _crash(request: httpx.Request) -> None:
-    del request
-    raise Crash
 
 
 @pytest.fixture(name="fake")
@@ -1405,20 +1586,63 @@ class TestReleases:
         assert health.ok
         assert "price full_access" in health.detail  # step 5: authorisation checked
 
-    def test_a_price_without_old_is_kept(
+    def test_prices_go_back_without_old(
         self, store: sr.Store, fake: FakeWalmart, walmart: WalmartAdapter
     ) -> None:
-        """No old= given: no inverse, so the rollback keeps that price and says so."""
+        """No old= given: each price is read first, and the rollback puts it back."""
+        fake.add_item("SKU-4", price=Decimal("5.00"), quantity=1)
         with (  # noqa: PT012 - the body is under test
             pytest.raises(Boom) as info,
-            sr.release("wm-sync", store=store, adapters=[walmart]),
+            sr.release("wm-read", store=store, adapters=[walmart]),
         ):
-            walmart.update_price("SKU-1", NEW)
+            for sku in (*SKUS, "SKU-4"):
+                change = walmart.update_price(sku, NEW)
+                assert change.old == (Decimal("5.00") if sku == "SKU-4" else OLD)
+            assert set(fake.prices.values()) == {NEW}
             raise Boom
-        assert fake.price("SKU-1") == NEW
+        assert fake.prices == {**dict.fromkeys(SKUS, OLD), "SKU-4": Decimal("5.00")}
+        assert len(fake.writes("updatePrice")) == 8  # four writes, four inverses
+        fake.assert_no_duplicate_writes()
+        report = info.value.rollback_report  # type: ignore[attr-defined]
+        assert [(s.name, s.ok) for s in report.restored] == [
+            ("walmart price of SKU-4", True),
+            ("walmart price of SKU-3", True),
+            ("walmart price of SKU-2", True),
+            ("walmart price of SKU-1", True),
+        ]
+        assert report.kept == ()
+
+    def test_the_price_before_the_release_is_restored(
+        self, store: sr.Store, fake: FakeWalmart, walmart: WalmartAdapter
+    ) -> None:
+        """Two writes to one SKU: the rollback restores the price from before the first."""
+        with (  # noqa: PT012 - the body is under test
+            pytest.raises(Boom),
+            sr.release("wm-twice", store=store, adapters=[walmart]),
+        ):
+            assert walmart.update_price("SKU-1", Decimal("15.00")).old == OLD
+            assert walmart.update_price("SKU-1", NEW).old == Decimal("15.00")
+            raise Boom
+        assert fake.price("SKU-1") == OLD
+        fake.assert_no_duplicate_writes()
+
+    def test_an_item_without_a_price_is_kept_and_the_ledger_says_why(
+        self, store: sr.Store, scripted: Scripted, wm: WalmartAdapter
+    ) -> None:
+        """The item had no price: nothing to put back, so the rollback keeps it and says so."""
+        scripted.on("GET", "/v3/items/S", items(item("S")))
+        scripted.on("PUT", "/v3/price", httpx.Response(200, json=PRICED))
+        with (  # noqa: PT012 - the body is under test
+            pytest.raises(Boom) as info,
+            sr.release("wm-unpriced", store=store, adapters=[wm]),
+        ):
+            assert wm.update_price("S", NEW).old is None
+            raise Boom
+        assert len(scripted.sent("/v3/price")) == 1  # nothing sent back
         report = info.value.rollback_report  # type: ignore[attr-defined]
         assert report.restored == ()
-        assert [s.kind for s in report.kept] == ["kept"]
+        (kept,) = report.kept
+        assert "no inverse was captured" in kept.detail
 
     def test_a_feed_is_compensated_per_item(
         self, store: sr.Store, fake: FakeWalmart, walmart: WalmartAdapter
@@ -1436,6 +1660,33 @@ class TestReleases:
         restored = [c.query["sku"] for c in fake.writes("updateInventory")]
         assert sorted(restored) == ["SKU-1", "SKU-3"]
         fake.assert_no_duplicate_writes()
+
+    def test_a_price_feed_is_compensated_per_item_without_old(
+        self, store: sr.Store, fake: FakeWalmart, walmart: WalmartAdapter
+    ) -> None:
+        """Each SKU's price is read before the feed; only the items that applied go back."""
+        fake.add_item("SKU-4", price=Decimal("7.25"), quantity=1)
+        fake.faults.fail_feed_items(["SKU-2"])
+        with (  # noqa: PT012 - the body is under test
+            pytest.raises(Boom) as info,
+            sr.release("wm-price-feed", store=store, adapters=[walmart]),
+        ):
+            results = walmart.submit_price_feed(dict.fromkeys((*SKUS, "SKU-4"), NEW))
+            assert [r.ok for r in results] == [True, False, True, True]
+            assert fake.price("SKU-4") == NEW
+            raise Boom
+        assert fake.prices == {**dict.fromkeys(SKUS, OLD), "SKU-4": Decimal("7.25")}
+        restored = sorted(c.json["sku"] for c in fake.writes("updatePrice"))
+        assert restored == ["SKU-1", "SKU-3", "SKU-4"]
+        reads = [c.path for c in fake.calls if c.operation == "getItem"]
+        assert reads[:4] == [f"/v3/items/{sku}" for sku in (*SKUS, "SKU-4")]  # before the feed
+        assert sorted(reads[4:]) == ["/v3/items/SKU-1", "/v3/items/SKU-3", "/v3/items/SKU-4"]
+        fake.assert_no_duplicate_writes()
+        report = info.value.rollback_report  # type: ignore[attr-defined]
+        assert len(report.restored) == 3
+        # the reads after the rollback: each restored price read back, and found exact
+        checks = [c for c in report.checks if c.name.startswith("restored")]
+        assert [(c.ok, c.detail) for c in checks] == [(True, "the value is back")] * 3
 
     def test_success_keeps_the_new_values(
         self, store: sr.Store, fake: FakeWalmart, walmart: WalmartAdapter
@@ -1458,6 +1709,27 @@ class TestReleases:
 
         asyncio.run(main())
         assert (fake.quantity("SKU-1"), fake.price("SKU-1")) == (5, OLD)
+        fake.assert_no_duplicate_writes()
+
+    def test_async_release_without_old(
+        self, store: sr.Store, fake: FakeWalmart, clock: FakeClock
+    ) -> None:
+        """aupdate_price and asubmit_price_feed read the old prices; the rollback restores them."""
+
+        async def main() -> None:
+            async with on_fake(fake, clock, async_transport=fake.async_transport) as adapter:
+                with pytest.raises(Boom):  # noqa: PT012 - the body is under test
+                    async with sr.release("wm-async-read", store=store, adapters=[adapter]):
+                        change = await adapter.aupdate_price("SKU-1", NEW)
+                        assert change.old == OLD
+                        assert await adapter.aget_price("SKU-1") == NEW
+                        results = await adapter.asubmit_price_feed({"SKU-2": NEW, "SKU-3": NEW})
+                        assert all(r.ok for r in results)
+                        raise Boom
+
+        asyncio.run(main())
+        assert fake.prices == dict.fromkeys(SKUS, OLD)
+        assert len(fake.writes("updatePrice")) == 4  # one write, three inverses
         fake.assert_no_duplicate_writes()
 
 
@@ -1494,24 +1766,59 @@ class TestCrashes:
         assert len(fake.writes("updateInventory")) == 4  # two writes, two inverses: none twice
         fake.assert_no_duplicate_writes()
 
-    def test_a_crash_after_a_price_inverse_is_left_ambiguous_not_resent(
-        self, store: sr.Store, fake: FakeWalmart, clock: FakeClock
-    ) -> None:
-        """A price cannot be read back: the interrupted inverse is never sent a second time."""
-        spy = Spy(fake)
-        adapter = on_fake(fake, clock, transport=spy)
-        journal = Journal(store, release_id="rel-2", scope="prices")
-        token = set_active_journal(journal)
+    def _price_written(self, store: sr.Store, adapter: WalmartAdapter, release: str) -> None:
+        """SKU-1 and SKU-2 set to NEW without old=, journaled in ``release``."""
+        token = set_active_journal(Journal(store, release_id=release, scope="prices"))
         try:
-            adapter.update_price("SKU-1", NEW, old=OLD)
+            assert adapter.update_price("SKU-1", NEW).old == OLD
+            assert adapter.update_price("SKU-2", NEW).old == OLD
         finally:
             reset_active_journal(token)
-        spy.after = _crash
+
+    def test_a_crash_after_a_price_inverse_landed_is_not_resent(
+        self, store: sr.Store, fake: FakeWalmart, clock: FakeClock
+    ) -> None:
+        """The inverse applied, then the process died: recovery reads it back, sends none."""
+        spy = Spy(fake)
+        adapter = on_fake(fake, clock, transport=spy)
+        self._price_written(store, adapter, "rel-2")
+        spy.after = _crash_on_put
         with pytest.raises(Crash):
             Journal(store, release_id="rel-2", scope="prices").compensate([adapter])
+        assert fake.price("SKU-2") == OLD  # the newest write's inverse landed
         with on_fake(fake, clock) as fresh:
-            (step,) = Journal(store, release_id="rel-2", scope="prices").compensate([fresh])
-        assert not step.ok
-        assert "not resent" in step.detail
-        assert fake.price("SKU-1") == OLD  # the one inverse that was sent did land
-        assert len(fake.writes("updatePrice")) == 2
+            steps = Journal(store, release_id="rel-2", scope="prices").compensate([fresh])
+        assert [(s.name, s.ok) for s in steps] == [
+            ("walmart price of SKU-2", True),
+            ("walmart price of SKU-1", True),
+        ]
+        assert "reading back" in steps[0].detail
+        assert fake.prices == dict.fromkeys(SKUS, OLD)
+        assert len(fake.writes("updatePrice")) == 4  # two writes, two inverses: none twice
+        fake.assert_no_duplicate_writes()
+
+    def test_a_crash_before_a_price_inverse_landed_sends_it_once(
+        self, store: sr.Store, fake: FakeWalmart, clock: FakeClock
+    ) -> None:
+        """The process died before the inverse reached Walmart: recovery reads, then sends it."""
+        spy = Spy(fake)
+        adapter = on_fake(fake, clock, transport=spy)
+        self._price_written(store, adapter, "rel-3")
+        spy.before = _crash_on_put
+        with pytest.raises(Crash):
+            Journal(store, release_id="rel-3", scope="prices").compensate([adapter])
+        assert fake.price("SKU-2") == NEW  # nothing landed
+        with on_fake(fake, clock) as fresh:
+            steps = Journal(store, release_id="rel-3", scope="prices").compensate([fresh])
+        assert all(s.ok for s in steps)
+        assert fake.prices == dict.fromkeys(SKUS, OLD)
+        assert len(fake.writes("updatePrice")) == 4
+        fake.assert_no_duplicate_writes()
+        with on_fake(fake, clock) as again:  # a third run has nothing left to do
+            Journal(store, release_id="rel-3", scope="prices").compensate([again])
+        assert len(fake.writes("updatePrice")) == 4
+
+
+def _crash_on_put(request: httpx.Request) -> None:
+    if request.method == "PUT":
+        raise Crash

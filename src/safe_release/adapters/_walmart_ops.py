@@ -74,6 +74,8 @@ WALMART_OPERATIONS: dict[str, Operation] = {
             side_effect=SideEffect.REVERSIBLE,
             idempotent=True,  # it sets an absolute price: a replay sets the same one
         ),
+        # [U] Items API "Get an item" (a price read, for inverses): not in WIRE.md
+        _declare("getItem", "GET", "/v3/items/{sku}", 900, _MINUTE),
         # [U] the inventory read shares no published figure; the write's is used
         _declare("getInventory", "GET", "/v3/inventory", 200, _MINUTE),
         _declare(

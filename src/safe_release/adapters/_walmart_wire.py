@@ -26,10 +26,12 @@ import httpx
 
 from safe_release._secrets import Secret
 from safe_release.adapters._auth import TokenGrant
+from safe_release.adapters._base import response_json
 from safe_release.adapters._core import Verdict
 from safe_release.adapters._deadline import send_within
 from safe_release.adapters._shapes import Shapes, at, kind, text
 from safe_release.exceptions import (
+    InvalidArgumentError,
     MarketplaceAuthError,
     MarketplaceError,
     MarketplaceHTTPError,
@@ -46,7 +48,9 @@ __all__ = [
     "SERVICE_NAME",
     "TOKEN_HEADER",
     "TOKEN_MAX_LIFETIME_S",
+    "answer",
     "as_object",
+    "check_page",
     "classify",
     "client_credentials",
     "code_prefix",
@@ -55,8 +59,11 @@ __all__ = [
     "field_list",
     "field_object",
     "from_epoch_ms",
+    "item_entry",
+    "item_price",
     "money",
     "multipart",
+    "sent_price",
     "stamp",
     "walmart_error",
     "wrong_shape",
@@ -76,6 +83,11 @@ _SHAPES = Shapes("walmart")
 wrong_shape = _SHAPES.wrong_shape
 as_object = _SHAPES.as_object
 field_object = _SHAPES.field_object
+
+
+def answer(op: Operation, response: httpx.Response) -> dict[str, Any]:
+    """The answer's JSON object (HTML, XML or another shape: `MarketplaceResponseError`)."""
+    return as_object(response_json("walmart", op, response), "the body", op.name)
 
 
 def field_list(parent: dict[str, Any], name: str, where: str, operation: str) -> list[Any]:
@@ -326,6 +338,9 @@ def _token_error(status: int, body: object) -> TokenRefreshError:
 # -- values --------------------------------------------------------------------------------
 
 
+CURRENCIES = frozenset({"USD", "CAD"})
+
+
 def money(value: Decimal) -> float:
     """``value`` as the JSON number Walmart wants, exactly (``Decimal("19.99")`` -> 19.99).
 
@@ -386,6 +401,74 @@ def multipart(document: object) -> tuple[bytes, str]:
     ).encode()
     body += data + f"\r\n--{boundary}--\r\n".encode()
     return body, f"multipart/form-data; boundary={boundary}"
+
+
+def check_page(where: str, offset: object, limit: object, most: int) -> None:
+    """``offset`` >= 0 and ``limit`` in ``[1, most]``, or `InvalidArgumentError`."""
+    for name, value, low in (("offset", offset, 0), ("limit", limit, 1)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            msg = f"{where}: {name} must be a whole number >= {low}, not {value!r:.40}"
+            raise InvalidArgumentError(msg)
+    if isinstance(limit, int) and limit > most:
+        msg = f"{where}: limit must be at most {most}, not {limit}"
+        raise InvalidArgumentError(msg)
+
+
+# -- items and prices ----------------------------------------------------------------------
+
+
+def item_entry(body: dict[str, Any], sku: str) -> dict[str, Any]:
+    """The ``ItemResponse`` entry of ``sku`` in a ``GET /v3/items/{sku}`` answer.
+
+    An answer without that SKU's entry is a `MarketplaceResponseError`: another
+    item's price is never taken for it.
+    """
+    entries = field_list(body, "ItemResponse", "", "getItem")
+    for index, entry in enumerate(entries):
+        item = as_object(entry, f"ItemResponse[{index}]", "getItem")
+        if item.get("sku") == sku:
+            return item
+    raise wrong_shape("getItem", "ItemResponse", None, f"an entry for SKU {sku[:60]}")
+
+
+def item_price(item: dict[str, Any]) -> tuple[Decimal, str] | None:
+    """(amount, currency) of an item's ``price``; None when the item has no price yet.
+
+    The amount is the JSON number's exact value; a price that is there but is not a
+    finite amount >= 0 in USD or CAD is a `MarketplaceResponseError`.
+    """
+    price = item.get("price")
+    if price is None:
+        return None
+    price = as_object(price, "ItemResponse.price", "getItem")
+    if price.get("amount") is None:
+        return None
+    value = amount(price["amount"], "ItemResponse.price.amount", "getItem")
+    currency = price.get("currency", "USD")
+    if value < 0:
+        raise wrong_shape("getItem", "ItemResponse.price.amount", value, "an amount >= 0")
+    if currency not in CURRENCIES:
+        expected = f"one of {sorted(CURRENCIES)}"
+        raise wrong_shape("getItem", "ItemResponse.price.currency", currency, expected)
+    return value, currency
+
+
+def sent_price(content: bytes) -> tuple[str, Decimal, str]:
+    """(sku, amount, currency) of a ``PUT /v3/price`` body, the amount read exactly.
+
+    Raises ValueError, KeyError or TypeError for a body that is not one.
+    """
+    body = json.loads(content, parse_float=Decimal)
+    current = body["pricing"][0]["currentPrice"]
+    value = current["amount"]
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+        msg = f"the amount is {kind(value)}"
+        raise TypeError(msg)
+    sku = body["sku"]
+    if not isinstance(sku, str):
+        msg = f"the sku is {kind(sku)}"
+        raise TypeError(msg)
+    return sku, Decimal(value), str(current["currency"])
 
 
 # -- orders --------------------------------------------------------------------------------

@@ -3,12 +3,17 @@
     from safe_release.adapters.walmart import WalmartAdapter
 
     walmart = WalmartAdapter(client_id="…", client_secret=os.environ["WALMART_SECRET"])
-    change = walmart.update_inventory("SKU-1", 40)      # change.old is the quantity replaced
+    change = walmart.update_price("SKU-1", Decimal("17.50"))  # change.old: the price replaced
 
 Tokens come from the client-credentials grant (15 minutes), are fetched once and
 shared by every thread and task, and go only into the ``WM_SEC.ACCESS_TOKEN``
 header: never into logs, messages or reprs. Every attempt carries a fresh
 ``WM_QOS.CORRELATION_ID``, ``WM_SVC.NAME`` and ``Accept: application/json``.
+
+Every price and quantity write reads the value it replaces first (``GET
+/v3/items/{sku}``, ``GET /v3/inventory``), so inside a release it is journaled
+with the call that puts that value back. Feeds are in `_walmart_feeds`, orders
+in `_walmart_orders`; this module is the adapter, its hooks, prices and stock.
 """
 
 from __future__ import annotations
@@ -16,10 +21,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, quote, unquote
+from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, ConfigDict
@@ -28,9 +33,10 @@ from safe_release._effects import Inverse
 from safe_release._secrets import Secret
 from safe_release.adapters import _walmart_wire as wire
 from safe_release.adapters._auth import TokenProvider
-from safe_release.adapters._base import MarketplaceAdapter, response_json
+from safe_release.adapters._base import MarketplaceAdapter
 from safe_release.adapters._batch import BatchItem, ItemResult
 from safe_release.adapters._core import RECONCILED_HEADER, clean_params
+from safe_release.adapters._walmart_feeds import FEED_WAIT_S, FeedRun, check_wait
 from safe_release.adapters._walmart_ops import (
     ENDPOINTS,
     FEED_OPERATIONS,
@@ -38,8 +44,8 @@ from safe_release.adapters._walmart_ops import (
     PRICE_FEED,
     WALMART_OPERATIONS,
 )
+from safe_release.adapters._walmart_orders import order_params, pages, reconcile_order, shipment
 from safe_release.exceptions import (
-    AmbiguousWriteError,
     InvalidArgumentError,
     MarketplaceError,
     MarketplaceHTTPError,
@@ -47,22 +53,25 @@ from safe_release.exceptions import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Iterator
 
     from safe_release.adapters._core import Verdict
     from safe_release.adapters._operation import Operation
 
 __all__ = ["ENDPOINTS", "Health", "InventoryChange", "PriceChange", "WalmartAdapter"]
 
-CURRENCIES = frozenset({"USD", "CAD"})
-FEED_WAIT_S = 3600.0
-"""How long a feed submission waits for Walmart to process the feed, by default."""
-_POLL_FIRST, _POLL_MAX = 5.0, 60.0
+CURRENCIES = wire.CURRENCIES
 _MAX_SKU = 50  # Walmart's SKU is at most 50 characters [O]
+_BY_SKU = {"productIdType": "SKU"}
+_NOT_FOUND = 404
 
 
 class PriceChange(BaseModel):
-    """A price update, with the price it replaced when the caller knew it."""
+    """A price update, with the price it replaced.
+
+    ``old`` was read from Walmart just before (or is the caller's ``old=``); None
+    when the item had no price yet, so there was nothing to put back.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -216,11 +225,13 @@ class WalmartAdapter(MarketplaceAdapter):
         return super().ledger_target(op, request)
 
     def reconcile(self, op: Operation, request: httpx.Request) -> httpx.Response | bool | None:
-        """Did a lost write apply? Read it back: the quantity, the order's lines.
+        """Did a lost write apply? Read it back: the price, the quantity, the order's lines.
 
-        A price cannot be read back (no price read is in scope): unknown.
+        A price is compared exactly (as a Decimal, and its currency). None: unknown.
         """
         try:
+            if op.name == "updatePrice":
+                return self._reconcile_price(request)
             if op.name == "updateInventory":
                 wanted = json.loads(request.content)["quantity"]["amount"]
                 query = request.url.params
@@ -229,34 +240,50 @@ class WalmartAdapter(MarketplaceAdapter):
                     return False
                 return _reconciled(request, json.loads(request.content))
             if op.name in ("acknowledgeOrder", "shipOrder"):
-                return self._reconcile_order(op, request)
-        except (ValueError, KeyError, TypeError, MarketplaceError):
+                return reconcile_order(op, request, self.get_order)
+        except (ValueError, KeyError, TypeError, IndexError, MarketplaceError):
             return None  # unknown: the write stays ambiguous
         return None
 
-    def _reconcile_order(
-        self, op: Operation, request: httpx.Request
-    ) -> httpx.Response | bool | None:
-        # the raw (still percent-encoded) path, split before decoding
-        raw = request.url.raw_path.decode("ascii").split("?", 1)[0]
-        order = self.get_order(unquote(raw.rstrip("/").split("/")[-2]))
-        if op.name == "acknowledgeOrder":
-            done = wire.acknowledged(order, op.name)
-        else:
-            body = json.loads(request.content)
-            wanted = {}
-            for line in body["orderShipment"]["orderLines"]["orderLine"]:
-                status = line["orderLineStatuses"]["orderLineStatus"][0]
-                wanted[line["lineNumber"]] = (
-                    int(status["statusQuantity"]["amount"]),
-                    status["trackingInfo"]["trackingNumber"],
-                )
-            done = wire.shipped(order, wanted, op.name)
-        if done is None or done is False:
-            return done
-        return _reconciled(request, {"order": order})
+    def _reconcile_price(self, request: httpx.Request) -> httpx.Response | bool:
+        sku, wanted, currency = wire.sent_price(request.content)
+        if self._read_price(sku) != (wanted, currency):
+            return False
+        answer = {"ItemPriceResponse": {"mart": "WALMART_US", "sku": sku, "message": ""}}
+        return _reconciled(request, answer)
 
-    # -- price and inventory ----------------------------------------------------------------
+    # -- items and prices --------------------------------------------------------------------
+
+    def get_item(self, sku: str) -> dict[str, Any]:
+        """One item as Walmart lists it (``GET /v3/items/{sku}``): its ``ItemResponse`` entry.
+
+        The entry holds ``sku``, ``wpid``, ``gtin``, ``productName``, ``price``
+        (``{"currency", "amount"}``, the amount a JSON number) and the item's
+        ``publishedStatus`` and ``lifecycleStatus``. An unknown SKU raises
+        `MarketplaceHTTPError` with status 404 (``CONTENT_NOT_FOUND``).
+        """
+        _check_sku("get_item", sku)
+        body = self._json("getItem", path_params={"sku": sku}, params=_BY_SKU)
+        return wire.item_entry(body, sku)
+
+    async def aget_item(self, sku: str) -> dict[str, Any]:
+        """`get_item` for asyncio code."""
+        _check_sku("get_item", sku)
+        response = await self.acall("getItem", path_params={"sku": sku}, params=_BY_SKU)
+        return wire.item_entry(self._object("getItem", response), sku)
+
+    def get_price(self, sku: str) -> Decimal | None:
+        """The item's price as Walmart reports it, exactly; None if it has none yet.
+
+        Walmart may take up to five minutes to show a price it has just accepted.
+        """
+        found = wire.item_price(self.get_item(sku))
+        return None if found is None else found[0]
+
+    async def aget_price(self, sku: str) -> Decimal | None:
+        """`get_price` for asyncio code."""
+        found = wire.item_price(await self.aget_item(sku))
+        return None if found is None else found[0]
 
     def update_price(
         self,
@@ -266,16 +293,18 @@ class WalmartAdapter(MarketplaceAdapter):
         *,
         old: Decimal | None = None,
     ) -> PriceChange:
-        """Set one item's base price (``PUT /v3/price``).
+        """Set one item's base price (``PUT /v3/price``); the change carries the one replaced.
 
-        Walmart offers no price read in this adapter's scope, so the price this one
-        replaces is the caller's ``old=``: inside a release it becomes the inverse
-        that a rollback sends; without it the change is journaled with no inverse
-        and a rollback keeps the new price.
+        The price it replaces is read first (``GET /v3/items/{sku}``): inside a
+        release it is the inverse a rollback sends. An item without a price has
+        nothing to put back: the write is journaled with no inverse, and a
+        rollback keeps it. ``old=`` overrides the read (one call fewer): it is
+        trusted as the price replaced, in ``currency``.
         """
-        body, inverse = self._price_call(sku, price, currency, old)
-        result = self._json("updatePrice", json=body, inverse=inverse)
-        return _price_change(result, PriceChange(sku=sku, currency=currency, old=old, new=price))
+        body = _price_body(sku, price, currency, old)
+        before = self._read_price(sku) if old is None else (old, currency)
+        result = self._json("updatePrice", json=body, inverse=_price_inverse(sku, before))
+        return _price_change(result, _change(sku, price, currency, before))
 
     async def aupdate_price(
         self,
@@ -286,24 +315,19 @@ class WalmartAdapter(MarketplaceAdapter):
         old: Decimal | None = None,
     ) -> PriceChange:
         """`update_price` for asyncio code."""
-        body, inverse = self._price_call(sku, price, currency, old)
-        response = await self.acall("updatePrice", json=body, inverse=inverse)
-        change = PriceChange(sku=sku, currency=currency, old=old, new=price)
+        body = _price_body(sku, price, currency, old)
+        before = await self._aread_price(sku) if old is None else (old, currency)
+        response = await self.acall("updatePrice", json=body, inverse=_price_inverse(sku, before))
+        change = _change(sku, price, currency, before)
         return _price_change(self._object("updatePrice", response), change)
 
-    def _price_call(
-        self, sku: str, price: Decimal, currency: str, old: Decimal | None
-    ) -> tuple[dict[str, Any], Inverse | None]:
-        _check_sku("update_price", sku)
-        _check_price("update_price", "price", price)
-        if old is not None:
-            _check_price("update_price", "old", old)
-        if currency not in CURRENCIES:
-            msg = f"update_price: currency must be one of {sorted(CURRENCIES)}, not {currency!r}"
-            raise InvalidArgumentError(msg)
-        body = wire.price_payload(sku, price, currency)
-        inverse = None if old is None else _price_inverse(sku, old, currency)
-        return body, inverse
+    def _read_price(self, sku: str) -> tuple[Decimal, str] | None:
+        return wire.item_price(self.get_item(sku))
+
+    async def _aread_price(self, sku: str) -> tuple[Decimal, str] | None:
+        return wire.item_price(await self.aget_item(sku))
+
+    # -- inventory ---------------------------------------------------------------------------
 
     def get_inventory(self, sku: str, *, ship_node: str | None = None) -> int:
         """The item's quantity (``GET /v3/inventory``), at ``ship_node`` if given."""
@@ -341,7 +365,7 @@ class WalmartAdapter(MarketplaceAdapter):
         self._object("updateInventory", response)
         return InventoryChange(sku=sku, old=old, new=quantity)
 
-    # -- feeds -------------------------------------------------------------------------------
+    # -- feeds of prices and quantities ------------------------------------------------------
 
     def submit_price_feed(
         self,
@@ -354,25 +378,17 @@ class WalmartAdapter(MarketplaceAdapter):
         """Set many prices in one price feed; one `ItemResult` per SKU, in order.
 
         Waits (on the adapter's clock, at most ``wait`` seconds) for Walmart to
-        process the feed: a ``PROCESSED`` feed can still hold failed items. Inside a
-        release each SKU is its own ledger entry; its inverse (a ``PUT /v3/price``
-        of ``old[sku]``) exists only for the SKUs in ``old``.
+        process the feed: a ``PROCESSED`` feed can still hold failed items. Each
+        SKU's price is read first (``GET /v3/items/{sku}``), unless ``old`` gives
+        it: inside a release each SKU is its own ledger entry, whose inverse is a
+        ``PUT /v3/price`` of that price. A SKU Walmart does not know (404) or
+        without a price gets no inverse; the feed reports its own result for it.
         """
-        _check_wait(wait)
-        items = self._price_items(prices, currency, old)
-        return self.call_items(PRICE_FEED, items, **self._feed_hooks(PRICE_FEED, wait))
-
-    def submit_inventory_feed(
-        self, quantities: Mapping[str, int], *, wait: float = FEED_WAIT_S
-    ) -> list[ItemResult]:
-        """Set many quantities in one inventory feed; one `ItemResult` per SKU, in order.
-
-        Each SKU's quantity is read first, for its inverse (a ``PUT /v3/inventory``).
-        """
-        _check_wait(wait)
-        pairs = _quantities(quantities)
-        items = [_quantity_item(sku, quantity, self.get_inventory(sku)) for sku, quantity in pairs]
-        return self.call_items(INVENTORY_FEED, items, **self._feed_hooks(INVENTORY_FEED, wait))
+        check_wait(wait)
+        wanted = _price_feed(prices, currency, old)
+        before = {sku: self._feed_price(sku, old, currency) for sku, _ in wanted}
+        items = _price_items(wanted, currency, before)
+        return self.call_items(PRICE_FEED, items, **FeedRun(self, PRICE_FEED, wait).hooks())
 
     async def asubmit_price_feed(
         self,
@@ -383,90 +399,59 @@ class WalmartAdapter(MarketplaceAdapter):
         wait: float = FEED_WAIT_S,
     ) -> list[ItemResult]:
         """`submit_price_feed` for asyncio code (the polling runs in a worker thread)."""
-        _check_wait(wait)
-        items = self._price_items(prices, currency, old)
-        return await self.acall_items(PRICE_FEED, items, **self._feed_hooks(PRICE_FEED, wait))
+        check_wait(wait)
+        wanted = _price_feed(prices, currency, old)
+        before = {sku: await self._afeed_price(sku, old, currency) for sku, _ in wanted}
+        items = _price_items(wanted, currency, before)
+        hooks = FeedRun(self, PRICE_FEED, wait).hooks()
+        return await self.acall_items(PRICE_FEED, items, **hooks)
+
+    def submit_inventory_feed(
+        self, quantities: Mapping[str, int], *, wait: float = FEED_WAIT_S
+    ) -> list[ItemResult]:
+        """Set many quantities in one inventory feed; one `ItemResult` per SKU, in order.
+
+        Each SKU's quantity is read first, for its inverse (a ``PUT /v3/inventory``).
+        """
+        check_wait(wait)
+        pairs = _quantities(quantities)
+        items = [_quantity_item(sku, quantity, self.get_inventory(sku)) for sku, quantity in pairs]
+        hooks = FeedRun(self, INVENTORY_FEED, wait).hooks()
+        return self.call_items(INVENTORY_FEED, items, **hooks)
 
     async def asubmit_inventory_feed(
         self, quantities: Mapping[str, int], *, wait: float = FEED_WAIT_S
     ) -> list[ItemResult]:
         """`submit_inventory_feed` for asyncio code (the polling runs in a worker thread)."""
-        _check_wait(wait)
+        check_wait(wait)
         pairs = _quantities(quantities)
         items = [_quantity_item(sku, qty, await self.aget_inventory(sku)) for sku, qty in pairs]
-        hooks = self._feed_hooks(INVENTORY_FEED, wait)
+        hooks = FeedRun(self, INVENTORY_FEED, wait).hooks()
         return await self.acall_items(INVENTORY_FEED, items, **hooks)
 
-    def _price_items(
-        self, prices: Mapping[str, Decimal], currency: str, old: Mapping[str, Decimal] | None
-    ) -> list[BatchItem]:
-        before = {} if old is None else old
-        items = []
-        for sku, price in _pairs("submit_price_feed", prices):
-            body, inverse = self._price_call(sku, price, currency, before.get(sku))
-            items.append(BatchItem(_target(sku, "price"), body, inverse))
-        return items
+    def _feed_price(
+        self, sku: str, old: Mapping[str, Decimal] | None, currency: str
+    ) -> tuple[Decimal, str] | None:
+        if old is not None and sku in old:
+            return old[sku], currency
+        try:
+            return self._read_price(sku)
+        except MarketplaceHTTPError as exc:
+            if exc.status == _NOT_FOUND:
+                return None  # not in the catalog: the feed reports the item's own error
+            raise
 
-    def _feed_hooks(self, operation: str, wait: float) -> dict[str, Any]:
-        """``body`` and ``results`` for `call_items`: the feed file, then its polled outcome."""
-        feed_type = FEED_OPERATIONS[operation]
-        return {
-            "body": lambda sent: wire.feed_document(feed_type, [i.payload for i in sent]),
-            "results": lambda response, sent: self._feed_results(operation, response, sent, wait),
-        }
-
-    def _feed_results(
-        self, operation: str, response: httpx.Response, sent: Sequence[BatchItem], wait: float
-    ) -> list[ItemResult]:
-        feed_id = self._object(operation, response).get("feedId")
-        if not isinstance(feed_id, str) or not feed_id:
-            raise wire.wrong_shape(operation, "feedId", feed_id, "a non-empty string")
-        status = self._await_feed(feed_id, wait)
-        if status.get("feedStatus") == "ERROR":
-            code, text = _feed_error(status)
-            return [
-                ItemResult(key=i.key, ok=False, code=code, message=text, raw=status) for i in sent
-            ]
-        by_sku = {e.get("sku"): e for e in self._feed_details(feed_id)}
-        out = []
-        for item in sent:
-            entry = by_sku.get(item.payload["sku"])
-            if entry is None:
-                msg = f"feed {feed_id} is PROCESSED but does not report SKU {item.payload['sku']}"
-                raise wire.wrong_shape("getFeedStatus", "itemDetails", None, msg)
-            out.append(_item_result(item.key, entry))
-        return out
-
-    def _await_feed(self, feed_id: str, wait: float) -> dict[str, Any]:
-        """The feed's status once it is ``PROCESSED`` or ``ERROR``, polled on the clock."""
-        deadline, pause = self.clock.monotonic() + wait, _POLL_FIRST
-        while True:
-            status = self.get_feed_status(feed_id)
-            if status.get("feedStatus") in wire.FEED_DONE:
-                return status
-            if self.clock.monotonic() + pause > deadline:
-                msg = (
-                    f"walmart feed {feed_id} was submitted but is still "
-                    f"{str(status.get('feedStatus'))[:20]} after {wait:g} s: which items "
-                    f"applied is unknown; poll get_feed_status({feed_id!r}) before resending"
-                )
-                raise AmbiguousWriteError(msg, marketplace="walmart", operation="getFeedStatus")
-            self.clock.sleep(pause)
-            pause = min(pause * 2, _POLL_MAX)
-
-    def _feed_details(self, feed_id: str) -> list[dict[str, Any]]:
-        """Every item's ingestion status, page by page (at most 50 a page)."""
-        out: list[dict[str, Any]] = []
-        while True:
-            page = self.get_feed_status(
-                feed_id, include_details=True, offset=len(out), limit=wire.FEED_PAGE
-            )
-            entries = wire.feed_items(page, "getFeedStatus")
-            out.extend(entries)
-            received = page.get("itemsReceived")
-            total = received if isinstance(received, int) and not isinstance(received, bool) else 0
-            if not entries or len(out) >= total:
-                return out
+    async def _afeed_price(
+        self, sku: str, old: Mapping[str, Decimal] | None, currency: str
+    ) -> tuple[Decimal, str] | None:
+        if old is not None and sku in old:
+            return old[sku], currency
+        try:
+            return await self._aread_price(sku)
+        except MarketplaceHTTPError as exc:
+            if exc.status == _NOT_FOUND:
+                return None
+            raise
 
     def get_feed_status(
         self,
@@ -480,7 +465,7 @@ class WalmartAdapter(MarketplaceAdapter):
         if not isinstance(feed_id, str) or not feed_id:
             msg = "get_feed_status: feed_id must be the feedId a submission returned"
             raise InvalidArgumentError(msg)
-        _check_page("get_feed_status", offset, limit, wire.FEED_PAGE)
+        wire.check_page("get_feed_status", offset, limit, wire.FEED_PAGE)
         params = (
             {"includeDetails": "true", "offset": offset, "limit": limit} if include_details else {}
         )
@@ -490,7 +475,7 @@ class WalmartAdapter(MarketplaceAdapter):
         self, *, feed_id: str | None = None, offset: int = 0, limit: int = 50
     ) -> dict[str, Any]:
         """Recent feeds (``GET /v3/feeds``)."""
-        _check_page("list_feeds", offset, limit, wire.FEED_PAGE)
+        wire.check_page("list_feeds", offset, limit, wire.FEED_PAGE)
         return self._json(
             "listFeeds", params={"feedId": feed_id, "offset": offset, "limit": limit}
         )
@@ -515,7 +500,7 @@ class WalmartAdapter(MarketplaceAdapter):
         ``filters`` passes any other documented filter as is
         (``shipNodeType``, ``lastModifiedStartDate`` …).
         """
-        params = _order_params(
+        params = order_params(
             status=status,
             created_start=created_start,
             created_end=created_end,
@@ -525,7 +510,7 @@ class WalmartAdapter(MarketplaceAdapter):
             limit=limit,
             filters=filters,
         )
-        return self._pages("getOrders", params, max_pages)
+        return pages(self._read_page, "getOrders", params, max_pages)
 
     def get_orders(self, **kwargs: Any) -> list[dict[str, Any]]:
         """`iter_orders` as a list."""
@@ -540,8 +525,11 @@ class WalmartAdapter(MarketplaceAdapter):
         filters: Mapping[str, str] | None = None,
     ) -> list[dict[str, Any]]:
         """Orders whose lines are ``Created``: released to the seller, ready to acknowledge."""
-        params = _order_params(created_start=created_start, limit=limit, filters=filters)
-        return list(self._pages("getReleasedOrders", params, max_pages))
+        params = order_params(created_start=created_start, limit=limit, filters=filters)
+        return list(pages(self._read_page, "getReleasedOrders", params, max_pages))
+
+    def _read_page(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        return self._json(operation, params=params)
 
     def get_order(self, purchase_order_id: str) -> dict[str, Any]:
         """One order (``GET /v3/orders/{purchaseOrderId}``)."""
@@ -577,43 +565,20 @@ class WalmartAdapter(MarketplaceAdapter):
         ``carrier`` (Walmart's list: UPS, USPS, FedEx …) or ``other_carrier`` with
         ``tracking_url``.
         """
-        tracking = _tracking(
+        body = shipment(
+            lines,
             tracking_number=tracking_number,
             ship_date=ship_date,
             carrier=carrier,
             other_carrier=other_carrier,
             tracking_url=tracking_url,
             method_code=method_code,
+            seller_order_id=seller_order_id,
         )
-        body = wire.ship_body(_ship_lines(lines), tracking, seller_order_id)
         answer = self._json(
             "shipOrder", path_params={"purchaseOrderId": purchase_order_id}, json=body
         )
         return wire.field_object(answer, "order", "", "shipOrder")
-
-    def _pages(
-        self, operation: str, params: dict[str, Any], max_pages: int | None
-    ) -> Iterator[dict[str, Any]]:
-        if max_pages is not None and (
-            isinstance(max_pages, bool) or not isinstance(max_pages, int) or max_pages < 1
-        ):
-            msg = f"max_pages must be a whole number >= 1 or None, not {max_pages!r}"
-            raise InvalidArgumentError(msg)
-        pages, cursor = 0, None
-        while True:
-            body = self._json(operation, params=params)
-            listing = wire.field_object(body, "list", "", operation)
-            elements = wire.field_object(listing, "elements", "list", operation)
-            for index, order in enumerate(
-                wire.field_list(elements, "order", "list.elements", operation)
-            ):
-                yield wire.as_object(order, f"list.elements.order[{index}]", operation)
-            pages += 1
-            meta = wire.field_object(listing, "meta", "list", operation)
-            cursor = wire.next_cursor(meta, cursor, operation)
-            if cursor is None or (max_pages is not None and pages >= max_pages):
-                return
-            params = dict(parse_qsl(cursor.lstrip("?"), keep_blank_values=True))
 
     # -- health ------------------------------------------------------------------------------
 
@@ -660,8 +625,7 @@ class WalmartAdapter(MarketplaceAdapter):
         return self._object(operation, self.call(operation, **kwargs))
 
     def _object(self, operation: str, response: httpx.Response) -> dict[str, Any]:
-        body = response_json("walmart", self.operation(operation), response)
-        return wire.as_object(body, "the body", operation)
+        return wire.answer(self.operation(operation), response)
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -707,12 +671,67 @@ def _price_change(result: dict[str, Any], change: PriceChange) -> PriceChange:
     return change.model_copy(update={"message": message if isinstance(message, str) else ""})
 
 
-def _price_inverse(sku: str, old: Decimal, currency: str) -> Inverse:
+def _price_body(sku: str, price: Decimal, currency: str, old: Decimal | None) -> dict[str, Any]:
+    """The ``PUT /v3/price`` body; every argument is checked before anything is read or sent."""
+    _check_sku("update_price", sku)
+    _check_price("update_price", "price", price)
+    if old is not None:
+        _check_price("update_price", "old", old)
+    _check_currency("update_price", currency)
+    return wire.price_payload(sku, price, currency)
+
+
+def _price_inverse(sku: str, before: tuple[Decimal, str] | None) -> Inverse | None:
+    """The ``PUT /v3/price`` that puts ``before`` back (None: the item had no price)."""
+    if before is None:
+        return None
+    old, currency = before
     return Inverse(
         operation="updatePrice",
         json=wire.price_payload(sku, old, currency),
         description=f"walmart price of {sku}",
     )
+
+
+def _change(
+    sku: str, price: Decimal, currency: str, before: tuple[Decimal, str] | None
+) -> PriceChange:
+    return PriceChange(
+        sku=sku, currency=currency, old=None if before is None else before[0], new=price
+    )
+
+
+def _price_feed(
+    prices: Mapping[str, Decimal], currency: str, old: Mapping[str, Decimal] | None
+) -> list[tuple[str, Decimal]]:
+    """The feed's (sku, price) pairs, every price, ``old`` and the currency checked."""
+    where = "submit_price_feed"
+    pairs = _pairs(where, prices)
+    _check_currency(where, currency)
+    if old is not None and not isinstance(old, Mapping):
+        msg = f"{where}: old= must map SKUs to the prices they replace, not {type(old).__name__}"
+        raise InvalidArgumentError(msg)
+    for _, price in pairs:
+        _check_price(where, "price", price)
+    for sku, value in (old or {}).items():
+        _check_price(where, f"old[{sku!r:.60}]", value)
+    return pairs
+
+
+def _price_items(
+    pairs: list[tuple[str, Decimal]],
+    currency: str,
+    before: Mapping[str, tuple[Decimal, str] | None],
+) -> list[BatchItem]:
+    """One feed item per SKU, each with the ``PUT /v3/price`` that undoes it alone."""
+    return [
+        BatchItem(
+            _target(sku, "price"),
+            wire.price_payload(sku, price, currency),
+            _price_inverse(sku, before[sku]),
+        )
+        for sku, price in pairs
+    ]
 
 
 def _inventory_call(sku: str, quantity: int, old: int, ship_node: str | None) -> dict[str, Any]:
@@ -746,22 +765,6 @@ def _quantity(body: dict[str, Any]) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise wire.wrong_shape("getInventory", "quantity.amount", value, "a whole number")
     return value
-
-
-def _item_result(key: str, entry: dict[str, Any]) -> ItemResult:
-    status = entry.get("ingestionStatus")
-    if status == "SUCCESS":
-        return ItemResult(key=key, ok=True, raw=entry)
-    code, text = wire.first_ingestion_error(entry, "getFeedStatus")
-    shown = status if isinstance(status, str) else "UNKNOWN"
-    return ItemResult(key=key, ok=False, code=code or shown[:40], message=text or shown, raw=entry)
-
-
-def _feed_error(status: dict[str, Any]) -> tuple[str, str]:
-    code, text = wire.first_ingestion_error(
-        {"ingestionErrors": status.get("ingestionErrors")}, "getFeedStatus"
-    )
-    return code or "FEED_ERROR", text or "Walmart could not process the feed"
 
 
 def _secret(value: str | Secret) -> Secret:
@@ -801,25 +804,15 @@ def _check_price(where: str, name: str, price: object) -> None:
         raise InvalidArgumentError(msg_0) from None
 
 
+def _check_currency(where: str, currency: object) -> None:
+    if currency not in CURRENCIES:
+        msg = f"{where}: currency must be one of {sorted(CURRENCIES)}, not {currency!r:.20}"
+        raise InvalidArgumentError(msg)
+
+
 def _check_quantity(where: str, quantity: object) -> None:
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
         msg = f"{where}: quantity must be an int >= 0, not {quantity!r:.60}"
-        raise InvalidArgumentError(msg)
-
-
-def _check_wait(wait: object) -> None:
-    if isinstance(wait, bool) or not isinstance(wait, (int, float)) or not 0 < wait < float("inf"):
-        msg = f"wait= must be a positive number of seconds, not {wait!r:.60}"
-        raise InvalidArgumentError(msg)
-
-
-def _check_page(where: str, offset: object, limit: object, most: int) -> None:
-    for name, value, low in (("offset", offset, 0), ("limit", limit, 1)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            msg = f"{where}: {name} must be a whole number >= {low}, not {value!r:.40}"
-            raise InvalidArgumentError(msg)
-    if isinstance(limit, int) and limit > most:
-        msg = f"{where}: limit must be at most {most}, not {limit}"
         raise InvalidArgumentError(msg)
 
 
@@ -830,103 +823,3 @@ def _pairs(where: str, values: object) -> list[tuple[str, Any]]:
     for sku in values:
         _check_sku(where, sku)
     return list(values.items())
-
-
-def _date(name: str, value: datetime | str | None) -> str | None:
-    if value is None or (isinstance(value, str) and value):
-        return value
-    if isinstance(value, datetime) and value.tzinfo is not None:
-        return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-    msg = f"{name} must be an aware datetime or an ISO 8601 string, not {value!r:.60}"
-    raise InvalidArgumentError(msg)
-
-
-def _order_params(
-    *,
-    status: str | None = None,
-    created_start: datetime | str | None = None,
-    created_end: datetime | str | None = None,
-    sku: str | None = None,
-    purchase_order_id: str | None = None,
-    customer_order_id: str | None = None,
-    limit: int,
-    filters: Mapping[str, str] | None,
-) -> dict[str, Any]:
-    if status is not None and status not in wire.ORDER_STATUSES:
-        msg = f"status must be one of {sorted(wire.ORDER_STATUSES)}, not {status!r:.40}"
-        raise InvalidArgumentError(msg)
-    _check_page("orders", 0, limit, wire.MAX_ORDERS_PAGE)
-    extra = dict(filters or {})
-    if not all(isinstance(k, str) and isinstance(v, str) for k, v in extra.items()):
-        msg = "filters= must map filter names to string values"
-        raise InvalidArgumentError(msg)
-    return {
-        **extra,
-        "status": status,
-        "createdStartDate": _date("created_start", created_start),
-        "createdEndDate": _date("created_end", created_end),
-        "sku": sku,
-        "purchaseOrderId": purchase_order_id,
-        "customerOrderId": customer_order_id,
-        "limit": limit,
-    }
-
-
-def _ship_lines(lines: object) -> dict[str, int]:
-    if not isinstance(lines, Mapping) or not lines:
-        msg = "ship_order_lines: lines must map line numbers to quantities, e.g. {'1': 1}"
-        raise InvalidArgumentError(msg)
-    out = {}
-    for number, quantity in lines.items():
-        if not isinstance(number, str) or not number.strip():
-            msg = f"ship_order_lines: a line number must be a non-empty string, not {number!r:.40}"
-            raise InvalidArgumentError(msg)
-        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
-            msg = f"ship_order_lines: line {number}'s quantity must be an int >= 1"
-            raise InvalidArgumentError(msg)
-        out[number] = quantity
-    return out
-
-
-def _tracking(
-    *,
-    tracking_number: str,
-    ship_date: datetime,
-    carrier: str | None,
-    other_carrier: str | None,
-    tracking_url: str | None,
-    method_code: str,
-) -> dict[str, Any]:
-    """The ``trackingInfo`` object; a missing or contradictory field is refused here."""
-    where = "ship_order_lines"
-    if not isinstance(tracking_number, str) or not tracking_number.strip():
-        msg = f"{where}: tracking_number must be a non-empty string"
-        raise InvalidArgumentError(msg)
-    if not isinstance(ship_date, datetime) or ship_date.tzinfo is None:
-        msg = f"{where}: ship_date must be an aware datetime (it is sent as epoch milliseconds)"
-        raise InvalidArgumentError(msg)
-    if (carrier is None) == (other_carrier is None):
-        msg = f"{where}: give exactly one of carrier= (Walmart's list) or other_carrier="
-        raise InvalidArgumentError(msg)
-    name = carrier if carrier is not None else other_carrier
-    if not isinstance(name, str) or not name.strip():
-        msg_0 = f"{where}: the carrier must be a non-empty string"
-        raise InvalidArgumentError(msg_0)
-    if other_carrier is not None and not (
-        isinstance(tracking_url, str) and tracking_url.startswith(("https://", "http://"))
-    ):
-        msg = f"{where}: other_carrier= needs tracking_url= (an http(s) URL), as Walmart requires"
-        raise InvalidArgumentError(msg)
-    if method_code not in wire.METHOD_CODES:
-        codes = sorted(wire.METHOD_CODES)
-        msg = f"{where}: method_code must be one of {codes}, not {method_code!r:.40}"
-        raise InvalidArgumentError(msg)
-    info: dict[str, Any] = {
-        "shipDateTime": wire.epoch_ms(ship_date),
-        "carrierName": {"carrier": carrier} if carrier is not None else {"otherCarrier": name},
-        "methodCode": method_code,
-        "trackingNumber": tracking_number,
-    }
-    if tracking_url is not None:
-        info["trackingURL"] = tracking_url
-    return info

@@ -18,6 +18,7 @@ __all__ = ["HANDLERS", "route"]
 
 HANDLERS: dict[str, Callable[[WalmartState, WmRequest], Reply]] = {
     "updatePrice": _wm_items.update_price,
+    "getItem": _wm_items.get_item,
     "getInventory": _wm_items.get_inventory,
     "updateInventory": _wm_items.update_inventory,
     "getOrders": _wm_orders.get_orders,

@@ -1,23 +1,76 @@
-"""Price and Inventory APIs: updatePrice, getInventory, updateInventory."""
+"""Items, Price and Inventory APIs: getItem, updatePrice, getInventory, updateInventory.
+
+A price written by ``PUT /v3/price`` (or a price feed) is what ``getItem`` reads
+at once. Walmart says a price change may take up to five minutes to show on the
+site (WIRE.md 5.1); the fake models no such lag.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from typing import TYPE_CHECKING, Any
 
 from safe_release.testing._walmart._wm_request import Reply, WmRequest, invalid_content, not_found
 from safe_release.testing._walmart._wm_state import price_of, quantity_of
-from safe_release.testing._walmart._wm_wire import FEED_NS, INVENTORY, PRICE, Reject
+from safe_release.testing._walmart._wm_wire import FEED_NS, INVENTORY, ITEM, PRICE, Reject
 
 if TYPE_CHECKING:
     from safe_release.testing._walmart._wm_state import WalmartState
     from safe_release.testing._walmart._wm_values import WalmartItem
 
-__all__ = ["get_inventory", "update_inventory", "update_price"]
+__all__ = ["get_inventory", "get_item", "update_inventory", "update_price"]
 
 PRICE_MESSAGE = (
     "Thank you. Your price has been updated. Please allow up to five minutes for this "
     "change to be reflected on the site."
 )
+
+
+def get_item(state: WalmartState, request: WmRequest) -> Reply:
+    """GET /v3/items/{sku}: one item, its price a JSON number.
+
+    The path id is the SKU; ``productIdType=SKU`` may say so. Walmart also looks
+    items up by GTIN, UPC or item id: the fake does not [U], and answers 400.
+    The XML form is ``ItemResponses`` in ``http://walmart.com/``: there is no XSD
+    for it in ../shared, so it is kept to the JSON's members.
+    """
+    kind = request.query.get("productIdType", "SKU")
+    if kind != "SKU":
+        msg = f"productIdType {kind!r} is not served by the fake: look items up by SKU."
+        raise Reject(400, "INVALID_REQUEST_PARAM" + ITEM, msg, field="productIdType")
+    sku = request.params["sku"]
+    item = state.items.get((request.seller_id, sku))
+    if item is None:
+        raise not_found(ITEM, f"Item with SKU {sku} was not found.")
+    return Reply(
+        200, {"ItemResponse": [_item_document(item)], "totalItems": 1}, "ItemResponses", FEED_NS
+    )
+
+
+def _item_document(item: WalmartItem) -> dict[str, Any]:
+    upc = _upc(item.seller_id, item.sku)
+    return {
+        "mart": "WALMART_US",
+        "sku": item.sku,
+        "wpid": item.wpid,
+        "upc": upc,
+        "gtin": "00" + upc,
+        "productName": item.product_name,
+        "shelf": '["Fake products"]',
+        "productType": "Fake Product",
+        "price": {"currency": item.currency, "amount": item.price},
+        "publishedStatus": "PUBLISHED",
+        "lifecycleStatus": "ACTIVE",
+    }
+
+
+def _upc(seller_id: str, sku: str) -> str:
+    """A UPC-A for the item, the same every run: 11 digits from a hash, then the check digit."""
+    digest = hashlib.sha256(f"{seller_id}\x00{sku}".encode()).hexdigest()
+    body = str(int(digest, 16))[:11]
+    odd = sum(int(d) for d in body[0::2])
+    even = sum(int(d) for d in body[1::2])
+    return body + str((10 - (odd * 3 + even) % 10) % 10)
 
 
 def update_price(state: WalmartState, request: WmRequest) -> Reply:

@@ -1,6 +1,7 @@
 """The operations `FakeWalmart` serves: method, path template, default bucket, API scope.
 
-Written from ../shared/reference/walmart/WIRE.md (sections 3, 5 and 7), apart
+Written from ../shared/reference/walmart/WIRE.md (sections 3, 5 and 7; ``getItem``,
+Walmart's Items API "Get an item", is not in it), apart
 from the adapter's own table, so that a wrong path or limit in
 `safe_release.adapters` fails against the fake instead of being served back to
 it; tests/test_fake_walmart.py pins this table to WIRE.md.
@@ -46,6 +47,8 @@ ROUTES: dict[str, Route] = {
         # 5.1, 5.2: PUT /v3/price 100/hour, PUT /v3/inventory about 200/min (7);
         # GET /v3/inventory is not listed: the PUT's figure [U].
         Route("updatePrice", "PUT", "/v3/price", 100, _HOUR, "price", write=True),
+        # Items API "Get an item": not in WIRE.md, its limit is a guess [U].
+        Route("getItem", "GET", "/v3/items/{sku}", 900, _MINUTE, "item"),
         Route("getInventory", "GET", "/v3/inventory", 200, _MINUTE, "inventory"),
         Route("updateInventory", "PUT", "/v3/inventory", 200, _MINUTE, "inventory", write=True),
         # 5.4: orders 5000/min, released 60/min, acknowledge and shipping 60/min;

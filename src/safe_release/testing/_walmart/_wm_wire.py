@@ -25,12 +25,13 @@ __all__ = [
 
 ORDERS_NS = "http://walmart.com/mp/v3/orders"
 FEED_NS = "http://walmart.com/"
-GATEWAY, ORDER, PRICE, INVENTORY, RECEIVER = (
+GATEWAY, ORDER, PRICE, INVENTORY, RECEIVER, ITEM = (
     ".GMP_GATEWAY_API",
     ".GMP_ORDER_API",
     ".GMP_PRICE_API",  # [U] the price API's suffix is not documented
     ".GMP_INVENTORY_API",  # [U]
     ".GMP_RECEIVER_API",
+    ".GMP_ITEM_QUERY_API",
 )
 GARBAGE_HTML = (
     b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head>"
