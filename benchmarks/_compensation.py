@@ -15,8 +15,9 @@ per item and compensate each item alone, newest first, with its own call:
   admit all ``n`` calls, the time bound is the adapter's own declared pace for
   the operation (eBay publishes none), so the ideal is ``(n - burst) / rate`` of
   that pace, plus the wait for the next day if the day's budget is short.
-- Walmart: the writes are one price feed (``POST /v3/feeds?feedType=price``);
-  each compensation is a ``PUT /v3/price``, whose bucket the fake refills at its
+- Walmart: the writes are one price feed (``POST /v3/feeds?feedType=price``),
+  each SKU's price read first by the adapter (``getItem``, its inverse); each
+  compensation is a ``PUT /v3/price``, whose bucket the fake refills at its
   documented 100 calls an hour: the ideal is ``(n - capacity) * per / capacity``
   from the fake's own bucket.
 """
@@ -208,7 +209,8 @@ def run_walmart(n: int = 5000, *, store: sr.Store | None = None) -> dict[str, An
         skus = [f"SKU-{i}" for i in range(n)]
         for sku in skus:
             fake.add_item(sku, price=OLD, quantity=1)
-        results = adapter.submit_price_feed(dict.fromkeys(skus, NEW), old=dict.fromkeys(skus, OLD))
+        # each SKU's price is read first (getItem): the inverse its compensation sends
+        results = adapter.submit_price_feed(dict.fromkeys(skus, NEW))
         written = sum(r.ok for r in results)
         capacity, per = fake.bucket(WALMART_OPERATION)
         clock.advance(per)  # the job goes on a while: the bucket is full again

@@ -30,8 +30,9 @@ Usage::
 3. Rollbacks: 5,000 price writes (``--quick``: 500) journaled and compensated,
    on the fake clock, per marketplace (``_compensation.py``): FakeAmazon
    (``patchListingsItem``, 5/s burst 5), FakeEbay (``bulkUpdatePriceQuantity`` of
-   25 offers; each offer compensated alone) and FakeWalmart (one price feed;
-   each SKU put back by ``PUT /v3/price``, 100 an hour). Target: <= 1.05x the
+   25 offers; each offer compensated alone) and FakeWalmart (one price feed,
+   each price read first with ``getItem``; each SKU put back by
+   ``PUT /v3/price``, 100 an hour). Target: <= 1.05x the
    ideal computed from the fake's quota in the same run, no 429, no duplicate,
    every price restored.
 
@@ -650,8 +651,9 @@ def main(argv: list[str] | None = None) -> int:
             "item alone, newest first. eBay: the writes are `bulkUpdatePriceQuantity` calls "
             "of 25 offers and each compensation a `bulkUpdatePriceQuantity` of one offer; "
             "eBay documents only daily quotas (which admit all of them), so the ideal is "
-            "the adapter's own declared pace. Walmart: the writes are one price feed, each "
-            "compensation a `PUT /v3/price` on the fake's 100-an-hour bucket. The ideal is "
+            "the adapter's own declared pace. Walmart: the writes are one price feed (each "
+            "SKU's price read first with `getItem`, for its inverse), each compensation a "
+            "`PUT /v3/price` on the fake's 100-an-hour bucket. The ideal is "
             "(writes - burst) / rate of that quota, read from the fake in the same run.\n\n"
             + rollback_table(rolled),
         ]
