@@ -635,12 +635,14 @@ class TestUsage:
 
 class TestDemo:
     def test_demo_rolls_back_the_bad_release(self):
-        """The demo syncs, trips the trigger, and restores rows, config and Amazon prices."""
+        """The demo syncs, trips the trigger, and restores rows, config and all prices."""
         out = _ok(CliRunner().invoke(cli, ["demo", "--skus", "60"])).stdout
-        assert "FakeAmazon: http://127.0.0.1:" in out
+        for fake in ("FakeAmazon", "FakeEbay", "FakeWalmart"):
+            assert f"{fake}: http://127.0.0.1:" in out
         assert "the error-rate trigger tripped: " in out
         assert "ERP prices table equals the checkpoint: True" in out
-        assert "Amazon prices equal the ones before the release: True" in out
+        for market in ("Amazon", "eBay", "Walmart"):
+            assert f"{market} prices equal the ones before the release: True" in out
         assert "pricing config: v3, discount 0.04" in out
         assert "change failure rate:" in out
         assert "the bad release was rolled_back and verified" in out

@@ -158,8 +158,10 @@ class TestDemoOutput:
         out = _ok(CliRunner().invoke(cli, ["demo", "--skus", "40"]))
         tripped = re.search(r"the error-rate trigger tripped: (\d+) of the release's (\d+)", out)
         assert tripped is not None
-        job = re.search(r"from the job: (\d+) SKUs priced, (\d+) pushed to Amazon, (\d+) ref", out)
-        calls = re.search(r"from the Amazon adapter: (\d+) API calls", out)
+        job = re.search(
+            r"from the job: (\d+) SKUs priced, (\d+) pushed to every marketplace, (\d+) ref", out
+        )
+        calls = re.search(r"from the Amazon, eBay and Walmart adapters: (\d+) API calls", out)
         assert job is not None
         assert calls is not None
         priced, pushed, refused = map(int, job.groups())
@@ -168,11 +170,16 @@ class TestDemoOutput:
         assert int(tripped.group(1)) == refused
         assert re.search(rf"table erp_prices +{pushed} row\(s\) restored", out)
         assert re.search(r"config pricing +1 config version", out)
-        assert re.search(rf"amazon prices +{pushed} write\(s\) compensated", out)
+        for market in ("amazon", "ebay", "walmart"):
+            assert re.search(rf"{market} prices +{pushed} write\(s\) compensated", out)
         assert "restored: 9" not in out
         steps = out.split("== each rollback step")[1]
         assert re.search(r"STEP +NAME +OK +DETAIL", steps)
         assert steps.count("compensation  amazon price of DEMO-") == pushed
+        assert steps.count("compensation  ebay price of offer ") == pushed
+        assert steps.count("compensation  walmart price of DEMO-") == pushed
+        assert re.search(r"health walmart\|.* token valid until .*; scopes: ", steps)
+        assert re.search(r"health ebay\|.* token valid until .*; scopes: ", steps)
         assert "  priced 10/40 SKUs" in out  # progress, a line a quarter off a terminal
 
     def test_names_the_key_file_it_creates(

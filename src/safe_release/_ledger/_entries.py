@@ -145,12 +145,21 @@ class LedgerEntry:
 
     @property
     def name(self) -> str:
-        """``amazon patchListingsItem SKU-1``: the marketplace, operation and its object."""
+        """``amazon patchListingsItem SKU-1``: the marketplace, operation and its object.
+
+        The object is the last path parameter; for a path that names none (eBay's
+        bulk updates, Walmart's price PUT) it is the entry's target, unless that is
+        only the default method and path (``ebay bulkUpdatePriceQuantity offer 7
+        price``).
+        """
         marketplace = self.adapter.split("|", 1)[0]
         values = list(self.request.get("path_params", {}).values())
-        return " ".join(
-            p for p in (marketplace, self.operation, values[-1] if values else "") if p
-        )
+        if values:
+            what = str(values[-1])
+        else:
+            default = f"{self.request.get('method', '')} "
+            what = "" if self.target.startswith(default) else self.target
+        return " ".join(p for p in (marketplace, self.operation, what) if p)
 
 
 def encode_request(request: httpx.Request, path_params: Mapping[str, str]) -> dict[str, Any]:

@@ -238,14 +238,18 @@ class EbayAdapter(OfferCalls, OrderCalls):
         return self._health(auth_ok=True, read_ok=True, detail=detail)
 
     def _health(self, *, auth_ok: bool, read_ok: bool, detail: str) -> Health:
+        """The health, its detail saying the token's expiry and scopes when it works."""
         expires = self.tokens.expires_at if auth_ok else None
+        at = None if expires is None else datetime.fromtimestamp(expires, timezone.utc)
+        if at is not None:
+            scopes = ", ".join(s.rsplit("/", 1)[-1] for s in self.scopes) or "none"
+            when = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+            detail = f"{detail}; token valid until {when}; scopes: {scopes}"
         return Health(
             ok=auth_ok and read_ok,
             auth_ok=auth_ok,
             read_ok=read_ok,
-            token_expires_at=None
-            if expires is None
-            else datetime.fromtimestamp(expires, timezone.utc),
+            token_expires_at=at,
             scopes=self.scopes,
             detail=detail,
         )

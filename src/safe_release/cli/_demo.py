@@ -1,10 +1,11 @@
 """``safe-release demo``: a price sync that goes wrong and is rolled back, end to end.
 
-A FakeAmazon is served on 127.0.0.1 and the store and the ERP's prices table
-share one SQLite file. A good release syncs prices; a deploy with a buggy
-pricing config then trips the error-rate trigger, and the release puts back
-the table rows, the config and the prices already pushed to Amazon, verifies
-them, and records the incident. The demo says what tripped, what was restored
+FakeAmazon, FakeEbay and FakeWalmart are served on 127.0.0.1, and the store and
+the ERP's prices table share one SQLite file. A good release syncs prices to the
+three marketplaces; a deploy with a buggy pricing config then trips the
+error-rate trigger, and one rollback puts back the table rows, the config and
+the prices already pushed to Amazon, eBay and Walmart, verifies them (and each
+adapter's authorisation), and records the incident. The demo says what tripped, what was restored
 per kind (rows per table, config versions, marketplace writes), each rollback
 step, and where the store's signing key lives.
 """
@@ -22,11 +23,9 @@ import click
 from sqlalchemy import select
 
 import safe_release as sr
-from safe_release._clock import SystemClock
-from safe_release.adapters import Limit
-from safe_release.adapters.amazon import AmazonAdapter
 from safe_release.cli import _terminal
 from safe_release.cli._demo_job import BUGGY, GOOD, PRICES, PricingRules, seed, sync_prices
+from safe_release.cli._demo_markets import Markets, open_markets
 from safe_release.cli._demo_report import (
     Tally,
     key_file,
@@ -36,7 +35,6 @@ from safe_release.cli._demo_report import (
 )
 from safe_release.cli._output import CliError, echo
 from safe_release.cli._releases import incident_text, releases_table, steps_table
-from safe_release.testing import FakeAmazon
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -46,8 +44,6 @@ if TYPE_CHECKING:
 __all__ = ["demo"]
 
 _AUTHOR = "demo"
-_RATE, _BURST = 100.0, 20  # the demo's quota (Amazon's own is 5/s): a fast demo
-_QUICK_OPS = ("getListingsItem", "patchListingsItem")
 
 
 @click.command()
@@ -65,52 +61,33 @@ _QUICK_OPS = ("getListingsItem", "patchListingsItem")
     help="How many SKUs the demo seller lists.",
 )
 def demo(db_path: Path | None, skus: int) -> None:
-    """A price sync against a local FakeAmazon: a bad deploy is detected and rolled back."""
+    """A price sync to local fake Amazon, eBay and Walmart: a bad deploy is rolled back."""
     started = time.perf_counter()
     key = key_file()
     key_existed = key is None or key.exists()
     with ExitStack() as stack:
         path = stack.enter_context(_location(db_path))
         store = stack.enter_context(sr.connect(f"sqlite:///{path}"))
-        fake = FakeAmazon(clock=SystemClock())
-        base_url = stack.enter_context(fake.serve())
-        amazon = stack.enter_context(_adapter(fake, base_url))
+        markets = stack.enter_context(open_markets())
         echo(
             f"store and ERP table: {path}",
-            f"FakeAmazon: {base_url} (127.0.0.1 only)",
+            *(f"{name}: {url} (127.0.0.1 only)" for name, url in markets.urls.items()),
             f"signing key: {key_location(key, existed_before=key_existed)}",
         )
-        seed(store.engine, skus, add_listing=lambda sku, p: fake.add_listing(sku, price=p))
+        seed(store.engine, skus, add_listing=markets.list_item)
         pricing = store.config("pricing", schema=PricingRules)
-        world = _World(store, amazon, skus)
+        world = _World(store, markets, skus)
         _good_release(world, pricing)
-        before = _snapshot(store.engine, fake)
-        fake.reset_calls()  # from here on, no write may reach Amazon twice
+        before = _snapshot(store.engine, markets)
+        markets.reset_calls()  # from here on, no write may reach a marketplace twice
         report = _bad_release(world, pricing)
-        _check_restored(store.engine, fake, before, pricing)
+        _check_restored(store.engine, markets, before, pricing)
         _records(store)
-        fake.assert_no_duplicate_writes()
+        markets.assert_no_duplicate_writes()
     verified = report.verification.value if report.verification else "not verified"
     click.echo(
         f"\ndemo finished in {time.perf_counter() - started:.1f} s: the bad release "
         f"was {report.status.value} and {verified}"
-    )
-
-
-def _adapter(fake: FakeAmazon, base_url: str) -> AmazonAdapter:
-    for op in _QUICK_OPS:
-        fake.set_limit(op, rate=_RATE, burst=_BURST)
-    creds = fake.credentials
-    return AmazonAdapter(
-        seller_id=creds.seller_id,
-        client_id=creds.client_id,
-        client_secret=creds.client_secret,
-        refresh_token=creds.refresh_token,
-        marketplace_id=creds.marketplace_id,
-        base_url=base_url,
-        token_url=base_url + "/auth/o2/token",
-        timeout=5.0,
-        limits={op: Limit(_RATE, _BURST) for op in _QUICK_OPS},
     )
 
 
@@ -142,10 +119,10 @@ def _progress(total: int, tally: Tally) -> Iterator[Callable[[int], None]]:
 
 @dataclass(frozen=True)
 class _World:
-    """What both releases run against: the store, the Amazon adapter, the SKU count."""
+    """What both releases run against: the store, the marketplaces, the SKU count."""
 
     store: sr.Store
-    amazon: AmazonAdapter
+    markets: Markets
     skus: int
 
     def release(self, pricing: Any, trigger: sr.ErrorRate) -> sr.Release:
@@ -153,7 +130,7 @@ class _World:
         return sr.release(
             "price-sync",
             store=self.store,
-            adapters=[self.amazon],
+            adapters=self.markets.adapters,
             checkpoint=[pricing, sr.table_checkpoint(self.store.engine, PRICES)],
             trigger=trigger,
         )
@@ -170,7 +147,7 @@ def _sync(rel: sr.Release, world: _World, rules: PricingRules, tally: Tally) -> 
         rel.observe(ok=ok)
 
     with _progress(world.skus, tally) as show:
-        sync_prices(world.store.engine, world.amazon, rules, observe, show)
+        sync_prices(world.store.engine, world.markets.push, rules, observe, show)
 
 
 def _good_release(world: _World, pricing: Any) -> None:
@@ -193,7 +170,10 @@ def _bad_release(world: _World, pricing: Any) -> sr.RollbackReport:
                 try:
                     _sync(rel, world, BUGGY, tally)
                 except sr.RollbackTriggered:
-                    what = "rolling back the ERP table, the pricing config and Amazon's prices…"
+                    what = (
+                        "rolling back the ERP table, the pricing config and the prices on "
+                        "Amazon, eBay and Walmart…"
+                    )
                     rolling.enter_context(_terminal.working(what))
                     raise
         except sr.RollbackTriggered as exc:
@@ -226,19 +206,23 @@ def _rolled_back(report: sr.RollbackReport) -> None:
         echo(steps)
 
 
-def _snapshot(engine: Engine, fake: FakeAmazon) -> tuple[dict[str, Any], dict[str, Any]]:
+def _snapshot(engine: Engine, markets: Markets) -> tuple[dict[str, Any], dict[str, Any]]:
     with engine.connect() as conn:
         rows = {r.sku: r.price for r in conn.execute(select(PRICES.c.sku, PRICES.c.price))}
-    return rows, dict(fake.prices)
+    return rows, markets.prices()
 
 
-def _check_restored(engine: Engine, fake: FakeAmazon, before: Any, pricing: Any) -> None:
+def _check_restored(engine: Engine, markets: Markets, before: Any, pricing: Any) -> None:
     _step("after the rollback")
-    rows, prices = _snapshot(engine, fake)
-    same_rows, same_prices = rows == before[0], prices == before[1]
-    rules = pricing.refresh().content
+    rows, prices = _snapshot(engine, markets)
+    same_rows = rows == before[0]
     click.echo(f"ERP prices table equals the checkpoint: {same_rows}")
-    click.echo(f"Amazon prices equal the ones before the release: {same_prices}")
+    same_prices = True
+    for market, now in prices.items():
+        same = now == before[1][market]
+        same_prices = same_prices and same
+        click.echo(f"{market} prices equal the ones before the release: {same}")
+    rules = pricing.refresh().content
     click.echo(f"pricing config: v{pricing.refresh().version}, discount {rules['discount']}")
     if not (same_rows and same_prices and rules["discount"] == GOOD.discount):
         msg = "the demo's rollback did not restore everything (see above)"

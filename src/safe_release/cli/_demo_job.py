@@ -15,8 +15,6 @@ if TYPE_CHECKING:
 
     from sqlalchemy import Engine
 
-    from safe_release.adapters.amazon import AmazonAdapter
-
 __all__ = ["BUGGY", "GOOD", "PRICES", "PricingRules", "SyncResult", "seed", "sync_prices"]
 
 _CENT = Decimal("0.01")
@@ -47,7 +45,7 @@ PRICES = Table(
 
 
 def seed(engine: Engine, skus: int, *, add_listing: Callable[[str, Decimal], object]) -> None:
-    """Create the ERP's prices table and the matching Amazon listings."""
+    """Create the ERP's prices table and the matching marketplace listings."""
     rng = random.Random(7)  # noqa: S311 - demo data, not security
     _MD.create_all(engine)
     rows = []
@@ -70,7 +68,7 @@ class SyncResult:
 
 def sync_prices(
     engine: Engine,
-    amazon: AmazonAdapter,
+    push: Callable[[str, Decimal], object],
     rules: PricingRules,
     observe: Callable[..., None],
     progress: Callable[[int], None],
@@ -86,7 +84,7 @@ def sync_prices(
             result.refused += 1
             observe(ok=False)  # a sale at this price would lose money
         else:
-            amazon.update_price(row.sku, price)
+            push(row.sku, price)
             with engine.begin() as conn:
                 conn.execute(update(PRICES).where(PRICES.c.sku == row.sku).values(price=price))
             result.pushed += 1

@@ -24,7 +24,7 @@ _TABLE_COUNTS = re.compile(r"(\d+) changed, (\d+) inserted, (\d+) deleted")
 
 @dataclass
 class Tally:
-    """The job's own outcomes: prices pushed to Amazon, prices refused under the floor."""
+    """The job's own outcomes: prices pushed to the marketplaces, prices refused as too low."""
 
     pushed: int = 0
     refused: int = 0
@@ -43,8 +43,8 @@ def trip_text(trigger: sr.ErrorRate, observations: Sequence[sr.Observation], job
     """Which outcomes the trigger counted, whose they were, and why it tripped.
 
     The release observes the job's own outcomes (``rel.observe``) and every call
-    the Amazon adapter makes (the reads that capture a price and the writes); the
-    trigger counts both together.
+    the marketplace adapters make (the reads that capture a price and the writes);
+    the trigger counts both together.
     """
     failed = sum(not o.ok for o in observations)
     calls = len(observations) - job.priced
@@ -52,10 +52,10 @@ def trip_text(trigger: sr.ErrorRate, observations: Sequence[sr.Observation], job
         f"the error-rate trigger tripped: {failed} of the release's {len(observations)} "
         f"observed outcomes failed ({_share(failed, len(observations))}; it allows "
         f"{trigger.max * 100:g} % once {trigger.min_calls} are in)\n"
-        f"  from the job: {job.priced} SKUs priced, {job.pushed} pushed to Amazon, "
+        f"  from the job: {job.priced} SKUs priced, {job.pushed} pushed to every marketplace, "
         f"{job.refused} refused as under the margin floor (these are the failures)\n"
-        f"  from the Amazon adapter: {calls} API calls (reading and patching the prices "
-        f"pushed), {failed - job.refused} failed"
+        f"  from the Amazon, eBay and Walmart adapters: {calls} API calls (reading and "
+        f"setting the prices pushed), {failed - job.refused} failed"
     )
 
 
