@@ -69,5 +69,5 @@ def bench(session: nox.Session) -> None:
     """Run the benchmarks and record their figures in docs/performance.md."""
     session.install("-e", ".[bench]")
     args = ["--write-docs", *session.posargs]
-    for script in ("config", "throttle", "restore", "exact", "migrations"):
+    for script in ("config", "throttle", "marketplaces", "restore", "exact", "migrations"):
         session.run("python", f"benchmarks/bench_{script}.py", *args)
