@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import math
-import threading
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
-
-import httpx
 
 from safe_release.exceptions import InvalidArgumentError
 from safe_release.testing._amazon._auth import LwaServer
@@ -17,11 +14,9 @@ from safe_release.testing._amazon._gateway import Gateway
 from safe_release.testing._amazon._inspect import duplicate_report
 from safe_release.testing._amazon._state import DEFAULT_MARKETPLACE, AmazonState, Ids
 from safe_release.testing._amazon._values import FakeAmazonCredentials
-from safe_release.testing._clock import FakeClock
-from safe_release.testing._serve import serve
+from safe_release.testing._fake_core import FakeCore
 
 if TYPE_CHECKING:
-    import contextlib
     from collections.abc import Sequence
     from decimal import Decimal
 
@@ -34,7 +29,6 @@ if TYPE_CHECKING:
         AmazonListing,
         AmazonOrder,
         AmazonShipment,
-        Call,
     )
 
 __all__ = ["DEFAULT_SELLER", "FakeAmazon"]
@@ -43,7 +37,7 @@ DEFAULT_SELLER = "A1FAKESELLER01"
 _DEFAULT_ITEMS: tuple[ItemSpec, ...] = (("SKU-1", 1),)
 
 
-class FakeAmazon:
+class FakeAmazon(FakeCore[FakeAmazonFaults]):
     """Amazon SP-API and Login with Amazon in memory, for tests.
 
     Plug it into any httpx client with ``transport=fake.transport`` (sync and
@@ -62,54 +56,21 @@ class FakeAmazon:
         seller_id: str = DEFAULT_SELLER,
         marketplace_id: str = DEFAULT_MARKETPLACE,
     ) -> None:
-        self.clock: Clock = clock if clock is not None else FakeClock()
-        self.faults = FakeAmazonFaults(seed)
-        self._lock = threading.RLock()
+        super().__init__(
+            clock,
+            FakeAmazonFaults(seed),
+            name="FakeAmazon",
+            check_operation=check_operation,
+            duplicate_report=duplicate_report,
+        )
         self._state = AmazonState(Ids(seed))
         self._buckets = ServerBuckets()
         self._lwa = LwaServer()
         self._gateway = Gateway(self._state, self._buckets, self._lwa, self.faults)
-        self._calls: list[Call] = []
         client_id, _ = self._lwa.new_app()
         self.credentials = self.authorize(
             seller_id, client_id=client_id, marketplace_id=marketplace_id
         )
-        self._transport = httpx.MockTransport(self.handler)
-
-    # -- the wire ------------------------------------------------------------------
-
-    def handler(self, request: httpx.Request) -> httpx.Response:
-        """Answer one request (the function behind `transport` and `serve`)."""
-        self._wait(self.faults.latency)
-        with self._lock:
-            response, call = self._gateway.handle(request, self.clock.time())
-            self._calls.append(call)
-        if call.lost:
-            msg = "FakeAmazon: the write was applied but its answer was lost (ambiguous_next)"
-            raise httpx.ReadTimeout(msg, request=request)
-        return response
-
-    @property
-    def transport(self) -> httpx.MockTransport:
-        """An httpx transport for ``httpx.Client(transport=...)``."""
-        return self._transport
-
-    @property
-    def async_transport(self) -> httpx.MockTransport:
-        """The same transport, for ``httpx.AsyncClient(transport=...)``."""
-        return self._transport
-
-    def serve(self) -> contextlib.AbstractContextManager[str]:
-        """Run this fake as an HTTP server on 127.0.0.1; the context yields the base URL."""
-        return serve(self.handler, name="FakeAmazon")
-
-    def _wait(self, seconds: float) -> None:
-        if seconds <= 0:
-            return
-        if isinstance(self.clock, FakeClock):
-            self.clock.advance(seconds)
-        else:
-            self.clock.sleep(seconds)
 
     # -- sellers and apps ----------------------------------------------------------
 
@@ -297,29 +258,6 @@ class FakeAmazon:
             )
 
     # -- inspection ----------------------------------------------------------------
-
-    @property
-    def calls(self) -> list[Call]:
-        """Every request answered so far, oldest first (a copy)."""
-        with self._lock:
-            return list(self._calls)
-
-    def writes(self, operation: str | None = None) -> list[Call]:
-        """Writes that changed state (including those whose answer was lost)."""
-        if operation is not None:
-            check_operation(operation)
-        return [c for c in self.calls if c.applied and operation in {None, c.operation}]
-
-    def reset_calls(self) -> None:
-        """Forget the call log (state, quotas and faults stay)."""
-        with self._lock:
-            self._calls.clear()
-
-    def assert_no_duplicate_writes(self) -> None:
-        """Raise AssertionError listing every write applied more than once."""
-        report = duplicate_report(self.calls)
-        if report is not None:
-            raise AssertionError(report)
 
     def listing(self, sku: str, *, seller_id: str | None = None) -> AmazonListing:
         """The listing of ``sku`` as it is now."""

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-import httpx
-
 from safe_release.exceptions import InvalidArgumentError
-from safe_release.testing._clock import FakeClock
 from safe_release.testing._ebay._ebay_faults import FakeEbayFaults
 from safe_release.testing._ebay._ebay_gateway import Gateway
 from safe_release.testing._ebay._ebay_inspect import duplicate_report
@@ -18,15 +14,13 @@ from safe_release.testing._ebay._ebay_quotas import DailyQuotas, check_resource
 from safe_release.testing._ebay._ebay_routes import USER_SCOPES, check_operation
 from safe_release.testing._ebay._ebay_state import EbayState, Ids
 from safe_release.testing._ebay._ebay_values import FakeEbayCredentials
-from safe_release.testing._serve import serve
+from safe_release.testing._fake_core import FakeCore
 
 if TYPE_CHECKING:
-    import contextlib
     from collections.abc import Iterable, Sequence
     from decimal import Decimal
 
     from safe_release._clock import Clock
-    from safe_release.testing._amazon import Call
     from safe_release.testing._ebay._ebay_state import LineSpec
     from safe_release.testing._ebay._ebay_values import EbayFulfillment, EbayOffer, EbayOrder
 
@@ -35,7 +29,7 @@ __all__ = ["DEFAULT_USER", "FakeEbay"]
 DEFAULT_USER = "demo_seller"
 
 
-class FakeEbay:
+class FakeEbay(FakeCore[FakeEbayFaults]):
     """eBay's Sell Inventory, Sell Fulfillment, OAuth and Analytics APIs in memory, for tests.
 
     Plug it into any httpx client with ``transport=fake.transport`` (sync and
@@ -49,53 +43,20 @@ class FakeEbay:
     def __init__(
         self, *, clock: Clock | None = None, seed: int = 0, user_id: str = DEFAULT_USER
     ) -> None:
-        self.clock: Clock = clock if clock is not None else FakeClock()
-        self.faults = FakeEbayFaults(seed)
-        self._lock = threading.RLock()
+        super().__init__(
+            clock,
+            FakeEbayFaults(seed),
+            name="FakeEbay",
+            check_operation=check_operation,
+            duplicate_report=duplicate_report,
+        )
         self._ids = Ids(seed)
         self._state = EbayState(self._ids)
         self._quotas = DailyQuotas()
         self._oauth = OAuthServer()
         self._gateway = Gateway(self._state, self._quotas, self._oauth, self.faults)
-        self._calls: list[Call] = []
         self._client_id = self._oauth.new_app(self._ids.digits(10))
         self.credentials = self.authorize(user_id)
-        self._transport = httpx.MockTransport(self.handler)
-
-    # -- the wire ------------------------------------------------------------------
-
-    def handler(self, request: httpx.Request) -> httpx.Response:
-        """Answer one request (the function behind `transport` and `serve`)."""
-        self._wait(self.faults.latency)
-        with self._lock:
-            response, call = self._gateway.handle(request, self.clock.time())
-            self._calls.append(call)
-        if call.lost:
-            msg = "FakeEbay: the write was applied but its answer was lost (ambiguous_next)"
-            raise httpx.ReadTimeout(msg, request=request)
-        return response
-
-    @property
-    def transport(self) -> httpx.MockTransport:
-        """An httpx transport for ``httpx.Client(transport=...)``."""
-        return self._transport
-
-    @property
-    def async_transport(self) -> httpx.MockTransport:
-        """The same transport, for ``httpx.AsyncClient(transport=...)``."""
-        return self._transport
-
-    def serve(self) -> contextlib.AbstractContextManager[str]:
-        """Run this fake as an HTTP server on 127.0.0.1; the context yields the base URL."""
-        return serve(self.handler, name="FakeEbay")
-
-    def _wait(self, seconds: float) -> None:
-        if seconds <= 0:
-            return
-        if isinstance(self.clock, FakeClock):
-            self.clock.advance(seconds)
-        else:
-            self.clock.sleep(seconds)
 
     # -- users and tokens ----------------------------------------------------------
 
@@ -213,29 +174,6 @@ class FakeEbay:
             return budget.count
 
     # -- inspection ----------------------------------------------------------------
-
-    @property
-    def calls(self) -> list[Call]:
-        """Every request answered so far, oldest first (a copy)."""
-        with self._lock:
-            return list(self._calls)
-
-    def writes(self, operation: str | None = None) -> list[Call]:
-        """Writes that changed state (including those whose answer was lost)."""
-        if operation is not None:
-            check_operation(operation)
-        return [c for c in self.calls if c.applied and operation in {None, c.operation}]
-
-    def reset_calls(self) -> None:
-        """Forget the call log (state, quotas and faults stay)."""
-        with self._lock:
-            self._calls.clear()
-
-    def assert_no_duplicate_writes(self) -> None:
-        """Raise AssertionError listing every non-idempotent write applied more than once."""
-        report = duplicate_report(self.calls)
-        if report is not None:
-            raise AssertionError(report)
 
     def offer(self, offer_id: str) -> EbayOffer:
         """One offer as it is now."""

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import math
-import threading
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-import httpx
-
 from safe_release.exceptions import InvalidArgumentError
-from safe_release.testing._clock import FakeClock
-from safe_release.testing._serve import serve
+from safe_release.testing._fake_core import FakeCore
 from safe_release.testing._walmart._wm_auth import TokenServer
 from safe_release.testing._walmart._wm_buckets import ServerBuckets, check_api, check_operation
 from safe_release.testing._walmart._wm_faults import FakeWalmartFaults
@@ -21,13 +17,11 @@ from safe_release.testing._walmart._wm_state import Ids, WalmartState
 from safe_release.testing._walmart._wm_values import FakeWalmartCredentials
 
 if TYPE_CHECKING:
-    import contextlib
     from collections.abc import Sequence
     from datetime import datetime
     from decimal import Decimal
 
     from safe_release._clock import Clock
-    from safe_release.testing._amazon import Call
     from safe_release.testing._walmart._wm_state import LineSpec
     from safe_release.testing._walmart._wm_values import WalmartFeed, WalmartItem, WalmartOrder
 
@@ -38,7 +32,7 @@ SCOPE_APIS = frozenset({"item", "price", "inventory", "orders", "feeds", "report
 SCOPE_LEVELS = frozenset({"full_access", "view_only", "no_access"})
 
 
-class FakeWalmart:
+class FakeWalmart(FakeCore[FakeWalmartFaults]):
     """Walmart Marketplace (US) and its token endpoint in memory, for tests.
 
     Plug it into any httpx client with ``transport=fake.transport`` (sync and
@@ -57,51 +51,18 @@ class FakeWalmart:
     def __init__(
         self, *, clock: Clock | None = None, seed: int = 0, seller_id: str = DEFAULT_SELLER
     ) -> None:
-        self.clock: Clock = clock if clock is not None else FakeClock()
-        self.faults = FakeWalmartFaults(seed)
-        self._lock = threading.RLock()
+        super().__init__(
+            clock,
+            FakeWalmartFaults(seed),
+            name="FakeWalmart",
+            check_operation=check_operation,
+            duplicate_report=duplicate_report,
+        )
         self._state = WalmartState(Ids(seed))
         self._buckets = ServerBuckets()
         self._tokens = TokenServer()
         self._gateway = Gateway(self._state, self._buckets, self._tokens, self.faults)
-        self._calls: list[Call] = []
         self.credentials = self.new_seller(seller_id)
-        self._transport = httpx.MockTransport(self.handler)
-
-    # -- the wire ------------------------------------------------------------------
-
-    def handler(self, request: httpx.Request) -> httpx.Response:
-        """Answer one request (the function behind `transport` and `serve`)."""
-        self._wait(self.faults.latency)
-        with self._lock:
-            response, call = self._gateway.handle(request, self.clock.time())
-            self._calls.append(call)
-        if call.lost:
-            msg = "FakeWalmart: the write was applied but its answer was lost (ambiguous_next)"
-            raise httpx.ReadTimeout(msg, request=request)
-        return response
-
-    @property
-    def transport(self) -> httpx.MockTransport:
-        """An httpx transport for ``httpx.Client(transport=...)``."""
-        return self._transport
-
-    @property
-    def async_transport(self) -> httpx.MockTransport:
-        """The same transport, for ``httpx.AsyncClient(transport=...)``."""
-        return self._transport
-
-    def serve(self) -> contextlib.AbstractContextManager[str]:
-        """Run this fake as an HTTP server on 127.0.0.1; the context yields the base URL."""
-        return serve(self.handler, name="FakeWalmart")
-
-    def _wait(self, seconds: float) -> None:
-        if seconds <= 0:
-            return
-        if isinstance(self.clock, FakeClock):
-            self.clock.advance(seconds)
-        else:
-            self.clock.sleep(seconds)
 
     # -- sellers and auth ----------------------------------------------------------
 
@@ -240,29 +201,6 @@ class FakeWalmart:
             self._buckets.drain(check_api(api), self._seller(seller_id), self.clock.time())
 
     # -- inspection ----------------------------------------------------------------
-
-    @property
-    def calls(self) -> list[Call]:
-        """Every request answered so far, oldest first (a copy)."""
-        with self._lock:
-            return list(self._calls)
-
-    def writes(self, operation: str | None = None) -> list[Call]:
-        """Writes that changed state (including those whose answer was lost or was a 504)."""
-        if operation is not None:
-            check_operation(operation)
-        return [c for c in self.calls if c.applied and operation in {None, c.operation}]
-
-    def reset_calls(self) -> None:
-        """Forget the call log (state, buckets and faults stay)."""
-        with self._lock:
-            self._calls.clear()
-
-    def assert_no_duplicate_writes(self) -> None:
-        """Raise AssertionError listing every write applied more than once."""
-        report = duplicate_report(self.calls)
-        if report is not None:
-            raise AssertionError(report)
 
     def item(self, sku: str, *, seller_id: str | None = None) -> WalmartItem:
         """The item ``sku`` as it is now (processed feeds included)."""
