@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from safe_release.exceptions import InvalidArgumentError
@@ -14,10 +12,12 @@ from safe_release.testing._amazon._gateway import Gateway
 from safe_release.testing._amazon._inspect import duplicate_report
 from safe_release.testing._amazon._state import DEFAULT_MARKETPLACE, AmazonState, Ids
 from safe_release.testing._amazon._values import FakeAmazonCredentials
+from safe_release.testing._checks import non_negative_seconds
 from safe_release.testing._fake_core import FakeCore
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from datetime import datetime, timedelta
     from decimal import Decimal
 
     from safe_release._clock import Clock
@@ -212,15 +212,11 @@ class FakeAmazon(FakeCore[FakeAmazonFaults]):
 
     @inbound_processing.setter
     def inbound_processing(self, value: float | timedelta) -> None:
-        seconds = value.total_seconds() if isinstance(value, timedelta) else value
-        if (
-            isinstance(seconds, bool)
-            or not isinstance(seconds, (int, float))
-            or not (math.isfinite(seconds) and seconds >= 0)
-        ):
+        seconds = non_negative_seconds(value)
+        if seconds is None:
             msg = f"inbound_processing must be seconds >= 0, not {value!r}"
             raise InvalidArgumentError(msg)
-        self._state.inbound_seconds = float(seconds)
+        self._state.inbound_seconds = seconds
 
     # -- quotas --------------------------------------------------------------------
 

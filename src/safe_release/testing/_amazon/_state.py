@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import random
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from safe_release.exceptions import InvalidArgumentError
@@ -18,6 +17,8 @@ from safe_release.testing._amazon._values import (
     AmazonOrderItem,
     AmazonShipment,
 )
+from safe_release.testing._checks import to_price, whole
+from safe_release.testing._ids import SeededIds
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -28,7 +29,6 @@ __all__ = [
     "AmazonState",
     "Ids",
     "InboundOperation",
-    "to_price",
 ]
 
 DEFAULT_MARKETPLACE = "ATVPDKIKX0DER"  # amazon.com
@@ -52,36 +52,27 @@ MARKETPLACES: dict[str, tuple[str, str, str, str, str]] = {
     "A1PA6795UKMFR9": ("Amazon.de", "DE", "EUR", "de_DE", "www.amazon.de"),
     "A1VC38T7YXB528": ("Amazon.co.jp", "JP", "JPY", "ja_JP", "www.amazon.co.jp"),
 }
-_ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 ItemSpec = tuple[str, int] | tuple[str, int, Decimal | int | str]
 
 
-class Ids:
+class Ids(SeededIds):
     """Identifiers in Amazon's shapes, reproducible from a seed."""
 
     def __init__(self, seed: int) -> None:
-        self._rng = random.Random(f"ids-{seed}")  # noqa: S311 - ids for a fake, not secrets
+        super().__init__(f"ids-{seed}")
 
     def uuid(self) -> str:
         """A UUID4-shaped id (36 characters)."""
         return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
 
     def digits(self, count: int) -> str:
-        """``count`` random digits."""
+        """``count`` random digits (the first may be 0)."""
         return "".join(str(self._rng.randrange(10)) for _ in range(count))
-
-    def alnum(self, count: int) -> str:
-        """``count`` random upper-case letters and digits."""
-        return "".join(self._rng.choice(_ALNUM) for _ in range(count))
 
     def order_id(self) -> str:
         """An order id in 3-7-7 format."""
         return f"{self.digits(3)}-{self.digits(7)}-{self.digits(7)}"
-
-    def hex(self) -> str:
-        """32 hex digits (submission ids, page tokens)."""
-        return f"{self._rng.getrandbits(128):032x}"
 
 
 @dataclass(frozen=True)
@@ -99,28 +90,6 @@ class InboundOperation:
         if now < self.done_at:
             return "IN_PROGRESS"
         return "FAILED" if self.problems else "SUCCESS"
-
-
-def to_price(value: object, *, what: str) -> Decimal:
-    """A non-negative, finite Decimal from a Decimal, int or string (not a float)."""
-    if isinstance(value, (bool, float)) or not isinstance(value, (Decimal, int, str)):
-        msg = f"{what} must be a Decimal (e.g. Decimal('19.99')), not {value!r}"
-        raise InvalidArgumentError(msg)
-    try:
-        price = Decimal(value)
-    except InvalidOperation:
-        price = Decimal("NaN")
-    if not price.is_finite() or price < 0:
-        msg = f"{what} must be a finite amount >= 0, not {value!r}"
-        raise InvalidArgumentError(msg)
-    return price
-
-
-def _count(value: object, *, what: str, minimum: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        msg = f"{what} must be a whole number >= {minimum}, not {value!r}"
-        raise InvalidArgumentError(msg)
-    return value
 
 
 @dataclass
@@ -170,7 +139,7 @@ class AmazonState:
             sku=sku,
             seller_id=seller_id,
             price=to_price(price, what="price"),
-            quantity=_count(quantity, what="quantity"),
+            quantity=whole(quantity, what="quantity"),
             currency=currency,
             marketplace_id=marketplace_id,
             asin="B0" + self.ids.alnum(8),
@@ -202,10 +171,10 @@ class AmazonState:
             seller_id=seller_id,
             asin=asin,
             fn_sku=previous.fn_sku if previous else "X00" + self.ids.alnum(7),
-            fulfillable=_count(fulfillable, what="fulfillable"),
-            inbound_working=_count(inbound_working, what="inbound_working"),
-            reserved=_count(reserved, what="reserved"),
-            unfulfillable=_count(unfulfillable, what="unfulfillable"),
+            fulfillable=whole(fulfillable, what="fulfillable"),
+            inbound_working=whole(inbound_working, what="inbound_working"),
+            reserved=whole(reserved, what="reserved"),
+            unfulfillable=whole(unfulfillable, what="unfulfillable"),
             updated=now,
         )
         self.inventory[seller_id, sku] = record
@@ -250,7 +219,7 @@ class AmazonState:
         if not isinstance(spec, tuple) or len(spec) not in {2, 3}:
             msg = f"an order item is (sku, quantity) or (sku, quantity, unit_price), not {spec!r}"
             raise InvalidArgumentError(msg)
-        sku, quantity = spec[0], _count(spec[1], what="item quantity", minimum=1)
+        sku, quantity = spec[0], whole(spec[1], what="item quantity", minimum=1)
         listing = self.listings.get((seller_id, sku))
         if len(spec) == 3:  # noqa: PLR2004 - (sku, quantity, unit_price)
             price = to_price(spec[2], what="unit_price")

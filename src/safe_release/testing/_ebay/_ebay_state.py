@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from safe_release.exceptions import InvalidArgumentError
+from safe_release.testing._checks import to_price, whole
 from safe_release.testing._ebay._ebay_quotas import next_reset
 from safe_release.testing._ebay._ebay_values import (
     EbayFulfillment,
@@ -15,6 +15,7 @@ from safe_release.testing._ebay._ebay_values import (
     EbayOffer,
     EbayOrder,
 )
+from safe_release.testing._ids import SeededIds
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -25,7 +26,6 @@ __all__ = [
     "EbayState",
     "Ids",
     "LineSpec",
-    "to_price",
 ]
 
 REVISIONS_PER_DAY = 250
@@ -39,43 +39,15 @@ ORDER_STATUSES = frozenset({"NOT_STARTED", "IN_PROGRESS", "FULFILLED"})
 LineSpec = tuple[str, int, Decimal | int | str]
 
 
-class Ids:
+class Ids(SeededIds):
     """Identifiers in eBay's shapes, reproducible from a seed."""
 
     def __init__(self, seed: int) -> None:
-        self._rng = random.Random(f"ebay-ids-{seed}")  # noqa: S311 - ids, not secrets
-
-    def digits(self, count: int) -> str:
-        """``count`` random digits, the first not 0."""
-        return str(self._rng.randrange(1, 10)) + "".join(
-            str(self._rng.randrange(10)) for _ in range(count - 1)
-        )
+        super().__init__(f"ebay-ids-{seed}")
 
     def order_id(self) -> str:
         """An order id in eBay's ``NN-NNNNN-NNNNN`` form."""
         return f"{self.digits(2)}-{self.digits(5)}-{self.digits(5)}"
-
-
-def to_price(value: object, *, what: str) -> Decimal:
-    """A non-negative, finite Decimal from a Decimal, int or string (not a float)."""
-    if isinstance(value, (bool, float)) or not isinstance(value, (Decimal, int, str)):
-        msg = f"{what} must be a Decimal (e.g. Decimal('19.99')), not {value!r}"
-        raise InvalidArgumentError(msg)
-    try:
-        price = Decimal(value)
-    except InvalidOperation:
-        price = Decimal("NaN")
-    if not price.is_finite() or price < 0:
-        msg = f"{what} must be a finite amount >= 0, not {value!r}"
-        raise InvalidArgumentError(msg)
-    return price
-
-
-def _count(value: object, *, what: str, minimum: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        msg = f"{what} must be a whole number >= {minimum}, not {value!r}"
-        raise InvalidArgumentError(msg)
-    return value
 
 
 def _choice(value: str, allowed: frozenset[str], *, what: str) -> str:
@@ -217,7 +189,7 @@ class EbayState:
             sku,
             to_price(price, what="price"),
             currency,
-            _count(quantity, what="quantity"),
+            whole(quantity, what="quantity"),
             status,
             _choice(format, FORMATS, what="format"),
             self.ids.digits(12) if status == "PUBLISHED" else None,
@@ -246,7 +218,7 @@ class EbayState:
                     self.ids.digits(14),
                     self._legacy_item(sku),
                     sku,
-                    _count(quantity, what="quantity", minimum=1),
+                    whole(quantity, what="quantity", minimum=1),
                     to_price(unit, what="unit price"),
                     shipped,
                 )

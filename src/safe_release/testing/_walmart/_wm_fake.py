@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from safe_release.exceptions import InvalidArgumentError
+from safe_release.testing._checks import non_negative_seconds
 from safe_release.testing._fake_core import FakeCore
 from safe_release.testing._walmart._wm_auth import TokenServer
 from safe_release.testing._walmart._wm_buckets import ServerBuckets, check_api, check_operation
@@ -160,15 +160,11 @@ class FakeWalmart(FakeCore[FakeWalmartFaults]):
 
     @feed_processing.setter
     def feed_processing(self, value: float | timedelta) -> None:
-        seconds = value.total_seconds() if isinstance(value, timedelta) else value
-        if (
-            isinstance(seconds, bool)
-            or not isinstance(seconds, (int, float))
-            or not (math.isfinite(seconds) and seconds >= 0)
-        ):
+        seconds = non_negative_seconds(value)
+        if seconds is None:
             msg = f"feed_processing must be seconds >= 0, not {value!r}"
             raise InvalidArgumentError(msg)
-        self._state.feed_seconds = float(seconds)
+        self._state.feed_seconds = seconds
 
     # -- buckets -------------------------------------------------------------------
 

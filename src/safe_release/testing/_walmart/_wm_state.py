@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-import random
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from safe_release.exceptions import InvalidArgumentError
+from safe_release.testing._checks import to_price, whole
+from safe_release.testing._ids import SeededIds
 from safe_release.testing._walmart._wm_values import (
     WalmartFeed,
     WalmartFeedItem,
@@ -30,63 +31,30 @@ __all__ = [
     "WalmartState",
     "price_of",
     "quantity_of",
-    "to_price",
 ]
 
 SEED_STATUSES = frozenset({"Created", "Acknowledged", "Cancelled"})
 METHOD_CODES = frozenset({"Standard", "Express", "OneDay", "Freight", "WhiteGlove", "Value"})
-_ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 _PRICE_TYPES = frozenset({"BASE", "REDUCED", "CLEARANCE"})
 _CURRENCIES = frozenset({"USD", "CAD"})
 
 LineSpec = tuple[str, int] | tuple[str, int, Decimal | int | str]
 
 
-class Ids:
+class Ids(SeededIds):
     """Identifiers in Walmart's shapes, reproducible from a seed."""
 
     def __init__(self, seed: int) -> None:
-        self._rng = random.Random(f"walmart-ids-{seed}")  # noqa: S311 - not secrets
-
-    def digits(self, count: int) -> str:
-        """``count`` random digits, the first not 0."""
-        first = str(self._rng.randrange(1, 10))
-        return first + "".join(str(self._rng.randrange(10)) for _ in range(count - 1))
-
-    def alnum(self, count: int) -> str:
-        """``count`` random upper-case letters and digits."""
-        return "".join(self._rng.choice(_ALNUM) for _ in range(count))
+        super().__init__(f"walmart-ids-{seed}")
 
     def feed_id(self) -> str:
         """A feed id: 32 upper-case hex digits, ``@`` and a suffix."""
-        return f"{self._rng.getrandbits(128):032X}@A" + self.alnum(6)
+        return self.hex().upper() + "@A" + self.alnum(6)
 
     def uuid(self) -> str:
         """A UUID-shaped id (answers' ``WM_QOS.CORRELATION_ID`` when none came)."""
-        h = f"{self._rng.getrandbits(128):032x}"
+        h = self.hex()
         return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
-def to_price(value: object, *, what: str) -> Decimal:
-    """A non-negative, finite Decimal from a Decimal, int or string (not a float)."""
-    if isinstance(value, (bool, float)) or not isinstance(value, (Decimal, int, str)):
-        msg = f"{what} must be a Decimal (e.g. Decimal('19.99')), not {value!r}"
-        raise InvalidArgumentError(msg)
-    try:
-        price = Decimal(value)
-    except InvalidOperation:
-        price = Decimal("NaN")
-    if not price.is_finite() or price < 0:
-        msg = f"{what} must be a finite amount >= 0, not {value!r}"
-        raise InvalidArgumentError(msg)
-    return price
-
-
-def _count(value: object, *, what: str, minimum: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        msg = f"{what} must be a whole number >= {minimum}, not {value!r}"
-        raise InvalidArgumentError(msg)
-    return value
 
 
 def price_of(pricing: object) -> tuple[Decimal, str]:
@@ -222,7 +190,7 @@ class WalmartState:
             seller_id=seller_id,
             price=to_price(price, what="price"),
             currency=currency,
-            quantity=_count(quantity, what="quantity"),
+            quantity=whole(quantity, what="quantity"),
             wpid=self.ids.alnum(12),
             product_name=f"Fake product {sku}",
             updated=now,
@@ -286,7 +254,7 @@ class WalmartState:
         if not isinstance(spec, tuple) or len(spec) not in {2, 3}:
             msg = f"an order line is (sku, quantity) or (sku, quantity, unit_price), not {spec!r}"
             raise InvalidArgumentError(msg)
-        sku, quantity = spec[0], _count(spec[1], what="line quantity", minimum=1)
+        sku, quantity = spec[0], whole(spec[1], what="line quantity", minimum=1)
         if not isinstance(sku, str) or not sku:
             msg = f"an order line needs a SKU string, not {sku!r}"
             raise InvalidArgumentError(msg)
