@@ -5,18 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from safe_release.adapters import Limit
-from safe_release.exceptions import UnknownOperationError
 from safe_release.testing._amazon._routes import ROUTES
+from safe_release.testing._routing import check_known
 
 __all__ = ["ServerBuckets", "check_operation"]
 
 
 def check_operation(operation: str) -> str:
     """``operation`` if the fake knows it, else `UnknownOperationError`."""
-    if operation not in ROUTES:
-        msg = f"FakeAmazon has no operation {operation!r}; use one of {sorted(ROUTES)}"
-        raise UnknownOperationError(msg, marketplace="amazon", operation=operation)
-    return operation
+    return check_known(operation, ROUTES, fake="FakeAmazon", marketplace="amazon")
 
 
 @dataclass

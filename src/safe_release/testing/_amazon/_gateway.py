@@ -11,8 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal
-from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -20,13 +19,14 @@ from safe_release.testing._amazon import _bodies as b
 from safe_release.testing._amazon._handlers import HANDLERS, route
 from safe_release.testing._amazon._request import Reply, SpRequest
 from safe_release.testing._amazon._routes import ROUTES
-from safe_release.testing._amazon._values import Call
+from safe_release.testing._gateway_core import CallDraft, parse_json
 
 if TYPE_CHECKING:
     from safe_release.testing._amazon._auth import LwaServer
     from safe_release.testing._amazon._buckets import ServerBuckets
     from safe_release.testing._amazon._faults import FakeAmazonFaults
     from safe_release.testing._amazon._state import AmazonState
+    from safe_release.testing._amazon._values import Call
 
 __all__ = ["LWA_OPERATION", "TOKEN_PATH", "Gateway"]
 
@@ -38,36 +38,10 @@ _OK_LOW, _OK_HIGH = 200, 300
 
 
 @dataclass
-class _Draft:
-    """A call being answered; frozen into a `Call` at the end."""
+class _Draft(CallDraft):
+    """A call being answered, with its operation's rate for the answer's header."""
 
-    operation: str
-    method: str
-    path: str
-    query: dict[str, str]
-    json: Any
-    at: float
-    status: int = 0
-    applied: bool = False
-    lost: bool = False
-    seller_id: str | None = None
-    client_id: str | None = None
     rate: float | None = field(default=None, repr=False)
-
-    def freeze(self) -> Call:
-        return Call(
-            operation=self.operation,
-            method=self.method,
-            path=self.path,
-            query=MappingProxyType(self.query),
-            json=self.json,
-            status=self.status,
-            at=self.at,
-            applied=self.applied,
-            lost=self.lost,
-            seller_id=self.seller_id,
-            client_id=self.client_id,
-        )
 
 
 class Gateway:
@@ -87,7 +61,7 @@ class Gateway:
         if request.url.path == TOKEN_PATH:
             return self._token(request, now)
         operation, params, known = route(request.method, request.url.raw_path.decode())
-        body, parsed = _json(request.content)
+        body, parsed = parse_json(request.content)
         params_in = request.url.params  # a repeated key is a list: join it as SP-API does
         query = {key: ",".join(params_in.get_list(key)) for key in params_in}
         draft = _Draft(operation or "unknown", request.method, request.url.path, query, body, now)
@@ -180,13 +154,3 @@ def _decimal(rate: float) -> str:
     """A rate as Amazon writes it: ``0.0167``, ``5.0`` (never ``1e-05``)."""
     text = repr(rate)
     return f"{Decimal(text):f}" if "e" in text else text
-
-
-def _json(content: bytes) -> tuple[Any, bool]:
-    """(parsed body or None, whether it parsed); an empty body parses as None."""
-    if not content:
-        return None, True
-    try:
-        return json.loads(content), True
-    except (ValueError, UnicodeDecodeError):
-        return None, False

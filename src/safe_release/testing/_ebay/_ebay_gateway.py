@@ -12,21 +12,20 @@ calls are not counted against the daily quotas; everything after is. An
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import httpx
 
-from safe_release.testing._amazon import Call
 from safe_release.testing._ebay import _ebay_analytics, _ebay_fulfillment, _ebay_inventory
 from safe_release.testing._ebay import _ebay_errors as e
 from safe_release.testing._ebay._ebay_request import EbayRequest, Reply
 from safe_release.testing._ebay._ebay_routes import ROUTES, TOKEN_OPERATION, TOKEN_PATH, match
+from safe_release.testing._gateway_core import CallDraft, parse_json
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from safe_release.testing._amazon import Call
     from safe_release.testing._ebay._ebay_faults import FakeEbayFaults
     from safe_release.testing._ebay._ebay_oauth import AccessToken, OAuthServer
     from safe_release.testing._ebay._ebay_quotas import DailyQuotas
@@ -51,38 +50,6 @@ _OK_LOW, _OK_HIGH = 200, 300
 _INVENTORY_PREFIX = "/sell/inventory/v1/"
 
 
-@dataclass
-class _Draft:
-    """A call being answered; frozen into a `Call` at the end."""
-
-    operation: str
-    method: str
-    path: str
-    query: dict[str, str]
-    json: Any
-    at: float
-    status: int = 0
-    applied: bool = False
-    lost: bool = False
-    user_id: str | None = None
-    client_id: str | None = None
-
-    def freeze(self) -> Call:
-        return Call(
-            operation=self.operation,
-            method=self.method,
-            path=self.path,
-            query=MappingProxyType(self.query),
-            json=self.json,
-            status=self.status,
-            at=self.at,
-            applied=self.applied,
-            lost=self.lost,
-            seller_id=self.user_id,
-            client_id=self.client_id,
-        )
-
-
 class Gateway:
     """Answers one request at a time; `FakeEbay` holds the lock around `handle`."""
 
@@ -96,9 +63,11 @@ class Gateway:
         if request.url.path.rstrip("/") == TOKEN_PATH:
             return self._token(request, now)
         operation, params, known = match(request.method, request.url.raw_path.decode())
-        body, parsed = _json(request.content)
+        body, parsed = parse_json(request.content)
         query = {key: ",".join(request.url.params.get_list(key)) for key in request.url.params}
-        draft = _Draft(operation or "unknown", request.method, request.url.path, query, body, now)
+        draft = CallDraft(
+            operation or "unknown", request.method, request.url.path, query, body, now
+        )
         if operation is None:
             reject = e.method_not_allowed() if known else e.not_found_route()
             return self._error(request, draft, reject), draft.freeze()
@@ -128,7 +97,7 @@ class Gateway:
         route: Route,
         params: dict[str, str],
         request: httpx.Request,
-        draft: _Draft,
+        draft: CallDraft,
         *,
         parsed: bool,
         outage: bool | None,
@@ -166,7 +135,7 @@ class Gateway:
         )
         return HANDLERS[route.name](self.state, ebay_request)
 
-    def _authorize(self, route: Route, request: httpx.Request, draft: _Draft) -> AccessToken:
+    def _authorize(self, route: Route, request: httpx.Request, draft: CallDraft) -> AccessToken:
         """The request's live token with a scope for ``route``, else 401 1001 / 403 1100."""
         token = self.oauth.check(
             request.headers.get("authorization"), now=draft.at, generation=self.faults.revocations
@@ -175,18 +144,18 @@ class Gateway:
             if request.url.path.startswith(_INVENTORY_PREFIX):
                 raise e.access_denied()
             raise e.invalid_token()
-        draft.user_id, draft.client_id = token.user_id, token.client_id
+        draft.seller_id, draft.client_id = token.user_id, token.client_id
         if route.caller not in {"any", token.kind} or not route.scopes & token.scopes:
             raise e.access_denied()
         return token
 
-    def _error(self, request: httpx.Request, draft: _Draft, reject: e.Reject) -> httpx.Response:
+    def _error(self, request: httpx.Request, draft: CallDraft, reject: e.Reject) -> httpx.Response:
         draft.status = reject.status
         content = json.dumps(reject.body()).encode()
         return _response(request, reject.status, content, "application/json")
 
     def _token(self, request: httpx.Request, now: float) -> tuple[httpx.Response, Call]:
-        draft = _Draft(TOKEN_OPERATION, request.method, request.url.path, {}, None, now)
+        draft = CallDraft(TOKEN_OPERATION, request.method, request.url.path, {}, None, now)
         if request.method != "POST":
             status, content = 405, e.oauth_body("invalid_request", "Use POST.")
         elif self.faults.token_endpoint_throttled:
@@ -200,7 +169,7 @@ class Gateway:
                 generation=self.faults.revocations,
             )
             status, content = answer.status, answer.content
-            draft.client_id, draft.user_id = answer.client_id or None, answer.user_id
+            draft.client_id, draft.seller_id = answer.client_id or None, answer.user_id
         draft.status = status
         return _response(request, status, content, "application/json"), draft.freeze()
 
@@ -217,13 +186,3 @@ def _response(
     if content:
         headers["content-type"] = content_type
     return httpx.Response(status, headers=headers, content=content, request=request)
-
-
-def _json(content: bytes) -> tuple[Any, bool]:
-    """(parsed body or None, whether it parsed); an empty body parses as None."""
-    if not content:
-        return None, True
-    try:
-        return json.loads(content), True
-    except (ValueError, UnicodeDecodeError):
-        return None, False

@@ -9,9 +9,8 @@ fake instead of being served back to it; tests/test_fake_ebay_routes.py pins it.
 from __future__ import annotations
 
 from typing import NamedTuple
-from urllib.parse import unquote
 
-from safe_release.exceptions import UnknownOperationError
+from safe_release.testing._routing import Router, check_known
 
 __all__ = [
     "API_SCOPE",
@@ -160,42 +159,8 @@ ROUTES: dict[str, Route] = {
 
 def check_operation(operation: str) -> str:
     """``operation`` if the fake serves it, else `UnknownOperationError`."""
-    if operation not in ROUTES:
-        msg = f"FakeEbay has no operation {operation!r}; use one of {sorted(ROUTES)}"
-        raise UnknownOperationError(msg, marketplace="ebay", operation=operation)
-    return operation
+    return check_known(operation, ROUTES, fake="FakeEbay", marketplace="ebay")
 
 
-_TEMPLATES = [(r.name, r.method, r.path.strip("/").split("/")) for r in ROUTES.values()]
-
-
-def _match(template: list[str], segments: list[str]) -> dict[str, str] | None:
-    if len(template) != len(segments):
-        return None
-    params: dict[str, str] = {}
-    for pattern, segment in zip(template, segments, strict=True):
-        if pattern.startswith("{") and pattern.endswith("}"):
-            if not segment:
-                return None
-            params[pattern[1:-1]] = unquote(segment)
-        elif pattern != segment:
-            return None
-    return params
-
-
-def match(method: str, raw_path: str) -> tuple[str | None, dict[str, str], bool]:
-    """(operation, path parameters, path known) for a request line.
-
-    A trailing slash is optional. ``path known`` with no operation means the path
-    exists but not for ``method``.
-    """
-    segments = raw_path.split("?", 1)[0].strip("/").split("/")
-    known = False
-    for name, op_method, template in _TEMPLATES:
-        params = _match(template, segments)
-        if params is None:
-            continue
-        known = True
-        if op_method == method:
-            return name, params, True
-    return None, {}, known
+match = Router(ROUTES.values())
+"""(operation, path parameters, path known) for a request line; see `Router`."""

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 
 from safe_release.exceptions import InvalidArgumentError, UnknownOperationError
+from safe_release.testing._routing import check_known
 from safe_release.testing._walmart._wm_routes import FEED_TYPES, ROUTES, bucket_names
 
 __all__ = ["ServerBuckets", "check_api", "check_operation"]
@@ -13,10 +14,7 @@ __all__ = ["ServerBuckets", "check_api", "check_operation"]
 
 def check_operation(operation: str) -> str:
     """``operation`` if the fake serves it, else `UnknownOperationError`."""
-    if operation not in ROUTES:
-        msg = f"FakeWalmart has no operation {operation!r}; use one of {sorted(ROUTES)}"
-        raise UnknownOperationError(msg, marketplace="walmart", operation=operation)
-    return operation
+    return check_known(operation, ROUTES, fake="FakeWalmart", marketplace="walmart")
 
 
 def check_api(api: str) -> str:

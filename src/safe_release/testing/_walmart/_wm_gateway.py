@@ -13,16 +13,13 @@ a seller and carry neither.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from decimal import Decimal
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 import httpx
 
-from safe_release.testing._amazon import Call
+from safe_release.testing._gateway_core import CallDraft, parse_json
 from safe_release.testing._walmart import _wm_feeds
 from safe_release.testing._walmart._wm_auth import TOKEN_LIFETIME
 from safe_release.testing._walmart._wm_handlers import HANDLERS, route
@@ -42,6 +39,7 @@ from safe_release.testing._walmart._wm_wire import (
 )
 
 if TYPE_CHECKING:
+    from safe_release.testing._amazon import Call
     from safe_release.testing._walmart._wm_auth import AccessToken, TokenServer
     from safe_release.testing._walmart._wm_buckets import ServerBuckets
     from safe_release.testing._walmart._wm_faults import FakeWalmartFaults
@@ -56,46 +54,10 @@ _FULL = "full_access"
 
 
 @dataclass
-class _Draft:
-    """A call being answered; frozen into a `Call` at the end."""
+class _Draft(CallDraft):
+    """A call being answered, with the bucket it spends from."""
 
-    operation: str
-    method: str
-    path: str
-    query: dict[str, str]
-    json: Any
-    at: float
-    status: int = 0
-    applied: bool = False
-    lost: bool = False
-    seller_id: str | None = None
-    client_id: str | None = None
     bucket: str | None = None
-
-    def freeze(self) -> Call:
-        return Call(
-            operation=self.operation,
-            method=self.method,
-            path=self.path,
-            query=MappingProxyType(self.query),
-            json=self.json,
-            status=self.status,
-            at=self.at,
-            applied=self.applied,
-            lost=self.lost,
-            seller_id=self.seller_id,
-            client_id=self.client_id,
-        )
-
-
-def _json(content: bytes) -> tuple[Any, bool]:
-    """(parsed body or None, whether it parsed); numbers with a fraction parse as Decimal."""
-    if not content:
-        return None, True
-    try:
-        return json.loads(content, parse_float=Decimal), True
-    except (ValueError, UnicodeDecodeError):
-        return None, False
 
 
 class Gateway:
@@ -173,7 +135,7 @@ class Gateway:
         content_type = request.headers.get("content-type", "")
         body: Any = None
         if operation in _JSON_BODIES:
-            body, parsed = _json(request.content)
+            body, parsed = parse_json(request.content, decimals=True)
             if not parsed:
                 msg = "The request body is not valid JSON."
                 raise Reject(400, "MALFORMED_REQUEST_CONTENT" + _JSON_BODIES[operation], msg)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
-from urllib.parse import unquote
 
+from safe_release.testing._routing import Router
 from safe_release.testing._walmart import _wm_feeds, _wm_items, _wm_orders
 from safe_release.testing._walmart._wm_routes import ROUTES, TOKEN_OPERATION
 
@@ -33,40 +33,5 @@ HANDLERS: dict[str, Callable[[WalmartState, WmRequest], Reply]] = {
 """Operation -> handler; ``token`` and ``tokenDetail`` are answered by the gateway."""
 GATEWAY_OPERATIONS = frozenset({TOKEN_OPERATION, "tokenDetail"})
 
-_TEMPLATES = [
-    (route.name, route.method, route.path.strip("/").split("/")) for route in ROUTES.values()
-]
-
-
-def _match(template: list[str], segments: list[str]) -> dict[str, str] | None:
-    if len(template) != len(segments):
-        return None
-    params: dict[str, str] = {}
-    for pattern, segment in zip(template, segments, strict=True):
-        if pattern.startswith("{") and pattern.endswith("}"):
-            if not segment:
-                return None
-            params[pattern[1:-1]] = unquote(segment)
-        elif pattern != segment:
-            return None
-    return params
-
-
-def route(method: str, raw_path: str) -> tuple[str | None, dict[str, str], bool]:
-    """(operation, path parameters, path known) for a request line.
-
-    ``path known`` with no operation means the path exists but not for ``method``.
-    Fixed paths win over templates (``/v3/orders/released`` is not an order id).
-    """
-    segments = raw_path.split("?", 1)[0].strip("/").split("/")
-    path_known = False
-    for name, op_method, template in _TEMPLATES:
-        params = _match(template, segments)
-        if params is None:
-            continue
-        if params and any(_match(t, segments) == {} for n, _, t in _TEMPLATES if n != name):
-            continue
-        path_known = True
-        if op_method == method:
-            return name, params, True
-    return None, {}, path_known
+route = Router(ROUTES.values(), fixed_paths_win=True)
+"""(operation, path parameters, path known) for a request line; see `Router`."""
