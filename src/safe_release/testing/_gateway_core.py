@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
+from urllib.parse import parse_qs
 
 from safe_release.testing._amazon._values import Call
 
-__all__ = ["CallDraft", "parse_json"]
+__all__ = ["CallDraft", "form_fields", "parse_json"]
 
 
 def parse_json(content: bytes, *, decimals: bool = False) -> tuple[Any, bool]:
@@ -26,6 +27,11 @@ def parse_json(content: bytes, *, decimals: bool = False) -> tuple[Any, bool]:
         return json.loads(content), True
     except (ValueError, UnicodeDecodeError):
         return None, False
+
+
+def form_fields(body: bytes) -> dict[str, str]:
+    """A form-encoded body's fields; the last value of a repeated one wins."""
+    return {key: values[-1] for key, values in parse_qs(body.decode("utf-8", "replace")).items()}
 
 
 @dataclass

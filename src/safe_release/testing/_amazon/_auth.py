@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass
-from urllib.parse import parse_qs
 
 from safe_release.testing._amazon import _bodies as b
+from safe_release.testing._gateway_core import form_fields
 
 __all__ = ["TOKEN_LIFETIME", "AccessToken", "LwaServer"]
 
@@ -66,9 +66,7 @@ class LwaServer:
 
     def exchange(self, body: bytes, *, now: float, generation: int) -> tuple[int, bytes, str]:
         """Answer ``POST /auth/o2/token``: status, body and the client id (or "")."""
-        form = {
-            key: values[-1] for key, values in parse_qs(body.decode("utf-8", "replace")).items()
-        }
+        form = form_fields(body)
         client_id = form.get("client_id", "")
         missing = [
             name for name in ("grant_type", "client_id", "client_secret") if not form.get(name)

@@ -13,11 +13,11 @@ import binascii
 import json
 import secrets
 from dataclasses import dataclass
-from urllib.parse import parse_qs
 
 from safe_release.testing._ebay import _ebay_errors as e
 from safe_release.testing._ebay._ebay_quotas import Budget, next_reset
 from safe_release.testing._ebay._ebay_routes import APP_SCOPES
+from safe_release.testing._gateway_core import form_fields
 
 __all__ = ["TOKEN_LIFETIME", "AccessToken", "OAuthServer"]
 
@@ -115,7 +115,7 @@ class OAuthServer:
         client_id = self._client(authorization)
         if client_id is None:
             return TokenAnswer(401, e.oauth_body("invalid_client", "client authentication failed"))
-        form = {k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+        form = form_fields(body)
         grant = form.get("grant_type", "")
         if grant not in GRANT_LIMITS:
             text = (

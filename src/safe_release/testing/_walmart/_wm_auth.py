@@ -10,8 +10,8 @@ import base64
 import binascii
 import secrets
 from dataclasses import dataclass
-from urllib.parse import parse_qs
 
+from safe_release.testing._gateway_core import form_fields
 from safe_release.testing._walmart._wm_wire import GATEWAY, Reject
 
 __all__ = ["TOKEN_LIFETIME", "AccessToken", "TokenServer", "unauthorized"]
@@ -74,9 +74,7 @@ class TokenServer:
     ) -> tuple[dict[str, object], str]:
         """The token document for a ``POST /v3/token``, and the client id; or a `Reject`."""
         client_id = self._client(authorization)
-        form = {
-            key: values[-1] for key, values in parse_qs(body.decode("utf-8", "replace")).items()
-        }
+        form = form_fields(body)
         grant = form.get("grant_type", "")
         if not grant:
             raise _bad_param("grant_type", "grant_type is required.", missing=True)
