@@ -10,18 +10,14 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
 
 import httpx
 
-from safe_release._secrets import Secret
-from safe_release.adapters._auth import TokenGrant
 from safe_release.adapters._core import Verdict
-from safe_release.adapters._deadline import send_within
-from safe_release.adapters._shapes import Shapes, kind, parse_json
+from safe_release.adapters._grants import TokenEndpoint
+from safe_release.adapters._shapes import Shapes, parse_json
 from safe_release.adapters._shapes import text as _text
 from safe_release.exceptions import (
     MarketplaceAuthError,
@@ -34,6 +30,8 @@ from safe_release.exceptions import (
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from safe_release._secrets import Secret
+    from safe_release.adapters._auth import TokenGrant
     from safe_release.adapters._operation import Operation
 
 __all__ = [
@@ -153,15 +151,6 @@ def amazon_error(op: Operation, response: httpx.Response) -> MarketplaceError:
 # -- Login with Amazon ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Answer:
-    """A copy of what LWA answered: nothing in it refers to the request (and its secrets)."""
-
-    status: int
-    content: bytes
-    failure: str = ""  # why no answer came (then status is 0)
-
-
 def lwa_refresh(
     client: httpx.Client,
     url: str,
@@ -178,95 +167,13 @@ def lwa_refresh(
     refresh token or the client secret in plain text (the request that carried
     them is dropped before anything is raised).
     """
-    answer = _lwa_exchange(client, url, seconds, (client_id, client_secret, refresh_token))
-    outcome = _lwa_outcome(answer, refresh_token)
-    del answer
-    if isinstance(outcome, TokenRefreshError):
-        raise outcome
-    return outcome
-
-
-def _lwa_exchange(
-    client: httpx.Client, url: str, seconds: float, credentials: tuple[str, Secret, Secret]
-) -> _Answer:
-    """POST the grant; return a copy of the answer (this frame never ends in a traceback)."""
-    request = client.build_request(
-        "POST",
-        url,
-        content=_lwa_form(*credentials),
-        headers={"content-type": "application/x-www-form-urlencoded"},
-    )
-    try:
-        response = send_within(client, request, seconds)
-    except httpx.TimeoutException:
-        return _Answer(0, b"", f"no complete answer within {seconds:.3g} s")
-    except httpx.HTTPError as exc:
-        return _Answer(0, b"", f"{type(exc).__name__}: {str(exc)[:_MAX_TEXT]}")
-    finally:
-        del request
-    return _Answer(response.status_code, response.content)
-
-
-def _lwa_form(client_id: str, client_secret: Secret, refresh_token: Secret) -> bytes:
-    return urlencode(
-        {
-            "grant_type": "refresh_token",
-            "refresh_token": refresh_token.reveal(),
-            "client_id": client_id,
-            "client_secret": client_secret.reveal(),
-        }
-    ).encode()
-
-
-def _lwa_outcome(answer: _Answer, refresh_token: Secret) -> TokenGrant | TokenRefreshError:
-    """The grant in ``answer``, or the error to raise (never raises itself)."""
-    if answer.failure:
-        msg = f"Login with Amazon could not be reached ({answer.failure}); retry later"
-        return TokenRefreshError(msg, marketplace="amazon", operation="lwa")
-    try:
-        body = parse_json(answer.content)
-    except ValueError:
-        body = None
-    if answer.status != 200:  # noqa: PLR2004
-        return _lwa_error(answer.status, body)
-    problem = _grant_problem(body)
-    if problem:
-        msg = (
-            f"Login with Amazon answered 200 without a usable access token ({problem}); "
-            "retry later"
-        )
-        return TokenRefreshError(msg, marketplace="amazon", operation="lwa")
-    rotated = body["refresh_token"] if isinstance(body.get("refresh_token"), str) else None
-    new_refresh = Secret(rotated) if rotated and rotated != refresh_token.reveal() else None
-    return TokenGrant(
-        access_token=Secret(body["access_token"]),
-        expires_in=min(body["expires_in"], LWA_MAX_LIFETIME_S),
-        refresh_token=new_refresh,
-    )
-
-
-def _grant_problem(body: object) -> str:
-    """What makes ``body`` no usable LWA grant ("" when it is one)."""
-    if not isinstance(body, dict):
-        return (
-            f"the body is {kind(body)}, not a JSON object"
-            if body is not None
-            else "the body is not JSON"
-        )
-    token, lifetime, rotated = (
-        body.get(k) for k in ("access_token", "expires_in", "refresh_token")
-    )
-    if not isinstance(token, str) or not token:
-        return f"access_token is {kind(token)}, not a non-empty string"
-    if (
-        isinstance(lifetime, bool)
-        or not isinstance(lifetime, (int, float))
-        or not (lifetime > 0 and (isinstance(lifetime, int) or math.isfinite(lifetime)))
-    ):
-        return f"expires_in is {kind(lifetime)}, not a positive number of seconds"
-    if rotated is not None and not isinstance(rotated, str):
-        return f"refresh_token is {kind(rotated)}, not a string"
-    return ""
+    form: dict[str, str | Secret] = {
+        "grant_type": "refresh_token",
+        "refresh_token": refresh_token,
+        "client_id": client_id,
+        "client_secret": client_secret,
+    }
+    return _LWA.grant(client, url, seconds, form=form, refresh_token=refresh_token)
 
 
 def _lwa_error(status: int, body: object) -> TokenRefreshError:
@@ -284,6 +191,16 @@ def _lwa_error(status: int, body: object) -> TokenRefreshError:
     label = f" ({error})" if error else ""
     msg = f"refreshing the Amazon access token failed with HTTP {status}{label}: {advice}"
     return TokenRefreshError(msg, marketplace="amazon", operation="lwa")
+
+
+_LWA = TokenEndpoint(
+    "Login with Amazon",
+    "amazon",
+    "lwa",
+    max_lifetime=LWA_MAX_LIFETIME_S,
+    refused=_lwa_error,
+    rotates=True,
+)
 
 
 # -- listings ------------------------------------------------------------------------------

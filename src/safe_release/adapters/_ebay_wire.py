@@ -9,25 +9,21 @@ Money is ``{"value": "19.99", "currency": "USD"}`` with the value a decimal
 
 from __future__ import annotations
 
-import base64
 import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlencode, urlsplit
+from urllib.parse import unquote, urlsplit
 
 import httpx
 
-from safe_release._secrets import Secret
-from safe_release.adapters._auth import TokenGrant
 from safe_release.adapters._base import response_json
 from safe_release.adapters._batch import BatchItem, ItemResult
 from safe_release.adapters._core import Verdict
-from safe_release.adapters._deadline import send_within
+from safe_release.adapters._grants import TokenEndpoint
 from safe_release.adapters._shapes import Shapes, parse_json
-from safe_release.adapters._shapes import kind as _kind
 from safe_release.adapters._shapes import text as _text
 from safe_release.exceptions import (
     InvalidArgumentError,
@@ -41,6 +37,8 @@ from safe_release.exceptions import (
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from safe_release._secrets import Secret
+    from safe_release.adapters._auth import TokenGrant
     from safe_release.adapters._base import MarketplaceAdapter
     from safe_release.adapters._operation import Operation
 
@@ -335,15 +333,6 @@ def _rate(
 # -- OAuth ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Answer:
-    """A copy of what the token endpoint answered: nothing in it refers to the request."""
-
-    status: int
-    content: bytes
-    failure: str = ""  # why no answer came (then status is 0)
-
-
 def token_grant(
     client: httpx.Client,
     url: str,
@@ -360,85 +349,7 @@ def token_grant(
     or `MarketplaceResponseError`; the token provider wraps them in
     `TokenRefreshError`. Nothing raised refers to the request that carried secrets.
     """
-    answer = _exchange(
-        client, url, seconds, client_id=client_id, client_secret=client_secret, form=form
-    )
-    outcome = _outcome(answer)
-    del answer
-    if isinstance(outcome, MarketplaceError):
-        raise outcome
-    return outcome
-
-
-def _exchange(
-    client: httpx.Client,
-    url: str,
-    seconds: float,
-    *,
-    client_id: str,
-    client_secret: Secret,
-    form: dict[str, str | Secret],
-) -> _Answer:
-    """POST the grant; return a copy of the answer (this frame never ends in a traceback)."""
-    basic = base64.b64encode(f"{client_id}:{client_secret.reveal()}".encode()).decode()
-    fields = {k: v.reveal() if isinstance(v, Secret) else v for k, v in form.items()}
-    request = client.build_request(
-        "POST",
-        url,
-        content=urlencode(fields).encode(),
-        headers={
-            "content-type": "application/x-www-form-urlencoded",
-            "authorization": f"Basic {basic}",
-        },
-    )
-    del basic, fields
-    try:
-        response = send_within(client, request, seconds)
-    except httpx.TimeoutException:
-        return _Answer(0, b"", f"no complete answer within {seconds:.3g} s")
-    except httpx.HTTPError as exc:
-        return _Answer(0, b"", f"{type(exc).__name__}: {str(exc)[:_MAX_TEXT]}")
-    finally:
-        del request
-    return _Answer(response.status_code, response.content)
-
-
-def _outcome(answer: _Answer) -> TokenGrant | MarketplaceError:
-    """The grant in ``answer``, or the error to raise (never raises itself)."""
-    base = {"marketplace": "ebay", "operation": "token"}
-    if answer.failure:
-        msg = f"eBay's token endpoint could not be reached ({answer.failure}); retry later"
-        return MarketplaceResponseError(msg, **base)
-    try:
-        body = parse_json(answer.content)
-    except ValueError:
-        body = None
-    if answer.status != 200:  # noqa: PLR2004
-        return _token_error(answer.status, body)
-    problem = _grant_problem(body)
-    if problem:
-        msg = f"eBay's token endpoint answered 200 without a usable token ({problem}); retry later"
-        return MarketplaceResponseError(msg, **base)
-    return TokenGrant(
-        access_token=Secret(body["access_token"]),
-        expires_in=min(body["expires_in"], MAX_TOKEN_LIFETIME_S),
-    )
-
-
-def _grant_problem(body: object) -> str:
-    """What makes ``body`` no usable grant ("" when it is one)."""
-    if not isinstance(body, dict):
-        return "the body is not JSON" if body is None else f"the body is {_kind(body)}"
-    token, lifetime = body.get("access_token"), body.get("expires_in")
-    if not isinstance(token, str) or not token:
-        return f"access_token is {_kind(token)}, not a non-empty string"
-    if (
-        isinstance(lifetime, bool)
-        or not isinstance(lifetime, (int, float))
-        or not (math.isfinite(lifetime) and lifetime > 0)
-    ):
-        return f"expires_in is {_kind(lifetime)}, not a positive number of seconds"
-    return ""
+    return _TOKEN.grant(client, url, seconds, form=form, basic=(client_id, client_secret))
 
 
 def _token_error(status: int, body: object) -> MarketplaceError:
@@ -467,6 +378,16 @@ def _token_error(status: int, body: object) -> MarketplaceError:
     if error in {"invalid_grant", "invalid_client", "invalid_scope"} or status == 401:  # noqa: PLR2004
         return MarketplaceAuthError(msg, code=error or None, **base)
     return MarketplaceHTTPError(msg, code=error or None, **base)
+
+
+_TOKEN = TokenEndpoint(
+    "eBay's token endpoint",
+    "ebay",
+    "token",
+    max_lifetime=MAX_TOKEN_LIFETIME_S,
+    refused=_token_error,
+    failed=MarketplaceResponseError,
+)
 
 
 # -- bulkUpdatePriceQuantity -------------------------------------------------------------------

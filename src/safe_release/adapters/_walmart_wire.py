@@ -11,24 +11,19 @@ matched on the part before the first dot.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import math
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
 
 import httpx
 
-from safe_release._secrets import Secret
-from safe_release.adapters._auth import TokenGrant
 from safe_release.adapters._base import response_json
 from safe_release.adapters._core import Verdict
-from safe_release.adapters._deadline import send_within
+from safe_release.adapters._grants import TokenEndpoint
 from safe_release.adapters._shapes import Shapes, at, kind, text
 from safe_release.exceptions import (
     InvalidArgumentError,
@@ -41,6 +36,8 @@ from safe_release.exceptions import (
 )
 
 if TYPE_CHECKING:
+    from safe_release._secrets import Secret
+    from safe_release.adapters._auth import TokenGrant
     from safe_release.adapters._operation import Operation
 
 __all__ = [
@@ -218,15 +215,6 @@ def stamp(request: httpx.Request) -> None:
     request.headers["accept"] = "application/json"
 
 
-@dataclass(frozen=True)
-class _Answer:
-    """A copy of what the token endpoint answered: nothing in it holds the credentials."""
-
-    status: int
-    content: bytes
-    failure: str = ""  # why no answer came (then status is 0)
-
-
 def client_credentials(
     client: httpx.Client,
     url: str,
@@ -241,82 +229,10 @@ def client_credentials(
     with nothing chained or left in a frame that holds the client secret in plain
     text (the request that carried it is dropped before anything is raised).
     """
-    answer = _exchange(client, url, seconds, (client_id, client_secret))
-    outcome = _outcome(answer)
-    del answer
-    if isinstance(outcome, TokenRefreshError):
-        raise outcome
-    return outcome
-
-
-def _exchange(
-    client: httpx.Client, url: str, seconds: float, credentials: tuple[str, Secret]
-) -> _Answer:
-    """POST the grant; return a copy of the answer (this frame never ends in a traceback)."""
-    request = client.build_request(
-        "POST",
-        url,
-        content=urlencode({"grant_type": "client_credentials"}).encode(),
-        headers={
-            "authorization": _basic(*credentials),
-            "content-type": "application/x-www-form-urlencoded",
-        },
+    form = {"grant_type": "client_credentials"}
+    return _TOKEN.grant(
+        client, url, seconds, form=form, basic=(client_id, client_secret), stamp=stamp
     )
-    stamp(request)
-    try:
-        response = send_within(client, request, seconds)
-    except httpx.TimeoutException:
-        return _Answer(0, b"", f"no complete answer within {seconds:.3g} s")
-    except httpx.HTTPError as exc:
-        return _Answer(0, b"", f"{type(exc).__name__}: {str(exc)[:_MAX_TEXT]}")
-    finally:
-        del request
-    return _Answer(response.status_code, response.content)
-
-
-def _basic(client_id: str, client_secret: Secret) -> str:
-    pair = f"{client_id}:{client_secret.reveal()}".encode()
-    return "Basic " + base64.b64encode(pair).decode("ascii")
-
-
-def _outcome(answer: _Answer) -> TokenGrant | TokenRefreshError:
-    """The grant in ``answer``, or the error to raise (never raises itself)."""
-    if answer.failure:
-        msg = f"the Walmart token endpoint could not be reached ({answer.failure}); retry later"
-        return TokenRefreshError(msg, marketplace="walmart", operation="token")
-    try:
-        body = json.loads(answer.content)
-    except (ValueError, RecursionError):
-        body = None
-    if answer.status != 200:  # noqa: PLR2004
-        return _token_error(answer.status, body)
-    problem = _grant_problem(body)
-    if problem:
-        msg = (
-            f"the Walmart token endpoint answered 200 without a usable access token "
-            f"({problem}); retry later"
-        )
-        return TokenRefreshError(msg, marketplace="walmart", operation="token")
-    return TokenGrant(
-        access_token=Secret(body["access_token"]),
-        expires_in=min(body["expires_in"], TOKEN_MAX_LIFETIME_S),
-    )
-
-
-def _grant_problem(body: object) -> str:
-    """What makes ``body`` no usable token answer ("" when it is one)."""
-    if not isinstance(body, dict):
-        return "the body is not JSON" if body is None else f"the body is {kind(body)}"
-    token, lifetime = body.get("access_token"), body.get("expires_in")
-    if not isinstance(token, str) or not token:
-        return f"access_token is {kind(token)}, not a non-empty string"
-    if (
-        isinstance(lifetime, bool)
-        or not isinstance(lifetime, (int, float))
-        or not (math.isfinite(lifetime) and lifetime > 0)
-    ):
-        return f"expires_in is {kind(lifetime)}, not a positive number of seconds"
-    return ""
 
 
 def _token_error(status: int, body: object) -> TokenRefreshError:
@@ -333,6 +249,15 @@ def _token_error(status: int, body: object) -> TokenRefreshError:
     label = f" ({code})" if code and code.replace("_", "").isalnum() else ""
     msg = f"getting a Walmart access token failed with HTTP {status}{label}: {advice}"
     return TokenRefreshError(msg, marketplace="walmart", operation="token")
+
+
+_TOKEN = TokenEndpoint(
+    "the Walmart token endpoint",
+    "walmart",
+    "token",
+    max_lifetime=TOKEN_MAX_LIFETIME_S,
+    refused=_token_error,
+)
 
 
 # -- values --------------------------------------------------------------------------------
