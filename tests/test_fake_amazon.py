@@ -21,6 +21,7 @@ import safe_release as sr
 from safe_release.testing import Call, FakeAmazon, FakeAmazonCredentials, FakeClock
 from safe_release.testing._amazon._routes import ROUTES
 from tests.amazon_schemas import has_model, usage_plan, validate_request, validate_response
+from tests.fakes_util import FakeClient
 
 BASE = "https://sellingpartnerapi-na.amazon.com"
 LWA = "https://api.amazon.com/auth/o2/token"
@@ -62,8 +63,10 @@ class SchemaChecking(httpx.BaseTransport):
         return response
 
 
-class Sp:
+class Sp(FakeClient[FakeAmazonCredentials]):
     """A minimal SP-API client for the tests: LWA token, then signed calls."""
+
+    base_url = BASE
 
     def __init__(
         self,
@@ -72,12 +75,9 @@ class Sp:
         *,
         http: httpx.Client | None = None,
     ) -> None:
-        self.fake = fake
-        self.creds = creds or fake.credentials
         self.transport = SchemaChecking(fake)
-        self.http = http or httpx.Client(transport=self.transport, base_url=BASE)
+        super().__init__(fake, creds, http=http, transport=self.transport)
         self.lwa_url = LWA if http is None else "/auth/o2/token"
-        self.access: str | None = None
 
     def lwa(self, **overrides: str) -> httpx.Response:
         form = {
@@ -212,11 +212,6 @@ def plan_body(*items: tuple[str, int], name: str = "restock") -> dict[str, Any]:
     }
     validate_request("createInboundPlan", body)
     return body
-
-
-@pytest.fixture(name="clock")
-def _clock() -> FakeClock:
-    return FakeClock()
 
 
 @pytest.fixture(name="fake")

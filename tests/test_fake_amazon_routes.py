@@ -9,11 +9,10 @@ two are never compared with each other.
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 from functools import cache
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -22,6 +21,10 @@ from safe_release.adapters._amazon_ops import AMAZON_OPERATIONS
 from safe_release.testing._amazon._handlers import HANDLERS, route
 from safe_release.testing._amazon._routes import ROUTES
 from tests.amazon_schemas import MODELS, has_model, usage_plan
+from tests.fakes_util import fake_modules, imported
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 Row = tuple[str, str, float, int]
 """(method, path template, usage-plan rate, usage-plan burst)."""
@@ -70,18 +73,6 @@ def _published(operation: str) -> Row:
     return method, path, rate, burst
 
 
-def _imports(file: Path) -> set[str]:
-    """The absolute module names ``file`` imports, at any depth."""
-    names: set[str] = set()
-    for node in ast.walk(ast.parse(file.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            names.add(node.module)
-            names.update(f"{node.module}.{alias.name}" for alias in node.names)
-    return names
-
-
 class TestAgainstTheModels:
     @pytest.mark.parametrize(("table", "operation"), ROWS)
     def test_method_path_and_usage_plan(self, table: str, operation: str) -> None:
@@ -110,14 +101,12 @@ class TestFakeRouting:
 
 
 class TestStandsAlone:
-    @pytest.mark.parametrize(
-        "file", sorted(Path(fake_package.__path__[0]).glob("*.py")), ids=lambda p: p.name
-    )
+    @pytest.mark.parametrize("file", fake_modules(fake_package), ids=lambda p: p.name)
     def test_no_adapter_tables_imported(self, file: Path) -> None:
         """The fake imports nothing from the adapters but the small `Limit` type."""
         from_adapters = {
             name
-            for name in _imports(file)
+            for name in imported(file)
             if name.startswith("safe_release.adapters") and name not in ALLOWED_FROM_ADAPTERS
         }
         assert from_adapters == set()

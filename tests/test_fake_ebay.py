@@ -26,6 +26,7 @@ from safe_release.testing import (
     FakeEbayCredentials,
     FakeEbayFaults,
 )
+from tests.fakes_util import FakeClient
 
 BASE = "https://api.ebay.com"
 OAUTH = "/identity/v1/oauth2/token"
@@ -44,20 +45,10 @@ def at(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
-class Ebay:
+class Ebay(FakeClient[FakeEbayCredentials]):
     """A minimal eBay REST client for the tests: a token, then bearer calls."""
 
-    def __init__(
-        self,
-        fake: FakeEbay,
-        creds: FakeEbayCredentials | None = None,
-        *,
-        http: httpx.Client | None = None,
-    ) -> None:
-        self.fake = fake
-        self.creds = creds or fake.credentials
-        self.http = http or httpx.Client(transport=fake.transport, base_url=BASE)
-        self.access: str | None = None
+    base_url = BASE
 
     def token_call(
         self, grant: str = "refresh_token", *, scope: str | None = None, **form: str
@@ -123,11 +114,6 @@ def price(offer_id: str, value: str, currency: str = "USD") -> dict[str, Any]:
 
 def errors(response: httpx.Response) -> list[int]:
     return [x["errorId"] for x in response.json()["errors"]]
-
-
-@pytest.fixture(name="clock")
-def _clock() -> FakeClock:
-    return FakeClock()
 
 
 @pytest.fixture(name="fake")

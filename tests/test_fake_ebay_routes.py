@@ -10,7 +10,6 @@ appear in it verbatim.
 
 from __future__ import annotations
 
-import ast
 import os
 import re
 from pathlib import Path
@@ -27,6 +26,7 @@ from safe_release.testing._ebay._ebay_routes import (
     TOKEN_PATH,
     match,
 )
+from tests.fakes_util import fake_modules, imported
 
 ROOT = Path(__file__).resolve().parent.parent
 WIRE = Path(
@@ -127,19 +127,7 @@ class TestRouting:
         assert set(HANDLERS) == set(ROUTES)
 
 
-def _imports(file: Path) -> set[str]:
-    names: set[str] = set()
-    for node in ast.walk(ast.parse(file.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            names.add(node.module)
-    return names
-
-
-@pytest.mark.parametrize(
-    "file", sorted(Path(fake_package.__path__[0]).glob("*.py")), ids=lambda p: p.name
-)
+@pytest.mark.parametrize("file", fake_modules(fake_package), ids=lambda p: p.name)
 def test_the_fake_imports_nothing_from_the_adapters(file: Path) -> None:
     """The fake stands alone: no adapter route table or wire module is imported."""
-    assert {n for n in _imports(file) if n.startswith("safe_release.adapters")} == set()
+    assert {n for n in imported(file) if n.startswith("safe_release.adapters")} == set()

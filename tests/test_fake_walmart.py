@@ -7,15 +7,13 @@ Walmart's XSDs in tests/test_fake_walmart_xsd.py.
 
 from __future__ import annotations
 
-import ast
 import asyncio
 import base64
 import json
 import threading
 import xml.etree.ElementTree as ET
 from decimal import Decimal
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -32,6 +30,10 @@ from safe_release.testing import (
 )
 from safe_release.testing._walmart._wm_handlers import GATEWAY_OPERATIONS, HANDLERS, route
 from safe_release.testing._walmart._wm_routes import FEED_TYPES, ROUTES
+from tests.fakes_util import FakeClient, fake_modules, imported
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 BASE = "https://marketplace.walmartapis.com"
 START_MS = 1_767_225_600_000  # the FakeClock's start, 2026-01-01T00:00:00Z
@@ -44,20 +46,10 @@ TRACKING = {
 }
 
 
-class Wm:
+class Wm(FakeClient[FakeWalmartCredentials]):
     """A minimal Walmart client for the tests: a token, then calls with the headers."""
 
-    def __init__(
-        self,
-        fake: FakeWalmart,
-        creds: FakeWalmartCredentials | None = None,
-        *,
-        http: httpx.Client | None = None,
-    ) -> None:
-        self.fake = fake
-        self.creds = creds or fake.credentials
-        self.http = http or httpx.Client(transport=fake.transport, base_url=BASE)
-        self.access: str | None = None
+    base_url = BASE
 
     def basic(self, secret: str | None = None) -> str:
         pair = f"{self.creds.client_id}:{secret or self.creds.client_secret}"
@@ -194,11 +186,6 @@ def inventory_feed(*entries: tuple[str, int]) -> dict[str, Any]:
             {"sku": sku, "quantity": {"unit": "EACH", "amount": amount}} for sku, amount in entries
         ],
     }
-
-
-@pytest.fixture(name="clock")
-def _clock() -> FakeClock:
-    return FakeClock()
 
 
 @pytest.fixture(name="fake")
@@ -1501,16 +1488,6 @@ PUBLISHED: dict[str, tuple[str, str, int, float]] = {
 }
 
 
-def _imports(file: Path) -> set[str]:
-    names: set[str] = set()
-    for node in ast.walk(ast.parse(file.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            names.add(node.module)
-    return names
-
-
 class TestRouting:
     def test_table_is_the_published_one(self) -> None:
         """The route table is WIRE.md's: operations, methods, paths, default buckets."""
@@ -1534,12 +1511,10 @@ class TestRouting:
         """The fake answers exactly the operations of its table."""
         assert set(HANDLERS) | GATEWAY_OPERATIONS == set(ROUTES)
 
-    @pytest.mark.parametrize(
-        "file", sorted(Path(fake_package.__path__[0]).glob("*.py")), ids=lambda p: p.name
-    )
+    @pytest.mark.parametrize("file", fake_modules(fake_package), ids=lambda p: p.name)
     def test_no_adapter_tables_imported(self, file: Path) -> None:
-        """The fake imports nothing from the adapters."""
-        assert {n for n in _imports(file) if n.startswith("safe_release.adapters")} == set()
+        """The fake (and what it shares with the other fakes) imports nothing from the adapters."""
+        assert {n for n in imported(file) if n.startswith("safe_release.adapters")} == set()
 
     def test_unknown_path_and_method(self, wm: Wm) -> None:
         """Unknown paths are 404 URI_NOT_FOUND; a known path with another method is 405."""

@@ -90,11 +90,6 @@ class Client:
         )
 
 
-@pytest.fixture(name="clock")
-def _clock() -> FakeClock:
-    return FakeClock()
-
-
 @pytest.fixture(name="fake")
 def _fake(clock: FakeClock) -> FakeWalmart:
     fake = FakeWalmart(clock=clock)
