@@ -31,6 +31,7 @@ from safe_release.adapters._amazon_ops import AMAZON_OPERATIONS, LWA_TOKEN_URL
 from safe_release.adapters._auth import TokenProvider
 from safe_release.adapters._base import MarketplaceAdapter, response_json
 from safe_release.adapters._core import RECONCILED_HEADER
+from safe_release.adapters._grants import auth_client, credential
 from safe_release.exceptions import (
     InvalidArgumentError,
     MarketplaceError,
@@ -45,6 +46,8 @@ if TYPE_CHECKING:
     from safe_release.adapters._operation import Operation
 
 __all__ = ["ENDPOINTS", "AmazonAdapter", "Health", "InboundPlanRef", "ListingChange"]
+
+_CREDENTIALS = "client_secret= and refresh_token= must be non-empty strings (or Secret)"
 
 ENDPOINTS = {
     "na": "https://sellingpartnerapi-na.amazon.com",
@@ -138,10 +141,9 @@ class AmazonAdapter(MarketplaceAdapter):
         )
         self.seller_id = seller_id
         self.marketplace_id = marketplace_id or DEFAULT_MARKETPLACE.get(region, "ATVPDKIKX0DER")
-        self._auth_client = httpx.Client(
-            transport=options.get("transport"), timeout=options.get("timeout", 30.0)
-        )
-        secret, refresh = _secret(client_secret), _secret(refresh_token)
+        self._auth_client = auth_client(options)
+        secret = credential(client_secret, _CREDENTIALS)
+        refresh = credential(refresh_token, _CREDENTIALS)
         self._refresh_token = refresh
 
         def refresh_grant() -> Any:
@@ -559,12 +561,3 @@ def _issue_text(issue: object) -> str:
     if isinstance(issue, dict) and isinstance(issue.get("message"), str):
         return str(issue["message"])
     return issue if isinstance(issue, str) else f"({type(issue).__name__})"
-
-
-def _secret(value: str | Secret) -> Secret:
-    if isinstance(value, Secret):
-        return value
-    if not isinstance(value, str) or not value:
-        msg = "client_secret= and refresh_token= must be non-empty strings (or Secret)"
-        raise InvalidArgumentError(msg)
-    return Secret(value)

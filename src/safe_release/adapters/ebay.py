@@ -21,7 +21,6 @@ import hashlib
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal
 
-import httpx
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from safe_release._public import present
@@ -38,16 +37,21 @@ from safe_release.adapters._ebay_ops import (
     TOKEN_URLS,
 )
 from safe_release.adapters._ebay_orders import OrderCalls, ShippingFulfillmentRef
+from safe_release.adapters._grants import auth_client, credential
 from safe_release.exceptions import InvalidArgumentError, MarketplaceError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+
+    import httpx
 
     from safe_release.adapters._core import Verdict
     from safe_release.adapters._operation import Daily, Operation
     from safe_release.adapters._quota import BudgetState
 
 __all__ = ["EbayAdapter", "Health", "OfferChange", "OfferUpdate", "ShippingFulfillmentRef"]
+
+_CREDENTIALS = "client_secret= and refresh_token= must be non-empty strings (or Secret)"
 
 
 class Health(BaseModel):
@@ -110,10 +114,9 @@ class EbayAdapter(OfferCalls, OrderCalls):
             **options,
         )
         self.user_id, self.marketplace_id, self.scopes = user_id, marketplace_id, scopes
-        self._auth_client = httpx.Client(
-            transport=options.get("transport"), timeout=options.get("timeout", 30.0)
-        )
-        secret, refresh = _secret(client_secret), _secret(refresh_token)
+        self._auth_client = auth_client(options)
+        secret = credential(client_secret, _CREDENTIALS)
+        refresh = credential(refresh_token, _CREDENTIALS)
         url = token_url or TOKEN_URLS[environment]
 
         def grant(form: dict[str, str | Secret]) -> TokenGrant:
@@ -281,15 +284,6 @@ def _scopes(scopes: object) -> tuple[str, ...]:
         msg = "scopes= must be eBay OAuth scope URLs (https://api.ebay.com/oauth/api_scope/…)"
         raise InvalidArgumentError(msg)
     return out
-
-
-def _secret(value: str | Secret) -> Secret:
-    if isinstance(value, Secret):
-        return value
-    if not isinstance(value, str) or not value:
-        msg = "client_secret= and refresh_token= must be non-empty strings (or Secret)"
-        raise InvalidArgumentError(msg)
-    return Secret(value)
 
 
 present(__name__, __all__, globals())

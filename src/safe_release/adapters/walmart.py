@@ -36,6 +36,7 @@ from safe_release.adapters._auth import TokenProvider
 from safe_release.adapters._base import MarketplaceAdapter
 from safe_release.adapters._batch import BatchItem, ItemResult
 from safe_release.adapters._core import RECONCILED_HEADER, clean_params
+from safe_release.adapters._grants import auth_client, credential
 from safe_release.adapters._walmart_feeds import FEED_WAIT_S, FeedRun, check_wait
 from safe_release.adapters._walmart_ops import (
     ENDPOINTS,
@@ -61,6 +62,7 @@ if TYPE_CHECKING:
 __all__ = ["ENDPOINTS", "Health", "InventoryChange", "PriceChange", "WalmartAdapter"]
 
 CURRENCIES = wire.CURRENCIES
+_CREDENTIALS = "client_secret= must be a non-empty string (or Secret)"
 _MAX_SKU = 50  # Walmart's SKU is at most 50 characters [O]
 _BY_SKU = {"productIdType": "SKU"}
 _NOT_FOUND = 404
@@ -137,10 +139,8 @@ class WalmartAdapter(MarketplaceAdapter):
             **options,
         )
         self.environment = environment
-        self._auth_client = httpx.Client(
-            transport=options.get("transport"), timeout=options.get("timeout", 30.0)
-        )
-        secret = _secret(client_secret)
+        self._auth_client = auth_client(options)
+        secret = credential(client_secret, _CREDENTIALS)
         url = token_url or base.rstrip("/") + "/v3/token"
 
         def grant() -> Any:
@@ -765,15 +765,6 @@ def _quantity(body: dict[str, Any]) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise wire.wrong_shape("getInventory", "quantity.amount", value, "a whole number")
     return value
-
-
-def _secret(value: str | Secret) -> Secret:
-    if isinstance(value, Secret):
-        return value
-    if not isinstance(value, str) or not value:
-        msg = "client_secret= must be a non-empty string (or Secret)"
-        raise InvalidArgumentError(msg)
-    return Secret(value)
 
 
 # -- checking input (every bad value raises InvalidArgumentError before anything is sent) --
