@@ -5,10 +5,20 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from safe_release.exceptions import InvalidArgumentError
 
-__all__ = ["epoch", "non_negative_seconds", "probability", "seconds", "to_price", "whole"]
+__all__ = [
+    "epoch",
+    "in_range",
+    "non_negative_seconds",
+    "order_line",
+    "probability",
+    "seconds",
+    "to_price",
+    "whole",
+]
 
 
 def to_price(value: object, *, what: str) -> Decimal:
@@ -32,6 +42,28 @@ def whole(value: object, *, what: str, minimum: int = 0) -> int:
         msg = f"{what} must be a whole number >= {minimum}, not {value!r}"
         raise InvalidArgumentError(msg)
     return value
+
+
+def in_range(raw: str, low: int, high: int | None) -> int | None:
+    """``raw`` as an int in ``[low, high]`` (no upper bound if ``high`` is None), or None."""
+    try:
+        value = int(raw)
+    except ValueError:
+        return None
+    return value if low <= value and (high is None or value <= high) else None
+
+
+def order_line(spec: object, *, kind: str) -> tuple[Any, int, Decimal | None]:
+    """(sku, quantity, unit price or None) of a seeded ``(sku, quantity[, unit_price])``.
+
+    ``kind`` names the part in messages: "an order item is ...", "item quantity".
+    """
+    if not isinstance(spec, tuple) or len(spec) not in {2, 3}:
+        msg = f"an order {kind} is (sku, quantity) or (sku, quantity, unit_price), not {spec!r}"
+        raise InvalidArgumentError(msg)
+    quantity = whole(spec[1], what=f"{kind} quantity", minimum=1)
+    price = to_price(spec[2], what="unit_price") if len(spec) == 3 else None  # noqa: PLR2004
+    return spec[0], quantity, price
 
 
 def non_negative_seconds(value: object) -> float | None:

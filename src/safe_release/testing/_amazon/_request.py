@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from safe_release.testing._amazon import _bodies as b
+from safe_release.testing._checks import in_range
 
 __all__ = ["Reply", "SpRequest", "csv", "fields", "flag", "integer", "required"]
 
@@ -51,11 +52,8 @@ def integer(request: SpRequest, name: str, *, default: int, low: int, high: int)
     raw = request.query.get(name)
     if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = low - 1
-    if not low <= value <= high:
+    value = in_range(raw, low, high)
+    if value is None:
         msg = f"{name} must be an integer from {low} to {high}, not {raw!r}."
         raise b.invalid_input(msg)
     return value

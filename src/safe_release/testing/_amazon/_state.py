@@ -17,7 +17,7 @@ from safe_release.testing._amazon._values import (
     AmazonOrderItem,
     AmazonShipment,
 )
-from safe_release.testing._checks import to_price, whole
+from safe_release.testing._checks import order_line, to_price, whole
 from safe_release.testing._ids import SeededIds
 
 if TYPE_CHECKING:
@@ -216,14 +216,9 @@ class AmazonState:
         return order
 
     def _item(self, seller_id: str, spec: ItemSpec) -> AmazonOrderItem:
-        if not isinstance(spec, tuple) or len(spec) not in {2, 3}:
-            msg = f"an order item is (sku, quantity) or (sku, quantity, unit_price), not {spec!r}"
-            raise InvalidArgumentError(msg)
-        sku, quantity = spec[0], whole(spec[1], what="item quantity", minimum=1)
+        sku, quantity, price = order_line(spec, kind="item")
         listing = self.listings.get((seller_id, sku))
-        if len(spec) == 3:  # noqa: PLR2004 - (sku, quantity, unit_price)
-            price = to_price(spec[2], what="unit_price")
-        else:
+        if price is None:
             price = listing.price if listing else Decimal("10.00")
         return AmazonOrderItem(
             order_item_id=self.ids.digits(14),

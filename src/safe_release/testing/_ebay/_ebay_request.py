@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from safe_release.testing._checks import in_range
+
 if TYPE_CHECKING:
     from safe_release.testing._ebay import _ebay_errors as e
     from safe_release.testing._ebay._ebay_quotas import DailyQuotas
@@ -46,10 +48,7 @@ def whole(raw: str | None, *, default: int, low: int, high: int | None, reject: 
     """An integer parameter in ``[low, high]``, or ``reject``."""
     if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise reject from None
-    if value < low or (high is not None and value > high):
+    value = in_range(raw, low, high)
+    if value is None:
         raise reject
     return value

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from safe_release.testing._checks import in_range
 from safe_release.testing._walmart._wm_wire import Reject
 
 __all__ = ["Reply", "WmRequest", "integer", "invalid_content", "not_found"]
@@ -53,11 +54,8 @@ def integer(
     raw = request.query.get(name)
     if raw is None or raw == "":
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = low - 1
-    if not low <= value <= high:
+    value = in_range(raw, low, high)
+    if value is None:
         msg = f"{name} must be an integer from {low} to {high}, not {raw!r}."
         raise Reject(400, "INVALID_REQUEST_PARAM" + service, msg, field=name)
     return value

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from safe_release.exceptions import InvalidArgumentError
-from safe_release.testing._checks import to_price, whole
+from safe_release.testing._checks import order_line, to_price, whole
 from safe_release.testing._ids import SeededIds
 from safe_release.testing._walmart._wm_values import (
     WalmartFeed,
@@ -251,17 +251,12 @@ class WalmartState:
     def _line(
         self, seller_id: str, number: str, spec: LineSpec, status: str, when: float
     ) -> WalmartOrderLine:
-        if not isinstance(spec, tuple) or len(spec) not in {2, 3}:
-            msg = f"an order line is (sku, quantity) or (sku, quantity, unit_price), not {spec!r}"
-            raise InvalidArgumentError(msg)
-        sku, quantity = spec[0], whole(spec[1], what="line quantity", minimum=1)
+        sku, quantity, price = order_line(spec, kind="line")
         if not isinstance(sku, str) or not sku:
             msg = f"an order line needs a SKU string, not {sku!r}"
             raise InvalidArgumentError(msg)
         item = self.items.get((seller_id, sku))
-        if len(spec) == 3:  # noqa: PLR2004 - (sku, quantity, unit_price)
-            price = to_price(spec[2], what="unit_price")
-        else:
+        if price is None:
             price = item.price if item else Decimal("10.00")
         return WalmartOrderLine(
             line_number=number,
