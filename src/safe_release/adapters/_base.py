@@ -6,13 +6,20 @@ import asyncio
 import json as _json
 import math
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 
 from safe_release._backoff import RetryBudget, RetryPolicy, parse_retry_after
 from safe_release._clock import Clock, SystemClock
-from safe_release.adapters._batch import BatchItem, ItemResult, check_items, check_results
+from safe_release.adapters._batch import (
+    BatchItem,
+    BatchTicket,
+    ItemResult,
+    check_items,
+    check_results,
+)
 from safe_release.adapters._breaker import CircuitBreaker
 from safe_release.adapters._core import (
     Authorize,
@@ -315,28 +322,17 @@ class MarketplaceAdapter:
         5xx on an idempotent operation). An answer that does not say which items
         applied raises `MarketplaceResponseError`, and leaves them ambiguous.
         """
-        todo = check_items(self.marketplace, operation, items)
-        op, request = self._prepare(operation, path_params, params, body(todo))
-        journal = self.journal
-        if journal is None:
-            response = self._drive(op, request, [0.0])
-            return check_results(self.marketplace, op.name, todo, results(response, todo))
-        ticket = journal.begin_items(self, op, request, todo, path_params=path_params or {})
-        pending = [i for i in range(len(todo)) if i not in ticket.replayed]
-        got: list[ItemResult] = []
-        if pending:
-            sent = [todo[i] for i in pending]
-            if len(sent) < len(todo):
-                op, request = self._prepare(operation, path_params, params, body(sent))
+        run = self._items(operation, items, body, path_params, params)
+        if run.sent:
             timing = [0.0]
             try:
-                response = self._drive(op, request, timing)
-                got = check_results(self.marketplace, op.name, sent, results(response, sent))
+                response = self._drive(run.op, run.request, timing)
+                run.check(results(response, run.sent))
             except BaseException as exc:
-                journal.finish_items(ticket, None, error=exc, latency=timing[0])
+                run.fail(exc, timing[0])
                 raise
-            journal.finish_items(ticket, got, latency=timing[0])
-        return _merged(len(todo), ticket.replayed, pending, got)
+            run.record(timing[0])
+        return run.merged()
 
     async def acall_items(
         self,
@@ -349,30 +345,37 @@ class MarketplaceAdapter:
         params: Mapping[str, Any] | None = None,
     ) -> list[ItemResult]:
         """`call_items` for asyncio code (``results`` runs in a worker thread)."""
-        todo = check_items(self.marketplace, operation, items)
-        op, request = self._prepare(operation, path_params, params, body(todo))
-        journal = self.journal
-        if journal is None:
-            response = await self._adrive(op, request, [0.0])
-            read = await asyncio.to_thread(results, response, todo)
-            return check_results(self.marketplace, op.name, todo, read)
-        ticket = journal.begin_items(self, op, request, todo, path_params=path_params or {})
-        pending = [i for i in range(len(todo)) if i not in ticket.replayed]
-        got: list[ItemResult] = []
-        if pending:
-            sent = [todo[i] for i in pending]
-            if len(sent) < len(todo):
-                op, request = self._prepare(operation, path_params, params, body(sent))
+        run = self._items(operation, items, body, path_params, params)
+        if run.sent:
             timing = [0.0]
             try:
-                response = await self._adrive(op, request, timing)
-                read = await asyncio.to_thread(results, response, sent)
-                got = check_results(self.marketplace, op.name, sent, read)
+                response = await self._adrive(run.op, run.request, timing)
+                run.check(await asyncio.to_thread(results, response, run.sent))
             except BaseException as exc:
-                journal.finish_items(ticket, None, error=exc, latency=timing[0])
+                run.fail(exc, timing[0])
                 raise
-            journal.finish_items(ticket, got, latency=timing[0])
-        return _merged(len(todo), ticket.replayed, pending, got)
+            run.record(timing[0])
+        return run.merged()
+
+    def _items(
+        self,
+        operation: str,
+        items: Sequence[BatchItem],
+        body: Callable[[Sequence[BatchItem]], Any],
+        path_params: Mapping[str, str] | None,
+        params: Mapping[str, Any] | None,
+    ) -> _ItemsRun:
+        """The checked batch, journaled if a release runs, with the request for what to send."""
+        todo = check_items(self.marketplace, operation, items)
+        op, request = self._prepare(operation, path_params, params, body(todo))
+        run = _ItemsRun(self.marketplace, todo, op, request, self.journal)
+        if run.journal is not None:
+            run.ticket = run.journal.begin_items(
+                self, op, request, todo, path_params=path_params or {}
+            )
+            if run.sent and len(run.sent) < len(todo):
+                run.op, run.request = self._prepare(operation, path_params, params, body(run.sent))
+        return run
 
     def _drive(self, op: Operation, request: httpx.Request, timing: list[float]) -> httpx.Response:
         plan = self._caller.plan(op, request, self.quota_key(op))
@@ -651,10 +654,44 @@ def response_json(adapter: str, op: Operation, response: httpx.Response) -> Any:
     raise MarketplaceResponseError(msg, marketplace=adapter, operation=op.name) from cause
 
 
-def _merged(
-    count: int, replayed: Mapping[int, ItemResult], pending: list[int], got: list[ItemResult]
-) -> list[ItemResult]:
-    """Results in the batch's order: the replayed ones where they were, the sent ones between."""
-    by_index = dict(replayed)
-    by_index.update(zip(pending, got, strict=True))
-    return [by_index[i] for i in range(count)]
+@dataclass
+class _ItemsRun:
+    """One batch call in progress: the items, the request, and the journal's ticket."""
+
+    marketplace: str
+    todo: list[BatchItem]
+    op: Operation
+    request: httpx.Request
+    journal: WriteJournal | None
+    ticket: BatchTicket = field(default_factory=BatchTicket)
+    got: list[ItemResult] = field(default_factory=list)
+
+    @property
+    def pending(self) -> list[int]:
+        """The positions of the items to send (every one but those already in place)."""
+        return [i for i in range(len(self.todo)) if i not in self.ticket.replayed]
+
+    @property
+    def sent(self) -> list[BatchItem]:
+        """The items to send."""
+        return [self.todo[i] for i in self.pending]
+
+    def check(self, results: object) -> None:
+        """Keep ``results`` as the items' results, checked against the items sent."""
+        self.got = check_results(self.marketplace, self.op.name, self.sent, results)
+
+    def record(self, latency: float) -> None:
+        """Journal the results of the items sent (nothing outside a release)."""
+        if self.journal is not None:
+            self.journal.finish_items(self.ticket, self.got, latency=latency)
+
+    def fail(self, error: BaseException, latency: float) -> None:
+        """Journal the items sent as failed with ``error`` (nothing outside a release)."""
+        if self.journal is not None:
+            self.journal.finish_items(self.ticket, None, error=error, latency=latency)
+
+    def merged(self) -> list[ItemResult]:
+        """Results in the batch's order: replayed ones where they were, sent ones between."""
+        by_index = dict(self.ticket.replayed)
+        by_index.update(zip(self.pending, self.got, strict=True))
+        return [by_index[i] for i in range(len(self.todo))]
