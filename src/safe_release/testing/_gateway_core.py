@@ -11,7 +11,7 @@ from urllib.parse import parse_qs
 
 from safe_release.testing._amazon._values import Call
 
-__all__ = ["CallDraft", "form_fields", "parse_json"]
+__all__ = ["CallDraft", "SellerToken", "form_fields", "parse_json"]
 
 
 def parse_json(content: bytes, *, decimals: bool = False) -> tuple[Any, bool]:
@@ -32,6 +32,16 @@ def parse_json(content: bytes, *, decimals: bool = False) -> tuple[Any, bool]:
 def form_fields(body: bytes) -> dict[str, str]:
     """A form-encoded body's fields; the last value of a repeated one wins."""
     return {key: values[-1] for key, values in parse_qs(body.decode("utf-8", "replace")).items()}
+
+
+@dataclass(frozen=True)
+class SellerToken:
+    """Who an access token speaks for, and since when."""
+
+    seller_id: str
+    client_id: str
+    issued: float
+    generation: int
 
 
 @dataclass

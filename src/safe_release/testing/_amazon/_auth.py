@@ -11,21 +11,14 @@ import secrets
 from dataclasses import dataclass
 
 from safe_release.testing._amazon import _bodies as b
-from safe_release.testing._gateway_core import form_fields
+from safe_release.testing._gateway_core import SellerToken, form_fields
 
 __all__ = ["TOKEN_LIFETIME", "AccessToken", "LwaServer"]
 
 TOKEN_LIFETIME = 3600.0
 
 
-@dataclass(frozen=True)
-class AccessToken:
-    """Who an access token speaks for, and since when."""
-
-    seller_id: str
-    client_id: str
-    issued: float
-    generation: int
+AccessToken = SellerToken
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,8 @@ from __future__ import annotations
 import base64
 import binascii
 import secrets
-from dataclasses import dataclass
 
-from safe_release.testing._gateway_core import form_fields
+from safe_release.testing._gateway_core import SellerToken, form_fields
 from safe_release.testing._walmart._wm_wire import GATEWAY, Reject
 
 __all__ = ["TOKEN_LIFETIME", "AccessToken", "TokenServer", "unauthorized"]
@@ -20,14 +19,8 @@ TOKEN_LIFETIME = 900.0
 _GRANTS = frozenset({"client_credentials", "refresh_token", "authorization_code"})
 
 
-@dataclass(frozen=True)
-class AccessToken:
-    """Who an access token speaks for, and since when."""
-
-    seller_id: str
-    client_id: str
-    issued: float
-    generation: int
+class AccessToken(SellerToken):
+    """Who an access token speaks for, since when, and until when."""
 
     @property
     def expires(self) -> float:
