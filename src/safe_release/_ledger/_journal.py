@@ -41,6 +41,7 @@ from safe_release.exceptions import (
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+    from datetime import datetime
 
     import httpx
     from sqlalchemy import Connection
@@ -119,48 +120,22 @@ class Journal:
         encoded = encode_request(request, path_params)
         key = idem_key(idempotency_key, adapter.identity, op.name, encoded)
         target = target_text(adapter.ledger_target(op, request))
-        table = self.store.tables.ledger
         with write_tx(self.store.engine, "journaling a marketplace write") as conn:
-            latest = (
-                self._latest(conn, adapter.identity, target)
-                if _replayable(op, idempotency_key)
-                else None
+            latest = self._in_place(
+                conn, adapter, op, target=target, key=key, idempotency_key=idempotency_key
             )
-            if (
-                latest is not None
-                and latest.idem_key == key
-                and latest.state == SUCCEEDED
-                and latest.comp_state in _IN_PLACE
-            ):
+            if latest is not None:
                 return Ticket(replayed=replayed_response(latest.response, request), observe=False)
-            at = utc_now(self.store.clock)
-            stored: dict[str, Any] = {
-                "scope": self.scope,
-                "adapter": adapter.identity,
-                "operation": op.name,
-                "side_effect": op.side_effect.value,
-                "target": target,
-                "idem_key": key,
-                "request": canonical_dumps(encoded),
-                "inverse": inverse.model_dump_json(by_alias=True) if inverse is not None else None,
-                "state": SENDING,
-                "response": None,
-                "comp_state": None,
-                "comp_detail": None,
-            }
-            result = conn.execute(
-                insert(table)
-                .values(
-                    release_id=self.release_id,
-                    created_at=at,
-                    updated_at=at,
-                    **stored,
-                )
-                .returning(table.c.id)
+            entry_id, stored = self._insert(
+                conn,
+                adapter,
+                op,
+                target=target,
+                key=key,
+                encoded=encoded,
+                inverse=inverse,
+                at=utc_now(self.store.clock),
             )
-            entry_id = int(result.scalar_one())
-            stored["mac"] = seal_values(self.store.signer, self.release_id, entry_id, stored)
-            conn.execute(update(table).where(table.c.id == entry_id).values(mac=stored["mac"]))
             return Ticket(entry_id, op, stored=stored)
 
     def finish(
@@ -237,54 +212,29 @@ class Journal:
         whole = encode_request(request, path_params)
         replayed: dict[int, ItemResult] = {}
         rows: list[tuple[int, dict[str, Any]]] = []
-        table = self.store.tables.ledger
         with write_tx(self.store.engine, "journaling a batch of marketplace writes") as conn:
             at = utc_now(self.store.clock)
             for index, item in enumerate(items):
                 encoded = {**whole, "json": item.payload}
                 key = idem_key(item.idempotency_key, adapter.identity, op.name, encoded)
                 target = target_text(item.key)
-                latest = (
-                    self._latest(conn, adapter.identity, target)
-                    if _replayable(op, item.idempotency_key)
-                    else None
+                latest = self._in_place(
+                    conn, adapter, op, target=target, key=key, idempotency_key=item.idempotency_key
                 )
-                if (
-                    latest is not None
-                    and latest.idem_key == key
-                    and latest.state == SUCCEEDED
-                    and latest.comp_state in _IN_PLACE
-                ):
+                if latest is not None:
                     replayed[index] = _replayed_item(item.key, latest.response)
                     continue
-                stored: dict[str, Any] = {
-                    "scope": self.scope,
-                    "adapter": adapter.identity,
-                    "operation": op.name,
-                    "side_effect": op.side_effect.value,
-                    "target": target,
-                    "idem_key": key,
-                    "request": canonical_dumps(encoded),
-                    "inverse": (
-                        item.inverse.model_dump_json(by_alias=True)
-                        if item.inverse is not None
-                        else None
-                    ),
-                    "state": SENDING,
-                    "response": None,
-                    "comp_state": None,
-                    "comp_detail": None,
-                }
-                entry_id = int(
-                    conn.execute(
-                        insert(table)
-                        .values(release_id=self.release_id, created_at=at, updated_at=at, **stored)
-                        .returning(table.c.id)
-                    ).scalar_one()
+                row = self._insert(
+                    conn,
+                    adapter,
+                    op,
+                    target=target,
+                    key=key,
+                    encoded=encoded,
+                    inverse=item.inverse,
+                    at=at,
                 )
-                stored["mac"] = seal_values(self.store.signer, self.release_id, entry_id, stored)
-                conn.execute(update(table).where(table.c.id == entry_id).values(mac=stored["mac"]))
-                rows.append((entry_id, stored))
+                rows.append(row)
         return BatchTicket(_Batch(op, rows), replayed)
 
     def finish_items(
@@ -326,6 +276,68 @@ class Journal:
                     self.write_entry(conn, entry_id, stored, new)
         if batch.observe and self.observer is not None:
             self.observer(error is None, latency)
+
+    def _in_place(
+        self,
+        conn: Connection,
+        adapter: MarketplaceAdapter,
+        op: Operation,
+        *,
+        target: str,
+        key: str,
+        idempotency_key: str | None,
+    ) -> LedgerEntry | None:
+        """The entry of this very write, succeeded and still in place (to replay), if any."""
+        if not _replayable(op, idempotency_key):
+            return None
+        latest = self._latest(conn, adapter.identity, target)
+        if (
+            latest is not None
+            and latest.idem_key == key
+            and latest.state == SUCCEEDED
+            and latest.comp_state in _IN_PLACE
+        ):
+            return latest
+        return None
+
+    def _insert(
+        self,
+        conn: Connection,
+        adapter: MarketplaceAdapter,
+        op: Operation,
+        *,
+        target: str,
+        key: str,
+        encoded: dict[str, Any],
+        inverse: Inverse | None,
+        at: datetime,
+    ) -> tuple[int, dict[str, Any]]:
+        """Insert a "sending" entry and seal it; its id and the values stored."""
+        table = self.store.tables.ledger
+        stored: dict[str, Any] = {
+            "scope": self.scope,
+            "adapter": adapter.identity,
+            "operation": op.name,
+            "side_effect": op.side_effect.value,
+            "target": target,
+            "idem_key": key,
+            "request": canonical_dumps(encoded),
+            "inverse": inverse.model_dump_json(by_alias=True) if inverse is not None else None,
+            "state": SENDING,
+            "response": None,
+            "comp_state": None,
+            "comp_detail": None,
+        }
+        entry_id = int(
+            conn.execute(
+                insert(table)
+                .values(release_id=self.release_id, created_at=at, updated_at=at, **stored)
+                .returning(table.c.id)
+            ).scalar_one()
+        )
+        stored["mac"] = seal_values(self.store.signer, self.release_id, entry_id, stored)
+        conn.execute(update(table).where(table.c.id == entry_id).values(mac=stored["mac"]))
+        return entry_id, stored
 
     def _latest(self, conn: Connection, identity: str, target: str) -> LedgerEntry | None:
         c = self.store.tables.ledger.c
