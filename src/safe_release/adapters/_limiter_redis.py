@@ -89,21 +89,12 @@ class RedisLimiter(BucketLimiterBase):
     def _transact(
         self, key: str, limit: Limit, now: float, step: Callable[[Bucket], tuple[Bucket, T]]
     ) -> T:
-        name = self._prefix + key
-        try:
-            for _ in range(_MAX_ATTEMPTS):
-                raw = _text(self._client.get(name))
-                old = _decode(raw) if raw else None
-                new, out = step(old or self._fresh(limit, now))
-                if new == old or self._cas(keys=[name], args=[raw, _encode(new), self._ttl_ms]):
-                    return out
-        except self._errors as exc:
-            raise _error(exc) from exc
-        msg = (
-            f"the Redis bucket for {key!r} changed {_MAX_ATTEMPTS} times while being updated; "
-            "too many workers share it, retry"
-        )
-        raise StoreError(msg)
+        def attempt(raw: str) -> tuple[list[Any] | None, T]:
+            old = _decode(raw) if raw else None
+            new, out = step(old or self._fresh(limit, now))
+            return (None if new == old else [_encode(new), self._ttl_ms]), out
+
+        return self._swap(self._prefix + key, f"the Redis bucket for {key!r}", attempt)
 
     def _transact_window(
         self,
@@ -112,23 +103,36 @@ class RedisLimiter(BucketLimiterBase):
         now: float,
         step: Callable[[Window | None], tuple[Window | None, T]],
     ) -> T:
-        name = self._prefix + _DAILY + key
+        def attempt(raw: str) -> tuple[list[Any] | None, T]:
+            old = _decode_window(raw) if raw else None
+            # an unreadable value counts as a window never seen
+            new, out = step(old if raw else fresh)
+            if new is None or new == old:
+                return None, out
+            ttl = self._ttl_ms + max(math.ceil((new.reset_at - now) * 1000), 0)
+            return [_encode_window(new), ttl], out
+
+        return self._swap(self._prefix + _DAILY + key, f"the Redis daily budget {key!r}", attempt)
+
+    def _swap(
+        self, name: str, what: str, attempt: Callable[[str], tuple[list[Any] | None, T]]
+    ) -> T:
+        """Read ``name``, and compare-and-set what ``attempt`` makes of it, until one sticks.
+
+        ``attempt(raw)`` answers ``(None, out)`` when there is nothing to write, or
+        ``([value, ttl_ms], out)``.
+        """
         try:
             for _ in range(_MAX_ATTEMPTS):
                 raw = _text(self._client.get(name))
-                old = _decode_window(raw) if raw else None
-                # an unreadable value counts as a window never seen
-                new, out = step(old if raw else fresh)
-                if new is None or new == old:
-                    return out
-                ttl = self._ttl_ms + max(math.ceil((new.reset_at - now) * 1000), 0)
-                if self._cas(keys=[name], args=[raw, _encode_window(new), ttl]):
+                write, out = attempt(raw)
+                if write is None or self._cas(keys=[name], args=[raw, *write]):
                     return out
         except self._errors as exc:
             raise _error(exc) from exc
         msg = (
-            f"the Redis daily budget {key!r} changed {_MAX_ATTEMPTS} times while being "
-            "updated; too many workers share it, retry"
+            f"{what} changed {_MAX_ATTEMPTS} times while being updated; "
+            "too many workers share it, retry"
         )
         raise StoreError(msg)
 
