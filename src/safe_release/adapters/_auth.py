@@ -18,7 +18,7 @@ from safe_release.exceptions import InvalidArgumentError, SafeReleaseError, Toke
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["TokenGrant", "TokenProvider"]
+__all__ = ["TokenGrant", "TokenProvider", "atoken_for", "token_for"]
 
 _log = logging.getLogger("safe_release.adapters")
 
@@ -309,6 +309,24 @@ class TokenProvider:
             if self._failure is not None and now < self._failed_until:
                 return f"<TokenProvider refresh failed, retry in {self._failed_until - now:.1f}s>"
             return "<TokenProvider no valid token>"
+
+
+def token_for(provider: TokenProvider, stale: object | None) -> Secret:
+    """A valid token from ``provider``, after dropping ``stale`` (the one a call was refused with).
+
+    The body of an adapter's ``authorize`` hook: ``stale`` is what the hook
+    returned for the refused attempt, a `Secret` or anything else (ignored).
+    """
+    if isinstance(stale, Secret):
+        provider.invalidate(stale)
+    return provider.token()
+
+
+async def atoken_for(provider: TokenProvider, stale: object | None) -> Secret:
+    """`token_for`, awaiting a shared refresh instead of blocking the loop."""
+    if isinstance(stale, Secret):
+        provider.invalidate(stale)
+    return await provider.atoken()
 
 
 def _describe(exc: BaseException) -> str:

@@ -25,10 +25,9 @@ import httpx
 from pydantic import BaseModel, ConfigDict
 
 from safe_release._effects import Inverse
-from safe_release._secrets import Secret
 from safe_release.adapters import _amazon_wire as wire
 from safe_release.adapters._amazon_ops import AMAZON_OPERATIONS, LWA_TOKEN_URL
-from safe_release.adapters._auth import TokenProvider
+from safe_release.adapters._auth import TokenProvider, atoken_for, token_for
 from safe_release.adapters._base import MarketplaceAdapter, response_json
 from safe_release.adapters._core import RECONCILED_HEADER
 from safe_release.adapters._grants import auth_client, credential
@@ -42,6 +41,7 @@ from safe_release.exceptions import (
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping, Sequence
 
+    from safe_release._secrets import Secret
     from safe_release.adapters._core import Verdict
     from safe_release.adapters._operation import Operation
 
@@ -168,17 +168,13 @@ class AmazonAdapter(MarketplaceAdapter):
 
     def authorize(self, request: httpx.Request, *, stale: object | None = None) -> object:
         """Put a valid LWA access token on the request (refreshing once if stale)."""
-        if isinstance(stale, Secret):
-            self.tokens.invalidate(stale)
-        token = self.tokens.token()
+        token = token_for(self.tokens, stale)
         request.headers["x-amz-access-token"] = token.reveal()
         return token
 
     async def aauthorize(self, request: httpx.Request, *, stale: object | None = None) -> object:
         """`authorize`, awaiting a shared refresh instead of blocking the loop."""
-        if isinstance(stale, Secret):
-            self.tokens.invalidate(stale)
-        token = await self.tokens.atoken()
+        token = await atoken_for(self.tokens, stale)
         request.headers["x-amz-access-token"] = token.reveal()
         return token
 

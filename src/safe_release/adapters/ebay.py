@@ -24,9 +24,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from safe_release._public import present
-from safe_release._secrets import Secret
 from safe_release.adapters import _ebay_wire as wire
-from safe_release.adapters._auth import TokenGrant, TokenProvider
+from safe_release.adapters._auth import TokenGrant, TokenProvider, atoken_for, token_for
 from safe_release.adapters._ebay_offers import OfferCalls, OfferChange, OfferUpdate
 from safe_release.adapters._ebay_ops import (
     API_SCOPE,
@@ -45,6 +44,7 @@ if TYPE_CHECKING:
 
     import httpx
 
+    from safe_release._secrets import Secret
     from safe_release.adapters._core import Verdict
     from safe_release.adapters._operation import Daily, Operation
     from safe_release.adapters._quota import BudgetState
@@ -158,18 +158,14 @@ class EbayAdapter(OfferCalls, OrderCalls):
     def authorize(self, request: httpx.Request, *, stale: object | None = None) -> object:
         """A valid bearer token (the app's for getRateLimits, else the user's)."""
         provider = self._provider(request)
-        if isinstance(stale, Secret):
-            provider.invalidate(stale)
-        token = provider.token()
+        token = token_for(provider, stale)
         request.headers["authorization"] = f"Bearer {token.reveal()}"
         return token
 
     async def aauthorize(self, request: httpx.Request, *, stale: object | None = None) -> object:
         """`authorize`, awaiting a shared refresh instead of blocking the loop."""
         provider = self._provider(request)
-        if isinstance(stale, Secret):
-            provider.invalidate(stale)
-        token = await provider.atoken()
+        token = await atoken_for(provider, stale)
         request.headers["authorization"] = f"Bearer {token.reveal()}"
         return token
 

@@ -30,9 +30,8 @@ import httpx
 from pydantic import BaseModel, ConfigDict
 
 from safe_release._effects import Inverse
-from safe_release._secrets import Secret
 from safe_release.adapters import _walmart_wire as wire
-from safe_release.adapters._auth import TokenProvider
+from safe_release.adapters._auth import TokenProvider, atoken_for, token_for
 from safe_release.adapters._base import MarketplaceAdapter
 from safe_release.adapters._batch import BatchItem, ItemResult
 from safe_release.adapters._core import RECONCILED_HEADER, clean_params
@@ -56,6 +55,7 @@ from safe_release.exceptions import (
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from safe_release._secrets import Secret
     from safe_release.adapters._core import Verdict
     from safe_release.adapters._operation import Operation
 
@@ -158,18 +158,14 @@ class WalmartAdapter(MarketplaceAdapter):
 
     def authorize(self, request: httpx.Request, *, stale: object | None = None) -> object:
         """Put a valid token and the per-attempt headers on ``request``."""
-        if isinstance(stale, Secret):
-            self.tokens.invalidate(stale)
-        token = self.tokens.token()
+        token = token_for(self.tokens, stale)
         wire.stamp(request)
         request.headers[wire.TOKEN_HEADER] = token.reveal()
         return token
 
     async def aauthorize(self, request: httpx.Request, *, stale: object | None = None) -> object:
         """`authorize`, awaiting a shared refresh instead of blocking the loop."""
-        if isinstance(stale, Secret):
-            self.tokens.invalidate(stale)
-        token = await self.tokens.atoken()
+        token = await atoken_for(self.tokens, stale)
         wire.stamp(request)
         request.headers[wire.TOKEN_HEADER] = token.reveal()
         return token
