@@ -17,13 +17,11 @@ import httpx
 
 from safe_release.adapters._core import Verdict
 from safe_release.adapters._grants import TokenEndpoint
+from safe_release.adapters._http_errors import http_error
 from safe_release.adapters._shapes import Shapes, parse_json
 from safe_release.adapters._shapes import text as _text
 from safe_release.exceptions import (
-    MarketplaceAuthError,
     MarketplaceError,
-    MarketplaceHTTPError,
-    RateLimitedError,
     TokenRefreshError,
 )
 
@@ -56,6 +54,10 @@ _HINT_STATUSES = frozenset({400, 404})
 _MAX_TEXT = 300
 _LWA_ERROR = re.compile(r"[a-z_]{1,64}")
 _LISTING = "getListingsItem"
+_REFUSED = (
+    "; the seller may have revoked the app, or the token is malformed: check the "
+    "authorization in Seller Central"
+)
 _SHAPES = Shapes("amazon")
 wrong_shape = _SHAPES.wrong_shape
 as_object = _SHAPES.as_object
@@ -128,24 +130,17 @@ def amazon_error(op: Operation, response: httpx.Response) -> MarketplaceError:
             + response.headers.get("content-type", "no content type")
             + ")"
         )
-    text = text[:_MAX_TEXT]
-    msg = f"amazon {op.name} failed with HTTP {status}: {text}"
-    kwargs: dict[str, Any] = {
-        "marketplace": "amazon",
-        "operation": op.name,
-        "status": status,
-        "code": code,
-        "request_id": request_id,
-    }
-    if status == 429:  # noqa: PLR2004
-        return RateLimitedError(msg + "; the quota stayed exhausted through every retry", **kwargs)
-    if status in {401, 403}:
-        advice = (
-            "; the seller may have revoked the app, or the token is malformed: check the "
-            "authorization in Seller Central"
-        )
-        return MarketplaceAuthError(msg + advice, **kwargs)
-    return MarketplaceHTTPError(msg, **kwargs)
+    msg = f"amazon {op.name} failed with HTTP {status}: {text[:_MAX_TEXT]}"
+    return http_error(
+        "amazon",
+        op,
+        status,
+        msg,
+        code=code,
+        request_id=request_id,
+        throttled="; the quota stayed exhausted through every retry",
+        refused=dict.fromkeys((401, 403), _REFUSED),
+    )
 
 
 # -- Login with Amazon ---------------------------------------------------------------------

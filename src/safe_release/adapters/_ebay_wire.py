@@ -23,6 +23,7 @@ from safe_release.adapters._base import response_json
 from safe_release.adapters._batch import BatchItem, ItemResult
 from safe_release.adapters._core import Verdict
 from safe_release.adapters._grants import TokenEndpoint
+from safe_release.adapters._http_errors import http_error
 from safe_release.adapters._shapes import Shapes, parse_json
 from safe_release.adapters._shapes import text as _text
 from safe_release.exceptions import (
@@ -79,6 +80,10 @@ QUOTA_SPENT = 2001
 EXPIRED_ON_INVENTORY = 1100
 INVALID_TOKEN = 1001
 _MAX_TEXT = 300
+_REFUSED = (
+    "; the token lacks a scope the call needs, or the seller revoked the app: "
+    "check the scopes consented to, and have the seller consent again if needed"
+)
 _OAUTH_ERROR = re.compile(r"[a-z_]{1,64}")
 _MONEY_TEXT = re.compile(r"-?\d{1,15}(\.\d{1,6})?")
 
@@ -200,22 +205,16 @@ def ebay_error(op: Operation, response: httpx.Response) -> MarketplaceError:
     else:
         text = _body_kind(response)
     msg = f"ebay {op.name} failed with HTTP {status}: {text[:_MAX_TEXT]}"
-    kwargs: dict[str, Any] = {
-        "marketplace": "ebay",
-        "operation": op.name,
-        "status": status,
-        "code": code,
-        "request_id": response.headers.get("x-ebay-c-request-id"),
-    }
-    if status == 429:  # noqa: PLR2004
-        return RateLimitedError(msg + "; eBay kept throttling through every retry", **kwargs)
-    if status in {401, 403}:
-        advice = (
-            "; the token lacks a scope the call needs, or the seller revoked the app: "
-            "check the scopes consented to, and have the seller consent again if needed"
-        )
-        return MarketplaceAuthError(msg + advice, **kwargs)
-    return MarketplaceHTTPError(msg, **kwargs)
+    return http_error(
+        "ebay",
+        op,
+        status,
+        msg,
+        code=code,
+        request_id=response.headers.get("x-ebay-c-request-id"),
+        throttled="; eBay kept throttling through every retry",
+        refused=dict.fromkeys((401, 403), _REFUSED),
+    )
 
 
 def fulfillment_id(location: str | None, order_id: str) -> str | None:

@@ -24,14 +24,12 @@ import httpx
 from safe_release.adapters._base import response_json
 from safe_release.adapters._core import Verdict
 from safe_release.adapters._grants import TokenEndpoint
+from safe_release.adapters._http_errors import http_error
 from safe_release.adapters._shapes import Shapes, at, kind, text
 from safe_release.exceptions import (
     InvalidArgumentError,
-    MarketplaceAuthError,
     MarketplaceError,
-    MarketplaceHTTPError,
     MarketplaceResponseError,
-    RateLimitedError,
     TokenRefreshError,
 )
 
@@ -73,6 +71,11 @@ SERVICE_NAME = "Walmart Marketplace"
 TOKEN_MAX_LIFETIME_S = 86_400.0
 """A token's lifetime is capped here (Walmart grants 900 s) whatever the answer says."""
 _MAX_TEXT = 300
+_REFUSED = {
+    401: "; the token was refused even after a refresh: check the client id and secret, "
+    "and that they belong to this environment (production or sandbox)",
+    403: "; the token lacks the scope for this API: check the app's permissions",
+}
 _SHAPES = Shapes("walmart")
 
 # -- reading bodies ------------------------------------------------------------------------
@@ -174,27 +177,18 @@ def walmart_error(op: Operation, response: httpx.Response) -> MarketplaceError:
         content_type = response.headers.get("content-type", "no content type")
         detail = f"a body that is not a Walmart error document ({content_type})"
     msg = f"walmart {op.name} failed with HTTP {status}: {detail.strip()[:_MAX_TEXT]}"
-    kwargs: dict[str, Any] = {
-        "marketplace": "walmart",
-        "operation": op.name,
-        "status": status,
-        "code": code,
-        "request_id": correlation,
-    }
-    if status == 429:  # noqa: PLR2004
-        return RateLimitedError(msg + "; the bucket stayed empty through every retry", **kwargs)
-    if status == 401:  # noqa: PLR2004
-        advice = (
-            "; the token was refused even after a refresh: check the client id and secret, "
-            "and that they belong to this environment (production or sandbox)"
-        )
-        return MarketplaceAuthError(msg + advice, **kwargs)
-    if status == 403:  # noqa: PLR2004
-        advice = "; the token lacks the scope for this API: check the app's permissions"
-        return MarketplaceAuthError(msg + advice, **kwargs)
     if status == 423:  # noqa: PLR2004
         msg += "; the resource is locked by another update: retry later"
-    return MarketplaceHTTPError(msg, **kwargs)
+    return http_error(
+        "walmart",
+        op,
+        status,
+        msg,
+        code=code,
+        request_id=correlation,
+        throttled="; the bucket stayed empty through every retry",
+        refused=_REFUSED,
+    )
 
 
 def _has_request(response: httpx.Response) -> bool:
