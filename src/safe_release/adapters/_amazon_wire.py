@@ -42,6 +42,7 @@ __all__ = [
     "listing_price",
     "listing_quantity",
     "lwa_refresh",
+    "next_token",
     "parse_json",
     "patched_value",
     "rate_hint",
@@ -63,6 +64,7 @@ wrong_shape = _SHAPES.wrong_shape
 as_object = _SHAPES.as_object
 field_object = _SHAPES.field_object
 field_list = _SHAPES.field_list
+next_token = _SHAPES.next_token
 
 
 def _objects(

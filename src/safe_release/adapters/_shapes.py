@@ -104,3 +104,25 @@ class Shapes:
         for index, entry in enumerate(self.field_list(parent, name, where, operation)):
             path = f"{at(where, name)}[{index}]"
             yield path, self.as_object(entry, path, operation)
+
+    def next_token(
+        self, value: object, previous: object, operation: str, where: str, wanted: str
+    ) -> str | None:
+        """A next-page token (``value``, found at ``where``): a string, or None at the end.
+
+        Missing, null or empty is the end; a value that is not a string is
+        refused, and so is the page's own token (``previous``) handed back again,
+        which would page for ever.
+        """
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str):
+            raise self.wrong_shape(operation, where, value, wanted)
+        if value == previous:
+            name = where.rsplit(".", 1)[-1]
+            msg = (
+                f"{self.marketplace} {operation} answered the same {name} as the page before; "
+                "paging stopped so that it cannot loop for ever: retry later"
+            )
+            raise MarketplaceResponseError(msg, marketplace=self.marketplace, operation=operation)
+        return value

@@ -29,7 +29,6 @@ from safe_release.adapters._shapes import Shapes, at, kind, text
 from safe_release.exceptions import (
     InvalidArgumentError,
     MarketplaceError,
-    MarketplaceResponseError,
     TokenRefreshError,
 )
 
@@ -493,17 +492,9 @@ def ship_body(
 def next_cursor(meta: dict[str, Any], previous: str | None, operation: str) -> str | None:
     """``meta.nextCursor`` (None at the end); the page's own cursor again is refused."""
     cursor = meta.get("nextCursor")
-    if cursor is None or cursor == "":
-        return None
-    if not isinstance(cursor, str):
-        raise wrong_shape(operation, "list.meta.nextCursor", cursor, "a query string")
-    if cursor == previous:
-        msg = (
-            f"walmart {operation} answered the same nextCursor as the page before; paging "
-            "stopped so that it cannot loop for ever: retry later"
-        )
-        raise MarketplaceResponseError(msg, marketplace="walmart", operation=operation)
-    return cursor
+    return _SHAPES.next_token(
+        cursor, previous, operation, "list.meta.nextCursor", "a query string"
+    )
 
 
 # -- feeds ---------------------------------------------------------------------------------

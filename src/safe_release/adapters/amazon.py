@@ -35,7 +35,6 @@ from safe_release.exceptions import (
     InvalidArgumentError,
     MarketplaceError,
     MarketplaceHTTPError,
-    MarketplaceResponseError,
 )
 
 if TYPE_CHECKING:
@@ -528,22 +527,9 @@ def _quantity_value(quantity: int) -> list[dict[str, Any]]:
 def _next_token(
     operation: str, parent: dict[str, Any], where: str, previous: object = None
 ) -> str | None:
-    """A pagination token: a string, or none (missing, null or empty).
-
-    The page's own token handed back again would page for ever: refused.
-    """
+    """A pagination token: a string, or none (missing, null or empty); never ``previous``."""
     token = parent.get(where.rsplit(".", 1)[-1])
-    if token is None or token == "":
-        return None
-    if not isinstance(token, str):
-        raise wire.wrong_shape(operation, where, token, "a string")
-    if token == previous:
-        msg = (
-            f"amazon {operation} answered the same {where} as the page before; paging "
-            "stopped so that it cannot loop for ever: retry later"
-        )
-        raise MarketplaceResponseError(msg, marketplace="amazon", operation=operation)
-    return token
+    return wire.next_token(token, previous, operation, where, "a string")
 
 
 def _identifier(operation: str, body: dict[str, Any], name: str) -> str:
