@@ -7,7 +7,7 @@ import json
 import threading
 from collections import Counter
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import insert, select, update
 
@@ -70,6 +70,16 @@ def _replayable(op: Operation, idempotency_key: str | None) -> bool:
     return idempotency_key is not None or op.side_effect is not SideEffect.REVERSIBLE
 
 
+class _Write(NamedTuple):
+    """One write to journal: its ledger target and idempotency key, what it sent, its inverse."""
+
+    target: str
+    key: str
+    encoded: dict[str, Any]
+    inverse: Inverse | None
+    idempotency_key: str | None  # the caller's, if any
+
+
 @dataclass(frozen=True)
 class Ticket:
     """One call in flight: its ledger row (writes), or the recorded answer (a replay)."""
@@ -118,25 +128,19 @@ class Journal:
         if not op.is_write:
             return Ticket(operation=op)
         encoded = encode_request(request, path_params)
-        key = idem_key(idempotency_key, adapter.identity, op.name, encoded)
-        target = target_text(adapter.ledger_target(op, request))
+        write = _Write(
+            target_text(adapter.ledger_target(op, request)),
+            idem_key(idempotency_key, adapter.identity, op.name, encoded),
+            encoded,
+            inverse,
+            idempotency_key,
+        )
         with write_tx(self.store.engine, "journaling a marketplace write") as conn:
-            latest = self._in_place(
-                conn, adapter, op, target=target, key=key, idempotency_key=idempotency_key
-            )
-            if latest is not None:
-                return Ticket(replayed=replayed_response(latest.response, request), observe=False)
-            entry_id, stored = self._insert(
-                conn,
-                adapter,
-                op,
-                target=target,
-                key=key,
-                encoded=encoded,
-                inverse=inverse,
-                at=utc_now(self.store.clock),
-            )
-            return Ticket(entry_id, op, stored=stored)
+            entered = self._enter(conn, adapter, op, write, utc_now(self.store.clock))
+        if isinstance(entered, LedgerEntry):
+            return Ticket(replayed=replayed_response(entered.response, request), observe=False)
+        entry_id, stored = entered
+        return Ticket(entry_id, op, stored=stored)
 
     def finish(
         self,
@@ -216,25 +220,18 @@ class Journal:
             at = utc_now(self.store.clock)
             for index, item in enumerate(items):
                 encoded = {**whole, "json": item.payload}
-                key = idem_key(item.idempotency_key, adapter.identity, op.name, encoded)
-                target = target_text(item.key)
-                latest = self._in_place(
-                    conn, adapter, op, target=target, key=key, idempotency_key=item.idempotency_key
+                write = _Write(
+                    target_text(item.key),
+                    idem_key(item.idempotency_key, adapter.identity, op.name, encoded),
+                    encoded,
+                    item.inverse,
+                    item.idempotency_key,
                 )
-                if latest is not None:
-                    replayed[index] = _replayed_item(item.key, latest.response)
-                    continue
-                row = self._insert(
-                    conn,
-                    adapter,
-                    op,
-                    target=target,
-                    key=key,
-                    encoded=encoded,
-                    inverse=item.inverse,
-                    at=at,
-                )
-                rows.append(row)
+                entered = self._enter(conn, adapter, op, write, at)
+                if isinstance(entered, LedgerEntry):
+                    replayed[index] = _replayed_item(item.key, entered.response)
+                else:
+                    rows.append(entered)
         return BatchTicket(_Batch(op, rows), replayed)
 
     def finish_items(
@@ -277,52 +274,41 @@ class Journal:
         if batch.observe and self.observer is not None:
             self.observer(error is None, latency)
 
-    def _in_place(
+    def _enter(
         self,
         conn: Connection,
         adapter: MarketplaceAdapter,
         op: Operation,
-        *,
-        target: str,
-        key: str,
-        idempotency_key: str | None,
-    ) -> LedgerEntry | None:
-        """The entry of this very write, succeeded and still in place (to replay), if any."""
-        if not _replayable(op, idempotency_key):
-            return None
-        latest = self._latest(conn, adapter.identity, target)
-        if (
-            latest is not None
-            and latest.idem_key == key
-            and latest.state == SUCCEEDED
-            and latest.comp_state in _IN_PLACE
-        ):
-            return latest
-        return None
-
-    def _insert(
-        self,
-        conn: Connection,
-        adapter: MarketplaceAdapter,
-        op: Operation,
-        *,
-        target: str,
-        key: str,
-        encoded: dict[str, Any],
-        inverse: Inverse | None,
+        write: _Write,
         at: datetime,
-    ) -> tuple[int, dict[str, Any]]:
-        """Insert a "sending" entry and seal it; its id and the values stored."""
+    ) -> LedgerEntry | tuple[int, dict[str, Any]]:
+        """The entry of this very write, to replay, or a new "sending" entry: (id, values).
+
+        The write's latest entry is replayed when it succeeded under the same
+        idempotency key and is still in place; otherwise a new entry is inserted
+        and sealed.
+        """
+        if _replayable(op, write.idempotency_key):
+            latest = self._latest(conn, adapter.identity, write.target)
+            if (
+                latest is not None
+                and latest.idem_key == write.key
+                and latest.state == SUCCEEDED
+                and latest.comp_state in _IN_PLACE
+            ):
+                return latest
         table = self.store.tables.ledger
         stored: dict[str, Any] = {
             "scope": self.scope,
             "adapter": adapter.identity,
             "operation": op.name,
             "side_effect": op.side_effect.value,
-            "target": target,
-            "idem_key": key,
-            "request": canonical_dumps(encoded),
-            "inverse": inverse.model_dump_json(by_alias=True) if inverse is not None else None,
+            "target": write.target,
+            "idem_key": write.key,
+            "request": canonical_dumps(write.encoded),
+            "inverse": (
+                write.inverse.model_dump_json(by_alias=True) if write.inverse is not None else None
+            ),
             "state": SENDING,
             "response": None,
             "comp_state": None,
