@@ -10,6 +10,7 @@ never resent blindly.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
@@ -66,7 +67,7 @@ class OrderCalls(MarketplaceAdapter):
         max_pages: int | None = None,
     ) -> Iterator[dict[str, Any]]:
         """Orders matching the filters (record-offset paging), or exactly ``order_ids``."""
-        params: dict[str, Any] | None = _first_page(
+        params = _first_page(
             created_from=created_from,
             created_to=created_to,
             modified_from=modified_from,
@@ -75,13 +76,9 @@ class OrderCalls(MarketplaceAdapter):
             order_ids=order_ids,
             limit=limit,
         )
-        pages = 0
-        while params is not None:
-            body = wire.read(self, "getOrders", params=params)
-            orders = wire.records("getOrders", body, "orders")
-            yield from orders
-            pages += 1
-            params = _next_page(params, body, len(orders), pages, max_pages)
+        paging = _OrderPages(params, max_pages)
+        while paging.params is not None:
+            yield from paging.take(wire.read(self, "getOrders", params=paging.params))
 
     def get_orders(self, **kwargs: Any) -> list[dict[str, Any]]:
         """`iter_orders` as a list."""
@@ -100,7 +97,7 @@ class OrderCalls(MarketplaceAdapter):
         max_pages: int | None = None,
     ) -> list[dict[str, Any]]:
         """`get_orders`, awaited (the same filters and paging as `iter_orders`)."""
-        params: dict[str, Any] | None = _first_page(
+        params = _first_page(
             created_from=created_from,
             created_to=created_to,
             modified_from=modified_from,
@@ -109,14 +106,10 @@ class OrderCalls(MarketplaceAdapter):
             order_ids=order_ids,
             limit=limit,
         )
+        paging = _OrderPages(params, max_pages)
         out: list[dict[str, Any]] = []
-        pages = 0
-        while params is not None:
-            body = await wire.aread(self, "getOrders", params=params)
-            orders = wire.records("getOrders", body, "orders")
-            out.extend(orders)
-            pages += 1
-            params = _next_page(params, body, len(orders), pages, max_pages)
+        while paging.params is not None:
+            out += paging.take(await wire.aread(self, "getOrders", params=paging.params))
         return out
 
     def get_order(self, order_id: str) -> dict[str, Any]:
@@ -219,6 +212,23 @@ def _first_page(
         _statuses(fulfillment_statuses),
     ]
     return {"filter": ",".join(c for c in criteria if c) or None, "limit": limit, "offset": 0}
+
+
+@dataclass
+class _OrderPages:
+    """getOrders paging: the query of the next page to read (None: there is none)."""
+
+    params: dict[str, Any] | None
+    max_pages: int | None
+    pages: int = 0
+
+    def take(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        """The orders of the page just read (``body``); moves on to the next page's query."""
+        orders = wire.records("getOrders", body, "orders")
+        self.pages += 1
+        if self.params is not None:
+            self.params = _next_page(self.params, body, len(orders), self.pages, self.max_pages)
+        return orders
 
 
 def _next_page(
