@@ -9,6 +9,8 @@ bounds a job, slow enough not to look like a flood. ``limits=`` overrides it.
 
 from __future__ import annotations
 
+from typing import Any
+
 from safe_release._effects import SideEffect
 from safe_release.adapters._operation import Daily, Operation
 
@@ -54,24 +56,14 @@ large as the app's.
 """
 
 
-def _op(
-    name: str,
-    method: str,
-    path: str,
-    daily: Daily,
-    *,
-    side_effect: SideEffect = SideEffect.IDEMPOTENT,
-    idempotent: bool | None = None,
-) -> Operation:
+def _op(name: str, method: str, path: str, daily: Daily, **options: Any) -> Operation:
+    """An operation paced at our own rate, spending ``daily`` per app and per user.
+
+    ``options`` are `Operation.declare`'s (``side_effect``, ``idempotent``).
+    """
+    daily_both = (daily, daily._replace(per="user"))
     return Operation.declare(
-        name,
-        method,
-        path,
-        rate=_RATE,
-        burst=_BURST,
-        side_effect=side_effect,
-        idempotent=idempotent,
-        daily=(daily, daily._replace(per="user")),
+        name, method, path, rate=_RATE, burst=_BURST, daily=daily_both, **options
     )
 
 

@@ -15,6 +15,8 @@ feeds per ``feedType``, so each type is its own operation (``submitFeed:price``,
 
 from __future__ import annotations
 
+from typing import Any
+
 from safe_release._effects import SideEffect
 from safe_release.adapters._operation import Operation
 
@@ -39,25 +41,13 @@ _MINUTE, _HOUR = 60.0, 3600.0
 
 
 def _declare(
-    name: str,
-    method: str,
-    path: str,
-    calls: int,
-    seconds: float,
-    *,
-    side_effect: SideEffect = SideEffect.IDEMPOTENT,
-    idempotent: bool | None = None,
+    name: str, method: str, path: str, calls: int, seconds: float, **options: Any
 ) -> Operation:
-    """An operation whose bucket holds ``calls`` and refills over ``seconds``."""
-    return Operation.declare(
-        name,
-        method,
-        path,
-        rate=calls / seconds,
-        burst=calls,
-        side_effect=side_effect,
-        idempotent=idempotent,
-    )
+    """An operation whose bucket holds ``calls`` and refills over ``seconds``.
+
+    ``options`` are `Operation.declare`'s (``side_effect``, ``idempotent``).
+    """
+    return Operation.declare(name, method, path, rate=calls / seconds, burst=calls, **options)
 
 
 WALMART_OPERATIONS: dict[str, Operation] = {
