@@ -13,12 +13,10 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from safe_release.adapters._core import Verdict
 from safe_release.adapters._grants import TokenEndpoint
 from safe_release.adapters._http_errors import http_error
-from safe_release.adapters._shapes import Shapes, parse_json
+from safe_release.adapters._shapes import Shapes, json_or_none, parse_json
 from safe_release.adapters._shapes import text as _text
 from safe_release.exceptions import (
     MarketplaceError,
@@ -27,6 +25,8 @@ from safe_release.exceptions import (
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+    import httpx
 
     from safe_release._secrets import Secret
     from safe_release.adapters._auth import TokenGrant
@@ -75,10 +75,7 @@ def _objects(
 
 
 def _first_error(response: httpx.Response) -> dict[str, Any]:
-    try:
-        body = parse_json(response.content)
-    except (ValueError, httpx.ResponseNotRead):
-        return {}
+    body = json_or_none(response)
     errors = body.get("errors") if isinstance(body, dict) else None
     if isinstance(errors, list) and errors and isinstance(errors[0], dict):
         return errors[0]

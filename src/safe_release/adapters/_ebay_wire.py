@@ -17,14 +17,12 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-import httpx
-
 from safe_release.adapters._base import response_json
 from safe_release.adapters._batch import BatchItem, ItemResult
 from safe_release.adapters._core import Verdict
 from safe_release.adapters._grants import TokenEndpoint
 from safe_release.adapters._http_errors import http_error
-from safe_release.adapters._shapes import Shapes, parse_json
+from safe_release.adapters._shapes import Shapes, json_or_none, parse_json
 from safe_release.adapters._shapes import text as _text
 from safe_release.exceptions import (
     InvalidArgumentError,
@@ -37,6 +35,8 @@ from safe_release.exceptions import (
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+
+    import httpx
 
     from safe_release._secrets import Secret
     from safe_release.adapters._auth import TokenGrant
@@ -118,10 +118,7 @@ def records(operation: str, body: dict[str, Any], name: str) -> list[dict[str, A
 
 def _errors(response: httpx.Response) -> list[dict[str, Any]]:
     """The ``errors[]`` objects of an eBay error body (none if it is not one)."""
-    try:
-        body = parse_json(response.content)
-    except (ValueError, httpx.ResponseNotRead):
-        return []
+    body = json_or_none(response)
     errors = body.get("errors") if isinstance(body, dict) else None
     if not isinstance(errors, list):
         return []
@@ -486,10 +483,7 @@ def _item_result(key: str, entry: dict[str, Any]) -> ItemResult:
 
 def failed_items(response: httpx.Response) -> list[tuple[str, int, str | None, str]]:
     """(offerId, statusCode, errorId, message) of each failed item of a bulk answer."""
-    try:
-        body = parse_json(response.content)
-    except ValueError:
-        return []
+    body = json_or_none(response)
     entries = body.get("responses") if isinstance(body, dict) else None
     out = []
     for entry in entries if isinstance(entries, list) else []:

@@ -14,12 +14,14 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import httpx
+
 from safe_release.exceptions import MarketplaceResponseError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-__all__ = ["Shapes", "at", "kind", "parse_json", "text"]
+__all__ = ["Shapes", "at", "json_or_none", "kind", "parse_json", "text"]
 
 _KINDS = {
     dict: "an object",
@@ -39,6 +41,14 @@ def parse_json(content: bytes) -> Any:
     except RecursionError:
         msg = "JSON nested too deeply"
         raise ValueError(msg) from None
+
+
+def json_or_none(response: httpx.Response) -> Any:
+    """The answer's body as JSON; None when it is not JSON or was never read."""
+    try:
+        return parse_json(response.content)
+    except (ValueError, httpx.ResponseNotRead):
+        return None
 
 
 def kind(value: object) -> str:

@@ -19,13 +19,11 @@ from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from safe_release.adapters._base import response_json
 from safe_release.adapters._core import Verdict
 from safe_release.adapters._grants import TokenEndpoint
 from safe_release.adapters._http_errors import http_error
-from safe_release.adapters._shapes import Shapes, at, kind, text
+from safe_release.adapters._shapes import Shapes, at, json_or_none, kind, text
 from safe_release.exceptions import (
     InvalidArgumentError,
     MarketplaceError,
@@ -33,6 +31,8 @@ from safe_release.exceptions import (
 )
 
 if TYPE_CHECKING:
+    import httpx
+
     from safe_release._secrets import Secret
     from safe_release.adapters._auth import TokenGrant
     from safe_release.adapters._operation import Operation
@@ -128,11 +128,7 @@ def code_prefix(code: object) -> str | None:
 
 
 def _first_error(response: httpx.Response) -> dict[str, Any]:
-    try:
-        body = json.loads(response.content)
-    except (ValueError, RecursionError, httpx.ResponseNotRead):
-        return {}
-    entries = error_entries(body)
+    entries = error_entries(json_or_none(response))
     return entries[0] if entries else {}
 
 
