@@ -200,7 +200,3 @@ class TokenEndpoint:
     def _failed(self, what: str) -> MarketplaceError:
         msg = f"{what}; retry later"
         return self.failed(msg, marketplace=self.marketplace, operation=self.operation)
-
-
-def _same(rotated: str, sent: Secret | None) -> bool:
-    return sent is not None and rotated == sent.reveal()
