@@ -1,7 +1,9 @@
 """Issue 11, L3: a failed token refresh leaves no plain credential behind.
 
 The refresh token and the client secret travel in the body of the Login with
-Amazon request. Before the fix a failed refresh kept that request reachable:
+Amazon request (eBay and Walmart: the secret in a Basic header, eBay's refresh
+token in the body; their base64 form is a canary too). Before the fix a failed
+refresh kept that request reachable:
 ``ConnectError.request.content`` in the exception chain, and ``form`` in the
 frame of the refresh. Here every way a refresh can fail, on real loopback
 sockets, is walked: the whole chain (``__cause__``, ``__context__``, attributes,
@@ -12,6 +14,7 @@ traceback and the log, looking for the canaries.
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import socket
 import threading
@@ -23,8 +26,10 @@ import httpx
 import pytest
 
 from safe_release._backoff import RetryPolicy
-from safe_release.adapters import Secret
+from safe_release.adapters import MarketplaceAdapter, Secret
 from safe_release.adapters.amazon import AmazonAdapter
+from safe_release.adapters.ebay import EbayAdapter
+from safe_release.adapters.walmart import WalmartAdapter
 from safe_release.exceptions import TokenRefreshError
 
 if TYPE_CHECKING:
@@ -32,8 +37,11 @@ if TYPE_CHECKING:
 
 SECRET_CANARY = "canary-client-secret-7f3a"  # noqa: S105 - a canary
 REFRESH_CANARY = "canary-refresh-9b1c"
-CANARIES = (SECRET_CANARY, REFRESH_CANARY)
+CLIENT_ID = "canary-client-id"
+BASIC_CANARY = base64.b64encode(f"{CLIENT_ID}:{SECRET_CANARY}".encode()).decode()
+CANARIES = (SECRET_CANARY, REFRESH_CANARY, BASIC_CANARY)
 SKU = "SKU-1"
+MARKETS = ("amazon", "ebay", "walmart")
 MAX_DEPTH = 4
 WAIT_S = 60.0  # a silent server is released when the test ends
 
@@ -117,6 +125,48 @@ def amazon(token_url: str) -> AmazonAdapter:
     )
 
 
+def adapter_for(market: str, token_url: str) -> MarketplaceAdapter:
+    """``market``'s adapter with the canaries for credentials."""
+    options: dict[str, Any] = {
+        "base_url": f"http://127.0.0.1:{closed_port()}",
+        "token_url": token_url,
+        "timeout": 0.5,
+        "retry": RetryPolicy(deadline=1.0),
+    }
+    if market == "amazon":
+        return amazon(token_url)
+    if market == "ebay":
+        return EbayAdapter(
+            user_id="demo_seller",
+            client_id=CLIENT_ID,
+            client_secret=SECRET_CANARY,
+            refresh_token="v^1.1#" + REFRESH_CANARY,
+            **options,
+        )
+    return WalmartAdapter(client_id=CLIENT_ID, client_secret=SECRET_CANARY, **options)
+
+
+def read(adapter: MarketplaceAdapter) -> object:
+    """One read, which needs a token first."""
+    if isinstance(adapter, AmazonAdapter):
+        return adapter.get_listing(SKU)
+    if isinstance(adapter, EbayAdapter):
+        return adapter.get_offer("5005317010")
+    assert isinstance(adapter, WalmartAdapter)
+    return adapter.get_inventory(SKU)
+
+
+async def aread(adapter: MarketplaceAdapter) -> httpx.Response:
+    """The same read through ``acall``."""
+    if isinstance(adapter, AmazonAdapter):
+        return await adapter.acall(
+            "getListingsItem", path_params={"sellerId": "A1SELLER", "sku": SKU}
+        )
+    if isinstance(adapter, EbayAdapter):
+        return await adapter.acall("getOffer", path_params={"offerId": "5005317010"})
+    return await adapter.acall("getInventory", params={"sku": SKU})
+
+
 def leaks(error: BaseException) -> list[str]:
     """Where a canary is reachable from ``error``: its chain, attributes and frames."""
     found: list[str] = []
@@ -187,41 +237,44 @@ def _read(get: Any) -> object:
         return None
 
 
+@pytest.mark.parametrize("market", MARKETS)
 class TestFailedRefreshLeavesNoSecret:
-    def test_sync_call(self, token_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    def test_sync_call(
+        self, market: str, token_url: str, caplog: pytest.LogCaptureFixture
+    ) -> None:
         """A call whose refresh fails: TokenRefreshError, no canary anywhere behind it."""
         with (
             caplog.at_level(logging.DEBUG),
-            amazon(token_url) as adapter,
+            adapter_for(market, token_url) as adapter,
             pytest.raises(TokenRefreshError) as info,
         ):
-            adapter.get_listing(SKU)
+            read(adapter)
         assert leaks(info.value) == []
         assert not any(c in caplog.text for c in CANARIES)
 
-    def test_async_call(self, token_url: str) -> None:
+    def test_async_call(self, market: str, token_url: str) -> None:
         """The same failure reached from acall."""
-        adapter = amazon(token_url)
+        adapter = adapter_for(market, token_url)
 
-        async def read() -> httpx.Response:
+        async def run() -> httpx.Response:
             try:
-                return await adapter.acall(
-                    "getListingsItem", path_params={"sellerId": "A1SELLER", "sku": SKU}
-                )
+                return await aread(adapter)
             finally:
                 await adapter.aclose()
 
         with pytest.raises(TokenRefreshError) as info:
-            asyncio.run(read())
+            asyncio.run(run())
         assert leaks(info.value) == []
 
-    def test_health_probe(self, token_url: str) -> None:
+    def test_health_probe(self, market: str, token_url: str) -> None:
         """health() reports the failure in words that carry no canary."""
-        with amazon(token_url) as adapter:
-            health = adapter.health()
-        assert (health.ok, health.auth_ok) == (False, False)
+        with adapter_for(market, token_url) as adapter:
+            health = adapter.health()  # type: ignore[attr-defined]
+        assert health.ok is False
         assert not any(c in health.detail for c in CANARIES)
 
+
+class TestTheWalker:
     def test_the_walker_finds_a_leak(self) -> None:
         """The search itself works: an httpx error carrying the form is reported."""
         with pytest.raises(TokenRefreshError) as info:
