@@ -23,6 +23,7 @@ import httpx
 
 from safe_release._backoff import RetryBudget, RetryPolicy, retry_delay, unround_retry_after
 from safe_release.adapters._quota import Daily, Spend, next_reset
+from safe_release.adapters._replenish import RefillRates
 from safe_release.exceptions import (
     AmbiguousWriteError,
     CircuitOpenError,
@@ -161,6 +162,7 @@ class Caller:
     _in_flight: dict[int, float] = field(default_factory=dict, init=False, repr=False)
     _tickets: itertools.count[int] = field(default_factory=itertools.count, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _refills: RefillRates = field(default_factory=RefillRates, init=False, repr=False)
 
     def plan(self, op: Operation, request: httpx.Request, key: str) -> Plan:
         """The whole call: pace, authorize, send, classify, retry or raise."""
@@ -422,6 +424,11 @@ class Caller:
             self.limiter.hint(key, op.limit, hint, now)
         replenish = self.replenish_hint(response)
         if replenish is not None:
+            # a refill rate learned from the headers first: the replenish time then
+            # still holds back every slot before the server's next token
+            learned = self._refills.observe(key, replenish[0], replenish[1], op.limit.rate)
+            if learned is not None:
+                self.limiter.hint(key, op.limit, learned, now)
             self.limiter.replenish(key, op.limit, replenish[0], replenish[1], now)
         if verdict is Verdict.SERVER:
             self.breaker.record_failure()
