@@ -43,6 +43,15 @@ from safe_release.testing._postgres import (
     TemporaryPostgres,
     find_postgres_bindir,
 )
+from safe_release.testing._shopee import (
+    FakeShopee,
+    FakeShopeeCredentials,
+    FakeShopeeFaults,
+    ShopeeItem,
+    ShopeeModel,
+    ShopeeOrder,
+    ShopeeOrderItem,
+)
 from safe_release.testing._walmart import (
     FakeWalmart,
     FakeWalmartCredentials,
@@ -75,10 +84,17 @@ __all__ = [
     "FakeEbay",
     "FakeEbayCredentials",
     "FakeEbayFaults",
+    "FakeShopee",
+    "FakeShopeeCredentials",
+    "FakeShopeeFaults",
     "FakeWalmart",
     "FakeWalmartCredentials",
     "FakeWalmartFaults",
     "PostgresUnavailableError",
+    "ShopeeItem",
+    "ShopeeModel",
+    "ShopeeOrder",
+    "ShopeeOrderItem",
     "TemporaryPostgres",
     "WalmartFeed",
     "WalmartFeedItem",
