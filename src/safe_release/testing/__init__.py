@@ -38,19 +38,18 @@ from safe_release.testing._ebay import (
     FakeEbayCredentials,
     FakeEbayFaults,
 )
+from safe_release.testing._lazada import (
+    FakeLazada,
+    FakeLazadaCredentials,
+    FakeLazadaFaults,
+    LazadaOrder,
+    LazadaOrderItem,
+    LazadaSku,
+)
 from safe_release.testing._postgres import (
     PostgresUnavailableError,
     TemporaryPostgres,
     find_postgres_bindir,
-)
-from safe_release.testing._shopee import (
-    FakeShopee,
-    FakeShopeeCredentials,
-    FakeShopeeFaults,
-    ShopeeItem,
-    ShopeeModel,
-    ShopeeOrder,
-    ShopeeOrderItem,
 )
 from safe_release.testing._walmart import (
     FakeWalmart,
@@ -84,17 +83,16 @@ __all__ = [
     "FakeEbay",
     "FakeEbayCredentials",
     "FakeEbayFaults",
-    "FakeShopee",
-    "FakeShopeeCredentials",
-    "FakeShopeeFaults",
+    "FakeLazada",
+    "FakeLazadaCredentials",
+    "FakeLazadaFaults",
     "FakeWalmart",
     "FakeWalmartCredentials",
     "FakeWalmartFaults",
+    "LazadaOrder",
+    "LazadaOrderItem",
+    "LazadaSku",
     "PostgresUnavailableError",
-    "ShopeeItem",
-    "ShopeeModel",
-    "ShopeeOrder",
-    "ShopeeOrderItem",
     "TemporaryPostgres",
     "WalmartFeed",
     "WalmartFeedItem",
