@@ -51,6 +51,15 @@ from safe_release.testing._postgres import (
     TemporaryPostgres,
     find_postgres_bindir,
 )
+from safe_release.testing._shopee import (
+    FakeShopee,
+    FakeShopeeCredentials,
+    FakeShopeeFaults,
+    ShopeeItem,
+    ShopeeModel,
+    ShopeeOrder,
+    ShopeeOrderItem,
+)
 from safe_release.testing._walmart import (
     FakeWalmart,
     FakeWalmartCredentials,
@@ -86,6 +95,9 @@ __all__ = [
     "FakeLazada",
     "FakeLazadaCredentials",
     "FakeLazadaFaults",
+    "FakeShopee",
+    "FakeShopeeCredentials",
+    "FakeShopeeFaults",
     "FakeWalmart",
     "FakeWalmartCredentials",
     "FakeWalmartFaults",
@@ -93,6 +105,10 @@ __all__ = [
     "LazadaOrderItem",
     "LazadaSku",
     "PostgresUnavailableError",
+    "ShopeeItem",
+    "ShopeeModel",
+    "ShopeeOrder",
+    "ShopeeOrderItem",
     "TemporaryPostgres",
     "WalmartFeed",
     "WalmartFeedItem",
