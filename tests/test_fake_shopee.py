@@ -1034,6 +1034,18 @@ class TestFaults:
             answer.json()
         assert fake.price(ITEM) == Decimal("19.90")
 
+    def test_hollow_answers(self, shp: Shp, fake: FakeShopee) -> None:
+        """hollow_next: processed, answered 200 with neither error nor response (nor tokens)."""
+        fake.faults.hollow_next("get_model_list")
+        fake.faults.hollow_next("access_token_get")
+        body = shp.get("/api/v2/product/get_model_list", item_id=VARIANTS).json()
+        assert set(body) == {"request_id", "error", "message"}
+        body = shp.refresh(fake.credentials.refresh_token).json()
+        assert "refresh_token" not in body
+        assert body["error"] == ""
+        assert fake.refresh_token_state(fake.credentials.refresh_token) == "spent"
+        assert ok(shp.get("/api/v2/product/get_model_list", item_id=VARIANTS))["model"]
+
     def test_outage(self, shp: Shp, fake: FakeShopee, clock: FakeClock) -> None:
         """An outage answers 503 with an empty body, then ends."""
         fake.faults.outage(clock.time(), clock.time() + 60)

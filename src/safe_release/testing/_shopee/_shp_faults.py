@@ -35,7 +35,7 @@ class FakeShopeeFaults(OutageFaults):
     a ``garbage_next`` call (a 502 HTML page) is not applied.
     """
 
-    _KINDS: ClassVar[tuple[str, ...]] = ("ambiguous", "garbage")
+    _KINDS: ClassVar[tuple[str, ...]] = ("ambiguous", "garbage", "hollow")
 
     def __init__(self, seed: int) -> None:
         super().__init__(seed, check_operation)
@@ -89,6 +89,15 @@ class FakeShopeeFaults(OutageFaults):
         `httpx.ReadTimeout` and never learns the new pair.
         """
         self.ambiguous_next("access_token_get", times=times)
+
+    def hollow_next(self, operation: str, *, times: int = 1) -> None:
+        """The next ``times`` successes of ``operation`` answer 200 with an empty envelope.
+
+        The call is processed (a write is applied, a refresh spends its token),
+        then the answer holds only ``request_id``, ``error: ""`` and ``message: ""``:
+        no ``response`` and, for the token calls, no tokens.
+        """
+        self._add("hollow", operation, times)
 
     def fail_models(
         self, item_id: int, model_ids: Iterable[int], *, reason: str = "error_update_price_fail"

@@ -9,7 +9,7 @@ APIs) ``access_token``; ``error_shop`` for a missing or unknown ``shop_id``;
 or ``invalid_acceess_token`` once expired); throttling (``error_server`` or
 ``error_system_busy``, "Too many requests..."); ``error_server`` 500
 (``error_rate``); then the operation's own answer. ``ambiguous_next`` drops a
-success.
+success; ``hollow_next`` empties it.
 
 HTTP status (WIRE.md 5 says only "200 or 4xx"; the split is the fake's [U]):
 parameter and signature errors 400, token errors 403, unknown paths 404, a
@@ -127,9 +127,12 @@ class Gateway:
             headers = {"location": reply.redirect}
             return httpx.Response(302, headers=headers, request=request), draft.freeze()
         draft.status = 200
-        document = envelope(
-            request_id, response=reply.response, warning=reply.warning, top=reply.top
-        )
+        if self.faults.take("hollow", operation):
+            document = envelope(request_id)
+        else:
+            document = envelope(
+                request_id, response=reply.response, warning=reply.warning, top=reply.top
+            )
         return json_response(request, 200, document, now), draft.freeze()
 
     def _error(
