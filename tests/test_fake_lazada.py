@@ -245,6 +245,17 @@ class TestSigning:
         assert code(lz.update(sku_xml({"SellerSku": "SKU-1", "Quantity": 7}))) == "0"
         assert lz.fake.quantity("SKU-1") == 7
 
+    def test_multipart_fields_are_signed_files_are_not(self, lz: Lzd) -> None:
+        """A multipart POST: its fields are signed, its file parts are not."""
+        path = "/product/price_quantity/update"
+        payload = sku_xml({"SellerSku": "SKU-1", "Quantity": 8})
+        params = lz.params(path, {"payload": payload})
+        response = lz.http.post(
+            path, data=params, files={"image": ("a.png", b"\x89PNG", "image/png")}
+        )
+        assert code(response.json()) == "0"
+        assert lz.fake.quantity("SKU-1") == 8
+
     def test_empty_parameter_is_skipped(self, lz: Lzd) -> None:
         """An empty-valued parameter is not part of the signature (Java/C# SDKs)."""
         body = lz.call("/orders/get", {"created_after": "2025-01-01T00:00:00+08:00", "status": ""})
@@ -1021,6 +1032,17 @@ class TestInspection:
         assert lz.fake.calls[0].seller_id == lz.creds.seller_id
         lz.fake.reset_calls()
         assert lz.fake.calls == []
+
+    def test_codes(self, lz: Lzd, clock: FakeClock) -> None:
+        """Answers counted by envelope code (throttled ones too); gateway pages are not."""
+        lz.fake.set_qps("seller_get", 1)
+        lz.call("/seller/get")
+        lz.call("/seller/get")
+        lz.fake.faults.outage(clock.time(), clock.time() + 1)
+        lz.raw("/seller/get")
+        assert lz.fake.codes == {"0": 1, "ApiCallLimit": 1}
+        lz.fake.reset_calls()
+        assert lz.fake.codes == {}
 
     def test_reprs_show_no_secret(self, fake: FakeLazada) -> None:
         creds = fake.credentials

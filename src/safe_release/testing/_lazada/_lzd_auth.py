@@ -3,8 +3,10 @@
 Lifetimes follow the app's status (WIRE.md 4.4): Test 7 days access / 30 days
 refresh, Online 30 / 180 days. A refresh spends its refresh token (single use),
 and hands out a new pair whose refresh deadline is the old one's: re-authorising
-is the only way to move it. Tokens are random (``secrets``), kept only here, and
-never written to a call record, a repr or a log.
+is the only way to move it. Whether a refresh ends the previous access token is
+not documented: here it keeps working until its own expiry [U]. Tokens are
+random (``secrets``), kept only here, and never written to a call record, a repr
+or a log.
 """
 
 from __future__ import annotations

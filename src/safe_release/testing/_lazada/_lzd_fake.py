@@ -75,7 +75,8 @@ class FakeLazada(FakeCore[FakeLazadaFaults]):
         self._state = LazadaState(ids, ids.digits(6), country)
         self._tokens = TokenServer()
         self._quotas = Quotas(DAILY_BUDGETS[app_status])
-        self._gateway = Gateway(self._state, self._tokens, self._quotas, self.faults)
+        self._platform = Gateway(self._state, self._tokens, self._quotas, self.faults)
+        self._gateway = self._platform
         self._app = self._tokens.new_app(ids.digits(6), app_status)
         self.credentials = self.reauthorize()
 
@@ -199,6 +200,22 @@ class FakeLazada(FakeCore[FakeLazadaFaults]):
             return order.order_id
 
     # -- inspection ----------------------------------------------------------------
+
+    @property
+    def codes(self) -> dict[str, int]:
+        """How many answers carried each envelope ``code`` since the last `reset_calls`.
+
+        ``"0"`` counts successes; ``"ApiCallLimit"`` the throttled answers. Answers
+        that never reached the platform (502, 503) are not counted.
+        """
+        with self._lock:
+            return dict(self._platform.codes)
+
+    def reset_calls(self) -> None:
+        """Forget the call log and the `codes` counts (state, quotas and faults stay)."""
+        with self._lock:
+            super().reset_calls()
+            self._platform.codes.clear()
 
     def sku(self, seller_sku: str) -> LazadaSku:
         """The SKU as it is now."""

@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import math
 import secrets
+from collections import Counter
+from email.parser import BytesParser
+from email.policy import HTTP
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
@@ -108,6 +111,8 @@ class Gateway:
         faults: FakeLazadaFaults,
     ) -> None:
         self.state, self.tokens, self.quotas, self.faults = state, tokens, quotas, faults
+        self.codes: Counter[str] = Counter()
+        """How many answers carried each envelope ``code`` ("0", "ApiCallLimit", ...)."""
 
     def handle(self, request: httpx.Request, now: float) -> tuple[httpx.Response, Call]:
         """The response and its call record (``call.lost``: drop the response)."""
@@ -127,7 +132,9 @@ class Gateway:
         try:
             reply = self._run(operation, api_path, params, draft)
         except LzdError as error:
+            self.codes[error.code] += 1
             return self._answer(error.document(self.state.ids.request_id()), now), draft.freeze()
+        self.codes["0"] += 1
         draft.applied, draft.json = reply.applied, reply.logged
         draft.lost = self.faults.take("ambiguous", name)
         document = {**reply.document, "request_id": self.state.ids.request_id()}
@@ -284,10 +291,35 @@ def _service_timeout() -> LzdError:
 
 
 def _params(request: httpx.Request) -> dict[str, str]:
-    """Query parameters, then a form body's fields (the last value of a name wins)."""
+    """Query parameters, then a form body's fields (the last value of a name wins).
+
+    In a multipart body the file parts are left out: files are not signed.
+    """
     params = dict(parse_qsl(request.url.query.decode(), keep_blank_values=True))
-    kind = request.headers.get("content-type", "").lower()
-    if request.method != "GET" and kind.startswith("application/x-www-form-urlencoded"):
+    kind = request.headers.get("content-type", "")
+    if request.method == "GET":
+        return params
+    if kind.lower().startswith("application/x-www-form-urlencoded"):
         body = request.content.decode("utf-8", "replace")
         params.update(parse_qsl(body, keep_blank_values=True))
+    elif kind.lower().startswith("multipart/form-data"):
+        params.update(_multipart_fields(kind, request.content))
     return params
+
+
+def _multipart_fields(kind: str, content: bytes) -> dict[str, str]:
+    """The non-file fields of a multipart/form-data body."""
+    message = BytesParser(policy=HTTP).parsebytes(
+        b"Content-Type: " + kind.encode("latin-1") + b"\r\n\r\n" + content
+    )
+    fields: dict[str, str] = {}
+    if not message.is_multipart():
+        return fields
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str) or part.get_filename() is not None:
+            continue
+        payload = part.get_payload(decode=True)
+        if isinstance(payload, bytes):
+            fields[name] = payload.decode("utf-8", "replace")
+    return fields
