@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from safe_release.testing._lazada._lzd_wire import missing
@@ -50,4 +50,3 @@ class Reply:
     document: dict[str, Any]
     applied: bool = False
     logged: Any = None
-    effects: list[str] = field(default_factory=list)

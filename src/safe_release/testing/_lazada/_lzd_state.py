@@ -188,9 +188,7 @@ class LazadaState:
             if not isinstance(seller_sku, str) or not seller_sku:
                 msg = f"an order line's seller_sku must be a non-empty string, not {seller_sku!r}"
                 raise InvalidArgumentError(msg)
-            price = (
-                unit if unit is not None else (sku.price if sku else to_price("10.00", what=""))
-            )
+            price = unit if unit is not None else (sku.price if sku else Decimal("10.00"))
             for _ in range(quantity):
                 item = LazadaOrderItem(
                     self.ids.number(15),
