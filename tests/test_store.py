@@ -124,6 +124,7 @@ class TestSchema:
             "sr_config_event",
             "sr_rate_bucket",
             "sr_quota_window",
+            "sr_refresh_lock",
             "sr_release",
             "sr_release_lock",
             "sr_release_event",

@@ -45,6 +45,7 @@ attributes it adds to those of the class above it:
         │   ├── RateLimitedError (retry_after)
         │   │   └── QuotaExhaustedError (quota, reset_at)
         │   └── MarketplaceAuthError
+        │       └── ReauthorizationRequired (shop, authorization_url)
         ├── MarketplaceResponseError
         ├── MarketplaceTransportError
         │   └── MarketplaceTimeoutError
@@ -91,6 +92,7 @@ __all__ = [
     "PayloadTooLargeError",
     "QuotaExhaustedError",
     "RateLimitedError",
+    "ReauthorizationRequired",
     "RecordTamperedError",
     "ReleaseError",
     "ReleaseLockedError",
@@ -446,6 +448,41 @@ class QuotaExhaustedError(RateLimitedError):
 
 class MarketplaceAuthError(MarketplaceHTTPError):
     """The marketplace refused the credentials (expired, revoked or missing token)."""
+
+
+class ReauthorizationRequired(MarketplaceAuthError):  # noqa: N818 - names what to do
+    """The shop must be authorised again: its refresh token is spent, lost or expired.
+
+    Raised when a single-use refresh token was used but its answer was lost (a
+    crash between the refresh and saving it, a timeout after sending), when the
+    marketplace says the refresh token is used or invalid, and when no token is
+    stored. It is raised at once, without another refresh, for every call until
+    the token store holds a new refresh token. ``shop`` names the shop,
+    ``authorization_url`` is the consent link to send its owner ("" if unknown).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        marketplace: str = "",
+        operation: str = "",
+        status: int = 401,
+        code: str | None = None,
+        request_id: str | None = None,
+        shop: str = "",
+        authorization_url: str = "",
+    ) -> None:
+        super().__init__(
+            message,
+            marketplace=marketplace,
+            operation=operation,
+            status=status,
+            code=code,
+            request_id=request_id,
+        )
+        self.shop = shop
+        self.authorization_url = authorization_url
 
 
 class MarketplaceResponseError(MarketplaceError):

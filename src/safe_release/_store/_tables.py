@@ -51,6 +51,7 @@ class Tables:
     config_event: Table
     rate_bucket: Table
     quota_window: Table
+    refresh_lock: Table
     release: Table
     release_lock: Table
     release_event: Table
@@ -128,6 +129,15 @@ def build_tables(schema: str | None) -> Tables:
         Column("server_limit", BigInteger, nullable=True),
         Column("updated_at", Double, nullable=False),
     )
+    refresh_lock = Table(
+        "sr_refresh_lock",
+        md,
+        Column("key", String(KEY_LENGTH), primary_key=True),
+        Column("holder", String(NAME_LENGTH), nullable=True),
+        Column("expires_at", Double, nullable=False),
+        Column("fingerprint", String(64), nullable=True),
+        Column("marker_at", Double, nullable=True),
+    )
     release, release_lock, release_event = _release_tables(md)
     checkpoint, ledger = _checkpoint_tables(md)
     app_schema, migration_verified = _migration_tables(md)
@@ -138,6 +148,7 @@ def build_tables(schema: str | None) -> Tables:
         config_event,
         rate_bucket,
         quota_window,
+        refresh_lock,
         release,
         release_lock,
         release_event,

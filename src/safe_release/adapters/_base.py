@@ -7,6 +7,7 @@ import json as _json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
@@ -22,11 +23,13 @@ from safe_release.adapters._batch import (
 )
 from safe_release.adapters._breaker import CircuitBreaker
 from safe_release.adapters._core import (
+    OUTAGE_PAUSE,
     Authorize,
     Caller,
     Reconcile,
     Send,
     Sent,
+    Sign,
     Sleep,
     Verdict,
     advance,
@@ -95,6 +98,8 @@ class MarketplaceAdapter:
                 raise InvalidArgumentError(msg)
         self.seller, self.app, self.region = seller, app, region
         self.clock: Clock = clock if clock is not None else SystemClock()
+        self.time_offset = 0.0
+        """Seconds to add to ``clock.time()`` for the server's clock (see `correct_skew`)."""
         self.timeout = _check_timeout(timeout)
         self._limits = self._check_limits({} if limits is None else limits)
         policy = retry if retry is not None else RetryPolicy()
@@ -113,6 +118,8 @@ class MarketplaceAdapter:
             overrides=self._limits,
             daily_key=self.daily_key,
             daily_reset=self.daily_reset,
+            correct_skew=self.correct_skew,
+            outage_pause=self.outage_pause,
         )
         self._client = httpx.Client(base_url=base_url, transport=transport, timeout=timeout)
         if async_transport is None and isinstance(transport, httpx.AsyncBaseTransport):
@@ -395,9 +402,12 @@ class MarketplaceAdapter:
         assert response is not None  # noqa: S101 - a finished plan returns its response
         return response
 
-    def _do(self, action: Sleep | Authorize | Send | Reconcile, timing: list[float]) -> Any:
+    def _do(self, action: Sleep | Authorize | Sign | Send | Reconcile, timing: list[float]) -> Any:
         if isinstance(action, Sleep):
             self.clock.sleep(action.seconds)
+            return None
+        if isinstance(action, Sign):
+            self.sign(action.request, action.scheme, action.token)
             return None
         if isinstance(action, Authorize):
             return self.authorize(action.request, stale=action.stale)
@@ -415,9 +425,14 @@ class MarketplaceAdapter:
                 timing[0] += self.clock.monotonic() - started
         return self.reconcile(action.operation, action.request)
 
-    async def _ado(self, action: Sleep | Authorize | Send | Reconcile, timing: list[float]) -> Any:
+    async def _ado(
+        self, action: Sleep | Authorize | Sign | Send | Reconcile, timing: list[float]
+    ) -> Any:
         if isinstance(action, Sleep):
             await self._asleep(action.seconds)
+            return None
+        if isinstance(action, Sign):
+            self.sign(action.request, action.scheme, action.token)
             return None
         if isinstance(action, Authorize):
             return await self.aauthorize(action.request, stale=action.stale)
@@ -511,6 +526,38 @@ class MarketplaceAdapter:
     async def aauthorize(self, request: httpx.Request, *, stale: object | None = None) -> object:
         """`authorize` for the async surface (default: the sync one)."""
         return self.authorize(request, stale=stale)
+
+    def sign(self, request: httpx.Request, scheme: str, token: object) -> None:
+        """Sign ``request`` in place for an operation declared with ``signing=scheme``.
+
+        Called after `authorize` on every attempt (each gets a fresh timestamp:
+        use ``self.clock.time() + self.time_offset``); ``token`` is what
+        `authorize` returned. Default: nothing.
+        """
+        del request, scheme, token
+
+    def correct_skew(self, response: httpx.Response) -> bool:
+        """A `Verdict.SKEWED` answer: set `time_offset` from it; False if it cannot tell.
+
+        Default: the offset of the answer's ``Date`` header from ``clock.time()``.
+        The call is then resent once, with the corrected timestamp.
+        """
+        when = response.headers.get("date")
+        if not when:
+            return False
+        try:
+            server = parsedate_to_datetime(when)
+        except (TypeError, ValueError, IndexError):
+            return False
+        if server.tzinfo is None:
+            return False
+        self.time_offset = server.timestamp() - self.clock.time()
+        return True
+
+    def outage_pause(self, response: httpx.Response) -> float:
+        """Seconds the breaker stays open after a `Verdict.OUTAGE` answer (default 300)."""
+        del response
+        return OUTAGE_PAUSE
 
     def classify(self, response: httpx.Response) -> Verdict:
         """How to read a response: ok, throttled, expired auth, server error, failed."""

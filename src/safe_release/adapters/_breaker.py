@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import deque
 from typing import TYPE_CHECKING, Literal
@@ -156,6 +157,28 @@ class CircuitBreaker:
                 self._failures.popleft()
             if len(self._failures) >= self._threshold:
                 self._trip(now)
+
+    def trip(self, seconds: float) -> float:
+        """Open the circuit at once for ``seconds`` (a declared outage); return ``retry_at``.
+
+        For an answer that says the service is shut down (Lazada's campaign
+        shutdown): no failures are counted first. An open circuit that would
+        reopen later stays as it is. ``retry_at`` is on ``clock.monotonic()``.
+        """
+        if (
+            isinstance(seconds, bool)
+            or not isinstance(seconds, (int, float))
+            or not (math.isfinite(seconds) and seconds > 0)
+        ):
+            msg = f"CircuitBreaker.trip(seconds=…) must be a positive number, not {seconds!r}"
+            raise InvalidArgumentError(msg)
+        with self._lock:
+            now = self._clock.monotonic()
+            if self._state == "open" and self._retry_at >= now + seconds:
+                return self._retry_at
+            self._trip(now)
+            self._retry_at = now + float(seconds)
+            return self._retry_at
 
     def _trip(self, now: float) -> None:
         self._state = "open"

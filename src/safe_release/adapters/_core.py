@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 import threading
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
@@ -48,6 +49,7 @@ __all__ = [
     "Reconcile",
     "Send",
     "Sent",
+    "Sign",
     "Sleep",
     "Verdict",
     "advance",
@@ -70,6 +72,10 @@ PACE_SLACK_MAX = 0.25
 """...and at most this many seconds."""
 QUEUE_POLL = 0.05
 """Calls queued behind an open breaker (``ride_out``) look again this often."""
+OUTAGE_PAUSE = 300.0
+"""How long the breaker stays open after an outage answer, unless the adapter says."""
+OUTAGE_PAUSE_MAX = 86_400.0
+"""The longest pause an outage answer can impose (a garbage figure is capped here)."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,18 @@ class Authorize:
 
     request: httpx.Request
     stale: object | None = None
+
+
+@dataclass(frozen=True)
+class Sign:
+    """Sign ``request`` in place with ``scheme`` (after `Authorize`, on every attempt).
+
+    ``token`` is what authorizing returned (the access token, or None).
+    """
+
+    request: httpx.Request
+    scheme: str
+    token: object = None
 
 
 @dataclass(frozen=True)
@@ -122,7 +140,7 @@ class Sent:
         )
 
 
-Action = Sleep | Authorize | Send | Reconcile
+Action = Sleep | Authorize | Sign | Send | Reconcile
 Plan = Generator[Action, Any, httpx.Response]
 Taken = list[tuple[str, Daily, Spend]]
 """The daily budgets one attempt spent from: (key, budget, what was granted)."""
@@ -138,6 +156,10 @@ class Verdict(Enum):
     FAILED = "failed"
     EXHAUSTED = "exhausted"
     """A daily budget is spent (eBay: 429 errorId 2001): no retry until it resets."""
+    SKEWED = "skewed"
+    """The server says the request's timestamp is off: correct the clock, resend once."""
+    OUTAGE = "outage"
+    """The service is shut down for a while (Lazada 998): the breaker opens at once."""
 
 
 @dataclass
@@ -158,6 +180,8 @@ class Caller:
     overrides: Mapping[str, object] = field(default_factory=dict)
     daily_key: Callable[[Operation, Daily], str] | None = None
     daily_reset: Callable[[Daily, float], float] = next_reset
+    correct_skew: Callable[[httpx.Response], bool] = field(default=lambda _: False)
+    outage_pause: Callable[[httpx.Response], float] = field(default=lambda _: OUTAGE_PAUSE)
     _slowest: float = field(default=0.0, init=False, repr=False)
     _in_flight: dict[int, float] = field(default_factory=dict, init=False, repr=False)
     _tickets: itertools.count[int] = field(default_factory=itertools.count, init=False, repr=False)
@@ -167,7 +191,7 @@ class Caller:
     def plan(self, op: Operation, request: httpx.Request, key: str) -> Plan:
         """The whole call: pace, authorize, send, classify, retry or raise."""
         deadline = self.clock.monotonic() + self.policy.deadline
-        attempt, refreshed, stale = 0, False, None
+        attempt, refreshed, skewed, stale = 0, False, False, None
         last: Sent | None = None
         while True:
             attempt += 1
@@ -177,17 +201,16 @@ class Caller:
                 continue
             sent, token, taken = tried
             verdict = self._verdict(op, key, sent)
-            if verdict is Verdict.AUTH_EXPIRED or (
-                sent.response is None and not sent.maybe_delivered
-            ):
-                self._give_back(taken)  # not a call the marketplace counts
+            if not _counted(verdict, sent):
+                self._give_back(taken)
             if verdict is Verdict.OK and sent.response is not None:
                 return sent.response
             if verdict is Verdict.AUTH_EXPIRED and not refreshed:
                 refreshed, stale, attempt = True, token, attempt - 1
                 continue
-            if verdict is Verdict.SERVER and self._held(op, sent):
-                attempt, last = attempt - 1, sent  # the open circuit holds the retry
+            again = self._uncounted(op, verdict, sent, skewed=skewed)
+            if again is not None:
+                skewed, attempt, last = again, attempt - 1, sent
                 continue
             delay = self._after_failure(op, sent, verdict, attempt, deadline)
             if delay is None:
@@ -220,6 +243,8 @@ class Caller:
         if not probe and self.breaker.rides_out and self.breaker.blocked():
             return None
         token = yield Authorize(request, stale)
+        if op.signing is not None:
+            yield Sign(request, op.signing, token)
         taken = self._spend(op)
         self.budget.record_request()
         ticket = self._sending()
@@ -290,6 +315,58 @@ class Caller:
                 if not self.breaker.rides_out or self.clock.monotonic() + wait > deadline:
                     self._raise_open(op, last, exc)
             yield Sleep(max(wait, QUEUE_POLL / 10))
+
+    def _uncounted(
+        self, op: Operation, verdict: Verdict, sent: Sent, *, skewed: bool
+    ) -> bool | None:
+        """Whether to resend without counting an attempt (then: whether a skew was corrected).
+
+        None: the attempt counts, go on as usual. SKEWED is resent once, after
+        `correct_skew` set the adapter's clock offset; a second one (or an
+        offset it cannot tell) raises the marketplace's error. OUTAGE opens the
+        breaker (see `_outage`); riding out, the resend waits behind it. A
+        server failure while riding out an open circuit waits for its probe.
+        """
+        if verdict is Verdict.SERVER:
+            return skewed if self._held(op, sent) else None
+        if verdict not in (Verdict.SKEWED, Verdict.OUTAGE):
+            return None
+        response = sent.response
+        assert response is not None  # noqa: S101 - a transport error is SERVER
+        if verdict is Verdict.SKEWED:
+            if skewed or not self.correct_skew(response):
+                raise self.error_for(op, response)
+            return True
+        self._outage(op, response)
+        return skewed
+
+    def _outage(self, op: Operation, response: httpx.Response) -> None:
+        """The service says it is shut down: open the breaker at once for its pause.
+
+        Failing fast, raise `CircuitOpenError` chained to the marketplace's error;
+        riding out, return (the call then waits behind the open circuit, within
+        its deadline, and raises the marketplace's error if that runs out).
+        """
+        pause = self.outage_pause(response)
+        if (
+            isinstance(pause, bool)
+            or not isinstance(pause, (int, float))
+            or not (math.isfinite(pause) and pause > 0)
+        ):
+            pause = OUTAGE_PAUSE
+        pause = min(float(pause), OUTAGE_PAUSE_MAX)
+        retry_at = self.breaker.trip(pause)
+        if self.breaker.rides_out:
+            return
+        error = self.error_for(op, response)
+        msg = (
+            f"{self.marketplace} {op.name}: the marketplace says the service is shut down "
+            f"for now; the circuit breaker is open for {pause:,.0f} s and no request is "
+            "sent until then. Check the marketplace's announcements, then retry"
+        )
+        raise CircuitOpenError(
+            msg, marketplace=self.marketplace, operation=op.name, retry_at=retry_at
+        ) from error
 
     def _raise_open(self, op: Operation, last: Sent | None, exc: CircuitOpenError) -> NoReturn:
         """What an open breaker raises: itself, or the last real error of a retried call."""
@@ -432,6 +509,8 @@ class Caller:
             self.limiter.replenish(key, op.limit, replenish[0], replenish[1], now)
         if verdict is Verdict.SERVER:
             self.breaker.record_failure()
+        elif verdict is Verdict.OUTAGE:
+            pass  # the caller opens the breaker for the outage's pause
         else:  # any non-5xx answer shows the service is up (a 429 or 404 included)
             self.breaker.record_success()
         if verdict is Verdict.OK:
@@ -547,6 +626,13 @@ class Caller:
         raise MarketplaceTransportError(msg, marketplace=self.marketplace, operation=op.name)
 
 
+def _counted(verdict: Verdict, sent: Sent) -> bool:
+    """Whether the marketplace counts the attempt against a daily budget."""
+    if verdict in (Verdict.AUTH_EXPIRED, Verdict.SKEWED, Verdict.OUTAGE):
+        return False  # refused before doing anything
+    return sent.response is not None or sent.maybe_delivered
+
+
 def _what(sent: Sent) -> str:
     if sent.error is not None:
         return type(sent.error).__name__
@@ -556,9 +642,7 @@ def _what(sent: Sent) -> str:
 # -- driving a plan and building requests (shared by the sync and async surfaces) --
 
 
-def advance(
-    plan: Plan, result: Any
-) -> tuple[Sleep | Authorize | Send | Reconcile | None, httpx.Response | None]:
+def advance(plan: Plan, result: Any) -> tuple[Action | None, httpx.Response | None]:
     """Feed ``result`` to the core: its next action, or (None, the final response)."""
     try:
         return plan.send(result), None

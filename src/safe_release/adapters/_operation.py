@@ -50,6 +50,8 @@ class Operation(NamedTuple):
     idempotent: bool = True
     max_body_bytes: int = 5 * 1024 * 1024
     daily: tuple[Daily, ...] = ()
+    signing: str | None = None
+    """The signing scheme the adapter's `sign` hook applies to every attempt (None: none)."""
 
     @classmethod
     def declare(
@@ -64,6 +66,7 @@ class Operation(NamedTuple):
         idempotent: bool | None = None,
         max_body_bytes: int = 5 * 1024 * 1024,
         daily: Daily | Sequence[Daily] = (),
+        signing: str | None = None,
     ) -> Operation:
         """Declare an operation; bad declarations raise `InvalidArgumentError`.
 
@@ -71,6 +74,8 @@ class Operation(NamedTuple):
         of sending it once (default: only for GET). A non-idempotent write whose
         outcome is unknown (a timeout after sending) is reconciled, never resent.
         ``daily``: the daily budgets every call spends from (each attempt is a call).
+        ``signing``: the name of a signing scheme the adapter's ``sign`` hook knows;
+        every attempt is then signed afresh (a new timestamp) after it is authorized.
         """
         if method.upper() not in _METHODS:
             msg = f"operation {name!r}: method must be one of {sorted(_METHODS)}, not {method!r}"
@@ -79,6 +84,9 @@ class Operation(NamedTuple):
             msg = f"operation {name!r}: path must start with '/', not {path!r}"
             raise InvalidArgumentError(msg)
         limit = Limit.checked(rate, burst, what=f"operation {name!r}")
+        if signing is not None and (not isinstance(signing, str) or not signing):
+            msg = f"operation {name!r}: signing= must be a scheme name or None, not {signing!r}"
+            raise InvalidArgumentError(msg)
         if idempotent is None:
             idempotent = method.upper() == "GET"
         return cls(
@@ -90,6 +98,7 @@ class Operation(NamedTuple):
             idempotent,
             max_body_bytes,
             _budgets(name, daily),
+            signing,
         )
 
     @property
