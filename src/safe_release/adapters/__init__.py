@@ -37,6 +37,14 @@ from safe_release.adapters._limiter_redis import RedisLimiter
 from safe_release.adapters._limiter_store import StoreLimiter
 from safe_release.adapters._operation import Limit, Operation
 from safe_release.adapters._quota import BudgetState, Daily, Spend
+from safe_release.adapters._refresh_lock import MemoryRefreshLock, RefreshLock, StoreRefreshLock
+from safe_release.adapters._rotating import RotatingTokens
+from safe_release.adapters._token_store import (
+    FileTokenStore,
+    MemoryTokenStore,
+    StoredToken,
+    TokenStore,
+)
 
 __all__ = [
     "BatchItem",
@@ -44,23 +52,31 @@ __all__ = [
     "BudgetState",
     "CircuitBreaker",
     "Daily",
+    "FileTokenStore",
     "Inverse",
     "ItemResult",
     "Limit",
     "LimiterBackend",
     "MarketplaceAdapter",
     "MemoryLimiter",
+    "MemoryRefreshLock",
+    "MemoryTokenStore",
     "Operation",
     "OutageMode",
     "RedisLimiter",
+    "RefreshLock",
     "Reservation",
     "RetryPolicy",
+    "RotatingTokens",
     "Secret",
     "SideEffect",
     "Spend",
     "StoreLimiter",
+    "StoreRefreshLock",
+    "StoredToken",
     "TokenGrant",
     "TokenProvider",
+    "TokenStore",
     "Verdict",
 ]
 

@@ -18,7 +18,7 @@ from safe_release.exceptions import InvalidArgumentError, SafeReleaseError, Toke
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["TokenGrant", "TokenProvider", "atoken_for", "token_for"]
+__all__ = ["TokenGrant", "TokenProvider", "atoken_for", "describe", "token_for"]
 
 _log = logging.getLogger("safe_release.adapters")
 
@@ -33,6 +33,9 @@ class TokenGrant:
     refresh_token: Secret | None = None
     """A new refresh token if the platform rotated it; `TokenProvider` hands it to
     ``on_rotate`` before the new access token is used."""
+    refresh_expires_in: float | None = None
+    """Seconds the refresh token is valid for, from the start of the refresh, if the
+    platform says; `RotatingTokens` keeps the previous deadline when it is None."""
 
     def __post_init__(self) -> None:
         for name in ("access_token", "refresh_token"):
@@ -44,6 +47,10 @@ class TokenGrant:
         if isinstance(lifetime, timedelta):
             lifetime = lifetime.total_seconds()
         object.__setattr__(self, "expires_in", seconds(lifetime, "TokenGrant(expires_in=…)"))
+        if self.refresh_expires_in is not None:
+            lasts = self.refresh_expires_in
+            checked = seconds(lasts, "TokenGrant(refresh_expires_in=…)", zero=True)
+            object.__setattr__(self, "refresh_expires_in", checked)
 
 
 class _Flight:
@@ -272,7 +279,7 @@ class TokenProvider:
                 self._pending = (grant, mono_start, wall_start)
                 msg = (
                     "the marketplace rotated the refresh token but on_rotate failed to persist "
-                    f"it ({_describe(exc)}); the new access token was not used. Fix the storage "
+                    f"it ({describe(exc)}); the new access token was not used. Fix the storage "
                     "behind on_rotate: the next call offers the same refresh token to it again"
                 )
                 raise TokenRefreshError(msg, marketplace=self._marketplace) from exc
@@ -283,7 +290,7 @@ class TokenProvider:
             grant = self._refresh()
         except Exception as exc:
             msg = (
-                f"refreshing the access token failed ({_describe(exc)}); check the app's "
+                f"refreshing the access token failed ({describe(exc)}); check the app's "
                 "client credentials and that the seller's authorization was not revoked"
             )
             raise TokenRefreshError(
@@ -329,7 +336,7 @@ async def atoken_for(provider: TokenProvider, stale: object | None) -> Secret:
     return await provider.atoken()
 
 
-def _describe(exc: BaseException) -> str:
+def describe(exc: BaseException) -> str:
     """Our own errors carry no secrets; for anything else, only the type is shown."""
     if isinstance(exc, SafeReleaseError):
         return f"{type(exc).__name__}: {exc}"
