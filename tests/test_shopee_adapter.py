@@ -6,22 +6,36 @@ vectors; everything else runs on a fake clock through ``fake.transport``.
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
+from safe_release._ledger import Journal
+from safe_release._release import recover, release
+from safe_release._report import ReleaseStatus
 from safe_release._secrets import Secret
-from safe_release.adapters import Verdict
+from safe_release.adapters import MemoryTokenStore, Verdict
 from safe_release.adapters import _shopee_wire as wire
+from safe_release.adapters.shopee import ModelChange, Shipment, ShopeeAdapter
 from safe_release.exceptions import (
     InvalidArgumentError,
     MarketplaceAuthError,
     MarketplaceHTTPError,
     MarketplaceResponseError,
     RateLimitedError,
+    ReauthorizationRequired,
 )
+from safe_release.testing import FakeClock, FakeShopee
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    import safe_release as sr
 
 DEMO_KEY = Secret("demo_partner_key_not_real")
 SKEWED = Verdict.FAILED  # stands in for the skew verdict in the wire tests
@@ -198,3 +212,558 @@ class TestPrices:
         for bad in ("19.9", True, None, -1):
             with pytest.raises(MarketplaceResponseError):
                 wire.price_number(bad, "p", "op")
+
+
+# -- against FakeShopee -------------------------------------------------------------------------
+
+RED, BLUE = 800001, 800002  # an item without models, an item with models 1 and 2
+OLD, NEW = Decimal("19.90"), Decimal("24.50")
+
+
+class Spy(httpx.BaseTransport):
+    """The fake's transport, with hooks: ``change`` rewrites answers, ``after`` runs after."""
+
+    def __init__(self, fake: FakeShopee) -> None:
+        self.fake = fake
+        self.change: Callable[[httpx.Request, httpx.Response], httpx.Response] = _same
+        self.after: Callable[[httpx.Request], None] = _nothing
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.fake.transport.handle_request(request)
+        response.read()
+        self.after(request)
+        return self.change(request, response)
+
+
+def _same(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+    del request
+    return response
+
+
+def _nothing(request: httpx.Request) -> None:
+    del request
+
+
+class Crash(BaseException):
+    """The process dying mid-call."""
+
+
+class Boom(Exception):  # noqa: N818 - the job's own error
+    """The job failing."""
+
+
+def make_shopee(
+    fake: FakeShopee, clock: FakeClock, tokens: MemoryTokenStore, **options: Any
+) -> ShopeeAdapter:
+    """A ShopeeAdapter for the fake's default shop, its tokens in ``tokens``."""
+    options.setdefault("transport", fake.transport)
+    return ShopeeAdapter(
+        partner_id=fake.partner_id,
+        partner_key=fake.partner_key,
+        shop_id=fake.shop_id,
+        token_store=tokens,
+        redirect_url="https://seller.example/shopee/callback",
+        clock=clock,
+        **options,
+    )
+
+
+def pickup_of(shopee: ShopeeAdapter, order_sn: str) -> dict[str, Any]:
+    """The pickup object ship_order needs: the first address and its first time slot."""
+    address = shopee.get_shipping_parameter(order_sn)["pickup"]["address_list"][0]
+    slot = address["time_slot_list"][0]
+    return {"address_id": address["address_id"], "pickup_time_id": slot["pickup_time_id"]}
+
+
+def sent(fake: FakeShopee, operation: str) -> list[Any]:
+    """The requests the fake answered for ``operation``."""
+    return [call for call in fake.calls if call.operation == operation]
+
+
+@pytest.fixture(name="fake")
+def fixture_fake(clock: FakeClock) -> FakeShopee:
+    """FakeShopee (SG) with an item without models and one with two models, and an order."""
+    fake = FakeShopee(clock=clock)
+    fake.add_item(RED, models={0: (OLD, 10)})
+    fake.add_item(BLUE, models={1: (Decimal("5.00"), 3), 2: (Decimal("6.50"), 4)})
+    return fake
+
+
+@pytest.fixture(name="tokens")
+def fixture_tokens() -> MemoryTokenStore:
+    """The user's token store (one process)."""
+    return MemoryTokenStore()
+
+
+@pytest.fixture(name="shopee")
+def fixture_shopee(
+    fake: FakeShopee, clock: FakeClock, tokens: MemoryTokenStore
+) -> Iterator[ShopeeAdapter]:
+    """An adapter whose shop was just authorised (the code exchanged into the store)."""
+    adapter = make_shopee(fake, clock, tokens)
+    adapter.exchange_code(fake.authorize_shop())
+    yield adapter
+    adapter.close()
+
+
+class TestSignedCalls:
+    def test_every_attempt_is_signed_afresh(self, fake: FakeShopee, shopee: ShopeeAdapter) -> None:
+        """Throttled calls are resent with a new timestamp and signature; the fake checks both."""
+        fake.set_rate_limit("get_model_list", calls=1, per_seconds=1)
+        shopee.get_model_list(BLUE)
+        shopee.get_model_list(BLUE)
+        calls = sent(fake, "get_model_list")
+        assert [c.status for c in calls][-1] == 200
+        assert len(calls) > 2
+        stamps = [int(c.query["timestamp"]) for c in calls]
+        assert stamps == sorted(stamps)
+        assert stamps[-1] > stamps[0]
+        assert {c.status for c in calls} == {200}  # signatures pass: only throttled, then ok
+
+    def test_a_skewed_clock_is_corrected_from_the_date_header(
+        self, fake: FakeShopee, clock: FakeClock, tokens: MemoryTokenStore
+    ) -> None:
+        """Ten minutes off: one "Invalid timestamp", the offset is set, the resend passes."""
+        late = FakeClock(start=clock.time() + 600)
+        with make_shopee(fake, late, tokens) as shopee:
+            shopee.exchange_code(fake.authorize_shop())  # a Public API call, also corrected
+            assert shopee.get_model_list(BLUE)["model"]
+        assert abs(shopee.time_offset + 600) < 2
+        skewed = [c for c in fake.calls if c.status != 200]
+        assert len(skewed) == 1
+
+    @pytest.mark.parametrize("error", ["invalid_acceess_token", "error_auth"])
+    def test_an_expired_token_refreshes_once(
+        self,
+        fake: FakeShopee,
+        shopee: ShopeeAdapter,
+        clock: FakeClock,
+        tokens: MemoryTokenStore,
+        error: str,
+    ) -> None:
+        """Expired at Shopee, not locally: one refresh, the new pair saved, the call resent."""
+        fake.faults.expired_token_error = error
+        key = shopee.tokens.key
+        stored = tokens.load(key)
+        assert stored is not None
+        later = stored.access_expires_at + 86_400  # our record is wrong: Shopee's clock rules
+        tokens.save(key, replace(stored, access_expires_at=later))
+        clock.advance(4 * 3600 + 1)
+        assert shopee.get_model_list(BLUE)["model"]
+        refreshed = tokens.load(key)
+        assert refreshed is not None
+        assert refreshed.refresh_token != stored.refresh_token
+        assert len(sent(fake, "access_token_get")) == 1
+        assert fake.refresh_token_state(stored.refresh_token.reveal()) == "spent"
+
+    def test_a_lost_refresh_answer_needs_reauthorisation_never_a_loop(
+        self, fake: FakeShopee, shopee: ShopeeAdapter, clock: FakeClock
+    ) -> None:
+        """Refresh token spent, answer lost: ReauthorizationRequired, and again at once."""
+        fake.faults.lose_refresh_answer()
+        clock.advance(4 * 3600 + 1)
+        with pytest.raises(ReauthorizationRequired) as info:
+            shopee.get_model_list(BLUE)
+        assert info.value.shop == str(fake.shop_id)
+        assert "auth_partner" in info.value.authorization_url
+        with pytest.raises(ReauthorizationRequired):
+            shopee.get_model_list(BLUE)
+        assert len(sent(fake, "access_token_get")) == 1
+        health = shopee.health()
+        assert health.reauthorization_required
+        assert not health.ok
+        assert str(fake.shop_id) in health.detail
+        shopee.exchange_code(fake.authorize_shop())  # the seller consents again
+        assert shopee.get_model_list(BLUE)["model"]
+        assert shopee.health().ok
+
+    def test_a_refresh_answer_without_a_refresh_token(
+        self, fake: FakeShopee, clock: FakeClock, tokens: MemoryTokenStore
+    ) -> None:
+        """A 200 without a refresh token: a typed error, one refresh, never a loop."""
+        spy = Spy(fake)
+
+        def strip(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+            if not request.url.path.endswith("/auth/access_token/get"):
+                return response
+            body = response.json()
+            body.pop("refresh_token", None)
+            return httpx.Response(200, json=body, request=request)
+
+        with make_shopee(fake, clock, tokens, transport=spy) as shopee:
+            shopee.exchange_code(fake.authorize_shop())
+            spy.change = strip
+            clock.advance(4 * 3600 + 1)
+            for _ in range(3):
+                with pytest.raises(MarketplaceAuthError):
+                    shopee.get_model_list(BLUE)
+        assert len(sent(fake, "access_token_get")) == 1
+
+    def test_a_correct_signature_rejected_is_typed_and_bounded(
+        self, fake: FakeShopee, shopee: ShopeeAdapter
+    ) -> None:
+        """error_sign on a correct request (the legacy sandbox quirk): one request, typed."""
+        fake.faults.reject_valid_signatures = True
+        fake.reset_calls()
+        with pytest.raises(MarketplaceAuthError) as info:
+            shopee.get_model_list(BLUE)
+        assert info.value.code == "error_sign"
+        assert len(fake.calls) == 1
+
+    def test_garbage_is_a_typed_error(self, fake: FakeShopee, shopee: ShopeeAdapter) -> None:
+        """An HTML page or an empty envelope: MarketplaceResponseError, bounded retries."""
+        fake.faults.hollow_next("get_model_list", times=10)
+        with pytest.raises(MarketplaceResponseError):
+            shopee.get_model_list(BLUE)
+        fake.faults.clear()
+        fake.faults.garbage_next("get_order_detail", times=10)
+        with pytest.raises(MarketplaceResponseError):
+            shopee.get_order_detail(["X1"])
+        assert len(sent(fake, "get_order_detail")) <= 5
+
+    def test_no_secret_in_reprs_messages_or_ledger_queries(
+        self, fake: FakeShopee, shopee: ShopeeAdapter, tokens: MemoryTokenStore
+    ) -> None:
+        """The partner key and the tokens never show in reprs or errors."""
+        fake.faults.reject_valid_signatures = True
+        with pytest.raises(MarketplaceAuthError) as info:
+            shopee.get_model_list(BLUE)
+        stored = tokens.load(shopee.tokens.key)
+        assert stored is not None
+        shown = " ".join([repr(shopee), str(info.value), repr(stored), repr(shopee.tokens)])
+        for secret in (
+            fake.partner_key,
+            stored.access_token.reveal(),
+            stored.refresh_token.reveal(),
+        ):
+            assert secret not in shown
+
+    def test_the_consent_link_is_signed(self, fake: FakeShopee, shopee: ShopeeAdapter) -> None:
+        """auth_partner is a Public API: partner_id, timestamp, sign and the redirect."""
+        url = httpx.URL(shopee.authorization_url())
+        assert url.path == "/api/v2/shop/auth_partner"
+        stamp = int(url.params["timestamp"])
+        base = wire.base_string(fake.partner_id, url.path, stamp)
+        assert url.params["sign"] == wire.sign_hex(Secret(fake.partner_key), base)
+        assert url.params["redirect"] == "https://seller.example/shopee/callback"
+
+    def test_bad_arguments(
+        self, fake: FakeShopee, clock: FakeClock, tokens: MemoryTokenStore
+    ) -> None:
+        """Unknown environment or region, bad ids, an empty key: refused at construction."""
+        good: dict[str, Any] = {
+            "partner_id": fake.partner_id,
+            "partner_key": fake.partner_key,
+            "shop_id": fake.shop_id,
+            "token_store": tokens,
+        }
+        for bad in (
+            {"environment": "moon"},
+            {"region": "XX"},
+            {"partner_id": "1"},
+            {"shop_id": 0},
+            {"partner_key": ""},
+        ):
+            with pytest.raises(InvalidArgumentError):
+                ShopeeAdapter(**{**good, **bad}, clock=clock)
+        with ShopeeAdapter(**good, clock=clock) as shopee, pytest.raises(InvalidArgumentError):
+            shopee.authorization_url()  # no redirect_url anywhere
+
+
+class TestProducts:
+    def test_update_price_reads_the_old_price(
+        self, fake: FakeShopee, shopee: ShopeeAdapter
+    ) -> None:
+        """An item without models is model 0; the old price is read first; an exact number sent."""
+        (change,) = shopee.update_price(RED, {0: NEW})
+        assert change == ModelChange(
+            item_id=RED, model_id=0, field="price", old=OLD, new=NEW, ok=True
+        )
+        assert fake.price(RED) == NEW
+        (write,) = fake.writes("update_price")
+        assert write.json == {
+            "item_id": RED,
+            "price_list": [{"model_id": 0, "original_price": 24.5}],
+        }
+
+    def test_per_model_failures(self, fake: FakeShopee, shopee: ShopeeAdapter) -> None:
+        """failure_list: the refused model is a failed change, the other applied."""
+        fake.faults.fail_models(BLUE, [2], reason="error_in_item_promotion_item_price_lock")
+        changes = shopee.update_price(BLUE, {1: Decimal("5.50"), 2: Decimal(7)})
+        assert [(c.model_id, c.ok, c.code) for c in changes] == [
+            (1, True, None),
+            (2, False, "error_in_item_promotion_item_price_lock"),
+        ]
+        assert (fake.price(BLUE, 1), fake.price(BLUE, 2)) == (Decimal("5.50"), Decimal("6.50"))
+
+    def test_update_stock(self, fake: FakeShopee, shopee: ShopeeAdapter) -> None:
+        """Seller stock per model, the old stock read from get_model_list."""
+        changes = shopee.update_stock(BLUE, {1: 0, 2: 9})
+        assert [(c.old, c.new) for c in changes] == [(3, 0), (4, 9)]
+        assert (fake.stock(BLUE, 1), fake.stock(BLUE, 2)) == (0, 9)
+
+    def test_bad_input_is_refused_before_sending(
+        self, fake: FakeShopee, shopee: ShopeeAdapter
+    ) -> None:
+        """Floats, too fine, 51 models, unknown models, negative stock: nothing written."""
+        bad: list[Callable[[], Any]] = [
+            lambda: shopee.update_price(RED, {0: 19.9}),  # type: ignore[dict-item]
+            lambda: shopee.update_price(RED, {0: Decimal("19.999")}),
+            lambda: shopee.update_price(RED, {}),
+            lambda: shopee.update_price(BLUE, dict.fromkeys(range(51), NEW)),
+            lambda: shopee.update_price(BLUE, {3: NEW}),
+            lambda: shopee.update_stock(BLUE, {1: -1}),
+            lambda: shopee.update_stock(0, {0: 1}),
+        ]
+        for call in bad:
+            with pytest.raises(InvalidArgumentError):
+                call()
+        assert fake.writes("update_price") == fake.writes("update_stock") == []
+
+    def test_whole_number_regions(self, clock: FakeClock, tokens: MemoryTokenStore) -> None:
+        """In TH prices are whole numbers: 19.90 is refused, 20 sent as 20."""
+        fake = FakeShopee(clock=clock, region="TH")
+        fake.add_item(RED, models={0: (Decimal(19), 1)})
+        with make_shopee(fake, clock, tokens, region="TH") as shopee:
+            shopee.exchange_code(fake.authorize_shop())
+            with pytest.raises(InvalidArgumentError):
+                shopee.update_price(RED, {0: OLD})
+            shopee.update_price(RED, {0: Decimal("20.00")})
+        assert fake.price(RED) == 20
+
+    def test_async(self, fake: FakeShopee, shopee: ShopeeAdapter) -> None:
+        """aupdate_price and aupdate_stock through the async transport."""
+
+        async def main() -> list[ModelChange]:
+            prices = await shopee.aupdate_price(BLUE, {1: Decimal("5.10")})
+            return prices + await shopee.aupdate_stock(RED, {0: 2})
+
+        changes = asyncio.run(main())
+        assert [c.ok for c in changes] == [True, True]
+        assert (fake.price(BLUE, 1), fake.stock(RED)) == (Decimal("5.10"), 2)
+
+
+class TestOrders:
+    def test_cursor_paging(
+        self, fake: FakeShopee, shopee: ShopeeAdapter, clock: FakeClock
+    ) -> None:
+        """page_size 1 over three orders: three pages, cursors followed."""
+        sns = {fake.add_order(items=[(RED, 0, 1)]) for _ in range(3)}
+        now = datetime.fromtimestamp(clock.time(), timezone.utc)
+        got = shopee.get_order_list(
+            now - timedelta(days=1), now + timedelta(minutes=1), page_size=1
+        )
+        assert {o["order_sn"] for o in got} == sns
+        assert len(sent(fake, "get_order_list")) == 3
+
+    def test_a_repeated_cursor_stops_paging(
+        self, fake: FakeShopee, clock: FakeClock, tokens: MemoryTokenStore
+    ) -> None:
+        """A server handing back the same cursor: a response error, not an endless loop."""
+        spy = Spy(fake)
+
+        def same_cursor(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+            if not request.url.path.endswith("get_order_list"):
+                return response
+            body = {"error": "", "message": "", "request_id": "r", "response": {
+                "more": True, "next_cursor": "20", "order_list": []}}  # fmt: skip
+            return httpx.Response(200, json=body, request=request)
+
+        spy.change = same_cursor
+        now = datetime.fromtimestamp(clock.time(), timezone.utc)
+        with make_shopee(fake, clock, tokens, transport=spy) as shopee:
+            shopee.exchange_code(fake.authorize_shop())
+            with pytest.raises(MarketplaceResponseError, match="cursor"):
+                shopee.get_order_list(now - timedelta(days=1), now)
+        assert len(sent(fake, "get_order_list")) == 2
+
+    @pytest.mark.parametrize(
+        "kwargs",
+        [
+            {"days": 16},
+            {"days": -1},
+            {"page_size": 101},
+            {"page_size": 0},
+            {"order_status": "LOST"},
+            {"time_range_field": "pay_time"},
+            {"naive": True},
+        ],
+    )
+    def test_bad_list_arguments(
+        self, fake: FakeShopee, shopee: ShopeeAdapter, clock: FakeClock, kwargs: dict[str, Any]
+    ) -> None:
+        """A window over 15 days, bad page sizes, statuses or times: refused, nothing sent."""
+        days = kwargs.pop("days", 1)
+        now = datetime.fromtimestamp(clock.time(), timezone.utc)
+        if kwargs.pop("naive", False):
+            now = now.replace(tzinfo=None)
+        with pytest.raises(InvalidArgumentError):
+            shopee.get_order_list(now - timedelta(days=days), now, **kwargs)
+        assert sent(fake, "get_order_list") == []
+
+    def test_order_detail(self, fake: FakeShopee, shopee: ShopeeAdapter) -> None:
+        """Details of up to 50 orders; 51 refused before sending."""
+        sn = fake.add_order(items=[(BLUE, 1, 2)])
+        (order,) = shopee.get_order_detail([sn])
+        assert (order["order_sn"], order["order_status"]) == (sn, "READY_TO_SHIP")
+        with pytest.raises(InvalidArgumentError):
+            shopee.get_order_detail([sn] * 51)
+        with pytest.raises(InvalidArgumentError):
+            shopee.get_order_detail(sn)  # type: ignore[arg-type]
+
+    def test_ship_then_track(
+        self, fake: FakeShopee, shopee: ShopeeAdapter, clock: FakeClock
+    ) -> None:
+        """get_shipping_parameter, ship_order, then a tracking number once Shopee has one."""
+        sn = fake.add_order(items=[(RED, 0, 1)])
+        needed = shopee.get_shipping_parameter(sn)["info_needed"]
+        assert "pickup" in needed
+        shipment = shopee.ship_order(sn, pickup=pickup_of(shopee, sn))
+        assert shipment == Shipment(order_sn=sn, request_id=shipment.request_id)
+        assert fake.order(sn).status == "PROCESSED"
+        assert shopee.get_tracking_number(sn) is None
+        clock.advance(fake.tracking_delay + 1)
+        assert shopee.get_tracking_number(sn)
+
+    def test_a_second_ship_is_done_not_an_error(
+        self, fake: FakeShopee, shopee: ShopeeAdapter
+    ) -> None:
+        """logistics.package_already_shipped is read as done."""
+        sn = fake.add_order(items=[(RED, 0, 1)], channel="dropoff")
+        shopee.ship_order(sn, dropoff={})
+        again = shopee.ship_order(sn, dropoff={})
+        assert again.already_shipped
+        fake.assert_no_duplicate_writes()
+
+    def test_a_lost_answer_is_reconciled_not_resent(
+        self, fake: FakeShopee, shopee: ShopeeAdapter
+    ) -> None:
+        """ship_order's answer lost: the order reads PROCESSED, so it is done; sent once."""
+        sn = fake.add_order(items=[(RED, 0, 1)], channel="dropoff")
+        fake.faults.ambiguous_next("ship_order")
+        shipment = shopee.ship_order(sn, dropoff={})
+        assert shipment.reconciled
+        assert len(sent(fake, "ship_order")) == 1
+        fake.assert_no_duplicate_writes()
+
+    def test_bad_ship_arguments(self, fake: FakeShopee, shopee: ShopeeAdapter) -> None:
+        """Exactly one mode, a real order number: else refused before sending."""
+        sn = fake.add_order(items=[(RED, 0, 1)])
+        for kwargs in ({}, {"pickup": {}, "dropoff": {}}, {"pickup": [1]}):
+            with pytest.raises(InvalidArgumentError):
+                shopee.ship_order(sn, **kwargs)
+        with pytest.raises(InvalidArgumentError):
+            shopee.ship_order("no such; order", dropoff={})
+        assert sent(fake, "ship_order") == []
+
+    def test_async_reads_and_ship(
+        self, fake: FakeShopee, shopee: ShopeeAdapter, clock: FakeClock
+    ) -> None:
+        """The async surface: list, detail and ship (its lost answer reconciled awaited)."""
+        sn = fake.add_order(items=[(RED, 0, 1)], channel="dropoff")
+        now = datetime.fromtimestamp(clock.time(), timezone.utc)
+        fake.faults.ambiguous_next("ship_order")
+
+        async def main() -> tuple[list[dict[str, Any]], list[dict[str, Any]], Shipment]:
+            listed = await shopee.aget_order_list(
+                now - timedelta(days=1), now + timedelta(minutes=1)
+            )
+            detail = await shopee.aget_order_detail([sn])
+            return listed, detail, await shopee.aship_order(sn, dropoff={})
+
+        listed, detail, shipment = asyncio.run(main())
+        assert [o["order_sn"] for o in listed] == [sn] == [o["order_sn"] for o in detail]
+        assert shipment.reconciled
+        assert len(sent(fake, "ship_order")) == 1
+
+
+class TestHealth:
+    def test_healthy(self, fake: FakeShopee, shopee: ShopeeAdapter, clock: FakeClock) -> None:
+        """Valid token, a read round trip, about 30 days before the refresh token lapses."""
+        health = shopee.health()
+        assert health.ok
+        assert not health.reauthorization_required
+        assert health.refresh_days_left is not None
+        assert 29.9 < health.refresh_days_left <= 30
+        assert health.shop_id == fake.shop_id
+        del clock
+
+    def test_no_tokens_yet(
+        self, fake: FakeShopee, clock: FakeClock, tokens: MemoryTokenStore
+    ) -> None:
+        """An empty store: the shop needs authorising, health says so."""
+        with make_shopee(fake, clock, tokens) as shopee:
+            health = shopee.health()
+        assert health.reauthorization_required
+        assert not health.ok
+
+
+class TestRelease:
+    def test_a_failing_release_undoes_only_the_models_that_applied(
+        self, store: sr.Store, fake: FakeShopee, shopee: ShopeeAdapter
+    ) -> None:
+        """Per-model compensation: applied models go back, the refused one is left alone."""
+        fake.faults.fail_models(BLUE, [2], reason="error_update_price_fail")
+        with (  # noqa: PT012 - the body is under test
+            pytest.raises(Boom) as info,
+            release("shopee-prices", store=store, adapters=[shopee]),
+        ):
+            shopee.update_price(BLUE, {1: Decimal("5.50"), 2: Decimal(7)})
+            shopee.update_stock(RED, {0: 0})
+            raise Boom
+        report = info.value.rollback_report  # type: ignore[attr-defined]
+        assert report.status is ReleaseStatus.ROLLED_BACK
+        steps = [s.name for s in report.restored if s.kind == "compensation"]
+        assert steps == [
+            f"shopee stock of item {RED} model 0",
+            f"shopee price of item {BLUE} model 1",
+        ]
+        assert (fake.price(BLUE, 1), fake.stock(RED)) == (Decimal("5.00"), 10)
+        fake.assert_no_duplicate_writes()
+
+    def test_async_release(self, store: sr.Store, fake: FakeShopee, shopee: ShopeeAdapter) -> None:
+        """The async surface inside an async release is compensated the same way."""
+
+        async def main() -> None:
+            async with release("shopee-prices", store=store, adapters=[shopee]):
+                await shopee.aupdate_price(RED, {0: NEW})
+                assert fake.price(RED) == NEW
+                raise Boom
+
+        with pytest.raises(Boom):
+            asyncio.run(main())
+        assert fake.price(RED) == OLD
+
+    def test_a_crashed_job_is_rolled_back_by_recover_once(
+        self, store: sr.Store, fake: FakeShopee, clock: FakeClock, shopee: ShopeeAdapter
+    ) -> None:
+        """The job died after the writes: recover() undoes each model once; again: nothing."""
+        rel = release("shopee-prices", store=store, adapters=[shopee], lease=10)
+        rel.__enter__()
+        shopee.update_price(BLUE, {1: Decimal("5.50"), 2: Decimal(7)})
+        rel._unbind()
+        assert rel._lock is not None
+        rel._lock.close()
+        clock.advance(11)
+        (report,) = recover(store, adapters=[shopee])
+        assert report.status is ReleaseStatus.ROLLED_BACK
+        assert (fake.price(BLUE, 1), fake.price(BLUE, 2)) == (Decimal("5.00"), Decimal("6.50"))
+        assert recover(store, adapters=[shopee]) == []
+        assert len(fake.writes("update_price")) == 1 + 2
+
+    def test_a_refused_inverse_is_a_failed_step(
+        self, store: sr.Store, fake: FakeShopee, shopee: ShopeeAdapter
+    ) -> None:
+        """An inverse Shopee refuses in failure_list is a failed step, sent again later."""
+        journal = Journal(store, release_id="rel-1", scope="prices")
+        shopee.bind_journal(journal)
+        shopee.update_price(RED, {0: NEW})
+        shopee.bind_journal(None)
+        fake.faults.fail_models(RED, [0], reason="error_cannot_update_price_in_promotion")
+        (step,) = journal.compensate([shopee])
+        assert not step.ok
+        assert "error_cannot_update_price_in_promotion" in step.detail
+        fake.faults.clear()
+        (step,) = journal.compensate([shopee])
+        assert step.ok
+        assert fake.price(RED) == OLD

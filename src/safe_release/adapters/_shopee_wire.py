@@ -173,9 +173,11 @@ def envelope(op: Operation, response: httpx.Response) -> Envelope:
 
 
 def payload(op: Operation, response: httpx.Response) -> dict[str, Any]:
-    """The ``response`` object of a successful answer (missing or null: empty)."""
+    """The ``response`` object of a successful answer; missing (a hollow answer): refused."""
     found = envelope(op, response).response
-    return {} if found is None else as_object(found, "response", op.name)
+    if found is None:
+        raise wrong_shape(op.name, "response", found, "the answer's payload (an object)")
+    return as_object(found, "response", op.name)
 
 
 def _not_envelope(operation: str, response: httpx.Response) -> MarketplaceResponseError:
