@@ -14,12 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from safe_release._ledger import Journal
+from safe_release._ledger._entries import _redacted_query
 from safe_release._release import recover, release
 from safe_release._report import ReleaseStatus
 from safe_release._secrets import Secret
-from safe_release.adapters import MemoryTokenStore, Verdict
+from safe_release.adapters import MemoryTokenStore, StoredToken, StoreRefreshLock, Verdict
 from safe_release.adapters import _shopee_wire as wire
 from safe_release.adapters.shopee import ModelChange, Shipment, ShopeeAdapter
 from safe_release.exceptions import (
@@ -29,6 +31,7 @@ from safe_release.exceptions import (
     MarketplaceResponseError,
     RateLimitedError,
     ReauthorizationRequired,
+    TokenRefreshError,
 )
 from safe_release.testing import FakeClock, FakeShopee
 
@@ -767,3 +770,86 @@ class TestRelease:
         (step,) = journal.compensate([shopee])
         assert step.ok
         assert fake.price(RED) == OLD
+
+
+class TestSharedTokens:
+    def test_two_processes_refresh_once(
+        self, store: sr.Store, fake: FakeShopee, clock: FakeClock, tokens: MemoryTokenStore
+    ) -> None:
+        """Two adapters (processes) on one shop and one store lock: one refresh, both served."""
+        first = make_shopee(fake, clock, tokens, refresh_lock=StoreRefreshLock(store))
+        second = make_shopee(fake, clock, tokens, refresh_lock=StoreRefreshLock(store))
+        with first, second:
+            first.exchange_code(fake.authorize_shop())
+            for _ in range(3):
+                clock.advance(4 * 3600 + 1)
+                assert first.get_model_list(BLUE)["model"]
+                assert second.get_model_list(BLUE)["model"]
+        assert len(sent(fake, "access_token_get")) == 3
+        assert all(c.status == 200 for c in fake.calls)
+
+    def test_a_failed_save_is_offered_again_never_refreshed_twice(
+        self, fake: FakeShopee, clock: FakeClock
+    ) -> None:
+        """The store refuses the new pair once: TokenRefreshError; the next call saves it."""
+
+        class Flaky(MemoryTokenStore):
+            fail = 0
+
+            def save(self, key: str, token: StoredToken) -> None:
+                if self.fail:
+                    self.fail -= 1
+                    raise OSError("disk full")
+                super().save(key, token)
+
+        tokens = Flaky()
+        with make_shopee(fake, clock, tokens) as shopee:
+            shopee.exchange_code(fake.authorize_shop())
+            clock.advance(4 * 3600 + 1)
+            tokens.fail = 1
+            with pytest.raises(TokenRefreshError, match="saving"):
+                shopee.get_model_list(BLUE)
+            assert shopee.get_model_list(BLUE)["model"]
+        assert len(sent(fake, "access_token_get")) == 1
+
+
+class TestLedger:
+    def test_no_token_or_signature_in_the_ledger(
+        self, store: sr.Store, fake: FakeShopee, shopee: ShopeeAdapter, tokens: MemoryTokenStore
+    ) -> None:
+        """The ledger's copy of a write holds no access token, no sign, no partner key."""
+        with release("shopee-prices", store=store, adapters=[shopee]):
+            shopee.update_price(RED, {0: NEW})
+        stored = tokens.load(shopee.tokens.key)
+        assert stored is not None
+        with store.engine.connect() as conn:
+            rows = [str(dict(r._mapping)) for r in conn.execute(select(store.tables.ledger))]
+        assert rows
+        text = " ".join(rows)
+        for secret in (stored.access_token.reveal(), fake.partner_key):
+            assert secret not in text
+        assert "item 800001 model 0 price" in text
+
+    def test_the_ledger_masks_a_signed_query(self) -> None:
+        """Should a signed request reach the ledger, sign and access_token are masked."""
+        url = httpx.URL(
+            "https://partner.shopeemobile.com/api/v2/product/update_price"
+            "?partner_id=1&timestamp=2&access_token=SECRETTOKEN&shop_id=3&sign=SIGNATURE99"
+        )
+        masked = _redacted_query(url)
+        assert "SECRETTOKEN" not in masked
+        assert "SIGNATURE99" not in masked
+        assert "partner_id=1" in masked
+
+    def test_a_shipment_in_a_release_is_never_sent_twice(
+        self, store: sr.Store, fake: FakeShopee, shopee: ShopeeAdapter
+    ) -> None:
+        """ship_order's lost answer inside a release: reconciled, journaled, not undone."""
+        sn = fake.add_order(items=[(RED, 0, 1)], channel="dropoff")
+        fake.faults.ambiguous_next("ship_order")
+        with pytest.raises(Boom), release("shopee-ship", store=store, adapters=[shopee]):  # noqa: PT012
+            assert shopee.ship_order(sn, dropoff={}).reconciled
+            raise Boom
+        assert fake.order(sn).status == "PROCESSED"  # irreversible: left as it is
+        assert len(sent(fake, "ship_order")) == 1
+        fake.assert_no_duplicate_writes()

@@ -2,14 +2,19 @@
 
 They are signed with the partner key alone (``partner_id + path + timestamp``)
 and called outside the paced core, once each: a refresh spends Shopee's
-single-use refresh token, so it is never retried here. The request carrying a
-secret is dropped before anything is raised, and nothing raised is chained to
-it. What each failure means for the refresh token:
+single-use refresh token, so it is never retried here (only a request Shopee
+refused as skewed, which spent nothing, is sent again once). The request
+carrying a secret is dropped before anything is raised, and nothing raised is
+chained to it. What each failure says about the refresh token, as
+`RotatingTokens` reads it:
 
-- not sent (a connection refused): the token is unspent, ``sent=False``;
-- sent, answer lost (a timeout, a reset): the token may be spent, ``sent=True``;
-- refused as used, unknown or expired: spent for good (`RefreshRefused`);
-- anything else (a bad signature, a bad answer): `TokenRefreshError`.
+- not sent (a connection refused), or refused before the token was looked at
+  (a bad signature, a bad parameter): unspent, a plain `TokenRefreshError`;
+- sent and the answer lost (a timeout, a reset, an unreadable answer, a pair
+  without a refresh token): maybe spent, `RefreshLost`;
+- refused as used, unknown or expired: spent for good, `RefreshRefused`.
+
+Both of the last are `ReauthorizationRequired`: the shop must consent again.
 """
 
 from __future__ import annotations
