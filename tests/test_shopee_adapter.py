@@ -23,6 +23,12 @@ from safe_release._report import ReleaseStatus
 from safe_release._secrets import Secret
 from safe_release.adapters import MemoryTokenStore, StoredToken, StoreRefreshLock, Verdict
 from safe_release.adapters import _shopee_wire as wire
+from safe_release.adapters._shopee_auth import (
+    RefreshLost,
+    RefreshRefused,
+    failure_error,
+    grant_of,
+)
 from safe_release.adapters.shopee import ModelChange, Shipment, ShopeeAdapter
 from safe_release.exceptions import (
     InvalidArgumentError,
@@ -853,3 +859,58 @@ class TestLedger:
         assert fake.order(sn).status == "PROCESSED"  # irreversible: left as it is
         assert len(sent(fake, "ship_order")) == 1
         fake.assert_no_duplicate_writes()
+
+
+class TestTokenAnswers:
+    def test_a_pair(self) -> None:
+        """Both tokens as Secrets, the access lifetime capped at 4 h, 30 days to refresh."""
+        body = b'{"access_token":"a1","refresh_token":"r1","expire_in":99999,"error":""}'
+        grant = grant_of("access_token_get", 200, body)
+        assert (grant.access_token, grant.refresh_token) == (Secret("a1"), Secret("r1"))
+        assert grant.expires_in == 14_400
+        assert grant.refresh_expires_in == 30 * 86_400
+
+    @pytest.mark.parametrize(
+        ("body", "raised"),
+        [
+            (b"<html>", RefreshLost),
+            (b'{"access_token":"a","expire_in":10,"error":""}', RefreshLost),
+            (b'{"access_token":"a","refresh_token":"r","expire_in":"10"}', RefreshLost),
+            (b'{"access_token":"a","refresh_token":"r","expire_in":-1}', RefreshLost),
+            (b'{"error":"error_auth","message":"Invalid refresh_token."}', RefreshRefused),
+            (b'{"error":"refresh_token_expired","message":""}', RefreshRefused),
+            (b'{"error":"error_sign","message":"Wrong sign."}', TokenRefreshError),
+            (b'{"error":"error_param","message":"Invalid timestamp"}', TokenRefreshError),
+        ],
+    )
+    def test_what_each_answer_says_of_the_refresh_token(
+        self, body: bytes, raised: type[Exception]
+    ) -> None:
+        """Unreadable or incomplete: maybe spent; refused as used: spent; a bad request: not."""
+        with pytest.raises(raised) as info:
+            grant_of("access_token_get", 200, body)
+        assert type(info.value) is raised
+        assert "a1" not in str(info.value)
+
+    def test_no_answer(self) -> None:
+        """Not sent: a plain TokenRefreshError (unspent); sent and lost: RefreshLost."""
+        assert type(failure_error("access_token_get", (False, "ConnectError"))) is (
+            TokenRefreshError
+        )
+        assert isinstance(failure_error("access_token_get", (True, "ReadTimeout")), RefreshLost)
+
+    def test_a_throttled_429(self, fake: FakeShopee, shopee: ShopeeAdapter) -> None:
+        """Throttling signalled with HTTP 429 and error_system_busy: retried, then served."""
+        fake.faults.throttle_status = 429
+        fake.faults.throttle_error = "error_system_busy"
+        fake.set_rate_limit("get_model_list", calls=1, per_seconds=1)
+        shopee.get_model_list(BLUE)
+        assert shopee.get_model_list(BLUE)["model"]
+        assert 429 in {c.status for c in sent(fake, "get_model_list")}
+
+    def test_bad_consent_arguments(self, shopee: ShopeeAdapter) -> None:
+        """A redirect that is no URL, an empty code: refused, nothing sent."""
+        with pytest.raises(InvalidArgumentError):
+            shopee.authorization_url("ftp://x")
+        with pytest.raises(InvalidArgumentError):
+            shopee.exchange_code("")
