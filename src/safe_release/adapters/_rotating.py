@@ -60,7 +60,7 @@ def _not_spent(exc: BaseException) -> bool:
     if isinstance(exc, ReauthorizationRequired | MarketplaceAuthError):
         return False
     if type(exc) is TokenRefreshError or isinstance(
-        exc, CircuitOpenError | RateLimitedError | InvalidArgumentError | _NOT_SENT
+        exc, (CircuitOpenError, RateLimitedError, InvalidArgumentError, *_NOT_SENT)
     ):
         return True
     if isinstance(exc, MarketplaceHTTPError):
