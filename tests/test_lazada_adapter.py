@@ -15,7 +15,7 @@ from safe_release._ledger import Journal
 from safe_release._release import release
 from safe_release._report import ReleaseStatus
 from safe_release._secrets import Secret
-from safe_release.adapters import Verdict
+from safe_release.adapters import MemoryTokenStore, StoredToken, StoreRefreshLock, Verdict
 from safe_release.adapters import _lazada_wire as wire
 from safe_release.adapters import lazada as lazada_module
 from safe_release.adapters._lazada_auth import parse_grant
@@ -31,6 +31,7 @@ from safe_release.exceptions import (
     MarketplaceHTTPError,
     MarketplaceResponseError,
     RateLimitedError,
+    ReauthorizationRequired,
 )
 from safe_release.testing import FakeClock, FakeLazada
 
@@ -48,36 +49,16 @@ OLD, NEW = Decimal("10.00"), Decimal("12.50")
 # -- helpers ---------------------------------------------------------------------------------
 
 
-class Stored:
-    """A stored token pair (what the user's token store holds)."""
-
-    def __init__(self, access: str, access_at: float, refresh: str, refresh_at: float) -> None:
-        self.access_token, self.access_expires_at = Secret(access), access_at
-        self.refresh_token, self.refresh_expires_at = Secret(refresh), refresh_at
-
-
-class Store:
-    """A token store in memory."""
-
-    def __init__(self) -> None:
-        self.saved: dict[str, Stored] = {}
-
-    def load(self, key: str) -> Stored | None:
-        return self.saved.get(key)
-
-    def save(self, key: str, token: Stored) -> None:
-        self.saved[key] = token
-
-
-def token_store(fake: FakeLazada) -> Store:
+def token_store(fake: FakeLazada) -> MemoryTokenStore:
     """A store holding the fake's current token pair."""
     c = fake.credentials
-    store = Store()
-    key = f"lazada|{c.country}|{c.seller_id}|{c.app_key}"
-    store.save(
-        key, Stored(c.access_token, c.access_expires_at, c.refresh_token, c.refresh_expires_at)
+    pair = StoredToken(
+        access_token=Secret(c.access_token),
+        access_expires_at=c.access_expires_at,
+        refresh_token=Secret(c.refresh_token),
+        refresh_expires_at=c.refresh_expires_at,
     )
-    return store
+    return MemoryTokenStore({f"lazada|{c.country}|{c.seller_id}|{c.app_key}": pair})
 
 
 def make_lazada(fake: FakeLazada, **options: Any) -> LazadaAdapter:
@@ -602,11 +583,10 @@ class TestBodySignals:
     def test_a_rejected_valid_signature_is_typed_not_looped(
         self, fake: FakeLazada, lazada: LazadaAdapter
     ) -> None:
-        lazada.get_item(item_id=100)
         fake.faults.reject_valid_signatures(times=1)
         with pytest.raises(MarketplaceAuthError, match="IncompleteSignature"):
             lazada.get_item(item_id=100)
-        assert len(calls(fake, "product_item_get")) == 2
+        assert len(calls(fake, "product_item_get")) == 1
         assert lazada.get_item(item_id=100)
 
     def test_a_skewed_clock_is_corrected_once(self, fake: FakeLazada) -> None:
@@ -649,6 +629,91 @@ class TestBodySignals:
 
 
 class TestTokens:
+    def test_the_stored_token_is_used_as_it_is(
+        self, fake: FakeLazada, lazada: LazadaAdapter
+    ) -> None:
+        issued = fake.tokens_issued
+        lazada.get_item(item_id=100)
+        assert fake.tokens_issued == issued
+
+    def test_a_refresh_is_saved_before_use(
+        self, fake: FakeLazada, lazada: LazadaAdapter, clock: FakeClock
+    ) -> None:
+        clock.advance(31 * 86_400)
+        lazada.get_item(item_id=100)
+        saved = lazada.token_store.load(lazada.token_key)
+        assert saved is not None
+        assert saved.refresh_token.reveal() != fake.credentials.refresh_token
+        assert saved.refresh_expires_at == fake.credentials.refresh_expires_at  # not extended
+
+    def test_a_lost_refresh_answer_needs_reauthorization_never_a_loop(
+        self, fake: FakeLazada, lazada: LazadaAdapter, clock: FakeClock
+    ) -> None:
+        clock.advance(31 * 86_400)
+        fake.faults.lose_refresh_answer()
+        with pytest.raises(ReauthorizationRequired) as info:
+            lazada.get_item(item_id=100)
+        assert info.value.authorization_url.startswith("https://auth.lazada.com/oauth/")
+        issued = fake.tokens_issued
+        for _ in range(3):
+            with pytest.raises(ReauthorizationRequired):
+                lazada.get_item(item_id=100)
+        assert fake.tokens_issued == issued  # the spent token was never sent again
+        health = lazada.health()
+        assert health.needs_reauthorization
+        assert health.authorization_url is not None
+        lazada.create_token(fake.authorization_code())
+        assert lazada.get_item(item_id=100)
+        assert lazada.health().ok
+
+    def test_a_spent_refresh_token_needs_reauthorization(
+        self, fake: FakeLazada, clock: FakeClock
+    ) -> None:
+        """Two stores holding one pair: the second refresh is IllegalRefreshToken, once."""
+        clock.advance(31 * 86_400)
+        with make_lazada(fake) as first, make_lazada(fake) as second:
+            first.get_item(item_id=100)
+            refreshes = len(calls(fake, "token_refresh"))
+            with pytest.raises(ReauthorizationRequired):
+                second.get_item(item_id=100)
+            with pytest.raises(ReauthorizationRequired):
+                second.get_item(item_id=100)
+            assert len(calls(fake, "token_refresh")) == refreshes + 1
+
+    def test_workers_sharing_a_store_refresh_once(
+        self, store: sr.Store, fake: FakeLazada, clock: FakeClock
+    ) -> None:
+        """Two adapters (two workers) on one token store and one StoreRefreshLock."""
+        tokens, lock = token_store(fake), StoreRefreshLock(store)
+        clock.advance(31 * 86_400)
+        with (
+            make_lazada(fake, token_store=tokens, refresh_lock=lock) as first,
+            make_lazada(fake, token_store=tokens, refresh_lock=lock) as second,
+        ):
+            first.get_item(item_id=100)
+            second.get_item(item_id=100)
+        assert len(calls(fake, "token_refresh")) == 1
+
+    def test_a_refresh_answer_without_a_refresh_token(
+        self, fake: FakeLazada, clock: FakeClock
+    ) -> None:
+        spy = Spy(fake)
+
+        def drop(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+            if not request.url.path.endswith("/auth/token/refresh"):
+                return response
+            body = response.json()
+            body.pop("refresh_token", None)
+            return httpx.Response(200, json=body, request=request)
+
+        spy.change = drop
+        clock.advance(31 * 86_400)
+        with make_lazada(fake, transport=spy) as adapter:
+            for _ in range(2):
+                with pytest.raises(ReauthorizationRequired):
+                    adapter.get_item(item_id=100)
+        assert len(calls(fake, "token_refresh")) == 1
+
     def test_an_expired_access_token_refreshes_once(
         self, fake: FakeLazada, lazada: LazadaAdapter, clock: FakeClock
     ) -> None:

@@ -16,7 +16,6 @@ from urllib.parse import parse_qsl, urlencode
 
 from safe_release._secrets import Secret
 from safe_release.adapters import _lazada_wire as wire
-from safe_release.adapters._auth import TokenGrant
 from safe_release.adapters._grants import exchange
 from safe_release.adapters._shapes import kind
 from safe_release.adapters._shapes import text as _text
@@ -38,6 +37,8 @@ if TYPE_CHECKING:
 __all__ = ["Grant", "TokenCall", "authorization_url", "parse_grant"]
 
 _OP = "token_refresh"
+_NOT_SENT = ("ConnectError", "PoolTimeout")
+"""Transport failures before the request left: the token sent was not spent."""
 MAX_ACCESS_S = 31 * 86_400.0
 """An access token is never taken to live longer than this (Lazada grants 30 days online)."""
 _REFUSED = {
@@ -61,10 +62,6 @@ class Grant:
     refresh_token: Secret
     refresh_expires_in: float
     country: str
-
-    def token_grant(self) -> TokenGrant:
-        """The access part as the adapters' `TokenGrant` (with the rotated refresh token)."""
-        return TokenGrant(self.access_token, self.expires_in, self.refresh_token)
 
 
 def _seconds(value: object) -> float | None:

@@ -18,7 +18,6 @@ are `Secret` and never logged, shown or put in a message.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
@@ -29,26 +28,34 @@ from pydantic import BaseModel, ConfigDict
 from safe_release._public import present
 from safe_release._secrets import Secret
 from safe_release.adapters import _lazada_wire as wire
-from safe_release.adapters._auth import TokenGrant, TokenProvider
+from safe_release.adapters._auth import TokenGrant
 from safe_release.adapters._core import Verdict
 from safe_release.adapters._grants import auth_client, credential
-from safe_release.adapters._lazada_auth import Grant, TokenCall, authorization_url
+from safe_release.adapters._lazada_auth import TokenCall, authorization_url
 from safe_release.adapters._lazada_ops import LAZADA_OPERATIONS, SIGNING
 from safe_release.adapters._lazada_orders import Order, OrderCalls
 from safe_release.adapters._lazada_products import ProductCalls, SkuState, SkuUpdate
-from safe_release.exceptions import InvalidArgumentError, MarketplaceError
+from safe_release.adapters._refresh_lock import MemoryRefreshLock
+from safe_release.adapters._rotating import RotatingTokens
+from safe_release.adapters._token_store import StoredToken
+from safe_release.exceptions import (
+    InvalidArgumentError,
+    MarketplaceError,
+    ReauthorizationRequired,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from safe_release.adapters._operation import Operation
+    from safe_release.adapters._refresh_lock import RefreshLock
+    from safe_release.adapters._token_store import TokenStore
 
 __all__ = ["Health", "LazadaAdapter", "Order", "SkuState", "SkuUpdate"]
 
 _CREDENTIALS = "app_secret= must be a non-empty string (or Secret)"
 _SYSTEM = frozenset({"app_key", "timestamp", "sign_method", "sign", "access_token"})
 _DAY = 86_400.0
-_SKEW = 300.0
 _VERDICTS = {
     wire.Kind.OK: Verdict.OK,
     wire.Kind.THROTTLED: Verdict.THROTTLED,
@@ -58,14 +65,6 @@ _VERDICTS = {
     wire.Kind.SERVER: Verdict.SERVER,
     wire.Kind.FAILED: Verdict.FAILED,
 }
-
-
-@dataclass(frozen=True, repr=False)
-class _Pair:
-    access_token: Secret
-    access_expires_at: float
-    refresh_token: Secret
-    refresh_expires_at: float | None
 
 
 class Health(BaseModel):
@@ -102,7 +101,8 @@ class LazadaAdapter(ProductCalls, OrderCalls):
         app_key: str,
         app_secret: str | Secret,
         seller_id: str,
-        token_store: Any,
+        token_store: TokenStore,
+        refresh_lock: RefreshLock | None = None,
         country: str = "sg",
         redirect_uri: str | None = None,
         base_url: str | None = None,
@@ -128,45 +128,47 @@ class LazadaAdapter(ProductCalls, OrderCalls):
         )
         self.token_store = token_store
         self.token_key = f"lazada|{country}|{seller_id}|{app_key}"
-        self._refresh_deadline: float | None = None
-        self.tokens = self._token_source()
+        self.tokens = RotatingTokens(
+            self.token_key,
+            token_store,
+            self._refresh,
+            lock=refresh_lock if refresh_lock is not None else MemoryRefreshLock(),
+            clock=self.clock,
+            authorization_url=self._consent_url,
+            marketplace="lazada",
+            shop=f"{country}:{seller_id}",
+        )
 
     # -- tokens --------------------------------------------------------------------------
 
-    def _token_source(self) -> TokenProvider:
-        """Tokens read from the store first; a refresh is saved there before it is used."""
-        handed: list[Secret] = []
+    def _refresh(self, refresh_token: Secret) -> TokenGrant:
+        """One refresh at the auth host (`RotatingTokens` saves the pair before use)."""
+        grant = self._token_call.refresh(refresh_token, self.attempt_seconds(), self.time_offset)
+        return TokenGrant(
+            grant.access_token,
+            grant.expires_in,
+            grant.refresh_token,
+            refresh_expires_in=grant.refresh_expires_in,
+        )
 
-        def refresh() -> TokenGrant:
-            stored = self.token_store.load(self.token_key)
-            if stored is None:
-                msg = f"lazada: no stored tokens for {self.token_key}: authorise the app first"
-                raise InvalidArgumentError(msg)
-            self._refresh_deadline = stored.refresh_expires_at
-            now = self.clock.time()
-            left = stored.access_expires_at - now
-            if left > _SKEW and stored.access_token not in handed:
-                handed.append(stored.access_token)
-                return TokenGrant(stored.access_token, left)
-            grant = self._token_call.refresh(
-                stored.refresh_token, self.attempt_seconds(), self.time_offset
-            )
-            pair = _Pair(
-                grant.access_token,
-                now + grant.expires_in,
-                grant.refresh_token,
-                now + grant.refresh_expires_in,
-            )
-            self.token_store.save(self.token_key, pair)
-            self._refresh_deadline = pair.refresh_expires_at
-            handed.append(grant.access_token)
-            return TokenGrant(grant.access_token, grant.expires_in)
+    def create_token(self, code: str) -> StoredToken:
+        """Exchange a consent callback's ``code`` (single use) for a pair, saved in the store.
 
-        return TokenProvider(refresh, clock=self.clock, marketplace="lazada")
+        This is how a shop is authorised again after `ReauthorizationRequired`.
+        """
+        now = self.clock.time()
+        grant = self._token_call.create(code, self.attempt_seconds(), self.time_offset)
+        pair = StoredToken(
+            access_token=grant.access_token,
+            access_expires_at=now + grant.expires_in,
+            refresh_token=grant.refresh_token,
+            refresh_expires_at=now + grant.refresh_expires_in,
+        )
+        self.token_store.save(self.token_key, pair)
+        return pair
 
-    def create_token(self, code: str) -> Grant:
-        """Exchange a consent callback's ``code`` for a first token pair (single use)."""
-        return self._token_call.create(code, self.attempt_seconds(), self.time_offset)
+    def _consent_url(self) -> str:
+        return "" if self.redirect_uri is None else self.authorization_url()
 
     def authorization_url(self, *, state: str | None = None) -> str:
         """The consent link to send the seller to (first authorisation, or again)."""
@@ -274,6 +276,8 @@ class LazadaAdapter(ProductCalls, OrderCalls):
         """
         try:
             self.tokens.token()
+        except ReauthorizationRequired as exc:
+            return self._health(auth_ok=False, read_ok=False, detail=str(exc), reauthorize=True)
         except MarketplaceError as exc:
             return self._health(auth_ok=False, read_ok=False, detail=str(exc))
         try:
@@ -282,17 +286,18 @@ class LazadaAdapter(ProductCalls, OrderCalls):
             return self._health(auth_ok=True, read_ok=False, detail=str(exc))
         return self._health(auth_ok=True, read_ok=True, detail="ok")
 
-    def _health(self, *, auth_ok: bool, read_ok: bool, detail: str) -> Health:
+    def _health(
+        self, *, auth_ok: bool, read_ok: bool, detail: str, reauthorize: bool = False
+    ) -> Health:
         now = self.clock.time()
         expires = self.tokens.expires_at if auth_ok else None
-        deadline = self._refresh_deadline
+        deadline = self.tokens.refresh_expires_at
         days = None if deadline is None else max(deadline - now, 0.0) / _DAY
-        needs = not auth_ok or (days is not None and days <= 0)
-        if days is not None:
+        needs = reauthorize or (days is not None and days <= 0)
+        if needs:
+            detail = f"{detail}; the shop {self.seller} must authorise the app again"
+        elif days is not None:
             detail = f"{detail}; the seller must authorise again within {days:.1f} days"
-        url = None
-        if needs and self.redirect_uri is not None:
-            url = self.authorization_url()
         return Health(
             ok=auth_ok and read_ok,
             auth_ok=auth_ok,
@@ -301,7 +306,7 @@ class LazadaAdapter(ProductCalls, OrderCalls):
             reauthorize_by=None if deadline is None else wire.utc(deadline),
             days_until_reauthorization=days,
             needs_reauthorization=needs,
-            authorization_url=url,
+            authorization_url=(self._consent_url() or None) if needs else None,
             detail=detail,
         )
 
