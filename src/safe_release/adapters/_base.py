@@ -42,6 +42,7 @@ from safe_release.adapters._journaling import WriteJournal, active_journal
 from safe_release.adapters._limiter import LimiterBackend, MemoryLimiter
 from safe_release.adapters._operation import Limit, Operation
 from safe_release.adapters._quota import Daily, next_reset
+from safe_release.adapters._redaction import redact_http_logs
 from safe_release.exceptions import (
     InvalidArgumentError,
     MarketplaceError,
@@ -97,6 +98,7 @@ class MarketplaceAdapter:
                 msg = f"{what}= must be a non-empty string without '|', not {value!r}"
                 raise InvalidArgumentError(msg)
         self.seller, self.app, self.region = seller, app, region
+        redact_http_logs()  # tokens and signatures can travel in the query (Shopee, Lazada)
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.time_offset = 0.0
         """Seconds to add to ``clock.time()`` for the server's clock (see `correct_skew`)."""

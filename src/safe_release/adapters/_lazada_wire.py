@@ -12,15 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import logging
 import math
 import re
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
-
-import httpx
 
 from safe_release.adapters._shapes import Shapes, json_or_none
 from safe_release.adapters._shapes import text as _text
@@ -35,6 +32,8 @@ from safe_release.exceptions import (
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+    import httpx
 
     from safe_release.adapters._base import MarketplaceAdapter
     from safe_release.adapters._operation import Operation
@@ -54,7 +53,6 @@ __all__ = [
     "lazada_error",
     "parse_time",
     "read",
-    "redact_http_logs",
     "sign",
     "string_to_sign",
     "timestamp_ms",
@@ -309,40 +307,6 @@ def decimal_text(value: Decimal, what: str) -> str:
 def xml_text(value: str) -> str:
     """``value`` escaped for an XML element's text (``&``, ``<``, ``>``)."""
     return escape(value)
-
-
-# -- logs --------------------------------------------------------------------------------
-
-_IN_URL = re.compile(r"((?:access_token|refresh_token|sign|code)=)[^&\s\"']*")
-
-
-class RedactQuery(logging.Filter):
-    """Masks tokens and signatures in URLs that httpx logs (Lazada puts them in the query)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        """Rewrite the record's arguments; never drops a record."""
-        if isinstance(record.args, tuple):
-            record.args = tuple(_masked(arg) for arg in record.args)
-        elif isinstance(record.msg, str):
-            record.msg = _IN_URL.sub(r"\1***", record.msg)
-        return True
-
-
-def _masked(arg: object) -> object:
-    text = str(arg) if isinstance(arg, (str, httpx.URL)) else None
-    if text is None or "=" not in text:
-        return arg
-    return _IN_URL.sub(r"\1***", text)
-
-
-_REDACTION = RedactQuery()
-
-
-def redact_http_logs() -> None:
-    """Install `RedactQuery` on the ``httpx`` logger (once)."""
-    logger = logging.getLogger("httpx")
-    if _REDACTION not in logger.filters:
-        logger.addFilter(_REDACTION)
 
 
 # -- reading through an adapter ------------------------------------------------------------

@@ -118,7 +118,6 @@ class LazadaAdapter(ProductCalls, OrderCalls):
         app = "app-" + hashlib.sha256(app_key.encode()).hexdigest()[:12]
         url = base_url or wire.HOSTS[country]
         super().__init__(base_url=url, seller=seller_id, app=app, region=country, **options)
-        wire.redact_http_logs()  # the access token and signature travel in the query
         self.app_key, self.country, self.redirect_uri = app_key, country, redirect_uri
         self._secret = credential(app_secret, _CREDENTIALS)
         self._prefix = httpx.URL(url).path.rstrip("/")
