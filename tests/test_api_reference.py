@@ -32,6 +32,8 @@ PUBLIC_MODULES = (
     "safe_release.adapters",
     "safe_release.adapters.amazon",
     "safe_release.adapters.ebay",
+    "safe_release.adapters.lazada",
+    "safe_release.adapters.shopee",
     "safe_release.adapters.walmart",
     "safe_release.exceptions",
     "safe_release.migrations",
