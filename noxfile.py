@@ -29,7 +29,17 @@ def minimums(session: nox.Session) -> None:
     """
     session.install("uv")
     env = {"VIRTUAL_ENV": session.virtualenv.location}
-    session.run("uv", "pip", "install", "--resolution", "lowest-direct", "-e", ".[tests]", env=env)
+    session.run(
+        "uv",
+        "pip",
+        "install",
+        "--compile-bytecode",
+        "--resolution",
+        "lowest-direct",
+        "-e",
+        ".[tests]",
+        env=env,
+    )
     session.run("python", "-m", "pytest", "-p", "no:cacheprovider", *session.posargs)
 
 
