@@ -48,7 +48,7 @@ class ModelChange(BaseModel):
     earlier run of the same release and was not sent again.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, protected_namespaces=())  # model_id is a field
 
     item_id: int
     model_id: int
